@@ -1,0 +1,40 @@
+"""agenthub's BPMN engine: parse, run and persist processes, with no network and no protocol knowledge.
+
+Owns: the BPMN model and parser, FEEL, the deterministic step, the store,
+the job scheduler and the facade that wires them (``Engine``).
+
+Does not know: HTTP, MCP, A2A, models or anything of the layers above; they
+plug in through ``engine.ports`` and job handlers.
+
+    from engine import Engine, worker, BpmnError
+
+    @worker("charge-card")
+    def charge(job):
+        return {"charged": True}
+"""
+
+from engine.engine import Engine
+from engine.exceptions import BpmnError, Conflict, DeploymentError, EngineError, InvalidInput, JobLost, NotFound
+from engine.scheduler import Job, WorkerLoop, WorkerRegistry, WorkerSettings, worker
+from engine.views import ActivatedJob, DeployedProcess, IncidentView, InstanceView, TaskView
+
+__all__ = [
+    "ActivatedJob",
+    "BpmnError",
+    "Conflict",
+    "DeployedProcess",
+    "DeploymentError",
+    "Engine",
+    "EngineError",
+    "IncidentView",
+    "InstanceView",
+    "InvalidInput",
+    "Job",
+    "JobLost",
+    "NotFound",
+    "TaskView",
+    "WorkerLoop",
+    "WorkerRegistry",
+    "WorkerSettings",
+    "worker",
+]

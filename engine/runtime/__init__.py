@@ -1,0 +1,29 @@
+"""Token semantics: the pure, deterministic step that advances one process instance.
+
+Owns: the instance state (a tree of live element instances with variable
+scopes), the commands that enter a step, the journal events and effects that
+come out, and the element behaviours.
+
+Does not know: storage, transactions, clocks or threads. Time and keys are
+passed in; what must happen outside (jobs, user tasks, child instances,
+incidents) is returned as effects for the caller to carry out in the same
+transaction as the state change.
+"""
+
+from engine.runtime import messages
+from engine.runtime.state import ElementInstance, ElementState, InstanceState, InstanceStatus, ParentLink
+from engine.runtime.step import CommandRejected, Step, StepResult
+from engine.runtime.variables import ScopeView
+
+__all__ = [
+    "CommandRejected",
+    "ElementInstance",
+    "ElementState",
+    "InstanceState",
+    "InstanceStatus",
+    "ParentLink",
+    "ScopeView",
+    "Step",
+    "StepResult",
+    "messages",
+]

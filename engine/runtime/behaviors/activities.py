@@ -1,0 +1,204 @@
+"""Tasks, events, gateways, subprocesses and call activities on activation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.model import (
+    CallActivity,
+    ElementKind,
+    Event,
+    EventDefinitionKind,
+    FlowNode,
+    JobTask,
+    ScriptTask,
+    SubProcess,
+    UserTask,
+)
+from engine.runtime import messages as m
+from engine.runtime.expressions import (
+    ExpressionFailure,
+    evaluate,
+    evaluate_strings,
+    evaluate_value,
+)
+from engine.runtime.state import ElementInstance, ElementState
+
+if TYPE_CHECKING:
+    from engine.runtime.step import Step
+
+_PASS_THROUGH = frozenset(
+    {
+        ElementKind.TASK,
+        ElementKind.MANUAL_TASK,
+        ElementKind.START_EVENT,
+        ElementKind.INTERMEDIATE_THROW_EVENT,
+        ElementKind.EXCLUSIVE_GATEWAY,
+        ElementKind.PARALLEL_GATEWAY,
+        ElementKind.INCLUSIVE_GATEWAY,
+    }
+)
+
+
+def activate(step: Step, element: ElementInstance, node: FlowNode) -> None:
+    """Do the element's own work; raise ExpressionFailure to leave it for an incident."""
+    if isinstance(node, JobTask):
+        _create_job(step, element, node)
+    elif isinstance(node, ScriptTask):
+        value = evaluate(node.expression, step.scope(element.key), step.now, what="script expression")
+        _activated(step, element)
+        step.schedule("complete", element, {node.result_variable: value} if node.result_variable else {})
+    elif isinstance(node, UserTask):
+        _create_user_task(step, element, node)
+    elif isinstance(node, CallActivity):
+        _call(step, element, node)
+    elif isinstance(node, SubProcess):
+        start = step.process.none_start_event(node.id)
+        if start is None:
+            raise ExpressionFailure(f"subprocess '{node.id}' has no none start event")
+        _activated(step, element)
+        step.enter(start.id, element.key)
+    elif node.kind == ElementKind.END_EVENT:
+        _end_event(step, element, node)
+    elif node.kind in _PASS_THROUGH:
+        _activated(step, element)
+        step.schedule("complete", element)
+    else:
+        raise ExpressionFailure(f"element '{node.id}' of type {node.kind} is not supported yet")
+
+
+def _activated(step: Step, element: ElementInstance) -> None:
+    element.state = ElementState.ACTIVE
+    step.record("element_activated", element)
+
+
+def _end_event(step: Step, element: ElementInstance, node: FlowNode) -> None:
+    definition = node.definition if isinstance(node, Event) else None
+    _activated(step, element)
+    if definition is not None and definition.kind == EventDefinitionKind.TERMINATE:
+        for sibling in step.state.children_of(element.parent) if element.parent is not None else []:
+            if sibling.key != element.key:
+                step.terminate(sibling)
+        if element.parent is not None:
+            scope = step.state.elements[element.parent]
+            scope.joins.clear()
+    elif definition is not None and definition.kind == EventDefinitionKind.ERROR:
+        from engine.runtime.behaviors.errors import throw_error
+
+        throw_error(step, element, definition.ref or "", f"error end event '{node.id}'", {})
+        return
+    elif definition is not None:
+        raise ExpressionFailure(f"end event '{node.id}' with a {definition.kind} definition is not supported yet")
+    step.schedule("complete", element)
+
+
+def _create_job(step: Step, element: ElementInstance, node: JobTask) -> None:
+    scope = step.scope(element.key)
+    job_type = evaluate_value(node.job.type, scope, step.now, what="job type")
+    if not isinstance(job_type, str) or not job_type:
+        raise ExpressionFailure(
+            f"expected the job type of '{node.id}' to be a non-empty string, but it was {job_type!r}"
+        )
+    retries = evaluate_value(node.job.retries, scope, step.now, what="job retries")
+    try:
+        retry_count = int(retries)
+    except (TypeError, ValueError):
+        raise ExpressionFailure(
+            f"expected the job retries of '{node.id}' to be a number, but it was {retries!r}"
+        ) from None
+    key = step.ids.next_key()
+    element.job = key
+    step.effect(
+        m.CreateJob(
+            key=key,
+            element_instance=element.key,
+            element_id=node.id,
+            type=job_type,
+            retries=retry_count,
+            headers=dict(node.headers),
+        )
+    )
+    _activated(step, element)
+    step.record("job_created", element, job=key, type=job_type)
+
+
+def _optional_string(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value or None
+    raise ExpressionFailure(f"expected {what} to be a string, but it was {value!r}")
+
+
+def _create_user_task(step: Step, element: ElementInstance, node: UserTask) -> None:
+    spec = node.user_task
+    scope = step.scope(element.key)
+    now = step.now
+    assignee = _optional_string(
+        evaluate_value(spec.assignee, scope, now, what="assignee") if spec.assignee else None, "the assignee"
+    )
+    groups = evaluate_strings(spec.candidate_groups, scope, now, what="candidate groups")
+    users = evaluate_strings(spec.candidate_users, scope, now, what="candidate users")
+    due = evaluate_value(spec.due_date, scope, now, what="due date") if spec.due_date else None
+    follow_up = evaluate_value(spec.follow_up_date, scope, now, what="follow-up date") if spec.follow_up_date else None
+    priority = evaluate_value(spec.priority, scope, now, what="priority") if spec.priority else 50
+    try:
+        priority_value = int(priority)
+    except (TypeError, ValueError):
+        raise ExpressionFailure(
+            f"expected the priority of '{node.id}' to be a number, but it was {priority!r}"
+        ) from None
+    key = step.ids.next_key()
+    element.user_task = key
+    step.effect(
+        m.CreateUserTask(
+            key=key,
+            element_instance=element.key,
+            element_id=node.id,
+            name=node.label,
+            assignee=assignee,
+            candidate_groups=groups,
+            candidate_users=users,
+            due_date=_optional_string(due, "the due date"),
+            follow_up_date=_optional_string(follow_up, "the follow-up date"),
+            form_key=spec.form_key or spec.form_id,
+            priority=priority_value,
+        )
+    )
+    _activated(step, element)
+    step.record("user_task_created", element, task=key)
+
+
+def _call(step: Step, element: ElementInstance, node: CallActivity) -> None:
+    scope = step.scope(element.key)
+    process_id = evaluate_value(node.called_process, scope, step.now, what="called process id")
+    if not isinstance(process_id, str) or not process_id:
+        raise ExpressionFailure(f"expected the called process id of '{node.id}' to be a string, got {process_id!r}")
+    found = step.processes.latest(process_id)
+    if found is None:
+        raise ExpressionFailure(
+            f"call activity '{node.id}' calls process '{process_id}', which is not deployed; deploy it, then retry"
+        )
+    definition_key = found[0]
+    if node.propagate_all_parent_variables:
+        variables = scope.flatten()
+    else:
+        variables = dict(step.state.variables.get(element.key, {}))
+    key = step.ids.next_key()
+    element.child_instance = key
+    step.effect(m.StartChild(key=key, definition_key=definition_key, element_instance=element.key, variables=variables))
+    _activated(step, element)
+    step.record("child_started", element, child=key, process=process_id)
+
+
+def child_finished(step: Step, element: ElementInstance, command: m.ChildFinished) -> None:
+    node = step.node(element)
+    element.child_instance = None
+    if not command.completed:
+        step.terminate(element)
+        assert element.parent is not None
+        step.settle(element.parent)
+        return
+    propagate_all = isinstance(node, CallActivity) and node.propagate_all_child_variables
+    variables = command.variables if (propagate_all or node.outputs) else {}
+    step.schedule("complete", element, dict(variables))

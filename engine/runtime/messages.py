@@ -1,0 +1,199 @@
+"""What goes into a step (commands) and what comes out (journal events and effects).
+
+Commands name what happened outside: a job completed, a person completed a
+task, a child instance finished. Events are the facts the step records in the
+instance's journal. Effects are the work the step asks the store to do in the
+same transaction: create or cancel jobs, user tasks and incidents, start or
+cancel child instances, report to a parent instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# --- commands -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartInstance:
+    variables: dict[str, Any] = field(default_factory=dict)
+    start_element: str | None = None  # a specific start event; default: the none start event
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteJob:
+    job: int
+    element_instance: int
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FailJob:
+    """A job failed with no retries left (the job queue handles retries): raise an incident."""
+
+    job: int
+    element_instance: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThrowError:
+    """A worker threw a BPMN error instead of completing its job."""
+
+    job: int
+    element_instance: int
+    code: str
+    message: str = ""
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteUserTask:
+    task: int
+    element_instance: int
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFinished:
+    """A called instance completed (``variables`` are its root variables) or was terminated."""
+
+    element_instance: int
+    completed: bool
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelInstance:
+    reason: str = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveIncident:
+    incident: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetVariables:
+    scope: int | None  # element instance key; None = the process scope
+    variables: dict[str, Any]
+    local: bool = True
+
+
+Command = (
+    StartInstance
+    | CompleteJob
+    | FailJob
+    | ThrowError
+    | CompleteUserTask
+    | ChildFinished
+    | CancelInstance
+    | ResolveIncident
+    | SetVariables
+)
+
+# --- journal events ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEvent:
+    type: str
+    element_id: str | None = None
+    element_instance: int | None = None
+    data: dict[str, Any] | None = None
+
+
+# --- effects --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateJob:
+    key: int
+    element_instance: int
+    element_id: str
+    type: str
+    retries: int
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelJob:
+    key: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreateUserTask:
+    key: int
+    element_instance: int
+    element_id: str
+    name: str
+    assignee: str | None
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    due_date: str | None
+    follow_up_date: str | None
+    form_key: str | None
+    priority: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelUserTask:
+    key: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIncident:
+    key: int
+    element_instance: int
+    element_id: str
+    type: str  # "job" | "expression" | "called-process" | "error" | ...
+    message: str
+    job: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveIncidentRow:
+    key: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryJob:
+    """Make a job whose retries ran out runnable again."""
+
+    key: int
+    retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartChild:
+    key: int  # the child instance key, allocated by the parent step
+    definition_key: int
+    element_instance: int  # the call activity's element instance in the parent
+    variables: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelChild:
+    key: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyParent:
+    instance: int
+    command: ChildFinished
+
+
+Effect = (
+    CreateJob
+    | CancelJob
+    | CreateUserTask
+    | CancelUserTask
+    | CreateIncident
+    | ResolveIncidentRow
+    | RetryJob
+    | StartChild
+    | CancelChild
+    | NotifyParent
+)

@@ -1,0 +1,144 @@
+"""An instance's state as plain data: a tree of live element instances and their variable scopes.
+
+Only live element instances are kept; what has finished lives on in the
+journal. The state serialises to JSON (``to_dict``/``from_dict``) with a
+format version, so a stored instance can be read back by later code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+STATE_FORMAT = 1
+
+
+class ElementState(StrEnum):
+    ACTIVATING = "activating"  # input mappings and entry work not done yet (or failed: incident)
+    ACTIVE = "active"  # waiting: job, user task, child instance, inner elements
+    COMPLETING = "completing"  # output mappings and leaving not done yet (or failed: incident)
+
+
+class InstanceStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+
+
+@dataclass(slots=True)
+class LoopState:
+    """The bookkeeping of a multi-instance body."""
+
+    items: list[Any] | None  # the input collection, or None with a cardinality
+    total: int
+    next_index: int = 0  # index of the next inner instance to create (sequential)
+    completed: int = 0
+    terminated: int = 0
+
+
+@dataclass(slots=True)
+class ElementInstance:
+    key: int
+    element_id: str
+    parent: int | None  # the containing element instance; None only for the process itself
+    state: ElementState = ElementState.ACTIVATING
+    is_body: bool = False  # multi-instance body (its children are the inner instances)
+    loop: LoopState | None = None
+    loop_counter: int | None = None
+    job: int | None = None
+    user_task: int | None = None
+    child_instance: int | None = None
+    incident: int | None = None
+    joins: dict[str, dict[str, int]] = field(default_factory=dict)  # gateway id -> flow id -> tokens waiting
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "element": self.element_id, "parent": self.parent, "state": self.state}
+        if self.is_body:
+            data["body"] = True
+        if self.loop is not None:
+            loop = self.loop
+            data["loop"] = [loop.items, loop.total, loop.next_index, loop.completed, loop.terminated]
+        for name in ("loop_counter", "job", "user_task", "child_instance", "incident"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        if self.joins:
+            data["joins"] = self.joins
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> ElementInstance:
+        loop = data.get("loop")
+        return ElementInstance(
+            key=data["key"],
+            element_id=data["element"],
+            parent=data["parent"],
+            state=ElementState(data["state"]),
+            is_body=data.get("body", False),
+            loop=LoopState(*loop) if loop is not None else None,
+            loop_counter=data.get("loop_counter"),
+            job=data.get("job"),
+            user_task=data.get("user_task"),
+            child_instance=data.get("child_instance"),
+            incident=data.get("incident"),
+            joins=data.get("joins", {}),
+        )
+
+
+@dataclass(slots=True)
+class ParentLink:
+    """Where a called instance reports back: the call activity that started it."""
+
+    instance: int
+    element_instance: int
+
+
+@dataclass(slots=True)
+class InstanceState:
+    key: int
+    process_id: str
+    definition_key: int
+    version: int
+    status: InstanceStatus = InstanceStatus.ACTIVE
+    root: int = 0  # key of the element instance of the process itself
+    elements: dict[int, ElementInstance] = field(default_factory=dict)
+    variables: dict[int, dict[str, Any]] = field(default_factory=dict)  # scope key -> local variables
+    parent: ParentLink | None = None
+    incidents: dict[int, str] = field(default_factory=dict)  # open incident key -> element instance action
+
+    def children_of(self, key: int) -> list[ElementInstance]:
+        return [e for e in self.elements.values() if e.parent == key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "key": self.key,
+            "process": self.process_id,
+            "definition": self.definition_key,
+            "version": self.version,
+            "status": self.status,
+            "root": self.root,
+            "elements": [e.to_dict() for e in self.elements.values()],
+            "variables": [[k, v] for k, v in self.variables.items()],
+            "parent": [self.parent.instance, self.parent.element_instance] if self.parent else None,
+            "incidents": [[k, v] for k, v in self.incidents.items()],
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> InstanceState:
+        if data.get("format") != STATE_FORMAT:
+            raise ValueError(f"unsupported instance state format {data.get('format')!r}")
+        parent = data.get("parent")
+        return InstanceState(
+            key=data["key"],
+            process_id=data["process"],
+            definition_key=data["definition"],
+            version=data["version"],
+            status=InstanceStatus(data["status"]),
+            root=data["root"],
+            elements={e.key: e for e in (ElementInstance.from_dict(d) for d in data["elements"])},
+            variables={k: v for k, v in data["variables"]},
+            parent=ParentLink(parent[0], parent[1]) if parent else None,
+            incidents={k: v for k, v in data["incidents"]},
+        )

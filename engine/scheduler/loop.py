@@ -1,0 +1,178 @@
+"""The worker loop: claim due jobs, run their handlers, report the outcome.
+
+A claimed job has a short lease (10 s by default) that a heartbeat extends
+while its handler runs, so a long handler keeps its job and the jobs of a
+process that died are claimed again within seconds. A handler's outcome is
+reported with the lease it was claimed under: if the lease expired and the
+job went to another worker, the late report is refused (fencing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.crash import crashpoint
+from engine.exceptions import BpmnError, Conflict, JobLost, NotFound
+from engine.scheduler.registry import Job, WorkerRegistry, default_registry
+from engine.views import ActivatedJob
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+log = logging.getLogger("agenthub.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    lease_ms: int = 10_000
+    concurrency: int = 4
+    poll_interval_s: float = 0.5
+    backoff_base_ms: int = 1_000
+    backoff_max_ms: int = 60_000
+    max_stalls: int = 3
+
+
+def backoff_ms(settings: WorkerSettings, retries_left: int, configured: int) -> int:
+    """Exponential backoff by attempt: base, 2x base, 4x base, ... capped."""
+    attempt = max(configured - retries_left, 1)
+    return int(min(settings.backoff_base_ms * 2 ** (attempt - 1), settings.backoff_max_ms))
+
+
+class WorkerLoop:
+    """Runs registered handlers for due jobs until stopped (or, with ``until_idle``, until nothing is due)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: WorkerRegistry | None = None,
+        *,
+        name: str | None = None,
+        settings: WorkerSettings | None = None,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry or default_registry
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.settings = settings or WorkerSettings()
+        self._stop = threading.Event()
+        self.completed = 0
+        self.failed = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, *, until_idle: bool = False) -> None:
+        types = self.registry.types()
+        if not types:
+            return
+        with ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="job") as pool:
+            while not self._stop.is_set():
+                jobs = self.engine.activate_jobs(
+                    types,
+                    self.name,
+                    max_jobs=self.settings.concurrency,
+                    lease_ms=self.settings.lease_ms,
+                    max_stalls=self.settings.max_stalls,
+                )
+                if jobs:
+                    self._run_all(pool, jobs)
+                    continue
+                due = self.engine.next_job_due(types)
+                now = int(self.engine.clock.now().timestamp() * 1000)
+                if until_idle and due is None:
+                    return
+                delay = self.settings.poll_interval_s if due is None else max(0.0, (due - now) / 1000)
+                self._stop.wait(min(delay, self.settings.poll_interval_s) if not until_idle else min(delay, 5.0))
+
+    def _run_all(self, pool: ThreadPoolExecutor, jobs: list[ActivatedJob]) -> None:
+        futures: dict[Future[Any], ActivatedJob] = {pool.submit(self._call, job): job for job in jobs}
+        pending = set(futures)
+        heartbeat = self.settings.lease_ms / 3000
+        while pending:
+            done, pending = wait(pending, timeout=heartbeat)
+            for future in done:
+                self._report(futures[future], future)
+            for future in pending:
+                self.engine.extend_lease(futures[future], self.settings.lease_ms)
+
+    def _call(self, job: ActivatedJob) -> Any:
+        handler = self.registry.handlers[job.type]
+        arg = Job(
+            key=job.key,
+            type=job.type,
+            variables=dict(job.variables),
+            headers=dict(job.headers),
+            retries=job.retries,
+            instance=job.instance,
+            element_id=job.element_id,
+            process_id=job.process_id,
+        )
+        result = handler(arg)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return result
+
+    def _report(self, job: ActivatedJob, future: Future[Any]) -> None:
+        crashpoint("after_handler")
+        try:
+            try:
+                result = future.result()
+            except BpmnError as error:
+                self.engine.throw_error(
+                    job.key,
+                    error.code,
+                    error.message,
+                    error.variables,
+                    worker=job.worker,
+                    lock_version=job.lock_version,
+                )
+                return
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                log.warning("job %s (%s) failed: %s", job.key, job.type, message)
+                detail = "".join(traceback.format_exception_only(exc)).strip()
+                self.engine.fail_job(
+                    job.key,
+                    detail or message,
+                    worker=job.worker,
+                    lock_version=job.lock_version,
+                    backoff_ms=backoff_ms(self.settings, job.retries - 1, job.retries),
+                )
+                self.failed += 1
+                return
+            if result is not None and not isinstance(result, dict):
+                self.engine.fail_job(
+                    job.key,
+                    f"the handler of '{job.type}' returned {type(result).__name__}, "
+                    "expected a dict of variables or None",
+                    worker=job.worker,
+                    lock_version=job.lock_version,
+                )
+                self.failed += 1
+                return
+            self.engine.complete_job(job.key, result or {}, worker=job.worker, lock_version=job.lock_version)
+            self.completed += 1
+        except JobLost as exc:
+            log.warning("%s", exc)
+        except (NotFound, Conflict) as exc:  # canceled meanwhile
+            log.info("job %s: %s", job.key, exc)
+
+
+def run_until_idle(engine: Engine, registry: WorkerRegistry | None = None, *, timeout_s: float | None = None) -> None:
+    loop = WorkerLoop(engine, registry)
+    if timeout_s is not None:
+        timer = threading.Timer(timeout_s, loop.stop)
+        timer.start()
+        try:
+            loop.run(until_idle=True)
+        finally:
+            timer.cancel()
+    else:
+        loop.run(until_idle=True)

@@ -1,0 +1,139 @@
+"""The tables. Alembic migrations under ``migrations/`` create and evolve them; this is their current shape.
+
+Times are integer milliseconds since the epoch (UTC): portable across SQLite
+and PostgreSQL and cheap to compare in the claim queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+metadata = MetaData()
+
+key_blocks = Table(
+    "key_blocks",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_key", BigInteger, nullable=False),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+definitions = Table(
+    "definitions",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("process_id", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(255)),
+    Column("deployment_key", BigInteger, nullable=False),
+    Column("resource_name", String(255), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("xml", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("process_id", "version", name="uq_definitions_process_version"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("process_id", String(255), nullable=False),
+    Column("definition_key", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("incidents", Integer, nullable=False, default=0),
+    Column("parent_instance", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger),
+    Column("rev", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Index("ix_instances_status", "status", "key"),
+    Index("ix_instances_process", "process_id", "key"),
+    Index("ix_instances_parent", "parent_instance"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("instance_key", BigInteger, nullable=False),
+    Column("type", String(48), nullable=False),
+    Column("element_id", String(255)),
+    Column("element_instance", BigInteger),
+    Column("data", Text),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_journal_instance", "instance_key", "id"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("instance_key", BigInteger, nullable=False),
+    Column("element_instance", BigInteger, nullable=False),
+    Column("element_id", String(255), nullable=False),
+    Column("process_id", String(255), nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("state", String(16), nullable=False),  # ready | locked | failed
+    Column("retries", Integer, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("lock_owner", String(128)),
+    Column("lock_expires_at", BigInteger),
+    Column("lock_version", Integer, nullable=False, default=0),
+    Column("stalls", Integer, nullable=False, default=0),
+    Column("headers", Text, nullable=False),
+    Column("error_message", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_jobs_claim", "state", "type", "due_at"),
+    Index("ix_jobs_lock", "state", "lock_expires_at"),
+)
+
+user_tasks = Table(
+    "user_tasks",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("instance_key", BigInteger, nullable=False),
+    Column("element_instance", BigInteger, nullable=False),
+    Column("element_id", String(255), nullable=False),
+    Column("process_id", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("state", String(16), nullable=False),  # created | completed | canceled
+    Column("assignee", String(255)),
+    Column("candidate_groups", Text, nullable=False),
+    Column("candidate_users", Text, nullable=False),
+    Column("due_date", String(64)),
+    Column("follow_up_date", String(64)),
+    Column("form_key", String(255)),
+    Column("priority", Integer, nullable=False),
+    Column("details", Text),
+    Column("variables", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger),
+    Index("ix_user_tasks_state", "state", "key"),
+    Index("ix_user_tasks_instance", "instance_key"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("instance_key", BigInteger, nullable=False),
+    Column("element_instance", BigInteger, nullable=False),
+    Column("element_id", String(255), nullable=False),
+    Column("process_id", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("job_key", BigInteger),
+    Column("state", String(16), nullable=False),  # open | resolved
+    Column("created_at", BigInteger, nullable=False),
+    Column("resolved_at", BigInteger),
+    Index("ix_incidents_state", "state", "key"),
+    Index("ix_incidents_instance", "instance_key"),
+)

@@ -1,0 +1,384 @@
+"""Everything one transaction can read and write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from engine.runtime import InstanceState, InstanceStatus
+from engine.runtime import messages as m
+from engine.store.exceptions import ConcurrentUpdate, JobLockLost, JobNotFound, TaskNotOpen
+from engine.store.schema import definitions, deployments, incidents, instances, jobs, journal, user_tasks
+
+if TYPE_CHECKING:
+    from engine.store.sql import SqlStore
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Tx:
+    """A unit of work on one connection. It also serves the step as its source of keys."""
+
+    def __init__(self, conn: Connection, store: SqlStore, reserved: list[bool]) -> None:
+        self.conn = conn
+        self._store = store
+        self._reserved = reserved
+        self._for_update = store.dialect == "postgresql"
+
+    def next_key(self) -> int:
+        return self._store.keys.next_key(self.conn, self._reserved)
+
+    # --- deployments and definitions ----------------------------------------------
+
+    def insert_deployment(self, key: int, name: str, at: int) -> None:
+        self.conn.execute(insert(deployments).values(key=key, name=name, created_at=at))
+
+    def insert_definition(self, **values: Any) -> None:
+        self.conn.execute(insert(definitions).values(**values))
+
+    def latest_definition(self, process_id: str) -> Any:
+        return self.conn.execute(
+            select(definitions.c.key, definitions.c.version, definitions.c.checksum)
+            .where(definitions.c.process_id == process_id)
+            .order_by(definitions.c.version.desc())
+            .limit(1)
+        ).first()
+
+    def definition_xml(self, key: int) -> Any:
+        return self.conn.execute(
+            select(
+                definitions.c.key,
+                definitions.c.process_id,
+                definitions.c.version,
+                definitions.c.xml,
+                definitions.c.resource_name,
+            ).where(definitions.c.key == key)
+        ).first()
+
+    def list_definitions(self, process_id: str | None = None) -> Sequence[Any]:
+        query = select(
+            definitions.c.key,
+            definitions.c.process_id,
+            definitions.c.version,
+            definitions.c.name,
+            definitions.c.resource_name,
+            definitions.c.deployment_key,
+            definitions.c.created_at,
+        ).order_by(definitions.c.process_id, definitions.c.version)
+        if process_id is not None:
+            query = query.where(definitions.c.process_id == process_id)
+        return self.conn.execute(query).all()
+
+    # --- instances and journal -----------------------------------------------------------
+
+    def load_instance(self, key: int) -> tuple[InstanceState, int] | None:
+        query = select(instances.c.state, instances.c.rev).where(instances.c.key == key)
+        if self._for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        return InstanceState.from_dict(json.loads(row.state)), int(row.rev)
+
+    def save_instance(self, state: InstanceState, rev: int | None, now: int) -> None:
+        ended = now if state.status != InstanceStatus.ACTIVE else None
+        values = {
+            "status": state.status.value,
+            "incidents": len(state.incidents),
+            "state": _dumps(state.to_dict()),
+            "ended_at": ended,
+        }
+        if rev is None:
+            self.conn.execute(
+                insert(instances).values(
+                    key=state.key,
+                    process_id=state.process_id,
+                    definition_key=state.definition_key,
+                    version=state.version,
+                    parent_instance=state.parent.instance if state.parent else None,
+                    created_at=now,
+                    rev=1,
+                    **values,
+                )
+            )
+            return
+        result = self.conn.execute(
+            update(instances).where(instances.c.key == state.key, instances.c.rev == rev).values(rev=rev + 1, **values)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"instance {state.key} was changed by another transaction")
+
+    def append_journal(self, instance_key: int, events: Iterable[m.JournalEvent], at: int) -> None:
+        rows = [
+            {
+                "instance_key": instance_key,
+                "type": e.type,
+                "element_id": e.element_id,
+                "element_instance": e.element_instance,
+                "data": _dumps(e.data) if e.data else None,
+                "at": at,
+            }
+            for e in events
+        ]
+        if rows:
+            self.conn.execute(insert(journal), rows)
+
+    def instance_rows(
+        self,
+        *,
+        status: str | None = None,
+        process_id: str | None = None,
+        incidents_only: bool = False,
+        limit: int = 100,
+        after: int | None = None,
+    ) -> Sequence[Any]:
+        query = select(instances).order_by(instances.c.key).limit(limit)
+        if status is not None:
+            query = query.where(instances.c.status == status)
+        if incidents_only:
+            query = query.where(instances.c.status == "active", instances.c.incidents > 0)
+        if process_id is not None:
+            query = query.where(instances.c.process_id == process_id)
+        if after is not None:
+            query = query.where(instances.c.key > after)
+        return self.conn.execute(query).all()
+
+    def journal_rows(self, instance_key: int, *, after: int = 0, limit: int = 1000) -> Sequence[Any]:
+        return self.conn.execute(
+            select(journal)
+            .where(journal.c.instance_key == instance_key, journal.c.id > after)
+            .order_by(journal.c.id)
+            .limit(limit)
+        ).all()
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def insert_job(self, effect: m.CreateJob, instance_key: int, process_id: str, now: int) -> None:
+        self.conn.execute(
+            insert(jobs).values(
+                key=effect.key,
+                instance_key=instance_key,
+                element_instance=effect.element_instance,
+                element_id=effect.element_id,
+                process_id=process_id,
+                type=effect.type,
+                state="ready",
+                retries=effect.retries,
+                due_at=now,
+                lock_version=0,
+                stalls=0,
+                headers=_dumps(effect.headers),
+                created_at=now,
+            )
+        )
+
+    def delete_job(self, key: int) -> None:
+        self.conn.execute(delete(jobs).where(jobs.c.key == key))
+
+    def retry_job(self, key: int, retries: int, now: int) -> None:
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.key == key)
+            .values(state="ready", retries=retries, due_at=now, lock_owner=None, lock_expires_at=None, stalls=0)
+        )
+
+    def locked_job(self, key: int, owner: str | None, lock_version: int | None) -> Any:
+        """The job row, checked against the caller's lease (fencing: an expired, re-claimed lease loses)."""
+        query = select(jobs).where(jobs.c.key == key)
+        if self._for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None or row.state == "failed":
+            raise JobNotFound(f"job {key} is not open (it was completed, canceled or failed)")
+        if owner is not None and (
+            row.state != "locked"
+            or row.lock_owner != owner
+            or (lock_version is not None and row.lock_version != lock_version)
+        ):
+            raise JobLockLost(
+                f"job {key} is no longer locked by worker '{owner}': its lease expired and it was "
+                "given to another worker"
+            )
+        return row
+
+    def fail_job(self, key: int, retries: int, due_at: int, message: str) -> None:
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.key == key)
+            .values(
+                state="ready" if retries > 0 else "failed",
+                retries=retries,
+                due_at=due_at,
+                lock_owner=None,
+                lock_expires_at=None,
+                error_message=message,
+            )
+        )
+
+    def claim_jobs(self, types: Sequence[str] | None, owner: str, now: int, lease_ms: int, limit: int) -> Sequence[Any]:
+        """Lock up to ``limit`` due jobs (ready, or locked by a worker whose lease ran out) for ``owner``."""
+        due = or_(
+            (jobs.c.state == "ready") & (jobs.c.due_at <= now),
+            (jobs.c.state == "locked") & (jobs.c.lock_expires_at < now),
+        )
+        query = select(jobs.c.key, jobs.c.state).where(due).order_by(jobs.c.due_at, jobs.c.key).limit(limit)
+        if types is not None:
+            query = query.where(jobs.c.type.in_(types))
+        if self._for_update:
+            query = query.with_for_update(skip_locked=True)
+        found = self.conn.execute(query).all()
+        if not found:
+            return []
+        stalled = [r.key for r in found if r.state == "locked"]
+        if stalled:
+            self.conn.execute(update(jobs).where(jobs.c.key.in_(stalled)).values(stalls=jobs.c.stalls + 1))
+        keys = [r.key for r in found]
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.key.in_(keys))
+            .values(
+                state="locked", lock_owner=owner, lock_expires_at=now + lease_ms, lock_version=jobs.c.lock_version + 1
+            )
+        )
+        return self.conn.execute(select(jobs).where(jobs.c.key.in_(keys)).order_by(jobs.c.due_at, jobs.c.key)).all()
+
+    def extend_lease(self, key: int, owner: str, lock_version: int, expires_at: int) -> bool:
+        result = self.conn.execute(
+            update(jobs)
+            .where(
+                jobs.c.key == key,
+                jobs.c.state == "locked",
+                jobs.c.lock_owner == owner,
+                jobs.c.lock_version == lock_version,
+            )
+            .values(lock_expires_at=expires_at)
+        )
+        return result.rowcount == 1
+
+    def next_job_due(self, types: Sequence[str] | None) -> int | None:
+        query = select(func.min(jobs.c.due_at)).where(jobs.c.state == "ready")
+        if types is not None:
+            query = query.where(jobs.c.type.in_(types))
+        value = self.conn.execute(query).scalar()
+        return int(value) if value is not None else None
+
+    def count_jobs(self, types: Sequence[str] | None = None, *, state: str | None = None) -> int:
+        query = select(func.count()).select_from(jobs)
+        if types is not None:
+            query = query.where(jobs.c.type.in_(types))
+        if state is not None:
+            query = query.where(jobs.c.state == state)
+        return int(self.conn.execute(query).scalar_one())
+
+    # --- user tasks --------------------------------------------------------------------------
+
+    def insert_user_task(self, effect: m.CreateUserTask, instance_key: int, process_id: str, now: int) -> None:
+        self.conn.execute(
+            insert(user_tasks).values(
+                key=effect.key,
+                instance_key=instance_key,
+                element_instance=effect.element_instance,
+                element_id=effect.element_id,
+                process_id=process_id,
+                name=effect.name,
+                state="created",
+                assignee=effect.assignee,
+                candidate_groups=_dumps(effect.candidate_groups),
+                candidate_users=_dumps(effect.candidate_users),
+                due_date=effect.due_date,
+                follow_up_date=effect.follow_up_date,
+                form_key=effect.form_key,
+                priority=effect.priority,
+                details=_dumps(effect.details) if effect.details else None,
+                created_at=now,
+            )
+        )
+
+    def open_user_task(self, key: int) -> Any:
+        query = select(user_tasks).where(user_tasks.c.key == key)
+        if self._for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            raise TaskNotOpen(f"user task {key} does not exist")
+        if row.state != "created":
+            raise TaskNotOpen(f"user task {key} is {row.state}, no longer open")
+        return row
+
+    def end_user_task(self, key: int, state: str, now: int, variables: dict[str, Any] | None = None) -> None:
+        self.conn.execute(
+            update(user_tasks)
+            .where(user_tasks.c.key == key, user_tasks.c.state == "created")
+            .values(state=state, ended_at=now, variables=_dumps(variables) if variables is not None else None)
+        )
+
+    def assign_user_task(self, key: int, assignee: str | None) -> None:
+        self.conn.execute(update(user_tasks).where(user_tasks.c.key == key).values(assignee=assignee))
+
+    def user_task_rows(
+        self,
+        *,
+        state: str | None = "created",
+        instance_key: int | None = None,
+        candidate_group: str | None = None,
+        limit: int = 100,
+        after: int | None = None,
+    ) -> Sequence[Any]:
+        query = select(user_tasks).order_by(user_tasks.c.key)
+        if state is not None:
+            query = query.where(user_tasks.c.state == state)
+        if instance_key is not None:
+            query = query.where(user_tasks.c.instance_key == instance_key)
+        if after is not None:
+            query = query.where(user_tasks.c.key > after)
+        rows = self.conn.execute(query).all()
+        if candidate_group is not None:
+            rows = [r for r in rows if candidate_group in json.loads(r.candidate_groups)]
+        return rows[:limit]
+
+    def user_task(self, key: int) -> Any:
+        return self.conn.execute(select(user_tasks).where(user_tasks.c.key == key)).first()
+
+    # --- incidents -------------------------------------------------------------------------------
+
+    def insert_incident(self, effect: m.CreateIncident, instance_key: int, process_id: str, now: int) -> None:
+        self.conn.execute(
+            insert(incidents).values(
+                key=effect.key,
+                instance_key=instance_key,
+                element_instance=effect.element_instance,
+                element_id=effect.element_id,
+                process_id=process_id,
+                type=effect.type,
+                message=effect.message,
+                job_key=effect.job,
+                state="open",
+                created_at=now,
+            )
+        )
+
+    def resolve_incident_row(self, key: int, now: int) -> None:
+        self.conn.execute(
+            update(incidents)
+            .where(incidents.c.key == key, incidents.c.state == "open")
+            .values(state="resolved", resolved_at=now)
+        )
+
+    def incident(self, key: int) -> Any:
+        return self.conn.execute(select(incidents).where(incidents.c.key == key)).first()
+
+    def incident_rows(
+        self, *, state: str | None = "open", instance_key: int | None = None, limit: int = 100
+    ) -> Sequence[Any]:
+        query = select(incidents).order_by(incidents.c.key).limit(limit)
+        if state is not None:
+            query = query.where(incidents.c.state == state)
+        if instance_key is not None:
+            query = query.where(incidents.c.instance_key == instance_key)
+        return self.conn.execute(query).all()

@@ -1,0 +1,113 @@
+"""What the engine's queries return: plain, JSON-friendly snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class DeployedProcess:
+    process_id: str
+    version: int
+    key: int
+    resource_name: str
+    is_new: bool  # False when the same resource was deployed before and the version was reused
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceView:
+    key: int
+    process_id: str
+    version: int
+    state: str  # completed | active | incident | terminated
+    variables: dict[str, Any]
+    active_elements: list[dict[str, Any]] = field(default_factory=list)
+    parent_instance: int | None = None
+    created_at: int | None = None
+    ended_at: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape the CLI's ``--json`` prints."""
+        return {"instance": self.key, "process": self.process_id, "state": self.state, "variables": self.variables}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    key: int
+    instance: int
+    element_id: str
+    name: str
+    process_id: str
+    state: str
+    assignee: str | None
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    due_date: str | None = None
+    follow_up_date: str | None = None
+    form_key: str | None = None
+    priority: int = 50
+    created_at: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.key,
+            "instance": self.instance,
+            "element": self.element_id,
+            "name": self.name,
+            "assignee": self.assignee,
+            "candidateGroups": self.candidate_groups,
+            "candidateUsers": self.candidate_users,
+            "process": self.process_id,
+            "state": self.state,
+            "dueDate": self.due_date,
+            "followUpDate": self.follow_up_date,
+            "formKey": self.form_key,
+            "priority": self.priority,
+            **self.details,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    key: int
+    instance: int
+    element_id: str
+    element_instance: int
+    process_id: str
+    type: str
+    message: str
+    state: str
+    job: int | None = None
+    created_at: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.key,
+            "instance": self.instance,
+            "element": self.element_id,
+            "process": self.process_id,
+            "type": self.type,
+            "message": self.message,
+            "state": self.state,
+            "job": self.job,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ActivatedJob:
+    """A job claimed by a worker: what its handler sees."""
+
+    key: int
+    type: str
+    instance: int
+    element_id: str
+    element_instance: int
+    process_id: str
+    retries: int
+    headers: dict[str, str]
+    variables: dict[str, Any]
+    worker: str
+    lock_version: int
+    lease_expires_at: int
