@@ -1,0 +1,8 @@
+"""Workers for CLI tests of the straight scenario."""
+
+from engine import worker
+
+
+@worker("charge")
+def charge(job):
+    return {"charged": True}

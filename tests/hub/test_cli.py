@@ -1,0 +1,150 @@
+"""The `agenthub` CLI as a user drives it: separate invocations sharing one database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+AGENTHUB = Path(sys.executable).parent / "agenthub"
+
+
+class Cli:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.env = {**os.environ, "AGENTHUB_DB": f"sqlite:///{workdir / 'cli.db'}",
+                    "AGENTHUB_SQLITE_SYNCHRONOUS": "NORMAL", "PAY_BROKEN": str(workdir / "bank-closed")}
+
+    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([str(AGENTHUB), *args], cwd=self.workdir, env=self.env, capture_output=True,
+                                text=True, timeout=120, check=False)
+        if ok:
+            assert result.returncode == 0, f"agenthub {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def test_run_drives_an_instance_to_completion_and_prints_the_json_shape(cli: Cli) -> None:
+    out = cli.json("run", str(DATA / "scenarios" / "straight.bpmn"), "--vars", '{"amount": 60}',
+                   "--workers", str(DATA / "scenarios" / "charge_workers.py"))
+    assert out == {"instance": out["instance"], "process": "straight", "state": "completed",
+                   "variables": {"amount": 60, "total": 130, "charged": True}}
+
+
+def test_deploy_prints_versions_and_running_instances_stay_on_their_version(cli: Cli, tmp_path: Path) -> None:
+    model = tmp_path / "approval.bpmn"
+    model.write_text((DATA / "cli" / "approval.bpmn").read_text())
+    assert cli("deploy", str(model)).stdout.strip() == "approval version 1"
+    assert "unchanged" in cli("deploy", str(model)).stdout
+    first = cli.json("start", "approval")
+    model.write_text(model.read_text().replace('name="Review expense"', 'name="Check expense"'))
+    assert cli("deploy", str(model)).stdout.strip() == "approval version 2"
+    second = cli.json("start", "approval")
+    tasks = {t["instance"]: t for t in cli.json("tasks")}
+    assert tasks[first["instance"]]["name"] == "Review expense"
+    assert tasks[second["instance"]]["name"] == "Check expense"
+    assert cli.json("instance", str(first["instance"]))["version"] == 1
+
+
+def test_a_person_completes_a_task_and_a_worker_finishes_the_instance(cli: Cli) -> None:
+    cli("deploy", str(DATA / "cli" / "approval.bpmn"))
+    started = cli.json("start", "approval", "--vars", '{"amount": 42}')
+    assert started["state"] == "active"
+    tasks = cli.json("tasks")
+    assert [{k: t[k] for k in ("instance", "element", "name", "assignee", "candidateGroups")} for t in tasks] == [
+        {"instance": started["instance"], "element": "Review", "name": "Review expense", "assignee": None,
+         "candidateGroups": ["finance"]}
+    ]
+    cli("complete", str(tasks[0]["id"]), "--vars", '{"approved": true}')
+    assert cli.json("tasks") == []
+    cli("worker", "--workers", str(DATA / "cli" / "pay_workers.py"), "--until-idle")
+    final = cli.json("instance", str(started["instance"]))
+    assert final["state"] == "completed"
+    assert final["variables"]["approved"] is True
+    assert final["variables"]["paidWith"].startswith("transfer-")
+    assert [i["state"] for i in cli.json("instances", "--state", "completed")] == ["completed"]
+
+
+def test_a_failing_job_becomes_an_incident_that_retry_resolves(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "bank-closed").touch()
+    cli("deploy", str(DATA / "cli" / "approval.bpmn"))
+    started = cli.json("start", "approval")
+    task = cli.json("tasks")[0]
+    cli("complete", str(task["id"]), "--vars", '{"approved": true}')
+    cli("worker", "--workers", str(DATA / "cli" / "pay_workers.py"), "--until-idle")
+    assert cli.json("instance", str(started["instance"]))["state"] == "incident"
+    incidents = cli.json("incidents")
+    assert len(incidents) == 1
+    assert incidents[0]["element"] == "Pay"
+    assert "the bank is closed" in incidents[0]["message"]
+    assert [i["instance"] for i in cli.json("instances", "--state", "incident")] == [started["instance"]]
+    (tmp_path / "bank-closed").unlink()
+    cli("retry", str(incidents[0]["id"]))
+    cli("worker", "--workers", str(DATA / "cli" / "pay_workers.py"), "--until-idle")
+    assert cli.json("instance", str(started["instance"]))["state"] == "completed"
+    assert cli.json("incidents") == []
+
+
+def test_completing_a_task_twice_is_refused(cli: Cli) -> None:
+    cli("deploy", str(DATA / "cli" / "approval.bpmn"))
+    cli.json("start", "approval")
+    task = cli.json("tasks")[0]
+    cli("complete", str(task["id"]), "--vars", '{"approved": false}')
+    again = cli("complete", str(task["id"]), ok=False)
+    assert again.returncode == 2
+    assert "no longer open" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["start", "nope"], "process 'nope' is not deployed"),
+        (["start", "approval", "--vars", "{bad json"], "--vars is not valid JSON"),
+        (["start", "approval", "--vars", "[1, 2]"], "--vars must be a JSON object"),
+        (["instance", "424242"], "process instance 424242 does not exist"),
+        (["complete", "424242"], "user task 424242 does not exist"),
+        (["retry", "424242"], "incident 424242 does not exist"),
+        (["worker", "--workers", "no_such_module_here"], "workers module 'no_such_module_here' not found"),
+        (["instances", "--state", "sleeping"], "unknown instance state 'sleeping'"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_clear_message(cli: Cli, args: list[str], message: str) -> None:
+    cli("deploy", str(DATA / "cli" / "approval.bpmn"))
+    result = cli(*args, ok=False)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("file", "expected"),
+    [
+        ("bad_feel.bpmn", ["bad_feel.bpmn:", "F2"]),
+        ("dangling.bpmn", ["dangling.bpmn:", "Nowhere", "complexGateway"]),
+        ("broken.xml.bpmn", ["broken.xml.bpmn:"]),
+    ],
+)
+def test_a_bad_model_is_rejected_naming_file_line_and_element_and_changes_nothing(
+    cli: Cli, file: str, expected: list[str]
+) -> None:
+    result = cli("deploy", str(DATA / "cli" / file), ok=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for fragment in expected:
+        assert fragment in result.stderr
+    assert cli("instances").stdout.strip() == "no instances"
+    assert cli("start", "bad_feel", ok=False).returncode == 2
