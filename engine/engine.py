@@ -13,9 +13,7 @@ import contextlib
 import hashlib
 import json
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
@@ -25,10 +23,12 @@ from engine.exceptions import Conflict, DeploymentError, InvalidInput, JobLost, 
 from engine.model import Definitions, Process
 from engine.parser import BpmnParseError, parse_bpmn
 from engine.ports import Clock, SystemClock
-from engine.runtime import CommandRejected, InstanceState, InstanceStatus, ScopeView, Step
+from engine.runtime import InstanceState, InstanceStatus, ScopeView
 from engine.runtime import messages as m
 from engine.runtime.support import unsupported_problems
+from engine.scheduler.timers import TimerSchedule, from_millis, next_after, to_millis
 from engine.store import ConcurrentUpdate, JobLockLost, JobNotFound, SqlStore, TaskNotOpen, Tx
+from engine.unit import Touched, UnitOfWork
 from engine.views import ActivatedJob, DeployedProcess, IncidentView, InstanceView, TaskView
 
 T = TypeVar("T")
@@ -37,31 +37,6 @@ _RETRIES = 8
 
 def _millis(clock: Clock) -> int:
     return int(clock.now().timestamp() * 1000)
-
-
-@dataclass(slots=True)
-class _Touched:
-    state: InstanceState
-    rev: int | None
-    process: Process
-    events: list[m.JournalEvent] = field(default_factory=list)
-
-
-class _Lookup:
-    """The step's view of deployed processes, inside one transaction."""
-
-    def __init__(self, engine: Engine, tx: Tx) -> None:
-        self._engine = engine
-        self._tx = tx
-
-    def latest(self, process_id: str) -> tuple[int, int, Process] | None:
-        row = self._tx.latest_definition(process_id)
-        if row is None:
-            return None
-        return int(row.key), int(row.version), self.by_key(int(row.key))
-
-    def by_key(self, definition_key: int) -> Process:
-        return self._engine._process(self._tx, definition_key)
 
 
 class Engine:
@@ -111,79 +86,13 @@ class Engine:
                 self._processes[definition_key] = process
         return process
 
-    def _run(self, tx: Tx, first: int, command: m.Command, new: _Touched | None = None) -> dict[int, _Touched]:
-        """Apply a command and everything it sets off in other instances (call activities), in one transaction."""
-        now = self.clock.now()
-        at = int(now.timestamp() * 1000)
-        touched: dict[int, _Touched] = {}
+    def _run(self, tx: Tx, first: int, command: m.Command, new: Touched | None = None) -> dict[int, Touched]:
+        """Apply a command and everything it sets off in other instances, in the caller's transaction."""
+        unit = UnitOfWork(self, tx, self.clock.now())
         if new is not None:
-            touched[new.state.key] = new
-        lookup = _Lookup(self, tx)
-        queue: deque[tuple[int, m.Command]] = deque([(first, command)])
-        while queue:
-            key, cmd = queue.popleft()
-            entry = touched.get(key)
-            if entry is None:
-                loaded = tx.load_instance(key)
-                if loaded is None:
-                    raise NotFound(f"process instance {key} does not exist")
-                state, rev = loaded
-                entry = _Touched(state, rev, self._process(tx, state.definition_key))
-                touched[key] = entry
-            try:
-                result = Step(entry.process, entry.state, now, tx, lookup).run(cmd)
-            except CommandRejected as exc:
-                raise Conflict(str(exc)) from None
-            entry.events.extend(result.events)
-            for effect in result.effects:
-                self._apply(tx, entry, effect, at, touched, queue)
-        for entry in touched.values():
-            tx.save_instance(entry.state, entry.rev, at)
-            tx.append_journal(entry.state.key, entry.events, at)
-        return touched
-
-    def _apply(
-        self,
-        tx: Tx,
-        entry: _Touched,
-        effect: m.Effect,
-        at: int,
-        touched: dict[int, _Touched],
-        queue: deque[tuple[int, m.Command]],
-    ) -> None:
-        state = entry.state
-        if isinstance(effect, m.CreateJob):
-            tx.insert_job(effect, state.key, state.process_id, at)
-        elif isinstance(effect, m.CancelJob):
-            tx.delete_job(effect.key)
-        elif isinstance(effect, m.CreateUserTask):
-            tx.insert_user_task(effect, state.key, state.process_id, at)
-        elif isinstance(effect, m.CancelUserTask):
-            tx.end_user_task(effect.key, "canceled", at)
-        elif isinstance(effect, m.CreateIncident):
-            tx.insert_incident(effect, state.key, state.process_id, at)
-        elif isinstance(effect, m.ResolveIncidentRow):
-            tx.resolve_incident_row(effect.key, at)
-        elif isinstance(effect, m.RetryJob):
-            tx.retry_job(effect.key, effect.retries, at)
-        elif isinstance(effect, m.StartChild):
-            process = self._process(tx, effect.definition_key)
-            row = tx.definition_xml(effect.definition_key)
-            assert row is not None
-            child = InstanceState(
-                key=effect.key,
-                process_id=process.id,
-                definition_key=effect.definition_key,
-                version=int(row.version),
-                root=tx.next_key(),
-                parent=_parent_link(state.key, effect.element_instance),
-            )
-            touched[child.key] = _Touched(child, None, process)
-            queue.append((child.key, m.StartInstance(variables=effect.variables)))
-        elif isinstance(effect, m.CancelChild):
-            queue.append((effect.key, m.CancelInstance(reason="the calling instance ended the call activity")))
-        elif isinstance(effect, m.NotifyParent):
-            queue.append((effect.instance, effect.command))
+            unit.touched[new.state.key] = new
+        unit.send(first, command)
+        return unit.run()
 
     # --- deployment -------------------------------------------------------------------
 
@@ -245,6 +154,7 @@ class Engine:
                 )
                 with self._lock:
                     self._processes[key] = process
+                UnitOfWork(self, tx, self.clock.now()).register_start_events(process, key)
                 deployed.append(DeployedProcess(process.id, version, key, resource_name, is_new=True))
         return deployed
 
@@ -308,7 +218,7 @@ class Engine:
                 key=tx.next_key(), process_id=process_id, definition_key=int(row.key), version=int(row.version)
             )
             state.root = tx.next_key()
-            new = _Touched(state, None, process)
+            new = Touched(state, None, process)
             self._run(tx, state.key, m.StartInstance(variables=values, start_element=start_element), new)
             return self._view(tx, state)
 
@@ -465,6 +375,90 @@ class Engine:
         values = _check_variables(variables)
         self._atomic(lambda tx: self._run(tx, instance, m.SetVariables(scope, values, local)) and None)
 
+    # --- messages, signals, timers ----------------------------------------------------------------
+
+    def publish_message(self, name: str, correlation_key: str = "", variables: dict[str, Any] | None = None, *,
+                        ttl_ms: int = 0, message_id: str | None = None) -> dict[str, Any]:
+        """Publish a message: it reaches one waiting element per instance with that name and correlation key
+        (and starts instances at message start events); with a time to live it is buffered for subscriptions
+        that open later. Publishing again with a message id that is still buffered is refused."""
+        values = _check_variables(variables)
+        if not name:
+            raise InvalidInput("a message needs a name")
+        if ttl_ms < 0:
+            raise InvalidInput("the time to live must not be negative")
+
+        def work(tx: Tx) -> dict[str, Any]:
+            unit = UnitOfWork(self, tx, self.clock.now())
+            if message_id and tx.buffered_message_with_id(name, correlation_key, message_id, unit.at) is not None:
+                raise Conflict(f"a message named '{name}' with correlation key '{correlation_key}' and id "
+                               f"'{message_id}' was already published and is still buffered")
+            key = tx.next_key()
+            if ttl_ms > 0:
+                tx.insert_message(key, name, correlation_key, message_id, values, unit.at + ttl_ms, unit.at)
+            reached = unit.correlate(key, name, correlation_key, values)
+            unit.run()
+            return {"key": key, "correlatedInstances": reached, "buffered": ttl_ms > 0}
+
+        return self._atomic(work)
+
+    def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None) -> int:
+        """Broadcast a signal to every waiting catch event, signal start event and event subprocess."""
+        values = _check_variables(variables)
+        if not name:
+            raise InvalidInput("a signal needs a name")
+
+        def work(tx: Tx) -> int:
+            unit = UnitOfWork(self, tx, self.clock.now())
+            count = unit.broadcast(name, values)
+            unit.run()
+            return count
+
+        return self._atomic(work)
+
+    def fire_due_timers(self, *, limit: int = 100) -> int:
+        """Fire every timer that is due now (at most ``limit``); returns how many fired."""
+
+        def work(tx: Tx) -> int:
+            now = self.clock.now()
+            unit = UnitOfWork(self, tx, now)
+            rows = tx.due_timers(unit.at, limit)
+            for row in rows:
+                plan = TimerSchedule(due=from_millis(int(row.due_at)), remaining=row.remaining,
+                                     interval=row.interval, cron=row.cron)
+                following = next_after(plan, now)
+                if following is None:
+                    tx.delete_timer(int(row.key))
+                else:
+                    tx.rearm_timer(int(row.key), to_millis(following.due), following.remaining)
+                if row.instance_key is None:
+                    unit.new_instance(int(row.definition_key), {}, start_element=row.element_id)
+                else:
+                    unit.send(int(row.instance_key), m.Trigger(int(row.key), int(row.element_instance),
+                                                               row.element_id, repeats=following is not None),
+                              tolerant=True)
+            tx.delete_expired_messages(unit.at)
+            unit.run()
+            return len(rows)
+
+        return self._atomic(work)
+
+    def next_timer_due(self) -> int | None:
+        with self.store.reader() as tx:
+            return tx.next_timer_due()
+
+    def timers(self, instance: int | None = None) -> list[dict[str, Any]]:
+        with self.store.reader() as tx:
+            return [{"key": r.key, "instance": r.instance_key, "element": r.element_id, "process": r.process_id,
+                     "dueAt": from_millis(int(r.due_at)).isoformat(), "remaining": r.remaining}
+                    for r in tx.timer_rows(instance)]
+
+    def subscriptions(self, instance: int | None = None) -> list[dict[str, Any]]:
+        with self.store.reader() as tx:
+            return [{"key": r.key, "kind": r.kind, "name": r.name, "correlationKey": r.correlation_key,
+                     "instance": r.instance_key, "element": r.element_id, "process": r.process_id}
+                    for r in tx.subscription_rows(instance)]
+
     # --- jobs for workers -----------------------------------------------------------------------------
 
     def activate_jobs(
@@ -492,7 +486,7 @@ class Engine:
                     tx.fail_job(int(row.key), 0, now, message)
                     self._run(tx, int(row.instance_key), m.FailJob(int(row.key), int(row.element_instance), message))
                     continue
-                loaded = tx.load_instance(int(row.instance_key))
+                loaded = tx.load_instance(int(row.instance_key), lock=False)  # only to read variables
                 variables = ScopeView(loaded[0], int(row.element_instance)).flatten() if loaded else {}
                 claimed.append(
                     ActivatedJob(
@@ -526,7 +520,7 @@ class Engine:
 
     def instance(self, key: int) -> InstanceView:
         with self.store.reader() as tx:
-            loaded = tx.load_instance(key)
+            loaded = tx.load_instance(key, lock=False)
             if loaded is None:
                 raise NotFound(f"process instance {key} does not exist")
             return self._view(tx, loaded[0])
@@ -610,12 +604,6 @@ class Engine:
                 }
                 for r in tx.journal_rows(instance, after=after, limit=limit)
             ]
-
-
-def _parent_link(instance: int, element_instance: int) -> Any:
-    from engine.runtime import ParentLink
-
-    return ParentLink(instance, element_instance)
 
 
 def _check_variables(variables: dict[str, Any] | None) -> dict[str, Any]:

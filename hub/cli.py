@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -18,6 +19,7 @@ import typer
 
 from engine import DeploymentError, Engine, EngineError
 from engine.scheduler import WorkerLoop, WorkerSettings, default_registry
+from engine.scheduler.timers import TimerDefinitionError, parse_duration
 from hub.loading import WorkerModuleError, load_workers
 from hub.output import print_incidents, print_instance, print_instances, print_tasks
 
@@ -131,7 +133,9 @@ def run(
     ids = [d.process_id for d in deployed]
     if process is None:
         if len(ids) != 1:
-            fail(f"'{file}' has {len(ids)} executable processes ({', '.join(ids) or 'none'}): choose one with --process")
+            fail(
+                f"'{file}' has {len(ids)} executable processes ({', '.join(ids) or 'none'}): choose one with --process"
+            )
         process = ids[0]
     elif process not in ids:
         fail(f"'{file}' has no executable process '{process}' (it has: {', '.join(ids)})")
@@ -155,8 +159,9 @@ def start(
 
 
 @app.command()
-def instance(instance_id: Annotated[int, typer.Argument(help="Instance id.")], as_json: AsJson = False,
-             db: Db = None) -> None:
+def instance(
+    instance_id: Annotated[int, typer.Argument(help="Instance id.")], as_json: AsJson = False, db: Db = None
+) -> None:
     """Show one process instance."""
     engine = open_engine(db)
     print_instance(engine_call(engine.instance, instance_id), as_json, details=True)
@@ -187,8 +192,7 @@ def tasks(
 
 
 @app.command()
-def complete(task_id: Annotated[int, typer.Argument(help="User task id.")], vars: Vars = None,
-             db: Db = None) -> None:
+def complete(task_id: Annotated[int, typer.Argument(help="User task id.")], vars: Vars = None, db: Db = None) -> None:
     """Complete a user task; the instance moves on."""
     variables = parse_vars(vars)
     engine = open_engine(db)
@@ -220,8 +224,9 @@ def cancel(instance_id: Annotated[int, typer.Argument(help="Instance id.")], db:
 
 
 @app.command()
-def journal(instance_id: Annotated[int, typer.Argument(help="Instance id.")], as_json: AsJson = False,
-            db: Db = None) -> None:
+def journal(
+    instance_id: Annotated[int, typer.Argument(help="Instance id.")], as_json: AsJson = False, db: Db = None
+) -> None:
     """Print an instance's journal: every step it took."""
     engine = open_engine(db)
     entries = engine_call(engine.journal, instance_id)
@@ -244,16 +249,81 @@ def worker(
     """Run the worker loop: execute due jobs with the registered handlers."""
     register_workers(workers)
     engine = open_engine(db)
-    if not default_registry.types():
-        fail("no job handlers registered: pass --workers MODULE with @worker functions")
-    loop = WorkerLoop(engine, default_registry,
-                      settings=WorkerSettings(concurrency=concurrency, lease_ms=int(lease * 1000)))
-    typer.echo(f"worker {loop.name}: handling {', '.join(default_registry.types())}", err=True)
+    loop = WorkerLoop(
+        engine, default_registry, settings=WorkerSettings(concurrency=concurrency, lease_ms=int(lease * 1000))
+    )
+    handled = ", ".join(default_registry.types()) or "no job types (pass --workers MODULE)"
+    typer.echo(f"worker {loop.name}: firing timers; handling {handled}", err=True)
     try:
         loop.run(until_idle=until_idle)
     except KeyboardInterrupt:
         loop.stop()
-    typer.echo(f"worker {loop.name}: {loop.completed} completed, {loop.failed} failed attempts", err=True)
+    typer.echo(
+        f"worker {loop.name}: {loop.completed} jobs completed, {loop.failed} failed attempts, "
+        f"{loop.fired} timers fired",
+        err=True,
+    )
+
+
+def parse_ttl(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    if raw.isdigit():
+        return int(raw) * 1000
+    try:
+        delta = parse_duration(raw)
+    except TimerDefinitionError as exc:
+        fail(f"--ttl: {exc}")
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    return int(((start + delta) - start).total_seconds() * 1000)
+
+
+@app.command()
+def publish(
+    name: Annotated[str, typer.Argument(help="Message name.")],
+    key: Annotated[str, typer.Option("--key", help="Correlation key.")] = "",
+    vars: Vars = None,
+    ttl: Annotated[str | None, typer.Option("--ttl", help="Time to live: ISO 8601 duration (PT1H) or seconds.")] = None,
+    message_id: Annotated[str | None, typer.Option("--id", help="Message id: publishing it again is refused.")] = None,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """Publish a message to the instances waiting for it (or buffer it for its time to live)."""
+    variables = parse_vars(vars)
+    ttl_ms = parse_ttl(ttl)
+    engine = open_engine(db)
+    result = engine_call(engine.publish_message, name, key, variables, ttl_ms=ttl_ms, message_id=message_id)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    reached = result["correlatedInstances"]
+    note = f"; buffered for {ttl}" if result["buffered"] else ""
+    typer.echo(
+        f"published message '{name}' (key '{key}'): correlated to {len(reached)} instance(s)"
+        f"{' ' + ', '.join(map(str, reached)) if reached else ''}{note}"
+    )
+
+
+@app.command()
+def signal(name: Annotated[str, typer.Argument(help="Signal name.")], vars: Vars = None, db: Db = None) -> None:
+    """Broadcast a signal to every instance and start event waiting for it."""
+    variables = parse_vars(vars)
+    engine = open_engine(db)
+    count = engine_call(engine.broadcast_signal, name, variables)
+    typer.echo(f"broadcast signal '{name}': reached {count} waiting element(s)")
+
+
+@app.command()
+def variables(
+    instance_id: Annotated[int, typer.Argument(help="Instance id.")], vars: Vars = None, db: Db = None
+) -> None:
+    """Set variables of an instance (for example to fix the cause of an incident before `retry`)."""
+    values = parse_vars(vars)
+    if not values:
+        fail("give the variables to set with --vars '{\"name\": value}'")
+    engine = open_engine(db)
+    engine_call(engine.set_variables, instance_id, values, local=False)
+    typer.echo(f"updated {', '.join(sorted(values))} on instance {instance_id}")
 
 
 def main() -> None:

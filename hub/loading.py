@@ -33,7 +33,9 @@ def load_workers(spec: str) -> ModuleType:
     try:
         return importlib.import_module(spec)
     except ModuleNotFoundError as exc:
-        raise WorkerModuleError(f"workers module '{spec}' not found ({exc}); give a dotted module name "
-                                "importable from the current directory or a path to a .py file") from exc
+        raise WorkerModuleError(
+            f"workers module '{spec}' not found ({exc}); give a dotted module name "
+            "importable from the current directory or a path to a .py file"
+        ) from exc
     except Exception as exc:
         raise WorkerModuleError(f"importing workers module '{spec}' failed: {type(exc).__name__}: {exc}") from exc

@@ -179,6 +179,7 @@ class StartEvent(Event):
 class BoundaryEvent(Event):
     attached_to: str
     cancel_activity: bool = True
+    compensation_handler: str | None = None  # a compensation boundary's handler activity (by association)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

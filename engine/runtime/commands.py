@@ -61,9 +61,17 @@ def _start(command: m.StartInstance, step: Step) -> None:
     root = ElementInstance(key=state.root, element_id=process.id, parent=None, state=ElementState.ACTIVE)
     state.elements[root.key] = root
     step.record("instance_started", None, process=process.id, version=state.version)
-    if command.variables:
+    if command.variables and command.start_element is None:
         step.set_variables(root.key, dict(command.variables), local=True)
-    step.enter(start_id, root.key)
+    from engine.runtime.behaviors.events import open_scope_waits
+
+    open_scope_waits(step, root, process.id)
+    if command.start_element is None:
+        step.enter(start_id, root.key)
+    else:  # a message, timer or signal start event: its variables arrive as the event's output
+        event = step.create_element(start_id, root.key, state=ElementState.ACTIVE)
+        step.record("element_activated", event)
+        step.schedule("complete", event, dict(command.variables))
 
 
 @_handles(m.CompleteJob)
@@ -146,3 +154,30 @@ def _set_variables(command: m.SetVariables, step: Step) -> None:
     if key not in step.state.elements:
         raise _rejected(f"element instance {key} is not active in instance {step.state.key}")
     step.set_variables(key, dict(command.variables), local=command.local)
+
+
+@_handles(m.Trigger)
+def _trigger(command: m.Trigger, step: Step) -> None:
+    _active(step)
+    from engine.runtime.behaviors.events import trigger
+
+    trigger(step, command)
+
+
+@_handles(m.ChildError)
+def _child_error(command: m.ChildError, step: Step) -> None:
+    _active(step)
+    from engine.runtime.behaviors.errors import child_error
+
+    child_error(step, command)
+
+
+@_handles(m.ErrorUncaught)
+def _error_uncaught(command: m.ErrorUncaught, step: Step) -> None:
+    _active(step)
+    element = step.state.elements.get(command.element_instance)
+    if element is None:
+        return
+    from engine.runtime.behaviors.errors import raise_uncaught
+
+    raise_uncaught(step, element, command.code, command.message)

@@ -81,6 +81,45 @@ class SetVariables:
     local: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A timer fired, or a message or signal arrived, for a wait opened by ``owner``.
+
+    ``element_id`` is the event that reacts: the catch event or receive task
+    itself, a boundary event of the owner, an event subprocess's start event
+    in the owner's scope, or a catch event after an event-based gateway.
+    ``repeats`` says the timer stays armed for another cycle.
+    """
+
+    wait: int
+    owner: int
+    element_id: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    repeats: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChildError:
+    """A called instance threw an error (or escalation) it did not catch: the search goes on at the call activity."""
+
+    element_instance: int
+    code: str
+    message: str = ""
+    variables: dict[str, Any] = field(default_factory=dict)
+    escalation: bool = False
+    child: int = 0
+    thrower: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorUncaught:
+    """The parent did not catch a called instance's error either: raise an incident at the thrower."""
+
+    element_instance: int
+    code: str
+    message: str = ""
+
+
 Command = (
     StartInstance
     | CompleteJob
@@ -91,6 +130,9 @@ Command = (
     | CancelInstance
     | ResolveIncident
     | SetVariables
+    | Trigger
+    | ChildError
+    | ErrorUncaught
 )
 
 # --- journal events ---------------------------------------------------------------
@@ -182,7 +224,50 @@ class CancelChild:
 @dataclass(frozen=True, slots=True)
 class NotifyParent:
     instance: int
-    command: ChildFinished
+    command: ChildFinished | ChildError
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyChild:
+    instance: int
+    command: ErrorUncaught
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTimer:
+    key: int
+    owner: int
+    element_id: str
+    due: str  # ISO 8601, UTC
+    remaining: int | None = 0  # repetitions after this one; None: forever
+    interval: str | None = None
+    cron: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    key: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSubscription:
+    key: int
+    owner: int
+    element_id: str
+    kind: str  # "message" | "signal"
+    name: str
+    correlation_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSubscription:
+    key: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastSignal:
+    name: str
+    variables: dict[str, Any] = field(default_factory=dict)
 
 
 Effect = (
@@ -196,4 +281,10 @@ Effect = (
     | StartChild
     | CancelChild
     | NotifyParent
+    | NotifyChild
+    | CreateTimer
+    | CancelTimer
+    | OpenSubscription
+    | CloseSubscription
+    | BroadcastSignal
 )

@@ -51,6 +51,10 @@ class ElementInstance:
     child_instance: int | None = None
     incident: int | None = None
     joins: dict[str, dict[str, int]] = field(default_factory=dict)  # gateway id -> flow id -> tokens waiting
+    waits: dict[int, str] = field(default_factory=dict)  # open timers and subscriptions: key -> "timer" | "message"...
+    compensable: list[list[Any]] = field(default_factory=list)  # [element id, key, locals, nested] in completion order
+    compensating: list[list[Any]] | None = None  # a compensation throw: records whose handlers are still to run
+    compensates: int | None = None  # a compensation handler: the key of the throw event waiting for it
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "element": self.element_id, "parent": self.parent, "state": self.state}
@@ -65,6 +69,14 @@ class ElementInstance:
                 data[name] = value
         if self.joins:
             data["joins"] = self.joins
+        if self.waits:
+            data["waits"] = [[k, v] for k, v in self.waits.items()]
+        if self.compensable:
+            data["compensable"] = self.compensable
+        if self.compensating is not None:
+            data["compensating"] = self.compensating
+        if self.compensates is not None:
+            data["compensates"] = self.compensates
         return data
 
     @staticmethod
@@ -83,6 +95,10 @@ class ElementInstance:
             child_instance=data.get("child_instance"),
             incident=data.get("incident"),
             joins=data.get("joins", {}),
+            waits={k: v for k, v in data.get("waits", [])},
+            compensable=data.get("compensable", []),
+            compensating=data.get("compensating"),
+            compensates=data.get("compensates"),
         )
 
 

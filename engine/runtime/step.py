@@ -120,6 +120,10 @@ class Step:
                 self.record("variables_updated", scope=scope, variables=written)
 
     def remove(self, element: ElementInstance) -> None:
+        if element.waits:
+            from engine.runtime.behaviors.events import close_waits
+
+            close_waits(self, element)
         self.state.elements.pop(element.key, None)
         self.state.variables.pop(element.key, None)
 
@@ -145,21 +149,27 @@ class Step:
 
     def leave(self, element: ElementInstance) -> None:
         """The element completed: take its outgoing flows and tell its container."""
-        from engine.runtime.behaviors import gateways, multi_instance
+        from engine.runtime.behaviors import compensation, gateways, multi_instance
 
         parent = self.state.elements.get(element.parent) if element.parent is not None else None
         if parent is not None and parent.is_body and parent.element_id == element.element_id:
             multi_instance.inner_left(self, parent, element, completed=True)
             return
         node = self.node(element)
+        if element.compensates is not None:  # a compensation handler: the throw event goes on
+            self.remove(element)
+            self.record("element_completed", element)
+            compensation.handler_done(self, element)
+            return
         try:
             flows = gateways.select_flows(self, element, node)
         except ExpressionFailure as exc:
             self.incident(element, "leave", "expression", str(exc))
             return
+        assert element.parent is not None and parent is not None
+        compensation.record_completion(self, element, node, parent)
         self.remove(element)
         self.record("element_completed", element)
-        assert element.parent is not None
         for flow in flows:
             self.take(flow, element.parent)
         self.settle(element.parent)

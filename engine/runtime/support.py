@@ -14,37 +14,59 @@ from engine.model import (
     Event,
     EventDefinitionKind,
     FlowNode,
+    Process,
+    StartEvent,
     SubProcess,
 )
 from engine.parser import Problem
 
+_NONE, _TIMER, _MESSAGE, _SIGNAL = (EventDefinitionKind.NONE, EventDefinitionKind.TIMER, EventDefinitionKind.MESSAGE,
+                                    EventDefinitionKind.SIGNAL)
+_ERROR, _ESCALATION, _COMPENSATE, _LINK = (EventDefinitionKind.ERROR, EventDefinitionKind.ESCALATION,
+                                           EventDefinitionKind.COMPENSATE, EventDefinitionKind.LINK)
+_TERMINATE = EventDefinitionKind.TERMINATE
+
 _EVENT_KINDS = {
-    ElementKind.START_EVENT: {EventDefinitionKind.NONE},
-    ElementKind.END_EVENT: {EventDefinitionKind.NONE, EventDefinitionKind.TERMINATE, EventDefinitionKind.ERROR},
-    ElementKind.INTERMEDIATE_THROW_EVENT: {EventDefinitionKind.NONE},
-    ElementKind.INTERMEDIATE_CATCH_EVENT: set(),
+    ElementKind.END_EVENT: {_NONE, _TERMINATE, _ERROR, _ESCALATION, _SIGNAL, _COMPENSATE, _MESSAGE},
+    ElementKind.INTERMEDIATE_THROW_EVENT: {_NONE, _SIGNAL, _ESCALATION, _COMPENSATE, _LINK, _MESSAGE},
+    ElementKind.INTERMEDIATE_CATCH_EVENT: {_TIMER, _MESSAGE, _SIGNAL, _LINK},
+    ElementKind.BOUNDARY_EVENT: {_TIMER, _MESSAGE, _SIGNAL, _ERROR, _ESCALATION, _COMPENSATE},
+}
+_START_KINDS = {
+    "process": {_NONE, _TIMER, _MESSAGE, _SIGNAL},
+    "event subprocess": {_TIMER, _MESSAGE, _SIGNAL, _ERROR, _ESCALATION},
+    "subprocess": {_NONE},
 }
 _NOT_YET = {
-    ElementKind.EVENT_BASED_GATEWAY: "event-based gateways",
-    ElementKind.RECEIVE_TASK: "receive tasks",
     ElementKind.AD_HOC_SUB_PROCESS: "ad-hoc subprocesses",
 }
 
 
-def _problem(node: FlowNode, resource: str) -> str | None:
+def _kinds(node: Event) -> set[EventDefinitionKind]:
+    return {d.kind for d in node.definitions} or {_NONE}
+
+
+def _problem(process: Process, node: FlowNode) -> str | None:
     if node.kind in _NOT_YET:
         return f"{_NOT_YET[node.kind]} are not supported yet"
-    if isinstance(node, BoundaryEvent):
-        return "boundary events are not supported yet"
-    if isinstance(node, SubProcess) and node.triggered_by_event:
-        return "event subprocesses are not supported yet"
-    if isinstance(node, Event) and node.kind in _EVENT_KINDS:
-        allowed = _EVENT_KINDS[node.kind]
-        for definition in node.definitions or ():
-            if definition.kind not in allowed:
-                return f"{definition.kind} {node.kind} events are not supported yet"
-        if not node.definitions and EventDefinitionKind.NONE not in allowed:
-            return f"{node.kind} without event definition is not supported"
+    if not isinstance(node, Event):
+        return None
+    kinds = _kinds(node)
+    if len(node.definitions) > 1:
+        return "events with several event definitions (multiple events) are not supported yet"
+    if isinstance(node, StartEvent):
+        container = process.nodes.get(node.parent)
+        where = "process" if container is None else (
+            "event subprocess" if isinstance(container, SubProcess) and container.triggered_by_event else "subprocess")
+        allowed = _START_KINDS[where]
+    else:
+        allowed = _EVENT_KINDS.get(node.kind, {_NONE})
+    unsupported = kinds - allowed
+    if unsupported:
+        kind = sorted(unsupported)[0]
+        return f"a {kind} {node.kind} is not supported" + (" yet" if kind == EventDefinitionKind.CONDITIONAL else "")
+    if _COMPENSATE in kinds and isinstance(node, BoundaryEvent) and node.compensation_handler is None:
+        return "a compensation boundary event needs an association to its compensation handler activity"
     return None
 
 
@@ -54,7 +76,7 @@ def unsupported_problems(definitions: Definitions, resource: str) -> list[Proble
         if not process.executable:
             continue
         for node in process.nodes.values():
-            message = _problem(node, resource)
+            message = _problem(process, node)
             if message is not None:
                 problems.append(Problem(source_name=resource, line=node.line, element_id=node.id, message=message))
     return problems

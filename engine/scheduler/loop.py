@@ -64,32 +64,49 @@ class WorkerLoop:
         self._stop = threading.Event()
         self.completed = 0
         self.failed = 0
+        self.fired = 0
 
     def stop(self) -> None:
         self._stop.set()
 
     def run(self, *, until_idle: bool = False) -> None:
+        """Fire due timers and run due jobs until stopped.
+
+        With ``until_idle`` it returns once no timer is due and no job of a
+        registered type is ready or waiting out a retry backoff; timers that
+        are not due yet are not waited for.
+        """
         types = self.registry.types()
-        if not types:
-            return
         with ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="job") as pool:
             while not self._stop.is_set():
-                jobs = self.engine.activate_jobs(
-                    types,
-                    self.name,
-                    max_jobs=self.settings.concurrency,
-                    lease_ms=self.settings.lease_ms,
-                    max_stalls=self.settings.max_stalls,
-                )
+                fired = self._fire_timers()
+                jobs = (self.engine.activate_jobs(types, self.name, max_jobs=self.settings.concurrency,
+                                                  lease_ms=self.settings.lease_ms,
+                                                  max_stalls=self.settings.max_stalls) if types else [])
                 if jobs:
                     self._run_all(pool, jobs)
                     continue
-                due = self.engine.next_job_due(types)
-                now = int(self.engine.clock.now().timestamp() * 1000)
-                if until_idle and due is None:
+                if fired:
+                    continue
+                now = self._now()
+                job_due = self.engine.next_job_due(types) if types else None
+                timer_due = self.engine.next_timer_due()
+                if until_idle and job_due is None:
                     return
-                delay = self.settings.poll_interval_s if due is None else max(0.0, (due - now) / 1000)
-                self._stop.wait(min(delay, self.settings.poll_interval_s) if not until_idle else min(delay, 5.0))
+                waits = [d for d in (job_due, timer_due) if d is not None]
+                delay = max(0.0, (min(waits) - now) / 1000) if waits else self.settings.poll_interval_s
+                self._stop.wait(min(delay, self.settings.poll_interval_s))
+
+    def _now(self) -> int:
+        return int(self.engine.clock.now().timestamp() * 1000)
+
+    def _fire_timers(self) -> int:
+        due = self.engine.next_timer_due()
+        if due is None or due > self._now():
+            return 0
+        fired = self.engine.fire_due_timers()
+        self.fired += fired
+        return fired
 
     def _run_all(self, pool: ThreadPoolExecutor, jobs: list[ActivatedJob]) -> None:
         futures: dict[Future[Any], ActivatedJob] = {pool.submit(self._call, job): job for job in jobs}

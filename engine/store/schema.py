@@ -137,3 +137,62 @@ incidents = Table(
     Index("ix_incidents_state", "state", "key"),
     Index("ix_incidents_instance", "instance_key"),
 )
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("instance_key", BigInteger),  # null: a timer start event of a process definition
+    Column("element_instance", BigInteger),
+    Column("definition_key", BigInteger),
+    Column("process_id", String(255), nullable=False),
+    Column("element_id", String(255), nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("remaining", Integer),  # repetitions after the next one; null: forever
+    Column("interval", String(64)),
+    Column("cron", String(128)),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_timers_due", "due_at"),
+    Index("ix_timers_instance", "instance_key"),
+    Index("ix_timers_definition", "definition_key"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),  # message | signal
+    Column("name", String(255), nullable=False),
+    Column("correlation_key", String(255)),
+    Column("instance_key", BigInteger),  # null: a start event of a process definition
+    Column("element_instance", BigInteger),
+    Column("definition_key", BigInteger),
+    Column("process_id", String(255), nullable=False),
+    Column("element_id", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_subscriptions_name", "kind", "name", "correlation_key"),
+    Index("ix_subscriptions_instance", "instance_key"),
+    Index("ix_subscriptions_definition", "definition_key"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False),
+    Column("correlation_key", String(255), nullable=False),
+    Column("message_id", String(255)),
+    Column("variables", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_messages_name", "name", "correlation_key", "expires_at"),
+    Index("ix_messages_id", "message_id"),
+    Index("ix_messages_expiry", "expires_at"),
+)
+
+message_correlations = Table(
+    "message_correlations",
+    metadata,
+    Column("message_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("instance_key", BigInteger, primary_key=True, autoincrement=False),
+)

@@ -14,27 +14,43 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from engine.store.exceptions import StoreError
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _MIGRATIONS = Path(__file__).parent / "migrations"
-KEY_BLOCK = 1000
+KEY_BLOCK = 200
 
 
 class KeyAllocator:
     """Hands out keys from blocks reserved in the database, so keys stay unique across processes and restarts.
 
-    A block reserved inside a transaction that rolls back is dropped, since
-    the reservation rolled back with it.
+    Where the block is reserved depends on the database:
+
+    - SQLite: inside the transaction that first needs a key. A writer holds
+      the database lock for its whole transaction anyway, so this costs no
+      concurrency; a block reserved by a transaction that rolls back is
+      dropped (``discard``), since the reservation rolled back with it.
+    - PostgreSQL: in a short transaction of its own, on a connection of its
+      own, committed before the key is used. Reserving inside the command's
+      transaction would hold the row lock on ``key_blocks`` until that
+      commit: every other process needing a block would queue behind it, and
+      a transaction that holds the block lock and then locks an instance row
+      deadlocks with one that holds that instance and wants a block. It was
+      also wrong for threads: a block reserved by one thread's transaction
+      and used by another's was handed out again when the first rolled back.
+      A reservation that commits while its command rolls back only leaves a
+      gap. Rejected: a PostgreSQL sequence, which needs a second source of
+      truth beside ``key_blocks`` and a fixed block size baked into its DDL.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, apart: Engine | None = None) -> None:
+        self._apart = apart
         self._lock = threading.Lock()
         self._next = 0
         self._limit = 0
@@ -42,18 +58,27 @@ class KeyAllocator:
     def next_key(self, conn: Connection, reserved: list[bool]) -> int:
         with self._lock:
             if self._next >= self._limit:
-                row = conn.execute(
-                    key_blocks.update()
-                    .where(key_blocks.c.name == "keys")
-                    .values(next_key=key_blocks.c.next_key + KEY_BLOCK)
-                    .returning(key_blocks.c.next_key)
-                ).one()
-                self._limit = int(row[0])
+                if self._apart is not None:
+                    with self._apart.begin() as own:
+                        self._limit = self._reserve(own)
+                else:
+                    self._limit = self._reserve(conn)
+                    reserved.append(True)
                 self._next = self._limit - KEY_BLOCK
-                reserved.append(True)
             key = self._next
             self._next += 1
             return key
+
+    @staticmethod
+    def _reserve(conn: Connection) -> int:
+        """Move the counter one block on; returns the end of the block reserved."""
+        row = conn.execute(
+            key_blocks.update()
+            .where(key_blocks.c.name == "keys")
+            .values(next_key=key_blocks.c.next_key + KEY_BLOCK)
+            .returning(key_blocks.c.next_key)
+        ).one()
+        return int(row[0])
 
     def discard(self) -> None:
         with self._lock:
@@ -70,7 +95,6 @@ class SqlStore:
         self.synchronous = synchronous.upper()
         if self.synchronous not in ("FULL", "NORMAL"):
             raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
-        self.keys = KeyAllocator()
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -79,8 +103,12 @@ class SqlStore:
         elif self.dialect == "postgresql":
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
+        self._key_engine: Engine | None = None
         if self.dialect == "sqlite":
             self._configure_sqlite(busy_timeout_ms)
+        else:  # one connection is enough: the allocator reserves one block at a time
+            self._key_engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        self.keys = KeyAllocator(self._key_engine)
         self.migrate()
 
     def _configure_sqlite(self, busy_timeout_ms: int) -> None:
@@ -104,9 +132,10 @@ class SqlStore:
         """The settings that decide what a commit survives, as the database reports them."""
         if self.dialect != "sqlite":
             with self.engine.connect() as conn:
-                value = conn.execute(text("SHOW synchronous_commit")).scalar_one()
+                commit = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+                fsync = conn.exec_driver_sql("SHOW fsync").scalar_one()
                 conn.rollback()
-            return {"database": self.dialect, "synchronous_commit": str(value)}
+            return {"database": self.dialect, "synchronous_commit": str(commit), "fsync": str(fsync)}
         with self.engine.connect() as conn:
             mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
             sync = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
@@ -117,18 +146,16 @@ class SqlStore:
     # --- schema ----------------------------------------------------------------------
 
     def migrate(self) -> None:
-        """Bring the schema to the head revision (a no-op costing one query when it is there already)."""
-        try:
-            with self.engine.connect() as conn:
+        """Bring the schema to the head revision (a no-op costing two queries when it is there already)."""
+        with self.engine.connect() as conn:
+            # Asked of the catalog first: on PostgreSQL, selecting from a missing table
+            # aborts the transaction, and on SQLite it is an error too.
+            current = None
+            if inspect(conn).has_table("alembic_version"):
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-                conn.rollback()
-            if current == HEAD_REVISION:
-                return
-        except OperationalError:
-            pass
-        except Exception as exc:  # PostgreSQL: undefined table aborts the transaction
-            if "alembic_version" not in str(exc):
-                raise
+            conn.rollback()
+        if current == HEAD_REVISION:
+            return
         from alembic import command
         from alembic.config import Config
 
@@ -169,3 +196,5 @@ class SqlStore:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._key_engine is not None:
+            self._key_engine.dispose()

@@ -13,6 +13,7 @@ from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.exceptions import ConcurrentUpdate, JobLockLost, JobNotFound, TaskNotOpen
 from engine.store.schema import definitions, deployments, incidents, instances, jobs, journal, user_tasks
+from engine.store.tx_events import EventRows
 
 if TYPE_CHECKING:
     from engine.store.sql import SqlStore
@@ -22,7 +23,16 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-class Tx:
+def _text(value: str) -> str:
+    """Free text from outside (a handler's error message) as a column value.
+
+    PostgreSQL text cannot hold NUL, which SQLite stores; JSON columns are
+    safe, since ``json.dumps`` escapes control characters.
+    """
+    return value.replace("\x00", "\ufffd")
+
+
+class Tx(EventRows):
     """A unit of work on one connection. It also serves the step as its source of keys."""
 
     def __init__(self, conn: Connection, store: SqlStore, reserved: list[bool]) -> None:
@@ -77,9 +87,15 @@ class Tx:
 
     # --- instances and journal -----------------------------------------------------------
 
-    def load_instance(self, key: int) -> tuple[InstanceState, int] | None:
+    def load_instance(self, key: int, *, lock: bool = True) -> tuple[InstanceState, int] | None:
+        """The instance's state and revision; on PostgreSQL the row stays locked until commit unless ``lock=False``.
+
+        Read without the lock only to look, never to save: a reader that took
+        row locks would queue behind writers and, holding job rows, could
+        deadlock with a writer that holds the instance and cancels those jobs.
+        """
         query = select(instances.c.state, instances.c.rev).where(instances.c.key == key)
-        if self._for_update:
+        if self._for_update and lock:
             query = query.with_for_update()
         row = self.conn.execute(query).first()
         if row is None:
@@ -217,7 +233,7 @@ class Tx:
                 due_at=due_at,
                 lock_owner=None,
                 lock_expires_at=None,
-                error_message=message,
+                error_message=_text(message),
             )
         )
 
@@ -356,7 +372,7 @@ class Tx:
                 element_id=effect.element_id,
                 process_id=process_id,
                 type=effect.type,
-                message=effect.message,
+                message=_text(effect.message),
                 job_key=effect.job,
                 state="open",
                 created_at=now,

@@ -16,6 +16,7 @@ from engine.model import (
     UserTask,
 )
 from engine.runtime import messages as m
+from engine.runtime.behaviors import compensation, errors, events
 from engine.runtime.expressions import (
     ExpressionFailure,
     evaluate,
@@ -32,17 +33,17 @@ _PASS_THROUGH = frozenset(
         ElementKind.TASK,
         ElementKind.MANUAL_TASK,
         ElementKind.START_EVENT,
-        ElementKind.INTERMEDIATE_THROW_EVENT,
         ElementKind.EXCLUSIVE_GATEWAY,
         ElementKind.PARALLEL_GATEWAY,
         ElementKind.INCLUSIVE_GATEWAY,
     }
 )
+_THROWS = (ElementKind.END_EVENT, ElementKind.INTERMEDIATE_THROW_EVENT)
 
 
 def activate(step: Step, element: ElementInstance, node: FlowNode) -> None:
     """Do the element's own work; raise ExpressionFailure to leave it for an incident."""
-    if isinstance(node, JobTask):
+    if isinstance(node, JobTask) or (node.kind in _THROWS and getattr(node, "job", None) is not None):
         _create_job(step, element, node)
     elif isinstance(node, ScriptTask):
         value = evaluate(node.expression, step.scope(element.key), step.now, what="script expression")
@@ -56,10 +57,23 @@ def activate(step: Step, element: ElementInstance, node: FlowNode) -> None:
         start = step.process.none_start_event(node.id)
         if start is None:
             raise ExpressionFailure(f"subprocess '{node.id}' has no none start event")
-        _activated(step, element)
+        events.open_scope_waits(step, element, node.id)
+        _activated(step, element, waits=True)
         step.enter(start.id, element.key)
-    elif node.kind == ElementKind.END_EVENT:
-        _end_event(step, element, node)
+    elif node.kind in _THROWS:
+        _throw_event(step, element, node)
+    elif node.kind in (ElementKind.INTERMEDIATE_CATCH_EVENT, ElementKind.RECEIVE_TASK):
+        definition = node.definition if isinstance(node, Event) else None
+        if definition is not None and definition.kind == EventDefinitionKind.LINK:
+            _activated(step, element)
+            step.schedule("complete", element)
+            return
+        if not events.open_own_wait(step, element, node):
+            raise ExpressionFailure(f"'{node.id}' waits for no event the engine can deliver")
+        _activated(step, element, waits=node.kind == ElementKind.RECEIVE_TASK)
+    elif node.kind == ElementKind.EVENT_BASED_GATEWAY:
+        events.open_gateway_waits(step, element, node)
+        _activated(step, element)
     elif node.kind in _PASS_THROUGH:
         _activated(step, element)
         step.schedule("complete", element)
@@ -67,32 +81,64 @@ def activate(step: Step, element: ElementInstance, node: FlowNode) -> None:
         raise ExpressionFailure(f"element '{node.id}' of type {node.kind} is not supported yet")
 
 
-def _activated(step: Step, element: ElementInstance) -> None:
+def _activated(step: Step, element: ElementInstance, *, waits: bool = False) -> None:
+    """The element is active; one that waits for something outside also arms its boundary events."""
     element.state = ElementState.ACTIVE
     step.record("element_activated", element)
+    if waits and not _is_inner(step, element):
+        events.open_boundary_waits(step, element, step.node(element))
 
 
-def _end_event(step: Step, element: ElementInstance, node: FlowNode) -> None:
+def _is_inner(step: Step, element: ElementInstance) -> bool:
+    parent = step.state.elements.get(element.parent) if element.parent is not None else None
+    return parent is not None and parent.is_body and parent.element_id == element.element_id
+
+
+def _throw_event(step: Step, element: ElementInstance, node: FlowNode) -> None:
     definition = node.definition if isinstance(node, Event) else None
     _activated(step, element)
-    if definition is not None and definition.kind == EventDefinitionKind.TERMINATE:
+    kind = definition.kind if definition is not None else EventDefinitionKind.NONE
+    if kind == EventDefinitionKind.TERMINATE:
         for sibling in step.state.children_of(element.parent) if element.parent is not None else []:
             if sibling.key != element.key:
                 step.terminate(sibling)
         if element.parent is not None:
             scope = step.state.elements[element.parent]
             scope.joins.clear()
-    elif definition is not None and definition.kind == EventDefinitionKind.ERROR:
-        from engine.runtime.behaviors.errors import throw_error
-
-        throw_error(step, element, definition.ref or "", f"error end event '{node.id}'", {})
+    elif kind == EventDefinitionKind.ERROR:
+        assert definition is not None
+        errors.throw_error(step, element, definition.ref or "", f"error end event '{node.id}'", {})
         return
-    elif definition is not None:
-        raise ExpressionFailure(f"end event '{node.id}' with a {definition.kind} definition is not supported yet")
+    elif kind == EventDefinitionKind.ESCALATION:
+        assert definition is not None
+        if errors.throw_escalation(step, element, definition.ref or "", {}):
+            return  # an interrupting catch ended the thrower
+    elif kind == EventDefinitionKind.SIGNAL:
+        assert definition is not None
+        step.effect(m.BroadcastSignal(definition.ref or "", {}))
+    elif kind == EventDefinitionKind.COMPENSATE:
+        assert definition is not None
+        if compensation.start(step, element, definition.ref):
+            return  # the throw event completes when the last handler has
+    elif kind == EventDefinitionKind.LINK:
+        assert definition is not None and element.parent is not None
+        target = _link_target(step, node, definition.ref or "")
+        step.enter(target, element.parent)
+    elif kind not in (EventDefinitionKind.NONE, EventDefinitionKind.MESSAGE):
+        raise ExpressionFailure(f"'{node.id}' throws a {kind} event, which is not supported here")
     step.schedule("complete", element)
 
 
-def _create_job(step: Step, element: ElementInstance, node: JobTask) -> None:
+def _link_target(step: Step, node: FlowNode, name: str) -> str:
+    for candidate in step.process.children(node.parent):
+        definition = candidate.definition if isinstance(candidate, Event) else None
+        if (candidate.kind == ElementKind.INTERMEDIATE_CATCH_EVENT and definition is not None
+                and definition.kind == EventDefinitionKind.LINK and definition.ref == name):
+            return candidate.id
+    raise ExpressionFailure(f"link event '{node.id}' throws to link '{name}', but no catch link has that name")
+
+
+def _create_job(step: Step, element: ElementInstance, node: Any) -> None:
     scope = step.scope(element.key)
     job_type = evaluate_value(node.job.type, scope, step.now, what="job type")
     if not isinstance(job_type, str) or not job_type:
@@ -118,7 +164,7 @@ def _create_job(step: Step, element: ElementInstance, node: JobTask) -> None:
             headers=dict(node.headers),
         )
     )
-    _activated(step, element)
+    _activated(step, element, waits=True)
     step.record("job_created", element, job=key, type=job_type)
 
 
@@ -165,7 +211,7 @@ def _create_user_task(step: Step, element: ElementInstance, node: UserTask) -> N
             priority=priority_value,
         )
     )
-    _activated(step, element)
+    _activated(step, element, waits=True)
     step.record("user_task_created", element, task=key)
 
 
@@ -187,7 +233,7 @@ def _call(step: Step, element: ElementInstance, node: CallActivity) -> None:
     key = step.ids.next_key()
     element.child_instance = key
     step.effect(m.StartChild(key=key, definition_key=definition_key, element_instance=element.key, variables=variables))
-    _activated(step, element)
+    _activated(step, element, waits=True)
     step.record("child_started", element, child=key, process=process_id)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.model import Activity, FlowNode
+from engine.runtime.behaviors.compensation import record_completion
+from engine.runtime.behaviors.events import open_boundary_waits
 from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition, evaluate_list
 from engine.runtime.state import ElementInstance, ElementState, LoopState
 
@@ -37,6 +39,7 @@ def activate_body(step: Step, body: ElementInstance, node: Activity) -> None:
     body.loop = LoopState(items=items, total=total)
     body.state = ElementState.ACTIVE
     step.record("element_activated", body, multiInstance=True, instances=total)
+    open_boundary_waits(step, body, node)
     if loop.output_collection:
         step.set_variables(body.key, {loop.output_collection: [None] * total}, local=True)
     _counters(step, body)
@@ -86,6 +89,8 @@ def inner_left(step: Step, body: ElementInstance, inner: ElementInstance, *, com
     except ExpressionFailure as exc:
         step.incident(inner, "leave", "expression", str(exc))
         return
+    if completed:
+        record_completion(step, inner, node, body)
     step.remove(inner)
     step.record("element_completed", inner)
     body.loop.completed += 1
@@ -115,5 +120,4 @@ def complete_body(step: Step, body: ElementInstance, node: FlowNode) -> None:
     if output:
         value = step.state.variables.get(body.key, {}).get(output)
         step.set_variables(body.parent, {output: value}, local=False)
-    body.is_body = False  # leaving the body takes the activity's outgoing flows
     step.leave(body)

@@ -1,0 +1,95 @@
+"""Compensation: undoing completed work, in reverse order of completion, each handler exactly once.
+
+When an activity with a compensation boundary event completes, its flow
+scope records it (with the activity's local variables, so a handler of a
+multi-instance activity sees the item it undoes). A subprocess that completes
+hands its records up to its own scope, nested, so compensating the
+subprocess compensates what ran inside it. A compensation throw event runs
+the handlers of the records in its scope (all, or one named activity), one
+after the other, newest first; a record is dropped the moment its handler
+starts, so a crash and retry never runs a handler twice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.model import Activity, BoundaryEvent, EventDefinitionKind, FlowNode
+from engine.runtime.state import ElementInstance
+
+if TYPE_CHECKING:
+    from engine.runtime.step import Step
+
+Record = list[Any]  # [element id, element instance key, local variables, nested records, is a container]
+
+
+def handler_of(step: Step, activity_id: str) -> str | None:
+    for boundary in step.process.boundary_events(activity_id):
+        definition = boundary.definition if isinstance(boundary, BoundaryEvent) else None
+        if definition is not None and definition.kind == EventDefinitionKind.COMPENSATE:
+            return getattr(boundary, "compensation_handler", None)
+    return None
+
+
+def record_completion(step: Step, element: ElementInstance, node: FlowNode, scope: ElementInstance) -> None:
+    """Remember a completed activity in its scope if it, or something inside it, can be compensated."""
+    nested = element.compensable
+    if not isinstance(node, Activity) or element.is_body:
+        if nested:  # a multi-instance body stands for its inner instances
+            scope.compensable.append([node.id, element.key, {}, nested, True])
+        return
+    handler = handler_of(step, node.id)
+    if handler is None and not nested:
+        return
+    local = dict(step.state.variables.get(element.key, {})) if handler else {}
+    scope.compensable.append([node.id, element.key, local, nested, handler is None])
+
+
+def start(step: Step, thrower: ElementInstance, activity: str | None) -> bool:
+    """Begin compensating in the thrower's scope; returns False when there is nothing to compensate."""
+    assert thrower.parent is not None
+    scope = step.state.elements[thrower.parent]
+    chosen = [r for r in scope.compensable if activity is None or r[0] == activity]
+    if not chosen:
+        return False
+    scope.compensable = [r for r in scope.compensable if r not in chosen]
+    thrower.compensating = _flatten(step, chosen)
+    step.record("compensation_started", thrower, activities=[r[0] for r in thrower.compensating])
+    return next_handler(step, thrower)
+
+
+def _flatten(step: Step, records: list[Record]) -> list[Record]:
+    """Newest first; a record without its own handler stands for the records nested in it."""
+    ordered: list[Record] = []
+    for record in reversed(records):
+        if record[4]:
+            ordered.extend(_flatten(step, record[3]))
+        else:
+            ordered.append(record)
+    return ordered
+
+
+def next_handler(step: Step, thrower: ElementInstance) -> bool:
+    """Start the next handler; returns False when none is left."""
+    pending = thrower.compensating or []
+    if not pending:
+        thrower.compensating = None
+        return False
+    record = pending.pop(0)
+    handler = handler_of(step, record[0])
+    assert handler is not None and thrower.parent is not None
+    instance = step.create_element(handler, thrower.parent, compensates=thrower.key)
+    if record[2]:
+        step.set_variables(instance.key, record[2], local=True)
+    step.record("compensation_handler_started", instance, activity=record[0], activityInstance=record[1])
+    step.schedule("activate", instance)
+    return True
+
+
+def handler_done(step: Step, handler: ElementInstance) -> None:
+    thrower = step.state.elements.get(handler.compensates) if handler.compensates is not None else None
+    if thrower is None:
+        return
+    if not next_handler(step, thrower):
+        step.record("compensation_completed", thrower)
+        step.schedule("complete", thrower)

@@ -1,0 +1,126 @@
+"""The rows behind catching events: timers, message and signal subscriptions, buffered messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy.engine import Connection
+
+from engine.store.schema import message_correlations, messages, subscriptions, timers
+
+
+class EventRows:
+    conn: Connection
+    _for_update: bool
+
+    # --- timers ------------------------------------------------------------------------
+
+    def insert_timer(self, **values: Any) -> None:
+        self.conn.execute(insert(timers).values(**values))
+
+    def delete_timer(self, key: int) -> None:
+        self.conn.execute(delete(timers).where(timers.c.key == key))
+
+    def rearm_timer(self, key: int, due_at: int, remaining: int | None) -> None:
+        self.conn.execute(update(timers).where(timers.c.key == key).values(due_at=due_at, remaining=remaining))
+
+    def due_timers(self, now: int, limit: int) -> Sequence[Any]:
+        query = select(timers).where(timers.c.due_at <= now).order_by(timers.c.due_at, timers.c.key).limit(limit)
+        if self._for_update:
+            query = query.with_for_update(skip_locked=True)
+        return self.conn.execute(query).all()
+
+    def next_timer_due(self) -> int | None:
+        row = self.conn.execute(select(timers.c.due_at).order_by(timers.c.due_at).limit(1)).first()
+        return int(row.due_at) if row is not None else None
+
+    def timer_rows(self, instance_key: int | None = None) -> Sequence[Any]:
+        query = select(timers).order_by(timers.c.due_at)
+        if instance_key is not None:
+            query = query.where(timers.c.instance_key == instance_key)
+        return self.conn.execute(query).all()
+
+    def delete_definition_starts(self, process_id: str) -> None:
+        """Drop the start timers and start subscriptions of every deployed version of a process."""
+        self.conn.execute(delete(timers).where(timers.c.process_id == process_id, timers.c.instance_key.is_(None)))
+        self.conn.execute(
+            delete(subscriptions).where(subscriptions.c.process_id == process_id, subscriptions.c.instance_key.is_(None))
+        )
+
+    # --- subscriptions ----------------------------------------------------------------------
+
+    def insert_subscription(self, **values: Any) -> None:
+        self.conn.execute(insert(subscriptions).values(**values))
+
+    def delete_subscription(self, key: int) -> None:
+        self.conn.execute(delete(subscriptions).where(subscriptions.c.key == key))
+
+    def matching_subscriptions(self, kind: str, name: str, correlation_key: str | None) -> Sequence[Any]:
+        query = select(subscriptions).where(subscriptions.c.kind == kind, subscriptions.c.name == name)
+        if kind == "message":
+            query = query.where(
+                (subscriptions.c.correlation_key == correlation_key) | subscriptions.c.instance_key.is_(None)
+            )
+        return self.conn.execute(query.order_by(subscriptions.c.key)).all()
+
+    def subscription_rows(self, instance_key: int | None = None) -> Sequence[Any]:
+        query = select(subscriptions).order_by(subscriptions.c.key)
+        if instance_key is not None:
+            query = query.where(subscriptions.c.instance_key == instance_key)
+        return self.conn.execute(query).all()
+
+    # --- messages -------------------------------------------------------------------------------
+
+    def buffered_message_with_id(self, name: str, correlation_key: str, message_id: str, now: int) -> Any:
+        return self.conn.execute(
+            select(messages.c.key).where(
+                messages.c.name == name, messages.c.correlation_key == correlation_key,
+                messages.c.message_id == message_id, messages.c.expires_at > now,
+            )
+        ).first()
+
+    def insert_message(self, key: int, name: str, correlation_key: str, message_id: str | None,
+                       variables: dict[str, Any], expires_at: int, now: int) -> None:
+        self.conn.execute(
+            insert(messages).values(
+                key=key, name=name, correlation_key=correlation_key, message_id=message_id,
+                variables=json.dumps(variables, separators=(",", ":")), expires_at=expires_at, created_at=now,
+            )
+        )
+
+    def buffered_message_for(self, name: str, correlation_key: str | None, instance_key: int, now: int) -> Any:
+        """The oldest live buffered message with this name and key not yet correlated to the instance."""
+        if correlation_key is None:
+            return None
+        already = exists().where(
+            and_(message_correlations.c.message_key == messages.c.key,
+                 message_correlations.c.instance_key == instance_key)
+        )
+        return self.conn.execute(
+            select(messages).where(
+                messages.c.name == name, messages.c.correlation_key == correlation_key, messages.c.expires_at > now,
+                ~already,
+            ).order_by(messages.c.key).limit(1)
+        ).first()
+
+    def was_correlated(self, message_key: int, instance_key: int) -> bool:
+        row = self.conn.execute(
+            select(message_correlations.c.message_key).where(
+                message_correlations.c.message_key == message_key, message_correlations.c.instance_key == instance_key
+            )
+        ).first()
+        return row is not None
+
+    def record_correlation(self, message_key: int, instance_key: int) -> None:
+        self.conn.execute(insert(message_correlations).values(message_key=message_key, instance_key=instance_key))
+
+    def delete_expired_messages(self, now: int, limit: int = 1000) -> int:
+        keys = [r.key for r in self.conn.execute(
+            select(messages.c.key).where(messages.c.expires_at <= now).limit(limit)).all()]
+        if keys:
+            self.conn.execute(delete(message_correlations).where(message_correlations.c.message_key.in_(keys)))
+            self.conn.execute(delete(messages).where(messages.c.key.in_(keys)))
+        return len(keys)

@@ -1,0 +1,231 @@
+"""A unit of work: one transaction's worth of commands across instances, and the rows their effects ask for.
+
+A command to one instance can set off commands to others: a call activity
+starts a child, a child reports to its parent, a thrown signal reaches every
+instance waiting for it, an opened subscription finds a buffered message.
+They all run here, in the caller's transaction, and every instance they
+touched is saved once at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.exceptions import Conflict, NotFound
+from engine.model import EventDefinitionKind, Process, StartEvent
+from engine.runtime import CommandRejected, InstanceState, ParentLink, Step
+from engine.runtime import messages as m
+from engine.scheduler.timers import TimerDefinitionError, parse_date, schedule, to_millis
+from engine.store import Tx
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+
+@dataclass(slots=True)
+class Touched:
+    state: InstanceState
+    rev: int | None
+    process: Process
+    events: list[m.JournalEvent] = field(default_factory=list)
+
+
+class _Lookup:
+    """The step's view of deployed processes, inside one transaction."""
+
+    def __init__(self, engine: Engine, tx: Tx) -> None:
+        self._engine = engine
+        self._tx = tx
+
+    def latest(self, process_id: str) -> tuple[int, int, Process] | None:
+        row = self._tx.latest_definition(process_id)
+        if row is None:
+            return None
+        return int(row.key), int(row.version), self.by_key(int(row.key))
+
+    def by_key(self, definition_key: int) -> Process:
+        return self._engine._process(self._tx, definition_key)
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, tx: Tx, now: datetime) -> None:
+        self.engine = engine
+        self.tx = tx
+        self.now = now
+        self.at = to_millis(now)
+        self.touched: dict[int, Touched] = {}
+        self._queue: deque[tuple[int, m.Command, bool]] = deque()
+        self._lookup = _Lookup(engine, tx)
+
+    # --- commands ----------------------------------------------------------------------
+
+    def send(self, instance: int, command: m.Command, *, tolerant: bool = False) -> None:
+        """Queue a command; a tolerant one (an event delivery) is dropped if it no longer applies."""
+        self._queue.append((instance, command, tolerant))
+
+    def new_instance(self, definition_key: int, variables: dict[str, Any], *, start_element: str | None = None,
+                     key: int | None = None, parent: ParentLink | None = None) -> InstanceState:
+        process = self.engine._process(self.tx, definition_key)
+        row = self.tx.definition_xml(definition_key)
+        assert row is not None
+        state = InstanceState(key=key if key is not None else self.tx.next_key(), process_id=process.id,
+                              definition_key=definition_key, version=int(row.version), parent=parent)
+        state.root = self.tx.next_key()
+        self.touched[state.key] = Touched(state, None, process)
+        self.send(state.key, m.StartInstance(variables=variables, start_element=start_element))
+        return state
+
+    def run(self) -> dict[int, Touched]:
+        while self._queue:
+            key, command, tolerant = self._queue.popleft()
+            entry = self._load(key, tolerant)
+            if entry is None:
+                continue
+            try:
+                result = Step(entry.process, entry.state, self.now, self.tx, self._lookup).run(command)
+            except CommandRejected as exc:
+                if tolerant:
+                    continue
+                raise Conflict(str(exc)) from None
+            entry.events.extend(result.events)
+            for effect in result.effects:
+                self._apply(entry, effect)
+        for entry in self.touched.values():
+            self.tx.save_instance(entry.state, entry.rev, self.at)
+            self.tx.append_journal(entry.state.key, entry.events, self.at)
+        return self.touched
+
+    def _load(self, key: int, tolerant: bool) -> Touched | None:
+        entry = self.touched.get(key)
+        if entry is not None:
+            return entry
+        loaded = self.tx.load_instance(key)
+        if loaded is None:
+            if tolerant:
+                return None
+            raise NotFound(f"process instance {key} does not exist")
+        state, rev = loaded
+        entry = Touched(state, rev, self.engine._process(self.tx, state.definition_key))
+        self.touched[key] = entry
+        return entry
+
+    # --- effects -------------------------------------------------------------------------
+
+    def _apply(self, entry: Touched, effect: m.Effect) -> None:
+        tx, state, at = self.tx, entry.state, self.at
+        if isinstance(effect, m.CreateJob):
+            tx.insert_job(effect, state.key, state.process_id, at)
+        elif isinstance(effect, m.CancelJob):
+            tx.delete_job(effect.key)
+        elif isinstance(effect, m.CreateUserTask):
+            tx.insert_user_task(effect, state.key, state.process_id, at)
+        elif isinstance(effect, m.CancelUserTask):
+            tx.end_user_task(effect.key, "canceled", at)
+        elif isinstance(effect, m.CreateIncident):
+            tx.insert_incident(effect, state.key, state.process_id, at)
+        elif isinstance(effect, m.ResolveIncidentRow):
+            tx.resolve_incident_row(effect.key, at)
+        elif isinstance(effect, m.RetryJob):
+            tx.retry_job(effect.key, effect.retries, at)
+        elif isinstance(effect, m.StartChild):
+            self.new_instance(effect.definition_key, effect.variables, key=effect.key,
+                              parent=ParentLink(state.key, effect.element_instance))
+        elif isinstance(effect, m.CancelChild):
+            self.send(effect.key, m.CancelInstance(reason="the calling instance ended the call activity"),
+                      tolerant=True)
+        elif isinstance(effect, m.NotifyParent):
+            self.send(effect.instance, effect.command)
+        elif isinstance(effect, m.NotifyChild):
+            self.send(effect.instance, effect.command, tolerant=True)
+        elif isinstance(effect, m.CreateTimer):
+            tx.insert_timer(key=effect.key, instance_key=state.key, element_instance=effect.owner,
+                            definition_key=state.definition_key, process_id=state.process_id,
+                            element_id=effect.element_id, due_at=to_millis(parse_date(effect.due)),
+                            remaining=effect.remaining, interval=effect.interval, cron=effect.cron, created_at=at)
+        elif isinstance(effect, m.CancelTimer):
+            tx.delete_timer(effect.key)
+        elif isinstance(effect, m.OpenSubscription):
+            tx.insert_subscription(key=effect.key, kind=effect.kind, name=effect.name,
+                                   correlation_key=effect.correlation_key, instance_key=state.key,
+                                   element_instance=effect.owner, definition_key=state.definition_key,
+                                   process_id=state.process_id, element_id=effect.element_id, created_at=at)
+            if effect.kind == "message":
+                self._correlate_buffered(state.key, effect)
+        elif isinstance(effect, m.CloseSubscription):
+            tx.delete_subscription(effect.key)
+        elif isinstance(effect, m.BroadcastSignal):
+            self.broadcast(effect.name, effect.variables)
+
+    # --- messages and signals ------------------------------------------------------------------
+
+    def _correlate_buffered(self, instance: int, effect: m.OpenSubscription) -> None:
+        message = self.tx.buffered_message_for(effect.name, effect.correlation_key, instance, self.at)
+        if message is None:
+            return
+        self.tx.record_correlation(int(message.key), instance)
+        self.send(instance, m.Trigger(effect.key, effect.owner, effect.element_id, json.loads(message.variables)),
+                  tolerant=True)
+
+    def correlate(self, message_key: int, name: str, correlation_key: str,
+                  variables: dict[str, Any]) -> list[int]:
+        """Deliver a message to one waiting element per instance, and start instances at message start events."""
+        reached: list[int] = []
+        started: set[str] = set()
+        for row in self.tx.matching_subscriptions("message", name, correlation_key):
+            if row.instance_key is None:
+                if row.process_id in started:
+                    continue
+                started.add(row.process_id)
+                reached.append(self.new_instance(int(row.definition_key), variables, start_element=row.element_id).key)
+                continue
+            instance = int(row.instance_key)
+            if instance in reached or self.tx.was_correlated(message_key, instance):
+                continue
+            reached.append(instance)
+            self.tx.record_correlation(message_key, instance)
+            self.send(instance, m.Trigger(int(row.key), int(row.element_instance), row.element_id, dict(variables)),
+                      tolerant=True)
+        return reached
+
+    def broadcast(self, name: str, variables: dict[str, Any]) -> int:
+        count = 0
+        for row in self.tx.matching_subscriptions("signal", name, None):
+            count += 1
+            if row.instance_key is None:
+                self.new_instance(int(row.definition_key), dict(variables), start_element=row.element_id)
+            else:
+                self.send(int(row.instance_key), m.Trigger(int(row.key), int(row.element_instance), row.element_id,
+                                                           dict(variables)), tolerant=True)
+        return count
+
+    # --- deployment ----------------------------------------------------------------------------
+
+    def register_start_events(self, process: Process, definition_key: int) -> None:
+        """Arm the timer, message and signal start events of the newest version (replacing older versions')."""
+        self.tx.delete_definition_starts(process.id)
+        for start in process.start_events(process.id):
+            definition = start.definition
+            if definition is None or not isinstance(start, StartEvent):
+                continue
+            common = {"key": self.tx.next_key(), "instance_key": None, "element_instance": None,
+                      "definition_key": definition_key, "process_id": process.id, "element_id": start.id,
+                      "created_at": self.at}
+            if definition.kind == EventDefinitionKind.TIMER and definition.timer and definition.timer_type:
+                text = definition.timer.text
+                if definition.timer.is_expression:
+                    from engine.runtime.expressions import evaluate
+
+                    text = str(evaluate(text, {}, self.now, what=f"timer of '{start.id}'"))
+                try:
+                    plan = schedule(definition.timer_type, text, self.now)
+                except TimerDefinitionError as exc:
+                    raise Conflict(f"timer start event '{start.id}': {exc}") from None
+                self.tx.insert_timer(**common, due_at=to_millis(plan.due), remaining=plan.remaining,
+                                     interval=plan.interval, cron=plan.cron)
+            elif definition.kind in (EventDefinitionKind.MESSAGE, EventDefinitionKind.SIGNAL):
+                self.tx.insert_subscription(**common, kind=definition.kind.value, name=definition.ref or "",
+                                            correlation_key=None)
