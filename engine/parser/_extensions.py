@@ -1,0 +1,156 @@
+"""Reading extension elements: Camunda 8 (``zeebe:``) and agenthub's own namespace.
+
+Other vendors' extensions (``camunda:``, ``spiff:`` ...) are ignored: they mean
+nothing to this engine and a model may carry them harmlessly. An unknown
+``zeebe:`` element is reported, because Camunda 8 would act on it and
+silently not doing so would change what the model means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from engine.model import ExtensionElement, JobDefinition, Mapping, Value
+from engine.parser._context import ProcessContext
+from engine.parser._names import AGENTHUB, ZEEBE, bpmn, prefixed, split, zeebe
+from engine.parser._problems import ProblemSink
+from engine.parser._tree import Element, elements, line_of, text_of
+
+# zeebe: elements this parser reads (on the elements where they mean something).
+_UNDERSTOOD: Final = frozenset(
+    {
+        "taskDefinition",
+        "taskHeaders",
+        "ioMapping",
+        "properties",
+        "script",
+        "calledElement",
+        "loopCharacteristics",
+        "userTask",
+        "assignmentDefinition",
+        "taskSchedule",
+        "formDefinition",
+        "priorityDefinition",
+        "adHoc",
+        "subscription",
+        "calledDecision",  # reported by the business-rule task builder, with a better message
+        "versionTag",  # a deployment label; nothing to execute
+        "userTaskForm",  # embedded form JSON for a "camunda-forms:bpmn:" formKey: presentation, not kept yet
+    }
+)
+
+
+def extensions(element: Element) -> Iterator[tuple[str, Element]]:
+    """The elements inside ``element``'s ``extensionElements``."""
+    for tag, child in elements(element):
+        if tag == bpmn("extensionElements"):
+            yield from elements(child)
+
+
+def zeebe_child(element: Element, local: str) -> Element | None:
+    wanted = zeebe(local)
+    return next((child for tag, child in extensions(element) if tag == wanted), None)
+
+
+def check_zeebe(element: Element, sink: ProblemSink) -> None:
+    """Report ``zeebe:`` extension elements this engine does not implement."""
+    for tag, child in extensions(element):
+        uri, local = split(tag)
+        if uri == ZEEBE and local not in _UNDERSTOOD:
+            sink.at(child, f"unsupported Camunda 8 extension {prefixed(tag)}", element_id=element.get("id"))
+
+
+def documentation(element: Element) -> str | None:
+    texts = [text_of(child) for tag, child in elements(element) if tag == bpmn("documentation")]
+    joined = "\n".join(t for t in texts if t)
+    return joined or None
+
+
+def properties(element: Element) -> tuple[tuple[str, str], ...]:
+    container = zeebe_child(element, "properties")
+    if container is None:
+        return ()
+    return tuple(
+        (child.get("name", ""), child.get("value", ""))
+        for tag, child in elements(container)
+        if tag == zeebe("property")
+    )
+
+
+def headers(element: Element) -> tuple[tuple[str, str], ...]:
+    container = zeebe_child(element, "taskHeaders")
+    if container is None:
+        return ()
+    return tuple(
+        (child.get("key", ""), child.get("value", "")) for tag, child in elements(container) if tag == zeebe("header")
+    )
+
+
+def io_mappings(element: Element, ctx: ProcessContext) -> tuple[tuple[Mapping, ...], tuple[Mapping, ...]]:
+    container = zeebe_child(element, "ioMapping")
+    if container is None:
+        return (), ()
+    inputs: list[Mapping] = []
+    outputs: list[Mapping] = []
+    for tag, child in elements(container):
+        if tag not in (zeebe("input"), zeebe("output")):
+            continue
+        direction = split(tag)[1]
+        target = (child.get("target") or "").strip()
+        if not target:
+            ctx.sink.at(child, f"zeebe:{direction} has no target", element_id=element.get("id"))
+        # An empty source maps null, as in Camunda 8.
+        source = Value.of(child.get("source") or "=null")
+        if source.is_expression:
+            ctx.expression(source.text, child, f"{direction} mapping '{target}'")
+        mapping = Mapping(source=source.text, target=target, is_expression=source.is_expression)
+        (inputs if direction == "input" else outputs).append(mapping)
+    return tuple(inputs), tuple(outputs)
+
+
+def job_definition(element: Element, ctx: ProcessContext, *, required: bool) -> JobDefinition | None:
+    """``zeebe:taskDefinition``; a missing or empty type is reported when ``required``."""
+    definition = zeebe_child(element, "taskDefinition")
+    raw_type = (definition.get("type") or "").strip() if definition is not None else ""
+    if definition is None or not raw_type:
+        if required:
+            ctx.sink.at(element, "has no zeebe:taskDefinition type (Camunda 8 requires one to create the job)")
+        return None
+    job_type = ctx.value(raw_type, definition, "zeebe:taskDefinition type")
+    raw_retries = (definition.get("retries") or "").strip()
+    if not raw_retries:
+        return JobDefinition(type=job_type)
+    return JobDefinition(type=job_type, retries=ctx.value(raw_retries, definition, "zeebe:taskDefinition retries"))
+
+
+def agenthub_elements(element: Element) -> tuple[ExtensionElement, ...]:
+    return tuple(_generic(child) for tag, child in extensions(element) if split(tag)[0] == AGENTHUB)
+
+
+def agenthub_attributes(element: Element) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in element.attrib.items():
+        uri, local = split(str(name))
+        if uri == AGENTHUB:
+            found[local] = str(value)
+    return found
+
+
+def _generic(element: Element) -> ExtensionElement:
+    uri, local = split(str(element.tag))
+    attributes = tuple((_attribute_name(str(k)), str(v)) for k, v in element.attrib.items())
+    text = (element.text or "").strip() or None
+    children = tuple(_generic(child) for _, child in elements(element))
+    return ExtensionElement(
+        name=local if uri == AGENTHUB else str(element.tag),
+        attributes=attributes,
+        line=line_of(element),
+        text=text,
+        children=children,
+    )
+
+
+def _attribute_name(name: str) -> str:
+    uri, local = split(name)
+    return local if uri in ("", AGENTHUB) else name
