@@ -236,7 +236,7 @@ class Engine:
 
         def work(tx: Tx) -> None:
             row = self._job(tx, key, worker, lock_version)
-            tx.delete_job(key)
+            tx.complete_job_row(key)
             self._run(tx, int(row.instance_key), m.CompleteJob(key, int(row.element_instance), values))
 
         self._atomic(work)

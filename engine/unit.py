@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.exceptions import Conflict, NotFound
 from engine.model import EventDefinitionKind, Process, StartEvent
-from engine.runtime import CommandRejected, InstanceState, ParentLink, Step
+from engine.runtime import CommandRejected, InstanceState, InstanceStatus, ParentLink, Step
 from engine.runtime import messages as m
 from engine.scheduler.timers import TimerDefinitionError, parse_date, schedule, to_millis
 from engine.store import Tx
@@ -95,6 +95,8 @@ class UnitOfWork:
             for effect in result.effects:
                 self._apply(entry, effect)
         for entry in self.touched.values():
+            if entry.state.status != InstanceStatus.ACTIVE:
+                self.tx.delete_instance_jobs(entry.state.key)
             self.tx.save_instance(entry.state, entry.rev, self.at)
             self.tx.append_journal(entry.state.key, entry.events, self.at)
         return self.touched
@@ -159,6 +161,8 @@ class UnitOfWork:
             tx.delete_subscription(effect.key)
         elif isinstance(effect, m.BroadcastSignal):
             self.broadcast(effect.name, effect.variables)
+        elif isinstance(effect, m.PublishMessage):
+            self.correlate(tx.next_key(), effect.name, effect.correlation_key, effect.variables)
 
     # --- messages and signals ------------------------------------------------------------------
 

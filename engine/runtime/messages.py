@@ -265,6 +265,13 @@ class CloseSubscription:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishMessage:
+    name: str
+    correlation_key: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class BroadcastSignal:
     name: str
     variables: dict[str, Any] = field(default_factory=dict)
@@ -287,4 +294,5 @@ Effect = (
     | OpenSubscription
     | CloseSubscription
     | BroadcastSignal
+    | PublishMessage
 )

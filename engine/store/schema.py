@@ -93,6 +93,7 @@ jobs = Table(
     Column("created_at", BigInteger, nullable=False),
     Index("ix_jobs_claim", "state", "type", "due_at"),
     Index("ix_jobs_lock", "state", "lock_expires_at"),
+    Index("ix_jobs_instance", "instance_key"),
 )
 
 user_tasks = Table(

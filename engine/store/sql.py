@@ -22,7 +22,7 @@ from engine.store.exceptions import StoreError
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 KEY_BLOCK = 200
 

@@ -194,6 +194,14 @@ class Tx(EventRows):
             )
         )
 
+    def complete_job_row(self, key: int) -> None:
+        """Keep a completed job as a tombstone until its instance ends, so a late report from a worker whose
+        lease expired is told it lost the job rather than that the job never existed."""
+        self.conn.execute(update(jobs).where(jobs.c.key == key).values(state="completed", lock_expires_at=None))
+
+    def delete_instance_jobs(self, instance_key: int) -> None:
+        self.conn.execute(delete(jobs).where(jobs.c.instance_key == instance_key))
+
     def delete_job(self, key: int) -> None:
         self.conn.execute(delete(jobs).where(jobs.c.key == key))
 
@@ -210,7 +218,11 @@ class Tx(EventRows):
         if self._for_update:
             query = query.with_for_update()
         row = self.conn.execute(query).first()
-        if row is None or row.state == "failed":
+        if row is not None and row.state == "completed" and owner is not None and row.lock_owner != owner:
+            raise JobLockLost(
+                f"job {key} was completed by worker '{row.lock_owner}' after the lease of worker '{owner}' expired"
+            )
+        if row is None or row.state in ("failed", "completed"):
             raise JobNotFound(f"job {key} is not open (it was completed, canceled or failed)")
         if owner is not None and (
             row.state != "locked"
@@ -243,7 +255,7 @@ class Tx(EventRows):
             (jobs.c.state == "ready") & (jobs.c.due_at <= now),
             (jobs.c.state == "locked") & (jobs.c.lock_expires_at < now),
         )
-        query = select(jobs.c.key, jobs.c.state).where(due).order_by(jobs.c.due_at, jobs.c.key).limit(limit)
+        query = select(jobs.c.key, jobs.c.state, jobs.c.stalls).where(due).order_by(jobs.c.due_at, jobs.c.key).limit(limit)
         if types is not None:
             query = query.where(jobs.c.type.in_(types))
         if self._for_update:
@@ -251,9 +263,13 @@ class Tx(EventRows):
         found = self.conn.execute(query).all()
         if not found:
             return []
-        stalled = [r.key for r in found if r.state == "locked"]
-        if stalled:
-            self.conn.execute(update(jobs).where(jobs.c.key.in_(stalled)).values(stalls=jobs.c.stalls + 1))
+        # A job whose worker died is claimed alone: if it is the one that kills workers, the jobs that happened
+        # to share its batch must not stall with it again and again until they become incidents too.
+        suspects = [r for r in found if r.state == "locked" or r.stalls > 0]
+        if suspects:
+            found = suspects[:1]
+            if found[0].state == "locked":
+                self.conn.execute(update(jobs).where(jobs.c.key == found[0].key).values(stalls=jobs.c.stalls + 1))
         keys = [r.key for r in found]
         self.conn.execute(
             update(jobs)

@@ -107,15 +107,16 @@ def _throw_event(step: Step, element: ElementInstance, node: FlowNode) -> None:
             scope.joins.clear()
     elif kind == EventDefinitionKind.ERROR:
         assert definition is not None
-        errors.throw_error(step, element, definition.ref or "", f"error end event '{node.id}'", {})
+        code = events.resolve_name(step, element, definition.ref)
+        errors.throw_error(step, element, code, f"error end event '{node.id}'", {})
         return
     elif kind == EventDefinitionKind.ESCALATION:
         assert definition is not None
-        if errors.throw_escalation(step, element, definition.ref or "", {}):
+        if errors.throw_escalation(step, element, events.resolve_name(step, element, definition.ref), {}):
             return  # an interrupting catch ended the thrower
     elif kind == EventDefinitionKind.SIGNAL:
         assert definition is not None
-        step.effect(m.BroadcastSignal(definition.ref or "", {}))
+        step.effect(m.BroadcastSignal(events.resolve_name(step, element, definition.ref), {}))
     elif kind == EventDefinitionKind.COMPENSATE:
         assert definition is not None
         if compensation.start(step, element, definition.ref):
@@ -124,7 +125,16 @@ def _throw_event(step: Step, element: ElementInstance, node: FlowNode) -> None:
         assert definition is not None and element.parent is not None
         target = _link_target(step, node, definition.ref or "")
         step.enter(target, element.parent)
-    elif kind not in (EventDefinitionKind.NONE, EventDefinitionKind.MESSAGE):
+    elif kind == EventDefinitionKind.MESSAGE:
+        assert definition is not None
+        correlation = None
+        if definition.correlation_key is not None:
+            value = evaluate_value(definition.correlation_key, step.scope(element.key), step.now,
+                                   what=f"correlation key of '{node.id}'")
+            correlation = None if value is None else str(value)
+        step.effect(m.PublishMessage(events.resolve_name(step, element, definition.ref), correlation or "",
+                                     dict(step.state.variables.get(element.key, {}))))
+    elif kind != EventDefinitionKind.NONE:
         raise ExpressionFailure(f"'{node.id}' throws a {kind} event, which is not supported here")
     step.schedule("complete", element)
 

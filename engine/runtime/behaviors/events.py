@@ -22,6 +22,7 @@ from engine.model import (
     FlowNode,
     StartEvent,
     SubProcess,
+    Value,
 )
 from engine.runtime import messages as m
 from engine.runtime.expressions import ExpressionFailure, evaluate_value
@@ -57,7 +58,7 @@ def open_wait(step: Step, owner: ElementInstance, event: FlowNode, definition: E
                                   remaining=plan.remaining, interval=plan.interval, cron=plan.cron))
         owner.waits[key] = "timer"
         return
-    name = definition.ref or ""
+    name = resolve_name(step, owner, definition.ref)
     correlation: str | None = None
     if definition.kind == EventDefinitionKind.MESSAGE:
         if definition.correlation_key is not None:
@@ -70,6 +71,16 @@ def open_wait(step: Step, owner: ElementInstance, event: FlowNode, definition: E
     step.effect(m.OpenSubscription(key=key, owner=owner.key, element_id=event.id, kind=definition.kind.value,
                                    name=name, correlation_key=correlation))
     owner.waits[key] = definition.kind.value
+
+
+def resolve_name(step: Step, element: ElementInstance, ref: str | None) -> str:
+    """A message or signal name, or an error or escalation code: static, or FEEL when it starts with '='."""
+    if not ref:
+        return ""
+    value = evaluate_value(Value.of(ref), step.scope(element.key), step.now, what=f"name '{ref}'")
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ExpressionFailure(f"expected '{ref}' to give a name, but it gave {value!r}")
+    return str(value)
 
 
 def close_waits(step: Step, owner: ElementInstance, *, keep: int | None = None) -> None:
@@ -119,19 +130,17 @@ def trigger(step: Step, command: m.Trigger) -> None:
         raise CommandRejected(f"nothing waits for event {command.wait} any more")
     target = step.process.nodes[command.element_id]
     variables = dict(command.variables)
+    if owner.waits[command.wait] == "timer" and not command.repeats:
+        del owner.waits[command.wait]  # the timer row is gone: it fired for the last time
     if target.id == owner.element_id:  # a catch event or receive task
         close_waits(step, owner)
         step.schedule("complete", owner, variables)
     elif isinstance(target, BoundaryEvent) and target.attached_to == owner.element_id:
         if target.cancel_activity:
             catch_at_boundary(step, owner, target, variables)
-        else:
-            if not command.repeats:
-                owner.waits.pop(command.wait, None)
+        else:  # non-interrupting: the activity goes on, and so does a message or signal subscription
             _spawn(step, target.id, owner.parent, variables)
     elif isinstance(target, StartEvent):
-        if not command.repeats or target.interrupting:
-            owner.waits.pop(command.wait, None)
         start_event_subprocess(step, owner, target, variables)
     elif step.node(owner).kind == ElementKind.EVENT_BASED_GATEWAY:
         close_waits(step, owner)

@@ -1,0 +1,44 @@
+"""FEEL, the expression language of BPMN and DMN: tokenizer, parser, compiler, values, built-ins.
+
+Owns: turning FEEL text into a compiled ``Expression`` (cached by source) and
+evaluating it against a read-only mapping of variables, with DMN 1.4 semantics
+(null for type errors, three-valued logic, decimal arithmetic) plus the Camunda 8
+extensions; DMN unary tests for decision tables; the mapping between JSON-like
+Python values and FEEL values.
+
+Does not know: BPMN, DMN models, variable scopes or persistence. The caller
+passes a ``Mapping`` (typically its scope chain) and, for ``now()``/``today()``,
+the current time; the package never reads the clock when ``now`` is given and
+never uses Python ``eval``.
+"""
+
+from engine.feel.api import (
+    Expression,
+    UnaryTests,
+    compile_expression,
+    compile_unary_tests,
+    evaluate,
+    is_expression,
+    strip_marker,
+)
+from engine.feel.exceptions import FeelError, FeelEvaluationError, FeelLimitError, FeelSyntaxError
+from engine.feel.values import FeelFunction, Range, YearsMonthsDuration, to_feel, to_json
+
+__all__ = [
+    "Expression",
+    "FeelError",
+    "FeelEvaluationError",
+    "FeelFunction",
+    "FeelLimitError",
+    "FeelSyntaxError",
+    "Range",
+    "UnaryTests",
+    "YearsMonthsDuration",
+    "compile_expression",
+    "compile_unary_tests",
+    "evaluate",
+    "is_expression",
+    "strip_marker",
+    "to_feel",
+    "to_json",
+]

@@ -1,0 +1,47 @@
+"""The FEEL ``string()`` rendering of values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from engine.feel.values import FeelFunction
+
+__all__ = ["format_number", "to_text"]
+
+
+def format_number(value: Decimal) -> str:
+    """A number as plain decimal text, without exponent (``1.23E+4`` -> ``12300``)."""
+    if not value.is_finite():
+        return str(value)
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _quoted(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return to_text(value)
+
+
+def to_text(value: Any) -> str:
+    """The text of a value as ``string(value)`` gives it (null renders as ``null``)."""
+    from engine.feel.temporal import format_value
+
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return format_number(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_quoted(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_quoted(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, FeelFunction):
+        return f"function {value.name}({', '.join(value.params)})"
+    return format_value(value)
