@@ -28,6 +28,7 @@ from engine.runtime import messages as m
 from engine.runtime.support import unsupported_problems
 from engine.scheduler.timers import TimerSchedule, from_millis, next_after, to_millis
 from engine.store import ConcurrentUpdate, JobLockLost, JobNotFound, SqlStore, TaskNotOpen, Tx
+from engine.scheduler.local import LocalJobs
 from engine.unit import Touched, UnitOfWork
 from engine.views import ActivatedJob, DeployedProcess, IncidentView, InstanceView, TaskView
 
@@ -46,6 +47,7 @@ class Engine:
         self.store = store
         self.clock = clock or SystemClock()
         self._processes: dict[int, Process] = {}
+        self.local_jobs: LocalJobs | None = None  # set while a worker loop runs in this process
         self._lock = threading.Lock()
 
     @classmethod
@@ -59,11 +61,16 @@ class Engine:
 
     def _atomic(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` in one transaction, again from the start if a concurrent one got there first."""
+        local = self.local_jobs
         for attempt in range(_RETRIES):
+            if local is not None:
+                local.discard_staged()
             try:
                 with self.store.transaction() as tx:
                     result = work(tx)
                     crashpoint("before_commit")
+                if local is not None:
+                    local.publish_staged()  # jobs locked for this process's worker loop, now committed
                 crashpoint("after_commit")
                 return result
             except ConcurrentUpdate:
@@ -507,6 +514,13 @@ class Engine:
             return claimed
 
         return self._atomic(work)
+
+    def release_jobs(self, jobs: Sequence[ActivatedJob]) -> None:
+        """Give back jobs a worker claimed but will not run (it is stopping), without counting a stall."""
+        if jobs:
+            with self.store.transaction() as tx:
+                for job in jobs:
+                    tx.release_job(job.key, job.worker, job.lock_version)
 
     def extend_lease(self, job: ActivatedJob, lease_ms: int) -> bool:
         with self.store.transaction() as tx:

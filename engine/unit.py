@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.exceptions import Conflict, NotFound
 from engine.model import EventDefinitionKind, Process, StartEvent
-from engine.runtime import CommandRejected, InstanceState, InstanceStatus, ParentLink, Step
+from engine.runtime import CommandRejected, InstanceState, InstanceStatus, ParentLink, ScopeView, Step
 from engine.runtime import messages as m
 from engine.scheduler.timers import TimerDefinitionError, parse_date, schedule, to_millis
 from engine.store import Tx
+from engine.views import ActivatedJob
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -60,6 +61,7 @@ class UnitOfWork:
         self.touched: dict[int, Touched] = {}
         self._queue: deque[tuple[int, m.Command, bool]] = deque()
         self._lookup = _Lookup(engine, tx)
+        self._pushed: list[tuple[Touched, m.CreateJob]] = []
 
     # --- commands ----------------------------------------------------------------------
 
@@ -94,12 +96,30 @@ class UnitOfWork:
             entry.events.extend(result.events)
             for effect in result.effects:
                 self._apply(entry, effect)
+        self._stage_pushed()
         for entry in self.touched.values():
             if entry.state.status != InstanceStatus.ACTIVE:
                 self.tx.delete_instance_jobs(entry.state.key)
             self.tx.save_instance(entry.state, entry.rev, self.at)
             self.tx.append_journal(entry.state.key, entry.events, self.at)
         return self.touched
+
+    def _stage_pushed(self) -> None:
+        """Hand the jobs locked for this process's worker loop over, with the variables they see now."""
+        local = self.engine.local_jobs
+        if local is None:
+            return
+        for entry, effect in self._pushed:
+            element = entry.state.elements.get(effect.element_instance)
+            if element is None or element.job != effect.key:
+                continue  # withdrawn within the same transaction
+            local.stage(ActivatedJob(
+                key=effect.key, type=effect.type, instance=entry.state.key, element_id=effect.element_id,
+                element_instance=effect.element_instance, process_id=entry.state.process_id,
+                retries=effect.retries, headers=dict(effect.headers),
+                variables=ScopeView(entry.state, effect.element_instance).flatten(), worker=local.owner,
+                lock_version=1, lease_expires_at=self.at + local.lease_ms,
+            ))
 
     def _load(self, key: int, tolerant: bool) -> Touched | None:
         entry = self.touched.get(key)
@@ -120,7 +140,12 @@ class UnitOfWork:
     def _apply(self, entry: Touched, effect: m.Effect) -> None:
         tx, state, at = self.tx, entry.state, self.at
         if isinstance(effect, m.CreateJob):
-            tx.insert_job(effect, state.key, state.process_id, at)
+            local = self.engine.local_jobs
+            if local is not None and local.accepts(effect.type):
+                tx.insert_job(effect, state.key, state.process_id, at, lock=(local.owner, at + local.lease_ms))
+                self._pushed.append((entry, effect))
+            else:
+                tx.insert_job(effect, state.key, state.process_id, at)
         elif isinstance(effect, m.CancelJob):
             tx.delete_job(effect.key)
         elif isinstance(effect, m.CreateUserTask):

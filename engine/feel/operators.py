@@ -12,7 +12,7 @@ from typing import Any
 from engine.feel.exceptions import FeelLimitError
 from engine.feel.temporal import add_months
 from engine.feel.values import DECIMAL_CONTEXT as CTX
-from engine.feel.values import MAX_STRING, FeelFunction, Range, YearsMonthsDuration, to_int
+from engine.feel.values import MAX_ITEMS, MAX_STRING, FeelFunction, Range, YearsMonthsDuration, spend, to_int
 
 __all__ = ["add", "compare", "divide", "equal", "multiply", "negate", "power", "range_contains", "subtract"]
 
@@ -169,12 +169,13 @@ def negate(a: Any) -> Any:
     return None
 
 
-def _equal_lists(a: list[Any], b: list[Any]) -> bool | None:
+def _equal_lists(a: list[Any], b: list[Any], budget: list[int]) -> bool | None:
     if len(a) != len(b):
         return False
+    spend(budget, len(a))
     unknown = False
     for x, y in zip(a, b, strict=True):
-        r = equal(x, y)
+        r = equal(x, y, budget)
         if r is False:
             return False
         if r is None:
@@ -182,7 +183,7 @@ def _equal_lists(a: list[Any], b: list[Any]) -> bool | None:
     return None if unknown else True
 
 
-def equal(a: Any, b: Any) -> bool | None:
+def equal(a: Any, b: Any, budget: list[int] | None = None) -> bool | None:
     """FEEL ``=``: null equals only null; values of different types compare as null."""
     if a is None or b is None:
         return a is b
@@ -192,11 +193,11 @@ def equal(a: Any, b: Any) -> bool | None:
             return None
         return None
     if ta is list:
-        return _equal_lists(a, b)
+        return True if a is b else _equal_lists(a, b, budget or [MAX_ITEMS])
     if ta is dict:
         if a.keys() != b.keys():
             return False
-        return _equal_lists(list(a.values()), [b[k] for k in a])
+        return _equal_lists(list(a.values()), [b[k] for k in a], budget or [MAX_ITEMS])
     if ta is _DATETIME or ta is _TIME:
         if (a.tzinfo is None) != (b.tzinfo is None):
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from engine.feel.values import FeelFunction
+from engine.feel.values import MAX_ITEMS, FeelFunction, spend
 
 __all__ = ["format_number", "to_text"]
 
@@ -20,16 +20,22 @@ def format_number(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _quoted(value: Any) -> str:
+def _quoted(value: Any, budget: list[int]) -> str:
     if isinstance(value, str):
+        spend(budget, len(value) // 64)
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return to_text(value)
+    return _text(value, budget)
 
 
 def to_text(value: Any) -> str:
     """The text of a value as ``string(value)`` gives it (null renders as ``null``)."""
+    return _text(value, [MAX_ITEMS])
+
+
+def _text(value: Any, budget: list[int]) -> str:
     from engine.feel.temporal import format_value
 
+    spend(budget)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -39,9 +45,9 @@ def to_text(value: Any) -> str:
     if isinstance(value, Decimal):
         return format_number(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_quoted(v) for v in value) + "]"
+        return "[" + ", ".join(_quoted(v, budget) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_quoted(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {_quoted(v, budget)}" for k, v in value.items()) + "}"
     if isinstance(value, FeelFunction):
         return f"function {value.name}({', '.join(value.params)})"
     return format_value(value)

@@ -35,6 +35,7 @@ __all__ = [
     "FeelFunction",
     "Range",
     "YearsMonthsDuration",
+    "spend",
     "to_feel",
     "to_int",
     "to_json",
@@ -156,16 +157,27 @@ def to_json(value: Any) -> Any:
     become ISO 8601 strings; ranges become their FEEL text; functions become None.
     """
     try:
-        return _to_json(value)
+        return _to_json(value, [MAX_ITEMS])
     except RecursionError:
         from engine.feel.exceptions import FeelLimitError
 
         raise FeelLimitError("value nests too deeply to convert to JSON") from None
 
 
-def _to_json(value: Any) -> Any:
+def spend(budget: list[int], count: int = 1) -> None:
+    """Take ``count`` from a walk budget; values that share sub-lists (``for ... return partial``)
+    can be exponentially large as trees, so every walk over a value is bounded."""
+    budget[0] -= count
+    if budget[0] < 0:
+        from engine.feel.exceptions import FeelLimitError
+
+        raise FeelLimitError(f"value has more than {MAX_ITEMS} nested items")
+
+
+def _to_json(value: Any, budget: list[int]) -> Any:
     from engine.feel.temporal import format_value
 
+    spend(budget)
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, Decimal):
@@ -178,9 +190,9 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     if isinstance(value, list):
-        return [_to_json(v) for v in value]
+        return [_to_json(v, budget) for v in value]
     if isinstance(value, dict):
-        return {str(k): _to_json(v) for k, v in value.items()}
+        return {str(k): _to_json(v, budget) for k, v in value.items()}
     if isinstance(value, FeelFunction):
         return None
     return format_value(value)

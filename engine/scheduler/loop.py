@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.crash import crashpoint
 from engine.exceptions import BpmnError, Conflict, JobLost, NotFound
+from engine.scheduler.local import LocalJobs
 from engine.scheduler.registry import Job, WorkerRegistry, default_registry
 from engine.views import ActivatedJob
 
@@ -77,12 +78,25 @@ class WorkerLoop:
         are not due yet are not waited for.
         """
         types = self.registry.types()
+        local = LocalJobs(self.name, frozenset(types), self.settings.lease_ms, capacity=self.settings.concurrency * 4)
+        previous, self.engine.local_jobs = self.engine.local_jobs, local if types else None
+        try:
+            self._loop(types, local, until_idle)
+        finally:
+            self.engine.local_jobs = previous
+            self.engine.release_jobs(local.drain())
+
+    def _loop(self, types: list[str], local: LocalJobs, until_idle: bool) -> None:
         with ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="job") as pool:
             while not self._stop.is_set():
                 fired = self._fire_timers()
-                jobs = (self.engine.activate_jobs(types, self.name, max_jobs=self.settings.concurrency,
-                                                  lease_ms=self.settings.lease_ms,
-                                                  max_stalls=self.settings.max_stalls) if types else [])
+                jobs = local.take(self.settings.concurrency)
+                if jobs:
+                    crashpoint("after_job_claim")
+                elif types:
+                    jobs = self.engine.activate_jobs(types, self.name, max_jobs=self.settings.concurrency,
+                                                     lease_ms=self.settings.lease_ms,
+                                                     max_stalls=self.settings.max_stalls)
                 if jobs:
                     self._run_all(pool, jobs)
                     continue

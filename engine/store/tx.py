@@ -175,7 +175,9 @@ class Tx(EventRows):
 
     # --- jobs --------------------------------------------------------------------------------
 
-    def insert_job(self, effect: m.CreateJob, instance_key: int, process_id: str, now: int) -> None:
+    def insert_job(self, effect: m.CreateJob, instance_key: int, process_id: str, now: int,
+                   lock: tuple[str, int] | None = None) -> None:
+        """A new job, ready for any worker, or with ``lock=(owner, expires_at)`` already locked by one."""
         self.conn.execute(
             insert(jobs).values(
                 key=effect.key,
@@ -184,14 +186,24 @@ class Tx(EventRows):
                 element_id=effect.element_id,
                 process_id=process_id,
                 type=effect.type,
-                state="ready",
+                state="ready" if lock is None else "locked",
+                lock_owner=None if lock is None else lock[0],
+                lock_expires_at=None if lock is None else lock[1],
                 retries=effect.retries,
                 due_at=now,
-                lock_version=0,
+                lock_version=0 if lock is None else 1,
                 stalls=0,
                 headers=_dumps(effect.headers),
                 created_at=now,
             )
+        )
+
+    def release_job(self, key: int, owner: str, lock_version: int) -> None:
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.key == key, jobs.c.state == "locked", jobs.c.lock_owner == owner,
+                   jobs.c.lock_version == lock_version)
+            .values(state="ready", lock_owner=None, lock_expires_at=None)
         )
 
     def complete_job_row(self, key: int) -> None:

@@ -284,6 +284,8 @@ def _flatten(value: list[Any], out: list[Any], depth: int) -> None:
             _flatten(v, out, depth + 1)
         else:
             out.append(v)
+            if len(out) > MAX_ITEMS:
+                raise FeelLimitError(f"list longer than {MAX_ITEMS} items")
 
 
 @builtin("flatten", "list")

@@ -66,7 +66,7 @@ def _next_inner(step: Step, body: ElementInstance, node: Activity) -> None:
 def _counters(step: Step, body: ElementInstance) -> None:
     state = body.loop
     assert state is not None
-    active = sum(1 for e in step.state.elements.values() if e.parent == body.key)
+    active = state.next_index - state.completed - state.terminated  # created and not finished yet
     step.state.variables.setdefault(body.key, {}).update(
         numberOfInstances=state.total,
         numberOfActiveInstances=active,
@@ -109,7 +109,7 @@ def inner_left(step: Step, body: ElementInstance, inner: ElementInstance, *, com
         step.schedule("complete", body)
     elif body.loop.next_index < body.loop.total and loop.sequential:
         _next_inner(step, body, node)
-    elif not step.state.children_of(body.key):
+    elif body.loop.completed + body.loop.terminated >= body.loop.total:
         step.schedule("complete", body)
 
 
