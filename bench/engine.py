@@ -208,12 +208,22 @@ def run_engine(scenario: str, sync: str, n: int, driver: str, tmp: Path) -> dict
             statements[0] += 1
 
         journal_before = _journal_rows(engine)
-        event.listen(engine.store.engine, "before_cursor_execute", count_statement)
+        # The store runs its hot statements on the driver's cursor, past SQLAlchemy's events: count them where
+        # SQLite sees them, with a trace callback on every pooled connection.
+        traced: list[Any] = []
+
+        def trace(dbapi_connection: Any, *_args: Any) -> None:
+            dbapi_connection.set_trace_callback(count_statement)
+            traced.append(dbapi_connection)
+
+        event.listen(engine.store.engine, "checkout", trace)
         gc.collect()
         t0 = time.perf_counter()
         keys = one_round(n)
         elapsed = time.perf_counter() - t0
-        event.remove(engine.store.engine, "before_cursor_execute", count_statement)
+        event.remove(engine.store.engine, "checkout", trace)
+        for dbapi_connection in traced:
+            dbapi_connection.set_trace_callback(None)
         journal_rows = _journal_rows(engine) - journal_before
         writes, empty, rolled_back = counter.snapshot()
         with engine.store.engine.connect() as conn:

@@ -26,9 +26,9 @@ from engine.ports import Clock, SystemClock
 from engine.runtime import InstanceState, InstanceStatus, ScopeView
 from engine.runtime import messages as m
 from engine.runtime.support import unsupported_problems
+from engine.scheduler.local import LocalJobs
 from engine.scheduler.timers import TimerSchedule, from_millis, next_after, to_millis
 from engine.store import ConcurrentUpdate, JobLockLost, JobNotFound, SqlStore, TaskNotOpen, Tx
-from engine.scheduler.local import LocalJobs
 from engine.unit import Touched, UnitOfWork
 from engine.views import ActivatedJob, DeployedProcess, IncidentView, InstanceView, TaskView
 

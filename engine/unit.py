@@ -192,7 +192,8 @@ class UnitOfWork:
     # --- messages and signals ------------------------------------------------------------------
 
     def _correlate_buffered(self, instance: int, effect: m.OpenSubscription) -> None:
-        message = self.tx.buffered_message_for(effect.name, effect.correlation_key, instance, self.at)
+        process_id = self.touched[instance].state.process_id
+        message = self.tx.buffered_message_for(effect.name, effect.correlation_key, instance, process_id, self.at)
         if message is None:
             return
         self.tx.record_correlation(int(message.key), instance)
@@ -201,19 +202,19 @@ class UnitOfWork:
 
     def correlate(self, message_key: int, name: str, correlation_key: str,
                   variables: dict[str, Any]) -> list[int]:
-        """Deliver a message to one waiting element per instance, and start instances at message start events."""
+        """Deliver a message to one waiting element of one instance per process (the one waiting longest), or
+        start an instance at a message start event when no instance of that process waits for it."""
         reached: list[int] = []
-        started: set[str] = set()
-        for row in self.tx.matching_subscriptions("message", name, correlation_key):
+        processes: set[str] = set()  # Camunda 8: a message is correlated once per process (BPMN process id)
+        rows = self.tx.matching_subscriptions("message", name, correlation_key)
+        for row in sorted(rows, key=lambda r: (r.instance_key is None, r.key)):  # waiting instances first
+            if row.process_id in processes:
+                continue
+            processes.add(row.process_id)
             if row.instance_key is None:
-                if row.process_id in started:
-                    continue
-                started.add(row.process_id)
                 reached.append(self.new_instance(int(row.definition_key), variables, start_element=row.element_id).key)
                 continue
             instance = int(row.instance_key)
-            if instance in reached or self.tx.was_correlated(message_key, instance):
-                continue
             reached.append(instance)
             self.tx.record_correlation(message_key, instance)
             self.send(instance, m.Trigger(int(row.key), int(row.element_instance), row.element_id, dict(variables)),

@@ -188,7 +188,9 @@ def _matches_value(v: Any, expected: Any) -> bool | None:
     if type(expected) is list:
         if type(v) is list and ops.equal(v, expected) is True:
             return True
-        return any(_matches_value(v, e) is True for e in expected)
+        return any(
+            (ops.range_contains(e, v) if type(e) is Range else ops.equal(v, e)) is True for e in expected
+        )
     if expected is None:
         return True if v is None else None
     return ops.equal(v, expected)

@@ -88,7 +88,8 @@ def get_path(value: Any, name: str) -> Any:
     if t is dict:
         return value.get(name)
     if t is list:
-        return [get_path(v, name) for v in value]
+        # One level of projection only: nested lists give null, which keeps shared structures cheap.
+        return [None if type(v) is list else get_path(v, name) for v in value]
     if value is None:
         return None
     if t is _dt.timedelta or t is YearsMonthsDuration:

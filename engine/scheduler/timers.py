@@ -57,7 +57,7 @@ def parse_duration(text: str) -> relativedelta:
     delta = relativedelta(
         years=int(parts.get("years", 0)), months=int(parts.get("months", 0)), weeks=int(parts.get("weeks", 0)),
         days=int(parts.get("days", 0)), hours=int(parts.get("hours", 0)), minutes=int(parts.get("minutes", 0)),
-        seconds=int(seconds), microseconds=int(round((seconds - int(seconds)) * 1_000_000)),
+        seconds=int(seconds), microseconds=round((seconds - int(seconds)) * 1_000_000),
     )
     return -delta if match.group("sign") else delta
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 
 from engine.store.exceptions import StoreError
+from engine.store.rawsql import driver_sql
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
@@ -109,7 +110,21 @@ class SqlStore:
         else:  # one connection is enough: the allocator reserves one block at a time
             self._key_engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
         self.keys = KeyAllocator(self._key_engine)
+        self._sql: dict[str, str] = {}
         self.migrate()
+
+    def sql(self, text: str) -> str:
+        """Hand-written SQL with ``:name`` parameters, in the driver's own parameter style.
+
+        The hot paths (load and save an instance, journal, jobs) skip
+        SQLAlchemy's statement building, which cost several times the
+        database work itself on every call (docs/BENCHMARKS.md).
+        """
+        converted = self._sql.get(text)
+        if converted is None:
+            converted = driver_sql(text, self.dialect)
+            self._sql[text] = converted
+        return converted
 
     def _configure_sqlite(self, busy_timeout_ms: int) -> None:
         synchronous = self.synchronous

@@ -6,12 +6,13 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.exceptions import ConcurrentUpdate, JobLockLost, JobNotFound, TaskNotOpen
+from engine.store.rawsql import Result
 from engine.store.schema import definitions, deployments, incidents, instances, jobs, journal, user_tasks
 from engine.store.tx_events import EventRows
 
@@ -40,6 +41,18 @@ class Tx(EventRows):
         self._store = store
         self._reserved = reserved
         self._for_update = store.dialect == "postgresql"
+        self._cursor: Any = None
+
+    def _x(self, text: str, params: Any = None) -> Result:
+        """Run hand-written SQL on the driver's cursor (see ``engine.store.rawsql``)."""
+        if self._cursor is None:  # the transaction has begun (SqlStore.transaction): use its connection
+            self._cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        sql = self._store.sql(text)
+        if isinstance(params, list):
+            self._cursor.executemany(sql, params)
+        else:
+            self._cursor.execute(sql, params or {})
+        return Result(self._cursor)
 
     def next_key(self) -> int:
         return self._store.keys.next_key(self.conn, self._reserved)
@@ -53,11 +66,9 @@ class Tx(EventRows):
         self.conn.execute(insert(definitions).values(**values))
 
     def latest_definition(self, process_id: str) -> Any:
-        return self.conn.execute(
-            select(definitions.c.key, definitions.c.version, definitions.c.checksum)
-            .where(definitions.c.process_id == process_id)
-            .order_by(definitions.c.version.desc())
-            .limit(1)
+        return self._x(
+            "SELECT key, version, checksum FROM definitions WHERE process_id = :p ORDER BY version DESC LIMIT 1",
+            {"p": process_id},
         ).first()
 
     def definition_xml(self, key: int) -> Any:
@@ -94,10 +105,8 @@ class Tx(EventRows):
         row locks would queue behind writers and, holding job rows, could
         deadlock with a writer that holds the instance and cancels those jobs.
         """
-        query = select(instances.c.state, instances.c.rev).where(instances.c.key == key)
-        if self._for_update and lock:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        lock_clause = " FOR UPDATE" if self._for_update and lock else ""
+        row = self._x(f"SELECT state, rev FROM instances WHERE key = :k{lock_clause}", {"k": key}).first()
         if row is None:
             return None
         return InstanceState.from_dict(json.loads(row.state)), int(row.rev)
@@ -111,21 +120,25 @@ class Tx(EventRows):
             "ended_at": ended,
         }
         if rev is None:
-            self.conn.execute(
-                insert(instances).values(
-                    key=state.key,
-                    process_id=state.process_id,
-                    definition_key=state.definition_key,
-                    version=state.version,
-                    parent_instance=state.parent.instance if state.parent else None,
-                    created_at=now,
-                    rev=1,
+            self._x(
+                "INSERT INTO instances (key, process_id, definition_key, version, status, incidents, parent_instance,"
+                " created_at, ended_at, rev, state) VALUES (:key, :process_id, :definition_key, :version, :status,"
+                " :incidents, :parent_instance, :created_at, :ended_at, 1, :state)",
+                {
+                    "key": state.key,
+                    "process_id": state.process_id,
+                    "definition_key": state.definition_key,
+                    "version": state.version,
+                    "parent_instance": state.parent.instance if state.parent else None,
+                    "created_at": now,
                     **values,
-                )
+                },
             )
             return
-        result = self.conn.execute(
-            update(instances).where(instances.c.key == state.key, instances.c.rev == rev).values(rev=rev + 1, **values)
+        result = self._x(
+            "UPDATE instances SET rev = :new_rev, status = :status, incidents = :incidents, state = :state,"
+            " ended_at = :ended_at WHERE key = :key AND rev = :rev",
+            {"key": state.key, "rev": rev, "new_rev": rev + 1, **values},
         )
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"instance {state.key} was changed by another transaction")
@@ -143,7 +156,11 @@ class Tx(EventRows):
             for e in events
         ]
         if rows:
-            self.conn.execute(insert(journal), rows)
+            self._x(
+                "INSERT INTO journal (instance_key, type, element_id, element_instance, data, at)"
+                " VALUES (:instance_key, :type, :element_id, :element_instance, :data, :at)",
+                rows,
+            )
 
     def instance_rows(
         self,
@@ -175,47 +192,55 @@ class Tx(EventRows):
 
     # --- jobs --------------------------------------------------------------------------------
 
-    def insert_job(self, effect: m.CreateJob, instance_key: int, process_id: str, now: int,
-                   lock: tuple[str, int] | None = None) -> None:
+    def insert_job(
+        self, effect: m.CreateJob, instance_key: int, process_id: str, now: int, lock: tuple[str, int] | None = None
+    ) -> None:
         """A new job, ready for any worker, or with ``lock=(owner, expires_at)`` already locked by one."""
-        self.conn.execute(
-            insert(jobs).values(
-                key=effect.key,
-                instance_key=instance_key,
-                element_instance=effect.element_instance,
-                element_id=effect.element_id,
-                process_id=process_id,
-                type=effect.type,
-                state="ready" if lock is None else "locked",
-                lock_owner=None if lock is None else lock[0],
-                lock_expires_at=None if lock is None else lock[1],
-                retries=effect.retries,
-                due_at=now,
-                lock_version=0 if lock is None else 1,
-                stalls=0,
-                headers=_dumps(effect.headers),
-                created_at=now,
-            )
+        self._x(
+            "INSERT INTO jobs (key, instance_key, element_instance, element_id, process_id, type, state, lock_owner,"
+            " lock_expires_at, retries, due_at, lock_version, stalls, headers, created_at) VALUES (:key,"
+            " :instance_key, :element_instance, :element_id, :process_id, :type, :state, :lock_owner,"
+            " :lock_expires_at, :retries, :due_at, :lock_version, 0, :headers, :created_at)",
+            {
+                "key": effect.key,
+                "instance_key": instance_key,
+                "element_instance": effect.element_instance,
+                "element_id": effect.element_id,
+                "process_id": process_id,
+                "type": effect.type,
+                "state": "ready" if lock is None else "locked",
+                "lock_owner": None if lock is None else lock[0],
+                "lock_expires_at": None if lock is None else lock[1],
+                "retries": effect.retries,
+                "due_at": now,
+                "lock_version": 0 if lock is None else 1,
+                "headers": _dumps(effect.headers),
+                "created_at": now,
+            },
         )
 
     def release_job(self, key: int, owner: str, lock_version: int) -> None:
         self.conn.execute(
             update(jobs)
-            .where(jobs.c.key == key, jobs.c.state == "locked", jobs.c.lock_owner == owner,
-                   jobs.c.lock_version == lock_version)
+            .where(
+                jobs.c.key == key,
+                jobs.c.state == "locked",
+                jobs.c.lock_owner == owner,
+                jobs.c.lock_version == lock_version,
+            )
             .values(state="ready", lock_owner=None, lock_expires_at=None)
         )
 
     def complete_job_row(self, key: int) -> None:
         """Keep a completed job as a tombstone until its instance ends, so a late report from a worker whose
         lease expired is told it lost the job rather than that the job never existed."""
-        self.conn.execute(update(jobs).where(jobs.c.key == key).values(state="completed", lock_expires_at=None))
+        self._x("UPDATE jobs SET state = 'completed', lock_expires_at = NULL WHERE key = :k", {"k": key})
 
     def delete_instance_jobs(self, instance_key: int) -> None:
-        self.conn.execute(delete(jobs).where(jobs.c.instance_key == instance_key))
+        self._x("DELETE FROM jobs WHERE instance_key = :k", {"k": instance_key})
 
     def delete_job(self, key: int) -> None:
-        self.conn.execute(delete(jobs).where(jobs.c.key == key))
+        self._x("DELETE FROM jobs WHERE key = :k", {"k": key})
 
     def retry_job(self, key: int, retries: int, now: int) -> None:
         self.conn.execute(
@@ -226,10 +251,8 @@ class Tx(EventRows):
 
     def locked_job(self, key: int, owner: str | None, lock_version: int | None) -> Any:
         """The job row, checked against the caller's lease (fencing: an expired, re-claimed lease loses)."""
-        query = select(jobs).where(jobs.c.key == key)
-        if self._for_update:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        lock_clause = " FOR UPDATE" if self._for_update else ""
+        row = self._x(f"SELECT * FROM jobs WHERE key = :k{lock_clause}", {"k": key}).first()
         if row is not None and row.state == "completed" and owner is not None and row.lock_owner != owner:
             raise JobLockLost(
                 f"job {key} was completed by worker '{row.lock_owner}' after the lease of worker '{owner}' expired"
@@ -263,16 +286,18 @@ class Tx(EventRows):
 
     def claim_jobs(self, types: Sequence[str] | None, owner: str, now: int, lease_ms: int, limit: int) -> Sequence[Any]:
         """Lock up to ``limit`` due jobs (ready, or locked by a worker whose lease ran out) for ``owner``."""
-        due = or_(
-            (jobs.c.state == "ready") & (jobs.c.due_at <= now),
-            (jobs.c.state == "locked") & (jobs.c.lock_expires_at < now),
-        )
-        query = select(jobs.c.key, jobs.c.state, jobs.c.stalls).where(due).order_by(jobs.c.due_at, jobs.c.key).limit(limit)
+        params: dict[str, Any] = {"now": now, "limit": limit}
+        type_clause = ""
         if types is not None:
-            query = query.where(jobs.c.type.in_(types))
-        if self._for_update:
-            query = query.with_for_update(skip_locked=True)
-        found = self.conn.execute(query).all()
+            params.update({f"t{i}": t for i, t in enumerate(types)})
+            type_clause = " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
+        lock_clause = " FOR UPDATE SKIP LOCKED" if self._for_update else ""
+        found = self._x(
+            "SELECT key, state, stalls FROM jobs WHERE ((state = 'ready' AND due_at <= :now)"
+            f" OR (state = 'locked' AND lock_expires_at < :now)){type_clause}"
+            f" ORDER BY due_at, key LIMIT :limit{lock_clause}",
+            params,
+        ).all()
         if not found:
             return []
         # A job whose worker died is claimed alone: if it is the one that kills workers, the jobs that happened
@@ -280,17 +305,14 @@ class Tx(EventRows):
         suspects = [r for r in found if r.state == "locked" or r.stalls > 0]
         if suspects:
             found = suspects[:1]
-            if found[0].state == "locked":
-                self.conn.execute(update(jobs).where(jobs.c.key == found[0].key).values(stalls=jobs.c.stalls + 1))
-        keys = [r.key for r in found]
-        self.conn.execute(
-            update(jobs)
-            .where(jobs.c.key.in_(keys))
-            .values(
-                state="locked", lock_owner=owner, lock_expires_at=now + lease_ms, lock_version=jobs.c.lock_version + 1
-            )
-        )
-        return self.conn.execute(select(jobs).where(jobs.c.key.in_(keys)).order_by(jobs.c.due_at, jobs.c.key)).all()
+        keys = {f"k{i}": r.key for i, r in enumerate(found)}
+        claimed = self._x(
+            "UPDATE jobs SET stalls = stalls + (CASE WHEN state = 'locked' THEN 1 ELSE 0 END), state = 'locked',"
+            " lock_owner = :owner, lock_expires_at = :expires, lock_version = lock_version + 1"
+            " WHERE key IN (" + ", ".join(f":{k}" for k in keys) + ") RETURNING *",
+            {"owner": owner, "expires": now + lease_ms, **keys},
+        ).all()
+        return sorted(claimed, key=lambda r: (r.due_at, r.key))
 
     def extend_lease(self, key: int, owner: str, lock_version: int, expires_at: int) -> bool:
         result = self.conn.execute(
@@ -306,10 +328,12 @@ class Tx(EventRows):
         return result.rowcount == 1
 
     def next_job_due(self, types: Sequence[str] | None) -> int | None:
-        query = select(func.min(jobs.c.due_at)).where(jobs.c.state == "ready")
+        params: dict[str, Any] = {}
+        type_clause = ""
         if types is not None:
-            query = query.where(jobs.c.type.in_(types))
-        value = self.conn.execute(query).scalar()
+            params = {f"t{i}": t for i, t in enumerate(types)}
+            type_clause = " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
+        value = self._x(f"SELECT MIN(due_at) FROM jobs WHERE state = 'ready'{type_clause}", params).scalar()
         return int(value) if value is not None else None
 
     def count_jobs(self, types: Sequence[str] | None = None, *, state: str | None = None) -> int:

@@ -6,23 +6,58 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
+from engine.store.rawsql import Result
 from engine.store.schema import message_correlations, messages, subscriptions, timers
+
+_TIMER_COLUMNS = (
+    "key",
+    "instance_key",
+    "element_instance",
+    "definition_key",
+    "process_id",
+    "element_id",
+    "due_at",
+    "remaining",
+    "interval",
+    "cron",
+    "created_at",
+)
+_SUBSCRIPTION_COLUMNS = (
+    "key",
+    "kind",
+    "name",
+    "correlation_key",
+    "instance_key",
+    "element_instance",
+    "definition_key",
+    "process_id",
+    "element_id",
+    "created_at",
+)
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    quoted = ", ".join(f'"{c}"' for c in columns)  # "interval" is a keyword in PostgreSQL
+    return f"INSERT INTO {table} ({quoted}) VALUES ({', '.join(':' + c for c in columns)})"
 
 
 class EventRows:
     conn: Connection
     _for_update: bool
 
+    def _x(self, text: str, params: Any = None) -> Result:
+        raise NotImplementedError
+
     # --- timers ------------------------------------------------------------------------
 
     def insert_timer(self, **values: Any) -> None:
-        self.conn.execute(insert(timers).values(**values))
+        self._x(_insert("timers", _TIMER_COLUMNS), values)
 
     def delete_timer(self, key: int) -> None:
-        self.conn.execute(delete(timers).where(timers.c.key == key))
+        self._x("DELETE FROM timers WHERE key = :k", {"k": key})
 
     def rearm_timer(self, key: int, due_at: int, remaining: int | None) -> None:
         self.conn.execute(update(timers).where(timers.c.key == key).values(due_at=due_at, remaining=remaining))
@@ -34,8 +69,8 @@ class EventRows:
         return self.conn.execute(query).all()
 
     def next_timer_due(self) -> int | None:
-        row = self.conn.execute(select(timers.c.due_at).order_by(timers.c.due_at).limit(1)).first()
-        return int(row.due_at) if row is not None else None
+        value = self._x("SELECT MIN(due_at) FROM timers").scalar()
+        return int(value) if value is not None else None
 
     def timer_rows(self, instance_key: int | None = None) -> Sequence[Any]:
         query = select(timers).order_by(timers.c.due_at)
@@ -45,18 +80,16 @@ class EventRows:
 
     def delete_definition_starts(self, process_id: str) -> None:
         """Drop the start timers and start subscriptions of every deployed version of a process."""
-        self.conn.execute(delete(timers).where(timers.c.process_id == process_id, timers.c.instance_key.is_(None)))
-        self.conn.execute(
-            delete(subscriptions).where(subscriptions.c.process_id == process_id, subscriptions.c.instance_key.is_(None))
-        )
+        self._x("DELETE FROM timers WHERE process_id = :p AND instance_key IS NULL", {"p": process_id})
+        self._x("DELETE FROM subscriptions WHERE process_id = :p AND instance_key IS NULL", {"p": process_id})
 
     # --- subscriptions ----------------------------------------------------------------------
 
     def insert_subscription(self, **values: Any) -> None:
-        self.conn.execute(insert(subscriptions).values(**values))
+        self._x(_insert("subscriptions", _SUBSCRIPTION_COLUMNS), values)
 
     def delete_subscription(self, key: int) -> None:
-        self.conn.execute(delete(subscriptions).where(subscriptions.c.key == key))
+        self._x("DELETE FROM subscriptions WHERE key = :k", {"k": key})
 
     def matching_subscriptions(self, kind: str, name: str, correlation_key: str | None) -> Sequence[Any]:
         query = select(subscriptions).where(subscriptions.c.kind == kind, subscriptions.c.name == name)
@@ -77,33 +110,47 @@ class EventRows:
     def buffered_message_with_id(self, name: str, correlation_key: str, message_id: str, now: int) -> Any:
         return self.conn.execute(
             select(messages.c.key).where(
-                messages.c.name == name, messages.c.correlation_key == correlation_key,
-                messages.c.message_id == message_id, messages.c.expires_at > now,
+                messages.c.name == name,
+                messages.c.correlation_key == correlation_key,
+                messages.c.message_id == message_id,
+                messages.c.expires_at > now,
             )
         ).first()
 
-    def insert_message(self, key: int, name: str, correlation_key: str, message_id: str | None,
-                       variables: dict[str, Any], expires_at: int, now: int) -> None:
+    def insert_message(
+        self,
+        key: int,
+        name: str,
+        correlation_key: str,
+        message_id: str | None,
+        variables: dict[str, Any],
+        expires_at: int,
+        now: int,
+    ) -> None:
         self.conn.execute(
             insert(messages).values(
-                key=key, name=name, correlation_key=correlation_key, message_id=message_id,
-                variables=json.dumps(variables, separators=(",", ":")), expires_at=expires_at, created_at=now,
+                key=key,
+                name=name,
+                correlation_key=correlation_key,
+                message_id=message_id,
+                variables=json.dumps(variables, separators=(",", ":")),
+                expires_at=expires_at,
+                created_at=now,
             )
         )
 
-    def buffered_message_for(self, name: str, correlation_key: str | None, instance_key: int, now: int) -> Any:
-        """The oldest live buffered message with this name and key not yet correlated to the instance."""
+    def buffered_message_for(self, name: str, correlation_key: str | None, instance_key: int, process_id: str,
+                             now: int) -> Any:
+        """The oldest live buffered message with this name and key not yet correlated to this process
+        (to this instance, which may not be saved yet, or to another instance of the same process)."""
         if correlation_key is None:
             return None
-        already = exists().where(
-            and_(message_correlations.c.message_key == messages.c.key,
-                 message_correlations.c.instance_key == instance_key)
-        )
-        return self.conn.execute(
-            select(messages).where(
-                messages.c.name == name, messages.c.correlation_key == correlation_key, messages.c.expires_at > now,
-                ~already,
-            ).order_by(messages.c.key).limit(1)
+        return self._x(
+            "SELECT * FROM messages m WHERE m.name = :name AND m.correlation_key = :key AND m.expires_at > :now"
+            " AND NOT EXISTS (SELECT 1 FROM message_correlations c LEFT JOIN instances i ON i.key = c.instance_key"
+            " WHERE c.message_key = m.key AND (c.instance_key = :instance OR i.process_id = :process))"
+            " ORDER BY m.key LIMIT 1",
+            {"name": name, "key": correlation_key, "now": now, "instance": instance_key, "process": process_id},
         ).first()
 
     def was_correlated(self, message_key: int, instance_key: int) -> bool:
@@ -118,8 +165,10 @@ class EventRows:
         self.conn.execute(insert(message_correlations).values(message_key=message_key, instance_key=instance_key))
 
     def delete_expired_messages(self, now: int, limit: int = 1000) -> int:
-        keys = [r.key for r in self.conn.execute(
-            select(messages.c.key).where(messages.c.expires_at <= now).limit(limit)).all()]
+        keys = [
+            r.key
+            for r in self.conn.execute(select(messages.c.key).where(messages.c.expires_at <= now).limit(limit)).all()
+        ]
         if keys:
             self.conn.execute(delete(message_correlations).where(message_correlations.c.message_key.in_(keys)))
             self.conn.execute(delete(messages).where(messages.c.key.in_(keys)))

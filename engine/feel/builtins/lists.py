@@ -11,7 +11,7 @@ from engine.feel import operators as ops
 from engine.feel.builtins._registry import builtin, integer, number_list
 from engine.feel.exceptions import FeelLimitError
 from engine.feel.values import DECIMAL_CONTEXT as CTX
-from engine.feel.values import MAX_ITEMS, FeelFunction
+from engine.feel.values import MAX_ITEMS, FeelFunction, spend
 
 __all__: list[str] = []
 
@@ -276,12 +276,13 @@ def _same(a: Any, b: Any) -> bool:
     return (a is None and b is None) or ops.equal(a, b) is True
 
 
-def _flatten(value: list[Any], out: list[Any], depth: int) -> None:
+def _flatten(value: list[Any], out: list[Any], depth: int, budget: list[int]) -> None:
     if depth > 64:
         raise FeelLimitError("list nested too deeply to flatten")
+    spend(budget, len(value) + 1)
     for v in value:
         if type(v) is list:
-            _flatten(v, out, depth + 1)
+            _flatten(v, out, depth + 1, budget)
         else:
             out.append(v)
             if len(out) > MAX_ITEMS:
@@ -291,7 +292,7 @@ def _flatten(value: list[Any], out: list[Any], depth: int) -> None:
 @builtin("flatten", "list")
 def flatten(items: Any) -> Any:
     out: list[Any] = []
-    _flatten(_items(items), out, 0)
+    _flatten(_items(items), out, 0, [MAX_ITEMS])
     return _checked(out)
 
 

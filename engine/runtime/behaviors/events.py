@@ -60,14 +60,13 @@ def open_wait(step: Step, owner: ElementInstance, event: FlowNode, definition: E
         return
     name = resolve_name(step, owner, definition.ref)
     correlation: str | None = None
-    if definition.kind == EventDefinitionKind.MESSAGE:
-        if definition.correlation_key is not None:
-            value = evaluate_value(definition.correlation_key, scope, step.now, what=f"correlation key of '{event.id}'")
-            if value is None or isinstance(value, dict | list | bool):
-                raise ExpressionFailure(
-                    f"expected the correlation key of '{event.id}' to be a string or number, but it was {value!r}"
-                )
-            correlation = str(value)
+    if definition.kind == EventDefinitionKind.MESSAGE and definition.correlation_key is not None:
+        value = evaluate_value(definition.correlation_key, scope, step.now, what=f"correlation key of '{event.id}'")
+        if value is None or isinstance(value, dict | list | bool):
+            raise ExpressionFailure(
+                f"expected the correlation key of '{event.id}' to be a string or number, but it was {value!r}"
+            )
+        correlation = str(value)
     step.effect(m.OpenSubscription(key=key, owner=owner.key, element_id=event.id, kind=definition.kind.value,
                                    name=name, correlation_key=correlation))
     owner.waits[key] = definition.kind.value

@@ -7,7 +7,6 @@ Create Date: 2026-11-25 13:44:46.204122
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"

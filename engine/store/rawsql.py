@@ -1,0 +1,68 @@
+"""Hand-written SQL run straight on the driver's cursor, for the hot paths.
+
+SQLAlchemy stays the way the schema is defined and migrated and how the
+queries that are not hot are written; but on the paths every instance takes
+(load and save its state, append its journal, create and claim its jobs) its
+per-statement work cost several times the database's own (see
+docs/BENCHMARKS.md), so those statements are plain SQL with ``:name``
+parameters, converted once to the driver's style.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+_ROW_TYPES: dict[tuple[str, ...], Any] = {}
+
+
+def driver_sql(text: str, dialect: str) -> str:
+    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", text) if dialect == "postgresql" else text
+
+
+def _row_type(names: tuple[str, ...]) -> Any:
+    found: Any = _ROW_TYPES.get(names)
+    if found is None:
+        found = namedtuple("Row", list(names))  # type: ignore[misc,no-redef]  # built at run time
+        _ROW_TYPES[names] = found
+    return found
+
+
+class Result:
+    """The little of SQLAlchemy's result interface the store uses: rows with attribute access."""
+
+    __slots__ = ("_cursor", "rowcount")
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self.rowcount: int = cursor.rowcount
+
+    def _wrap(self, rows: Sequence[Any]) -> list[Any]:
+        description = self._cursor.description
+        if not rows or description is None:
+            return list(rows)
+        row_type = _row_type(tuple(d[0] for d in description))
+        return [row_type(*row) for row in rows]
+
+    def all(self) -> list[Any]:
+        return self._wrap(self._cursor.fetchall()) if self._cursor.description is not None else []
+
+    def first(self) -> Any:
+        if self._cursor.description is None:
+            return None
+        row = self._cursor.fetchone()
+        return None if row is None else self._wrap([row])[0]
+
+    def one(self) -> Any:
+        row = self.first()
+        if row is None:
+            raise LookupError("expected one row, found none")
+        return row
+
+    def scalar(self) -> Any:
+        if self._cursor.description is None:
+            return None
+        row = self._cursor.fetchone()
+        return None if row is None else row[0]
