@@ -2,7 +2,8 @@
 
 Each example folder holds BPMN files, a ``workers.py`` with its job
 handlers and an ``example.json`` listing the instances to start and the
-answers a person would give to its user tasks. The database is
+answers a person would give to its user tasks, and the messages the outside
+world sends. The database is
 ``agenthub.db`` in the current directory (or ``$AGENTHUB_DB``), so the CLI
 can inspect what ran afterwards: ``.venv/bin/agenthub instances``.
 """
@@ -22,7 +23,12 @@ from hub.loading import load_workers
 HERE = Path(__file__).resolve().parent
 
 
-def _drive(engine: Engine, registry: WorkerRegistry, instance: int, answers: dict[str, Any]) -> None:
+def _drive(engine: Engine, registry: WorkerRegistry, instance: int, answers: dict[str, Any],
+           messages: list[dict[str, Any]]) -> None:
+    WorkerLoop(engine, registry).run(until_idle=True)
+    for message in messages:
+        print(f"    the outside world publishes '{message['name']}' for key '{message['key']}'")
+        engine.publish_message(message["name"], message["key"], message.get("variables", {}))
     while True:
         WorkerLoop(engine, registry).run(until_idle=True)
         open_tasks = [t for t in engine.user_tasks(instance=instance) if t.element_id in answers]
@@ -44,7 +50,7 @@ def run_example(engine: Engine, folder: Path) -> bool:
     for run in spec["runs"]:
         view = engine.start(spec["process"], run.get("variables", {}))
         print(f"  started instance {view.key} ({run['name']})")
-        _drive(engine, default_registry, view.key, run.get("tasks", {}))
+        _drive(engine, default_registry, view.key, run.get("tasks", {}), run.get("messages", []))
         final = engine.instance(view.key)
         print(f"    -> {final.state}: {json.dumps(final.variables, ensure_ascii=False)[:300]}")
         ok = ok and final.state == run.get("expect", "completed")
@@ -53,7 +59,7 @@ def run_example(engine: Engine, folder: Path) -> bool:
 
 def main() -> int:
     url = os.environ.get("AGENTHUB_DB", "sqlite:///agenthub.db")
-    engine = Engine.open(url)
+    engine = Engine.open(url, synchronous=os.environ.get("AGENTHUB_SQLITE_SYNCHRONOUS", "FULL"))
     ok = True
     try:
         for folder in sorted(p for p in HERE.iterdir() if (p / "example.json").exists()):
