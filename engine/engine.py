@@ -18,19 +18,21 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
+from engine.correlation import EventCommands
 from engine.crash import crashpoint
 from engine.exceptions import Conflict, DeploymentError, InvalidInput, JobLost, NotFound
 from engine.model import Definitions, Process
 from engine.parser import BpmnParseError, parse_bpmn
 from engine.ports import Clock, SystemClock
-from engine.runtime import InstanceState, InstanceStatus, ScopeView
+from engine.queries import Queries
+from engine.runtime import InstanceState, ScopeView
 from engine.runtime import messages as m
 from engine.runtime.support import unsupported_problems
 from engine.scheduler.local import LocalJobs
-from engine.scheduler.timers import TimerSchedule, from_millis, next_after, to_millis
 from engine.store import ConcurrentUpdate, JobLockLost, JobNotFound, SqlStore, TaskNotOpen, Tx
 from engine.unit import Touched, UnitOfWork
-from engine.views import ActivatedJob, DeployedProcess, IncidentView, InstanceView, TaskView
+from engine.validation import check_variables
+from engine.views import ActivatedJob, DeployedProcess, InstanceView
 
 T = TypeVar("T")
 _RETRIES = 8
@@ -40,7 +42,7 @@ def _millis(clock: Clock) -> int:
     return int(clock.now().timestamp() * 1000)
 
 
-class Engine:
+class Engine(Queries, EventCommands):
     """The BPMN engine over one store."""
 
     def __init__(self, store: SqlStore, clock: Clock | None = None) -> None:
@@ -165,39 +167,6 @@ class Engine:
                 deployed.append(DeployedProcess(process.id, version, key, resource_name, is_new=True))
         return deployed
 
-    def definitions(self, process_id: str | None = None) -> list[dict[str, Any]]:
-        with self.store.reader() as tx:
-            return [
-                {
-                    "key": r.key,
-                    "processId": r.process_id,
-                    "version": r.version,
-                    "name": r.name,
-                    "resourceName": r.resource_name,
-                    "deployment": r.deployment_key,
-                    "deployedAt": r.created_at,
-                }
-                for r in tx.list_definitions(process_id)
-            ]
-
-    def definition_xml(self, process_id: str, version: int | None = None) -> str:
-        with self.store.reader() as tx:
-            rows = [r for r in tx.list_definitions(process_id) if version is None or r.version == version]
-            if not rows:
-                raise NotFound(
-                    f"process '{process_id}'" + (f" version {version}" if version else "") + " is not deployed"
-                )
-            row = tx.definition_xml(int(rows[-1].key))
-            assert row is not None
-            return str(row.xml)
-
-    def process(self, process_id: str, version: int | None = None) -> Process:
-        with self.store.reader() as tx:
-            rows = [r for r in tx.list_definitions(process_id) if version is None or r.version == version]
-            if not rows:
-                raise NotFound(f"process '{process_id}' is not deployed")
-            return self._process(tx, int(rows[-1].key))
-
     # --- commands ------------------------------------------------------------------------------
 
     def start(
@@ -209,7 +178,7 @@ class Engine:
         start_element: str | None = None,
     ) -> InstanceView:
         """Start an instance of the latest (or the given) version and run it until it waits or ends."""
-        values = _check_variables(variables)
+        values = check_variables(variables)
 
         def work(tx: Tx) -> InstanceView:
             if version is None:
@@ -239,7 +208,7 @@ class Engine:
         worker: str | None = None,
         lock_version: int | None = None,
     ) -> None:
-        values = _check_variables(variables)
+        values = check_variables(variables)
 
         def work(tx: Tx) -> None:
             row = self._job(tx, key, worker, lock_version)
@@ -294,7 +263,7 @@ class Engine:
         worker: str | None = None,
         lock_version: int | None = None,
     ) -> None:
-        values = _check_variables(variables)
+        values = check_variables(variables)
 
         def work(tx: Tx) -> None:
             row = self._job(tx, key, worker, lock_version)
@@ -312,7 +281,7 @@ class Engine:
             raise JobLost(str(exc)) from None
 
     def complete_user_task(self, key: int, variables: dict[str, Any] | None = None) -> None:
-        values = _check_variables(variables)
+        values = check_variables(variables)
 
         def work(tx: Tx) -> None:
             row = self._open_task(tx, key)
@@ -379,92 +348,8 @@ class Engine:
     def set_variables(
         self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True
     ) -> None:
-        values = _check_variables(variables)
+        values = check_variables(variables)
         self._atomic(lambda tx: self._run(tx, instance, m.SetVariables(scope, values, local)) and None)
-
-    # --- messages, signals, timers ----------------------------------------------------------------
-
-    def publish_message(self, name: str, correlation_key: str = "", variables: dict[str, Any] | None = None, *,
-                        ttl_ms: int = 0, message_id: str | None = None) -> dict[str, Any]:
-        """Publish a message: it reaches one waiting element per instance with that name and correlation key
-        (and starts instances at message start events); with a time to live it is buffered for subscriptions
-        that open later. Publishing again with a message id that is still buffered is refused."""
-        values = _check_variables(variables)
-        if not name:
-            raise InvalidInput("a message needs a name")
-        if ttl_ms < 0:
-            raise InvalidInput("the time to live must not be negative")
-
-        def work(tx: Tx) -> dict[str, Any]:
-            unit = UnitOfWork(self, tx, self.clock.now())
-            if message_id and tx.buffered_message_with_id(name, correlation_key, message_id, unit.at) is not None:
-                raise Conflict(f"a message named '{name}' with correlation key '{correlation_key}' and id "
-                               f"'{message_id}' was already published and is still buffered")
-            key = tx.next_key()
-            if ttl_ms > 0:
-                tx.insert_message(key, name, correlation_key, message_id, values, unit.at + ttl_ms, unit.at)
-            reached = unit.correlate(key, name, correlation_key, values)
-            unit.run()
-            return {"key": key, "correlatedInstances": reached, "buffered": ttl_ms > 0}
-
-        return self._atomic(work)
-
-    def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None) -> int:
-        """Broadcast a signal to every waiting catch event, signal start event and event subprocess."""
-        values = _check_variables(variables)
-        if not name:
-            raise InvalidInput("a signal needs a name")
-
-        def work(tx: Tx) -> int:
-            unit = UnitOfWork(self, tx, self.clock.now())
-            count = unit.broadcast(name, values)
-            unit.run()
-            return count
-
-        return self._atomic(work)
-
-    def fire_due_timers(self, *, limit: int = 100) -> int:
-        """Fire every timer that is due now (at most ``limit``); returns how many fired."""
-
-        def work(tx: Tx) -> int:
-            now = self.clock.now()
-            unit = UnitOfWork(self, tx, now)
-            rows = tx.due_timers(unit.at, limit)
-            for row in rows:
-                plan = TimerSchedule(due=from_millis(int(row.due_at)), remaining=row.remaining,
-                                     interval=row.interval, cron=row.cron)
-                following = next_after(plan, now)
-                if following is None:
-                    tx.delete_timer(int(row.key))
-                else:
-                    tx.rearm_timer(int(row.key), to_millis(following.due), following.remaining)
-                if row.instance_key is None:
-                    unit.new_instance(int(row.definition_key), {}, start_element=row.element_id)
-                else:
-                    unit.send(int(row.instance_key), m.Trigger(int(row.key), int(row.element_instance),
-                                                               row.element_id, repeats=following is not None),
-                              tolerant=True)
-            tx.delete_expired_messages(unit.at)
-            unit.run()
-            return len(rows)
-
-        return self._atomic(work)
-
-    def next_timer_due(self) -> int | None:
-        with self.store.reader() as tx:
-            return tx.next_timer_due()
-
-    def timers(self, instance: int | None = None) -> list[dict[str, Any]]:
-        with self.store.reader() as tx:
-            return [{"key": r.key, "instance": r.instance_key, "element": r.element_id, "process": r.process_id,
-                     "dueAt": from_millis(int(r.due_at)).isoformat(), "remaining": r.remaining}
-                    for r in tx.timer_rows(instance)]
-
-    def subscriptions(self, instance: int | None = None) -> list[dict[str, Any]]:
-        with self.store.reader() as tx:
-            return [{"key": r.key, "kind": r.kind, "name": r.name, "correlationKey": r.correlation_key,
-                     "instance": r.instance_key, "element": r.element_id, "process": r.process_id}
-                    for r in tx.subscription_rows(instance)]
 
     # --- jobs for workers -----------------------------------------------------------------------------
 
@@ -526,146 +411,7 @@ class Engine:
         with self.store.transaction() as tx:
             return tx.extend_lease(job.key, job.worker, job.lock_version, _millis(self.clock) + lease_ms)
 
-    def next_job_due(self, types: Sequence[str] | None) -> int | None:
-        with self.store.reader() as tx:
-            return tx.next_job_due(types)
-
-    # --- queries ----------------------------------------------------------------------------------
-
-    def instance(self, key: int) -> InstanceView:
-        with self.store.reader() as tx:
-            loaded = tx.load_instance(key, lock=False)
-            if loaded is None:
-                raise NotFound(f"process instance {key} does not exist")
-            return self._view(tx, loaded[0])
-
-    def instances(
-        self, *, state: str | None = None, process_id: str | None = None, limit: int = 100, after: int | None = None
-    ) -> list[InstanceView]:
-        status = None if state in (None, "incident") else state
-        if state not in (None, "active", "completed", "terminated", "incident"):
-            raise InvalidInput(f"unknown instance state '{state}': use active, completed, terminated or incident")
-        with self.store.reader() as tx:
-            rows = tx.instance_rows(
-                status=status, process_id=process_id, incidents_only=state == "incident", limit=limit, after=after
-            )
-            return [self._view(tx, InstanceState.from_dict(json.loads(r.state)), r) for r in rows]
-
-    def _view(self, tx: Tx, state: InstanceState, row: Any = None) -> InstanceView:
-        status = state.status.value
-        if state.status == InstanceStatus.ACTIVE and state.incidents:
-            status = "incident"
-        elements = [
-            {
-                "elementId": e.element_id,
-                "elementInstance": e.key,
-                "state": e.state.value,
-                **({"incident": e.incident} if e.incident else {}),
-            }
-            for e in state.elements.values()
-            if e.key != state.root
-        ]
-        return InstanceView(
-            key=state.key,
-            process_id=state.process_id,
-            version=state.version,
-            state=status,
-            variables=dict(state.variables.get(state.root, {})),
-            active_elements=elements,
-            parent_instance=state.parent.instance if state.parent else None,
-            created_at=int(row.created_at) if row is not None else None,
-            ended_at=int(row.ended_at) if row is not None and row.ended_at is not None else None,
-        )
-
-    def user_tasks(
-        self,
-        *,
-        state: str | None = "created",
-        instance: int | None = None,
-        candidate_group: str | None = None,
-        limit: int = 100,
-        after: int | None = None,
-    ) -> list[TaskView]:
-        with self.store.reader() as tx:
-            return [
-                _task(r)
-                for r in tx.user_task_rows(
-                    state=state, instance_key=instance, candidate_group=candidate_group, limit=limit, after=after
-                )
-            ]
-
-    def user_task(self, key: int) -> TaskView:
-        with self.store.reader() as tx:
-            row = tx.user_task(key)
-            if row is None:
-                raise NotFound(f"user task {key} does not exist")
-            return _task(row)
-
-    def incidents(self, *, state: str | None = "open", instance: int | None = None) -> list[IncidentView]:
-        with self.store.reader() as tx:
-            return [_incident(r) for r in tx.incident_rows(state=state, instance_key=instance)]
-
-    def journal(self, instance: int, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        with self.store.reader() as tx:
-            return [
-                {
-                    "position": r.id,
-                    "type": r.type,
-                    "elementId": r.element_id,
-                    "elementInstance": r.element_instance,
-                    "data": json.loads(r.data) if r.data else None,
-                    "at": r.at,
-                }
-                for r in tx.journal_rows(instance, after=after, limit=limit)
-            ]
-
-
-def _check_variables(variables: dict[str, Any] | None) -> dict[str, Any]:
-    if variables is None:
-        return {}
-    if not isinstance(variables, dict):
-        raise InvalidInput(f"variables must be a JSON object, not {type(variables).__name__}")
-    try:
-        return dict(json.loads(json.dumps(variables)))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"variables must be JSON values: {exc}") from None
-
 
 def _retryable(exc: OperationalError) -> bool:
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return code in ("40001", "40P01")
-
-
-def _task(row: Any) -> TaskView:
-    return TaskView(
-        key=int(row.key),
-        instance=int(row.instance_key),
-        element_id=row.element_id,
-        name=row.name,
-        process_id=row.process_id,
-        state=row.state,
-        assignee=row.assignee,
-        candidate_groups=json.loads(row.candidate_groups),
-        candidate_users=json.loads(row.candidate_users),
-        due_date=row.due_date,
-        follow_up_date=row.follow_up_date,
-        form_key=row.form_key,
-        priority=int(row.priority),
-        created_at=int(row.created_at),
-        details=json.loads(row.details) if row.details else {},
-    )
-
-
-def _incident(row: Any) -> IncidentView:
-    return IncidentView(
-        key=int(row.key),
-        instance=int(row.instance_key),
-        element_id=row.element_id,
-        element_instance=int(row.element_instance),
-        process_id=row.process_id,
-        type=row.type,
-        message=row.message,
-        state=row.state,
-        job=int(row.job_key) if row.job_key is not None else None,
-        created_at=int(row.created_at),
-    )

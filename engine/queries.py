@@ -1,0 +1,217 @@
+"""Read-only queries over the store: deployed processes, instances, tasks, incidents, timers, the journal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.exceptions import InvalidInput, NotFound
+from engine.model import Process
+from engine.runtime import InstanceState, InstanceStatus
+from engine.scheduler.timers import from_millis
+from engine.store import SqlStore, Tx
+from engine.views import IncidentView, InstanceView, TaskView
+
+
+class Queries:
+    """The query half of ``engine.Engine``."""
+
+    store: SqlStore
+
+    def _process(self, tx: Tx, definition_key: int) -> Process:
+        raise NotImplementedError
+
+    def definitions(self, process_id: str | None = None) -> list[dict[str, Any]]:
+        with self.store.reader() as tx:
+            return [
+                {
+                    "key": r.key,
+                    "processId": r.process_id,
+                    "version": r.version,
+                    "name": r.name,
+                    "resourceName": r.resource_name,
+                    "deployment": r.deployment_key,
+                    "deployedAt": r.created_at,
+                }
+                for r in tx.list_definitions(process_id)
+            ]
+
+    def definition_xml(self, process_id: str, version: int | None = None) -> str:
+        with self.store.reader() as tx:
+            rows = [r for r in tx.list_definitions(process_id) if version is None or r.version == version]
+            if not rows:
+                raise NotFound(
+                    f"process '{process_id}'" + (f" version {version}" if version else "") + " is not deployed"
+                )
+            row = tx.definition_xml(int(rows[-1].key))
+            assert row is not None
+            return str(row.xml)
+
+    def process(self, process_id: str, version: int | None = None) -> Process:
+        with self.store.reader() as tx:
+            rows = [r for r in tx.list_definitions(process_id) if version is None or r.version == version]
+            if not rows:
+                raise NotFound(f"process '{process_id}' is not deployed")
+            return self._process(tx, int(rows[-1].key))
+
+    def next_timer_due(self) -> int | None:
+        with self.store.reader() as tx:
+            return tx.next_timer_due()
+
+    def timers(self, instance: int | None = None) -> list[dict[str, Any]]:
+        with self.store.reader() as tx:
+            return [
+                {
+                    "key": r.key,
+                    "instance": r.instance_key,
+                    "element": r.element_id,
+                    "process": r.process_id,
+                    "dueAt": from_millis(int(r.due_at)).isoformat(),
+                    "remaining": r.remaining,
+                }
+                for r in tx.timer_rows(instance)
+            ]
+
+    def subscriptions(self, instance: int | None = None) -> list[dict[str, Any]]:
+        with self.store.reader() as tx:
+            return [
+                {
+                    "key": r.key,
+                    "kind": r.kind,
+                    "name": r.name,
+                    "correlationKey": r.correlation_key,
+                    "instance": r.instance_key,
+                    "element": r.element_id,
+                    "process": r.process_id,
+                }
+                for r in tx.subscription_rows(instance)
+            ]
+
+    def next_job_due(self, types: Sequence[str] | None) -> int | None:
+        with self.store.reader() as tx:
+            return tx.next_job_due(types)
+
+    # --- queries ----------------------------------------------------------------------------------
+
+    def instance(self, key: int) -> InstanceView:
+        with self.store.reader() as tx:
+            loaded = tx.load_instance(key, lock=False)
+            if loaded is None:
+                raise NotFound(f"process instance {key} does not exist")
+            return self._view(tx, loaded[0])
+
+    def instances(
+        self, *, state: str | None = None, process_id: str | None = None, limit: int = 100, after: int | None = None
+    ) -> list[InstanceView]:
+        status = None if state in (None, "incident") else state
+        if state not in (None, "active", "completed", "terminated", "incident"):
+            raise InvalidInput(f"unknown instance state '{state}': use active, completed, terminated or incident")
+        with self.store.reader() as tx:
+            rows = tx.instance_rows(
+                status=status, process_id=process_id, incidents_only=state == "incident", limit=limit, after=after
+            )
+            return [self._view(tx, InstanceState.from_dict(json.loads(r.state)), r) for r in rows]
+
+    def _view(self, tx: Tx, state: InstanceState, row: Any = None) -> InstanceView:
+        status = state.status.value
+        if state.status == InstanceStatus.ACTIVE and state.incidents:
+            status = "incident"
+        elements = [
+            {
+                "elementId": e.element_id,
+                "elementInstance": e.key,
+                "state": e.state.value,
+                **({"incident": e.incident} if e.incident else {}),
+            }
+            for e in state.elements.values()
+            if e.key != state.root
+        ]
+        return InstanceView(
+            key=state.key,
+            process_id=state.process_id,
+            version=state.version,
+            state=status,
+            variables=dict(state.variables.get(state.root, {})),
+            active_elements=elements,
+            parent_instance=state.parent.instance if state.parent else None,
+            created_at=int(row.created_at) if row is not None else None,
+            ended_at=int(row.ended_at) if row is not None and row.ended_at is not None else None,
+        )
+
+    def user_tasks(
+        self,
+        *,
+        state: str | None = "created",
+        instance: int | None = None,
+        candidate_group: str | None = None,
+        limit: int = 100,
+        after: int | None = None,
+    ) -> list[TaskView]:
+        with self.store.reader() as tx:
+            return [
+                _task(r)
+                for r in tx.user_task_rows(
+                    state=state, instance_key=instance, candidate_group=candidate_group, limit=limit, after=after
+                )
+            ]
+
+    def user_task(self, key: int) -> TaskView:
+        with self.store.reader() as tx:
+            row = tx.user_task(key)
+            if row is None:
+                raise NotFound(f"user task {key} does not exist")
+            return _task(row)
+
+    def incidents(self, *, state: str | None = "open", instance: int | None = None) -> list[IncidentView]:
+        with self.store.reader() as tx:
+            return [_incident(r) for r in tx.incident_rows(state=state, instance_key=instance)]
+
+    def journal(self, instance: int, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        with self.store.reader() as tx:
+            return [
+                {
+                    "position": r.id,
+                    "type": r.type,
+                    "elementId": r.element_id,
+                    "elementInstance": r.element_instance,
+                    "data": json.loads(r.data) if r.data else None,
+                    "at": r.at,
+                }
+                for r in tx.journal_rows(instance, after=after, limit=limit)
+            ]
+
+
+def _task(row: Any) -> TaskView:
+    return TaskView(
+        key=int(row.key),
+        instance=int(row.instance_key),
+        element_id=row.element_id,
+        name=row.name,
+        process_id=row.process_id,
+        state=row.state,
+        assignee=row.assignee,
+        candidate_groups=json.loads(row.candidate_groups),
+        candidate_users=json.loads(row.candidate_users),
+        due_date=row.due_date,
+        follow_up_date=row.follow_up_date,
+        form_key=row.form_key,
+        priority=int(row.priority),
+        created_at=int(row.created_at),
+        details=json.loads(row.details) if row.details else {},
+    )
+
+
+def _incident(row: Any) -> IncidentView:
+    return IncidentView(
+        key=int(row.key),
+        instance=int(row.instance_key),
+        element_id=row.element_id,
+        element_instance=int(row.element_instance),
+        process_id=row.process_id,
+        type=row.type,
+        message=row.message,
+        state=row.state,
+        job=int(row.job_key) if row.job_key is not None else None,
+        created_at=int(row.created_at),
+    )
