@@ -141,7 +141,8 @@ class SqlStore:
 
         @event.listens_for(self.engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # straight on the driver: this runs once per engine command (see engine.store.rawsql)
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     def durability(self) -> dict[str, str]:
         """The settings that decide what a commit survives, as the database reports them."""
