@@ -151,9 +151,11 @@ def next_after(current: TimerSchedule, now: datetime) -> TimerSchedule | None:
     for _ in range(_MAX_CATCH_UP):
         if due > now:
             break
-        due = due + step
+        if remaining == 0:  # the whole schedule passed while the engine was down: it fired once, and ends
+            return None
         if remaining is not None:
-            remaining = max(remaining - 1, 0)
+            remaining -= 1
+        due = due + step
     else:
         due = now + step
     return TimerSchedule(due=due, remaining=remaining, interval=current.interval)

@@ -372,3 +372,130 @@ class Sandbox:
         rows = self.ledger("SELECT count(*) - count(DISTINCT job_key) FROM effects")
         return int(rows[0][0]) if rows else 0
 
+
+# --- any database: the event and soak tests run the same checks on SQLite and PostgreSQL (RELIABILITY.md H7) ----
+
+
+@dataclass
+class DbSandbox(Sandbox):
+    """A sandbox whose engine database is ``db`` (a PostgreSQL URL), or its own SQLite file when ``db`` is empty.
+
+    Its checks read the database through their own connection, as ``Sandbox``
+    does: with sqlite3 for a file, through SQLAlchemy (no pool, so no session
+    of its own stays open) for PostgreSQL.
+    """
+
+    db: str = ""
+    workers: Path = WORKERS  # the module of job handlers ``worker`` loads
+    _pg: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.db or super().url
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.startswith("postgresql")
+
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.is_postgres else "sqlite"
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        if not self.is_postgres:
+            return super().sql(query, params)
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        if self._pg is None:
+            self._pg = create_engine(self.db, poolclass=NullPool)
+        with self._pg.connect() as conn:
+            result = conn.exec_driver_sql(query.replace("?", "%s"), params)
+            rows = [tuple(r) for r in result.all()] if result.returns_rows else []
+            conn.commit()
+            return rows
+
+    @contextmanager
+    def engine(self, clock: Any = None) -> Iterator[Engine]:
+        eng = Engine.open(self.url, clock=clock, synchronous=self.synchronous)
+        try:
+            yield eng
+        finally:
+            eng.close()
+
+    def worker(self, *args: str, crash: str | None = None, **extra: str) -> subprocess.Popen[str]:
+        return self.cli("worker", "--workers", str(self.workers), *args, crash=crash, **extra)
+
+    def stop_all(self) -> None:
+        super().stop_all()
+        if self._pg is not None:
+            self._pg.dispose()
+            self._pg = None
+
+    def idle_in_transaction(self) -> list[Any]:
+        """PostgreSQL sessions on this database left idle inside a transaction (none on SQLite)."""
+        if not self.is_postgres:
+            return []
+        return self.sql(
+            "SELECT pid, application_name, state, left(query, 200) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state IN ('idle in transaction', 'idle in transaction (aborted)')"
+        )
+
+    def assert_storage_healthy(self) -> None:
+        """I12 on either database: SQLite's integrity and foreign key checks, and on PostgreSQL no session idle
+        in a transaction (a killed client's backend may take a moment to notice); no job left locked."""
+        if not self.is_postgres:
+            super().assert_storage_healthy()
+            return
+        wait_for(
+            lambda: not self.idle_in_transaction(),
+            10,
+            f"no idle-in-transaction sessions: {self.idle_in_transaction()}",
+            interval_s=0.1,
+        )
+        locked = self.sql("SELECT key, type, lock_owner FROM jobs WHERE state = 'locked'")
+        assert locked == [], f"jobs still locked after every worker stopped: {locked}"
+
+    def assert_no_orphans(self) -> None:
+        """I3 as RELIABILITY.md 1.2 states it: an unfinished instance waits for a job, a user task, an incident,
+        a called instance, a timer or a message/signal subscription."""
+        orphans = self.sql(
+            """
+            SELECT i.key, i.process_id FROM instances i WHERE i.status = 'active'
+            AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.instance_key = i.key AND j.state IN ('ready', 'locked'))
+            AND NOT EXISTS (SELECT 1 FROM user_tasks t WHERE t.instance_key = i.key AND t.state = 'created')
+            AND NOT EXISTS (SELECT 1 FROM incidents n WHERE n.instance_key = i.key AND n.state = 'open')
+            AND NOT EXISTS (SELECT 1 FROM instances c WHERE c.parent_instance = i.key AND c.status = 'active')
+            AND NOT EXISTS (SELECT 1 FROM timers m WHERE m.instance_key = i.key)
+            AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.instance_key = i.key)
+            """
+        )
+        assert orphans == [], f"active instances with nothing to wait for: {orphans}"
+
+    def completions(self, instance: int | None = None) -> Counter[str]:
+        """How many times each element id completed (per the journal), in one instance or in all."""
+        return Counter(
+            str(e)
+            for i, kind, e, _, _ in self.journal()
+            if kind == "element_completed" and (instance is None or i == instance)
+        )
+
+    def run_to_quiescence(self, *worker_args: str, timeout_s: float = 60, **extra: str) -> None:
+        """Run ``agenthub worker --until-idle`` (it fires due timers too), again until no job is open: jobs of
+        killed workers wait out their lease first."""
+
+        def quiet() -> bool:
+            status, _ = self.finish(self.worker("--until-idle", *worker_args, **extra), timeout_s)
+            assert status == 0, self.stderr()
+            return self.open_jobs() == 0
+
+        wait_for(quiet, timeout_s, "the last worker to finish every job", interval_s=0.2)
+
+
+def db_sandbox(db_url: str, root: Path, template: Path | None, **kwargs: Any) -> DbSandbox:
+    """A sandbox on ``db_url``'s kind of database: a copy of the migrated template for SQLite (the URL's own file
+    is not used), the URL itself for PostgreSQL."""
+    if db_url.startswith("postgresql"):
+        return DbSandbox(root, db=db_url, **kwargs)
+    return DbSandbox(root, template=template, **kwargs)

@@ -93,3 +93,8 @@ def test_a_bad_timer_definition_says_what_is_wrong(kind: str, text: str, message
 def test_durations_parse_to_calendar_aware_deltas() -> None:
     assert NOW + parse_duration("P1M") == datetime(2026, 4, 1, 12, tzinfo=UTC)
     assert NOW + parse_duration("-PT1H") == NOW - timedelta(hours=1)
+
+
+def test_a_cycle_whose_whole_schedule_passed_while_down_fires_once_and_ends() -> None:
+    plan = schedule("timeCycle", "R5/PT1M", NOW)
+    assert next_after(plan, NOW + timedelta(hours=1)) is None
