@@ -66,6 +66,8 @@ class WorkerLoop:
         self.completed = 0
         self.failed = 0
         self.fired = 0
+        self._next_timer_check = 0
+        self._poll_ms = int(self.settings.poll_interval_s * 1000)
 
     def stop(self) -> None:
         self._stop.set()
@@ -99,12 +101,16 @@ class WorkerLoop:
                                                      max_stalls=self.settings.max_stalls)
                 if jobs:
                     self._run_all(pool, jobs)
+                    self._next_timer_check = 0  # the steps just run may have armed timers that are due now
                     continue
                 if fired:
                     continue
                 now = self._now()
                 job_due = self.engine.next_job_due(types) if types else None
                 timer_due = self.engine.next_timer_due()
+                if timer_due is not None and timer_due <= now:
+                    self._next_timer_check = 0
+                    continue
                 if until_idle and job_due is None:
                     return
                 waits = [d for d in (job_due, timer_due) if d is not None]
@@ -115,8 +121,13 @@ class WorkerLoop:
         return int(self.engine.clock.now().timestamp() * 1000)
 
     def _fire_timers(self) -> int:
+        now = self._now()
+        if now < self._next_timer_check:
+            return 0
         due = self.engine.next_timer_due()
-        if due is None or due > self._now():
+        # look again when the next timer is due, and at least every poll interval (other processes add timers)
+        self._next_timer_check = min(due if due is not None else now + self._poll_ms, now + self._poll_ms)
+        if due is None or due > now:
             return 0
         fired = self.engine.fire_due_timers()
         self.fired += fired

@@ -94,6 +94,7 @@ jobs = Table(
     Index("ix_jobs_claim", "state", "type", "due_at"),
     Index("ix_jobs_lock", "state", "lock_expires_at"),
     Index("ix_jobs_instance", "instance_key"),
+    Index("ix_jobs_due", "state", "due_at", "key"),
 )
 
 user_tasks = Table(

@@ -23,7 +23,7 @@ from engine.store.rawsql import driver_sql
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 KEY_BLOCK = 200
 
@@ -94,6 +94,7 @@ class SqlStore:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self.synchronous = synchronous.upper()
+        self._busy_timeout_ms = busy_timeout_ms
         if self.synchronous not in ("FULL", "NORMAL"):
             raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         kwargs: dict[str, Any] = {}
@@ -105,8 +106,11 @@ class SqlStore:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
         self._key_engine: Engine | None = None
+        self._read_engine: Engine | None = None
         if self.dialect == "sqlite":
             self._configure_sqlite(busy_timeout_ms)
+            self._read_engine = create_engine(url, **kwargs)
+            event.listen(self._read_engine, "connect", self._on_read_connect)
         else:  # one connection is enough: the allocator reserves one block at a time
             self._key_engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
         self.keys = KeyAllocator(self._key_engine)
@@ -125,6 +129,11 @@ class SqlStore:
             converted = driver_sql(text, self.dialect)
             self._sql[text] = converted
         return converted
+
+    def _on_read_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun and ended by hand (reader())
+        dbapi_connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        dbapi_connection.execute("PRAGMA query_only=ON")
 
     def _configure_sqlite(self, busy_timeout_ms: int) -> None:
         synchronous = self.synchronous
@@ -206,11 +215,22 @@ class SqlStore:
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:
-        """A transaction for queries only."""
-        with self.transaction() as tx:
-            yield tx
+        """A transaction for queries only: on SQLite a plain (deferred) one, which does not queue behind writers
+        for the write lock as ``BEGIN IMMEDIATE`` would; nothing written through it is kept."""
+        if self._read_engine is None:
+            with self.transaction() as tx:
+                yield tx
+            return
+        with self._read_engine.connect() as conn:
+            conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
+            try:
+                yield Tx(conn, self, [])
+            finally:
+                conn.connection.dbapi_connection.execute("ROLLBACK")  # type: ignore[union-attr]
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
         if self._key_engine is not None:
             self._key_engine.dispose()

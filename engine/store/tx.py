@@ -292,12 +292,19 @@ class Tx(EventRows):
             params.update({f"t{i}": t for i, t in enumerate(types)})
             type_clause = " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
         lock_clause = " FOR UPDATE SKIP LOCKED" if self._for_update else ""
+        # Two ordered, limited index scans (ix_jobs_lock, ix_jobs_due) rather than one query over both states,
+        # which had to read and sort every due job to lock the first few (docs/BENCHMARKS.md, scale-out).
         found = self._x(
-            "SELECT key, state, stalls FROM jobs WHERE ((state = 'ready' AND due_at <= :now)"
-            f" OR (state = 'locked' AND lock_expires_at < :now)){type_clause}"
-            f" ORDER BY due_at, key LIMIT :limit{lock_clause}",
+            "SELECT key, state, stalls, due_at FROM jobs WHERE state = 'locked' AND lock_expires_at < :now"
+            f"{type_clause} ORDER BY lock_expires_at LIMIT 1{lock_clause}",
             params,
         ).all()
+        if not found:
+            found = self._x(
+                f"SELECT key, state, stalls, due_at FROM jobs WHERE state = 'ready' AND due_at <= :now{type_clause}"
+                f" ORDER BY due_at, key LIMIT :limit{lock_clause}",
+                params,
+            ).all()
         if not found:
             return []
         # A job whose worker died is claimed alone: if it is the one that kills workers, the jobs that happened

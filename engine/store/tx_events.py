@@ -63,7 +63,7 @@ class EventRows:
         self.conn.execute(update(timers).where(timers.c.key == key).values(due_at=due_at, remaining=remaining))
 
     def due_timers(self, now: int, limit: int) -> Sequence[Any]:
-        query = select(timers).where(timers.c.due_at <= now).order_by(timers.c.due_at, timers.c.key).limit(limit)
+        query = select(timers).where(timers.c.due_at <= now).order_by(timers.c.due_at).limit(limit)  # ix_timers_due
         if self._for_update:
             query = query.with_for_update(skip_locked=True)
         return self.conn.execute(query).all()
