@@ -19,12 +19,23 @@ AGENTHUB = Path(sys.executable).parent / "agenthub"
 class Cli:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.env = {**os.environ, "AGENTHUB_DB": f"sqlite:///{workdir / 'cli.db'}",
-                    "AGENTHUB_SQLITE_SYNCHRONOUS": "NORMAL", "PAY_BROKEN": str(workdir / "bank-closed")}
+        self.env = {
+            **os.environ,
+            "AGENTHUB_DB": f"sqlite:///{workdir / 'cli.db'}",
+            "AGENTHUB_SQLITE_SYNCHRONOUS": "NORMAL",
+            "PAY_BROKEN": str(workdir / "bank-closed"),
+        }
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(AGENTHUB), *args], cwd=self.workdir, env=self.env, capture_output=True,
-                                text=True, timeout=120, check=False)
+        result = subprocess.run(
+            [str(AGENTHUB), *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if ok:
             assert result.returncode == 0, f"agenthub {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result
@@ -39,10 +50,20 @@ def cli(tmp_path: Path) -> Cli:
 
 
 def test_run_drives_an_instance_to_completion_and_prints_the_json_shape(cli: Cli) -> None:
-    out = cli.json("run", str(DATA / "scenarios" / "straight.bpmn"), "--vars", '{"amount": 60}',
-                   "--workers", str(DATA / "scenarios" / "charge_workers.py"))
-    assert out == {"instance": out["instance"], "process": "straight", "state": "completed",
-                   "variables": {"amount": 60, "total": 130, "charged": True}}
+    out = cli.json(
+        "run",
+        str(DATA / "scenarios" / "straight.bpmn"),
+        "--vars",
+        '{"amount": 60}',
+        "--workers",
+        str(DATA / "scenarios" / "charge_workers.py"),
+    )
+    assert out == {
+        "instance": out["instance"],
+        "process": "straight",
+        "state": "completed",
+        "variables": {"amount": 60, "total": 130, "charged": True},
+    }
 
 
 def test_deploy_prints_versions_and_running_instances_stay_on_their_version(cli: Cli, tmp_path: Path) -> None:
@@ -66,8 +87,13 @@ def test_a_person_completes_a_task_and_a_worker_finishes_the_instance(cli: Cli) 
     assert started["state"] == "active"
     tasks = cli.json("tasks")
     assert [{k: t[k] for k in ("instance", "element", "name", "assignee", "candidateGroups")} for t in tasks] == [
-        {"instance": started["instance"], "element": "Review", "name": "Review expense", "assignee": None,
-         "candidateGroups": ["finance"]}
+        {
+            "instance": started["instance"],
+            "element": "Review",
+            "name": "Review expense",
+            "assignee": None,
+            "candidateGroups": ["finance"],
+        }
     ]
     cli("complete", str(tasks[0]["id"]), "--vars", '{"approved": true}')
     assert cli.json("tasks") == []
@@ -148,3 +174,47 @@ def test_a_bad_model_is_rejected_naming_file_line_and_element_and_changes_nothin
         assert fragment in result.stderr
     assert cli("instances").stdout.strip() == "no instances"
     assert cli("start", "bad_feel", ok=False).returncode == 2
+
+
+def test_publish_correlates_a_message_by_key_and_a_message_id_is_refused_twice(cli: Cli) -> None:
+    cli("deploy", str(DATA / "cli" / "payment.bpmn"))
+    waiting = cli.json("start", "payment", "--vars", '{"orderId": "o-1", "price": 10}')
+    out = cli("publish", "payment-received", "--key", "o-1", "--vars", '{"amount": 12}').stdout
+    assert f"correlated to 1 instance(s) {waiting['instance']}" in out
+    assert cli.json("instance", str(waiting["instance"]))["variables"]["amount"] == 12
+    buffered = cli.json(
+        "publish", "payment-received", "--key", "o-2", "--vars", '{"amount": 30}', "--ttl", "PT1H", "--id", "pay-2"
+    )
+    assert buffered["correlatedInstances"] == [] and buffered["buffered"] is True
+    again = cli("publish", "payment-received", "--key", "o-2", "--ttl", "PT1H", "--id", "pay-2", ok=False)
+    assert again.returncode == 2 and "already published" in again.stderr
+    later = cli.json("start", "payment", "--vars", '{"orderId": "o-2", "price": 10}')
+    assert later["variables"]["amount"] == 30  # the buffered message met the subscription when it opened
+    assert cli("publish", "payment-received", "--ttl", "soon", ok=False).returncode == 2
+
+
+def test_signal_reaches_every_waiting_instance_and_cancel_ends_one(cli: Cli) -> None:
+    cli("deploy", str(DATA / "cli" / "payment.bpmn"))
+    first = cli.json("start", "payment", "--vars", '{"orderId": "a", "price": 1}')
+    second = cli.json("start", "payment", "--vars", '{"orderId": "b", "price": 1}')
+    third = cli.json("start", "payment", "--vars", '{"orderId": "c", "price": 1}')
+    for order in ("a", "b", "c"):
+        cli("publish", "payment-received", "--key", order, "--vars", '{"amount": 5}')
+    cli("cancel", str(third["instance"]))
+    assert cli.json("instance", str(third["instance"]))["state"] == "terminated"
+    assert "reached 2 waiting element(s)" in cli("signal", "shutdown").stdout
+    for view in (first, second):
+        assert cli.json("instance", str(view["instance"]))["state"] == "completed"
+    assert cli("cancel", str(first["instance"]), ok=False).returncode == 2
+
+
+def test_an_expression_incident_is_repaired_by_setting_variables_and_retrying(cli: Cli) -> None:
+    cli("deploy", str(DATA / "cli" / "payment.bpmn"))
+    started = cli.json("start", "payment", "--vars", '{"orderId": "x", "price": 10}')
+    cli("publish", "payment-received", "--key", "x", "--vars", '{"amount": 3}')
+    assert cli.json("instance", str(started["instance"]))["state"] == "incident"
+    incident = cli.json("incidents")[0]
+    assert incident["element"] == "Enough" and "no condition is true" in incident["message"]
+    cli("variables", str(started["instance"]), "--vars", '{"amount": 10}')
+    cli("retry", str(incident["id"]))
+    assert cli.json("instance", str(started["instance"]))["activeElements"][0]["elementId"] == "Stop"
