@@ -25,7 +25,7 @@ from engine.model import Definitions, Process
 from engine.parser import BpmnParseError, parse_bpmn
 from engine.ports import Clock, SystemClock
 from engine.queries import Queries
-from engine.runtime import InstanceState, ScopeView
+from engine.runtime import ScopeView
 from engine.runtime import messages as m
 from engine.runtime.support import unsupported_problems
 from engine.scheduler.local import LocalJobs
@@ -95,11 +95,9 @@ class Engine(Queries, EventCommands):
                 self._processes[definition_key] = process
         return process
 
-    def _run(self, tx: Tx, first: int, command: m.Command, new: Touched | None = None) -> dict[int, Touched]:
+    def _run(self, tx: Tx, first: int, command: m.Command) -> dict[int, Touched]:
         """Apply a command and everything it sets off in other instances, in the caller's transaction."""
         unit = UnitOfWork(self, tx, self.clock.now())
-        if new is not None:
-            unit.touched[new.state.key] = new
         unit.send(first, command)
         return unit.run()
 
@@ -189,13 +187,9 @@ class Engine(Queries, EventCommands):
                 raise NotFound(
                     f"process '{process_id}' is not deployed" + (f" in version {version}" if version else "")
                 )
-            process = self._process(tx, int(row.key))
-            state = InstanceState(
-                key=tx.next_key(), process_id=process_id, definition_key=int(row.key), version=int(row.version)
-            )
-            state.root = tx.next_key()
-            new = Touched(state, None, process)
-            self._run(tx, state.key, m.StartInstance(variables=values, start_element=start_element), new)
+            unit = UnitOfWork(self, tx, self.clock.now())
+            state = unit.new_instance(int(row.key), values, start_element=start_element, version=int(row.version))
+            unit.run()
             return self._view(tx, state)
 
         return self._atomic(work)

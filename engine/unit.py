@@ -70,12 +70,14 @@ class UnitOfWork:
         self._queue.append((instance, command, tolerant))
 
     def new_instance(self, definition_key: int, variables: dict[str, Any], *, start_element: str | None = None,
-                     key: int | None = None, parent: ParentLink | None = None) -> InstanceState:
+                     key: int | None = None, parent: ParentLink | None = None,
+                     version: int | None = None) -> InstanceState:
+        """Create an instance of a deployed definition and queue its start."""
         process = self.engine._process(self.tx, definition_key)
-        row = self.tx.definition_xml(definition_key)
-        assert row is not None
+        if version is None:
+            version = self.tx.definition_version(definition_key)
         state = InstanceState(key=key if key is not None else self.tx.next_key(), process_id=process.id,
-                              definition_key=definition_key, version=int(row.version), parent=parent)
+                              definition_key=definition_key, version=version, parent=parent)
         state.root = self.tx.next_key()
         self.touched[state.key] = Touched(state, None, process)
         self.send(state.key, m.StartInstance(variables=variables, start_element=start_element))

@@ -71,6 +71,9 @@ class Tx(EventRows):
             {"p": process_id},
         ).first()
 
+    def definition_version(self, key: int) -> int:
+        return int(self._x("SELECT version FROM definitions WHERE key = :k", {"k": key}).one().version)
+
     def definition_xml(self, key: int) -> Any:
         return self.conn.execute(
             select(
