@@ -76,8 +76,9 @@ class WorkerLoop:
         """Fire due timers and run due jobs until stopped.
 
         With ``until_idle`` it returns once no timer is due and no job of a
-        registered type is ready or waiting out a retry backoff; timers that
-        are not due yet are not waited for.
+        registered type is ready, waiting out a retry backoff, or locked by
+        a worker (which may have died: its job is claimed again when the
+        lease runs out); timers that are not due yet are not waited for.
         """
         types = self.registry.types()
         local = LocalJobs(self.name, frozenset(types), self.settings.lease_ms, capacity=self.settings.concurrency * 4)

@@ -343,7 +343,13 @@ class Tx(EventRows):
         if types is not None:
             params = {f"t{i}": t for i, t in enumerate(types)}
             type_clause = " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
-        value = self._x(f"SELECT MIN(due_at) FROM jobs WHERE state = 'ready'{type_clause}", params).scalar()
+        # a locked job counts from the moment its lease runs out: its worker may have died, and then it is due
+        # again (a live worker's heartbeat keeps pushing that moment on until the job is done)
+        value = self._x(
+            "SELECT MIN(CASE WHEN state = 'ready' THEN due_at ELSE lock_expires_at END) FROM jobs"
+            f" WHERE state IN ('ready', 'locked'){type_clause}",
+            params,
+        ).scalar()
         return int(value) if value is not None else None
 
     def count_jobs(self, types: Sequence[str] | None = None, *, state: str | None = None) -> int:
