@@ -71,13 +71,13 @@ class UnitOfWork:
 
     def new_instance(self, definition_key: int, variables: dict[str, Any], *, start_element: str | None = None,
                      key: int | None = None, parent: ParentLink | None = None,
-                     version: int | None = None) -> InstanceState:
+                     version: int | None = None, start_key: str | None = None) -> InstanceState:
         """Create an instance of a deployed definition and queue its start."""
         process = self.engine._process(self.tx, definition_key)
         if version is None:
             version = self.tx.definition_version(definition_key)
         state = InstanceState(key=key if key is not None else self.tx.next_key(), process_id=process.id,
-                              definition_key=definition_key, version=version, parent=parent)
+                              definition_key=definition_key, version=version, parent=parent, start_key=start_key)
         state.root = self.tx.next_key()
         self.touched[state.key] = Touched(state, None, process)
         self.send(state.key, m.StartInstance(variables=variables, start_element=start_element))
@@ -214,7 +214,12 @@ class UnitOfWork:
                 continue
             processes.add(row.process_id)
             if row.instance_key is None:
-                reached.append(self.new_instance(int(row.definition_key), variables, start_element=row.element_id).key)
+                # Camunda 8: a message with a correlation key starts no second instance while one it started runs
+                if correlation_key and self._started_by(row.process_id, correlation_key):
+                    continue
+                started = self.new_instance(int(row.definition_key), variables, start_element=row.element_id,
+                                            start_key=correlation_key or None)
+                reached.append(started.key)
                 continue
             instance = int(row.instance_key)
             reached.append(instance)
@@ -222,6 +227,13 @@ class UnitOfWork:
             self.send(instance, m.Trigger(int(row.key), int(row.element_instance), row.element_id, dict(variables)),
                       tolerant=True)
         return reached
+
+    def _started_by(self, process_id: str, start_key: str) -> bool:
+        for entry in self.touched.values():  # instances of this transaction are not saved yet
+            state = entry.state
+            if state.process_id == process_id and state.start_key == start_key and state.status == "active":
+                return True
+        return self.tx.has_active_instance_started_by(process_id, start_key)
 
     def broadcast(self, name: str, variables: dict[str, Any]) -> int:
         count = 0

@@ -122,6 +122,7 @@ class InstanceState:
     variables: dict[int, dict[str, Any]] = field(default_factory=dict)  # scope key -> local variables
     parent: ParentLink | None = None
     incidents: dict[int, str] = field(default_factory=dict)  # open incident key -> element instance action
+    start_key: str | None = None  # the correlation key of the message that started it, if one did
 
     def children_of(self, key: int) -> list[ElementInstance]:
         return [e for e in self.elements.values() if e.parent == key]
@@ -139,6 +140,7 @@ class InstanceState:
             "variables": [[k, v] for k, v in self.variables.items()],
             "parent": [self.parent.instance, self.parent.element_instance] if self.parent else None,
             "incidents": [[k, v] for k, v in self.incidents.items()],
+            **({"startKey": self.start_key} if self.start_key is not None else {}),
         }
 
     @staticmethod
@@ -157,4 +159,5 @@ class InstanceState:
             variables={k: v for k, v in data["variables"]},
             parent=ParentLink(parent[0], parent[1]) if parent else None,
             incidents={k: v for k, v in data["incidents"]},
+            start_key=data.get("startKey"),
         )

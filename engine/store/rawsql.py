@@ -25,7 +25,7 @@ def driver_sql(text: str, dialect: str) -> str:
 def _row_type(names: tuple[str, ...]) -> Any:
     found: Any = _ROW_TYPES.get(names)
     if found is None:
-        found = namedtuple("Row", list(names))  # type: ignore[misc,no-redef]  # built at run time
+        found = namedtuple("Row", list(names), rename=True)  # type: ignore[misc,no-redef]  # built at run time
         _ROW_TYPES[names] = found
     return found
 

@@ -53,10 +53,12 @@ instances = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger),
     Column("rev", Integer, nullable=False),
+    Column("start_key", String(255)),  # correlation key of the message that started it
     Column("state", Text, nullable=False),
     Index("ix_instances_status", "status", "key"),
     Index("ix_instances_process", "process_id", "key"),
     Index("ix_instances_parent", "parent_instance"),
+    Index("ix_instances_start_key", "process_id", "start_key", "status"),
 )
 
 journal = Table(

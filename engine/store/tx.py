@@ -71,6 +71,13 @@ class Tx(EventRows):
             {"p": process_id},
         ).first()
 
+    def has_active_instance_started_by(self, process_id: str, start_key: str) -> bool:
+        row = self._x(
+            "SELECT 1 AS found FROM instances WHERE process_id = :p AND start_key = :k AND status = 'active' LIMIT 1",
+            {"p": process_id, "k": start_key},
+        ).first()
+        return row is not None
+
     def definition_version(self, key: int) -> int:
         return int(self._x("SELECT version FROM definitions WHERE key = :k", {"k": key}).one().version)
 
@@ -125,14 +132,15 @@ class Tx(EventRows):
         if rev is None:
             self._x(
                 "INSERT INTO instances (key, process_id, definition_key, version, status, incidents, parent_instance,"
-                " created_at, ended_at, rev, state) VALUES (:key, :process_id, :definition_key, :version, :status,"
-                " :incidents, :parent_instance, :created_at, :ended_at, 1, :state)",
+                " created_at, ended_at, rev, state, start_key) VALUES (:key, :process_id, :definition_key, :version,"
+                " :status, :incidents, :parent_instance, :created_at, :ended_at, 1, :state, :start_key)",
                 {
                     "key": state.key,
                     "process_id": state.process_id,
                     "definition_key": state.definition_key,
                     "version": state.version,
                     "parent_instance": state.parent.instance if state.parent else None,
+                    "start_key": state.start_key,
                     "created_at": now,
                     **values,
                 },
