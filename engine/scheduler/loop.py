@@ -96,8 +96,8 @@ class WorkerLoop:
                 jobs = local.take(self.settings.concurrency)
                 if jobs:
                     crashpoint("after_job_claim")
-                elif types:
-                    jobs = self.engine.activate_jobs(types, self.name, max_jobs=self.settings.concurrency,
+                elif types:  # claim a few batches at once: queued jobs' leases are extended like running ones'
+                    jobs = self.engine.activate_jobs(types, self.name, max_jobs=self.settings.concurrency * 4,
                                                      lease_ms=self.settings.lease_ms,
                                                      max_stalls=self.settings.max_stalls)
                 if jobs:
