@@ -179,10 +179,7 @@ class Engine(Queries, EventCommands):
         values = check_variables(variables)
 
         def work(tx: Tx) -> InstanceView:
-            if version is None:
-                row = tx.latest_definition(process_id)
-            else:
-                row = next((r for r in tx.list_definitions(process_id) if r.version == version), None)
+            row = tx.definition_row(process_id, version)
             if row is None:
                 raise NotFound(
                     f"process '{process_id}' is not deployed" + (f" in version {version}" if version else "")

@@ -39,21 +39,21 @@ class Queries:
 
     def definition_xml(self, process_id: str, version: int | None = None) -> str:
         with self.store.reader() as tx:
-            rows = [r for r in tx.list_definitions(process_id) if version is None or r.version == version]
-            if not rows:
+            found = tx.definition_row(process_id, version)
+            if found is None:
                 raise NotFound(
                     f"process '{process_id}'" + (f" version {version}" if version else "") + " is not deployed"
                 )
-            row = tx.definition_xml(int(rows[-1].key))
+            row = tx.definition_xml(int(found.key))
             assert row is not None
             return str(row.xml)
 
     def process(self, process_id: str, version: int | None = None) -> Process:
         with self.store.reader() as tx:
-            rows = [r for r in tx.list_definitions(process_id) if version is None or r.version == version]
-            if not rows:
+            found = tx.definition_row(process_id, version)
+            if found is None:
                 raise NotFound(f"process '{process_id}' is not deployed")
-            return self._process(tx, int(rows[-1].key))
+            return self._process(tx, int(found.key))
 
     def next_timer_due(self) -> int | None:
         with self.store.reader() as tx:

@@ -9,7 +9,6 @@ from types import MappingProxyType
 from engine.model.elements import (
     Activity,
     BoundaryEvent,
-    ElementKind,
     ExtensionElement,
     FlowNode,
     SequenceFlow,
@@ -172,7 +171,3 @@ class Definitions:
         for diagram in self.diagrams:
             merged.update(diagram.edges)
         return merged
-
-
-def is_kind(node: FlowNode, *kinds: ElementKind) -> bool:
-    return node.kind in kinds

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.model import Activity, ElementKind, FlowNode, Process, SequenceFlow
+from engine.model import ElementKind, FlowNode, Process, SequenceFlow
 from engine.ports import IdSource, ProcessLookup
 from engine.runtime import messages as m
 from engine.runtime.expressions import ExpressionFailure
@@ -266,7 +266,3 @@ class Step:
             )
         # keep the final variables readable after completion
         self.state.variables = {self.state.root: variables}
-
-
-def is_activity(node: FlowNode) -> bool:
-    return isinstance(node, Activity)

@@ -33,6 +33,14 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
+def _types_filter(types: Sequence[str] | None) -> tuple[str, dict[str, Any]]:
+    """`` AND type IN (...)`` with its parameters, or nothing when every type is wanted."""
+    if types is None:
+        return "", {}
+    params = {f"t{i}": t for i, t in enumerate(types)}
+    return " AND type IN (" + ", ".join(f":{name}" for name in params) + ")", params
+
+
 class Tx(EventRows):
     """A unit of work on one connection. It also serves the step as its source of keys."""
 
@@ -77,6 +85,15 @@ class Tx(EventRows):
             {"p": process_id, "k": start_key},
         ).first()
         return row is not None
+
+    def definition_row(self, process_id: str, version: int | None = None) -> Any:
+        """The deployed definition of a process at ``version``, or its latest; None when there is none."""
+        if version is None:
+            return self.latest_definition(process_id)
+        return self._x(
+            "SELECT key, version, checksum FROM definitions WHERE process_id = :p AND version = :v",
+            {"p": process_id, "v": version},
+        ).first()
 
     def definition_version(self, key: int) -> int:
         return int(self._x("SELECT version FROM definitions WHERE key = :k", {"k": key}).one().version)
@@ -297,11 +314,8 @@ class Tx(EventRows):
 
     def claim_jobs(self, types: Sequence[str] | None, owner: str, now: int, lease_ms: int, limit: int) -> Sequence[Any]:
         """Lock up to ``limit`` due jobs (ready, or locked by a worker whose lease ran out) for ``owner``."""
-        params: dict[str, Any] = {"now": now, "limit": limit}
-        type_clause = ""
-        if types is not None:
-            params.update({f"t{i}": t for i, t in enumerate(types)})
-            type_clause = " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
+        type_clause, params = _types_filter(types)
+        params.update(now=now, limit=limit)
         lock_clause = " FOR UPDATE SKIP LOCKED" if self._for_update else ""
         # Two ordered, limited index scans (ix_jobs_lock, ix_jobs_due) rather than one query over both states,
         # which had to read and sort every due job to lock the first few (docs/BENCHMARKS.md, scale-out).
@@ -346,11 +360,7 @@ class Tx(EventRows):
         return result.rowcount == 1
 
     def next_job_due(self, types: Sequence[str] | None) -> int | None:
-        params: dict[str, Any] = {}
-        type_clause = ""
-        if types is not None:
-            params = {f"t{i}": t for i, t in enumerate(types)}
-            type_clause = " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
+        type_clause, params = _types_filter(types)
         # a locked job counts from the moment its lease runs out: its worker may have died, and then it is due
         # again (a live worker's heartbeat keeps pushing that moment on until the job is done)
         value = self._x(

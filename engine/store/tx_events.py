@@ -153,14 +153,6 @@ class EventRows:
             {"name": name, "key": correlation_key, "now": now, "instance": instance_key, "process": process_id},
         ).first()
 
-    def was_correlated(self, message_key: int, instance_key: int) -> bool:
-        row = self.conn.execute(
-            select(message_correlations.c.message_key).where(
-                message_correlations.c.message_key == message_key, message_correlations.c.instance_key == instance_key
-            )
-        ).first()
-        return row is not None
-
     def record_correlation(self, message_key: int, instance_key: int) -> None:
         self.conn.execute(insert(message_correlations).values(message_key=message_key, instance_key=instance_key))
 
