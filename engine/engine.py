@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from engine.correlation import EventCommands
 from engine.crash import crashpoint
 from engine.exceptions import Conflict, DeploymentError, InvalidInput, JobLost, NotFound
+from engine.exposure import declaration, tool_problems
 from engine.model import Definitions, Process
 from engine.parser import BpmnParseError, parse_bpmn
 from engine.ports import Clock, SystemClock
@@ -103,8 +104,14 @@ class Engine(Queries, EventCommands):
 
     # --- deployment -------------------------------------------------------------------
 
-    def deploy(self, resources: Sequence[tuple[str, bytes | str]], *, name: str | None = None) -> list[DeployedProcess]:
-        """Parse and validate every resource, then store each process as a new version (or reuse an identical one)."""
+    def deploy(
+        self, resources: Sequence[tuple[str, bytes | str]], *, name: str | None = None, expose: bool = False
+    ) -> list[DeployedProcess]:
+        """Parse and validate every resource, then store each process as a new version (or reuse an identical one).
+
+        ``expose`` offers every process deployed here as a tool and agent skill
+        (as ``<agenthub:tool>`` in the model does), from this version on.
+        """
         if not resources:
             raise InvalidInput("nothing to deploy: give at least one BPMN resource")
         with self.store.reader() as tx:
@@ -123,13 +130,15 @@ class Engine(Queries, EventCommands):
                 problems.extend(exc.problems)
                 continue
             problems.extend(unsupported_problems(definitions, resource_name))
+            for process in definitions.processes.values():
+                problems.extend(tool_problems(process, resource_name))
             parsed.append((resource_name, text, definitions))
         if problems:
             raise DeploymentError(problems)
-        return self._atomic(lambda tx: self._store_deployment(tx, parsed, name))
+        return self._atomic(lambda tx: self._store_deployment(tx, parsed, name, expose))
 
     def _store_deployment(
-        self, tx: Tx, parsed: list[tuple[str, str, Definitions]], name: str | None
+        self, tx: Tx, parsed: list[tuple[str, str, Definitions]], name: str | None, expose: bool
     ) -> list[DeployedProcess]:
         at = _millis(self.clock)
         deployment = tx.next_key()
@@ -141,7 +150,10 @@ class Engine(Queries, EventCommands):
                 if not process.executable:
                     continue
                 latest = tx.latest_definition(process.id)
+                exposed = expose or declaration(process) is not None
                 if latest is not None and latest.checksum == checksum:
+                    if exposed and not latest.exposed:
+                        tx.expose_definition(int(latest.key))
                     deployed.append(
                         DeployedProcess(process.id, int(latest.version), int(latest.key), resource_name, is_new=False)
                     )
@@ -158,6 +170,7 @@ class Engine(Queries, EventCommands):
                     checksum=checksum,
                     xml=text,
                     created_at=at,
+                    exposed=exposed,
                 )
                 with self._lock:
                     self._processes[key] = process

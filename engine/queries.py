@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.exceptions import InvalidInput, NotFound
+from engine.exposure import ToolSpec, tool_spec
 from engine.model import Process
 from engine.runtime import InstanceState, InstanceStatus
 from engine.scheduler.timers import from_millis
@@ -33,8 +34,23 @@ class Queries:
                     "resourceName": r.resource_name,
                     "deployment": r.deployment_key,
                     "deployedAt": r.created_at,
+                    "exposed": bool(r.exposed),
                 }
                 for r in tx.list_definitions(process_id)
+            ]
+
+    def deployments(self, *, limit: int = 100, after: int | None = None) -> list[dict[str, Any]]:
+        """Deployments in the order they were made, each with the process versions it created."""
+        with self.store.reader() as tx:
+            rows = tx.deployment_rows(limit, after)
+            created: dict[int, list[dict[str, Any]]] = {}
+            for d in tx.list_definitions():
+                created.setdefault(int(d.deployment_key), []).append(
+                    {"processId": d.process_id, "version": d.version, "key": d.key, "resourceName": d.resource_name}
+                )
+            return [
+                {"key": r.key, "name": r.name, "deployedAt": r.created_at, "processes": created.get(int(r.key), [])}
+                for r in rows
             ]
 
     def definition_xml(self, process_id: str, version: int | None = None) -> str:
@@ -54,6 +70,29 @@ class Queries:
             if found is None:
                 raise NotFound(f"process '{process_id}' is not deployed")
             return self._process(tx, int(found.key))
+
+    def tools(self) -> list[ToolSpec]:
+        """The processes offered as tools and agent skills: each one's latest version, where it is exposed."""
+        with self.store.reader() as tx:
+            latest: dict[str, Any] = {}
+            for row in tx.list_definitions():
+                latest[row.process_id] = row  # ordered by version
+            specs = []
+            for row in latest.values():
+                if row.exposed:
+                    spec = tool_spec(self._process(tx, int(row.key)), exposed=True)
+                    if spec is not None:
+                        specs.append(spec)
+            return specs
+
+    def tool(self, process_id: str) -> ToolSpec:
+        """The tool a process offers, or ``NotFound`` when it is not deployed or not exposed."""
+        with self.store.reader() as tx:
+            row = tx.definition_row(process_id)
+            spec = tool_spec(self._process(tx, int(row.key)), exposed=True) if row is not None and row.exposed else None
+        if spec is None:
+            raise NotFound(f"process '{process_id}' is not deployed as a tool (deploy it with --expose)")
+        return spec
 
     def next_timer_due(self) -> int | None:
         with self.store.reader() as tx:
@@ -86,6 +125,22 @@ class Queries:
                     "process": r.process_id,
                 }
                 for r in tx.subscription_rows(instance)
+            ]
+
+    def jobs(self, instance: int) -> list[dict[str, Any]]:
+        """The instance's open jobs: what its service tasks wait on."""
+        with self.store.reader() as tx:
+            return [
+                {
+                    "key": r.key,
+                    "type": r.type,
+                    "element": r.element_id,
+                    "state": r.state,
+                    "retries": r.retries,
+                    "dueAt": from_millis(int(r.due_at)).isoformat(),
+                    **({"error": r.error_message} if r.error_message else {}),
+                }
+                for r in tx.job_rows(instance)
             ]
 
     def next_job_due(self, types: Sequence[str] | None) -> int | None:
@@ -163,9 +218,12 @@ class Queries:
                 raise NotFound(f"user task {key} does not exist")
             return _task(row)
 
-    def incidents(self, *, state: str | None = "open", instance: int | None = None) -> list[IncidentView]:
+    def incidents(
+        self, *, state: str | None = "open", instance: int | None = None, limit: int = 100, after: int | None = None
+    ) -> list[IncidentView]:
         with self.store.reader() as tx:
-            return [_incident(r) for r in tx.incident_rows(state=state, instance_key=instance)]
+            rows = tx.incident_rows(state=state, instance_key=instance, limit=limit, after=after)
+            return [_incident(r) for r in rows]
 
     def journal(self, instance: int, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self.store.reader() as tx:

@@ -1,1 +1,63 @@
-"""placeholder"""
+"""The catalog: API tokens, upstream MCP servers and their pinned tools, remote A2A agents.
+
+Owns: the registry's tables (in the hub's database, with their own Alembic
+history), hashing and verifying API tokens, pinning tool definitions and
+agent cards by hash and deciding whether each may be called, and the audit
+trail of registry changes.
+
+Does not know: HTTP, MCP or A2A wire formats, or the engine. Fetching tool
+lists and cards from the network is the protocols layer's job; it hands
+plain dicts to this package.
+
+    registry = Registry.open("sqlite:///agenthub.db")
+    info, secret = registry.tokens.create("ci", ["start", "read"])
+"""
+
+from __future__ import annotations
+
+from registry.agents import AgentRegistry, RemoteAgent
+from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
+from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_hash
+from registry.store import RegistryStore
+from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
+
+
+class Registry:
+    """The registry's parts over one store."""
+
+    def __init__(self, store: RegistryStore) -> None:
+        self.store = store
+        self.tokens = Tokens(store)
+        self.mcp = McpRegistry(store)
+        self.agents = AgentRegistry(store)
+
+    @classmethod
+    def open(cls, url: str) -> Registry:
+        return cls(RegistryStore(url))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+__all__ = [
+    "SCOPES",
+    "AgentRegistry",
+    "InvalidEntry",
+    "McpRegistry",
+    "McpServer",
+    "PinnedTool",
+    "Principal",
+    "Registry",
+    "RegistryConflict",
+    "RegistryError",
+    "RegistryNotFound",
+    "RegistryStore",
+    "RemoteAgent",
+    "SyncReport",
+    "TokenInfo",
+    "Tokens",
+    "ToolBlocked",
+    "generate_token",
+    "parse_scopes",
+    "tool_hash",
+]

@@ -25,6 +25,7 @@ class LocalJobs:
         self._queue: deque[ActivatedJob] = deque()
         self._lock = threading.Lock()
         self._staged = threading.local()
+        self.ready = threading.Event()  # set when jobs arrive, so an idle loop wakes at once instead of polling
 
     def accepts(self, job_type: str) -> bool:
         return job_type in self.types and len(self._queue) + len(self._pending()) < self.capacity
@@ -49,6 +50,7 @@ class LocalJobs:
             with self._lock:
                 self._queue.extend(pending)
             pending.clear()
+            self.ready.set()
 
     def take(self, limit: int) -> list[ActivatedJob]:
         with self._lock:

@@ -68,9 +68,12 @@ class WorkerLoop:
         self.fired = 0
         self._next_timer_check = 0
         self._poll_ms = int(self.settings.poll_interval_s * 1000)
+        self._wake: threading.Event | None = None
 
     def stop(self) -> None:
         self._stop.set()
+        if self._wake is not None:
+            self._wake.set()
 
     def run(self, *, until_idle: bool = False) -> None:
         """Fire due timers and run due jobs until stopped.
@@ -83,6 +86,7 @@ class WorkerLoop:
         types = self.registry.types()
         local = LocalJobs(self.name, frozenset(types), self.settings.lease_ms, capacity=self.settings.concurrency * 4)
         previous, self.engine.local_jobs = self.engine.local_jobs, local if types else None
+        self._wake = local.ready
         try:
             self._loop(types, local, until_idle)
         finally:
@@ -116,7 +120,8 @@ class WorkerLoop:
                     return
                 waits = [d for d in (job_due, timer_due) if d is not None]
                 delay = max(0.0, (min(waits) - now) / 1000) if waits else self.settings.poll_interval_s
-                self._stop.wait(min(delay, self.settings.poll_interval_s))
+                local.ready.wait(min(delay, self.settings.poll_interval_s))  # jobs from other threads wake it
+                local.ready.clear()
 
     def _now(self) -> int:
         return int(self.engine.clock.now().timestamp() * 1000)

@@ -6,7 +6,19 @@ and PostgreSQL and cheap to compare in the claim queries.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 
 metadata = MetaData()
 
@@ -37,6 +49,8 @@ definitions = Table(
     Column("checksum", String(64), nullable=False),
     Column("xml", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # offered to MCP and A2A clients: deployed with expose, or marked <agenthub:tool/> in the model
+    Column("exposed", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("process_id", "version", name="uq_definitions_process_version"),
 )
 

@@ -73,9 +73,19 @@ class Tx(EventRows):
     def insert_definition(self, **values: Any) -> None:
         self.conn.execute(insert(definitions).values(**values))
 
+    def deployment_rows(self, limit: int, after: int | None) -> Sequence[Any]:
+        query = select(deployments).order_by(deployments.c.key).limit(limit)
+        if after is not None:
+            query = query.where(deployments.c.key > after)
+        return self.conn.execute(query).all()
+
+    def expose_definition(self, key: int) -> None:
+        self.conn.execute(update(definitions).where(definitions.c.key == key).values(exposed=True))
+
     def latest_definition(self, process_id: str) -> Any:
         return self._x(
-            "SELECT key, version, checksum FROM definitions WHERE process_id = :p ORDER BY version DESC LIMIT 1",
+            "SELECT key, version, checksum, exposed FROM definitions WHERE process_id = :p"
+            " ORDER BY version DESC LIMIT 1",
             {"p": process_id},
         ).first()
 
@@ -91,7 +101,7 @@ class Tx(EventRows):
         if version is None:
             return self.latest_definition(process_id)
         return self._x(
-            "SELECT key, version, checksum FROM definitions WHERE process_id = :p AND version = :v",
+            "SELECT key, version, checksum, exposed FROM definitions WHERE process_id = :p AND version = :v",
             {"p": process_id, "v": version},
         ).first()
 
@@ -118,6 +128,7 @@ class Tx(EventRows):
             definitions.c.resource_name,
             definitions.c.deployment_key,
             definitions.c.created_at,
+            definitions.c.exposed,
         ).order_by(definitions.c.process_id, definitions.c.version)
         if process_id is not None:
             query = query.where(definitions.c.process_id == process_id)
@@ -359,6 +370,13 @@ class Tx(EventRows):
         )
         return result.rowcount == 1
 
+    def job_rows(self, instance_key: int) -> Sequence[Any]:
+        return self._x(
+            "SELECT key, type, element_id, state, retries, due_at, error_message FROM jobs"
+            " WHERE instance_key = :i AND state != 'completed' ORDER BY key",
+            {"i": instance_key},
+        ).all()
+
     def next_job_due(self, types: Sequence[str] | None) -> int | None:
         type_clause, params = _types_filter(types)
         # a locked job counts from the moment its lease runs out: its worker may have died, and then it is due
@@ -476,9 +494,11 @@ class Tx(EventRows):
         return self.conn.execute(select(incidents).where(incidents.c.key == key)).first()
 
     def incident_rows(
-        self, *, state: str | None = "open", instance_key: int | None = None, limit: int = 100
+        self, *, state: str | None = "open", instance_key: int | None = None, limit: int = 100, after: int | None = None
     ) -> Sequence[Any]:
         query = select(incidents).order_by(incidents.c.key).limit(limit)
+        if after is not None:
+            query = query.where(incidents.c.key > after)
         if state is not None:
             query = query.where(incidents.c.state == state)
         if instance_key is not None:

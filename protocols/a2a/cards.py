@@ -1,0 +1,52 @@
+"""Fetching a remote agent's card, the first step of registering it."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import httpx
+
+MAX_CARD_BYTES = 1024 * 1024
+WELL_KNOWN = "/.well-known/agent-card.json"
+
+
+class CardError(Exception):
+    """The card could not be fetched or is not an agent card; the message says which and why."""
+
+
+def card_url(url: str) -> str:
+    """The card's address: the URL itself when it names a ``.json`` file, else its well-known path."""
+    return url if url.endswith(".json") else url.rstrip("/") + WELL_KNOWN
+
+
+async def fetch_card(url: str, *, token_env: str | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+    headers = {"Accept": "application/json", "A2A-Version": "1.0"}
+    if token_env:
+        secret = os.environ.get(token_env)
+        if not secret:
+            raise CardError(f"environment variable {token_env} is not set (it holds the agent's bearer token)")
+        headers["Authorization"] = f"Bearer {secret}"
+    target = card_url(url)
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client,
+            client.stream("GET", target, headers=headers) as response,
+        ):
+            if response.status_code != 200:
+                raise CardError(f"GET {target} answered {response.status_code}; is this an A2A agent's URL?")
+            data = b""
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > MAX_CARD_BYTES:
+                    raise CardError(f"the agent card at {target} is larger than {MAX_CARD_BYTES} bytes")
+    except httpx.HTTPError as exc:
+        raise CardError(f"cannot fetch the agent card from {target}: {type(exc).__name__}: {exc}") from None
+    try:
+        card = json.loads(data)
+    except (ValueError, RecursionError):
+        raise CardError(f"{target} did not return JSON") from None
+    if not isinstance(card, dict) or not isinstance(card.get("name"), str):
+        raise CardError(f"{target} is not an agent card (no 'name')")
+    return card

@@ -1,0 +1,111 @@
+"""Running an instance for a caller who waits: start it, follow it, say what it waits for.
+
+Shared by every surface that offers "run this process and give me the
+result": the REST API's ``awaitCompletion``, MCP tool calls, A2A messages.
+The engine commits each step; this module only reads, so a caller that
+gives up waiting leaves the instance running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from engine import Engine, InstanceView
+
+Progress = Callable[[InstanceView], Awaitable[None]]
+
+_FINISHED = ("completed", "terminated")
+
+
+def is_settled(view: InstanceView) -> bool:
+    """Ended, or stopped by an incident: nothing more happens without someone acting."""
+    return view.state in (*_FINISHED, "incident")
+
+
+async def follow(
+    engine: Engine,
+    key: int,
+    timeout_s: float,
+    *,
+    on_change: Progress | None = None,
+    first: InstanceView | None = None,
+    poll_s: float = 0.01,
+    max_poll_s: float = 0.25,
+) -> InstanceView:
+    """Poll the instance until it ends, raises an incident, or ``timeout_s`` passes; returns its last view.
+
+    ``on_change`` is called with each view whose state or active elements
+    differ from the previous one (progress for MCP and A2A streams). Polling
+    starts every 10 ms and backs off to 250 ms, so a straight-through
+    process answers within a few milliseconds of its last step.
+    """
+    view = first if first is not None else await asyncio.to_thread(engine.instance, key)
+    deadline = time.monotonic() + max(0.0, timeout_s)
+    seen = _signature(view)
+    delay = poll_s
+    while not is_settled(view):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 1.5, max_poll_s)
+        view = await asyncio.to_thread(engine.instance, key)
+        signature = _signature(view)
+        if signature != seen:
+            seen = signature
+            delay = poll_s
+            if on_change is not None:
+                await on_change(view)
+    return view
+
+
+def _signature(view: InstanceView) -> tuple[Any, ...]:
+    return (view.state, tuple(sorted((e["elementId"], e["state"]) for e in view.active_elements)))
+
+
+def waiting_for(engine: Engine, view: InstanceView) -> list[dict[str, Any]]:
+    """What an active instance waits on: people (user tasks), timers, messages, workers (jobs), incidents."""
+    if view.state in _FINISHED:
+        return []
+    waits: list[dict[str, Any]] = []
+    for task in engine.user_tasks(instance=view.key):
+        item = {
+            "kind": "userTask",
+            "task": task.key,
+            "element": task.element_id,
+            "name": task.name,
+            "assignee": task.assignee,
+            "candidateGroups": task.candidate_groups,
+        }
+        if task.form_key:
+            item["formKey"] = task.form_key
+        waits.append(item)
+    for timer in engine.timers(instance=view.key):
+        waits.append({"kind": "timer", "element": timer["element"], "dueAt": timer["dueAt"]})
+    for sub in engine.subscriptions(instance=view.key):
+        waits.append(
+            {
+                "kind": sub["kind"],
+                "element": sub["element"],
+                "name": sub["name"],
+                "correlationKey": sub["correlationKey"],
+            }
+        )
+    for job in engine.jobs(view.key):
+        waits.append({"kind": "job", "element": job["element"], "type": job["type"], "state": job["state"]})
+    for incident in engine.incidents(instance=view.key):
+        waits.append(
+            {"kind": "incident", "incident": incident.key, "element": incident.element_id, "message": incident.message}
+        )
+    return waits
+
+
+def outcome(engine: Engine, view: InstanceView) -> dict[str, Any]:
+    """The CLI's ``--json`` shape, plus what the instance waits for while it has not ended."""
+    data = view.to_json()
+    if view.state not in _FINISHED:
+        data["waitingFor"] = waiting_for(engine, view)
+    return data

@@ -1,0 +1,331 @@
+"""Upstream MCP servers and their tools, pinned by a hash of each tool's definition.
+
+A tool is callable only while the hash of its definition as last seen
+upstream equals the hash an admin approved. The tools present when a server
+is added are approved by that act; later a changed definition (any of name,
+title, description, schemas, annotations) or a new tool is held until
+``approve``. Key order does not matter: the hash is over canonical JSON.
+
+This module stores and decides; fetching the tools from the server is the
+MCP client's job (``protocols.mcp``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound, ToolBlocked
+from registry.schema import mcp_servers, mcp_tools
+from registry.store import RegistryStore, now_ms
+
+PINNED_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def tool_hash(definition: dict[str, Any]) -> str:
+    """SHA-256 of the pinned fields as canonical JSON (sorted keys, no whitespace)."""
+    pinned = {k: definition.get(k) for k in PINNED_FIELDS}
+    return hashlib.sha256(json.dumps(pinned, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class McpServer:
+    name: str
+    transport: str  # http | stdio
+    url: str | None = None
+    command: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # value: a literal, or "env:VAR" read at call time
+    bearer_env: str | None = None
+    env: list[str] = field(default_factory=list)
+    timeout_s: int = 60
+    created_at: int | None = None
+    synced_at: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """What listings show: header names only, never their values, and variable names, never secrets."""
+        return {
+            "name": self.name,
+            "transport": self.transport,
+            "url": self.url,
+            "command": self.command or None,
+            "headers": sorted(self.headers),
+            "bearerEnv": self.bearer_env,
+            "env": self.env,
+            "timeoutSeconds": self.timeout_s,
+            "createdAt": self.created_at,
+            "syncedAt": self.synced_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedTool:
+    server: str
+    name: str
+    definition: dict[str, Any]
+    hash: str
+    approved_hash: str | None
+    state: str  # approved | pending (new) | changed | removed
+
+    @property
+    def callable(self) -> bool:
+        return self.state == "approved" and self.hash == self.approved_hash
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "name": self.name,
+            "state": self.state,
+            "callable": self.callable,
+            "hash": self.hash,
+            "approvedHash": self.approved_hash,
+            "description": self.definition.get("description"),
+            "inputSchema": self.definition.get("inputSchema"),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"added": self.added, "changed": self.changed, "removed": self.removed, "unchanged": self.unchanged}
+
+
+def check_server(server: McpServer) -> None:
+    if not _NAME.match(server.name) or "__" in server.name:
+        raise InvalidEntry(
+            f"server name '{server.name}' must be 1-64 letters, digits, '.', '_' or '-' (no '__', which joins "
+            "server and tool names)"
+        )
+    if server.transport == "http":
+        if not server.url or not re.match(r"^https?://", server.url):
+            raise InvalidEntry("an HTTP server needs --url starting with http:// or https://")
+    elif server.transport == "stdio":
+        if not server.command or not all(isinstance(a, str) and a for a in server.command):
+            raise InvalidEntry("a stdio server needs --command with the program and its arguments")
+    else:
+        raise InvalidEntry(f"unknown transport '{server.transport}': use http or stdio")
+    for name, value in server.headers.items():
+        if not re.match(r"^[A-Za-z0-9-]+$", name):
+            raise InvalidEntry(f"header name '{name}' is not a valid HTTP header name")
+        if name.lower() == "authorization" and not value.startswith("env:"):
+            raise InvalidEntry(
+                "put an Authorization secret in an environment variable: --header 'Authorization=env:VAR'"
+            )
+        if value.startswith("env:") and not _ENV.match(value[4:]):
+            raise InvalidEntry(f"header '{name}': '{value[4:]}' is not an environment variable name")
+    for var in [*server.env, *([server.bearer_env] if server.bearer_env else [])]:
+        if not _ENV.match(var):
+            raise InvalidEntry(f"'{var}' is not an environment variable name")
+    if not 1 <= server.timeout_s <= 3600:
+        raise InvalidEntry("the timeout must be between 1 and 3600 seconds")
+
+
+def _server(row: Any) -> McpServer:
+    return McpServer(
+        name=row.name,
+        transport=row.transport,
+        url=row.url,
+        command=json.loads(row.command) if row.command else [],
+        headers=json.loads(row.headers),
+        bearer_env=row.bearer_env,
+        env=json.loads(row.env),
+        timeout_s=int(row.timeout_s),
+        created_at=row.created_at,
+        synced_at=row.synced_at,
+    )
+
+
+def _tool(row: Any) -> PinnedTool:
+    return PinnedTool(row.server, row.name, json.loads(row.definition), row.hash, row.approved_hash, row.state)
+
+
+class McpRegistry:
+    def __init__(self, store: RegistryStore) -> None:
+        self.store = store
+
+    # --- servers -----------------------------------------------------------------------------
+
+    def add(self, server: McpServer, tools: Sequence[dict[str, Any]], *, actor: str | None = None) -> McpServer:
+        """Register a server with the tools fetched from it, all approved by this act."""
+        check_server(server)
+        at = now_ms()
+        with self.store.begin() as conn:
+            if conn.execute(select(mcp_servers.c.name).where(mcp_servers.c.name == server.name)).first():
+                raise RegistryConflict(f"an MCP server named '{server.name}' is registered already")
+            conn.execute(
+                insert(mcp_servers).values(
+                    name=server.name,
+                    transport=server.transport,
+                    url=server.url,
+                    command=json.dumps(server.command) if server.command else None,
+                    headers=json.dumps(server.headers),
+                    bearer_env=server.bearer_env,
+                    env=json.dumps(server.env),
+                    timeout_s=server.timeout_s,
+                    created_at=at,
+                    synced_at=at,
+                )
+            )
+            for definition in tools:
+                digest = tool_hash(definition)
+                text = json.dumps(definition, sort_keys=True)
+                conn.execute(
+                    insert(mcp_tools).values(
+                        server=server.name,
+                        name=str(definition["name"]),
+                        definition=text,
+                        hash=digest,
+                        approved_definition=text,
+                        approved_hash=digest,
+                        state="approved",
+                        updated_at=at,
+                    )
+                )
+            self.store.audit(
+                conn,
+                "mcp.server.added",
+                f"mcp:{server.name}",
+                {**server.to_json(), "tools": sorted(str(t["name"]) for t in tools)},
+                actor,
+            )
+        return self.get(server.name)
+
+    def get(self, name: str) -> McpServer:
+        with self.store.read() as conn:
+            row = conn.execute(select(mcp_servers).where(mcp_servers.c.name == name)).first()
+        if row is None:
+            raise RegistryNotFound(f"no MCP server named '{name}' is registered (see `agenthub mcp-server list`)")
+        return _server(row)
+
+    def all(self) -> list[McpServer]:
+        with self.store.read() as conn:
+            return [_server(r) for r in conn.execute(select(mcp_servers).order_by(mcp_servers.c.name))]
+
+    def remove(self, name: str, *, actor: str | None = None) -> None:
+        with self.store.begin() as conn:
+            gone = conn.execute(delete(mcp_servers).where(mcp_servers.c.name == name)).rowcount
+            if not gone:
+                raise RegistryNotFound(f"no MCP server named '{name}' is registered")
+            conn.execute(delete(mcp_tools).where(mcp_tools.c.server == name))
+            self.store.audit(conn, "mcp.server.removed", f"mcp:{name}", None, actor)
+
+    # --- tools -------------------------------------------------------------------------------
+
+    def tools(self, server: str) -> list[PinnedTool]:
+        self.get(server)
+        with self.store.read() as conn:
+            rows = conn.execute(select(mcp_tools).where(mcp_tools.c.server == server).order_by(mcp_tools.c.name))
+            return [_tool(r) for r in rows]
+
+    def tool(self, server: str, name: str) -> PinnedTool:
+        with self.store.read() as conn:
+            row = conn.execute(select(mcp_tools).where(mcp_tools.c.server == server, mcp_tools.c.name == name)).first()
+        if row is None:
+            self.get(server)
+            raise RegistryNotFound(f"MCP server '{server}' has no tool named '{name}'")
+        return _tool(row)
+
+    def callable_tool(self, server: str, name: str) -> PinnedTool:
+        """The tool if it may be called now, else ``ToolBlocked`` saying why and what an admin can do."""
+        tool = self.tool(server, name)
+        if not tool.callable:
+            why = {
+                "pending": "is new upstream and was never approved",
+                "changed": "changed upstream since it was approved",
+                "removed": "is no longer offered upstream",
+            }.get(tool.state, f"is {tool.state}")
+            raise ToolBlocked(
+                f"tool '{name}' of MCP server '{server}' {why}; it is blocked until an admin reviews it "
+                f"(`agenthub mcp-server tools {server}`, then `agenthub mcp-server approve {server} --tool {name}`)"
+            )
+        return tool
+
+    def sync(self, server: str, tools: Sequence[dict[str, Any]], *, actor: str | None = None) -> SyncReport:
+        """Record the tools as the server lists them now; changed and new ones are blocked until approved."""
+        self.get(server)
+        report = SyncReport()
+        at = now_ms()
+        seen = {str(t["name"]): t for t in tools}
+        with self.store.begin() as conn:
+            known = {r.name: _tool(r) for r in conn.execute(select(mcp_tools).where(mcp_tools.c.server == server))}
+            for name, definition in seen.items():
+                digest = tool_hash(definition)
+                text = json.dumps(definition, sort_keys=True)
+                old = known.get(name)
+                if old is None:
+                    report.added.append(name)
+                    conn.execute(
+                        insert(mcp_tools).values(
+                            server=server, name=name, definition=text, hash=digest, state="pending", updated_at=at
+                        )
+                    )
+                    self.store.audit(conn, "mcp.tool.added", f"mcp:{server}/{name}", {"hash": digest}, actor)
+                elif digest == old.approved_hash:
+                    report.unchanged.append(name)
+                    if old.state != "approved" or old.hash != digest:
+                        self._set(conn, server, name, definition=text, hash=digest, state="approved", updated_at=at)
+                elif digest != old.hash or old.state == "removed":
+                    report.changed.append(name)
+                    state = "pending" if old.approved_hash is None else "changed"
+                    self._set(conn, server, name, definition=text, hash=digest, state=state, updated_at=at)
+                    self.store.audit(
+                        conn,
+                        "mcp.tool.changed",
+                        f"mcp:{server}/{name}",
+                        {"approvedHash": old.approved_hash, "hash": digest, "fields": _changed_fields(old, definition)},
+                        actor,
+                    )
+                else:
+                    report.unchanged.append(name)
+            for name, old in known.items():
+                if name not in seen and old.state != "removed":
+                    report.removed.append(name)
+                    self._set(conn, server, name, state="removed", updated_at=at)
+                    self.store.audit(conn, "mcp.tool.removed", f"mcp:{server}/{name}", None, actor)
+            conn.execute(update(mcp_servers).where(mcp_servers.c.name == server).values(synced_at=at))
+        return report
+
+    def approve(self, server: str, tool: str | None = None, *, actor: str | None = None) -> list[str]:
+        """Approve the current definition of one tool, or of every held tool of the server."""
+        held = [t for t in self.tools(server) if not t.callable and t.state != "removed"]
+        if tool is not None:
+            held = [t for t in held if t.name == tool]
+            if not held:
+                current = self.tool(server, tool)
+                if current.callable:
+                    return []
+                raise InvalidEntry(f"tool '{tool}' of '{server}' is not offered upstream any more; nothing to approve")
+        at = now_ms()
+        with self.store.begin() as conn:
+            for t in held:
+                self._set(
+                    conn,
+                    server,
+                    t.name,
+                    approved_definition=json.dumps(t.definition, sort_keys=True),
+                    approved_hash=t.hash,
+                    state="approved",
+                    updated_at=at,
+                )
+                self.store.audit(conn, "mcp.tool.approved", f"mcp:{server}/{t.name}", {"hash": t.hash}, actor)
+        return [t.name for t in held]
+
+    @staticmethod
+    def _set(conn: Connection, server: str, name: str, **values: Any) -> None:
+        conn.execute(update(mcp_tools).where(mcp_tools.c.server == server, mcp_tools.c.name == name).values(**values))
+
+
+def _changed_fields(old: PinnedTool, new: dict[str, Any]) -> list[str]:
+    return [k for k in PINNED_FIELDS if old.definition.get(k) != new.get(k)]

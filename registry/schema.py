@@ -1,0 +1,81 @@
+"""The registry's tables. Migrations under ``migrations/`` create and evolve them; this is their current shape.
+
+The registry shares the engine's database but not its tables or its migration
+history: its Alembic version lives in ``registry_alembic_version``. Times are
+integer milliseconds since the epoch (UTC).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    # SHA-256 of the token: tokens are 256 random bits, so a fast hash is enough and a
+    # stolen table gives nothing to replay.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),  # JSON list
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+    Column("last_used_at", BigInteger),
+)
+
+mcp_servers = Table(
+    "mcp_servers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("transport", String(16), nullable=False),  # http | stdio
+    Column("url", Text),
+    Column("command", Text),  # JSON argv, never run through a shell
+    Column("headers", Text, nullable=False, server_default="{}"),  # JSON: name -> literal or "env:VAR"
+    Column("bearer_env", String(255)),  # the bearer secret is read from this variable at call time
+    Column("env", Text, nullable=False, server_default="[]"),  # JSON: variables a stdio server may inherit
+    Column("timeout_s", Integer, nullable=False, server_default="60"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("synced_at", BigInteger),
+)
+
+mcp_tools = Table(
+    "mcp_tools",
+    metadata,
+    Column("server", String(64), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("definition", Text, nullable=False),  # JSON, as last seen upstream
+    Column("hash", String(64), nullable=False),  # of the definition as last seen
+    Column("approved_definition", Text),
+    Column("approved_hash", String(64)),  # what an admin approved; calls need hash == approved_hash
+    Column("state", String(16), nullable=False),  # approved | pending | changed | removed
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+a2a_agents = Table(
+    "a2a_agents",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("card", Text, nullable=False),  # JSON, as last fetched
+    Column("card_hash", String(64), nullable=False),
+    Column("approved_card", Text),
+    Column("approved_hash", String(64)),
+    Column("token_env", String(255)),
+    Column("state", String(16), nullable=False),  # approved | changed
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+registry_events = Table(
+    "registry_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("actor", String(255)),
+    Column("data", Text),  # JSON, never a secret
+    Index("ix_registry_events_subject", "subject", "id"),
+)

@@ -1,0 +1,115 @@
+"""Opening the registry's tables in the hub's database, migrated to the head revision."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from registry.schema import registry_events
+
+HEAD_REVISION = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RegistryStore:
+    """A SQLAlchemy engine on the hub's database, with the registry's schema in place.
+
+    Registry writes are rare (an admin adds a server, a token is used), so
+    this keeps to plain SQLAlchemy Core and short transactions.
+    """
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30000) -> None:
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+
+            @event.listens_for(self.engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.isolation_level = None
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+
+            @event.listens_for(self.engine, "begin")
+            def _on_begin(conn: Connection) -> None:
+                conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+        self.migrate()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def migrate(self) -> None:
+        with self.engine.connect() as conn:
+            current = None
+            if inspect(conn).has_table("registry_alembic_version"):
+                current = conn.execute(text("SELECT version_num FROM registry_alembic_version")).scalar()
+            conn.rollback()
+        if current == HEAD_REVISION:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(7243002)"))  # one migrator at a time
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+            conn.rollback()
+
+    def audit(
+        self, conn: Connection, kind: str, subject: str, data: dict[str, Any] | None = None, actor: str | None = None
+    ) -> None:
+        """Record a registry event (never a secret) in the same transaction as the change it describes."""
+        conn.execute(
+            insert(registry_events).values(
+                at=now_ms(), kind=kind, subject=subject, actor=actor, data=json.dumps(data) if data else None
+            )
+        )
+
+    def events(self, subject: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query = select(registry_events).order_by(registry_events.c.id.desc()).limit(limit)
+        if subject is not None:
+            query = query.where(registry_events.c.subject == subject)
+        with self.read() as conn:
+            return [
+                {
+                    "id": r.id,
+                    "at": r.at,
+                    "kind": r.kind,
+                    "subject": r.subject,
+                    "actor": r.actor,
+                    "data": json.loads(r.data) if r.data else None,
+                }
+                for r in conn.execute(query)
+            ]

@@ -1,0 +1,183 @@
+"""API tokens: bearer secrets with scopes, stored only as SHA-256 hashes.
+
+A token reads ``ahk_<id>_<secret>``: the id names it in listings and
+``agenthub token revoke``; the secret is 256 random bits shown once, at
+creation. Only the hash of the whole token is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+
+from registry.exceptions import InvalidEntry, RegistryNotFound
+from registry.schema import api_tokens
+from registry.store import RegistryStore, now_ms
+
+SCOPES = ("read", "deploy", "start", "tasks", "jobs", "admin")
+_TOKEN = re.compile(r"^ahk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, as established from a verified token. ``admin`` holds every scope."""
+
+    name: str
+    scopes: frozenset[str]
+    token_id: str | None = None
+
+    def has(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "scopes": sorted(self.scopes), "token": self.token_id}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: int
+    revoked_at: int | None
+    last_used_at: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "scopes": self.scopes,
+            "createdAt": self.created_at,
+            "revokedAt": self.revoked_at,
+            "lastUsedAt": self.last_used_at,
+        }
+
+
+def parse_scopes(raw: str | list[str]) -> list[str]:
+    """``"read,start"`` or a list, checked against the known scopes."""
+    items = [s.strip() for s in (raw.split(",") if isinstance(raw, str) else raw) if s.strip()]
+    unknown = [s for s in items if s not in SCOPES]
+    if unknown:
+        raise InvalidEntry(f"unknown scope {', '.join(repr(s) for s in unknown)}: use {', '.join(SCOPES)}")
+    if not items:
+        raise InvalidEntry(f"a token needs at least one scope: {', '.join(SCOPES)}")
+    return sorted(set(items))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def looks_like_token(value: str) -> bool:
+    return bool(_TOKEN.match(value))
+
+
+class Tokens:
+    def __init__(self, store: RegistryStore) -> None:
+        self.store = store
+
+    def create(self, name: str, scopes: str | list[str]) -> tuple[TokenInfo, str]:
+        """A new token; the secret is returned here and never again."""
+        checked = parse_scopes(scopes)
+        if not name or len(name) > 255:
+            raise InvalidEntry("a token needs a name of 1 to 255 characters")
+        token_id = secrets.token_hex(4)
+        token = f"ahk_{token_id}_{secrets.token_urlsafe(32)}"
+        at = now_ms()
+        with self.store.begin() as conn:
+            conn.execute(
+                insert(api_tokens).values(
+                    id=token_id, name=name, token_hash=_digest(token), scopes=json.dumps(checked), created_at=at
+                )
+            )
+            self.store.audit(conn, "token.created", f"token:{token_id}", {"name": name, "scopes": checked})
+        return TokenInfo(token_id, name, checked, at, None, None), token
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal behind a presented token, or None for a wrong, malformed or revoked one."""
+        if not looks_like_token(token):
+            return None
+        digest = _digest(token)
+        with self.store.read() as conn:
+            row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        return Principal(name=row.name, scopes=frozenset(json.loads(row.scopes)), token_id=row.id)
+
+    def revoke(self, id_or_name: str) -> list[str]:
+        """Revoke the token with this id (or every live token with this name); returns the ids revoked."""
+        with self.store.begin() as conn:
+            rows = conn.execute(
+                select(api_tokens.c.id).where(
+                    or_(api_tokens.c.id == id_or_name, api_tokens.c.name == id_or_name),
+                    api_tokens.c.revoked_at.is_(None),
+                )
+            ).all()
+            if not rows:
+                raise RegistryNotFound(f"no live token with id or name '{id_or_name}' (see `agenthub token list`)")
+            ids = [r.id for r in rows]
+            conn.execute(update(api_tokens).where(api_tokens.c.id.in_(ids)).values(revoked_at=now_ms()))
+            for token_id in ids:
+                self.store.audit(conn, "token.revoked", f"token:{token_id}")
+        return ids
+
+    def all(self, *, include_revoked: bool = False) -> list[TokenInfo]:
+        query = select(api_tokens).order_by(api_tokens.c.created_at)
+        if not include_revoked:
+            query = query.where(api_tokens.c.revoked_at.is_(None))
+        with self.store.read() as conn:
+            return [
+                TokenInfo(r.id, r.name, json.loads(r.scopes), r.created_at, r.revoked_at, r.last_used_at)
+                for r in conn.execute(query)
+            ]
+
+    def any_admin(self) -> bool:
+        return any("admin" in t.scopes for t in self.all())
+
+    def seed_admin(self, token: str | None) -> str | None:
+        """Make sure an admin token exists on first start.
+
+        With ``token`` (from ``AGENTHUB_ADMIN_TOKEN``) that exact value becomes
+        the admin token if it is not known yet; without one, and with no live
+        admin token, a token is generated and returned so the caller can print
+        it once. Returns None when nothing new was created.
+        """
+        if token is not None:
+            if not looks_like_token(token):
+                raise InvalidEntry(
+                    "AGENTHUB_ADMIN_TOKEN must look like a token made by agenthub (ahk_<8 hex>_<43 characters>); "
+                    "create one with `agenthub token create --scopes admin` or leave the variable unset"
+                )
+            if self.verify(token) is not None:
+                return None
+            token_id = token.split("_")[1]
+            with self.store.begin() as conn:
+                taken = conn.execute(select(api_tokens.c.id).where(api_tokens.c.id == token_id)).first()
+                if taken is not None:
+                    raise InvalidEntry("AGENTHUB_ADMIN_TOKEN names a token id that was revoked; choose a new token")
+                conn.execute(
+                    insert(api_tokens).values(
+                        id=token_id,
+                        name="admin (AGENTHUB_ADMIN_TOKEN)",
+                        token_hash=_digest(token),
+                        scopes=json.dumps(["admin"]),
+                        created_at=now_ms(),
+                    )
+                )
+                self.store.audit(conn, "token.created", f"token:{token_id}", {"name": "admin", "scopes": ["admin"]})
+            return None
+        if self.any_admin():
+            return None
+        return self.create("admin", ["admin"])[1]
+
+
+def generate_token() -> str:
+    """A well-formed token value for ``AGENTHUB_ADMIN_TOKEN`` (not stored anywhere)."""
+    return f"ahk_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
