@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock bench clean
+.PHONY: run examples test lint lock bench clean
 
 $(STAMP): pyproject.toml requirements.lock build.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,7 +13,12 @@ $(STAMP): pyproject.toml requirements.lock build.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The hub on http://127.0.0.1:8600 with the examples deployed (exposed as MCP tools); an admin token is
+# printed on the first start. `make examples` runs every example to completion from the command line instead.
 run: $(STAMP)
+	$(BIN)/agenthub serve --examples examples
+
+examples: $(STAMP)
 	$(BIN)/python -m examples.run_all
 
 test: $(STAMP)

@@ -1,4 +1,4 @@
-"""Run every example to completion on SQLite: `make run` (until the hub's server lands).
+"""Run every example to completion on SQLite from the command line: `make examples`.
 
 Each example folder holds BPMN files, a ``workers.py`` with its job
 handlers and an ``example.json`` listing the instances to start and the

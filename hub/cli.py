@@ -13,13 +13,14 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from engine import DeploymentError, Engine, EngineError
 from engine.scheduler import WorkerLoop, WorkerSettings, default_registry
 from engine.scheduler.timers import TimerDefinitionError, parse_duration
+from hub.console import AsJson, Db, database_url, fail
 from hub.loading import WorkerModuleError, load_workers
 from hub.output import print_incidents, print_instance, print_instances, print_tasks
 
@@ -31,23 +32,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DEFAULT_DB = "sqlite:///agenthub.db"
-Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AGENTHUB_DB or sqlite:///agenthub.db).")]
 Vars = Annotated[str | None, typer.Option("--vars", help="Variables as a JSON object.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Workers = Annotated[
     list[str] | None,
     typer.Option("--workers", help="Module (dotted name or .py path) whose @worker handlers to register."),
 ]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def open_engine(db: str | None) -> Engine:
-    url = db or os.environ.get("AGENTHUB_DB") or DEFAULT_DB
+    url = database_url(db)
     synchronous = os.environ.get("AGENTHUB_SQLITE_SYNCHRONOUS", "FULL")
     try:
         return Engine.open(url, synchronous=synchronous)
@@ -87,9 +80,9 @@ def read_files(files: list[Path]) -> list[tuple[str, bytes]]:
     return resources
 
 
-def deploy_or_fail(engine: Engine, files: list[Path]) -> list[Any]:
+def deploy_or_fail(engine: Engine, files: list[Path], *, expose: bool = False) -> list[Any]:
     try:
-        return engine.deploy(read_files(files))
+        return engine.deploy(read_files(files), expose=expose)
     except DeploymentError as exc:
         typer.echo(f"error: deployment rejected, {len(exc.problems)} problem(s):", err=True)
         for problem in exc.problems:
@@ -108,12 +101,19 @@ def engine_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @app.command()
-def deploy(files: Annotated[list[Path], typer.Argument(help="BPMN files.")], db: Db = None) -> None:
+def deploy(
+    files: Annotated[list[Path], typer.Argument(help="BPMN files.")],
+    expose: Annotated[
+        bool, typer.Option("--expose", help="Offer the processes as MCP tools and A2A skills (as <agenthub:tool/>).")
+    ] = False,
+    db: Db = None,
+) -> None:
     """Deploy BPMN files; prints each process id and version."""
     engine = open_engine(db)
-    for deployed in deploy_or_fail(engine, files):
+    for deployed in deploy_or_fail(engine, files, expose=expose):
         note = "" if deployed.is_new else " (unchanged)"
-        typer.echo(f"{deployed.process_id} version {deployed.version}{note}")
+        exposed = ", exposed as a tool" if expose else ""
+        typer.echo(f"{deployed.process_id} version {deployed.version}{note}{exposed}")
 
 
 @app.command()
@@ -324,6 +324,20 @@ def variables(
     engine = open_engine(db)
     engine_call(engine.set_variables, instance_id, values, local=False)
     typer.echo(f"updated {', '.join(sorted(values))} on instance {instance_id}")
+
+
+def _add_command_groups() -> None:
+    """The command groups that live in modules of their own (they import this module's helpers)."""
+    from hub.commands import agents, mcp_servers, serve, tokens
+
+    app.command()(serve.serve)
+    app.command(name="mcp")(serve.mcp)
+    app.add_typer(tokens.app, name="token")
+    app.add_typer(mcp_servers.app, name="mcp-server")
+    app.add_typer(agents.app, name="agent")
+
+
+_add_command_groups()
 
 
 def main() -> None:

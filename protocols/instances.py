@@ -34,8 +34,13 @@ async def follow(
     first: InstanceView | None = None,
     poll_s: float = 0.01,
     max_poll_s: float = 0.25,
+    until_outside: bool = False,
 ) -> InstanceView:
     """Poll the instance until it ends, raises an incident, or ``timeout_s`` passes; returns its last view.
+
+    With ``until_outside`` it also returns as soon as the instance waits only
+    on the outside world (a person, a timer, a message or signal) and on no
+    job, so a caller hears "waiting for a person" at once, not at its timeout.
 
     ``on_change`` is called with each view whose state or active elements
     differ from the previous one (progress for MCP and A2A streams). Polling
@@ -46,6 +51,8 @@ async def follow(
     deadline = time.monotonic() + max(0.0, timeout_s)
     seen = _signature(view)
     delay = poll_s
+    if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
+        return view
     while not is_settled(view):
         left = deadline - time.monotonic()
         if left <= 0:
@@ -59,7 +66,20 @@ async def follow(
             delay = poll_s
             if on_change is not None:
                 await on_change(view)
+            if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
+                break
     return view
+
+
+def waits_outside_only(engine: Engine, view: InstanceView) -> bool:
+    """Active, with no job pending, and waiting for a person, a timer, a message or a signal."""
+    if view.state != "active" or engine.jobs(view.key):
+        return False
+    return bool(
+        engine.user_tasks(instance=view.key, limit=1)
+        or engine.timers(instance=view.key)
+        or engine.subscriptions(instance=view.key)
+    )
 
 
 def _signature(view: InstanceView) -> tuple[Any, ...]:

@@ -73,10 +73,17 @@ class PinnedTool:
     hash: str
     approved_hash: str | None
     state: str  # approved | pending (new) | changed | removed
+    approved_definition: dict[str, Any] | None = None
 
     @property
     def callable(self) -> bool:
         return self.state == "approved" and self.hash == self.approved_hash
+
+    def changed_fields(self) -> list[str]:
+        """The pinned fields in which the definition seen upstream differs from the approved one."""
+        if self.approved_definition is None or self.hash == self.approved_hash:
+            return []
+        return sorted(k for k in PINNED_FIELDS if self.definition.get(k) != self.approved_definition.get(k))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,7 +155,10 @@ def _server(row: Any) -> McpServer:
 
 
 def _tool(row: Any) -> PinnedTool:
-    return PinnedTool(row.server, row.name, json.loads(row.definition), row.hash, row.approved_hash, row.state)
+    approved = json.loads(row.approved_definition) if row.approved_definition else None
+    return PinnedTool(
+        row.server, row.name, json.loads(row.definition), row.hash, row.approved_hash, row.state, approved
+    )
 
 
 class McpRegistry:
@@ -297,8 +307,14 @@ class McpRegistry:
             conn.execute(update(mcp_servers).where(mcp_servers.c.name == server).values(synced_at=at))
         return report
 
-    def approve(self, server: str, tool: str | None = None, *, actor: str | None = None) -> list[str]:
-        """Approve the current definition of one tool, or of every held tool of the server."""
+    def approve(
+        self, server: str, tool: str | None = None, *, expected_hash: str | None = None, actor: str | None = None
+    ) -> list[str]:
+        """Approve the current definition of one tool, or of every held tool of the server.
+
+        With ``expected_hash`` (what the admin reviewed), the approval is refused
+        if the tool changed again since: checked in the approving transaction.
+        """
         held = [t for t in self.tools(server) if not t.callable and t.state != "removed"]
         if tool is not None:
             held = [t for t in held if t.name == tool]
@@ -310,6 +326,15 @@ class McpRegistry:
         at = now_ms()
         with self.store.begin() as conn:
             for t in held:
+                if expected_hash is not None:
+                    now = conn.execute(
+                        select(mcp_tools.c.hash).where(mcp_tools.c.server == server, mcp_tools.c.name == t.name)
+                    ).scalar()
+                    if now != expected_hash:
+                        raise RegistryConflict(
+                            f"tool '{t.name}' of '{server}' changed again since it was reviewed (hash {now}); "
+                            "review it again before approving"
+                        )
                 self._set(
                     conn,
                     server,
@@ -328,4 +353,6 @@ class McpRegistry:
 
 
 def _changed_fields(old: PinnedTool, new: dict[str, Any]) -> list[str]:
-    return [k for k in PINNED_FIELDS if old.definition.get(k) != new.get(k)]
+    """Fields that differ from the approved definition (from the last seen one for a never-approved tool)."""
+    base = old.approved_definition if old.approved_definition is not None else old.definition
+    return [k for k in PINNED_FIELDS if base.get(k) != new.get(k)]

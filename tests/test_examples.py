@@ -1,4 +1,4 @@
-"""The examples `make run` runs: each one reaches the end its example.json expects."""
+"""The examples `make examples` runs (and `make run` serves): each one reaches the end its example.json expects."""
 
 from __future__ import annotations
 

@@ -1,0 +1,99 @@
+"""API tokens (``/api/v1/tokens``) and remote A2A agents (``/api/v1/agents``): the admin's side of the registry."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from hub.api.common import ApiError, field, hub, json_body, require
+from protocols.a2a import CardError, fetch_card
+
+
+async def list_tokens(request: Request) -> Response:
+    require(request, "admin")
+    tokens = await asyncio.to_thread(hub(request).registry.tokens.all)
+    return JSONResponse({"items": [t.to_json() for t in tokens]})
+
+
+async def create_token(request: Request) -> Response:
+    """``{"name", "scopes": [...]}``; the answer holds the token, shown this once."""
+    require(request, "admin")
+    body = await json_body(request)
+    scopes = field(body, "scopes", list, required=True)
+    if not all(isinstance(s, str) for s in scopes):
+        raise ApiError(400, "'scopes' must be an array of strings")
+    info, secret = await asyncio.to_thread(
+        hub(request).registry.tokens.create, field(body, "name", str, required=True), scopes
+    )
+    return JSONResponse({**info.to_json(), "token": secret}, status_code=201)
+
+
+async def revoke_token(request: Request) -> Response:
+    require(request, "admin")
+    ids = await asyncio.to_thread(hub(request).registry.tokens.revoke, request.path_params["tokenId"])
+    return JSONResponse({"revoked": ids})
+
+
+async def list_agents(request: Request) -> Response:
+    require(request, "read")
+    agents = await asyncio.to_thread(hub(request).registry.agents.all)
+    return JSONResponse({"items": [a.to_json() for a in agents]})
+
+
+async def get_agent(request: Request) -> Response:
+    require(request, "read")
+    agent = await asyncio.to_thread(hub(request).registry.agents.get, request.path_params["name"])
+    return JSONResponse({**agent.to_json(), "card": agent.card})
+
+
+async def add_agent(request: Request) -> Response:
+    """``{"name", "url", "tokenEnv"}``: fetches the agent's card and pins it."""
+    who = require(request, "admin")
+    body = await json_body(request)
+    name = field(body, "name", str, required=True)
+    url = field(body, "url", str, required=True)
+    token_env = field(body, "tokenEnv", str)
+    try:
+        card = await fetch_card(url, token_env=token_env)
+    except CardError as exc:
+        raise ApiError(400, str(exc)) from None
+    agent = await asyncio.to_thread(
+        hub(request).registry.agents.add, name, url, card, token_env=token_env, actor=who.name
+    )
+    return JSONResponse(agent.to_json(), status_code=201)
+
+
+async def remove_agent(request: Request) -> Response:
+    who = require(request, "admin")
+    await asyncio.to_thread(hub(request).registry.agents.remove, request.path_params["name"], actor=who.name)
+    return Response(status_code=204)
+
+
+async def approve_agent(request: Request) -> Response:
+    """Re-fetch the card and approve it as it is now."""
+    who = require(request, "admin")
+    registry = hub(request).registry.agents
+    name = request.path_params["name"]
+    agent = await asyncio.to_thread(registry.get, name)
+    try:
+        card = await fetch_card(agent.url, token_env=agent.token_env)
+    except CardError as exc:
+        raise ApiError(400, str(exc)) from None
+    await asyncio.to_thread(registry.refresh, name, card, actor=who.name)
+    approved = await asyncio.to_thread(registry.approve, name, actor=who.name)
+    return JSONResponse(approved.to_json())
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/tokens", list_tokens, methods=["GET"]),
+    Route("/api/v1/tokens", create_token, methods=["POST"]),
+    Route("/api/v1/tokens/{tokenId}", revoke_token, methods=["DELETE"]),
+    Route("/api/v1/agents", list_agents, methods=["GET"]),
+    Route("/api/v1/agents", add_agent, methods=["POST"]),
+    Route("/api/v1/agents/{name}", get_agent, methods=["GET"]),
+    Route("/api/v1/agents/{name}", remove_agent, methods=["DELETE"]),
+    Route("/api/v1/agents/{name}/approve", approve_agent, methods=["POST"]),
+]

@@ -1,0 +1,354 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Written as data next to the routes rather than generated from docstrings:
+the document is part of the public surface, and a test checks that it names
+every route the app serves and nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_OBJ: dict[str, Any] = {"type": "object", "additionalProperties": True}
+_ID = {"type": "integer", "format": "int64"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _page(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": _ref(item)}, "page": _ref("Page")},
+        "required": ["items", "page"],
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details (application/problem+json).",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string", "description": "What was wrong and what to do."},
+        },
+        "required": ["title", "status", "detail"],
+    },
+    "Page": {
+        "type": "object",
+        "properties": {
+            "limit": {"type": "integer"},
+            "next": {"type": ["integer", "null"], "description": "Pass as ?after= for the next page; null at the end."},
+        },
+    },
+    "Instance": {
+        "type": "object",
+        "description": "The CLI's --json shape, plus details.",
+        "properties": {
+            "instance": _ID,
+            "process": {"type": "string"},
+            "state": {"type": "string", "enum": ["active", "completed", "terminated", "incident"]},
+            "variables": _OBJ,
+            "version": {"type": "integer"},
+            "activeElements": {"type": "array", "items": _OBJ},
+            "waitingFor": {"type": "array", "items": _OBJ, "description": "User tasks, timers, messages, jobs."},
+        },
+        "required": ["instance", "process", "state", "variables"],
+    },
+    "UserTask": {
+        "type": "object",
+        "properties": {
+            "id": _ID,
+            "instance": _ID,
+            "element": {"type": "string"},
+            "name": {"type": "string"},
+            "assignee": {"type": ["string", "null"]},
+            "candidateGroups": {"type": "array", "items": {"type": "string"}},
+            "candidateUsers": {"type": "array", "items": {"type": "string"}},
+            "process": {"type": "string"},
+            "state": {"type": "string"},
+            "formKey": {"type": ["string", "null"]},
+            "priority": {"type": "integer"},
+        },
+        "required": ["id", "instance", "element", "name", "state"],
+    },
+    "Incident": {
+        "type": "object",
+        "properties": {
+            "id": _ID,
+            "instance": _ID,
+            "element": {"type": "string"},
+            "process": {"type": "string"},
+            "type": {"type": "string"},
+            "message": {"type": "string"},
+            "state": {"type": "string"},
+        },
+    },
+    "Job": {
+        "type": "object",
+        "properties": {
+            "key": _ID,
+            "type": {"type": "string"},
+            "instance": _ID,
+            "element": {"type": "string"},
+            "retries": {"type": "integer"},
+            "headers": _OBJ,
+            "variables": _OBJ,
+            "worker": {"type": "string"},
+            "lockVersion": {"type": "integer"},
+        },
+    },
+    "Definition": {
+        "type": "object",
+        "properties": {
+            "key": _ID,
+            "processId": {"type": "string"},
+            "version": {"type": "integer"},
+            "name": {"type": ["string", "null"]},
+            "resourceName": {"type": "string"},
+            "exposed": {"type": "boolean"},
+        },
+    },
+}
+
+
+def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(schema: dict[str, Any], status: str = "200") -> dict[str, Any]:
+    return {status: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+
+_S = {"type": "string"}
+_VARS = {"variables": _OBJ}
+_PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+    {"name": "after", "in": "query", "schema": _ID},
+]
+
+# path -> method -> (summary, scope, extra operation fields)
+OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
+    "/deployments": {
+        "post": (
+            "Deploy BPMN files (multipart, one or more files; or a raw application/xml body). ?expose=true offers "
+            "the processes as MCP tools and A2A skills.",
+            "deploy",
+            {"responses": _ok(_OBJ, "201")},
+        ),
+        "get": ("List deployments.", "read", {"parameters": _PAGING, "responses": _ok(_page("Definition"))}),
+    },
+    "/process-definitions": {
+        "get": (
+            "Latest version of each process (?all=true: every version).",
+            "read",
+            {"parameters": _PAGING, "responses": _ok(_page("Definition"))},
+        ),
+    },
+    "/process-definitions/{processId}": {"get": ("Every version of one process.", "read", {})},
+    "/process-definitions/{processId}/xml": {"get": ("The BPMN XML (?version=N).", "read", {})},
+    "/process-instances": {
+        "post": (
+            "Start an instance; with awaitCompletion (seconds) answer when it ends or the wait runs out.",
+            "start",
+            {
+                "requestBody": _body(
+                    {
+                        "processId": _S,
+                        "variables": _OBJ,
+                        "version": {"type": "integer"},
+                        "awaitCompletion": {"type": "number"},
+                    },
+                    ["processId"],
+                ),
+                "responses": _ok(_ref("Instance"), "201"),
+            },
+        ),
+        "get": (
+            "List instances (filters: state, processId).",
+            "read",
+            {
+                "parameters": [
+                    *_PAGING,
+                    {"name": "state", "in": "query", "schema": _S},
+                    {"name": "processId", "in": "query", "schema": _S},
+                ],
+                "responses": _ok(_page("Instance")),
+            },
+        ),
+    },
+    "/process-instances/{key}": {
+        "get": ("One instance with its active elements and waits.", "read", {"responses": _ok(_ref("Instance"))})
+    },
+    "/process-instances/{key}/cancel": {"post": ("Cancel an instance.", "start", {"responses": _ok(_ref("Instance"))})},
+    "/process-instances/{key}/journal": {"get": ("The instance's audit trail.", "read", {"parameters": _PAGING})},
+    "/process-instances/{key}/variables": {"post": ("Set root variables.", "start", {"requestBody": _body(_VARS)})},
+    "/user-tasks": {
+        "get": (
+            "List user tasks (filters: state, candidateGroup, instance).",
+            "tasks",
+            {
+                "parameters": [
+                    *_PAGING,
+                    {"name": "state", "in": "query", "schema": _S},
+                    {"name": "candidateGroup", "in": "query", "schema": _S},
+                    {"name": "instance", "in": "query", "schema": _ID},
+                ],
+                "responses": _ok(_page("UserTask")),
+            },
+        ),
+    },
+    "/user-tasks/{key}": {"get": ("One user task.", "tasks", {"responses": _ok(_ref("UserTask"))})},
+    "/user-tasks/{key}/claim": {"post": ("Claim (assign) a task.", "tasks", {"responses": _ok(_ref("UserTask"))})},
+    "/user-tasks/{key}/complete": {
+        "post": (
+            "Complete a task; 409 when it is no longer open.",
+            "tasks",
+            {"requestBody": _body(_VARS), "responses": _ok(_ref("UserTask"))},
+        )
+    },
+    "/messages": {
+        "post": (
+            "Publish a message.",
+            "start",
+            {
+                "requestBody": _body(
+                    {
+                        "name": _S,
+                        "correlationKey": _S,
+                        "variables": _OBJ,
+                        "timeToLive": {"type": "integer"},
+                        "messageId": _S,
+                    },
+                    ["name"],
+                )
+            },
+        )
+    },
+    "/signals": {
+        "post": ("Broadcast a signal.", "start", {"requestBody": _body({"name": _S, "variables": _OBJ}, ["name"])})
+    },
+    "/incidents": {
+        "get": (
+            "List incidents (state: open, resolved, all).",
+            "read",
+            {"parameters": _PAGING, "responses": _ok(_page("Incident"))},
+        )
+    },
+    "/incidents/{key}/resolve": {"post": ("Retry what failed.", "start", {})},
+    "/jobs/activate": {
+        "post": (
+            "Claim jobs of a type, long polling up to requestTimeout seconds.",
+            "jobs",
+            {
+                "requestBody": _body(
+                    {
+                        "type": _S,
+                        "maxJobs": {"type": "integer"},
+                        "leaseSeconds": {"type": "number"},
+                        "requestTimeout": {"type": "number"},
+                        "worker": _S,
+                    },
+                    ["type"],
+                ),
+                "responses": _ok({"type": "object", "properties": {"jobs": {"type": "array", "items": _ref("Job")}}}),
+            },
+        )
+    },
+    "/jobs/{key}/complete": {
+        "post": (
+            "Complete a job.",
+            "jobs",
+            {"requestBody": _body({"variables": _OBJ, "worker": _S, "lockVersion": {"type": "integer"}})},
+        )
+    },
+    "/jobs/{key}/fail": {
+        "post": (
+            "Fail a job attempt (retries, backoff).",
+            "jobs",
+            {
+                "requestBody": _body(
+                    {"errorMessage": _S, "retries": {"type": "integer"}, "retryBackOff": {"type": "integer"}},
+                    ["errorMessage"],
+                )
+            },
+        )
+    },
+    "/jobs/{key}/error": {
+        "post": (
+            "Throw a BPMN error from a job.",
+            "jobs",
+            {"requestBody": _body({"errorCode": _S, "errorMessage": _S, "variables": _OBJ}, ["errorCode"])},
+        )
+    },
+    "/mcp-servers": {
+        "get": ("List registered MCP servers.", "read", {}),
+        "post": ("Register an MCP server (its tools are fetched and pinned).", "admin", {}),
+    },
+    "/mcp-servers/{name}": {"get": ("One MCP server.", "read", {}), "delete": ("Remove an MCP server.", "admin", {})},
+    "/mcp-servers/{name}/tools": {"get": ("Its tools and their pinning state (?refresh=true).", "read", {})},
+    "/mcp-servers/{name}/approve": {"post": ("Approve changed or new tools.", "admin", {})},
+    "/agents": {
+        "get": ("List registered A2A agents.", "read", {}),
+        "post": ("Register an A2A agent by URL (its card is fetched and pinned).", "admin", {}),
+    },
+    "/agents/{name}": {"get": ("One agent with its card.", "read", {}), "delete": ("Remove an agent.", "admin", {})},
+    "/agents/{name}/approve": {"post": ("Approve the agent's current card.", "admin", {})},
+    "/tokens": {
+        "get": ("List API tokens (never their secrets).", "admin", {}),
+        "post": ("Create an API token; the secret is in this answer only.", "admin", {}),
+    },
+    "/tokens/{tokenId}": {"delete": ("Revoke a token (by id or name).", "admin", {})},
+}
+
+
+def _parameters(path: str) -> list[dict[str, Any]]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [{"name": n, "in": "path", "required": True, "schema": _ID if n == "key" else _S} for n in names]
+
+
+def openapi_document(settings: Any = None) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for path, methods in OPERATIONS.items():
+        item: dict[str, Any] = {}
+        for method, (summary, scope, extra) in methods.items():
+            operation: dict[str, Any] = {
+                "summary": summary,
+                "description": f"Needs a token with the '{scope}' scope (or 'admin').",
+                "security": [{"bearer": [scope]}],
+                "parameters": [*_parameters(path), *extra.get("parameters", [])],
+                "responses": {
+                    **extra.get("responses", {"200": {"description": "OK"}}),
+                    "default": {
+                        "description": "An error",
+                        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+                    },
+                },
+            }
+            if "requestBody" in extra:
+                operation["requestBody"] = extra["requestBody"]
+            item[method] = operation
+        paths["/api/v1" + path] = item
+    server = settings.base_url if settings is not None else "http://127.0.0.1:8600"
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "agenthub REST API",
+            "version": "1",
+            "description": "Deploy and run BPMN processes, work user tasks, publish messages, run jobs from "
+            "workers in any language, and manage the registry. Errors are application/problem+json.",
+        },
+        "servers": [{"url": server}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An agenthub API token"}},
+        },
+        "security": [{"bearer": []}],
+    }

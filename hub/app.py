@@ -1,0 +1,161 @@
+"""The hub's ASGI app: REST API, MCP endpoint and health, behind one guard, with the worker loop alongside.
+
+    app = create_app(HubSettings.from_env())
+
+The app owns the engine, the registry and (unless ``worker=False``) a
+worker loop thread that fires timers and runs the job handlers registered
+in-process: Python ``@worker`` modules plus the built-in ``http`` and ``mcp``
+job types. Everything is opened in ``create_app`` and closed by the lifespan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from engine import Engine, WorkerLoop
+from engine.scheduler import WorkerRegistry, WorkerSettings, default_registry
+from hub.api import admin, deployments, events, instances, jobs, mcp_servers, tasks
+from hub.api.common import Hub, problem, problem_handlers
+from hub.api.openapi import openapi_document
+from hub.guard import Guard
+from hub.settings import HubSettings
+from protocols.http import EgressPolicy, HttpConnector
+from protocols.mcp import McpEndpoint
+from protocols.mcp.tool_task import McpToolTask
+from registry import Registry
+
+log = logging.getLogger("agenthub.hub")
+
+
+def job_handlers(registry: Registry, settings: HubSettings, extra: WorkerRegistry | None = None) -> WorkerRegistry:
+    """The job types this hub runs: the built-in connectors, then every ``@worker`` handler loaded."""
+    workers = WorkerRegistry()
+    workers.register("http", HttpConnector(EgressPolicy.from_env(settings.http_allow)))
+    workers.register("mcp", McpToolTask(registry))
+    for job_type, handler in (extra or default_registry).handlers.items():
+        workers.register(job_type, handler)
+    return workers
+
+
+class WorkerThread:
+    """The engine's worker loop on a thread of its own, stopped with the app."""
+
+    def __init__(self, engine: Engine, workers: WorkerRegistry) -> None:
+        self.loop = WorkerLoop(engine, workers, settings=WorkerSettings())
+        self.thread = threading.Thread(target=self._run, name="agenthub-worker", daemon=True)
+        self.error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            self.loop.run()
+        except BaseException as exc:  # reported by /health; the hub keeps answering
+            self.error = exc
+            log.exception("the worker loop stopped")
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.loop.stop()
+        self.thread.join(timeout=30)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+
+async def health(request: Request) -> Response:
+    state: Hub = request.app.state.hub
+    worker: WorkerThread | None = request.app.state.worker
+    body: dict[str, Any] = {"status": "ok", "database": state.engine.store.dialect}
+    body["worker"] = "off" if worker is None else ("running" if worker.alive else "stopped")
+    return JSONResponse(body)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document(request.app.state.hub.settings))
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return problem(404, f"no such endpoint: {request.method} {request.url.path}")
+
+
+async def not_allowed(request: Request, exc: Exception) -> Response:
+    return problem(405, f"{request.method} is not allowed on {request.url.path}")
+
+
+def create_app(
+    settings: HubSettings,
+    *,
+    engine: Engine | None = None,
+    registry: Registry | None = None,
+    workers: WorkerRegistry | None = None,
+) -> Starlette:
+    engine = engine or Engine.open(settings.db)
+    registry = registry or Registry.open(settings.db)
+    handlers = job_handlers(registry, settings, workers)
+    hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
+    endpoint = McpEndpoint(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        generated = registry.tokens.seed_admin(settings.admin_token)
+        if generated is not None:
+            print(
+                f"agenthub: created an admin API token (shown this once; store it now):\n  {generated}",
+                file=sys.stderr,
+                flush=True,
+            )
+        worker = WorkerThread(engine, handlers) if settings.worker else None
+        app.state.worker = worker
+        if worker is not None:
+            worker.start()
+        try:
+            async with endpoint.lifespan():
+                yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    routes: list[BaseRoute] = [
+        Route("/health", health, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+        *deployments.routes,
+        *instances.routes,
+        *tasks.routes,
+        *events.routes,
+        *jobs.routes,
+        *admin.routes,
+        *mcp_servers.routes,
+        Route("/mcp", endpoint.asgi),  # an ASGI app as endpoint: every method; /mcp/ goes to the Mount
+        Mount("/mcp", app=endpoint.asgi),
+    ]
+    bind_host = settings.host if settings.host not in ("0.0.0.0", "::") else None
+    guard = Middleware(
+        Guard,
+        tokens=registry.tokens,
+        port=lambda: settings.port,
+        allowed_hosts=(*settings.allowed_hosts, *([bind_host] if bind_host else [])),
+        allowed_origins=settings.allowed_origins,
+    )
+    app = Starlette(
+        routes=routes,
+        middleware=[guard],
+        lifespan=lifespan,
+        exception_handlers={**problem_handlers, 404: not_found, 405: not_allowed},
+    )
+    app.state.hub = hub
+    app.state.worker = None
+    app.state.mcp = endpoint
+    return app

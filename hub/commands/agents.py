@@ -1,0 +1,84 @@
+"""``agenthub agent add | list | show | approve | remove``: remote A2A agents, registered by their pinned card."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from hub.commands.tokens import _registry
+from hub.console import AsJson, Db, fail
+from protocols.a2a import CardError, fetch_card
+from registry import RegistryError
+
+app = typer.Typer(help="Remote A2A agents that processes can call.", no_args_is_help=True)
+
+
+@app.command()
+def add(
+    url: Annotated[str, typer.Argument(help="The agent's URL (its card is read from /.well-known/agent-card.json).")],
+    name: Annotated[str | None, typer.Option("--name", help="Name to call it by (default: from its card).")] = None,
+    token_env: Annotated[
+        str | None, typer.Option("--token-env", help="Environment variable holding the agent's bearer token.")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Fetch the agent's card and pin it: a later change of card holds the agent until approved."""
+    try:
+        card = asyncio.run(fetch_card(url, token_env=token_env))
+    except CardError as exc:
+        fail(str(exc))
+    chosen = name or "".join(c if c.isalnum() or c in "-_." else "-" for c in str(card["name"])).strip("-")[:64]
+    try:
+        agent = _registry(db).agents.add(chosen, url, card, token_env=token_env)
+    except RegistryError as exc:
+        fail(str(exc))
+    skills = ", ".join(s for s in agent.to_json()["skills"] if s) or "none listed"
+    typer.echo(f"agent '{agent.name}' added: {card.get('description', '')} (skills: {skills})")
+
+
+@app.command(name="list")
+def list_(as_json: AsJson = False, db: Db = None) -> None:
+    agents = _registry(db).agents.all()
+    if as_json:
+        typer.echo(json.dumps([a.to_json() for a in agents], indent=2))
+        return
+    if not agents:
+        typer.echo("no agents")
+    for a in agents:
+        typer.echo(f"{a.name:<24} {a.state:<9} {a.url}")
+
+
+@app.command()
+def show(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
+    """Print the agent's pinned card."""
+    try:
+        agent = _registry(db).agents.get(name)
+    except RegistryError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps({**agent.to_json(), "card": agent.card}, indent=2))
+
+
+@app.command()
+def approve(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
+    """Fetch the agent's card again and approve it as it is now."""
+    registry = _registry(db)
+    try:
+        agent = registry.agents.get(name)
+        card = asyncio.run(fetch_card(agent.url, token_env=agent.token_env))
+        registry.agents.refresh(name, card)
+        registry.agents.approve(name)
+    except (RegistryError, CardError) as exc:
+        fail(str(exc))
+    typer.echo(f"agent '{name}' approved")
+
+
+@app.command()
+def remove(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
+    try:
+        _registry(db).agents.remove(name)
+    except RegistryError as exc:
+        fail(str(exc))
+    typer.echo(f"agent '{name}' removed")

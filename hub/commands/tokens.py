@@ -1,0 +1,71 @@
+"""``agenthub token create | list | revoke``: API tokens for the REST API, /mcp and A2A."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from hub.console import AsJson, Db, database_url, fail
+from registry import SCOPES, Registry, RegistryError
+
+app = typer.Typer(help="API tokens: bearer secrets with scopes, stored hashed.", no_args_is_help=True)
+
+
+def _registry(db: str | None) -> Registry:
+    url = database_url(db)
+    try:
+        return Registry.open(url)
+    except Exception as exc:
+        fail(f"cannot open database '{url}': {exc}")
+
+
+@app.command()
+def create(
+    scopes: Annotated[str, typer.Option("--scopes", help=f"Comma separated: {', '.join(SCOPES)}.")],
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "token",
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """Create a token and print it once: it cannot be shown again."""
+    registry = _registry(db)
+    try:
+        info, secret = registry.tokens.create(name, scopes)
+    except RegistryError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({**info.to_json(), "token": secret}, indent=2))
+        return
+    typer.echo(secret)
+    typer.echo(f"token {info.id} '{info.name}' with scopes {', '.join(info.scopes)}: store it now", err=True)
+
+
+@app.command(name="list")
+def list_(
+    all_: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """List tokens (never their secrets)."""
+    tokens = _registry(db).tokens.all(include_revoked=all_)
+    if as_json:
+        typer.echo(json.dumps([t.to_json() for t in tokens], indent=2))
+        return
+    if not tokens:
+        typer.echo("no tokens")
+    for t in tokens:
+        revoked = "  revoked" if t.revoked_at else ""
+        typer.echo(f"{t.id}  {t.name:<24} {','.join(t.scopes)}{revoked}")
+
+
+@app.command()
+def revoke(
+    token: Annotated[str, typer.Argument(help="The token's id (from `token list`) or name.")], db: Db = None
+) -> None:
+    """Revoke a token at once (hubs that cached it stop accepting it within two seconds)."""
+    try:
+        ids = _registry(db).tokens.revoke(token)
+    except RegistryError as exc:
+        fail(str(exc))
+    typer.echo(f"revoked {', '.join(ids)}")

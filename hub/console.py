@@ -1,0 +1,23 @@
+"""What every ``agenthub`` command shares: the ``--db`` option and how errors end a command."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, NoReturn
+
+import typer
+
+from hub.settings import DEFAULT_DB
+
+Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AGENTHUB_DB or sqlite:///agenthub.db).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def database_url(db: str | None) -> str:
+    return db or os.environ.get("AGENTHUB_DB") or DEFAULT_DB
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """End the command with one clear message on stderr and exit status 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)

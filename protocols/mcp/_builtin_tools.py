@@ -1,0 +1,219 @@
+"""The hub's own tools, named ``agenthub_*`` so they never clash with a process id.
+
+Each needs one scope; a caller without it does not see the tool, and calling
+it anyway is refused with ``FORBIDDEN``. Wrong arguments, unknown ids and
+tasks that are no longer open come back as tool errors (``isError: true``
+with ``{"error": {"type", "message"}}``), which the model can read and act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_types import CallToolResult, Tool, ToolAnnotations
+
+from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound
+from protocols.instances import outcome
+from protocols.mcp._arguments import ArgumentError, check_arguments
+from protocols.mcp._context import MAX_ID, in_thread, require, tool_error, tool_result
+from registry import Principal
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+_PAGE = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "description": "At most this many (default 20)"},
+    "after": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_ID,
+        "description": "Continue after this id (the previous page's next)",
+    },
+}
+_VARIABLES = {"type": "object", "description": "Variables as a JSON object"}
+
+
+def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinTool:
+    name: str
+    scope: str
+    description: str
+    input_schema: dict[str, Any]
+    read_only: bool
+    handler: Handler
+
+    def as_tool(self) -> Tool:
+        return Tool(
+            name=self.name,
+            description=self.description,
+            input_schema=self.input_schema,
+            annotations=ToolAnnotations(read_only_hint=self.read_only, destructive_hint=False, open_world_hint=False),
+        )
+
+
+class BuiltinTools:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.by_name = {
+            tool.name: tool
+            for tool in (
+                BuiltinTool(
+                    "agenthub_list_instances",
+                    "read",
+                    "List process instances, oldest first, optionally only those of one process or in one state.",
+                    _schema(
+                        {
+                            "processId": {"type": "string", "description": "Only instances of this process"},
+                            "state": {"type": "string", "enum": ["active", "completed", "terminated", "incident"]},
+                            **_PAGE,
+                        }
+                    ),
+                    True,
+                    self._list_instances,
+                ),
+                BuiltinTool(
+                    "agenthub_get_instance",
+                    "read",
+                    "Get a process instance: its state, variables and, while it runs, what it waits for.",
+                    _schema({"instance": {**_ID, "description": "The instance id"}}, ("instance",)),
+                    True,
+                    self._get_instance,
+                ),
+                BuiltinTool(
+                    "agenthub_list_user_tasks",
+                    "tasks",
+                    "List user tasks (work waiting for a person), by default the open ones.",
+                    _schema(
+                        {
+                            "state": {"type": "string", "enum": ["created", "completed", "canceled", "all"]},
+                            "instance": {**_ID, "description": "Only the tasks of this instance"},
+                            "candidateGroup": {"type": "string", "description": "Only tasks offered to this group"},
+                            **_PAGE,
+                        }
+                    ),
+                    True,
+                    self._list_user_tasks,
+                ),
+                BuiltinTool(
+                    "agenthub_complete_user_task",
+                    "tasks",
+                    "Complete an open user task with the given variables; the instance then moves on.",
+                    _schema({"task": {**_ID, "description": "The user task id"}, "variables": _VARIABLES}, ("task",)),
+                    False,
+                    self._complete_user_task,
+                ),
+                BuiltinTool(
+                    "agenthub_publish_message",
+                    "start",
+                    "Publish a BPMN message: it reaches the instance waiting for this name and correlation key, "
+                    "or starts a process with a message start event.",
+                    _schema(
+                        {
+                            "name": {"type": "string", "minLength": 1, "description": "The message name"},
+                            "correlationKey": {"type": "string", "description": "Which waiting instance it is for"},
+                            "variables": _VARIABLES,
+                            "timeToLiveMs": {"type": "integer", "minimum": 0, "maximum": 7 * 24 * 3600 * 1000},
+                            "messageId": {"type": "string", "description": "Publishing an id again is refused"},
+                        },
+                        ("name",),
+                    ),
+                    False,
+                    self._publish_message,
+                ),
+            )
+        }
+
+    def tools(self, principal: Principal) -> list[Tool]:
+        return [tool.as_tool() for tool in self.by_name.values() if principal.has(tool.scope)]
+
+    async def call(self, principal: Principal, name: str, arguments: Mapping[str, Any] | None) -> CallToolResult:
+        tool = self.by_name[name]
+        require(principal, tool.scope, f"the tool {name}")
+        try:
+            values = check_arguments(tool.input_schema, arguments)
+        except ArgumentError as exc:
+            return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}", problems=exc.problems)
+        try:
+            return tool_result(await tool.handler(values))
+        except NotFound as exc:
+            return tool_error("notFound", str(exc))
+        except Conflict as exc:
+            return tool_error("conflict", str(exc))
+        except InvalidInput as exc:
+            return tool_error("invalidArguments", str(exc))
+
+    # --- handlers: plain JSON in, plain JSON out ---------------------------------------------
+
+    async def _list_instances(self, args: dict[str, Any]) -> dict[str, Any]:
+        limit = int(args.get("limit", 20))
+        views = await in_thread(
+            lambda: self.engine.instances(
+                state=args.get("state"), process_id=args.get("processId"), limit=limit + 1, after=_int(args, "after")
+            )
+        )
+        items = [_summary(v) for v in views[:limit]]
+        return {"instances": items, "next": items[-1]["instance"] if len(views) > limit else None}
+
+    async def _get_instance(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = int(args["instance"])
+        return await in_thread(lambda: outcome(self.engine, self.engine.instance(key)))
+
+    async def _list_user_tasks(self, args: dict[str, Any]) -> dict[str, Any]:
+        limit = int(args.get("limit", 20))
+        state = args.get("state", "created")
+        views = await in_thread(
+            lambda: self.engine.user_tasks(
+                state=None if state == "all" else state,
+                instance=_int(args, "instance"),
+                candidate_group=args.get("candidateGroup"),
+                limit=limit + 1,
+                after=_int(args, "after"),
+            )
+        )
+        items = [v.to_json() for v in views[:limit]]
+        return {"tasks": items, "next": items[-1]["id"] if len(views) > limit else None}
+
+    async def _complete_user_task(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = int(args["task"])
+
+        def complete() -> dict[str, Any]:
+            task = self.engine.user_task(key)
+            self.engine.complete_user_task(key, args.get("variables") or {})
+            return {"task": key, "instance": outcome(self.engine, self.engine.instance(task.instance))}
+
+        return await in_thread(complete)
+
+    async def _publish_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await in_thread(
+            lambda: self.engine.publish_message(
+                args["name"],
+                args.get("correlationKey", ""),
+                args.get("variables") or {},
+                ttl_ms=int(args.get("timeToLiveMs", 0)),
+                message_id=args.get("messageId"),
+            )
+        )
+
+
+def _int(args: dict[str, Any], key: str) -> int | None:
+    return int(args[key]) if key in args else None
+
+
+def _summary(view: InstanceView) -> dict[str, Any]:
+    return {
+        "instance": view.key,
+        "process": view.process_id,
+        "version": view.version,
+        "state": view.state,
+        "createdAt": view.created_at,
+        "endedAt": view.ended_at,
+    }

@@ -1,0 +1,119 @@
+"""The ASGI layer in front of the SDK's Streamable HTTP handler: identity and strict JSON.
+
+1. A request without a verified ``registry.Principal`` in
+   ``scope["state"]["principal"]`` gets 401 (the hub's guard should have
+   answered first; this is the fail-closed backstop).
+2. The principal is shown to the SDK as ``scope["user"]``, which the SDK
+   binds a session to: a session opened with one token answers 404 to
+   another (RELIABILITY.md M8). The token itself is not passed on.
+3. A POST body is read once (413 above ``max_body`` bytes) and parsed
+   strictly before the SDK parses it again: duplicate keys, ``NaN`` and
+   ``Infinity``, and nesting too deep for the parser are refused with a
+   JSON-RPC parse error and HTTP 400 (M14). Python's parser would otherwise
+   keep the last duplicate and accept ``NaN``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp_types import INVALID_REQUEST, PARSE_ERROR
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry import Principal
+
+
+class McpHttpFront:
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        principal = (scope.get("state") or {}).get("principal")
+        if not isinstance(principal, Principal):
+            await _error(send, 401, INVALID_REQUEST, "authentication required: send a bearer token")
+            return
+        owner = AccessToken(
+            token="",  # the SDK compares client_id, issuer and subject; it never needs the secret
+            client_id=principal.token_id or principal.name,
+            scopes=sorted(principal.scopes),
+            subject=principal.name,
+        )
+        scope = {**scope, "user": AuthenticatedUser(owner)}
+        if scope["method"] == "POST":
+            body = await _read_body(receive, self.max_body)
+            if body is None:
+                await _error(send, 413, INVALID_REQUEST, f"the request body is larger than {self.max_body} bytes")
+                return
+            problem = strict_json_problem(body)
+            if problem is not None:
+                await _error(send, 400, PARSE_ERROR, f"Parse error: {problem}")
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+
+def strict_json_problem(body: bytes) -> str | None:
+    """What makes ``body`` unacceptable JSON, or None."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            duplicate = next(key for key in keys if keys.count(key) > 1)
+            raise ValueError(f"the key {duplicate!r} appears twice in one object")
+        return dict(pairs)
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        json.loads(body, object_pairs_hook=unique, parse_constant=no_constant)
+    except RecursionError:
+        return "the JSON nests too deeply"
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
+        return str(exc)
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands out the body read already, then waits on the real one (for disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _error(send: Send, status: int, code: int, message: str) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

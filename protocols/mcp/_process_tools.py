@@ -1,0 +1,157 @@
+"""Exposed processes as MCP tools: list them, and run one per call.
+
+A call checks the arguments against the process's input schema (nothing
+starts when they are wrong), starts an instance with the arguments as its
+variables plus ``caller`` (the principal's name, overriding any argument of
+that name), and follows it for the call's time budget while sending progress.
+What comes back depends on where the instance stands when the budget ends:
+
+- completed: its variables as ``structuredContent``;
+- waiting (a person, a timer, a message, a worker): a non-error result with
+  the instance id, its state and ``waitingFor``, so the client can check later;
+- incident or terminated: ``isError: true`` with the instance's outcome.
+
+Every result carries ``_meta["agenthub/instance"]`` and ``_meta["agenthub/state"]``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, Tool, ToolExecution
+
+from engine import Engine, InstanceView, InvalidInput, NotFound
+from engine.exposure import ToolSpec
+from protocols.instances import follow, outcome
+from protocols.mcp._arguments import ArgumentError, check_arguments
+from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
+from registry import Principal
+
+BUILTIN_PREFIX = "agenthub_"
+"""Names of the hub's own tools start with this; a process whose id does is not offered as a tool."""
+
+WAIT_META_KEY = "agenthub/waitSeconds"
+"""``_meta`` key with which a caller shortens the call's time budget (0 returns right after the start)."""
+
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # SEP-986: what clients accept as a tool name
+
+
+def offered(spec: ToolSpec) -> bool:
+    return bool(_TOOL_NAME.match(spec.process_id)) and not spec.process_id.startswith(BUILTIN_PREFIX)
+
+
+def as_tool(spec: ToolSpec) -> Tool:
+    return Tool(
+        name=spec.process_id,
+        title=spec.title,
+        description=spec.description,
+        input_schema=spec.input_schema(),
+        execution=ToolExecution(task_support="optional"),
+    )
+
+
+class ProcessTools:
+    """Starting exposed processes for tool calls, and turning instances into tool results."""
+
+    def __init__(self, engine: Engine, call_timeout_s: float) -> None:
+        self.engine = engine
+        self.call_timeout_s = call_timeout_s
+
+    async def tools(self) -> list[Tool]:
+        """Read from the engine on every listing, so a new deployment shows without a restart."""
+        specs = await in_thread(self.engine.tools)
+        return [as_tool(spec) for spec in specs if offered(spec)]
+
+    async def start(
+        self, principal: Principal, name: str, arguments: Mapping[str, Any] | None
+    ) -> InstanceView | CallToolResult:
+        """The started instance, or the tool error that says why nothing started."""
+        require(principal, "start", "calling a process tool")
+        try:
+            spec = await in_thread(lambda: self.engine.tool(name))
+        except NotFound:
+            spec = None
+        if spec is None or not offered(spec):
+            raise MCPError(INVALID_PARAMS, f"unknown tool '{name}': list the tools to see what this hub offers")
+        try:
+            variables = check_arguments(spec.input_schema(), arguments)
+        except ArgumentError as exc:
+            return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}", problems=exc.problems)
+        variables["caller"] = principal.name
+        try:
+            return await in_thread(lambda: self.engine.start(spec.process_id, variables))
+        except InvalidInput as exc:
+            return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}")
+        except NotFound as exc:  # undeployed between the lookup and the start
+            raise MCPError(INVALID_PARAMS, str(exc)) from None
+
+    async def call(
+        self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None
+    ) -> CallToolResult:
+        began = time.monotonic()
+        started = await self.start(principal, name, arguments)
+        if isinstance(started, CallToolResult):
+            return started
+        budget = self.budget(ctx) - (time.monotonic() - began)
+        step = 0
+
+        async def progress(view: InstanceView) -> None:
+            nonlocal step
+            step += 1
+            await ctx.session.report_progress(step, None, _progress_message(view))
+
+        await progress(started)
+        view = await follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True)
+        return await self.result(view)
+
+    def budget(self, ctx: Context) -> float:
+        """``call_timeout_s``, or less when the caller asks for less in ``_meta``; never more."""
+        asked = (ctx.meta or {}).get(WAIT_META_KEY)
+        if isinstance(asked, int | float) and not isinstance(asked, bool) and math.isfinite(asked):
+            return max(0.0, min(float(asked), self.call_timeout_s))
+        return self.call_timeout_s
+
+    async def result(self, view: InstanceView) -> CallToolResult:
+        """The tool result for an instance as it stands now."""
+        meta = {"agenthub/instance": view.key, "agenthub/state": view.state}
+        if view.state == "completed":
+            return tool_result(dict(view.variables), meta=meta)
+        data = await in_thread(lambda: outcome(self.engine, view))
+        if view.state == "incident":
+            messages = [w["message"] for w in data.get("waitingFor", []) if w["kind"] == "incident"]
+            note = f"instance {view.key} stopped with an incident: " + ("; ".join(messages) or "see the instance")
+            return tool_result(data, note=note, error=True, meta=meta)
+        if view.state == "terminated":
+            note = f"instance {view.key} was terminated before it completed"
+            return tool_result(data, note=note, error=True, meta=meta)
+        note = (
+            f"instance {view.key} is running and waits for: {_waits(data.get('waitingFor', []))}. "
+            f'Check on it later with agenthub_get_instance {{"instance": {view.key}}}.'
+        )
+        return tool_result(data, note=note, meta=meta)
+
+
+def _progress_message(view: InstanceView) -> str:
+    at = sorted({e["elementId"] for e in view.active_elements})
+    return f"instance {view.key} {view.state}" + (f" at {', '.join(at)}" if at else "")
+
+
+def _waits(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return "its next step"
+    described = []
+    for item in items[:5]:
+        if item["kind"] == "userTask":
+            described.append(f"user task '{item.get('name') or item['element']}' (task {item['task']})")
+        elif item["kind"] == "timer":
+            described.append(f"a timer due {item['dueAt']}")
+        elif item["kind"] == "job":
+            described.append(f"a worker for job type '{item['type']}'")
+        else:
+            described.append(f"{item['kind']} '{item.get('name') or item['element']}'")
+    return ", ".join(described)

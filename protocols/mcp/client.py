@@ -1,0 +1,307 @@
+"""Calling tools on registered upstream MCP servers, over streamable HTTP or a stdio command.
+
+Owns: connecting to one ``registry.McpServer`` entry, listing its tools and
+calling one; the credentials it sends (its own headers and bearer secret,
+read from the environment at call time, never anything of the hub's caller);
+deadlines (a call past its deadline is cancelled upstream and raises
+``McpTimeout``); and what comes back (capped and cleaned, see
+``client_output``).
+
+Does not know: whether a tool may be called. Checking its pin
+(``registry.mcp.callable_tool``) is the caller's job: ``tool_task`` does it
+before every call, the hub's commands when an admin registers a server.
+
+    tools = await list_tools(server)
+    outcome = await call_tool(server, "add", {"a": 1, "b": 2}, timeout_s=10)
+
+Errors (no message ever holds a header value, a secret or the URL's query)::
+
+    McpClientError          base: the call did not happen or did not finish
+    ├── McpConfigError      the entry needs an environment variable that is not set
+    ├── McpConnectError     the server could not be reached or started, or closed the connection
+    ├── McpTimeout          no answer within the deadline; the request was cancelled upstream
+    └── McpProtocolError    the server answered with a protocol error or something malformed
+        └── McpOutputTooLarge  one message was larger than ``MAX_MESSAGE_BYTES``
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import CONNECTION_CLOSED, Implementation
+
+from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_text, limit_outcome
+from protocols.mcp.client_stdio import MissingVariable, StdioTransport, scrubbed_environment
+from registry import McpServer
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_TEXT_CHARS",
+    "McpClientError",
+    "McpConfigError",
+    "McpConnectError",
+    "McpOutputTooLarge",
+    "McpProtocolError",
+    "McpTimeout",
+    "ToolOutcome",
+    "UpstreamSession",
+    "call_tool",
+    "connect",
+    "deadline",
+    "display_target",
+    "list_tools",
+    "resolve_headers",
+]
+
+MAX_MESSAGE_BYTES = 16 << 20  # one HTTP response, SSE event or stdio line; beyond it the connection is dropped
+TOOL_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+_MAX_PAGES = 100
+_CLIENT_INFO = Implementation(name="agenthub", version="0.1.0")
+
+
+class McpClientError(Exception):
+    """Base of the client's errors; the message says which server and what to do."""
+
+
+class McpConfigError(McpClientError):
+    pass
+
+
+class McpConnectError(McpClientError):
+    pass
+
+
+class McpTimeout(McpClientError):
+    pass
+
+
+class McpProtocolError(McpClientError):
+    pass
+
+
+class McpOutputTooLarge(McpProtocolError):
+    pass
+
+
+def display_target(server: McpServer) -> str:
+    """For messages: the URL without user info, query or fragment, or the program without its arguments.
+
+    Any of those may carry a credential; the full argv is shown where an admin
+    reviews the entry (``agenthub mcp-server add``, the REST answers), not in
+    every error that ends up in an incident or a log.
+    """
+    if server.transport == "http" and server.url:
+        parts = urlsplit(server.url)
+        return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    return server.command[0] if server.command else "?"
+
+
+def resolve_headers(server: McpServer, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The entry's headers with ``env:VAR`` values (and the bearer secret) read from the environment now."""
+    environ = os.environ if environ is None else environ
+    headers: dict[str, str] = {}
+    for name, value in server.headers.items():
+        if value.startswith("env:"):
+            headers[name] = _variable(server, value[4:], f"header '{name}'", environ)
+        else:
+            headers[name] = value
+    if server.bearer_env:
+        headers["Authorization"] = f"Bearer {_variable(server, server.bearer_env, 'the bearer token', environ)}"
+    return headers
+
+
+def _variable(server: McpServer, name: str, purpose: str, environ: Mapping[str, str]) -> str:
+    value = environ.get(name)
+    if not value:
+        raise McpConfigError(
+            f"MCP server '{server.name}': {purpose} comes from environment variable {name}, which is not set "
+            "in the hub's environment; set it and restart the hub (or the worker)"
+        )
+    return value
+
+
+class _CappedStream(httpx2.AsyncByteStream):
+    def __init__(self, inner: httpx2.AsyncByteStream, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self.inner:
+            seen += len(chunk)
+            if seen > self.limit:
+                raise McpOutputTooLarge(f"an HTTP response was larger than {self.limit} bytes")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _CappedTransport(httpx2.AsyncBaseTransport):
+    """Every response body counted as it streams in, and cut off past ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        # trust_env off: no proxy, .netrc or certificate from the environment; only the entry's own credentials go out.
+        self.inner = httpx2.AsyncHTTPTransport(trust_env=False)
+        self.limit = limit
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _CappedStream(response.stream, self.limit)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class UpstreamSession:
+    """One open connection to an upstream server."""
+
+    def __init__(self, server: McpServer, client: Client, stdio: StdioTransport | None = None) -> None:
+        self.server = server
+        self._client = client
+        self._stdio = stdio
+
+    async def list_tools(self) -> list[dict[str, Any]]:
+        """Every tool the server lists (all pages), as JSON by alias, with the pinned fields only."""
+        tools: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(_MAX_PAGES):
+            with self._translated():
+                page = await self._client.list_tools(cursor=cursor, cache_mode="refresh")
+            for tool in page.tools:
+                data = tool.model_dump(by_alias=True, mode="json", exclude_none=True)
+                tools.append({k: data[k] for k in TOOL_FIELDS if k in data})
+            cursor = page.next_cursor
+            if cursor is None:
+                return tools
+        raise McpProtocolError(f"MCP server '{self.server.name}' listed more than {_MAX_PAGES} pages of tools")
+
+    async def call_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome:
+        with self._translated():
+            result = await self._client.call_tool(tool, dict(arguments))
+        content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
+        return limit_outcome(content, result.structured_content, result.is_error)
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except (McpClientError, anyio.get_cancelled_exc_class()):
+            raise
+        except Exception as exc:
+            raise _translate(self.server, _leaves(exc), self._stdio) from None
+
+
+@asynccontextmanager
+async def connect(server: McpServer, *, environ: Mapping[str, str] | None = None) -> AsyncIterator[UpstreamSession]:
+    """An open session with ``server``; errors come out as ``McpClientError`` naming the server.
+
+    Put a deadline around it (``deadline``): nothing here waits for less than the transport's own timeouts.
+    """
+    environ = os.environ if environ is None else environ
+    stdio: StdioTransport | None = None
+    raised: list[BaseException] = []  # by the caller's block: passed through as they are
+    try:
+        async with AsyncExitStack() as stack:
+            if server.transport == "stdio":
+                try:
+                    env = scrubbed_environment(server.env, environ)
+                except MissingVariable as exc:
+                    raise McpConfigError(
+                        f"MCP server '{server.name}': {exc}; it is listed in the entry's --env"
+                    ) from None
+                stdio = StdioTransport(server.command, env, max_line_bytes=MAX_MESSAGE_BYTES)
+                transport: Any = stdio.open()
+            else:
+                assert server.url is not None
+                http = await stack.enter_async_context(
+                    httpx2.AsyncClient(
+                        headers=resolve_headers(server, environ),
+                        timeout=httpx2.Timeout(30.0, read=300.0),
+                        transport=_CappedTransport(MAX_MESSAGE_BYTES),
+                        trust_env=False,
+                    )
+                )
+                transport = streamable_http_client(server.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES)
+            client = await stack.enter_async_context(Client(transport, cache=None, client_info=_CLIENT_INFO))
+            try:
+                yield UpstreamSession(server, client, stdio)
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+    except (McpClientError, anyio.get_cancelled_exc_class()):
+        raise
+    except BaseException as exc:  # the SDK's task groups wrap failures in exception groups
+        leaves = _leaves(exc)
+        for own in raised:
+            if own in leaves:
+                raise own from None
+        raise _translate(server, leaves, stdio) from None
+
+
+@asynccontextmanager
+async def deadline(seconds: float, what: str) -> AsyncIterator[None]:
+    """Cancel the block after ``seconds`` (requests in flight are cancelled upstream), raising ``McpTimeout``."""
+    try:
+        with anyio.fail_after(seconds):
+            yield
+    except TimeoutError:
+        raise McpTimeout(f"{what} did not finish within {seconds:g} s; the request was cancelled upstream") from None
+
+
+async def list_tools(server: McpServer, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
+    """The server's tools as JSON dicts (name, title, description, inputSchema, outputSchema, annotations)."""
+    what = f"listing the tools of MCP server '{server.name}'"
+    async with deadline(timeout_s or server.timeout_s, what), connect(server) as session:
+        return await session.list_tools()
+
+
+async def call_tool(
+    server: McpServer, tool: str, arguments: Mapping[str, Any], *, timeout_s: float | None = None
+) -> ToolOutcome:
+    """Call ``tool`` without checking its pin (the caller does that); see ``tool_task`` for the checked path."""
+    what = f"tool '{tool}' of MCP server '{server.name}'"
+    async with deadline(timeout_s or server.timeout_s, what), connect(server) as session:
+        return await session.call_tool(tool, arguments)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _translate(server: McpServer, leaves: list[BaseException], stdio: StdioTransport | None) -> BaseException:
+    """One ``McpClientError`` for whatever the SDK or the transport raised."""
+    leaves = [e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class())] or leaves
+    where = f"MCP server '{server.name}' ({display_target(server)})"
+    for leaf in leaves:
+        if isinstance(leaf, McpClientError):
+            return type(leaf)(f"{where}: {leaf}")
+    if stdio is not None and stdio.overflowed:
+        return McpOutputTooLarge(f"{where} sent a message larger than {MAX_MESSAGE_BYTES} bytes; the call was dropped")
+    leaf = leaves[0]
+    if isinstance(leaf, (KeyboardInterrupt, SystemExit)):
+        return leaf
+    if isinstance(leaf, MCPError) and leaf.code == CONNECTION_CLOSED:
+        return McpConnectError(f"{where} closed the connection before answering (did it exit or crash?)")
+    if isinstance(leaf, MCPError):
+        return McpProtocolError(f"{where} answered with error {leaf.code}: {clean_text(leaf.message)[:500]}")
+    if isinstance(leaf, FileNotFoundError) and stdio is not None:
+        return McpConnectError(
+            f"{where}: cannot start '{server.command[0]}': no such program (check PATH or use a full path)"
+        )
+    if isinstance(leaf, httpx2.TransportError | OSError):
+        return McpConnectError(f"{where} cannot be reached: {type(leaf).__name__}: {clean_text(str(leaf))[:300]}")
+    return McpProtocolError(f"{where}: {type(leaf).__name__}: {clean_text(str(leaf))[:500]}")

@@ -1,0 +1,196 @@
+"""The hub's MCP server: exposed processes as tools, plus the hub's own tools and resources.
+
+One ``McpEndpoint`` serves both transports from one low-level SDK ``Server``:
+
+- Streamable HTTP (``asgi``), stateful: the 2025-11-25 (and older) handshake
+  with ``Mcp-Session-Id`` sessions, and the 2026-07-28 stateless requests,
+  which the SDK routes by their ``MCP-Protocol-Version`` header;
+- stdio (``run_stdio``) for desktop assistants, in whichever era the client
+  opens with.
+
+Owns: mapping MCP requests onto the engine (``_process_tools``,
+``_builtin_tools``, ``_resources``, ``_tasks``) and the limits on them.
+
+Does not know: tokens, Host or Origin. The hub's guard checks those in front
+of every route and leaves the verified ``registry.Principal`` in
+``scope["state"]["principal"]``; the SDK's own DNS-rebinding protection and
+auth are switched off so there is one place that decides. A request that
+reaches this app without a principal is refused (fail closed); see ``_http``
+for that, the session owner and the strict JSON check in front of the SDK.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import anyio
+from mcp.server.context import CallNext, HandlerResult
+from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.server.runner import serve_dual_era_loop
+from mcp.server.stdio import stdio_server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    REQUEST_TIMEOUT,
+    CallToolRequestParams,
+    CallToolResult,
+    CancelTaskRequestParams,
+    GetTaskPayloadRequestParams,
+    GetTaskRequestParams,
+    ListToolsResult,
+    PaginatedRequestParams,
+    ServerCapabilities,
+)
+from starlette.types import ASGIApp
+
+from engine import Engine
+from protocols.mcp._builtin_tools import BuiltinTools
+from protocols.mcp._context import Context, ServerState, principal_of
+from protocols.mcp._http import McpHttpFront
+from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
+from protocols.mcp._resources import Resources
+from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
+from registry import Principal
+
+MAX_BODY_BYTES = 2 << 20
+"""HTTP request bodies above this get 413 before parsing; tool arguments are capped at 1 MiB inside it."""
+SESSION_IDLE_S = 30 * 60
+MAX_SESSIONS = 1000
+REQUEST_GRACE_S = 15.0
+"""Every request is stopped ``call_timeout_s`` plus this after it arrived (a tool call ends its wait sooner)."""
+
+_INSTRUCTIONS = (
+    "Each process tool starts a business process of this agenthub and returns its result, or, when the process "
+    "waits for a person, a timer or a message, the instance id and what it waits for. Check on a waiting instance "
+    "with agenthub_get_instance; complete user tasks with agenthub_complete_user_task."
+)
+
+
+class _HubServer(Server[ServerState]):
+    """The SDK server, advertising the Tasks capability where the protocol has it (2025-11-25)."""
+
+    def get_capabilities(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+        *,
+        protocol_version: str | None = None,
+    ) -> ServerCapabilities:
+        capabilities = super().get_capabilities(
+            notification_options, experimental_capabilities, extensions, protocol_version=protocol_version
+        )
+        if protocol_version is None or protocol_version in TASK_VERSIONS:  # None: the initialize handshake
+            capabilities = capabilities.model_copy(update={"tasks": CAPABILITY})
+        return capabilities
+
+
+class McpEndpoint:
+    """The hub's MCP server over one engine.
+
+    ``asgi`` serves Streamable HTTP wherever it is mounted (it does not look at
+    the path) once ``lifespan()`` has been entered; ``run_stdio`` serves one
+    client over stdin and stdout.
+    """
+
+    def __init__(self, engine: Engine, *, call_timeout_s: float = 30.0, server_name: str = "agenthub") -> None:
+        if not (math.isfinite(call_timeout_s) and call_timeout_s >= 0):
+            raise ValueError("call_timeout_s must be a finite number of seconds, 0 or more")
+        self.engine = engine
+        self.call_timeout_s = call_timeout_s
+        self._processes = ProcessTools(engine, call_timeout_s)
+        self._builtins = BuiltinTools(engine)
+        self._resources = Resources(engine)
+        self._tasks = Tasks(engine, self._processes)
+        self.server = self._build_server(server_name)
+        self._sessions = StreamableHTTPSessionManager(
+            app=self.server,
+            json_response=False,
+            stateless=False,
+            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),  # the hub's guard
+            session_idle_timeout=SESSION_IDLE_S,
+            max_request_body_size=MAX_BODY_BYTES,
+            max_sessions=MAX_SESSIONS,
+        )
+        self.asgi: ASGIApp = McpHttpFront(self._sessions.handle_request, max_body=MAX_BODY_BYTES)
+
+    def lifespan(self) -> AbstractAsyncContextManager[None]:
+        """Runs the HTTP session manager; enter it once, in the hub's lifespan, before serving ``asgi``."""
+        return self._sessions.run()
+
+    async def run_stdio(self, principal: Principal) -> None:
+        """Serve MCP over this process's stdin and stdout as ``principal`` until the client closes stdin.
+
+        Nothing else may write to stdout meanwhile: it carries the protocol.
+        """
+        async with stdio_server() as (read_stream, write_stream):
+            await serve_dual_era_loop(
+                self.server, read_stream, write_stream, lifespan_state=ServerState(principal=principal)
+            )
+
+    # --- the SDK server --------------------------------------------------------------------
+
+    def _build_server(self, name: str) -> _HubServer:
+        server = _HubServer(
+            name,
+            version=_version(),
+            title="agenthub",
+            instructions=_INSTRUCTIONS,
+            lifespan=_http_state,
+            # Mcp-Param-* headers are only checked against x-mcp-header annotations, which our schemas
+            # never carry; saying so spares the SDK a tools/list round per call to find that out.
+            get_tool_input_schema=lambda _name: None,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            on_list_resources=self._resources.list_resources,
+            on_list_resource_templates=self._resources.list_templates,
+            on_read_resource=self._resources.read,
+        )
+        server.add_request_handler(TASK_CALL_METHOD, CallToolRequestParams, self._tasks.create)
+        server.add_request_handler("tasks/get", GetTaskRequestParams, self._tasks.get)
+        server.add_request_handler("tasks/result", GetTaskPayloadRequestParams, self._tasks.result)
+        server.add_request_handler("tasks/list", PaginatedRequestParams, self._tasks.list_tasks)
+        server.add_request_handler("tasks/cancel", CancelTaskRequestParams, self._tasks.cancel)
+        server.middleware.extend([self._deadline, self._tasks.route])
+        return server
+
+    async def _list_tools(self, ctx: Context, params: PaginatedRequestParams | None) -> ListToolsResult:
+        """Process tools for callers who may start them (``start``), then the built-in tools their scopes allow."""
+        principal = principal_of(ctx)
+        tools = await self._processes.tools() if principal.has("start") else []
+        return ListToolsResult(tools=[*tools, *self._builtins.tools(principal)])
+
+    async def _call_tool(self, ctx: Context, params: CallToolRequestParams) -> CallToolResult:
+        principal = principal_of(ctx)
+        if params.name in self._builtins.by_name:
+            return await self._builtins.call(principal, params.name, params.arguments)
+        if params.name.startswith(BUILTIN_PREFIX):
+            raise MCPError(INVALID_PARAMS, f"unknown tool '{params.name}': list the tools to see what this hub offers")
+        return await self._processes.call(ctx, principal, params.name, params.arguments)
+
+    async def _deadline(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        """Server middleware: no request runs longer than the call budget plus a grace period."""
+        if ctx.request_id is None:  # a notification
+            return await call_next(ctx)
+        limit = self.call_timeout_s + REQUEST_GRACE_S
+        with anyio.move_on_after(limit):
+            return await call_next(ctx)
+        raise MCPError(REQUEST_TIMEOUT, f"the request did not finish within {limit:g} seconds and was stopped")
+
+
+@asynccontextmanager
+async def _http_state(server: Server[ServerState]) -> AsyncIterator[ServerState]:
+    yield ServerState()  # over HTTP each request brings its own principal
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("agenthub")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"

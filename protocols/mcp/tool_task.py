@@ -1,0 +1,195 @@
+"""Service tasks of job type ``mcp``: call one pinned tool of a registered upstream MCP server.
+
+Task headers (``zeebe:taskHeaders``)::
+
+    server          required  the MCP server's name in the registry (``agenthub mcp-server list``)
+    tool            required  the tool's name on that server
+    resultVariable  optional  where the result goes (default ``result``)
+    timeout         optional  seconds for the whole exchange (default: the server entry's ``timeoutSeconds``)
+    errorCode       optional  the BPMN error thrown when the tool reports an error (default ``MCP_TOOL_ERROR``)
+
+Arguments: the variable ``arguments`` when the instance has one (it must be
+an object); otherwise one variable per property of the tool's ``inputSchema``
+(exactly those; absent ones are left out, and a missing ``required`` one fails
+the job before anything is sent).
+
+Each job opens one connection, lists the server's tools on it and records
+them (``registry.mcp.sync``: a changed or new tool is held, with an audit
+event), then checks the pin: the tool must be approved in the registry *and*
+its definition as listed just now must hash to the approved hash. Only then is
+it called. The listing rides on the connection the call uses, so it costs one
+round trip and no extra connection or process; the SDK lists the tools on that
+connection anyway to check structured results against their output schema.
+What is cached (``sync_ttl_s`` per server) is the registry write: a listing
+identical to the one this handler recorded last is not recorded again within
+that time. The hash comparison is never skipped.
+
+Outcomes:
+
+- the result: ``{resultVariable: structuredContent}`` when the tool returned
+  structured content, else its text (parsed when it is JSON), else its content
+  blocks; output is cleaned and capped (``client_output``), and when something
+  was cut ``{resultVariable}Truncated`` is ``true``;
+- ``isError: true`` from the tool: the BPMN error ``errorCode`` with the tool's
+  text as its message and ``{resultVariable: ...}`` as its variables, for an
+  error boundary event to catch;
+- a held tool (``registry.ToolBlocked``), an unknown server or tool, a wrong
+  header or argument, an unreachable server, a timeout: an ordinary failure,
+  retried with backoff and then an incident. A held tool is not a BPMN error
+  on purpose: once an admin approves it (``agenthub mcp-server approve``),
+  retrying the incident lets the instance go on as modelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from engine import BpmnError
+from engine.scheduler import Job
+from protocols.mcp.client import ToolOutcome, connect, deadline
+from registry import PinnedTool, Registry, ToolBlocked, tool_hash
+
+__all__ = ["DEFAULT_RESULT_VARIABLE", "ERROR_CODE", "JOB_TYPE", "InvalidToolTask", "McpToolTask", "result_value"]
+
+JOB_TYPE = "mcp"
+ERROR_CODE = "MCP_TOOL_ERROR"
+DEFAULT_RESULT_VARIABLE = "result"
+MAX_TIMEOUT_S = 3600.0
+_MAX_MESSAGE = 2000
+
+
+class InvalidToolTask(ValueError):
+    """The task's headers or input variables are wrong; the message names the header or variable."""
+
+
+class McpToolTask:
+    """The job handler for ``mcp`` service tasks; register it with ``workers.register("mcp", McpToolTask(registry))``.
+
+    ``default_timeout_s`` replaces the server entries' own timeout as the default
+    for tasks without a ``timeout`` header; leave it None to use each entry's.
+    """
+
+    def __init__(self, registry: Registry, *, default_timeout_s: float | None = None, sync_ttl_s: float = 10.0) -> None:
+        self.registry = registry
+        self.default_timeout_s = default_timeout_s
+        self.sync_ttl_s = sync_ttl_s
+        self._synced: dict[str, tuple[str, float]] = {}  # server -> (digest of its listing, when recorded)
+        self._lock = threading.Lock()  # the worker loop runs jobs on several threads
+
+    async def __call__(self, job: Job) -> dict[str, Any]:
+        server_name, tool = _header(job, "server"), _header(job, "tool")
+        result_variable = job.headers.get("resultVariable") or DEFAULT_RESULT_VARIABLE
+        error_code = job.headers.get("errorCode") or ERROR_CODE
+        server = self.registry.mcp.get(server_name)
+        timeout = _timeout(job) or self.default_timeout_s or float(server.timeout_s)
+        async with deadline(timeout, f"tool '{tool}' of MCP server '{server_name}'"), connect(server) as session:
+            listed = await session.list_tools()
+            self._record(server_name, listed)
+            pinned = self._check_pin(server_name, tool, listed)
+            outcome = await session.call_tool(tool, _arguments(job, pinned))
+        value = result_value(outcome)
+        if outcome.is_error:
+            message = outcome.text()[:_MAX_MESSAGE] or f"tool '{tool}' of MCP server '{server_name}' reported an error"
+            raise BpmnError(error_code, message, {result_variable: value})
+        variables = {result_variable: value}
+        if outcome.truncated:
+            variables[f"{result_variable}Truncated"] = True
+        return variables
+
+    def _record(self, server: str, listed: list[dict[str, Any]]) -> None:
+        digest = hashlib.sha256(json.dumps(sorted(tool_hash(t) for t in listed)).encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            last = self._synced.get(server)
+            if last is not None and last[0] == digest and now - last[1] < self.sync_ttl_s:
+                return
+        self.registry.mcp.sync(server, listed)
+        with self._lock:
+            self._synced[server] = (digest, now)
+
+    def _check_pin(self, server: str, tool: str, listed: list[dict[str, Any]]) -> PinnedTool:
+        """The pinned tool, if approved and listed just now with exactly the approved definition."""
+        pinned = self.registry.mcp.callable_tool(server, tool)
+        current = next((t for t in listed if t.get("name") == tool), None)
+        if current is None or tool_hash(current) != pinned.approved_hash:
+            with self._lock:
+                self._synced.pop(server, None)  # record the listing next time, whatever the cache says
+            raise ToolBlocked(
+                f"tool '{tool}' of MCP server '{server}' is not offered upstream as it was approved; it is blocked "
+                f"until an admin reviews it (`agenthub mcp-server tools {server}`, then "
+                f"`agenthub mcp-server approve {server} --tool {tool}`)"
+            )
+        return pinned
+
+
+def _header(job: Job, name: str) -> str:
+    value = job.headers.get(name, "").strip()
+    if not value:
+        raise InvalidToolTask(
+            f"service task '{job.element_id}' of type 'mcp' needs the task header '{name}' "
+            "(headers: server, tool, and optionally resultVariable, timeout, errorCode)"
+        )
+    return value
+
+
+def _timeout(job: Job) -> float | None:
+    raw = job.headers.get("timeout", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_TIMEOUT_S:
+        raise InvalidToolTask(
+            f"service task '{job.element_id}': task header 'timeout' must be a number of seconds between 0 and "
+            f"{MAX_TIMEOUT_S:g}, not '{raw}'"
+        )
+    return value
+
+
+def _arguments(job: Job, pinned: PinnedTool) -> dict[str, Any]:
+    where = f"service task '{job.element_id}' (tool '{pinned.name}' of MCP server '{pinned.server}')"
+    if "arguments" in job.variables:
+        given = job.variables["arguments"]
+        if not isinstance(given, Mapping):
+            raise InvalidToolTask(f"{where}: variable 'arguments' must be an object, not {type(given).__name__}")
+        return dict(given)
+    schema = pinned.definition.get("inputSchema") or {}
+    properties = schema.get("properties") or {}
+    missing = [n for n in schema.get("required") or [] if n not in job.variables]
+    if missing:
+        raise InvalidToolTask(
+            f"{where} needs variable(s) {', '.join(repr(n) for n in missing)} (required by the tool's input "
+            "schema), or an 'arguments' object"
+        )
+    return {name: job.variables[name] for name in properties if name in job.variables}
+
+
+def result_value(outcome: ToolOutcome) -> Any:
+    """Structured content, else the text (parsed when it is JSON), else the content blocks (None when empty)."""
+    if outcome.structured_content is not None:
+        return outcome.structured_content
+    if any(block.get("type") == "text" for block in outcome.content):
+        return _maybe_json(outcome.text())
+    return outcome.content or None
+
+
+def _maybe_json(text: str) -> Any:
+    stripped = text.strip()
+    if not stripped or stripped[0] not in '{["-0123456789tfn':
+        return text
+    try:
+        return json.loads(stripped, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

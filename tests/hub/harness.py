@@ -1,0 +1,70 @@
+"""A live hub on 127.0.0.1 for the hub's tests: uvicorn in a thread, an admin token, a test worker."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from engine.scheduler import Job, WorkerRegistry
+from hub.app import create_app
+from hub.settings import HubSettings
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "hub"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveHub:
+    url: str
+    port: int
+    admin: str
+    app: Any
+
+    def client(self, token: str | None = None, *, headers: dict[str, str] | None = None) -> httpx.Client:
+        """An HTTP client holding ``token`` (default: the admin token; ``""``: none)."""
+        sent = {"Authorization": f"Bearer {token or self.admin}"} if token != "" else {}
+        return httpx.Client(base_url=self.url, headers={**sent, **(headers or {})}, timeout=30)
+
+    def token(self, *scopes: str) -> str:
+        with self.client() as c:
+            answer = c.post("/api/v1/tokens", json={"name": "-".join(scopes), "scopes": list(scopes)})
+            answer.raise_for_status()
+            return str(answer.json()["token"])
+
+    def deploy(self, *names: str, expose: bool = False) -> dict[str, Any]:
+        files = [("files", (n, (DATA / n).read_bytes(), "application/xml")) for n in names]
+        with self.client() as c:
+            answer = c.post("/api/v1/deployments", files=files, params={"expose": str(expose).lower()})
+            answer.raise_for_status()
+            return dict(answer.json())
+
+
+def echo(job: Job) -> dict[str, Any]:
+    return {"echoed": job.variables.get("text", "nothing")}
+
+
+def start_hub(settings: HubSettings, workers: WorkerRegistry | None = None) -> tuple[uvicorn.Server, threading.Thread]:
+    app = create_app(settings, workers=workers)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the hub did not start")
+        time.sleep(0.02)
+    return server, thread
