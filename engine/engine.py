@@ -51,6 +51,9 @@ class Engine(Queries, EventCommands):
         self.clock = clock or SystemClock()
         self._processes: dict[int, Process] = {}
         self.local_jobs: LocalJobs | None = None  # set while a worker loop runs in this process
+        # Called after every commit of this process (from the committing thread): lets a caller that waits
+        # for an instance re-read it at once instead of polling. Commits of other processes are not seen.
+        self.commit_listeners: set[Callable[[], None]] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -74,6 +77,8 @@ class Engine(Queries, EventCommands):
                     crashpoint("before_commit")
                 if local is not None:
                     local.publish_staged()  # jobs locked for this process's worker loop, now committed
+                for listener in tuple(self.commit_listeners):
+                    listener()
                 crashpoint("after_commit")
                 return result
             except ConcurrentUpdate:

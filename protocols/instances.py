@@ -9,6 +9,7 @@ gives up waiting leaves the instance running.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,8 +33,8 @@ async def follow(
     *,
     on_change: Progress | None = None,
     first: InstanceView | None = None,
-    poll_s: float = 0.01,
-    max_poll_s: float = 0.25,
+    poll_s: float = 0.05,
+    max_poll_s: float = 0.5,
     until_outside: bool = False,
 ) -> InstanceView:
     """Poll the instance until it ends, raises an incident, or ``timeout_s`` passes; returns its last view.
@@ -43,31 +44,46 @@ async def follow(
     job, so a caller hears "waiting for a person" at once, not at its timeout.
 
     ``on_change`` is called with each view whose state or active elements
-    differ from the previous one (progress for MCP and A2A streams). Polling
-    starts every 10 ms and backs off to 250 ms, so a straight-through
-    process answers within a few milliseconds of its last step.
+    differ from the previous one (progress for MCP and A2A streams). A
+    commit in this process (the hub's own worker loop, a REST call) wakes
+    the wait at once; steps committed by other processes (separate
+    ``agenthub worker`` processes) are seen by polling, every 50 ms backing
+    off to 500 ms.
     """
-    view = first if first is not None else await asyncio.to_thread(engine.instance, key)
-    deadline = time.monotonic() + max(0.0, timeout_s)
-    seen = _signature(view)
-    delay = poll_s
-    if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
-        return view
-    while not is_settled(view):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        await asyncio.sleep(min(delay, left))
-        delay = min(delay * 1.5, max_poll_s)
-        view = await asyncio.to_thread(engine.instance, key)
-        signature = _signature(view)
-        if signature != seen:
-            seen = signature
-            delay = poll_s
-            if on_change is not None:
-                await on_change(view)
-            if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
+    loop = asyncio.get_running_loop()
+    committed = asyncio.Event()
+
+    def on_commit() -> None:  # runs on the committing thread
+        loop.call_soon_threadsafe(committed.set)
+
+    engine.commit_listeners.add(on_commit)  # before the first read: no commit after it goes unnoticed
+    try:
+        view = first if first is not None else await asyncio.to_thread(engine.instance, key)
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        seen = _signature(view)
+        delay = poll_s
+        if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
+            return view
+        while not is_settled(view):
+            left = deadline - time.monotonic()
+            if left <= 0:
                 break
+            # A commit in this process wakes us at once; other processes' commits are seen by polling.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), min(delay, left))
+            committed.clear()
+            delay = min(delay * 1.5, max_poll_s)
+            view = await asyncio.to_thread(engine.instance, key)
+            signature = _signature(view)
+            if signature != seen:
+                seen = signature
+                delay = poll_s
+                if on_change is not None:
+                    await on_change(view)
+                if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
+                    break
+    finally:
+        engine.commit_listeners.discard(on_commit)
     return view
 
 

@@ -10,7 +10,6 @@ import typer
 
 from hub.commands.tokens import _registry
 from hub.console import AsJson, Db, fail
-from protocols.a2a import CardError, fetch_card
 from registry import RegistryError
 
 app = typer.Typer(help="Remote A2A agents that processes can call.", no_args_is_help=True)
@@ -26,6 +25,8 @@ def add(
     db: Db = None,
 ) -> None:
     """Fetch the agent's card and pin it: a later change of card holds the agent until approved."""
+    from protocols.a2a import CardError, fetch_card  # httpx loads only for the commands that go out
+
     try:
         card = asyncio.run(fetch_card(url, token_env=token_env))
     except CardError as exc:
@@ -64,6 +65,8 @@ def show(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
 @app.command()
 def approve(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
     """Fetch the agent's card again and approve it as it is now."""
+    from protocols.a2a import CardError, fetch_card
+
     registry = _registry(db)
     try:
         agent = registry.agents.get(name)

@@ -23,7 +23,6 @@ import typer
 from sqlalchemy.engine import make_url
 
 from hub.console import AsJson, Db, database_url, fail
-from protocols.mcp.client import McpClientError, display_target, list_tools
 from protocols.mcp.client_output import clean_text
 from protocols.mcp.client_review import STATE_LABELS, review
 from registry import McpServer, Registry, RegistryError, RegistryNotFound, tool_hash
@@ -40,6 +39,8 @@ ACTOR = "cli"
 @contextmanager
 def _registry(db: str | None) -> Iterator[Registry]:
     """The registry, with its errors and the client's ending the command with one message."""
+    from protocols.mcp.client import McpClientError  # the MCP SDK loads only for this command group
+
     url = database_url(db)
     try:
         registry = Registry.open(url)
@@ -74,6 +75,8 @@ def _argv(command: str) -> list[str]:
 
 
 def _describe(server: McpServer) -> str:
+    from protocols.mcp.client import display_target
+
     if server.transport == "stdio":
         return f"stdio, argv run without a shell: {json.dumps(server.command)}"
     creds = [
@@ -133,6 +136,8 @@ def add(
         else:
             fail(f"an MCP server named '{name}' is registered already (`agenthub mcp-server remove {name}` first)")
         typer.echo(f"MCP server '{name}': {_describe(server)}")
+        from protocols.mcp.client import list_tools
+
         tools = asyncio.run(list_tools(server))
         for tool in sorted(tools, key=lambda t: str(t["name"])):
             about = _first_line(tool.get("description"))
@@ -167,6 +172,8 @@ def tools(
     db: Db = None,
 ) -> None:
     """Fetch the server's tools again and show each one's state: approved, changed, pending (new) or removed."""
+    from protocols.mcp.client import list_tools
+
     with _registry(db) as registry:
         server = registry.mcp.get(name)
         report = registry.mcp.sync(name, asyncio.run(list_tools(server)), actor=ACTOR) if refresh else None

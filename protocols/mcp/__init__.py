@@ -15,6 +15,21 @@ over a ``registry.Principal``; stdio is started for one principal.
 What is exposed and how to connect a desktop assistant: ``docs/MCP.md``.
 """
 
-from protocols.mcp.server import McpEndpoint
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from protocols.mcp.server import McpEndpoint
 
 __all__ = ["McpEndpoint"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the MCP SDK takes most of a second to import, and the CLI's other commands,
+    # which import this package's light modules (client_output, client_review), should not pay for it.
+    if name == "McpEndpoint":
+        from protocols.mcp.server import McpEndpoint
+
+        return McpEndpoint
+    raise AttributeError(name)

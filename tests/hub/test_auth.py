@@ -200,3 +200,27 @@ def test_tokens_are_created_listed_and_revoked_from_the_cli_and_stored_only_hash
     subprocess.run([AGENTHUB, "token", "revoke", "ci", "--db", db], capture_output=True, text=True, check=True)
     assert registry.tokens.verify(token) is None
     registry.close()
+
+
+def test_tokens_never_reach_logs_errors_or_the_journal(live_hub: LiveHub, caplog: pytest.LogCaptureFixture) -> None:
+    """M18: with every logger at DEBUG, neither a valid nor a wrong token shows up anywhere a person reads."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    live_hub.deploy("straight.bpmn")
+    token = live_hub.token("start", "read")
+    wrong = generate_token()
+    seen: list[str] = []
+    with live_hub.client(token) as c:
+        started = c.post("/api/v1/process-instances", json={"processId": "straight", "variables": {"amount": 2}}).json()
+        seen.append(c.get(f"/api/v1/process-instances/{started['instance']}/journal").text)
+        seen.append(c.get("/api/v1/process-instances/abc").text)
+        seen.append(c.post("/api/v1/process-instances", json={"processId": 1}).text)
+    for bad in (wrong, token + "x"):
+        with live_hub.client(bad) as c:
+            seen.append(c.get("/api/v1/incidents").text)
+    seen.append(httpx.get(f"{live_hub.url}/api/v1/incidents", params={"access_token": token}).text)
+    hub_logs = [r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not ours
+    everything = "\n".join(hub_logs) + "".join(seen)
+    for secret in (token, wrong, token.split("_", 2)[2]):
+        assert secret not in everything
