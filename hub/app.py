@@ -1,4 +1,4 @@
-"""The hub's ASGI app: REST API, MCP endpoint and health, behind one guard, with the worker loop alongside.
+"""The hub's ASGI app: REST API, MCP and A2A endpoints and health, behind one guard, with the worker loop alongside.
 
     app = create_app(HubSettings.from_env())
 
@@ -30,6 +30,7 @@ from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.guard import Guard
 from hub.settings import HubSettings
+from protocols.a2a import A2AEndpoint
 from protocols.http import EgressPolicy, HttpConnector
 from protocols.mcp import McpEndpoint
 from protocols.mcp.tool_task import McpToolTask
@@ -46,6 +47,13 @@ def job_handlers(registry: Registry, settings: HubSettings, extra: WorkerRegistr
     for job_type, handler in (extra or default_registry).handlers.items():
         workers.register(job_type, handler)
     return workers
+
+
+def close_handlers(workers: WorkerRegistry) -> None:
+    """Close what built-in handlers hold open (the mcp job type's pooled upstream sessions)."""
+    for handler in workers.handlers.values():
+        if isinstance(handler, McpToolTask):
+            handler.close()
 
 
 class WorkerThread:
@@ -107,6 +115,7 @@ def create_app(
     handlers = job_handlers(registry, settings, workers)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
     endpoint = McpEndpoint(engine)
+    agents = A2AEndpoint(engine, base_url=lambda: settings.base_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -122,11 +131,12 @@ def create_app(
         if worker is not None:
             worker.start()
         try:
-            async with endpoint.lifespan():
+            async with endpoint.lifespan(), agents.lifespan():
                 yield
         finally:
             if worker is not None:
                 worker.stop()
+            close_handlers(handlers)
 
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
@@ -140,6 +150,7 @@ def create_app(
         *mcp_servers.routes,
         Route("/mcp", endpoint.asgi),  # an ASGI app as endpoint: every method; /mcp/ goes to the Mount
         Mount("/mcp", app=endpoint.asgi),
+        *agents.routes,
     ]
     bind_host = settings.host if settings.host not in ("0.0.0.0", "::") else None
     guard = Middleware(
@@ -148,6 +159,7 @@ def create_app(
         port=lambda: settings.port,
         allowed_hosts=(*settings.allowed_hosts, *([bind_host] if bind_host else [])),
         allowed_origins=settings.allowed_origins,
+        max_body_bytes=settings.max_body_bytes,
     )
     app = Starlette(
         routes=routes,
@@ -158,4 +170,5 @@ def create_app(
     app.state.hub = hub
     app.state.worker = None
     app.state.mcp = endpoint
+    app.state.a2a = agents
     return app

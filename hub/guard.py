@@ -51,6 +51,7 @@ class Guard:
         allowed_hosts: tuple[str, ...] = (),
         allowed_origins: tuple[str, ...] = (),
         resource_metadata: Callable[[], str] | None = None,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.tokens = tokens
@@ -58,6 +59,7 @@ class Guard:
         self.allowed_hosts = tuple(h.lower() for h in allowed_hosts)
         self.allowed_origins = allowed_origins
         self.resource_metadata = resource_metadata
+        self.max_body_bytes = max_body_bytes
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,6 +74,10 @@ class Guard:
         origin = headers.get("origin")
         if origin is not None and origin not in self._origins():
             await _refuse(send, path, 403, "Forbidden", "requests from this Origin are not allowed")
+            return
+        declared = headers.get("content-length", "")
+        if self.max_body_bytes is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await _refuse(send, path, 413, "Content Too Large", f"the body is larger than {self.max_body_bytes} bytes")
             return
         if _PUBLIC.match(path):
             await self.app(scope, receive, send)

@@ -119,7 +119,7 @@ def mcp(
     opens the database directly), narrowed to --scopes.
     """
     from engine import Engine
-    from hub.app import WorkerThread, job_handlers
+    from hub.app import WorkerThread, close_handlers, job_handlers
     from hub.cli import register_workers
     from protocols.mcp import McpEndpoint
     from registry import InvalidEntry, Principal, Registry, parse_scopes
@@ -133,7 +133,8 @@ def mcp(
     settings = HubSettings.from_env(db=url)
     engine = Engine.open(url)
     registry = Registry.open(url)
-    worker = None if no_worker else WorkerThread(engine, job_handlers(registry, settings))
+    handlers = job_handlers(registry, settings)
+    worker = None if no_worker else WorkerThread(engine, handlers)
     if worker is not None:
         worker.start()
     principal = Principal(name=f"stdio:{os.environ.get('USER', 'local')}", scopes=granted)
@@ -144,5 +145,6 @@ def mcp(
     finally:
         if worker is not None:
             worker.stop()
+        close_handlers(handlers)
         engine.close()
         registry.close()

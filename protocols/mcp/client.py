@@ -9,7 +9,9 @@ deadlines (a call past its deadline is cancelled upstream and raises
 
 Does not know: whether a tool may be called. Checking its pin
 (``registry.mcp.callable_tool``) is the caller's job: ``tool_task`` does it
-before every call, the hub's commands when an admin registers a server.
+before every call, the hub's commands when an admin registers a server. Nor
+how long a session lives: ``connect`` opens one for a block; keeping one open
+between jobs is ``client_pool``'s.
 
     tools = await list_tools(server)
     outcome = await call_tool(server, "add", {"a": 1, "b": 2}, timeout_s=10)
@@ -60,6 +62,7 @@ __all__ = [
     "display_target",
     "list_tools",
     "resolve_headers",
+    "stdio_environment",
 ]
 
 MAX_MESSAGE_BYTES = 16 << 20  # one HTTP response, SSE event or stdio line; beyond it the connection is dropped
@@ -119,6 +122,14 @@ def resolve_headers(server: McpServer, environ: Mapping[str, str] | None = None)
     return headers
 
 
+def stdio_environment(server: McpServer, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a stdio server is started with (``client_stdio.scrubbed_environment``), read now."""
+    try:
+        return scrubbed_environment(server.env, os.environ if environ is None else environ)
+    except MissingVariable as exc:
+        raise McpConfigError(f"MCP server '{server.name}': {exc}; it is listed in the entry's --env") from None
+
+
 def _variable(server: McpServer, name: str, purpose: str, environ: Mapping[str, str]) -> str:
     value = environ.get(name)
     if not value:
@@ -130,16 +141,17 @@ def _variable(server: McpServer, name: str, purpose: str, environ: Mapping[str, 
 
 
 class _CappedStream(httpx2.AsyncByteStream):
-    def __init__(self, inner: httpx2.AsyncByteStream, limit: int) -> None:
+    def __init__(self, inner: httpx2.AsyncByteStream, owner: _CappedTransport) -> None:
         self.inner = inner
-        self.limit = limit
+        self.owner = owner
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         seen = 0
         async for chunk in self.inner:
             seen += len(chunk)
-            if seen > self.limit:
-                raise McpOutputTooLarge(f"an HTTP response was larger than {self.limit} bytes")
+            if seen > self.owner.limit:
+                self.owner.overflowed = True  # the SDK may report only "connection closed" to the request's caller
+                raise McpOutputTooLarge(f"an HTTP response was larger than {self.owner.limit} bytes")
             yield chunk
 
     async def aclose(self) -> None:
@@ -153,11 +165,12 @@ class _CappedTransport(httpx2.AsyncBaseTransport):
         # trust_env off: no proxy, .netrc or certificate from the environment; only the entry's own credentials go out.
         self.inner = httpx2.AsyncHTTPTransport(trust_env=False)
         self.limit = limit
+        self.overflowed = False
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
         assert isinstance(response.stream, httpx2.AsyncByteStream)
-        response.stream = _CappedStream(response.stream, self.limit)
+        response.stream = _CappedStream(response.stream, self)
         return response
 
     async def aclose(self) -> None:
@@ -167,10 +180,17 @@ class _CappedTransport(httpx2.AsyncBaseTransport):
 class UpstreamSession:
     """One open connection to an upstream server."""
 
-    def __init__(self, server: McpServer, client: Client, stdio: StdioTransport | None = None) -> None:
+    def __init__(
+        self,
+        server: McpServer,
+        client: Client,
+        stdio: StdioTransport | None = None,
+        http: _CappedTransport | None = None,
+    ) -> None:
         self.server = server
         self._client = client
         self._stdio = stdio
+        self._http = http
 
     async def list_tools(self) -> list[dict[str, Any]]:
         """Every tool the server lists (all pages), as JSON by alias, with the pinned fields only."""
@@ -200,7 +220,7 @@ class UpstreamSession:
         except (McpClientError, anyio.get_cancelled_exc_class()):
             raise
         except Exception as exc:
-            raise _translate(self.server, _leaves(exc), self._stdio) from None
+            raise _translate(self.server, _leaves(exc), self._stdio, self._http) from None
 
 
 @asynccontextmanager
@@ -211,32 +231,30 @@ async def connect(server: McpServer, *, environ: Mapping[str, str] | None = None
     """
     environ = os.environ if environ is None else environ
     stdio: StdioTransport | None = None
+    capped: _CappedTransport | None = None
     raised: list[BaseException] = []  # by the caller's block: passed through as they are
     try:
         async with AsyncExitStack() as stack:
             if server.transport == "stdio":
-                try:
-                    env = scrubbed_environment(server.env, environ)
-                except MissingVariable as exc:
-                    raise McpConfigError(
-                        f"MCP server '{server.name}': {exc}; it is listed in the entry's --env"
-                    ) from None
-                stdio = StdioTransport(server.command, env, max_line_bytes=MAX_MESSAGE_BYTES)
+                stdio = StdioTransport(
+                    server.command, stdio_environment(server, environ), max_line_bytes=MAX_MESSAGE_BYTES
+                )
                 transport: Any = stdio.open()
             else:
                 assert server.url is not None
+                capped = _CappedTransport(MAX_MESSAGE_BYTES)
                 http = await stack.enter_async_context(
                     httpx2.AsyncClient(
                         headers=resolve_headers(server, environ),
                         timeout=httpx2.Timeout(30.0, read=300.0),
-                        transport=_CappedTransport(MAX_MESSAGE_BYTES),
+                        transport=capped,
                         trust_env=False,
                     )
                 )
                 transport = streamable_http_client(server.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES)
             client = await stack.enter_async_context(Client(transport, cache=None, client_info=_CLIENT_INFO))
             try:
-                yield UpstreamSession(server, client, stdio)
+                yield UpstreamSession(server, client, stdio, capped)
             except BaseException as exc:
                 raised.append(exc)
                 raise
@@ -247,7 +265,7 @@ async def connect(server: McpServer, *, environ: Mapping[str, str] | None = None
         for own in raised:
             if own in leaves:
                 raise own from None
-        raise _translate(server, leaves, stdio) from None
+        raise _translate(server, leaves, stdio, capped) from None
 
 
 @asynccontextmanager
@@ -282,7 +300,12 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def _translate(server: McpServer, leaves: list[BaseException], stdio: StdioTransport | None) -> BaseException:
+def _translate(
+    server: McpServer,
+    leaves: list[BaseException],
+    stdio: StdioTransport | None,
+    http: _CappedTransport | None = None,
+) -> BaseException:
     """One ``McpClientError`` for whatever the SDK or the transport raised."""
     leaves = [e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class())] or leaves
     where = f"MCP server '{server.name}' ({display_target(server)})"
@@ -291,6 +314,8 @@ def _translate(server: McpServer, leaves: list[BaseException], stdio: StdioTrans
             return type(leaf)(f"{where}: {leaf}")
     if stdio is not None and stdio.overflowed:
         return McpOutputTooLarge(f"{where} sent a message larger than {MAX_MESSAGE_BYTES} bytes; the call was dropped")
+    if http is not None and http.overflowed:
+        return McpOutputTooLarge(f"{where}: an HTTP response was larger than {MAX_MESSAGE_BYTES} bytes")
     leaf = leaves[0]
     if isinstance(leaf, (KeyboardInterrupt, SystemExit)):
         return leaf

@@ -13,16 +13,25 @@ an object); otherwise one variable per property of the tool's ``inputSchema``
 (exactly those; absent ones are left out, and a missing ``required`` one fails
 the job before anything is sent).
 
-Each job opens one connection, lists the server's tools on it and records
-them (``registry.mcp.sync``: a changed or new tool is held, with an audit
-event), then checks the pin: the tool must be approved in the registry *and*
-its definition as listed just now must hash to the approved hash. Only then is
-it called. The listing rides on the connection the call uses, so it costs one
-round trip and no extra connection or process; the SDK lists the tools on that
-connection anyway to check structured results against their output schema.
-What is cached (``sync_ttl_s`` per server) is the registry write: a listing
-identical to the one this handler recorded last is not recorded again within
-that time. The hash comparison is never skipped.
+Each job leases the server's session from the handler's ``SessionPool``
+(``client_pool``: one open session per server, shared by concurrent jobs and
+kept between them, a new one whenever the registry entry or a credential it
+reads changes), lists the server's tools on it and records them
+(``registry.mcp.sync``: a changed or new tool is held, with an audit event),
+then checks the pin: the tool must be approved in the registry *and* its
+definition as listed just now must hash to the approved hash. Only then is it
+called, on the session the listing came from. The listing is fetched on every
+job, never cached: it costs one round trip and is what keeps a rug pull from
+being called even once; the SDK uses it too, to check structured results
+against their output schema. What is cached (``sync_ttl_s`` per server) is the
+registry write: a listing identical to the one this handler recorded last is
+not recorded again within that time. The hash comparison is never skipped.
+
+A pooled session that fails is dropped; when it fails at the listing, the
+job lists again on a fresh session (once). A ``tools/call`` is never sent
+twice. Sessions unused for ``idle_s`` are closed, and ``close()`` closes them
+all (stdio servers are stopped); a handler that is never closed closes them
+when it is garbage collected or the interpreter exits.
 
 Outcomes:
 
@@ -47,13 +56,15 @@ import json
 import math
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from engine import BpmnError
 from engine.scheduler import Job
-from protocols.mcp.client import ToolOutcome, connect, deadline
-from registry import PinnedTool, Registry, ToolBlocked, tool_hash
+from protocols.mcp.client import ToolOutcome, deadline
+from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
+from registry import PinnedTool, Registry, RegistryNotFound, ToolBlocked, tool_hash
 
 __all__ = ["DEFAULT_RESULT_VARIABLE", "ERROR_CODE", "JOB_TYPE", "InvalidToolTask", "McpToolTask", "result_value"]
 
@@ -73,22 +84,43 @@ class McpToolTask:
 
     ``default_timeout_s`` replaces the server entries' own timeout as the default
     for tasks without a ``timeout`` header; leave it None to use each entry's.
+    ``idle_s``: how long an unused upstream session stays open.
     """
 
-    def __init__(self, registry: Registry, *, default_timeout_s: float | None = None, sync_ttl_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        default_timeout_s: float | None = None,
+        sync_ttl_s: float = 10.0,
+        idle_s: float = DEFAULT_IDLE_S,
+    ) -> None:
         self.registry = registry
         self.default_timeout_s = default_timeout_s
         self.sync_ttl_s = sync_ttl_s
+        self.pool = SessionPool(idle_s=idle_s)
         self._synced: dict[str, tuple[str, float]] = {}  # server -> (digest of its listing, when recorded)
         self._lock = threading.Lock()  # the worker loop runs jobs on several threads
+        self._finalizer = weakref.finalize(self, self.pool.close)
+
+    def close(self) -> None:
+        """Close the upstream sessions and stop their thread (and stdio servers); a later job opens them again."""
+        self.pool.close()
 
     async def __call__(self, job: Job) -> dict[str, Any]:
         server_name, tool = _header(job, "server"), _header(job, "tool")
         result_variable = job.headers.get("resultVariable") or DEFAULT_RESULT_VARIABLE
         error_code = job.headers.get("errorCode") or ERROR_CODE
-        server = self.registry.mcp.get(server_name)
+        try:
+            server = self.registry.mcp.get(server_name)
+        except RegistryNotFound:
+            self.pool.discard(server_name)  # removed from the registry: its session, if any, is closed
+            raise
         timeout = _timeout(job) or self.default_timeout_s or float(server.timeout_s)
-        async with deadline(timeout, f"tool '{tool}' of MCP server '{server_name}'"), connect(server) as session:
+        async with (
+            deadline(timeout, f"tool '{tool}' of MCP server '{server_name}'"),
+            self.pool.session(server) as session,
+        ):
             listed = await session.list_tools()
             self._record(server_name, listed)
             pinned = self._check_pin(server_name, tool, listed)

@@ -224,3 +224,17 @@ def test_tokens_never_reach_logs_errors_or_the_journal(live_hub: LiveHub, caplog
     everything = "\n".join(hub_logs) + "".join(seen)
     for secret in (token, wrong, token.split("_", 2)[2]):
         assert secret not in everything
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_anything_reads_it(live_hub: LiveHub) -> None:
+    import socket
+
+    for path in ("/api/v1/process-instances", "/mcp", "/a2a/straight"):
+        with socket.create_connection(("127.0.0.1", live_hub.port), timeout=10) as conn:
+            conn.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{live_hub.port}\r\n"
+                f"Authorization: Bearer {live_hub.admin}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {11 * 1024 * 1024}\r\n\r\n{{}}".encode()
+            )
+            status = conn.recv(4096).split(b"\r\n", 1)[0]
+        assert status.startswith(b"HTTP/1.1 413"), (path, status)

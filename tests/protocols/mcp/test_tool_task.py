@@ -39,7 +39,7 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "mcp_upstream"
 
 
 class Upstream:
-    """Either transport behind one face: the entry, the tools to change, the calls it received."""
+    """Either transport behind one face: the entry, the tools to change, the calls it received, the sessions opened."""
 
     def __init__(
         self,
@@ -47,8 +47,9 @@ class Upstream:
         get: Callable[[], dict[str, dict[str, Any]]],
         put: Callable[[dict[str, dict[str, Any]]], None],
         calls: Callable[[str], list[dict[str, Any]]],
+        sessions: Callable[[], int],
     ) -> None:
-        self.entry, self._get, self._put, self.calls = entry, get, put, calls
+        self.entry, self._get, self._put, self.calls, self.sessions = entry, get, put, calls, sessions
 
     def change(self, tool: str, change: Callable[[dict[str, Any]], None]) -> None:
         tools = copy.deepcopy(self._get())
@@ -71,9 +72,19 @@ def upstream(request: pytest.FixtureRequest) -> Upstream:
         def put(tools: dict[str, dict[str, Any]]) -> None:
             state.tools = tools
 
-        return Upstream(http_entry(http), lambda: state.tools, put, state.calls)
+        def handshakes() -> int:  # each session begins with server/discover (initialize, legacy)
+            return sum(1 for e in state.events("request") if e["headers"].get("mcp-method") in HANDSHAKES)
+
+        return Upstream(http_entry(http), lambda: state.tools, put, state.calls, handshakes)
     stdio: StdioUpstream = request.getfixturevalue("stdio_upstream")
-    return Upstream(stdio.entry(), lambda: stdio.tools, stdio.set_tools, stdio.calls)
+
+    def starts() -> int:
+        return sum(1 for e in stdio.ledger() if e["event"] == "started")
+
+    return Upstream(stdio.entry(), lambda: stdio.tools, stdio.set_tools, stdio.calls, starts)
+
+
+HANDSHAKES = ("server/discover", "initialize")
 
 
 class Setup:
@@ -85,8 +96,9 @@ class Setup:
         self.registry = Registry.open(self.url)
         tools = asyncio.run(list_tools(upstream.entry))
         self.registry.mcp.add(upstream.entry, [t for t in tools if approve(t)], actor="test")
+        self.task = McpToolTask(self.registry)
         self.workers = WorkerRegistry()
-        self.workers.register(JOB_TYPE, McpToolTask(self.registry))
+        self.workers.register(JOB_TYPE, self.task)
 
     def start(self, process: str, variables: dict[str, Any] | None = None) -> int:
         path = DATA / f"{process}.bpmn"
@@ -116,6 +128,7 @@ class Setup:
         return self.work(key)
 
     def close(self) -> None:
+        self.task.close()
         self.engine.close()
         self.registry.close()
 
@@ -135,6 +148,15 @@ def test_a_service_task_calls_the_tool_with_its_schema_variables_and_stores_the_
     assert view.variables["sum"] == {"sum": 5}  # structured content
     assert "Done" in setup.completed(view.key)
     assert [c["arguments"] for c in upstream.calls("add")] == [{"a": 2, "b": 3}]
+
+
+def test_the_jobs_of_several_instances_share_one_upstream_session(setup: Setup, upstream: Upstream) -> None:
+    opened = upstream.sessions()
+    keys = [setup.start("mcp_echo", {"text": text}) for text in ("a", "b", "c")]
+    setup.work(keys[0])
+    assert [setup.engine.instance(k).variables["echoed"] for k in keys] == ["a", "b", "c"]
+    assert upstream.sessions() == opened + 1
+    assert setup.task.pool.state().sessions == ("upstream",)
 
 
 def test_an_arguments_object_is_passed_as_it_is_and_json_text_is_parsed(setup: Setup, upstream: Upstream) -> None:

@@ -1,0 +1,125 @@
+"""Agent cards: one per exposed process, and the hub's card that lists them all as skills.
+
+Cards are built from the engine's ``ToolSpec``s on every request, so a new
+deployment shows at once; caches revalidate with the ``ETag`` (a hash of the
+card). The public card names each skill and its description; the
+authenticated extended card adds the inputs each skill takes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from a2a.server.request_handlers.response_helpers import agent_card_to_dict
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentProvider,
+    AgentSkill,
+    HTTPAuthSecurityScheme,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
+)
+from a2a.utils.constants import PROTOCOL_VERSION_0_3, PROTOCOL_VERSION_1_0, TransportProtocol
+
+from engine.exposure import ToolSpec
+from protocols.a2a._convert import JSON, TEXT
+
+HUB_PATH = "/a2a"
+"""The hub-level endpoint: a message there names its skill (a process id) in ``metadata.skillId``."""
+
+CARD_PATH = "/.well-known/agent-card.json"
+CACHE_CONTROL = "public, max-age=60"
+_BEARER = "bearer"
+_MODES = [JSON, TEXT]
+_JSONRPC = TransportProtocol.JSONRPC.value
+_HTTP_JSON = TransportProtocol.HTTP_JSON.value
+
+
+def agent_path(process_id: str) -> str:
+    return f"{HUB_PATH}/{process_id}"
+
+
+def skill(spec: ToolSpec, *, extended: bool = False) -> AgentSkill:
+    description = spec.description
+    if extended and spec.inputs:
+        listed = "; ".join(
+            f"{i.name} ({i.type}{', required' if i.required else ''})" + (f": {i.description}" if i.description else "")
+            for i in spec.inputs
+        )
+        description += f"\nInputs, as the entries of a JSON data part: {listed}."
+    return AgentSkill(
+        id=spec.process_id,
+        name=spec.title or spec.process_id,
+        description=description,
+        tags=["bpmn-process"],
+        input_modes=_MODES,
+        output_modes=_MODES,
+    )
+
+
+def process_card(spec: ToolSpec, base_url: str, version: str, *, extended: bool = False) -> AgentCard:
+    """The card of the agent at ``/a2a/{processId}``: one skill, the process."""
+    return _card(
+        name=spec.title or spec.process_id,
+        description=spec.description,
+        url=base_url.rstrip("/") + agent_path(spec.process_id),
+        base_url=base_url,
+        version=version,
+        skills=[skill(spec, extended=extended)],
+    )
+
+
+def hub_card(specs: Sequence[ToolSpec], base_url: str, version: str, *, extended: bool = False) -> AgentCard:
+    """The hub's card: every exposed process is a skill of the endpoint at ``/a2a``."""
+    return _card(
+        name="agenthub",
+        description=(
+            "BPMN processes as agent skills. Name the skill (a process id) in the message's"
+            " metadata.skillId; each skill is also an agent of its own at /a2a/{skillId}."
+        ),
+        url=base_url.rstrip("/") + HUB_PATH,
+        base_url=base_url,
+        version=version,
+        skills=[skill(spec, extended=extended) for spec in specs],
+    )
+
+
+def _card(*, name: str, description: str, url: str, base_url: str, version: str, skills: list[AgentSkill]) -> AgentCard:
+    return AgentCard(
+        name=name,
+        description=description,
+        version=version,
+        provider=AgentProvider(organization="agenthub", url=base_url.rstrip("/")),
+        supported_interfaces=[
+            AgentInterface(url=url, protocol_binding=_JSONRPC, protocol_version=PROTOCOL_VERSION_1_0),
+            AgentInterface(url=url, protocol_binding=_HTTP_JSON, protocol_version=PROTOCOL_VERSION_1_0),
+            # Listed last, so 1.0 clients pick the interfaces above; it gives the card the top-level url and
+            # preferredTransport that 0.3 clients read. The same endpoint answers the 0.3 method names.
+            AgentInterface(url=url, protocol_binding=_JSONRPC, protocol_version=PROTOCOL_VERSION_0_3),
+        ],
+        capabilities=AgentCapabilities(streaming=True, push_notifications=False, extended_agent_card=True),
+        security_schemes={
+            _BEARER: SecurityScheme(
+                http_auth_security_scheme=HTTPAuthSecurityScheme(
+                    scheme="Bearer", description="an agenthub API token (agenthub token create)"
+                )
+            )
+        },
+        security_requirements=[SecurityRequirement(schemes={_BEARER: StringList()})],
+        default_input_modes=_MODES,
+        default_output_modes=_MODES,
+        skills=skills,
+    )
+
+
+def card_json(card: AgentCard) -> tuple[dict[str, Any], str]:
+    """The card as JSON (with the fields 0.3 clients look for) and its weak ETag."""
+    data = agent_card_to_dict(card)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return data, f'W/"{digest[:32]}"'

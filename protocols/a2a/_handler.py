@@ -1,0 +1,352 @@
+"""The A2A methods on top of the engine: a ``RequestHandler`` whose tasks are process instances.
+
+Why not the SDK's ``DefaultRequestHandler`` with an ``AgentExecutor`` and a
+``TaskStore``: that handler keeps each running task in an in-memory
+``ActiveTask`` that the executor feeds with events, and writes the store
+from those events. Here the engine already is the durable task store and
+the instance moves on its own (workers, timers, people), so every method
+reads the instance instead: a restarted hub answers exactly as before, and
+no task state lives only in memory.
+
+Who may see what: a task is visible only to the principal that started it
+(the instance's ``caller`` variable) and only through its process's agent
+(or the hub-level endpoint). Anything else gets the same "task not found"
+as an id that names nothing (RELIABILITY.md A2). Sending and cancelling
+need the ``start`` scope; the HTTP layer refuses those with 403 before they
+get here, and this class checks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from a2a.server.context import ServerCallContext
+from a2a.server.events.event_queue import Event
+from a2a.server.request_handlers.request_handler import RequestHandler, validate_request_params
+from a2a.types import (
+    AgentCard,
+    CancelTaskRequest,
+    DeleteTaskPushNotificationConfigRequest,
+    GetExtendedAgentCardRequest,
+    GetTaskPushNotificationConfigRequest,
+    GetTaskRequest,
+    InvalidParamsError,
+    ListTaskPushNotificationConfigsRequest,
+    ListTaskPushNotificationConfigsResponse,
+    ListTasksRequest,
+    ListTasksResponse,
+    Message,
+    PushNotificationNotSupportedError,
+    SendMessageRequest,
+    SubscribeToTaskRequest,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskNotCancelableError,
+    TaskNotFoundError,
+    TaskPushNotificationConfig,
+    TaskState,
+    TaskStatusUpdateEvent,
+    UnsupportedOperationError,
+)
+from a2a.utils.errors import InvalidRequestError
+from a2a.utils.task import apply_history_length, validate_history_length
+
+from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound
+from engine.exposure import ToolSpec
+from protocols.a2a._convert import (
+    CALLER_VARIABLE,
+    CONTEXT_VARIABLE,
+    INTERRUPTED,
+    TERMINAL,
+    Snapshot,
+    load_snapshot,
+    message_variables,
+    read_snapshot,
+    result_artifact,
+    status,
+    to_task,
+)
+from protocols.a2a._listing import list_tasks
+from protocols.instances import follow
+from protocols.mcp._arguments import ArgumentError, check_arguments
+from registry import Principal
+
+T = TypeVar("T")
+CardSource = Callable[[ServerCallContext], Awaitable[AgentCard]]
+
+PRINCIPAL = "principal"
+"""``ServerCallContext.state`` key of the verified ``registry.Principal``."""
+
+AGENT = "processId"
+"""``ServerCallContext.state`` key of the agent addressed (a process id), absent at the hub-level endpoint."""
+
+MAX_TASK_KEY = 2**63 - 1
+
+
+def principal_of(context: ServerCallContext) -> Principal:
+    found = context.state.get(PRINCIPAL)
+    if not isinstance(found, Principal):  # the hub's guard sets it; fail closed if it did not
+        raise InvalidRequestError(message="this request carries no verified identity: send a bearer token")
+    return found
+
+
+def agent_of(context: ServerCallContext) -> str | None:
+    found = context.state.get(AGENT)
+    return found if isinstance(found, str) else None
+
+
+class ProcessTaskHandler(RequestHandler):
+    """Every A2A method, answered from the engine's instances."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        call_timeout_s: float,
+        stream_timeout_s: float,
+        extended_card: CardSource,
+    ) -> None:
+        self.engine = engine
+        self.call_timeout_s = call_timeout_s
+        self.stream_timeout_s = stream_timeout_s
+        self.extended_card = extended_card
+
+    async def _io(self, work: Callable[[], T]) -> T:
+        return await asyncio.to_thread(work)
+
+    # --- reading tasks ------------------------------------------------------------------------
+
+    async def owned(self, task_id: str, context: ServerCallContext) -> Snapshot:
+        """The caller's own task through this agent, or ``TaskNotFoundError`` exactly as for an unknown id."""
+        principal = principal_of(context)
+        missing = TaskNotFoundError(message=f"task '{task_id}' not found")
+        key = _task_key(task_id)
+        if key is None:
+            raise missing
+        try:
+            snapshot = await self._io(lambda: load_snapshot(self.engine, key))
+        except NotFound:
+            raise missing from None
+        agent = agent_of(context)
+        if snapshot.caller != principal.name or (agent is not None and snapshot.view.process_id != agent):
+            raise missing
+        return snapshot
+
+    @validate_request_params
+    async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
+        validate_history_length(params)
+        return apply_history_length(to_task(await self.owned(params.id, context)), params)
+
+    @validate_request_params
+    async def on_list_tasks(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
+        principal = principal_of(context)
+        validate_history_length(params)
+        return await self._io(lambda: list_tasks(self.engine, params, principal.name, agent_of(context)))
+
+    # --- sending messages ---------------------------------------------------------------------
+
+    @validate_request_params
+    async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task | Message:
+        validate_history_length(params.configuration)
+        snapshot = await self._accept(params, context)
+        if not params.configuration.return_immediately and snapshot.state not in TERMINAL | INTERRUPTED:
+            view = await follow(self.engine, snapshot.key, self.call_timeout_s, first=snapshot.view, until_outside=True)
+            snapshot = await self._io(lambda: read_snapshot(self.engine, view))
+        return apply_history_length(to_task(snapshot), params.configuration)
+
+    @validate_request_params
+    async def on_message_send_stream(
+        self, params: SendMessageRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event, None]:
+        validate_history_length(params.configuration)
+        snapshot = await self._accept(params, context)
+        async for event in self._stream(snapshot, first=True):
+            yield event
+
+    @validate_request_params
+    async def on_subscribe_to_task(
+        self, params: SubscribeToTaskRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event, None]:
+        snapshot = await self.owned(params.id, context)
+        if snapshot.state in TERMINAL:
+            raise UnsupportedOperationError(
+                message=f"task {params.id} is {_state_name(snapshot.state)}: there is nothing more to stream"
+            )
+        async for event in self._stream(snapshot, first=False):
+            yield event
+
+    async def _accept(self, params: SendMessageRequest, context: ServerCallContext) -> Snapshot:
+        """Start an instance for the message, or complete the caller's user task with it (a message with a taskId)."""
+        principal = principal_of(context)
+        _require(principal, "start", "sending a message")
+        message = params.message
+        if message.task_id:
+            snapshot = await self.owned(message.task_id, context)
+            if message.context_id and message.context_id != snapshot.context_id:
+                raise InvalidParamsError(
+                    message=f"context '{message.context_id}' is not the context '{snapshot.context_id}' "
+                    f"of task {message.task_id}"
+                )
+            return await self._continue(snapshot, message)
+        spec = await self._skill(params, context)
+        variables = _checked(spec.input_schema(), message_variables(message, spec), spec.process_id)
+        variables[CALLER_VARIABLE] = principal.name
+        if message.context_id:
+            variables[CONTEXT_VARIABLE] = message.context_id
+        try:
+            view = await self._io(lambda: self.engine.start(spec.process_id, variables))
+        except (InvalidInput, NotFound) as exc:
+            raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
+        return await self._io(lambda: read_snapshot(self.engine, view))
+
+    async def _continue(self, snapshot: Snapshot, message: Message) -> Snapshot:
+        state = snapshot.state
+        if state in TERMINAL:
+            raise UnsupportedOperationError(
+                message=f"task {snapshot.key} is {_state_name(state)} and takes no more messages; "
+                "send a message without a taskId to start a new task"
+            )
+        mine = snapshot.caller_task()
+        if mine is None:
+            raise UnsupportedOperationError(
+                message=f"task {snapshot.key} is working and does not wait for your input now; "
+                "get or subscribe to the task to see what it waits for"
+            )
+        variables = _checked({"type": "object"}, message_variables(message, None), "the user task")
+        try:
+            await self._io(lambda: self.engine.complete_user_task(int(mine["task"]), variables))
+        except (NotFound, Conflict):
+            raise UnsupportedOperationError(
+                message=f"the user task {mine['task']} of task {snapshot.key} was completed meanwhile"
+            ) from None
+        except InvalidInput as exc:
+            raise InvalidParamsError(message=f"cannot complete user task {mine['task']}: {exc}") from None
+        return await self._io(lambda: load_snapshot(self.engine, snapshot.key))
+
+    async def _skill(self, params: SendMessageRequest, context: ServerCallContext) -> ToolSpec:
+        """The process a new message starts: the agent's own, or at the hub endpoint the one in ``metadata.skillId``."""
+        skill_id = agent_of(context)
+        if skill_id is None:
+            found = params.message.metadata.fields.get("skillId") or params.metadata.fields.get("skillId")
+            skill_id = found.string_value if found is not None else ""
+        try:
+            return await self._io(lambda: self.engine.tool(skill_id))
+        except NotFound:
+            pass
+        offered = ", ".join(sorted(s.process_id for s in await self._io(self.engine.tools))) or "none"
+        if not skill_id:
+            raise InvalidParamsError(message=f"name the skill in the message's metadata.skillId; skills: {offered}")
+        raise InvalidParamsError(message=f"unknown skill '{skill_id}'; skills: {offered}")
+
+    # --- streaming ----------------------------------------------------------------------------
+
+    async def _stream(self, snapshot: Snapshot, *, first: bool) -> AsyncGenerator[Event, None]:
+        """The task, then an event for each change, until it ends or (after the first event) waits for the caller."""
+        yield to_task(snapshot)
+        if snapshot.state in TERMINAL or (first and snapshot.state in INTERRUPTED):
+            return
+        views: asyncio.Queue[InstanceView | None] = asyncio.Queue()
+
+        async def watch() -> None:
+            try:
+                last = await follow(
+                    self.engine, snapshot.key, self.stream_timeout_s, on_change=views.put, first=snapshot.view
+                )
+                await views.put(last)
+            finally:
+                await views.put(None)
+
+        watcher = asyncio.create_task(watch())
+        try:
+            seen = status(snapshot)
+            while (view := await views.get()) is not None:
+                current = await self._io(functools.partial(read_snapshot, self.engine, view))
+                now = status(current)
+                if now.state == seen.state and now.message == seen.message:
+                    continue
+                seen = now
+                if current.view.state == "completed":
+                    yield TaskArtifactUpdateEvent(
+                        task_id=str(current.key),
+                        context_id=current.context_id,
+                        artifact=result_artifact(current),
+                        last_chunk=True,
+                    )
+                yield TaskStatusUpdateEvent(task_id=str(current.key), context_id=current.context_id, status=now)
+                if now.state in TERMINAL | INTERRUPTED:
+                    return
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    # --- cancelling ---------------------------------------------------------------------------
+
+    @validate_request_params
+    async def on_cancel_task(self, params: CancelTaskRequest, context: ServerCallContext) -> Task | None:
+        snapshot = await self.owned(params.id, context)
+        _require(principal_of(context), "start", "cancelling a task")
+        if snapshot.view.state in ("completed", "terminated"):
+            raise TaskNotCancelableError(
+                message=f"task {params.id} is {_state_name(snapshot.state)} and cannot be canceled"
+            )
+        try:
+            view = await self._io(lambda: self.engine.cancel(snapshot.key))
+        except (Conflict, NotFound) as exc:
+            raise TaskNotCancelableError(message=f"task {params.id} cannot be canceled: {exc}") from None
+        return to_task(await self._io(lambda: read_snapshot(self.engine, view)))
+
+    # --- cards and what is not offered --------------------------------------------------------
+
+    async def on_get_extended_agent_card(
+        self, params: GetExtendedAgentCardRequest, context: ServerCallContext
+    ) -> AgentCard:
+        principal_of(context)
+        return await self.extended_card(context)
+
+    async def on_create_task_push_notification_config(
+        self, params: TaskPushNotificationConfig, context: ServerCallContext
+    ) -> TaskPushNotificationConfig:
+        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
+
+    async def on_get_task_push_notification_config(
+        self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
+    ) -> TaskPushNotificationConfig:
+        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
+
+    async def on_list_task_push_notification_configs(
+        self, params: ListTaskPushNotificationConfigsRequest, context: ServerCallContext
+    ) -> ListTaskPushNotificationConfigsResponse:
+        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
+
+    async def on_delete_task_push_notification_config(
+        self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
+    ) -> None:
+        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
+
+
+def _require(principal: Principal, scope: str, action: str) -> None:
+    if not principal.has(scope):
+        raise InvalidRequestError(message=f"permission denied: {action} needs the '{scope}' scope")
+
+
+def _checked(schema: dict[str, Any], variables: dict[str, Any], what: str) -> dict[str, Any]:
+    try:
+        return check_arguments(schema, variables)
+    except ArgumentError as exc:
+        raise InvalidParamsError(message=f"invalid input for {what}: {exc}", data={"problems": exc.problems}) from None
+
+
+def _task_key(task_id: str) -> int | None:
+    if not task_id.isascii() or not task_id.isdigit() or len(task_id) > 19:
+        return None
+    key = int(task_id)
+    return key if 0 < key <= MAX_TASK_KEY else None
+
+
+def _state_name(state: TaskState) -> str:
+    return str(TaskState.Name(state)).removeprefix("TASK_STATE_").lower().replace("_", "-")

@@ -1,0 +1,258 @@
+"""The hub's A2A server: every exposed process is an agent at ``/a2a/{processId}``, and the hub one at ``/a2a``.
+
+Owns the routes: the public agent cards, and for each agent the JSON-RPC
+endpoint (``POST /a2a/{processId}``, with or without a trailing ``/``) and
+the HTTP+JSON routes under it (``/message:send``, ``/tasks/{id}``, ...),
+A2A 1.0 with the 0.3 names accepted too. The SDK's dispatchers parse and
+answer the wire formats; ``ProcessTaskHandler`` answers the methods.
+
+Does not know tokens, Host or Origin: the hub's guard verifies them and
+puts a ``registry.Principal`` in ``scope["state"]["principal"]``. This layer
+still fails closed (401 without a principal) and refuses a method whose
+scope the principal lacks with 403 before anything runs.
+
+    endpoint = A2AEndpoint(engine, base_url=lambda: "http://127.0.0.1:8600")
+    app = Starlette(routes=[*endpoint.routes, ...])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+# a2a.server.routes before the 0.3 adapter: importing the adapter first runs into a circular import in the SDK
+from a2a.server.routes.common import DefaultServerCallContextBuilder  # isort: skip
+from a2a.auth.user import User
+from a2a.compat.v0_3.rest_adapter import REST03Adapter
+from a2a.server.context import ServerCallContext
+from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
+from a2a.server.routes.rest_dispatcher import RestDispatcher
+from a2a.types import AgentCard, ExtendedAgentCardNotConfiguredError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from engine import Engine, NotFound
+from engine.exposure import ToolSpec
+from protocols.a2a._cards import CACHE_CONTROL, CARD_PATH, HUB_PATH, card_json, hub_card, process_card
+from protocols.a2a._handler import AGENT, PRINCIPAL, ProcessTaskHandler, agent_of
+from registry import Principal
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_NEEDS_START = frozenset(
+    {"SendMessage", "SendStreamingMessage", "CancelTask", "message/send", "message/stream", "tasks/cancel"}
+)
+"""JSON-RPC methods (1.0 and 0.3 names) that need the ``start`` scope; the others show only the caller's own tasks."""
+
+_CHALLENGE = 'Bearer realm="agenthub"'
+
+
+class _PrincipalUser(User):
+    """The principal as the SDK's ``User``."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def user_name(self) -> str:
+        return self.principal.name
+
+
+class _ContextBuilder(DefaultServerCallContextBuilder):
+    """The SDK's call context plus the principal and the agent addressed; the bearer token is left out."""
+
+    def build(self, request: Request) -> ServerCallContext:
+        context = super().build(request)
+        context.state.get("headers", {}).pop("authorization", None)
+        principal = request.scope.get("state", {}).get("principal")
+        if isinstance(principal, Principal):
+            context.state[PRINCIPAL] = principal
+            context.user = _PrincipalUser(principal)
+        process_id = request.path_params.get("processId")
+        if isinstance(process_id, str):
+            context.state[AGENT] = process_id
+        return context
+
+
+class A2AEndpoint:
+    """The A2A routes over one engine; ``base_url()`` is the hub's public URL, used in the cards."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        base_url: Callable[[], str],
+        call_timeout_s: float = 30.0,
+        stream_timeout_s: float = 300.0,
+    ) -> None:
+        self.engine = engine
+        self.base_url = base_url
+        self.handler = ProcessTaskHandler(
+            engine, call_timeout_s=call_timeout_s, stream_timeout_s=stream_timeout_s, extended_card=self._extended_card
+        )
+        builder = _ContextBuilder()
+        self._jsonrpc = JsonRpcDispatcher(self.handler, context_builder=builder, enable_v0_3_compat=True)
+        self._rest = RestDispatcher(self.handler, context_builder=builder)
+        self._rest03 = REST03Adapter(self.handler, context_builder=builder)
+        self.routes: list[BaseRoute] = self._routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Nothing to start or stop: streams end with their requests, tasks live in the engine."""
+        yield
+
+    # --- routes -------------------------------------------------------------------------------
+
+    def _routes(self) -> list[BaseRoute]:
+        hub, agent = HUB_PATH, HUB_PATH + "/{processId}"
+        routes: list[BaseRoute] = [
+            Route(CARD_PATH, self._hub_card, methods=["GET"]),
+            Route(agent + CARD_PATH, self._process_card, methods=["GET"]),
+        ]
+        # The hub endpoint's routes go first: /a2a/message:send must not be taken for an agent named "message:send"
+        # (BPMN ids are NCNames, so no process id has a colon).
+        for base in (hub, agent):
+            jsonrpc = self._gate(self._jsonrpc.handle_requests, jsonrpc=True)
+            routes += [Route(base, jsonrpc, methods=["POST"]), Route(base + "/", jsonrpc, methods=["POST"])]
+            routes += [
+                Route(base + path, self._gate(target, needs=needs), methods=[method])
+                for path, method, target, needs in self._rest_table()
+            ]
+        # The 0.3 HTTP+JSON routes (/v1/...), for the process agents only.
+        routes += [
+            Route(agent + path, self._gate(target, needs=_start_03(path, method)), methods=[method])
+            for (path, method), target in self._rest03.routes().items()
+        ]
+        return routes
+
+    def _rest_table(self) -> list[tuple[str, str, Endpoint, str | None]]:
+        rest = self._rest
+        # Order as the SDK has it: ":subscribe" and ":cancel" before the plain "/tasks/{id}".
+        return [
+            ("/message:send", "POST", rest.on_message_send, "start"),
+            ("/message:stream", "POST", rest.on_message_send_stream, "start"),
+            ("/tasks/{id}:cancel", "POST", rest.on_cancel_task, "start"),
+            ("/tasks/{id}:subscribe", "GET", rest.on_subscribe_to_task, None),
+            ("/tasks/{id}:subscribe", "POST", rest.on_subscribe_to_task, None),
+            ("/tasks/{id}", "GET", rest.on_get_task, None),
+            ("/tasks/{id}/pushNotificationConfigs/{push_id}", "GET", rest.get_push_notification, None),
+            ("/tasks/{id}/pushNotificationConfigs/{push_id}", "DELETE", rest.delete_push_notification, None),
+            ("/tasks/{id}/pushNotificationConfigs", "POST", rest.set_push_notification, None),
+            ("/tasks/{id}/pushNotificationConfigs", "GET", rest.list_push_notifications, None),
+            ("/tasks", "GET", rest.list_tasks, None),
+            ("/extendedAgentCard", "GET", rest.handle_authenticated_agent_card, None),
+        ]
+
+    def _gate(self, target: Endpoint, *, needs: str | None = None, jsonrpc: bool = False) -> Endpoint:
+        """401 without a principal, 404 for an agent that is not exposed, 403 without the method's scope."""
+
+        async def endpoint(request: Request) -> Response:
+            principal = request.scope.get("state", {}).get("principal")
+            if not isinstance(principal, Principal):
+                return _refusal(401, "this endpoint needs an API token: Authorization: Bearer <token>", jsonrpc)
+            process_id = request.path_params.get("processId")
+            if isinstance(process_id, str) and await self._spec(process_id) is None:
+                return _refusal(404, f"no agent '{process_id}': the process is not deployed or not exposed", jsonrpc)
+            needed, request_id = await _jsonrpc_scope(request) if jsonrpc else (needs, None)
+            if needed is not None and not principal.has(needed):
+                return _refusal(403, f"permission denied: this method needs the '{needed}' scope", jsonrpc, request_id)
+            return await target(request)
+
+        return endpoint
+
+    # --- cards --------------------------------------------------------------------------------
+
+    async def _spec(self, process_id: str) -> ToolSpec | None:
+        try:
+            return await asyncio.to_thread(self.engine.tool, process_id)
+        except NotFound:
+            return None
+
+    async def _process_version(self, process_id: str) -> str:
+        rows = await asyncio.to_thread(self.engine.definitions, process_id)
+        return str(max((int(r["version"]) for r in rows), default=1))
+
+    async def _card(self, process_id: str | None, *, extended: bool) -> AgentCard | None:
+        if process_id is None:
+            specs = await asyncio.to_thread(self.engine.tools)
+            return hub_card(specs, self.base_url(), _hub_version(), extended=extended)
+        spec = await self._spec(process_id)
+        if spec is None:
+            return None
+        return process_card(spec, self.base_url(), await self._process_version(process_id), extended=extended)
+
+    async def _extended_card(self, context: ServerCallContext) -> AgentCard:
+        card = await self._card(agent_of(context), extended=True)
+        if card is None:  # undeployed since the gate looked
+            raise ExtendedAgentCardNotConfiguredError(message=f"no agent '{agent_of(context)}'")
+        return card
+
+    async def _hub_card(self, request: Request) -> Response:
+        card = await self._card(None, extended=False)
+        assert card is not None
+        return _card_response(request, card)
+
+    async def _process_card(self, request: Request) -> Response:
+        process_id = request.path_params["processId"]
+        card = await self._card(process_id, extended=False)
+        if card is None:
+            return JSONResponse({"error": f"no agent '{process_id}': the process is not deployed or not exposed"}, 404)
+        return _card_response(request, card)
+
+
+def _card_response(request: Request, card: AgentCard) -> Response:
+    data, etag = card_json(card)
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    wanted = [tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")]
+    if etag.removeprefix("W/") in wanted or "*" in wanted:
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(data, headers=headers)
+
+
+async def _jsonrpc_scope(request: Request) -> tuple[str | None, str | int | None]:
+    """The scope a JSON-RPC request's method needs, and its id; a body that does not parse is left to the dispatcher.
+
+    Starlette keeps the body on the request, so the dispatcher reads it again without touching the stream.
+    """
+    try:
+        body: Any = json.loads(await request.body())
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    found = body.get("id")
+    request_id = found if isinstance(found, str | int) and not isinstance(found, bool) else None
+    return ("start" if body.get("method") in _NEEDS_START else None), request_id
+
+
+def _start_03(path: str, method: str) -> str | None:
+    """The scope a 0.3 HTTP+JSON route needs: ``start`` to send or cancel."""
+    return "start" if method == "POST" and path.startswith(("/v1/message:", "/v1/tasks/{id}:cancel")) else None
+
+
+def _refusal(status: int, detail: str, jsonrpc: bool, request_id: str | int | None = None) -> Response:
+    """A refusal in the binding's shape: a JSON-RPC error, or the HTTP+JSON ``{"error": {...}}``."""
+    headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else None
+    if jsonrpc:
+        code = {401: -32001, 403: -32003, 404: -32601}[status]  # the codes the hub's guard uses; 404: no such agent
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": detail}}, status, headers
+        )
+    grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}[status]
+    return JSONResponse({"error": {"code": status, "status": grpc, "message": detail}}, status, headers)
+
+
+def _hub_version() -> str:
+    try:
+        return importlib.metadata.version("agenthub")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
