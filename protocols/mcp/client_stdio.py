@@ -62,7 +62,21 @@ class StdioTransport:
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Streams]:
         # A list argv goes straight to exec: no shell ever sees ';', '&&' or '$(...)'.
-        process = await anyio.open_process(self.argv, env=self.env, stderr=subprocess.DEVNULL, start_new_session=True)
+        # Shielded: a deadline that fires while the child is being spawned must not lose track of it.
+        with anyio.CancelScope(shield=True):
+            process = await anyio.open_process(
+                self.argv, env=self.env, stderr=subprocess.DEVNULL, start_new_session=True
+            )
+        try:
+            async with self._streams(process) as streams:
+                yield streams
+        finally:
+            if process.returncode is None:  # stopped before the streams were up (or the stop above did not take)
+                with anyio.CancelScope(shield=True):
+                    self.returncode = await _stop(process)
+
+    @asynccontextmanager
+    async def _streams(self, process: Process) -> AsyncIterator[Streams]:
         reader_in, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         write_stream, writer_out = anyio.create_memory_object_stream[SessionMessage](0)
 

@@ -47,6 +47,20 @@ stdio_upstream = fixtures.stdio_upstream
 Entry = tuple[McpServer, Callable[[], list[dict[str, Any]]]]
 
 
+_EARLIER: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_children() -> None:
+    """Child processes that exist before the test (left by other tests) are not this test's business."""
+    _EARLIER.clear()
+    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
+
+
+def new_children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]
+
+
 @pytest.fixture(params=["http", "stdio"])
 def upstream(request: pytest.FixtureRequest) -> Entry:
     """The upstream's registry entry and a way to read its ledger, once per transport."""
@@ -209,11 +223,10 @@ def test_a_hundred_timed_out_calls_leave_no_thread_or_task_behind(http_upstream:
 
 
 def test_timed_out_stdio_calls_leave_no_process_behind(stdio_upstream: StdioUpstream) -> None:
-    me = psutil.Process()
     for _ in range(2):
         with pytest.raises(McpTimeout):  # the deadline leaves the child time to start (Python and the SDK: ~1 s)
             asyncio.run(call_tool(stdio_upstream.entry(), "sleep", {}, timeout_s=3))
-    assert me.children(recursive=True) == []
+    assert new_children() == []
     assert len(stdio_upstream.calls("sleep")) == 2
 
 

@@ -36,6 +36,20 @@ _http_server = fixtures._http_server
 http_upstream = fixtures.http_upstream
 stdio_upstream = fixtures.stdio_upstream
 
+_EARLIER: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_children() -> None:
+    """Child processes that exist before the test (left by other tests) are not this test's business."""
+    _EARLIER.clear()
+    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
+
+
+def new_children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]
+
+
 HANDSHAKES = ("server/discover", "initialize")
 
 
@@ -153,14 +167,14 @@ def test_discard_closes_the_session_of_a_removed_server(pool: SessionPool, stdio
     job(pool, stdio_upstream.entry())
     pool.discard("upstream")
     wait_for(lambda: pool.state().sessions == ())
-    wait_for(lambda: psutil.Process().children(recursive=True) == [])
+    wait_for(lambda: new_children() == [])
 
 
 def test_a_killed_stdio_server_is_replaced_by_a_fresh_one_at_the_next_job(
     pool: SessionPool, stdio_upstream: StdioUpstream
 ) -> None:
     job(pool, stdio_upstream.entry())
-    [child] = psutil.Process().children(recursive=True)
+    [child] = new_children()
     child.kill()
     child.wait(10)
     assert job(pool, stdio_upstream.entry(), arguments={"text": "again"}).text() == "again"
@@ -220,7 +234,7 @@ def test_a_call_whose_session_dies_is_not_sent_again(pool: SessionPool, stdio_up
     with ThreadPoolExecutor(max_workers=1) as thread:
         sleeping = thread.submit(job, pool, stdio_upstream.entry(), "sleep", {})
         wait_for(lambda: len(stdio_upstream.calls("sleep")) == 1)
-        [child] = psutil.Process().children(recursive=True)
+        [child] = new_children()
         child.kill()
         with pytest.raises(McpConnectError, match="closed the connection"):
             sleeping.result(timeout=20)
@@ -252,7 +266,7 @@ def test_an_idle_session_is_closed_and_its_stdio_server_stopped(stdio_upstream: 
     try:
         job(pool, stdio_upstream.entry())
         wait_for(lambda: pool.state().sessions == ())
-        wait_for(lambda: psutil.Process().children(recursive=True) == [])
+        wait_for(lambda: new_children() == [])
         job(pool, stdio_upstream.entry())  # and a later job opens a new one
         assert started(stdio_upstream) == 2
     finally:
@@ -263,7 +277,6 @@ def test_many_jobs_and_timeouts_leave_one_thread_one_task_per_session_and_close_
     http_upstream: HttpUpstream, stdio_upstream: StdioUpstream
 ) -> None:
     """M17: after jobs that completed, failed and timed out on both transports, the pool holds what it should."""
-    me = psutil.Process()
     threads_before = set(threading.enumerate())
     pool = SessionPool()
     servers = [http_entry(http_upstream), stdio_upstream.entry(name="local")]
@@ -289,6 +302,6 @@ def test_many_jobs_and_timeouts_leave_one_thread_one_task_per_session_and_close_
     assert pool.state().tasks == holding
     pool.close()
     assert pool.state().sessions == ()
-    assert me.children(recursive=True) == []
+    assert new_children() == []
     wait_for(lambda: set(threading.enumerate()) <= threads_before)  # the pool's thread, asyncio's waitpid threads
     wait_for(lambda: len(http_upstream.upstream.events("cancelled")) == len(http_upstream.upstream.calls("sleep")))

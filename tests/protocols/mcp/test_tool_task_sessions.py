@@ -34,6 +34,20 @@ http_upstream = fixtures.http_upstream
 stdio_upstream = fixtures.stdio_upstream
 
 
+_EARLIER: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_children() -> None:
+    """Child processes that exist before the test (left by other tests) are not this test's business."""
+    _EARLIER.clear()
+    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
+
+
+def new_children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]
+
+
 @dataclass
 class Upstream:
     """Either transport behind one face: its entry, its tools, the calls it got and the sessions it saw opened."""
@@ -151,14 +165,14 @@ def test_a_removed_server_fails_the_job_and_its_session_is_closed(
     with pytest.raises(RegistryNotFound, match="no MCP server named 'upstream'"):
         echo(task)
     wait_for(lambda: task.pool.state().sessions == ())
-    wait_for(lambda: psutil.Process().children(recursive=True) == [])
+    wait_for(lambda: new_children() == [])
 
 
 @pytest.mark.parametrize("upstream", ["stdio"], indirect=True)  # over HTTP: test_client_pool restarts the server
 def test_a_killed_stdio_server_is_started_again_for_the_next_job(task: McpToolTask, upstream: Upstream) -> None:
     opened = upstream.sessions()
     echo(task)
-    [child] = psutil.Process().children(recursive=True)
+    [child] = new_children()
     child.kill()
     child.wait(10)
     assert echo(task, "again") == "again"
@@ -175,7 +189,7 @@ def test_close_stops_the_sessions_and_the_thread_and_a_later_job_opens_them_agai
     echo(task)
     assert [t.name for t in set(threading.enumerate()) - before if t.name == "mcp-session-pool"] == ["mcp-session-pool"]
     task.close()
-    assert psutil.Process().children(recursive=True) == []
+    assert new_children() == []
     wait_for(lambda: set(threading.enumerate()) <= before)  # the pool's thread, and asyncio's waitpid threads
     assert echo(task, "again") == "again"
     assert upstream.sessions() == opened + 2
@@ -188,5 +202,5 @@ def test_a_handler_that_is_never_closed_closes_its_sessions_when_it_is_collected
     task = McpToolTask(registry)
     echo(task)
     del task  # the finalizer closes the pool: the hub never calls close() on its handler
-    assert psutil.Process().children(recursive=True) == []
+    assert new_children() == []
     wait_for(lambda: set(threading.enumerate()) <= before)
