@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from registry import McpServer
@@ -67,3 +68,18 @@ def stdio_upstream(tmp_path: Path) -> StdioUpstream:
 
 def http_entry(upstream: HttpUpstream, name: str = "upstream", **kwargs: Any) -> McpServer:
     return McpServer(name=name, transport="http", url=upstream.url, **kwargs)
+
+
+_EARLIER: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def earlier_children() -> None:
+    """Child processes that exist before the test (left by other tests) are not this test's business."""
+    _EARLIER.clear()
+    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
+
+
+def new_children() -> list[psutil.Process]:
+    """The child processes started since the test began (see ``earlier_children``)."""
+    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import psutil
 import pytest
 
 from protocols.mcp.client import (
@@ -36,7 +35,7 @@ from protocols.mcp.client import (
 )
 from registry import McpServer, tool_hash
 from tests.data.mcp_upstream import fixtures
-from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream, http_entry
+from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream, http_entry, new_children
 from tests.data.mcp_upstream.upstream import NOISY, HttpUpstream
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
@@ -47,18 +46,7 @@ stdio_upstream = fixtures.stdio_upstream
 Entry = tuple[McpServer, Callable[[], list[dict[str, Any]]]]
 
 
-_EARLIER: set[int] = set()
-
-
-@pytest.fixture(autouse=True)
-def _earlier_children() -> None:
-    """Child processes that exist before the test (left by other tests) are not this test's business."""
-    _EARLIER.clear()
-    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
-
-
-def new_children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]
+earlier_children = fixtures.earlier_children  # autouse: children other tests left are not this test's
 
 
 @pytest.fixture(params=["http", "stdio"])

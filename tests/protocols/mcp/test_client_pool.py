@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-import psutil
 import pytest
 import uvicorn
 
@@ -28,7 +27,7 @@ from protocols.mcp.client import McpConfigError, McpConnectError, McpTimeout, To
 from protocols.mcp.client_pool import SessionPool, fingerprint
 from registry import McpServer
 from tests.data.mcp_upstream import fixtures
-from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream, http_entry
+from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream, http_entry, new_children
 from tests.data.mcp_upstream.upstream import HttpUpstream, MemoryUpstream
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
@@ -36,18 +35,7 @@ _http_server = fixtures._http_server
 http_upstream = fixtures.http_upstream
 stdio_upstream = fixtures.stdio_upstream
 
-_EARLIER: set[int] = set()
-
-
-@pytest.fixture(autouse=True)
-def _earlier_children() -> None:
-    """Child processes that exist before the test (left by other tests) are not this test's business."""
-    _EARLIER.clear()
-    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
-
-
-def new_children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]
+earlier_children = fixtures.earlier_children  # autouse: children other tests left are not this test's
 
 
 HANDSHAKES = ("server/discover", "initialize")

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from engine.scheduler import Job
@@ -25,7 +24,7 @@ from protocols.mcp.client import list_tools
 from protocols.mcp.tool_task import McpToolTask
 from registry import McpServer, Registry, RegistryNotFound, ToolBlocked
 from tests.data.mcp_upstream import fixtures
-from tests.data.mcp_upstream.fixtures import StdioUpstream, http_entry
+from tests.data.mcp_upstream.fixtures import StdioUpstream, http_entry, new_children
 from tests.data.mcp_upstream.upstream import HttpUpstream
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
@@ -34,18 +33,7 @@ http_upstream = fixtures.http_upstream
 stdio_upstream = fixtures.stdio_upstream
 
 
-_EARLIER: set[int] = set()
-
-
-@pytest.fixture(autouse=True)
-def _earlier_children() -> None:
-    """Child processes that exist before the test (left by other tests) are not this test's business."""
-    _EARLIER.clear()
-    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
-
-
-def new_children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]
+earlier_children = fixtures.earlier_children  # autouse: children other tests left are not this test's
 
 
 @dataclass
