@@ -289,11 +289,34 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     },
     "/mcp-servers": {
         "get": ("List registered MCP servers.", "read", {}),
-        "post": ("Register an MCP server (its tools are fetched and pinned).", "admin", {}),
+        "post": (
+            "Register an MCP server (its tools are fetched and pinned).",
+            "admin",
+            {
+                "requestBody": _body(
+                    {
+                        "name": _S,
+                        "url": _S,
+                        "command": {"type": "array", "items": _S},
+                        "headers": {"type": "object", "additionalProperties": _S},
+                        "bearerEnv": _S,
+                        "env": {"type": "array", "items": _S},
+                        "timeoutSeconds": {"type": "integer"},
+                    },
+                    ["name"],
+                )
+            },
+        ),
     },
     "/mcp-servers/{name}": {"get": ("One MCP server.", "read", {}), "delete": ("Remove an MCP server.", "admin", {})},
     "/mcp-servers/{name}/tools": {"get": ("Its tools and their pinning state (?refresh=true).", "read", {})},
-    "/mcp-servers/{name}/approve": {"post": ("Approve changed or new tools.", "admin", {})},
+    "/mcp-servers/{name}/approve": {
+        "post": (
+            "Approve changed or new tools (with tool and hash: refused if the tool changed again).",
+            "admin",
+            {"requestBody": {**_body({"tool": _S, "hash": _S}), "required": False}},
+        )
+    },
     "/agents": {
         "get": ("List registered A2A agents.", "read", {}),
         "post": ("Register an A2A agent by URL (its card is fetched and pinned).", "admin", {}),
