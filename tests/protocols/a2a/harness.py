@@ -27,11 +27,10 @@ from a2a.utils.constants import TransportProtocol
 from google.protobuf.json_format import MessageToDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine import Engine
 from protocols.a2a.server import A2AEndpoint
-from registry import Principal
+from tests.protocols.fake_guard import FakeGuard
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "a2a"
 
@@ -41,25 +40,6 @@ PRINCIPALS = {
     "other": frozenset({"start", "read"}),
     "reader": frozenset({"read"}),
 }
-
-
-def principal(name: str) -> Principal:
-    return Principal(name=name, scopes=PRINCIPALS[name], token_id=f"id-{name}")
-
-
-class FakeGuard:
-    """Sets ``scope["state"]["principal"]`` from the bearer name, as the hub's guard does after verifying a token."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            auth = dict(scope["headers"]).get(b"authorization", b"").decode()
-            name = auth.removeprefix("Bearer ")
-            if auth.startswith("Bearer ") and name in PRINCIPALS:
-                scope = {**scope, "state": {**scope.get("state", {}), "principal": principal(name)}}
-        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -119,7 +99,9 @@ def serve_endpoint(engine: Engine, **options: Any) -> Iterator[A2AHub]:
     base = f"http://127.0.0.1:{port}"
     endpoint = A2AEndpoint(engine, base_url=lambda: base, **options)
     app = Starlette(
-        routes=endpoint.routes, middleware=[Middleware(FakeGuard)], lifespan=lambda _app: endpoint.lifespan()
+        routes=endpoint.routes,
+        middleware=[Middleware(FakeGuard, principals=PRINCIPALS)],
+        lifespan=lambda _app: endpoint.lifespan(),
     )
     config = uvicorn.Config(
         app,

@@ -26,11 +26,10 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine import Engine
 from protocols.mcp import McpEndpoint
-from registry import Principal
+from tests.protocols.fake_guard import FakeGuard
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mcp"
 
@@ -42,25 +41,6 @@ PRINCIPALS = {
     "clerk": frozenset({"tasks"}),
     "worker": frozenset({"jobs"}),
 }
-
-
-def principal(name: str) -> Principal:
-    return Principal(name=name, scopes=PRINCIPALS[name], token_id=f"id-{name}")
-
-
-class FakeGuard:
-    """Sets ``scope["state"]["principal"]`` from the bearer name, as the hub's guard does after verifying a token."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            auth = dict(scope["headers"]).get(b"authorization", b"").decode()
-            name = auth.removeprefix("Bearer ")
-            if auth.startswith("Bearer ") and name in PRINCIPALS:
-                scope = {**scope, "state": {**scope.get("state", {}), "principal": principal(name)}}
-        await self.app(scope, receive, send)
 
 
 def deploy_test_processes(engine: Engine) -> None:
@@ -118,7 +98,7 @@ def serve_endpoint(engine: Engine, **options: Any) -> Iterator[McpHub]:
     endpoint = McpEndpoint(engine, **options)
     app = Starlette(
         routes=[Route("/mcp", endpoint.asgi), Mount("/mcp", app=endpoint.asgi)],  # both /mcp and /mcp/
-        middleware=[Middleware(FakeGuard)],
+        middleware=[Middleware(FakeGuard, principals=PRINCIPALS)],
         lifespan=lambda _app: endpoint.lifespan(),
     )
     sock = _free_socket()
