@@ -71,8 +71,8 @@ from protocols.a2a._convert import (
     to_task,
 )
 from protocols.a2a._listing import list_tasks
+from protocols.arguments import ArgumentError, check_arguments
 from protocols.instances import follow
-from protocols.mcp._arguments import ArgumentError, check_arguments
 from registry import Principal
 
 T = TypeVar("T")

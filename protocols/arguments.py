@@ -5,7 +5,7 @@ The limits hold whatever the schema says (RELIABILITY.md M14): at most
 only finite numbers. The walk that checks them is iterative, so a hostile
 nesting depth cannot exhaust the stack.
 
-The schemas checked here are the ones this package writes (``ToolSpec.input_schema()``
+Shared by the MCP and A2A servers. The schemas checked here are the ones they write (``ToolSpec.input_schema()``
 and the built-in tools'): ``type`` (one name or a list), ``enum``,
 ``minimum``/``maximum``, ``minLength``/``maxLength``, and for objects
 ``properties``, ``required`` and ``additionalProperties: false``. That small
