@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
+from engine.agent.config import Policy, agent_problems
+from engine.agent.facade import AgentCommands
 from engine.correlation import EventCommands
 from engine.crash import crashpoint
 from engine.exceptions import Conflict, DeploymentError, InvalidInput, JobLost, NotFound
@@ -43,7 +45,7 @@ def _millis(clock: Clock) -> int:
     return int(clock.now().timestamp() * 1000)
 
 
-class Engine(Queries, EventCommands):
+class Engine(Queries, EventCommands, AgentCommands):
     """The BPMN engine over one store."""
 
     def __init__(self, store: SqlStore, clock: Clock | None = None) -> None:
@@ -54,6 +56,8 @@ class Engine(Queries, EventCommands):
         # Called after every commit of this process (from the committing thread): lets a caller that waits
         # for an instance re-read it at once instead of polling. Commits of other processes are not seen.
         self.commit_listeners: set[Callable[[], None]] = set()
+        # Policies over every agent's tool calls, checked before each model's own (the hub sets them)
+        self.agent_policies: tuple[Policy, ...] = ()
         self._lock = threading.Lock()
 
     @classmethod
@@ -137,6 +141,7 @@ class Engine(Queries, EventCommands):
             problems.extend(unsupported_problems(definitions, resource_name))
             for process in definitions.processes.values():
                 problems.extend(tool_problems(process, resource_name))
+                problems.extend(agent_problems(process, resource_name))
             parsed.append((resource_name, text, definitions))
         if problems:
             raise DeploymentError(problems)
@@ -289,13 +294,16 @@ class Engine(Queries, EventCommands):
         except JobLockLost as exc:
             raise JobLost(str(exc)) from None
 
-    def complete_user_task(self, key: int, variables: dict[str, Any] | None = None) -> None:
+    def complete_user_task(self, key: int, variables: dict[str, Any] | None = None, *,
+                           completed_by: str | None = None) -> None:
+        """Complete an open user task. ``completed_by`` names the person, recorded with an approval's decision."""
         values = check_variables(variables)
 
         def work(tx: Tx) -> None:
             row = self._open_task(tx, key)
             tx.end_user_task(key, "completed", _millis(self.clock), values)
-            self._run(tx, int(row.instance_key), m.CompleteUserTask(key, int(row.element_instance), values))
+            self._run(tx, int(row.instance_key),
+                      m.CompleteUserTask(key, int(row.element_instance), values, completed_by))
 
         self._atomic(work)
 

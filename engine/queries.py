@@ -180,7 +180,7 @@ class Queries:
                 **({"incident": e.incident} if e.incident else {}),
             }
             for e in state.elements.values()
-            if e.key != state.root
+            if e.key != state.root and not e.inner  # an ad-hoc activation's scope is not an element of the model
         ]
         return InstanceView(
             key=state.key,

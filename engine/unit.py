@@ -90,7 +90,8 @@ class UnitOfWork:
             if entry is None:
                 continue
             try:
-                result = Step(entry.process, entry.state, self.now, self.tx, self._lookup).run(command)
+                result = Step(entry.process, entry.state, self.now, self.tx, self._lookup,
+                              self.engine.agent_policies).run(command)
             except CommandRejected as exc:
                 if tolerant:
                     continue
@@ -148,6 +149,8 @@ class UnitOfWork:
                 self._pushed.append((entry, effect))
             else:
                 tx.insert_job(effect, state.key, state.process_id, at)
+        elif isinstance(effect, m.AppendConversation):
+            tx.append_conversation(effect.owner, state.key, effect.first, effect.messages, at)
         elif isinstance(effect, m.CancelJob):
             tx.delete_job(effect.key)
         elif isinstance(effect, m.CreateUserTask):

@@ -79,8 +79,13 @@ def _complete_job(command: m.CompleteJob, step: Step) -> None:
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
-    element.job = None
     step.record("job_completed", element, job=command.job)
+    if element.agent is not None:  # a model step: the agent's loop goes on
+        from engine.agent import loop
+
+        loop.model_answered(step, element, command.job, dict(command.variables))
+        return
+    element.job = None
     step.schedule("complete", element, dict(command.variables))
 
 
@@ -107,6 +112,11 @@ def _complete_task(command: m.CompleteUserTask, step: Step) -> None:
     element = _waiting(step, command.element_instance, f"user task {command.task}")
     if element.user_task != command.task:
         raise _rejected(f"user task {command.task} is no longer open")
+    if element.inner and element.call is not None:  # an agent's tool call waiting for approval
+        from engine.agent import loop
+
+        loop.approval_decided(step, element, dict(command.variables), command.completed_by)
+        return
     element.user_task = None
     step.record("user_task_completed", element, task=command.task, variables=sorted(command.variables))
     step.schedule("complete", element, dict(command.variables))
@@ -145,6 +155,12 @@ def _resolve(command: m.ResolveIncident, step: Step) -> None:
         step.effect(m.RetryJob(element.job, retries=1))
     elif action in ("activate", "complete", "leave"):
         step.schedule(action, element)
+    elif action == "settle":
+        step.settle(element.key)
+    elif action == "model" and element.agent is not None:  # ask the model again; past a limit, once more
+        from engine.agent import loop
+
+        loop.ask_model(step, element, grace=True)
 
 
 @_handles(m.SetVariables)
@@ -181,3 +197,11 @@ def _error_uncaught(command: m.ErrorUncaught, step: Step) -> None:
     from engine.runtime.behaviors.errors import raise_uncaught
 
     raise_uncaught(step, element, command.code, command.message)
+
+
+@_handles(m.ActivateAdHocElements)
+def _activate_ad_hoc(command: m.ActivateAdHocElements, step: Step) -> None:
+    element = _waiting(step, command.element_instance, "the ad-hoc subprocess")
+    from engine.runtime.behaviors import ad_hoc
+
+    ad_hoc.activate_from_outside(step, element, command.elements, dict(command.variables))

@@ -53,6 +53,7 @@ class CompleteUserTask:
     task: int
     element_instance: int
     variables: dict[str, Any] = field(default_factory=dict)
+    completed_by: str | None = None  # who completed it, when the caller knows (an approval records its approver)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +121,18 @@ class ErrorUncaught:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ActivateAdHocElements:
+    """Activate inner elements of an active ad-hoc subprocess from outside (Camunda 8's ad-hoc activation API)."""
+
+    element_instance: int
+    elements: tuple[str, ...]
+    variables: dict[str, Any] = field(default_factory=dict)  # local to each activation
+
+
 Command = (
     StartInstance
+    | ActivateAdHocElements
     | CompleteJob
     | FailJob
     | ThrowError
@@ -277,8 +288,18 @@ class BroadcastSignal:
     variables: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class AppendConversation:
+    """Messages of an agent's conversation, stored once outside the instance's state and numbered from ``first``."""
+
+    owner: int  # the agent's element instance
+    first: int
+    messages: list[dict[str, Any]]
+
+
 Effect = (
     CreateJob
+    | AppendConversation
     | CancelJob
     | CreateUserTask
     | CancelUserTask

@@ -55,6 +55,9 @@ class ElementInstance:
     compensable: list[list[Any]] = field(default_factory=list)  # [element id, key, locals, nested] in completion order
     compensating: list[list[Any]] | None = None  # a compensation throw: records whose handlers are still to run
     compensates: int | None = None  # a compensation handler: the key of the throw event waiting for it
+    inner: bool = False  # an ad-hoc subprocess's inner instance: the scope of one activation of an inner element
+    call: dict[str, Any] | None = None  # an agent's tool call held by an inner instance (id, tool, args, approval)
+    agent: dict[str, Any] | None = None  # an agent's run on its ad-hoc subprocess: counters and the open turn
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "element": self.element_id, "parent": self.parent, "state": self.state}
@@ -77,6 +80,12 @@ class ElementInstance:
             data["compensating"] = self.compensating
         if self.compensates is not None:
             data["compensates"] = self.compensates
+        if self.inner:
+            data["inner"] = True
+        if self.call is not None:
+            data["call"] = self.call
+        if self.agent is not None:
+            data["agent"] = self.agent
         return data
 
     @staticmethod
@@ -99,6 +108,9 @@ class ElementInstance:
             compensable=data.get("compensable", []),
             compensating=data.get("compensating"),
             compensates=data.get("compensates"),
+            inner=data.get("inner", False),
+            call=data.get("call"),
+            agent=data.get("agent"),
         )
 
 

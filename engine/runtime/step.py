@@ -10,11 +10,12 @@ reads no clock and makes no ids of its own: both are passed in.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.model import ElementKind, FlowNode, Process, SequenceFlow
+from engine.model import AdHocSubProcess, ElementKind, FlowNode, Process, SequenceFlow
 from engine.ports import IdSource, ProcessLookup
 from engine.runtime import messages as m
 from engine.runtime.expressions import ExpressionFailure
@@ -39,9 +40,11 @@ class Step:
     """Applies one command; see the module docstring."""
 
     def __init__(
-        self, process: Process, state: InstanceState, now: datetime, ids: IdSource, processes: ProcessLookup
+        self, process: Process, state: InstanceState, now: datetime, ids: IdSource, processes: ProcessLookup,
+        policies: Sequence[Any] = (),
     ) -> None:
         self.process = process
+        self.policies = tuple(policies)  # hub-wide agent policies (engine.agent.Policy), before each model's own
         self.state = state
         self.now = now
         self.ids = ids
@@ -217,6 +220,11 @@ class Step:
         """Something left ``scope_key``: fire inclusive joins that can no longer get tokens, or complete the scope."""
         scope = self.state.elements.get(scope_key)
         if scope is None or scope.state != ElementState.ACTIVE:
+            return
+        if scope.inner or (not scope.is_body and isinstance(self.process.nodes.get(scope.element_id), AdHocSubProcess)):
+            from engine.runtime.behaviors import ad_hoc
+
+            ad_hoc.settle(self, scope)
             return
         for gateway_id in list(scope.joins):
             gateway = self.process.nodes[gateway_id]

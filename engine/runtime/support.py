@@ -37,9 +37,7 @@ _START_KINDS = {
     "event subprocess": {_TIMER, _MESSAGE, _SIGNAL, _ERROR, _ESCALATION},
     "subprocess": {_NONE},
 }
-_NOT_YET = {
-    ElementKind.AD_HOC_SUB_PROCESS: "ad-hoc subprocesses",
-}
+_NOT_YET: dict[ElementKind, str] = {}
 
 
 def _kinds(node: Event) -> set[EventDefinitionKind]:

@@ -214,3 +214,14 @@ message_correlations = Table(
     Column("message_key", BigInteger, primary_key=True, autoincrement=False),
     Column("instance_key", BigInteger, primary_key=True, autoincrement=False),
 )
+
+conversations = Table(  # agents' conversations: each message stored once, read back by the model step
+    "conversations",
+    metadata,
+    Column("owner", BigInteger, primary_key=True, autoincrement=False),  # the agent's element instance
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("instance_key", BigInteger, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_conversations_instance", "instance_key"),
+)

@@ -23,7 +23,7 @@ from engine.store.rawsql import driver_sql
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 KEY_BLOCK = 200
 

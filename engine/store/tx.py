@@ -370,6 +370,10 @@ class Tx(EventRows):
         )
         return result.rowcount == 1
 
+    def job_row(self, key: int) -> Any:
+        return self._x("SELECT key, type, instance_key, element_instance, state FROM jobs WHERE key = :k",
+                       {"k": key}).first()
+
     def job_rows(self, instance_key: int) -> Sequence[Any]:
         return self._x(
             "SELECT key, type, element_id, state, retries, due_at, error_message FROM jobs"

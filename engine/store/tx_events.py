@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.store.rawsql import Result
-from engine.store.schema import message_correlations, messages, subscriptions, timers
+from engine.store.schema import conversations, message_correlations, messages, subscriptions, timers
 
 _TIMER_COLUMNS = (
     "key",
@@ -165,3 +165,20 @@ class EventRows:
             self.conn.execute(delete(message_correlations).where(message_correlations.c.message_key.in_(keys)))
             self.conn.execute(delete(messages).where(messages.c.key.in_(keys)))
         return len(keys)
+
+    # --- agents' conversations -------------------------------------------------------------
+
+    def append_conversation(self, owner: int, instance_key: int, first: int, items: Sequence[Any], at: int) -> None:
+        if items:
+            self.conn.execute(insert(conversations), [
+                {"owner": owner, "seq": first + i, "instance_key": instance_key,
+                 "message": json.dumps(item, separators=(",", ":")), "at": at}
+                for i, item in enumerate(items)
+            ])
+
+    def conversation(self, owner: int, *, after: int = -1, limit: int | None = None) -> list[Any]:
+        query = select(conversations.c.seq, conversations.c.message).where(
+            conversations.c.owner == owner, conversations.c.seq > after).order_by(conversations.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return [json.loads(row.message) for row in self.conn.execute(query)]

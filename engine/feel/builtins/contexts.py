@@ -121,3 +121,9 @@ def is_same(value1: Any, value2: Any) -> Any:
     if isinstance(value1, _dt.datetime | _dt.time) and value1.tzinfo != value2.tzinfo:
         return False
     return ops.equal(value1, value2) is True
+
+
+@builtin("fromAi", "value", "description", "type", "schema", "options", required=1)
+def from_ai(value: Any, *_declaration: Any) -> Any:
+    """Camunda 8's marker for a parameter an AI agent fills in: the value itself; the rest describes it."""
+    return value

@@ -51,6 +51,9 @@ def complete_element(step: Step, element: ElementInstance, variables: dict[str, 
         return
     element.state = ElementState.COMPLETING
     values = variables or {}
+    parent = step.state.elements.get(element.parent) if element.parent is not None else None
+    # an agent's tool call writes only into its own inner instance: the model's calls never set process variables
+    isolated = parent is not None and parent.inner and parent.call is not None
     if node.outputs:
         step.set_variables(element.key, values, local=True)
         try:
@@ -58,7 +61,7 @@ def complete_element(step: Step, element: ElementInstance, variables: dict[str, 
         except ExpressionFailure as exc:
             step.incident(element, "complete", "expression", str(exc))
             return
-        step.set_variables(element.parent, results, local=False)
+        step.set_variables(element.parent, results, local=isolated)
     elif values:
-        step.set_variables(element.key, values, local=False)
+        step.set_variables(element.parent if isolated else element.key, values, local=isolated)
     step.leave(element)

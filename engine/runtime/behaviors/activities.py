@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.model import (
+    AdHocSubProcess,
     CallActivity,
     ElementKind,
     Event,
@@ -16,7 +17,7 @@ from engine.model import (
     UserTask,
 )
 from engine.runtime import messages as m
-from engine.runtime.behaviors import compensation, errors, events
+from engine.runtime.behaviors import ad_hoc, compensation, errors, events
 from engine.runtime.expressions import (
     ExpressionFailure,
     evaluate,
@@ -53,6 +54,8 @@ def activate(step: Step, element: ElementInstance, node: FlowNode) -> None:
         _create_user_task(step, element, node)
     elif isinstance(node, CallActivity):
         _call(step, element, node)
+    elif isinstance(node, AdHocSubProcess):
+        ad_hoc.activate(step, element, node)
     elif isinstance(node, SubProcess):
         start = step.process.none_start_event(node.id)
         if start is None:

@@ -106,6 +106,9 @@ def raise_uncaught(step: Step, element: ElementInstance, code: str, message: str
     text = f"an error with code '{code}' was thrown and not caught"
     if message:
         text += f": {message}"
+    if element.agent is not None:  # an agent's limit: resolving the incident allows one more model call
+        step.incident(element, "model", "unhandled-error", text)
+        return
     step.incident(element, "job" if element.job is not None else "activate", "unhandled-error", text, job=element.job)
 
 

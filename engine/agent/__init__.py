@@ -1,0 +1,28 @@
+"""Agents inside processes: the agent loop on an ad-hoc subprocess, its governance and its budgets.
+
+Owns: reading ``<agenthub:agent>``/``<agenthub:policy>`` (``config``), the
+tools an agent sees and the checking of their arguments (``tools``), the
+policy decision on each call (``governance``), and the loop itself, run
+inside the engine's deterministic step (``loop``). The contract with model
+providers is ``turn``. Does not know: which model provider answers (the hub
+registers a handler for the model job type), HTTP, or any protocol.
+"""
+
+from engine.agent.config import AgentConfig, Policy, agent_config, policy_from_attributes
+from engine.agent.governance import Decision, decide
+from engine.agent.tools import arguments_hash, canonical_json
+from engine.agent.turn import MODEL_JOB_TYPE, AgentTurn, ToolDefinition
+
+__all__ = [
+    "MODEL_JOB_TYPE",
+    "AgentConfig",
+    "AgentTurn",
+    "Decision",
+    "Policy",
+    "ToolDefinition",
+    "agent_config",
+    "arguments_hash",
+    "canonical_json",
+    "decide",
+    "policy_from_attributes",
+]

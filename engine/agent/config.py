@@ -1,0 +1,203 @@
+"""An agent's configuration, read from ``<agenthub:agent>`` and ``<agenthub:policy>`` on an ad-hoc subprocess.
+
+    <bpmn:adHocSubProcess id="resolve">
+      <bpmn:extensionElements>
+        <agenthub:agent model="offline" instructions="Resolve the complaint." maxModelCalls="10"
+                        resultVariable="agentResult"/>
+        <agenthub:policy tool="refund" when="=toolCall.amount > 100" decision="approve"
+                         candidateGroups="finance" reason="refunds over 100 need finance"/>
+      </bpmn:extensionElements>
+      ...
+
+Every attribute may be a FEEL expression starting with ``=``, evaluated when
+the agent starts (policies' ``when`` at each tool call). The parser keeps
+agenthub elements generically; this module owns their meaning and reports
+what is wrong with them at deployment, with line numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from engine.feel import FeelSyntaxError, compile_expression
+from engine.feel.api import is_expression, strip_marker
+from engine.model import AdHocSubProcess, FlowNode, Process
+from engine.model.elements import ExtensionElement
+from engine.parser import Problem
+
+__all__ = ["DECISIONS", "AgentConfig", "Policy", "agent_config", "agent_problems", "policy_from_attributes"]
+
+DECISIONS = ("allow", "approve", "deny")  # from least to most strict
+_AGENT_ATTRIBUTES = frozenset({
+    "model", "modelEndpoint", "instructions", "prompt", "resultVariable", "maxModelCalls", "maxToolCalls",
+    "maxTokens", "maxCost", "maxDuration",
+})
+_POLICY_ATTRIBUTES = frozenset({"tool", "when", "decision", "candidateGroups", "reason", "maxCalls"})
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One rule over tool calls; every policy that matches a call applies, and the strictest decision wins."""
+
+    tool: str  # an element id, or "*" for every tool
+    decision: str  # allow | approve | deny
+    when: str | None = None  # FEEL (without "="); None: always
+    candidate_groups: str | None = None  # who may approve (comma list, or "=FEEL")
+    reason: str | None = None
+    max_calls: int | None = None  # a call budget for the tool in one agent run; calls past it are denied
+    line: int | None = None
+    origin: str = "model"  # "model" or "hub" (configured for every agent)
+
+    def matches_tool(self, tool: str) -> bool:
+        return self.tool == "*" or self.tool == tool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """The raw attributes of ``<agenthub:agent>`` (each static text or ``=FEEL``) and the model's policies."""
+
+    model: str
+    instructions: str | None
+    prompt: str | None
+    result_variable: str
+    model_endpoint: str | None
+    max_model_calls: str
+    max_tool_calls: str | None
+    max_tokens: str | None
+    max_cost: str | None
+    max_duration: str | None
+    policies: tuple[Policy, ...]
+    line: int | None
+
+
+def _agent_element(node: FlowNode) -> ExtensionElement | None:
+    return next((e for e in node.extensions if e.name == "agent"), None)
+
+
+def _policy_elements(node: FlowNode, agent: ExtensionElement | None) -> list[ExtensionElement]:
+    found = [e for e in node.extensions if e.name == "policy"]
+    if agent is not None:
+        found.extend(c for c in agent.children if c.name == "policy")
+    return found
+
+
+def policy_from_attributes(attrs: dict[str, str], *, line: int | None = None, origin: str = "model") -> Policy:
+    """A policy from its attributes; ValueError says what is wrong with them."""
+    unknown = sorted(set(attrs) - _POLICY_ATTRIBUTES)
+    if unknown:
+        raise ValueError(f"agenthub:policy has unknown attribute(s) {', '.join(unknown)}")
+    tool = attrs.get("tool", "").strip()
+    if not tool:
+        raise ValueError('agenthub:policy needs tool="ELEMENT_ID" or tool="*"')
+    decision = attrs.get("decision", "").strip()
+    if decision not in DECISIONS:
+        raise ValueError(f"agenthub:policy decision must be one of allow, approve, deny, not '{decision}'")
+    when = attrs.get("when")
+    condition = strip_marker(when).strip() if when and when.strip() else None
+    if condition is not None:
+        try:
+            compile_expression(condition)
+        except FeelSyntaxError as exc:
+            raise ValueError(f"agenthub:policy when is not valid FEEL: {exc}") from None
+    max_calls = attrs.get("maxCalls")
+    limit: int | None = None
+    if max_calls is not None:
+        if not max_calls.strip().isdigit():
+            raise ValueError(f"agenthub:policy maxCalls must be a whole number, not '{max_calls}'")
+        limit = int(max_calls)
+    return Policy(tool=tool, decision=decision, when=condition, candidate_groups=attrs.get("candidateGroups"),
+                  reason=attrs.get("reason"), max_calls=limit, line=line, origin=origin)
+
+
+def agent_config(node: FlowNode) -> AgentConfig | None:
+    """The agent on an ad-hoc subprocess, or None when it has none (assumes ``agent_problems`` found nothing)."""
+    element = _agent_element(node)
+    if element is None or not isinstance(node, AdHocSubProcess):
+        return None
+    attrs = dict(element.attributes)
+    policies = tuple(policy_from_attributes(dict(p.attributes), line=p.line) for p in _policy_elements(node, element))
+    return AgentConfig(
+        model=attrs.get("model", "").strip(),
+        instructions=attrs.get("instructions"),
+        prompt=attrs.get("prompt"),
+        result_variable=(attrs.get("resultVariable") or "agentResult").strip(),
+        model_endpoint=attrs.get("modelEndpoint"),
+        max_model_calls=attrs.get("maxModelCalls", "10"),
+        max_tool_calls=attrs.get("maxToolCalls"),
+        max_tokens=attrs.get("maxTokens"),
+        max_cost=attrs.get("maxCost"),
+        max_duration=attrs.get("maxDuration"),
+        policies=policies,
+        line=element.line,
+    )
+
+
+def _check_static_number(name: str, raw: str | None, *, whole: bool) -> str | None:
+    if raw is None or is_expression(raw):
+        return None
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        return f"agenthub:agent {name} must be a number or a FEEL expression, not '{raw}'"
+    if value < 0 or (whole and value != value.to_integral_value()):
+        return f"agenthub:agent {name} must be a {'whole ' if whole else ''}number of at least 0, not '{raw}'"
+    return None
+
+
+def agent_problems(process: Process, source: str) -> list[Problem]:
+    """What is wrong with the agents and policies of a process, element by element."""
+    problems: list[Problem] = []
+    for node in process.nodes.values():
+        element = _agent_element(node)
+        policies = _policy_elements(node, element)
+        if element is None and not policies:
+            continue
+
+        def problem(message: str, line: int | None, node: FlowNode = node) -> None:
+            problems.append(Problem(source_name=source, line=line or node.line, element_id=node.id, message=message))
+
+        if not isinstance(node, AdHocSubProcess):
+            problem("agenthub:agent and agenthub:policy belong on an ad-hoc subprocess", (element or policies[0]).line)
+            continue
+        if element is None:
+            problem("agenthub:policy needs an agenthub:agent on the same ad-hoc subprocess", policies[0].line)
+            continue
+        attrs = dict(element.attributes)
+        unknown = sorted(set(attrs) - _AGENT_ATTRIBUTES)
+        if unknown:
+            problem(f"agenthub:agent has unknown attribute(s) {', '.join(unknown)}", element.line)
+        if not attrs.get("model", "").strip():
+            problem('agenthub:agent needs a model, e.g. model="offline" or model="openai/gpt-4o-mini"', element.line)
+        for name, whole in (("maxModelCalls", True), ("maxToolCalls", True), ("maxTokens", True),
+                            ("maxCost", False)):
+            message = _check_static_number(name, attrs.get(name), whole=whole)
+            if message:
+                problem(message, element.line)
+        for name, raw in attrs.items():
+            if is_expression(raw):
+                try:
+                    compile_expression(strip_marker(raw))
+                except FeelSyntaxError as exc:
+                    problem(f"agenthub:agent {name} is not valid FEEL: {exc}", element.line)
+        if node.job is not None:
+            problem("an ad-hoc subprocess with an agenthub:agent cannot also have a zeebe:taskDefinition",
+                    element.line)
+        from engine.agent.tools import ToolProblem, tool_definitions, tool_nodes
+
+        try:
+            tool_definitions(process, node)
+        except ToolProblem as exc:
+            problem(f"a tool of this agent is declared wrongly: {exc}", element.line)
+        known = {tool.id for tool in tool_nodes(process, node)}
+        for policy_element in policies:
+            try:
+                policy = policy_from_attributes(dict(policy_element.attributes), line=policy_element.line)
+            except ValueError as exc:
+                problem(str(exc), policy_element.line)
+                continue
+            if policy.tool != "*" and policy.tool not in known:
+                problem(f"agenthub:policy names tool '{policy.tool}', which is not an inner activity without "
+                        f"incoming flows of '{node.id}' (tools: {', '.join(sorted(known)) or 'none'})",
+                        policy_element.line)
+    return problems

@@ -1,0 +1,73 @@
+"""The agent half of ``engine.Engine``: what a model step reads, the conversation, ad-hoc activation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from engine.agent.config import Policy
+from engine.agent.tools import tool_definitions
+from engine.agent.turn import MODEL_JOB_TYPE, AgentTurn
+from engine.exceptions import InvalidInput, NotFound
+from engine.model import AdHocSubProcess, Process
+from engine.runtime import messages as m
+from engine.store import SqlStore, Tx
+from engine.validation import check_variables
+
+T = TypeVar("T")
+
+__all__ = ["AgentCommands"]
+
+
+class AgentCommands:
+    """Mixed into ``engine.Engine``."""
+
+    store: SqlStore
+    agent_policies: tuple[Policy, ...]
+
+    def _atomic(self, work: Callable[[Tx], T]) -> T:
+        raise NotImplementedError
+
+    def _process(self, tx: Tx, definition_key: int) -> Process:
+        raise NotImplementedError
+
+    def _run(self, tx: Tx, first: int, command: m.Command) -> Any:
+        raise NotImplementedError
+
+    def agent_turn(self, job: int) -> AgentTurn:
+        """Everything the model step ``job`` needs: the agent's model, its whole conversation and its tools."""
+        with self.store.reader() as tx:
+            row = tx.job_row(job)
+            if row is None or row.type != MODEL_JOB_TYPE:
+                raise NotFound(f"job {job} is not an open model step of an agent")
+            loaded = tx.load_instance(int(row.instance_key), lock=False)
+            if loaded is None:
+                raise NotFound(f"process instance {row.instance_key} does not exist")
+            state, _ = loaded
+            element = state.elements.get(int(row.element_instance))
+            if element is None or element.agent is None or element.job != job:
+                raise NotFound(f"job {job} is no longer the open model step of its agent")
+            node = self._process(tx, state.definition_key).nodes[element.element_id]
+            assert isinstance(node, AdHocSubProcess)
+            process = self._process(tx, state.definition_key)
+            agent = element.agent
+            return AgentTurn(
+                job=job, instance=state.key, element_id=element.element_id, element_instance=element.key,
+                model=agent["model"], model_endpoint=agent.get("endpoint"),
+                messages=tx.conversation(element.key), tools=tool_definitions(process, node),
+                model_calls=agent["modelCalls"],
+            )
+
+    def conversation(self, element_instance: int, *, after: int = -1, limit: int | None = None) -> list[Any]:
+        """An agent's conversation (its messages in order), kept after the agent has finished."""
+        with self.store.reader() as tx:
+            return tx.conversation(element_instance, after=after, limit=limit)
+
+    def activate_ad_hoc_elements(self, instance: int, element_instance: int, elements: Sequence[str],
+                                 variables: dict[str, Any] | None = None) -> None:
+        """Activate inner elements of an active ad-hoc subprocess (one without an agent), each in its own scope."""
+        if isinstance(elements, str) or not elements or not all(isinstance(e, str) for e in elements):
+            raise InvalidInput("give the ids of the inner elements to activate, as a list of strings")
+        values = check_variables(variables)
+        command = m.ActivateAdHocElements(element_instance, tuple(elements), values)
+        self._atomic(lambda tx: self._run(tx, instance, command) and None)

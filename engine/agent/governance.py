@@ -1,0 +1,106 @@
+"""The choke point every tool call passes: policies decide allow, approve or deny, inside the engine's step.
+
+All policies that match a call apply and the strictest wins (deny over
+approve over allow). A policy whose condition fails to evaluate, or gives
+anything but true or false, denies: governance fails closed. A call budget
+(``maxCalls``) denies the calls past it. Policies see ``toolName``,
+``toolCall`` (the arguments that will run), ``confidence`` (what the model
+said with the call, or null) and the variables visible to the agent; the
+model can change none of these rules, because they are part of the process
+model or the hub's configuration, not of the prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.agent.config import DECISIONS, Policy
+from engine.feel import FeelError, compile_expression
+
+__all__ = ["Decision", "decide"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision: str  # allow | approve | deny
+    reason: str
+    policies: tuple[str, ...] = ()  # which policies decided, for the audit trail ("model:12", "hub:0")
+    approvers: tuple[Policy, ...] = field(default=())  # the approve policies: their candidate groups are asked
+    alert: bool = False  # a policy failed: the decision is deny, and the audit entry says so loudly
+
+
+class _Context(Mapping[str, Any]):
+    """The call's names over the agent's variables, without copying the variables."""
+
+    def __init__(self, call: dict[str, Any], variables: Mapping[str, Any]) -> None:
+        self._call = call
+        self._variables = variables
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._call:
+            return self._call[name]
+        return self._variables[name]
+
+    def __iter__(self) -> Any:
+        yield from self._call
+        yield from (k for k in self._variables if k not in self._call)
+
+    def __len__(self) -> int:
+        return len(set(self._call) | set(self._variables))
+
+
+def _label(policy: Policy, index: int) -> str:
+    return f"{policy.origin}:{policy.line if policy.line is not None else index}"
+
+
+def decide(
+    policies: Sequence[Policy],
+    tool: str,
+    arguments: dict[str, Any],
+    confidence: float | None,
+    variables: Mapping[str, Any],
+    calls_so_far: int,
+    now: datetime,
+) -> Decision:
+    """Decide one call. ``calls_so_far`` counts the earlier calls of this tool that ran or were approved."""
+    context = _Context({"toolName": tool, "toolCall": arguments, "confidence": confidence}, variables)
+    strictest = "allow"
+    reasons: list[str] = []
+    deciding: list[str] = []
+    approvers: list[Policy] = []
+    alert = False
+    for index, policy in enumerate(policies):
+        if not policy.matches_tool(tool):
+            continue
+        label = _label(policy, index)
+        outcome = policy.decision
+        reason = policy.reason or f"policy {label} decided {policy.decision}"
+        if policy.when is not None:
+            try:
+                held = compile_expression(policy.when).evaluate(context, now)
+            except FeelError as exc:
+                held, outcome, alert = True, "deny", True
+                reason = f"policy {label} failed to evaluate ({exc}); denied"
+            if held is not True and held is not False:
+                held, outcome, alert = True, "deny", True
+                reason = f"policy {label} gave {held!r} instead of true or false; denied"
+            if not held:
+                continue
+        if policy.max_calls is not None and calls_so_far >= policy.max_calls:
+            outcome = "deny"
+            reason = policy.reason or f"'{tool}' may run at most {policy.max_calls} time(s) in one agent run"
+        rank = DECISIONS.index(outcome)
+        if rank > DECISIONS.index(strictest):
+            strictest, reasons, deciding = outcome, [], []
+        if rank == DECISIONS.index(strictest):
+            reasons.append(reason)
+            deciding.append(label)
+            if outcome == "approve":
+                approvers.append(policy)
+    if not deciding:
+        return Decision("allow", "no policy objects")
+    asked = tuple(approvers) if strictest == "approve" else ()
+    return Decision(strictest, "; ".join(reasons), tuple(deciding), asked, alert)

@@ -1,0 +1,464 @@
+"""The agent loop, run inside the engine's step: model step, governance, act, repeat.
+
+An agent lives on its ad-hoc subprocess's element instance (``element.agent``):
+counters, limits and the call ids of the open turn. The conversation is not
+in the instance's state: each new message goes to the conversation store as
+an effect, so a run of 500 model calls keeps its state small. One turn:
+
+1. A model job (type ``agenthub.model``) asks the model; its answer comes
+   back as the job's completion and is journaled before anything acts on it.
+2. Each tool call passes the choke point: an exact tool name, arguments that
+   fit the tool's schema, then the policies (``governance.decide``).
+3. Allowed calls activate their element in an inner instance of their own
+   that holds ``toolCall``; calls needing approval wait on a user task whose
+   stored arguments, and only those, run once approved; refused and denied
+   calls go back to the model as tool results saying why.
+4. When every call of the turn has a result, the next model step starts. A
+   final answer completes the subprocess with ``{"response", "modelCalls",
+   "toolCalls"}``; a spent budget throws ``AGENT_LIMIT_REACHED``.
+
+Nothing here does I/O or reads a clock: the step passes time and ids in.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from engine.agent.config import Policy, agent_config
+from engine.agent.governance import decide
+from engine.agent.tools import ToolProblem, arguments_hash, check_arguments, tool_definitions
+from engine.agent.turn import MODEL_JOB_TYPE, ToolDefinition
+from engine.feel.api import is_expression, strip_marker
+from engine.model import AdHocSubProcess
+from engine.runtime import messages as m
+from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition, evaluate_strings
+from engine.runtime.state import ElementInstance, ElementState
+from engine.scheduler.timers import TimerDefinitionError, parse_duration, to_millis
+
+if TYPE_CHECKING:
+    from engine.runtime.step import Step
+
+__all__ = ["LIMIT_ERROR", "approval_decided", "ask_model", "begin", "model_answered", "prepare", "tool_done"]
+
+LIMIT_ERROR = "AGENT_LIMIT_REACHED"
+MODEL_RETRIES = 3
+MAX_CONTENT_CHARS = 64 * 1024  # a tool result or model text kept in the conversation, beyond which it is cut
+_MAX_CALL_ID = 64
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+
+def _text(raw: str | None, step: Step, element: ElementInstance, what: str) -> str | None:
+    if raw is None:
+        return None
+    if not is_expression(raw):
+        return raw
+    value = evaluate(strip_marker(raw), step.scope(element.key), step.now, what=f"agent {what}")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def _number(raw: str | None, step: Step, element: ElementInstance, what: str) -> Decimal | None:
+    text = _text(raw, step, element, what)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ExpressionFailure(f"expected the agent's {what} to be a number, but it was {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ExpressionFailure(f"expected the agent's {what} to be a number of at least 0, but it was {text!r}")
+    return value
+
+
+def prepare(step: Step, element: ElementInstance, node: AdHocSubProcess) -> dict[str, Any]:
+    """Evaluate the agent's configuration; raises ExpressionFailure (an incident) before anything changes."""
+    config = agent_config(node)
+    assert config is not None
+    model = _text(config.model, step, element, "model")
+    if not model:
+        raise ExpressionFailure(f"the agent of '{node.id}' has an empty model")
+    try:
+        tools = tool_definitions(step.process, node)
+    except ToolProblem as exc:
+        raise ExpressionFailure(f"the tools of agent '{node.id}' are declared wrongly: {exc}") from None
+    max_calls = _number(config.max_model_calls, step, element, "maxModelCalls")
+    tool_calls = _number(config.max_tool_calls, step, element, "maxToolCalls")
+    tokens = _number(config.max_tokens, step, element, "maxTokens")
+    cost = _number(config.max_cost, step, element, "maxCost")
+    deadline = None
+    duration = _text(config.max_duration, step, element, "maxDuration")
+    if duration:
+        try:
+            deadline = to_millis(step.now + parse_duration(duration.strip()))
+        except TimerDefinitionError as exc:
+            raise ExpressionFailure(f"the agent's maxDuration is not an ISO 8601 duration: {exc}") from None
+    instructions = _text(config.instructions, step, element, "instructions")
+    prompt = _text(config.prompt, step, element, "prompt")
+    if prompt is None:
+        visible = step.scope(element.key).flatten()
+        prompt = json.dumps(visible, sort_keys=True, default=str)[:MAX_CONTENT_CHARS]
+    messages: list[dict[str, Any]] = []
+    if instructions:
+        messages.append({"role": "system", "content": instructions})
+    messages.append({"role": "user", "content": prompt})
+    return {
+        "state": {
+            "model": model,
+            "endpoint": _text(config.model_endpoint, step, element, "modelEndpoint"),
+            "resultVariable": config.result_variable,
+            "limits": {
+                "modelCalls": int(max_calls) if max_calls is not None else 10,
+                "toolCalls": int(tool_calls) if tool_calls is not None else None,
+                "tokens": int(tokens) if tokens is not None else None,
+                "cost": str(cost) if cost is not None else None,
+                "deadline": deadline,
+            },
+            "modelCalls": 0, "toolCalls": 0, "tokens": 0, "cost": "0", "messages": 0,
+            "pending": [], "counts": {}, "grace": 0,
+        },
+        "messages": messages,
+        "tools": [t.name for t in tools],
+    }
+
+
+def begin(step: Step, element: ElementInstance, prepared: dict[str, Any]) -> None:
+    element.agent = prepared["state"]
+    step.record("agent_started", element, model=element.agent["model"], tools=prepared["tools"])
+    _append(step, element, prepared["messages"])
+    ask_model(step, element)
+
+
+# --- the conversation ------------------------------------------------------------------------------
+
+
+def _append(step: Step, element: ElementInstance, messages: list[dict[str, Any]]) -> None:
+    agent = element.agent
+    assert agent is not None
+    step.effect(m.AppendConversation(owner=element.key, first=agent["messages"], messages=messages))
+    agent["messages"] += len(messages)
+
+
+def _cut(value: Any) -> Any:
+    """A value for the conversation: anything past MAX_CONTENT_CHARS of JSON is cut, and the model is told."""
+    text = json.dumps(value, default=str, sort_keys=True)
+    if len(text) <= MAX_CONTENT_CHARS:
+        return value
+    return {"truncated": True, "preview": text[:MAX_CONTENT_CHARS]}
+
+
+def _tool_message(step: Step, element: ElementInstance, call_id: str, tool: str, content: Any) -> None:
+    _append(step, element, [{"role": "tool", "toolCallId": call_id, "name": tool, "content": _cut(content)}])
+
+
+# --- model steps -------------------------------------------------------------------------------------
+
+
+def _over_limit(agent: dict[str, Any], now_ms: int, *, asking: bool) -> str | None:
+    limits = agent["limits"]
+    if asking and agent["modelCalls"] >= limits["modelCalls"] + agent.get("grace", 0):
+        return f"the agent made {agent['modelCalls']} model calls, its limit (maxModelCalls) is {limits['modelCalls']}"
+    if limits["tokens"] is not None and agent["tokens"] > limits["tokens"]:
+        return f"the agent used {agent['tokens']} tokens, more than its limit (maxTokens) of {limits['tokens']}"
+    if limits["cost"] is not None and Decimal(agent["cost"]) > Decimal(limits["cost"]):
+        return f"the agent's model calls cost {agent['cost']}, more than its limit (maxCost) of {limits['cost']}"
+    if limits["deadline"] is not None and now_ms >= limits["deadline"]:
+        return "the agent ran past its time limit (maxDuration)"
+    return None
+
+
+def ask_model(step: Step, element: ElementInstance, *, grace: bool = False) -> None:
+    """Start a model step, unless a budget is spent."""
+    agent = element.agent
+    assert agent is not None
+    if grace:  # an operator resolved the limit's incident: one more model call
+        agent["grace"] = agent.get("grace", 0) + 1
+    reason = _over_limit(agent, to_millis(step.now), asking=True)
+    if reason is not None:
+        _limit(step, element, reason)
+        return
+    key = step.ids.next_key()
+    element.job = key
+    step.effect(m.CreateJob(key=key, element_instance=element.key, element_id=element.element_id,
+                            type=MODEL_JOB_TYPE, retries=MODEL_RETRIES, headers={"model": agent["model"]}))
+    step.record("job_created", element, job=key, type=MODEL_JOB_TYPE)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _usage(agent: dict[str, Any], usage: Any) -> dict[str, Any]:
+    usage = usage if isinstance(usage, dict) else {}
+    tokens_in, tokens_out = _count(usage.get("inputTokens")), _count(usage.get("outputTokens"))
+    try:
+        cost = Decimal(str(usage.get("costUsd") or 0))
+    except InvalidOperation:
+        cost = Decimal(0)
+    if not cost.is_finite() or cost < 0:
+        cost = Decimal(0)
+    agent["tokens"] += tokens_in + tokens_out
+    agent["cost"] = str(Decimal(agent["cost"]) + cost)
+    model = usage.get("model")
+    return {"model": model if isinstance(model, str) and model else agent["model"], "inputTokens": tokens_in,
+            "outputTokens": tokens_out, "costUsd": str(cost), "latencyMs": _count(usage.get("latencyMs"))}
+
+
+def _calls(answer: dict[str, Any], call_no: int) -> list[dict[str, Any]] | None:
+    raw = answer.get("toolCalls")
+    if not isinstance(raw, list) or not raw or not all(isinstance(c, dict) for c in raw):
+        return None
+    calls, seen = [], set()
+    for index, call in enumerate(raw):
+        given = call.get("id")
+        call_id = given if isinstance(given, str) and 0 < len(given) <= _MAX_CALL_ID and given not in seen \
+            else f"call_{call_no}_{index + 1}"
+        seen.add(call_id)
+        confidence = call.get("confidence")
+        if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
+            confidence = None
+        calls.append({"id": call_id, "name": call.get("name"), "arguments": call.get("arguments"),
+                      "confidence": confidence})
+    return calls
+
+
+def model_answered(step: Step, element: ElementInstance, job: int, variables: dict[str, Any]) -> None:
+    """The model step's answer, committed in this step before anything acts on it."""
+    agent = element.agent
+    assert agent is not None
+    element.job = None
+    agent["modelCalls"] += 1
+    call_no = agent["modelCalls"]
+    usage = _usage(agent, variables.get("usage"))
+    answer = variables.get("answer")
+    content = answer.get("content") if isinstance(answer, dict) else None
+    content = content[:MAX_CONTENT_CHARS] if isinstance(content, str) else None
+    calls = _calls(answer, call_no) if isinstance(answer, dict) else None
+    final = isinstance(answer, dict) and "final" in answer and calls is None
+    summary: dict[str, Any] = {"final": True} if final else {
+        "toolCalls": [{"id": c["id"], "name": c["name"] if isinstance(c["name"], str) else None} for c in calls or []]}
+    step.record("agent_model_called", element, job=job, call=call_no, **usage, answer=summary,
+                conversation=agent["messages"])
+    if not final and calls is None:  # the model is told, and asked again within its budget
+        _append(step, element, [
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": "Your answer had neither tool calls nor a final answer. Call a tool or "
+                                        "give your final answer."},
+        ])
+        ask_model(step, element)
+        return
+    if final:
+        assert isinstance(answer, dict)
+        _append(step, element, [{"role": "assistant", "content": content, "final": _cut(answer["final"])}])
+        _finish(step, element, answer["final"])
+        return
+    assert calls is not None
+    _append(step, element, [{"role": "assistant", "content": content, "toolCalls": [
+        {"id": c["id"], "name": c["name"], "arguments": _cut(c["arguments"])} for c in calls]}])
+    reason = _over_limit(agent, to_millis(step.now), asking=False)
+    if reason is None and agent["modelCalls"] >= agent["limits"]["modelCalls"] + agent.get("grace", 0):
+        reason = (f"the agent used all {agent['limits']['modelCalls']} model calls (maxModelCalls) without a final "
+                  "answer")
+    if reason is not None:
+        _limit(step, element, reason)
+        return
+    node = step.node(element)
+    assert isinstance(node, AdHocSubProcess)
+    tools = {t.name: t for t in tool_definitions(step.process, node)}
+    for call in calls:
+        _govern(step, element, node, tools, call)
+    if not agent["pending"]:
+        ask_model(step, element)
+
+
+# --- governance and acting ------------------------------------------------------------------------------
+
+
+def _policies(step: Step, node: AdHocSubProcess) -> tuple[Policy, ...]:
+    config = agent_config(node)
+    assert config is not None
+    return tuple(step.policies) + config.policies
+
+
+def _refuse(step: Step, element: ElementInstance, call: dict[str, Any], tool: str, message: str,
+            **audit: Any) -> None:
+    step.record("agent_tool_call", element, callId=call["id"], tool=tool, decision="refused", reason=message, **audit)
+    _tool_message(step, element, call["id"], tool, {"error": message})
+
+
+def _govern(step: Step, element: ElementInstance, node: AdHocSubProcess, tools: dict[str, ToolDefinition],
+            call: dict[str, Any]) -> None:
+    agent = element.agent
+    assert agent is not None
+    name = call["name"]
+    shown = name[:80] if isinstance(name, str) else repr(name)[:80]
+    tool = tools.get(name) if isinstance(name, str) else None
+    if tool is None:
+        _refuse(step, element, call, shown, f"there is no tool named {shown!r}; the tools are: "
+                f"{', '.join(sorted(tools))}")
+        return
+    try:
+        arguments = check_arguments(tool, call["arguments"])
+    except ToolProblem as exc:
+        _refuse(step, element, call, tool.name, str(exc))
+        return
+    digest = arguments_hash(tool.name, arguments)
+    limit = agent["limits"]["toolCalls"]
+    policies: tuple[str, ...] = ()
+    approvers: tuple[Policy, ...] = ()
+    alert = False
+    if limit is not None and agent["toolCalls"] + len(agent["pending"]) >= limit:
+        decision_name, reason = "deny", f"the agent may make at most {limit} tool calls (maxToolCalls)"
+    else:
+        decision = decide(_policies(step, node), tool.name, arguments, call["confidence"],
+                          step.scope(element.key), agent["counts"].get(tool.name, 0), step.now)
+        decision_name, reason, policies, alert = decision.decision, decision.reason, decision.policies, decision.alert
+        approvers = decision.approvers
+    step.record("agent_tool_call", element, callId=call["id"], tool=tool.name, argumentsHash=digest,
+                decision=decision_name, reason=reason, policies=list(policies), confidence=call["confidence"],
+                **({"alert": True} if alert else {}))
+    if decision_name == "deny":
+        _tool_message(step, element, call["id"], tool.name, {"error": f"denied by policy: {reason}"})
+        return
+    record = {"id": call["id"], "tool": tool.name, "argumentsHash": digest}
+    agent["pending"].append(call["id"])
+    if decision_name == "allow":
+        agent["counts"][tool.name] = agent["counts"].get(tool.name, 0) + 1
+        _run_tool(step, element, node, record, arguments)
+        return
+    _ask_approval(step, element, node, record, arguments, approvers, reason)
+
+
+def _run_tool(step: Step, element: ElementInstance, node: AdHocSubProcess, record: dict[str, Any],
+              arguments: dict[str, Any], inner: ElementInstance | None = None) -> None:
+    """Activate the tool's element, in an inner instance whose ``toolCall`` holds exactly ``arguments``."""
+    from engine.runtime.behaviors import ad_hoc
+
+    tool_call = {**arguments, "_meta": {"id": record["id"], "name": record["tool"]}}
+    local = {"toolCall": tool_call, "toolCallResult": None}
+    if inner is None:
+        ad_hoc.activate_inner(step, element, node, record["tool"], local, call=record)
+    else:
+        step.set_variables(inner.key, local, local=True)
+        step.enter(record["tool"], inner.key)
+
+
+def _ask_approval(step: Step, element: ElementInstance, node: AdHocSubProcess, record: dict[str, Any],
+                  arguments: dict[str, Any], approvers: tuple[Policy, ...], reason: str) -> None:
+    groups: list[str] = []
+    from engine.model import Value
+
+    for policy in approvers:
+        if policy.candidate_groups:
+            raw = policy.candidate_groups
+            value = Value(text=strip_marker(raw), is_expression=is_expression(raw))
+            try:
+                found = evaluate_strings(value, step.scope(element.key), step.now, what="candidate groups")
+            except ExpressionFailure:
+                found = []
+            groups.extend(g for g in found if g not in groups)
+    inner = step.create_element(node.id, element.key, state=ElementState.ACTIVE, inner=True,
+                                call={**record, "arguments": arguments, "approval": "pending"})
+    key = step.ids.next_key()
+    inner.user_task = key
+    details = {"kind": "approval", "tool": record["tool"], "arguments": arguments, "argumentsHash":
+               record["argumentsHash"], "callId": record["id"], "agent": element.element_id,
+               "agentElementInstance": element.key, "reason": reason}
+    step.effect(m.CreateUserTask(
+        key=key, element_instance=inner.key, element_id=record["tool"], name=f"Approve {record['tool']}",
+        assignee=None, candidate_groups=groups, candidate_users=[], due_date=None, follow_up_date=None,
+        form_key=None, priority=50, details=details))
+    step.record("agent_approval_requested", element, callId=record["id"], tool=record["tool"], task=key,
+                argumentsHash=record["argumentsHash"], candidateGroups=groups)
+
+
+def approval_decided(step: Step, inner: ElementInstance, variables: dict[str, Any], approver: str | None) -> None:
+    """A person answered an approval task: run the stored arguments once, or tell the agent why not."""
+    from engine.runtime.step import CommandRejected
+
+    approved = variables.get("approved")
+    if not isinstance(approved, bool):
+        raise CommandRejected('an approval is completed with {"approved": true} or {"approved": false, '
+                              '"reason": "..."}')
+    reason = variables.get("reason")
+    reason = reason[:2000] if isinstance(reason, str) else None
+    call = inner.call
+    assert call is not None and inner.parent is not None
+    element = step.state.elements[inner.parent]
+    agent = element.agent
+    assert agent is not None
+    task = inner.user_task
+    inner.user_task = None
+    step.record("agent_approval_decided", element, callId=call["id"], tool=call["tool"], task=task,
+                approved=approved, argumentsHash=call["argumentsHash"], reason=reason,
+                approver=approver)
+    if approved:
+        arguments = call.pop("arguments")
+        call["approval"] = "approved"
+        agent["counts"][call["tool"]] = agent["counts"].get(call["tool"], 0) + 1
+        node = step.node(element)
+        assert isinstance(node, AdHocSubProcess)
+        _run_tool(step, element, node, call, arguments, inner=inner)
+        return
+    step.remove(inner)
+    _tool_message(step, element, call["id"], call["tool"],
+                  {"error": f"a person rejected this call: {reason or 'no reason given'}"})
+    _resolved(step, element, call["id"])
+
+
+def tool_done(step: Step, element: ElementInstance, call: dict[str, Any], result: Any) -> None:
+    """A tool call's element finished: its result goes back into the conversation."""
+    agent = element.agent
+    assert agent is not None
+    agent["toolCalls"] += 1
+    _tool_message(step, element, call["id"], call["tool"], result)
+    step.record("agent_tool_result", element, callId=call["id"], tool=call["tool"])
+    node = step.node(element)
+    assert isinstance(node, AdHocSubProcess)
+    if node.completion_condition is not None and evaluate_condition(
+            node.completion_condition, step.scope(element.key), step.now, what="completion condition"):
+        _finish(step, element, None)
+        return
+    _resolved(step, element, call["id"])
+
+
+def _resolved(step: Step, element: ElementInstance, call_id: str) -> None:
+    agent = element.agent
+    assert agent is not None
+    if call_id in agent["pending"]:
+        agent["pending"].remove(call_id)
+    if not agent["pending"] and element.state == ElementState.ACTIVE and element.job is None:
+        ask_model(step, element)
+
+
+# --- ending --------------------------------------------------------------------------------------------------
+
+
+def _withdraw(step: Step, element: ElementInstance) -> None:
+    for child in step.state.children_of(element.key):
+        step.terminate(child)
+    assert element.agent is not None
+    element.agent["pending"] = []
+
+
+def _finish(step: Step, element: ElementInstance, response: Any) -> None:
+    agent = element.agent
+    assert agent is not None
+    _withdraw(step, element)
+    step.record("agent_finished", element, modelCalls=agent["modelCalls"], toolCalls=agent["toolCalls"])
+    result = {"response": response, "modelCalls": agent["modelCalls"], "toolCalls": agent["toolCalls"]}
+    step.schedule("complete", element, {agent["resultVariable"]: result})
+
+
+def _limit(step: Step, element: ElementInstance, reason: str) -> None:
+    from engine.runtime.behaviors.errors import throw_error
+
+    _withdraw(step, element)
+    step.record("agent_limit_reached", element, reason=reason)
+    throw_error(step, element, LIMIT_ERROR, reason, {})
