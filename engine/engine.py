@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -58,6 +59,8 @@ class Engine(Queries, EventCommands, AgentCommands):
         self.commit_listeners: set[Callable[[], None]] = set()
         # Policies over every agent's tool calls, checked before each model's own (the hub sets them)
         self.agent_policies: tuple[Policy, ...] = ()
+        self._conversations: OrderedDict[int, list[Any]] = OrderedDict()
+        self._conversations_lock = threading.Lock()
         self._lock = threading.Lock()
 
     @classmethod

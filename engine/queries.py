@@ -205,7 +205,7 @@ class Queries:
     ) -> list[TaskView]:
         with self.store.reader() as tx:
             return [
-                _task(r)
+                _with_reasoning(tx, _task(r))
                 for r in tx.user_task_rows(
                     state=state, instance_key=instance, candidate_group=candidate_group, limit=limit, after=after
                 )
@@ -216,7 +216,7 @@ class Queries:
             row = tx.user_task(key)
             if row is None:
                 raise NotFound(f"user task {key} does not exist")
-            return _task(row)
+            return _with_reasoning(tx, _task(row))
 
     def incidents(
         self, *, state: str | None = "open", instance: int | None = None, limit: int = 100, after: int | None = None
@@ -238,6 +238,16 @@ class Queries:
                 }
                 for r in tx.journal_rows(instance, after=after, limit=limit)
             ]
+
+
+def _with_reasoning(tx: Tx, view: TaskView) -> TaskView:
+    """An approval task shows the agent's reasoning so far: what the model said with its calls, in order."""
+    owner = view.details.get("agentElementInstance")
+    if view.details.get("kind") != "approval" or not isinstance(owner, int):
+        return view
+    said = [m.get("content") for m in tx.conversation(owner) if m.get("role") == "assistant"]
+    view.details["reasoning"] = [text for text in said if isinstance(text, str) and text]
+    return view
 
 
 def _task(row: Any) -> TaskView:

@@ -227,15 +227,16 @@ def cancel(instance_id: Annotated[int, typer.Argument(help="Instance id.")], db:
 def journal(
     instance_id: Annotated[int, typer.Argument(help="Instance id.")], as_json: AsJson = False, db: Db = None
 ) -> None:
-    """Print an instance's journal: every step it took."""
+    """Print an instance's journal: every step it took, agents' model calls, tool calls and approvals included."""
     engine = open_engine(db)
-    entries = engine_call(engine.journal, instance_id)
+    entries = engine_call(engine.journal, instance_id, limit=100_000)
     if as_json:
         typer.echo(json.dumps(entries, indent=2))
         return
+    from hub.journal_text import journal_line
+
     for entry in entries:
-        data = json.dumps(entry["data"]) if entry["data"] else ""
-        typer.echo(f"{entry['position']:>8}  {entry['type']:<20} {entry['elementId'] or '':<24} {data}")
+        typer.echo(journal_line(entry))
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -24,6 +26,11 @@ class AgentCommands:
 
     store: SqlStore
     agent_policies: tuple[Policy, ...]
+    # Conversations are append-only rows, so the prefix already read can be kept: a model step then reads only
+    # the messages added since, and its cost does not grow with the conversation. Bounded; safe across processes.
+    _conversations: OrderedDict[int, list[Any]]
+    _conversations_lock: threading.Lock
+    _CACHED_CONVERSATIONS = 64
 
     def _atomic(self, work: Callable[[Tx], T]) -> T:
         raise NotImplementedError
@@ -54,9 +61,20 @@ class AgentCommands:
             return AgentTurn(
                 job=job, instance=state.key, element_id=element.element_id, element_instance=element.key,
                 model=agent["model"], model_endpoint=agent.get("endpoint"),
-                messages=tx.conversation(element.key), tools=tool_definitions(process, node),
+                messages=self._read_conversation(tx, element.key), tools=tool_definitions(process, node),
                 model_calls=agent["modelCalls"],
             )
+
+    def _read_conversation(self, tx: Tx, owner: int) -> list[Any]:
+        with self._conversations_lock:
+            known = list(self._conversations.get(owner, ()))
+        known.extend(tx.conversation(owner, after=len(known) - 1))
+        with self._conversations_lock:
+            self._conversations[owner] = known
+            self._conversations.move_to_end(owner)
+            while len(self._conversations) > self._CACHED_CONVERSATIONS:
+                self._conversations.popitem(last=False)
+        return list(known)
 
     def conversation(self, element_instance: int, *, after: int = -1, limit: int | None = None) -> list[Any]:
         """An agent's conversation (its messages in order), kept after the agent has finished."""

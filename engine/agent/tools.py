@@ -176,7 +176,11 @@ def check_arguments(tool: ToolDefinition, arguments: Any) -> dict[str, Any]:
             raise ToolProblem("the arguments are not a JSON object") from None
     if not isinstance(arguments, dict):
         raise ToolProblem("the arguments must be a JSON object")
-    if len(canonical_json(arguments)) > MAX_ARGUMENTS_BYTES:
+    try:
+        size = len(canonical_json(arguments))
+    except (ValueError, TypeError):
+        raise ToolProblem("the arguments are not plain JSON (infinite or NaN numbers, or other values)") from None
+    if size > MAX_ARGUMENTS_BYTES:
         raise ToolProblem(f"the arguments are larger than {MAX_ARGUMENTS_BYTES} bytes")
     validator = jsonschema.Draft202012Validator(tool.input_schema)
     error = next(iter(sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))), None)

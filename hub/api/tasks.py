@@ -50,13 +50,13 @@ async def claim(request: Request) -> Response:
 
 
 async def complete(request: Request) -> Response:
-    """``{"variables": {...}}``; 409 when the task is no longer open."""
-    require(request, "tasks")
+    """``{"variables": {...}}``; 409 when the task is no longer open. The caller's token name is the approver."""
+    who = require(request, "tasks")
     key = path_int(request, "key")
     body = await json_body(request, optional=True)
     values = field(body, "variables", dict, default={})
     engine = hub(request).engine
-    await asyncio.to_thread(engine.complete_user_task, key, values)
+    await asyncio.to_thread(engine.complete_user_task, key, values, completed_by=who.name)
     return JSONResponse((await asyncio.to_thread(engine.user_task, key)).to_json())
 
 

@@ -187,6 +187,9 @@ class BuiltinTools:
 
         def complete() -> dict[str, Any]:
             task = self.engine.user_task(key)
+            if task.details.get("kind") == "approval":  # separation of duties: an MCP client may be an agent
+                raise Conflict(f"user task {key} approves an agent's tool call: a person decides it in the task "
+                               "list or over the REST API, not over MCP")
             self.engine.complete_user_task(key, args.get("variables") or {})
             return {"task": key, "instance": outcome(self.engine, self.engine.instance(task.instance))}
 
