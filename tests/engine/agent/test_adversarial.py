@@ -62,7 +62,8 @@ def test_g3_the_agent_cannot_approve_itself_or_write_process_variables(engine: E
 
 
 @pytest.mark.parametrize("name", [
-    "Refund", "refund ", " refund", "re\u200bfund", "serverB__refund", "REFUND", "refund\n", "ｒｅｆｕｎｄ",
+    "Refund", "refund ", " refund", "re\u200bfund", "serverB__refund", "REFUND", "refund\n",
+    "\uff52\uff45\uff46\uff55\uff4e\uff44",
     "delete_account;refund", "", None, 42, {"name": "refund"},
 ])
 def test_g7_a_name_that_is_not_exactly_a_tool_is_refused(engine: Engine, name: Any) -> None:

@@ -65,7 +65,7 @@ def test_a_user_task_tool_asks_a_person_and_the_answer_goes_back_to_the_agent(en
     engine.complete_user_task(task.key, {"answer": "blue"})
     agent.drive()
     assert engine.instance(key).state == "completed"
-    tool_message = [m for m in agent.model.seen[1].messages if m["role"] == "tool"][0]
+    tool_message = next(m for m in agent.model.seen[1].messages if m["role"] == "tool")
     assert tool_message["content"] == {"answer": "blue"}
 
 

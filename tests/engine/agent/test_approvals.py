@@ -48,7 +48,7 @@ def test_a_rejected_call_does_not_run_and_the_agent_is_told_why(engine: Engine) 
     engine.complete_user_task(task.key, {"approved": False, "reason": "not our fault"})
     agent.drive()
     assert agent.ledger.of("refund") == []
-    result = [m for m in agent.model.seen[1].messages if m["role"] == "tool"][0]
+    result = next(m for m in agent.model.seen[1].messages if m["role"] == "tool")
     assert result["content"] == {"error": "a person rejected this call: not our fault"}
 
 

@@ -25,7 +25,7 @@ POLICIES = (
     Policy(tool="refund", decision="deny", when="toolCall.orderId = \"blocked\""),
     Policy(tool="*", decision="approve", when="confidence != null and confidence < 0.5"),
 )
-near_names = st.sampled_from(["refund", "Refund", "refund ", "re\u200bfund", "refunds", "ｒefund", "x__refund", ""])
+near_names = st.sampled_from(["refund", "Refund", "refund ", "re\u200bfund", "refunds", "\uff52efund", "x__refund", ""])
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
                                                                                        max_size=3), max_leaves=8)
