@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import Engine, WorkerLoop, WorkerRegistry
+from engine.agent import MODEL_JOB_TYPE
 from engine.scheduler import default_registry
 from hub.loading import load_workers
+from protocols.llm import ModelResolver, ModelTask
 
 HERE = Path(__file__).resolve().parent
 
@@ -60,6 +62,8 @@ def run_example(engine: Engine, folder: Path) -> bool:
 def main() -> int:
     url = os.environ.get("AGENTHUB_DB", "sqlite:///agenthub.db")
     engine = Engine.open(url, synchronous=os.environ.get("AGENTHUB_SQLITE_SYNCHRONOUS", "FULL"))
+    # agents' model steps: the examples name offline model files relative to this folder
+    default_registry.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=HERE)))
     ok = True
     try:
         for folder in sorted(p for p in HERE.iterdir() if (p / "example.json").exists()):

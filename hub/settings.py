@@ -34,6 +34,12 @@ class HubSettings:
     public_url: str | None = None  # AGENTHUB_PUBLIC_URL: how clients reach the hub, for cards and links
     max_body_bytes: int = 10 * 1024 * 1024
     worker_modules: tuple[str, ...] = field(default_factory=tuple)
+    # AGENTHUB_MODEL_FILES: the folder that agents' "scripted:PATH" / "rules:PATH" model files must lie in
+    # (relative paths start there); `serve --examples DIR` sets it to DIR when unset
+    model_files: str | None = None
+    # AGENTHUB_AGENT_POLICIES: a JSON file of policies over every agent's tool calls, applied before each
+    # model's own: [{"tool": "*", "decision": "approve", "when": "=...", "candidateGroups": "...", "reason": "..."}]
+    agent_policies: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:
@@ -49,6 +55,8 @@ class HubSettings:
             "allowed_origins": split("AGENTHUB_ALLOWED_ORIGINS"),
             "http_allow": env.get("AGENTHUB_HTTP_ALLOW"),
             "public_url": env.get("AGENTHUB_PUBLIC_URL"),
+            "model_files": env.get("AGENTHUB_MODEL_FILES") or None,
+            "agent_policies": env.get("AGENTHUB_AGENT_POLICIES") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

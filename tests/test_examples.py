@@ -26,6 +26,8 @@ def test_every_example_runs_to_completion(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("-> completed") == 4
+    assert result.stdout.count("-> completed") == 7
+    assert "a person completes 'Approve: Refund the order' with {\"approved\": true}" in result.stdout
+    assert "Refunded 120 for order A-100" in result.stdout
     assert "a person completes 'Approve order'" in result.stdout
     assert "publishes 'payment-received'" in result.stdout

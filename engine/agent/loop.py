@@ -371,7 +371,8 @@ def _ask_approval(step: Step, element: ElementInstance, node: AdHocSubProcess, r
                record["argumentsHash"], "callId": record["id"], "agent": element.element_id,
                "agentElementInstance": element.key, "reason": reason}
     step.effect(m.CreateUserTask(
-        key=key, element_instance=inner.key, element_id=record["tool"], name=f"Approve {record['tool']}",
+        key=key, element_instance=inner.key, element_id=record["tool"],
+        name=f"Approve: {step.process.nodes[record['tool']].label}",
         assignee=None, candidate_groups=groups, candidate_users=[], due_date=None, follow_up_date=None,
         form_key=None, priority=50, details=details))
     step.record("agent_approval_requested", element, callId=record["id"], tool=record["tool"], task=key,

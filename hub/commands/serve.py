@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -66,6 +67,8 @@ def serve(
         worker=not no_worker,
         allowed_hosts=tuple(allowed_host) if allowed_host else None,
     )
+    if examples is not None and settings.model_files is None:  # the examples' agents name their model files
+        settings = dataclasses.replace(settings, model_files=str(examples.resolve()))
     try:
         registry = Registry.open(settings.db)
     except Exception as exc:
@@ -77,7 +80,7 @@ def serve(
         )
     try:
         app = create_app(settings, registry=registry)
-    except (EngineError, InvalidEntry) as exc:
+    except (EngineError, InvalidEntry, ValueError) as exc:
         fail(str(exc))
     if examples is not None:
         from hub.demo import deploy_examples
