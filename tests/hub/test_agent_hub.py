@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -78,43 +79,43 @@ def _wait_for_task(hub: LiveHub, instance: int, token: str, element: str) -> dic
     raise AssertionError(f"no open task {element} on instance {instance}")
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_complaint_runs_end_to_end_offline_with_a_question_and_a_finance_approval(
-    hub: LiveHub, anyio_backend: str
-) -> None:
-    assistant_token = hub.token("start", "read", "tasks")
+async def _over_mcp(hub: LiveHub, token: str, tool: str, arguments: dict[str, Any]) -> Any:
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {assistant_token}"}, timeout=60) as http,
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
         Client(streamable_http_client(f"{hub.url}/mcp", http_client=http)) as client,
     ):
-        started = await client.call_tool("complaint", {"customer": "ada", "orderId": "A-100",
-                                                       "complaint": "My kettle never arrived."})
-        assert started.structured_content is not None
-        instance = int(started.structured_content["instance"])
-        people = hub.token("tasks", "read")
-        question = _wait_for_task(hub, instance, people, "ask_customer")
-        assert question["assignee"] == "ada"
-        with hub.client(people) as c:
-            c.post(f"/api/v1/user-tasks/{question['id']}/complete",
-                   json={"variables": {"choice": "refund"}}).raise_for_status()
-        approval = _wait_for_task(hub, instance, people, "propose_refund")
-        assert approval["kind"] == "approval" and approval["tool"] == "propose_refund"
-        assert approval["arguments"] == {"orderId": "A-100", "amount": 120.0, "reason": "My kettle never arrived."}
-        assert approval["candidateGroups"] == ["finance"]
-        assert "The customer wants a refund; I propose the full amount." in approval["reasoning"]
+        return await client.call_tool(tool, arguments)
 
-        refused = await client.call_tool("agenthub_complete_user_task",
-                                         {"task": approval["id"], "variables": {"approved": True}})
-        assert refused.is_error  # an MCP client (possibly an agent) cannot approve an agent's call
 
-        with hub.client(people) as c:
-            c.post(f"/api/v1/user-tasks/{approval['id']}/complete",
-                   json={"variables": {"approved": True}}).raise_for_status()
-            deadline = time.monotonic() + 30
-            while (view := c.get(f"/api/v1/process-instances/{instance}").json())["state"] != "completed":
-                assert time.monotonic() < deadline, view
-                time.sleep(0.1)
+def test_a_complaint_runs_end_to_end_offline_with_a_question_and_a_finance_approval(hub: LiveHub) -> None:
+    assistant_token = hub.token("start", "read", "tasks")
+    started = anyio.run(_over_mcp, hub, assistant_token, "complaint",
+                        {"customer": "ada", "orderId": "A-100", "complaint": "My kettle never arrived."})
+    assert started.structured_content is not None
+    instance = int(started.structured_content["instance"])
+    people = hub.token("tasks", "read")
+    question = _wait_for_task(hub, instance, people, "ask_customer")
+    assert question["assignee"] == "ada"
+    with hub.client(people) as c:
+        c.post(f"/api/v1/user-tasks/{question['id']}/complete",
+               json={"variables": {"choice": "refund"}}).raise_for_status()
+    approval = _wait_for_task(hub, instance, people, "propose_refund")
+    assert approval["kind"] == "approval" and approval["tool"] == "propose_refund"
+    assert approval["arguments"] == {"orderId": "A-100", "amount": 120.0, "reason": "My kettle never arrived."}
+    assert approval["candidateGroups"] == ["finance"]
+    assert "The customer wants a refund; I propose the full amount." in approval["reasoning"]
+
+    refused = anyio.run(_over_mcp, hub, assistant_token, "agenthub_complete_user_task",
+                        {"task": approval["id"], "variables": {"approved": True}})
+    assert refused.is_error  # an MCP client (possibly an agent) cannot approve an agent's call
+
+    with hub.client(people) as c:
+        c.post(f"/api/v1/user-tasks/{approval['id']}/complete",
+               json={"variables": {"approved": True}}).raise_for_status()
+        deadline = time.monotonic() + 30
+        while (view := c.get(f"/api/v1/process-instances/{instance}").json())["state"] != "completed":
+            assert time.monotonic() < deadline, view
+            time.sleep(0.1)
     assert view["variables"]["resolution"]["response"].startswith("Refunded 120 for order A-100")
     assert view["variables"]["notified"] is True
 

@@ -1,0 +1,112 @@
+"""From a model string (an agent's ``model`` attribute) to the ChatModel that answers for it.
+
+Offline and real providers are registered the same way, by name or by prefix:
+
+    resolver = ModelResolver.standard()          # scripted:, rules:, offline, and litellm for the rest
+    resolver.register("echo", lambda _: EchoModel())
+    resolver.resolve("scripted:tests/turns.json").complete(turn)
+
+A registered name that ends with ``:`` is a prefix: its factory gets what
+follows it (``scripted:PATH`` -> ``PATH``). Any other name matches exactly
+and its factory gets ``""``. Strings that match nothing go to the fallback
+factory with the whole string (litellm in the standard resolver).
+
+Models are built once per string and cached: a scripted or rules file is read
+on first use, and read again only after a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from protocols.llm._model_file import resolve_path
+from protocols.llm.exceptions import UnknownModel
+from protocols.llm.litellm_model import DEFAULT_TIMEOUT_S, LiteLLMModel
+from protocols.llm.offline import OfflinePlanner
+from protocols.llm.reply import ChatModel
+from protocols.llm.rules import RuleModel
+from protocols.llm.scripted import ScriptedModel
+
+__all__ = ["ModelFactory", "ModelResolver"]
+
+ModelFactory = Callable[[str], ChatModel]
+
+# "word:" before any "/": a kind of model such as "scripted:"; litellm's strings put the provider before a "/"
+# ("openai/ft:gpt-4o:org", "ollama/llama3:8b"), so a colon there never belongs to them.
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_.+-]*):")
+
+
+class ModelResolver:
+    def __init__(self, fallback: ModelFactory | None = None) -> None:
+        self._fallback = fallback
+        self._factories: dict[str, ModelFactory] = {}
+        self._models: dict[str, ChatModel] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def standard(cls, *, files_root: Path | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> ModelResolver:
+        """``scripted:PATH``, ``rules:PATH``, ``offline``, and litellm for every other string.
+
+        ``files_root``: where relative paths of model files start, and the
+        folder they must stay in; None resolves them against the working
+        directory and allows any path. ``timeout_s``: per litellm call.
+        """
+        resolver = cls(lambda model: LiteLLMModel(model, timeout_s=timeout_s))
+        def scripted(rest: str) -> ChatModel:
+            # Named by the string the agent gave, not the resolved path: that is what the journal should show.
+            return ScriptedModel.from_file(resolve_path(rest, files_root), name=f"scripted:{rest}")
+
+        def rules(rest: str) -> ChatModel:
+            return RuleModel.from_file(resolve_path(rest, files_root), name=f"rules:{rest}")
+
+        resolver.register("scripted:", scripted)
+        resolver.register("rules:", rules)
+        resolver.register("offline", lambda _: OfflinePlanner())
+        return resolver
+
+    def register(self, name: str, factory: ModelFactory) -> None:
+        """Register ``factory`` for model strings named ``name``, or starting with it when it ends with ``:``."""
+        prefix = _SCHEME.match(name)
+        if not name or (name.endswith(":") and (not prefix or prefix.end() != len(name))) or not name.isprintable() \
+                or any(c.isspace() for c in name):
+            raise ValueError(f"a model kind is a word, or a word ending in ':' for a prefix, not {name!r}")
+        with self._lock:
+            self._factories[name] = factory
+            self._models.clear()
+
+    def names(self) -> list[str]:
+        """The registered names and prefixes, sorted."""
+        return sorted(self._factories)
+
+    def resolve(self, model: str) -> ChatModel:
+        """The model for ``model``; raises UnknownModel, or the factory's error (e.g. ModelFileInvalid)."""
+        if not isinstance(model, str) or not model.strip():
+            raise UnknownModel(f"no model given (the agent's model is {model!r}); {self._choices()}")
+        if model != model.strip() or any(c.isspace() or not c.isprintable() for c in model):
+            raise UnknownModel(f"model {model!r} contains spaces or control characters; {self._choices()}")
+        with self._lock:
+            cached = self._models.get(model)
+            if cached is None:
+                cached = self._models[model] = self._build(model)
+            return cached
+
+    def _build(self, model: str) -> ChatModel:
+        if model in self._factories and not model.endswith(":"):
+            return self._factories[model]("")
+        scheme = _SCHEME.match(model)
+        if scheme:
+            prefix = scheme.group(0)
+            if prefix in self._factories:
+                return self._factories[prefix](model[len(prefix) :])
+            raise UnknownModel(f"model {model!r}: {prefix!r} is not a known kind of model; {self._choices()}")
+        if self._fallback is None:
+            raise UnknownModel(f"model {model!r} is not registered; {self._choices()}")
+        return self._fallback(model)
+
+    def _choices(self) -> str:
+        kinds = ", ".join(f"'{name}PATH'" if name.endswith(":") else f"'{name}'" for name in self.names())
+        litellm = " or a litellm model 'provider/name'" if self._fallback is not None else ""
+        return f"use one of {kinds or 'nothing registered'}{litellm}"
