@@ -4,17 +4,20 @@
 
 The app owns the engine, the registry and (unless ``worker=False``) a
 worker loop thread that fires timers and runs the job handlers registered
-in-process: Python ``@worker`` modules plus the built-in ``http`` and ``mcp``
-job types. Everything is opened in ``create_app`` and closed by the lifespan.
+in-process: Python ``@worker`` modules plus the built-in ``http``, ``mcp`` and
+``a2a`` job types. Everything is opened in ``create_app`` and closed by the lifespan.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from engine import Engine, WorkerLoop
+from engine.agent import MODEL_JOB_TYPE, Policy, policy_from_attributes
 from engine.scheduler import WorkerRegistry, WorkerSettings, default_registry
 from hub.api import admin, deployments, events, instances, jobs, mcp_servers, tasks
 from hub.api.common import Hub, problem, problem_handlers
@@ -31,7 +35,11 @@ from hub.api.openapi import openapi_document
 from hub.guard import Guard
 from hub.settings import HubSettings
 from protocols.a2a import A2AEndpoint
+from protocols.a2a.call_task import A2ACallTask
+from protocols.a2a.push_configs import PushConfigs
+from protocols.a2a.push_dispatch import PushThread
 from protocols.http import EgressPolicy, HttpConnector
+from protocols.llm import ModelResolver, ModelTask
 from protocols.mcp import McpEndpoint
 from protocols.mcp.tool_task import McpToolTask
 from registry import Registry
@@ -40,20 +48,59 @@ log = logging.getLogger("agenthub.hub")
 HUB_JOB_SLOTS = 16
 
 
-def job_handlers(registry: Registry, settings: HubSettings, extra: WorkerRegistry | None = None) -> WorkerRegistry:
-    """The job types this hub runs: the built-in connectors, then every ``@worker`` handler loaded."""
+def job_handlers(
+    registry: Registry, settings: HubSettings, extra: WorkerRegistry | None = None, *, engine: Engine | None = None
+) -> WorkerRegistry:
+    """The job types this hub runs: the built-in connectors, then every ``@worker`` handler loaded.
+
+    ``a2a`` needs the engine (it keeps a record on the job's element instance), so it is there only with one.
+    """
     workers = WorkerRegistry()
-    workers.register("http", HttpConnector(EgressPolicy.from_env(settings.http_allow)))
+    egress = EgressPolicy.from_env(settings.http_allow)
+    workers.register("http", HttpConnector(egress))
     workers.register("mcp", McpToolTask(registry))
+    if engine is not None:
+        workers.register("a2a", A2ACallTask(registry, engine, egress))
+        files = Path(settings.model_files) if settings.model_files else None
+        workers.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=files)))
     for job_type, handler in (extra or default_registry).handlers.items():
         workers.register(job_type, handler)
     return workers
 
 
+def hub_policies(path: str | None) -> tuple[Policy, ...]:
+    """The hub-wide agent policies from AGENTHUB_AGENT_POLICIES (a JSON list); ValueError says what is wrong."""
+    if not path:
+        return ()
+    try:
+        items = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"AGENTHUB_AGENT_POLICIES: cannot read {path}: {exc}") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError(f"AGENTHUB_AGENT_POLICIES: {path} must hold a JSON list of policy objects")
+    policies = []
+    for index, item in enumerate(items):
+        try:
+            policies.append(policy_from_attributes({k: str(v) for k, v in item.items()}, line=index, origin="hub"))
+        except ValueError as exc:
+            raise ValueError(f"AGENTHUB_AGENT_POLICIES: policy {index + 1} in {path}: {exc}") from None
+    return tuple(policies)
+
+
 def close_handlers(workers: WorkerRegistry) -> None:
-    """Close what built-in handlers hold open (the mcp job type's pooled upstream sessions)."""
+    """Close what built-in handlers hold open (the mcp job type's pooled upstream sessions, a2a's waits)."""
     for handler in workers.handlers.values():
-        if isinstance(handler, McpToolTask):
+        if isinstance(handler, McpToolTask | A2ACallTask):
+            handler.close()
+
+
+def stop_waiting(workers: WorkerRegistry) -> None:
+    """End the a2a jobs' waits on remote tasks now, so that stopping the worker loop is not held up by them.
+
+    Each such job fails this attempt and resumes waiting on the next (its record says which task).
+    """
+    for handler in workers.handlers.values():
+        if isinstance(handler, A2ACallTask):
             handler.close()
 
 
@@ -115,10 +162,13 @@ def create_app(
 ) -> Starlette:
     engine = engine or Engine.open(settings.db)
     registry = registry or Registry.open(settings.db)
-    handlers = job_handlers(registry, settings, workers)
+    engine.agent_policies = hub_policies(settings.agent_policies)
+    handlers = job_handlers(registry, settings, workers, engine=engine)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
     endpoint = McpEndpoint(engine)
-    agents = A2AEndpoint(engine, base_url=lambda: settings.base_url)
+    # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.
+    push_egress = EgressPolicy.from_env(settings.http_allow)
+    agents = A2AEndpoint(engine, base_url=lambda: settings.base_url, push=PushConfigs(registry.push, push_egress))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -133,10 +183,14 @@ def create_app(
         app.state.worker = worker
         if worker is not None:
             worker.start()
+        pusher = PushThread.for_hub(engine, registry.push, push_egress, os.environ)
+        pusher.start()
         try:
             async with endpoint.lifespan(), agents.lifespan():
                 yield
         finally:
+            pusher.stop()
+            stop_waiting(handlers)
             if worker is not None:
                 worker.stop()
             close_handlers(handlers)

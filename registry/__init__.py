@@ -1,9 +1,10 @@
-"""The catalog: API tokens, upstream MCP servers and their pinned tools, remote A2A agents.
+"""The catalog: API tokens, upstream MCP servers and their pinned tools, remote A2A agents, A2A push configs.
 
 Owns: the registry's tables (in the hub's database, with their own Alembic
 history), hashing and verifying API tokens, pinning tool definitions and
-agent cards by hash and deciding whether each may be called, and the audit
-trail of registry changes.
+agent cards by hash and deciding whether each may be called, the audit
+trail of registry changes, and the webhook configs of A2A tasks with the
+durable outbox of their notifications (``registry.push``).
 
 Does not know: HTTP, MCP or A2A wire formats, or the engine. Fetching tool
 lists and cards from the network is the protocols layer's job; it hands
@@ -18,6 +19,7 @@ from __future__ import annotations
 from registry.agents import AgentRegistry, RemoteAgent
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
 from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_hash
+from registry.push import PushConfig, PushDelivery, PushStore
 from registry.store import RegistryStore
 from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
 
@@ -30,6 +32,7 @@ class Registry:
         self.tokens = Tokens(store)
         self.mcp = McpRegistry(store)
         self.agents = AgentRegistry(store)
+        self.push = PushStore(store)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -47,6 +50,9 @@ __all__ = [
     "McpServer",
     "PinnedTool",
     "Principal",
+    "PushConfig",
+    "PushDelivery",
+    "PushStore",
     "Registry",
     "RegistryConflict",
     "RegistryError",

@@ -79,3 +79,41 @@ registry_events = Table(
     Column("data", Text),  # JSON, never a secret
     Index("ix_registry_events_subject", "subject", "id"),
 )
+
+# --- A2A push notifications (migration 0002) ---------------------------------------------------
+
+a2a_push_configs = Table(
+    "a2a_push_configs",
+    metadata,
+    Column("task_id", String(32), primary_key=True),  # the A2A task id: a process instance key
+    Column("config_id", String(255), primary_key=True),
+    Column("owner", String(255), nullable=False),  # the principal that set it: only it sees the config
+    Column("url", Text, nullable=False),
+    Column("token", Text),  # sent as X-A2A-Notification-Token; write-only over A2A
+    Column("auth_scheme", String(64)),
+    Column("auth_credentials", Text),  # sent as "Authorization: <scheme> <credentials>"; write-only over A2A
+    Column("created_at", BigInteger, nullable=False),
+    Column("notified", String(255)),  # the task state last queued for delivery to it
+    Column("done", Integer, nullable=False, server_default="0"),  # 1 once the task's final state is queued
+    Index("ix_a2a_push_configs_done", "done", "task_id"),
+)
+
+a2a_push_deliveries = Table(
+    "a2a_push_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(32), nullable=False),
+    Column("config_id", String(255), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: the task snapshot as an A2A StreamResponse
+    Column("state", String(16), nullable=False),  # pending | delivered | failed | refused | dropped
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", BigInteger, nullable=False),
+    Column("claimed_until", BigInteger),  # a dispatcher's lease; an expired one is claimed again
+    Column("claim", String(32)),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_a2a_push_deliveries_due", "state", "next_at"),
+    Index("ix_a2a_push_deliveries_config", "task_id", "config_id", "id"),
+)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from registry.schema import registry_events
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

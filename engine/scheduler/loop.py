@@ -161,6 +161,7 @@ class WorkerLoop:
             instance=job.instance,
             element_id=job.element_id,
             process_id=job.process_id,
+            element_instance=job.element_instance,
         )
         result = handler(arg)
         if asyncio.iscoroutine(result):

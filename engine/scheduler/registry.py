@@ -24,6 +24,7 @@ class Job:
     instance: int
     element_id: str
     process_id: str
+    element_instance: int = 0  # the task's element instance: the scope of variables local to this job's task
 
 
 Result: TypeAlias = dict[str, Any] | None

@@ -10,8 +10,11 @@ and hands over a ``registry.Principal``.
     endpoint = A2AEndpoint(engine, base_url=lambda: "http://127.0.0.1:8600", call_timeout_s=30)
     app = Starlette(routes=[*endpoint.routes, ...])  # the lifespan may enter endpoint.lifespan()
 
-The client side so far: ``fetch_card`` (``protocols.a2a.cards``). What is
-exposed and how to call it: ``docs/A2A.md``.
+The client side: ``fetch_card`` (``protocols.a2a.cards``) to register an
+agent, and ``A2ACallTask`` (``protocols.a2a.call_task``), the handler of
+``a2a`` service tasks, which sends a message to a registered agent and waits
+durably for its task (``protocols.a2a.client`` does the A2A part). What is
+exposed, how to call it, and how processes call remote agents: ``docs/A2A.md``.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 from protocols.a2a.cards import CardError, card_url, fetch_card
 
 if TYPE_CHECKING:
+    from protocols.a2a.call_task import A2ACallTask
     from protocols.a2a.server import A2AEndpoint
 
-__all__ = ["A2AEndpoint", "CardError", "card_url", "fetch_card"]
+__all__ = ["A2ACallTask", "A2AEndpoint", "CardError", "card_url", "fetch_card"]
 
 
 def __getattr__(name: str) -> Any:
@@ -33,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from protocols.a2a.server import A2AEndpoint
 
         return A2AEndpoint
+    if name == "A2ACallTask":
+        from protocols.a2a.call_task import A2ACallTask
+
+        return A2ACallTask
     raise AttributeError(name)

@@ -63,8 +63,10 @@ def skill(spec: ToolSpec, *, extended: bool = False) -> AgentSkill:
     )
 
 
-def process_card(spec: ToolSpec, base_url: str, version: str, *, extended: bool = False) -> AgentCard:
-    """The card of the agent at ``/a2a/{processId}``: one skill, the process."""
+def process_card(
+    spec: ToolSpec, base_url: str, version: str, *, extended: bool = False, push: bool = False
+) -> AgentCard:
+    """The card of the agent at ``/a2a/{processId}``: one skill, the process; ``push``: push notifications offered."""
     return _card(
         name=spec.title or spec.process_id,
         description=spec.description,
@@ -72,10 +74,13 @@ def process_card(spec: ToolSpec, base_url: str, version: str, *, extended: bool 
         base_url=base_url,
         version=version,
         skills=[skill(spec, extended=extended)],
+        push=push,
     )
 
 
-def hub_card(specs: Sequence[ToolSpec], base_url: str, version: str, *, extended: bool = False) -> AgentCard:
+def hub_card(
+    specs: Sequence[ToolSpec], base_url: str, version: str, *, extended: bool = False, push: bool = False
+) -> AgentCard:
     """The hub's card: every exposed process is a skill of the endpoint at ``/a2a``."""
     return _card(
         name="agenthub",
@@ -87,10 +92,13 @@ def hub_card(specs: Sequence[ToolSpec], base_url: str, version: str, *, extended
         base_url=base_url,
         version=version,
         skills=[skill(spec, extended=extended) for spec in specs],
+        push=push,
     )
 
 
-def _card(*, name: str, description: str, url: str, base_url: str, version: str, skills: list[AgentSkill]) -> AgentCard:
+def _card(
+    *, name: str, description: str, url: str, base_url: str, version: str, skills: list[AgentSkill], push: bool
+) -> AgentCard:
     return AgentCard(
         name=name,
         description=description,
@@ -103,7 +111,7 @@ def _card(*, name: str, description: str, url: str, base_url: str, version: str,
             # preferredTransport that 0.3 clients read. The same endpoint answers the 0.3 method names.
             AgentInterface(url=url, protocol_binding=_JSONRPC, protocol_version=PROTOCOL_VERSION_0_3),
         ],
-        capabilities=AgentCapabilities(streaming=True, push_notifications=False, extended_agent_card=True),
+        capabilities=AgentCapabilities(streaming=True, push_notifications=push, extended_agent_card=True),
         security_schemes={
             _BEARER: SecurityScheme(
                 http_auth_security_scheme=HTTPAuthSecurityScheme(

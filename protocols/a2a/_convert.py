@@ -8,6 +8,15 @@ incident, ``canceled`` when terminated). Everything here is computed from
 the engine's state on each read, so a restarted hub answers for old tasks
 exactly as before; nothing about a task lives only in memory.
 
+A process may shape its answer with variables (docs/A2A.md, "Shaping the
+answer"): ``a2aArtifacts`` (a list of A2A artifacts in their JSON form)
+replaces the ``result`` artifact, ``a2aReply`` (text, or a list of parts)
+is the status message of the finished task, ``a2aReplyAsMessage`` answers
+the message that started it with that reply alone (no task), and
+``a2aState`` ``rejected`` or ``failed`` ends the task in that state. The
+server sets ``a2aMessageId`` to the id of the message that started or last
+continued the task, so a process can branch on it.
+
 The functions that read the engine are synchronous (the handler runs them
 in a thread); the rest is pure.
 """
@@ -15,7 +24,6 @@ in a thread); the rest is pure.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +31,11 @@ from typing import Any
 from a2a.types import Artifact, InvalidParamsError, Message, Part, Role, Task, TaskState, TaskStatus
 from a2a.utils.errors import ContentTypeNotSupportedError
 
-# protobuf ships no stubs and types-protobuf is not a dependency; the two functions and Value are used as documented
-from google.protobuf.json_format import MessageToDict, ParseDict  # type: ignore[import-untyped]
+# protobuf ships no stubs and types-protobuf is not a dependency; the functions and Value are used as documented
+from google.protobuf.json_format import MessageToDict, ParseDict, ParseError  # type: ignore[import-untyped]
 from google.protobuf.struct_pb2 import Value  # type: ignore[import-untyped]
 
-from engine import Engine, InstanceView
+from engine import Engine, InstanceView, NotFound
 from engine.exposure import ToolSpec
 from protocols.instances import waiting_for
 
@@ -43,9 +51,35 @@ TEXT_VARIABLE = "text"
 MAX_PARTS = 100
 """A message with more parts is refused before anything starts (RELIABILITY.md A12)."""
 
+MESSAGE_ID_VARIABLE = "a2aMessageId"
+"""The id of the message that started the instance or last completed a user task of it."""
+
+ARTIFACTS_VARIABLE = "a2aArtifacts"
+"""A list of artifacts (A2A JSON: ``{"name", "parts": [{"text"}|{"data"}|{"url"}|{"raw"}, ...]}``) to answer with."""
+
+REPLY_VARIABLE = "a2aReply"
+"""The agent's reply when the task ends: text, or a list of parts (A2A JSON)."""
+
+REPLY_AS_MESSAGE_VARIABLE = "a2aReplyAsMessage"
+"""True: the message that started the task is answered with the reply as a message, not with the task."""
+
+STATE_VARIABLE = "a2aState"
+"""``rejected`` or ``failed``: the completed instance is a task in that state."""
+
 RESULT_ARTIFACT = "result"
 
-_HIDDEN = frozenset({CONTEXT_VARIABLE})  # bookkeeping of this adapter, not the process's output
+# Bookkeeping of this adapter and the answer's shape, not the process's output:
+_HIDDEN = frozenset(
+    {
+        CONTEXT_VARIABLE,
+        MESSAGE_ID_VARIABLE,
+        ARTIFACTS_VARIABLE,
+        REPLY_VARIABLE,
+        REPLY_AS_MESSAGE_VARIABLE,
+        STATE_VARIABLE,
+    }
+)
+_END_STATES = {"rejected": TaskState.TASK_STATE_REJECTED, "failed": TaskState.TASK_STATE_FAILED}
 
 JSON = "application/json"
 TEXT = "text/plain"
@@ -59,6 +93,7 @@ class Snapshot:
     waits: tuple[dict[str, Any], ...]
     caller: str | None
     context_id: str
+    since: int = 0  # when the task got into its state (ms): the status time, the same on every read
 
     @property
     def key(self) -> int:
@@ -74,7 +109,7 @@ class Snapshot:
     def state(self) -> TaskState:
         match self.view.state:
             case "completed":
-                return TaskState.TASK_STATE_COMPLETED
+                return _END_STATES.get(str(self.view.variables.get(STATE_VARIABLE)), TaskState.TASK_STATE_COMPLETED)
             case "terminated":
                 return TaskState.TASK_STATE_CANCELED
             case "incident":
@@ -82,13 +117,42 @@ class Snapshot:
         return TaskState.TASK_STATE_INPUT_REQUIRED if self.caller_task() else TaskState.TASK_STATE_WORKING
 
 
-TERMINAL = frozenset({TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_CANCELED, TaskState.TASK_STATE_FAILED})
+TERMINAL = frozenset(
+    {
+        TaskState.TASK_STATE_COMPLETED,
+        TaskState.TASK_STATE_CANCELED,
+        TaskState.TASK_STATE_FAILED,
+        TaskState.TASK_STATE_REJECTED,
+    }
+)
 INTERRUPTED = frozenset({TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
 
 
 def read_snapshot(engine: Engine, view: InstanceView) -> Snapshot:
+    if view.created_at is None:  # engine.instance() gives no times; the status time needs them
+        view = _timed(engine, view.key)
     caller, context_id = identity(engine, view)
-    return Snapshot(view=view, waits=tuple(waiting_for(engine, view)), caller=caller, context_id=context_id)
+    waits = tuple(waiting_for(engine, view))
+    return Snapshot(view=view, waits=waits, caller=caller, context_id=context_id, since=_since(engine, view))
+
+
+def _timed(engine: Engine, key: int) -> InstanceView:
+    """The instance with its creation and end times (a listing carries them, ``engine.instance`` does not)."""
+    found = engine.instances(after=key - 1, limit=1)
+    if not found or found[0].key != key:
+        raise NotFound(f"process instance {key} does not exist")
+    return found[0]
+
+
+def _since(engine: Engine, view: InstanceView) -> int:
+    """When the task's state began: its end, else its latest open user task's creation, else its start.
+
+    Not the time of the read: two reads of an unchanged task must show the same status.
+    """
+    if view.ended_at is not None:
+        return view.ended_at
+    asked = [t.created_at for t in engine.user_tasks(instance=view.key) if t.created_at is not None]
+    return max([view.created_at or 0, *asked])
 
 
 def identity(engine: Engine, view: InstanceView) -> tuple[str | None, str]:
@@ -112,7 +176,7 @@ def identity(engine: Engine, view: InstanceView) -> tuple[str | None, str]:
 
 
 def load_snapshot(engine: Engine, key: int) -> Snapshot:
-    return read_snapshot(engine, engine.instance(key))
+    return read_snapshot(engine, _timed(engine, key))
 
 
 # --- message -> variables ---------------------------------------------------------------------
@@ -187,7 +251,7 @@ def to_value(data: Any) -> Value:
 def to_task(snapshot: Snapshot, *, include_artifacts: bool = True) -> Task:
     task = Task(id=str(snapshot.key), context_id=snapshot.context_id, status=status(snapshot))
     if include_artifacts and snapshot.view.state == "completed":
-        task.artifacts.append(result_artifact(snapshot))
+        task.artifacts.extend(task_artifacts(snapshot))
     task.metadata.update({"processId": snapshot.view.process_id, "instance": str(snapshot.key)})
     return task
 
@@ -196,10 +260,12 @@ def status(snapshot: Snapshot) -> TaskStatus:
     """The task's status: its state, a message saying what it waits for or why it stopped, and a time."""
     result = TaskStatus(state=snapshot.state)
     text, data = _explain(snapshot)
-    if text:
+    parts = reply_parts(snapshot) if snapshot.view.state == "completed" else []
+    if text and not parts:
         parts = [Part(text=text, media_type=TEXT)]
         if data:
             parts.append(Part(data=to_value(data), media_type=JSON))
+    if parts:
         result.message.CopyFrom(
             Message(
                 message_id=f"{snapshot.key}-{TaskState.Name(result.state).removeprefix('TASK_STATE_').lower()}",
@@ -209,9 +275,56 @@ def status(snapshot: Snapshot) -> TaskStatus:
                 parts=parts,
             )
         )
-    ended = snapshot.view.ended_at
-    result.timestamp.FromMilliseconds(ended if ended is not None else int(time.time() * 1000))
+    result.timestamp.FromMilliseconds(snapshot.since)
     return result
+
+
+def task_artifacts(snapshot: Snapshot) -> list[Artifact]:
+    """A completed task's artifacts: those in ``a2aArtifacts``, else ``result`` (the instance's variables).
+
+    An ``a2aArtifacts`` that is not a list of artifacts is ignored rather
+    than failing every read of the task; the ``result`` artifact stands.
+    """
+    found = snapshot.view.variables.get(ARTIFACTS_VARIABLE)
+    if not isinstance(found, list):
+        return [result_artifact(snapshot)]
+    artifacts = []
+    for index, item in enumerate(found):
+        if not isinstance(item, dict):
+            return [result_artifact(snapshot)]
+        try:
+            artifact = ParseDict(item, Artifact(), ignore_unknown_fields=True)
+        except ParseError:
+            return [result_artifact(snapshot)]
+        if not artifact.artifact_id:
+            artifact.artifact_id = f"{snapshot.key}-{artifact.name or index}"
+        artifacts.append(artifact)
+    return artifacts
+
+
+def reply_parts(snapshot: Snapshot) -> list[Part]:
+    """The parts of the process's ``a2aReply``: a text, or a list of parts; nothing when unset or not parts."""
+    found = snapshot.view.variables.get(REPLY_VARIABLE)
+    if isinstance(found, str):
+        return [Part(text=found, media_type=TEXT)]
+    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+        return []
+    try:
+        return [ParseDict(item, Part(), ignore_unknown_fields=True) for item in found]
+    except ParseError:
+        return []
+
+
+def reply_message(snapshot: Snapshot) -> Message | None:
+    """The reply as a message of its own, when the completed process asks to answer with one (``a2aReplyAsMessage``)."""
+    if snapshot.view.state != "completed" or snapshot.view.variables.get(REPLY_AS_MESSAGE_VARIABLE) is not True:
+        return None
+    return Message(
+        message_id=f"{snapshot.key}-reply",
+        context_id=snapshot.context_id,
+        role=Role.ROLE_AGENT,
+        parts=reply_parts(snapshot),
+    )
 
 
 def result_artifact(snapshot: Snapshot) -> Artifact:

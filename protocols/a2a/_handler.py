@@ -11,9 +11,10 @@ no task state lives only in memory.
 Who may see what: a task is visible only to the principal that started it
 (the instance's ``caller`` variable) and only through its process's agent
 (or the hub-level endpoint). Anything else gets the same "task not found"
-as an id that names nothing (RELIABILITY.md A2). Sending and cancelling
-need the ``start`` scope; the HTTP layer refuses those with 403 before they
-get here, and this class checks again.
+as an id that names nothing (RELIABILITY.md A2). Sending, cancelling and
+setting push configs need the ``start`` scope; the HTTP layer refuses those
+with 403 before they get here, and this class checks again. The push-config
+methods come from ``push_configs.PushConfigMethods``.
 """
 
 from __future__ import annotations
@@ -30,24 +31,18 @@ from a2a.server.request_handlers.request_handler import RequestHandler, validate
 from a2a.types import (
     AgentCard,
     CancelTaskRequest,
-    DeleteTaskPushNotificationConfigRequest,
     GetExtendedAgentCardRequest,
-    GetTaskPushNotificationConfigRequest,
     GetTaskRequest,
     InvalidParamsError,
-    ListTaskPushNotificationConfigsRequest,
-    ListTaskPushNotificationConfigsResponse,
     ListTasksRequest,
     ListTasksResponse,
     Message,
-    PushNotificationNotSupportedError,
     SendMessageRequest,
     SubscribeToTaskRequest,
     Task,
     TaskArtifactUpdateEvent,
     TaskNotCancelableError,
     TaskNotFoundError,
-    TaskPushNotificationConfig,
     TaskState,
     TaskStatusUpdateEvent,
     UnsupportedOperationError,
@@ -61,16 +56,19 @@ from protocols.a2a._convert import (
     CALLER_VARIABLE,
     CONTEXT_VARIABLE,
     INTERRUPTED,
+    MESSAGE_ID_VARIABLE,
     TERMINAL,
     Snapshot,
     load_snapshot,
     message_variables,
     read_snapshot,
-    result_artifact,
+    reply_message,
     status,
+    task_artifacts,
     to_task,
 )
 from protocols.a2a._listing import list_tasks
+from protocols.a2a.push_configs import PushConfigMethods, PushConfigs
 from protocols.arguments import ArgumentError, check_arguments
 from protocols.instances import follow
 from registry import Principal
@@ -99,8 +97,8 @@ def agent_of(context: ServerCallContext) -> str | None:
     return found if isinstance(found, str) else None
 
 
-class ProcessTaskHandler(RequestHandler):
-    """Every A2A method, answered from the engine's instances."""
+class ProcessTaskHandler(PushConfigMethods, RequestHandler):
+    """Every A2A method, answered from the engine's instances; push configs only when ``push`` is given."""
 
     def __init__(
         self,
@@ -109,14 +107,19 @@ class ProcessTaskHandler(RequestHandler):
         call_timeout_s: float,
         stream_timeout_s: float,
         extended_card: CardSource,
+        push: PushConfigs | None = None,
     ) -> None:
         self.engine = engine
         self.call_timeout_s = call_timeout_s
         self.stream_timeout_s = stream_timeout_s
         self.extended_card = extended_card
+        self.push = push
 
     async def _io(self, work: Callable[[], T]) -> T:
         return await asyncio.to_thread(work)
+
+    def _may_start(self, context: ServerCallContext, action: str) -> None:
+        _require(principal_of(context), "start", action)
 
     # --- reading tasks ------------------------------------------------------------------------
 
@@ -156,7 +159,7 @@ class ProcessTaskHandler(RequestHandler):
         if not params.configuration.return_immediately and snapshot.state not in TERMINAL | INTERRUPTED:
             view = await follow(self.engine, snapshot.key, self.call_timeout_s, first=snapshot.view, until_outside=True)
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))
-        return apply_history_length(to_task(snapshot), params.configuration)
+        return reply_message(snapshot) or apply_history_length(to_task(snapshot), params.configuration)
 
     @validate_request_params
     async def on_message_send_stream(
@@ -164,6 +167,10 @@ class ProcessTaskHandler(RequestHandler):
     ) -> AsyncGenerator[Event, None]:
         validate_history_length(params.configuration)
         snapshot = await self._accept(params, context)
+        reply = reply_message(snapshot)
+        if reply is not None:  # the process answered at once with a message: no task to stream
+            yield reply
+            return
         async for event in self._stream(snapshot, first=True):
             yield event
 
@@ -184,6 +191,10 @@ class ProcessTaskHandler(RequestHandler):
         principal = principal_of(context)
         _require(principal, "start", "sending a message")
         message = params.message
+        push = params.configuration.task_push_notification_config
+        wants_push = params.configuration.HasField("task_push_notification_config")
+        if wants_push:  # checked before anything starts: a refused webhook starts no task
+            self._configs().check(push)
         if message.task_id:
             snapshot = await self.owned(message.task_id, context)
             if message.context_id and message.context_id != snapshot.context_id:
@@ -191,17 +202,22 @@ class ProcessTaskHandler(RequestHandler):
                     message=f"context '{message.context_id}' is not the context '{snapshot.context_id}' "
                     f"of task {message.task_id}"
                 )
-            return await self._continue(snapshot, message)
-        spec = await self._skill(params, context)
-        variables = _checked(spec.input_schema(), message_variables(message, spec), spec.process_id)
-        variables[CALLER_VARIABLE] = principal.name
-        if message.context_id:
-            variables[CONTEXT_VARIABLE] = message.context_id
-        try:
-            view = await self._io(lambda: self.engine.start(spec.process_id, variables))
-        except (InvalidInput, NotFound) as exc:
-            raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
-        return await self._io(lambda: read_snapshot(self.engine, view))
+            snapshot = await self._continue(snapshot, message)
+        else:
+            spec = await self._skill(params, context)
+            variables = _checked(spec.input_schema(), message_variables(message, spec), spec.process_id)
+            variables[CALLER_VARIABLE] = principal.name
+            variables[MESSAGE_ID_VARIABLE] = message.message_id
+            if message.context_id:
+                variables[CONTEXT_VARIABLE] = message.context_id
+            try:
+                view = await self._io(lambda: self.engine.start(spec.process_id, variables))
+            except (InvalidInput, NotFound) as exc:
+                raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
+            snapshot = await self._io(lambda: read_snapshot(self.engine, view))
+        if wants_push:
+            await self.attach(snapshot, push)
+        return snapshot
 
     async def _continue(self, snapshot: Snapshot, message: Message) -> Snapshot:
         state = snapshot.state
@@ -217,6 +233,7 @@ class ProcessTaskHandler(RequestHandler):
                 "get or subscribe to the task to see what it waits for"
             )
         variables = _checked({"type": "object"}, message_variables(message, None), "the user task")
+        variables[MESSAGE_ID_VARIABLE] = message.message_id
         try:
             await self._io(lambda: self.engine.complete_user_task(int(mine["task"]), variables))
         except (NotFound, Conflict):
@@ -270,12 +287,10 @@ class ProcessTaskHandler(RequestHandler):
                     continue
                 seen = now
                 if current.view.state == "completed":
-                    yield TaskArtifactUpdateEvent(
-                        task_id=str(current.key),
-                        context_id=current.context_id,
-                        artifact=result_artifact(current),
-                        last_chunk=True,
-                    )
+                    for artifact in task_artifacts(current):
+                        yield TaskArtifactUpdateEvent(
+                            task_id=str(current.key), context_id=current.context_id, artifact=artifact, last_chunk=True
+                        )
                 yield TaskStatusUpdateEvent(task_id=str(current.key), context_id=current.context_id, status=now)
                 if now.state in TERMINAL | INTERRUPTED:
                     return
@@ -300,33 +315,13 @@ class ProcessTaskHandler(RequestHandler):
             raise TaskNotCancelableError(message=f"task {params.id} cannot be canceled: {exc}") from None
         return to_task(await self._io(lambda: read_snapshot(self.engine, view)))
 
-    # --- cards and what is not offered --------------------------------------------------------
+    # --- cards --------------------------------------------------------------------------------
 
     async def on_get_extended_agent_card(
         self, params: GetExtendedAgentCardRequest, context: ServerCallContext
     ) -> AgentCard:
         principal_of(context)
         return await self.extended_card(context)
-
-    async def on_create_task_push_notification_config(
-        self, params: TaskPushNotificationConfig, context: ServerCallContext
-    ) -> TaskPushNotificationConfig:
-        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
-
-    async def on_get_task_push_notification_config(
-        self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
-    ) -> TaskPushNotificationConfig:
-        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
-
-    async def on_list_task_push_notification_configs(
-        self, params: ListTaskPushNotificationConfigsRequest, context: ServerCallContext
-    ) -> ListTaskPushNotificationConfigsResponse:
-        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
-
-    async def on_delete_task_push_notification_config(
-        self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
-    ) -> None:
-        raise PushNotificationNotSupportedError(message="push notifications are not offered yet; stream or poll")
 
 
 def _require(principal: Principal, scope: str, action: str) -> None:

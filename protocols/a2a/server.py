@@ -13,6 +13,11 @@ scope the principal lacks with 403 before anything runs.
 
     endpoint = A2AEndpoint(engine, base_url=lambda: "http://127.0.0.1:8600")
     app = Starlette(routes=[*endpoint.routes, ...])
+
+Push notifications are offered when ``push`` (a ``PushConfigs`` over the
+registry's push store) is given: the cards say so and the push-config
+methods work. Sending them is the dispatcher's (``push_dispatch``), which the
+hub runs beside the endpoint.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from a2a.server.context import ServerCallContext
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.server.routes.rest_dispatcher import RestDispatcher
 from a2a.types import AgentCard, ExtendedAgentCardNotConfiguredError
+from a2a.utils.constants import A2A_JSON_MEDIA_TYPE
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -40,14 +46,26 @@ from engine import Engine, NotFound
 from engine.exposure import ToolSpec
 from protocols.a2a._cards import CACHE_CONTROL, CARD_PATH, HUB_PATH, card_json, hub_card, process_card
 from protocols.a2a._handler import AGENT, PRINCIPAL, ProcessTaskHandler, agent_of
+from protocols.a2a.push_configs import PushConfigs
 from registry import Principal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _NEEDS_START = frozenset(
-    {"SendMessage", "SendStreamingMessage", "CancelTask", "message/send", "message/stream", "tasks/cancel"}
+    {
+        "SendMessage",
+        "SendStreamingMessage",
+        "CancelTask",
+        "CreateTaskPushNotificationConfig",
+        "message/send",
+        "message/stream",
+        "tasks/cancel",
+        "tasks/pushNotificationConfig/set",
+    }
 )
-"""JSON-RPC methods (1.0 and 0.3 names) that need the ``start`` scope; the others show only the caller's own tasks."""
+"""JSON-RPC methods (1.0 and 0.3 names) that need the ``start`` scope; the others show only the caller's own tasks.
+
+Setting a push config needs it too: it makes the hub send requests."""
 
 _CHALLENGE = 'Bearer realm="agenthub"'
 
@@ -93,11 +111,17 @@ class A2AEndpoint:
         base_url: Callable[[], str],
         call_timeout_s: float = 30.0,
         stream_timeout_s: float = 300.0,
+        push: PushConfigs | None = None,
     ) -> None:
         self.engine = engine
         self.base_url = base_url
+        self.push = push
         self.handler = ProcessTaskHandler(
-            engine, call_timeout_s=call_timeout_s, stream_timeout_s=stream_timeout_s, extended_card=self._extended_card
+            engine,
+            call_timeout_s=call_timeout_s,
+            stream_timeout_s=stream_timeout_s,
+            extended_card=self._extended_card,
+            push=push,
         )
         builder = _ContextBuilder()
         self._jsonrpc = JsonRpcDispatcher(self.handler, context_builder=builder, enable_v0_3_compat=True)
@@ -146,14 +170,14 @@ class A2AEndpoint:
             ("/tasks/{id}", "GET", rest.on_get_task, None),
             ("/tasks/{id}/pushNotificationConfigs/{push_id}", "GET", rest.get_push_notification, None),
             ("/tasks/{id}/pushNotificationConfigs/{push_id}", "DELETE", rest.delete_push_notification, None),
-            ("/tasks/{id}/pushNotificationConfigs", "POST", rest.set_push_notification, None),
+            ("/tasks/{id}/pushNotificationConfigs", "POST", rest.set_push_notification, "start"),
             ("/tasks/{id}/pushNotificationConfigs", "GET", rest.list_push_notifications, None),
             ("/tasks", "GET", rest.list_tasks, None),
             ("/extendedAgentCard", "GET", rest.handle_authenticated_agent_card, None),
         ]
 
     def _gate(self, target: Endpoint, *, needs: str | None = None, jsonrpc: bool = False) -> Endpoint:
-        """401 without a principal, 404 for an agent that is not exposed, 403 without the method's scope."""
+        """401 without a principal, 404 for an unexposed agent, 403 without the scope, 415 for a body not JSON."""
 
         async def endpoint(request: Request) -> Response:
             principal = request.scope.get("state", {}).get("principal")
@@ -165,7 +189,14 @@ class A2AEndpoint:
             needed, request_id = await _jsonrpc_scope(request) if jsonrpc else (needs, None)
             if needed is not None and not principal.has(needed):
                 return _refusal(403, f"permission denied: this method needs the '{needed}' scope", jsonrpc, request_id)
-            return await target(request)
+            media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if request.method == "POST" and media not in ("", "application/json", A2A_JSON_MEDIA_TYPE):
+                what = "a JSON-RPC request" if jsonrpc else "the request body"
+                return _refusal(
+                    415, f"{what} is JSON (Content-Type: application/json), not '{media}'", jsonrpc, request_id
+                )
+            response = await target(request)
+            return response if jsonrpc else _as_specified(response)
 
         return endpoint
 
@@ -182,13 +213,15 @@ class A2AEndpoint:
         return str(max((int(r["version"]) for r in rows), default=1))
 
     async def _card(self, process_id: str | None, *, extended: bool) -> AgentCard | None:
+        push = self.push is not None
         if process_id is None:
             specs = await asyncio.to_thread(self.engine.tools)
-            return hub_card(specs, self.base_url(), _hub_version(), extended=extended)
+            return hub_card(specs, self.base_url(), _hub_version(), extended=extended, push=push)
         spec = await self._spec(process_id)
         if spec is None:
             return None
-        return process_card(spec, self.base_url(), await self._process_version(process_id), extended=extended)
+        version = await self._process_version(process_id)
+        return process_card(spec, self.base_url(), version, extended=extended, push=push)
 
     async def _extended_card(self, context: ServerCallContext) -> AgentCard:
         card = await self._card(agent_of(context), extended=True)
@@ -218,6 +251,26 @@ def _card_response(request: Request, card: AgentCard) -> Response:
     return JSONResponse(data, headers=headers)
 
 
+def _as_specified(response: Response) -> Response:
+    """An HTTP+JSON answer of the SDK's, put right where A2A 1.0 says otherwise.
+
+    Section 11.1: the binding answers with ``application/json`` (the SDK says
+    ``application/a2a+json``). Section 5.4: ContentTypeNotSupportedError is
+    ``415 Unsupported Media Type`` (the SDK answers 400).
+    """
+    if response.headers.get("content-type", "").startswith(A2A_JSON_MEDIA_TYPE):
+        response.headers["content-type"] = "application/json"
+    body = bytes(getattr(response, "body", b""))  # a streamed answer has none
+    if response.status_code == 400 and b"CONTENT_TYPE_NOT_SUPPORTED" in body:
+        try:
+            data = json.loads(body)
+            data["error"]["code"] = 415
+        except (ValueError, KeyError, TypeError):
+            return response
+        return JSONResponse(data, 415)
+    return response
+
+
 async def _jsonrpc_scope(request: Request) -> tuple[str | None, str | int | None]:
     """The scope a JSON-RPC request's method needs, and its id; a body that does not parse is left to the dispatcher.
 
@@ -235,19 +288,21 @@ async def _jsonrpc_scope(request: Request) -> tuple[str | None, str | int | None
 
 
 def _start_03(path: str, method: str) -> str | None:
-    """The scope a 0.3 HTTP+JSON route needs: ``start`` to send or cancel."""
-    return "start" if method == "POST" and path.startswith(("/v1/message:", "/v1/tasks/{id}:cancel")) else None
+    """The scope a 0.3 HTTP+JSON route needs: ``start`` to send, cancel or set a push config."""
+    starts = ("/v1/message:", "/v1/tasks/{id}:cancel", "/v1/tasks/{id}/pushNotificationConfigs")
+    return "start" if method == "POST" and path.startswith(starts) else None
 
 
 def _refusal(status: int, detail: str, jsonrpc: bool, request_id: str | int | None = None) -> Response:
     """A refusal in the binding's shape: a JSON-RPC error, or the HTTP+JSON ``{"error": {...}}``."""
     headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else None
     if jsonrpc:
-        code = {401: -32001, 403: -32003, 404: -32601}[status]  # the codes the hub's guard uses; 404: no such agent
+        # The codes the hub's guard uses; 404: no such agent; 415: A2A's ContentTypeNotSupportedError.
+        code = {401: -32001, 403: -32003, 404: -32601, 415: -32005}[status]
         return JSONResponse(
             {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": detail}}, status, headers
         )
-    grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}[status]
+    grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 415: "INVALID_ARGUMENT"}[status]
     return JSONResponse({"error": {"code": status, "status": grpc, "message": detail}}, status, headers)
 
 

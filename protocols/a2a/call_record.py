@@ -1,0 +1,82 @@
+"""The record an ``a2a`` job keeps on its element instance, so that a later attempt goes on where one stopped.
+
+The record is the local variable ``a2aTask`` of the service task's element
+instance: written by the handler through ``JobRecords`` (the engine) before
+the message goes out and again once the agent names its task; read back from
+the job's variables by the next attempt. It holds no secret, is journaled like
+any variable, and ends with the element instance.
+
+Rejected alternative: a table of its own in the registry. It would outlive
+the element instance and need its own cleanup and migrations, while a
+variable is committed by the engine's own transaction and removed with the
+task it belongs to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.scheduler import Job
+
+__all__ = ["RECORD_VARIABLE", "CallRecord", "JobRecords"]
+
+RECORD_VARIABLE = "a2aTask"
+
+
+class JobRecords(Protocol):
+    """What the handler needs of the engine: a variable on the job's element instance, and the instance's open jobs.
+
+    ``engine.Engine`` is one; tests may pass an in-memory stand-in.
+    """
+
+    def set_variables(
+        self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True
+    ) -> None: ...
+
+    def jobs(self, instance: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """What a later attempt of the job needs to go on where this one stopped (the variable ``a2aTask``)."""
+
+    job: int
+    agent: str
+    message_id: str
+    sent_at: int  # ms since the epoch, by the handler's clock: when the message was first sent
+    task_id: str | None = None
+    context_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "job": self.job,
+            "agent": self.agent,
+            "messageId": self.message_id,
+            "sentAt": self.sent_at,
+        }
+        if self.task_id:
+            found["taskId"] = self.task_id
+        if self.context_id:
+            found["contextId"] = self.context_id
+        return found
+
+    @classmethod
+    def of_job(cls, job: Job, agent: str) -> CallRecord | None:
+        """The record an earlier attempt of this very job left for this agent, if any."""
+        raw = job.variables.get(RECORD_VARIABLE)
+        if not isinstance(raw, Mapping) or raw.get("job") != job.key or raw.get("agent") != agent:
+            return None
+        message_id, sent_at = raw.get("messageId"), raw.get("sentAt")
+        if not isinstance(message_id, str) or not isinstance(sent_at, int):
+            return None
+        task_id, context_id = raw.get("taskId"), raw.get("contextId")
+        return cls(
+            job.key,
+            agent,
+            message_id,
+            sent_at,
+            task_id if isinstance(task_id, str) else None,
+            context_id if isinstance(context_id, str) else None,
+        )

@@ -1,0 +1,132 @@
+"""Helpers of the A2A client's tests: a registry with the remote agent in it, an in-memory record, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from a2a.client import Client, ClientConfig, ClientFactory
+from a2a.types import GetTaskRequest, Message, Part, Role, SendMessageRequest, Task
+
+from engine.scheduler import Job
+from protocols.a2a import fetch_card
+from protocols.a2a.call_task import RECORD_VARIABLE, A2ACallTask
+from protocols.a2a.client import WaitSettings
+from protocols.http import EgressPolicy
+from registry import Registry
+from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent
+
+TOKEN_ENV = "REMOTE_AGENT_TOKEN"
+KEY, INSTANCE, ELEMENT = 41, 7, 9
+FAST = WaitSettings(poll_initial_s=0.05, poll_max_s=0.2, request_timeout_s=10, stream_idle_s=10)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    opened = Registry.open(f"sqlite:///{tmp_path / 'agenthub.db'}")
+    yield opened
+    opened.close()
+
+
+def register(registry: Registry, remote: RemoteAgent, name: str = "helper") -> None:
+    card = asyncio.run(fetch_card(remote.url))  # the card is public: no token needed to read it
+    registry.agents.add(name, remote.url, card, token_env=TOKEN_ENV)
+
+
+@dataclass
+class Records:
+    """The engine's part in memory: the variables written on the element instance, and whether the job is open."""
+
+    written: list[dict[str, Any]] = field(default_factory=list)
+    open: bool = True
+    scopes: list[tuple[int, int | None, bool]] = field(default_factory=list)
+
+    def set_variables(
+        self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True
+    ) -> None:
+        self.scopes.append((instance, scope, local))
+        self.written.append(variables[RECORD_VARIABLE])
+
+    def jobs(self, instance: int) -> list[dict[str, Any]]:
+        return [{"key": KEY, "type": "a2a"}] if self.open else []
+
+
+def job(headers: dict[str, str], variables: dict[str, Any] | None = None) -> Job:
+    return Job(
+        key=KEY,
+        type="a2a",
+        variables=variables or {},
+        headers=headers,
+        retries=3,
+        instance=INSTANCE,
+        element_id="AskAgent",
+        process_id="p",
+        element_instance=ELEMENT,
+    )
+
+
+def handler(registry: Registry, records: Records, allow: str = "127.0.0.1", **options: Any) -> A2ACallTask:
+    options.setdefault("settings", FAST)
+    options.setdefault("environ", {TOKEN_ENV: TOKEN})
+    return A2ACallTask(registry, records, EgressPolicy.from_env(allow), **options)
+
+
+def run(task: A2ACallTask, the_job: Job) -> dict[str, Any]:
+    return asyncio.run(task(the_job))
+
+
+class Background:
+    """A handler call on a thread of its own, as the worker loop runs it; ``result()`` waits for it."""
+
+    def __init__(self, task: A2ACallTask, the_job: Job) -> None:
+        self.value: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(task, the_job), daemon=True)
+        self.thread.start()
+
+    def _run(self, task: A2ACallTask, the_job: Job) -> None:
+        try:
+            self.value = run(task, the_job)
+        except BaseException as exc:
+            self.error = exc
+
+    def result(self, timeout: float = 20) -> dict[str, Any]:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the call did not end"
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+async def _remote(remote: RemoteAgent, work: Any) -> Any:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as http:
+        client = await ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create_from_url(remote.url)
+        async with client:
+            return await work(client)
+
+
+def remote_task(remote: RemoteAgent, task_id: str) -> Task:
+    """The task as the remote agent has it now."""
+    task: Task = asyncio.run(_remote(remote, lambda c: c.get_task(GetTaskRequest(id=task_id))))
+    return task
+
+
+def answer(remote: RemoteAgent, task_id: str, data: dict[str, Any]) -> None:
+    """Answer a task that asks for input, as someone at the remote agent's side would."""
+    part = Part()
+    part.data.struct_value.update(data)
+    message = Message(message_id=str(uuid.uuid4()), role=Role.ROLE_USER, parts=[part], task_id=task_id)
+
+    async def send(client: Client) -> None:
+        async for _ in client.send_message(SendMessageRequest(message=message)):
+            pass
+
+    asyncio.run(_remote(remote, send))

@@ -1,0 +1,262 @@
+"""A remote A2A agent for the client's tests, built with the a2a-sdk: its own AgentExecutor, uvicorn, 127.0.0.1.
+
+What it does with a new message is chosen by the message's data part
+(``{"mode": ...}``, default ``complete``):
+
+- ``complete``: completes at once with the artifact ``answer``: a data part
+  ``{"echo": <the data received>, "text": <the text received>, "skill": <metadata.skillId>}``
+  and a text part ``done``;
+- ``fail`` / ``reject``: ends ``failed`` / ``rejected`` with the status text ``the agent could not do it``;
+- ``wait``: works until the test calls ``release(outcome)``, then completes (or fails) as above;
+- ``input``: asks for input (``input-required``); a follow-up message on the task completes it;
+- ``reply``: answers with a message, no task.
+
+Every message that arrives is kept in ``received`` (message id, task id,
+and whether the bearer token was right), and a request without the right
+token is refused with 401 before the SDK sees it, as a real agent would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from a2a.helpers.proto_helpers import get_data_parts, get_text_parts, new_task_from_user_message
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.events import EventQueue
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
+from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentSkill,
+    Message,
+    Part,
+    Role,
+    TaskState,
+)
+from google.protobuf.struct_pb2 import Value  # type: ignore[import-untyped]
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+TOKEN = "remote-agent-secret-7f3a9c"  # the bearer token the agent expects; tests put it in an env variable
+FAILURE_TEXT = "the agent could not do it"
+INPUT_REQUIRED = TaskState.TASK_STATE_INPUT_REQUIRED
+
+
+@dataclass
+class Received:
+    message_id: str
+    task_id: str
+
+
+@dataclass
+class AgentState:
+    received: list[Received] = field(default_factory=list)
+    started: threading.Event = field(default_factory=threading.Event)  # set once a ``wait`` task works
+    release_as: str | None = None  # set by ``release``: how waiting tasks end
+    _waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def wait_for_release(self) -> str:
+        event = asyncio.Event()
+        with self._lock:
+            if self.release_as is None:
+                self._waiting.append((asyncio.get_running_loop(), event))
+        if self.release_as is None:
+            await event.wait()
+        assert self.release_as is not None
+        return self.release_as
+
+    def release(self, outcome: str) -> None:
+        with self._lock:
+            self.release_as = outcome
+            waiting, self._waiting = self._waiting, []
+        for loop, event in waiting:
+            with contextlib.suppress(RuntimeError):  # that server has stopped
+                loop.call_soon_threadsafe(event.set)
+
+
+def _reply(text: str) -> Message:
+    return Message(message_id=f"reply-{time.monotonic_ns()}", role=Role.ROLE_AGENT, parts=[Part(text=text)])
+
+
+class Executor(AgentExecutor):
+    def __init__(self, state: AgentState) -> None:
+        self.state = state
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        assert context.message is not None
+        data = get_data_parts(list(context.message.parts))
+        text = "\n".join(get_text_parts(list(context.message.parts)))
+        first = data[0] if data and isinstance(data[0], dict) else {}
+        mode = str(first.get("mode", "complete"))
+        skill_value = context.message.metadata.fields.get("skillId")
+        skill = skill_value.string_value if skill_value is not None else None
+        if mode == "reply" and context.current_task is None:
+            await event_queue.enqueue_event(_reply(f"hello {text}".strip()))
+            return
+        task = context.current_task
+        if task is None:
+            task = new_task_from_user_message(context.message)
+            await event_queue.enqueue_event(task)
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        answered = context.current_task is not None and context.current_task.status.state == INPUT_REQUIRED
+        if answered:
+            await self._finish(updater, "complete", {"answer": data[0] if data else text}, text, skill)
+            return
+        if mode == "input":
+            await updater.requires_input(_reply("which colour?"))
+            return
+        await updater.start_work()
+        if mode == "wait":
+            self.state.started.set()
+            mode = await self.state.wait_for_release()
+        await self._finish(updater, mode, first, text, skill)
+
+    async def _finish(self, updater: TaskUpdater, mode: str, data: Any, text: str, skill: str | None) -> None:
+        if mode in ("fail", "reject"):
+            message = _reply(FAILURE_TEXT)
+            await (updater.failed(message) if mode == "fail" else updater.reject(message))
+            return
+        echo = Value()
+        echo.struct_value.update({"echo": data, "text": text, "skill": skill})
+        await updater.add_artifact([Part(data=echo), Part(text="done")], name="answer")
+        await updater.complete()
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        assert context.task_id is not None and context.context_id is not None
+        await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()
+
+
+class _Recorder:
+    """Keeps every message that arrives, and refuses requests without the right token (cards are public)."""
+
+    def __init__(self, app: ASGIApp, state: AgentState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].endswith("agent-card.json"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            await JSONResponse({"error": "unauthorized"}, status_code=401)(scope, receive, send)
+            return
+        body = await request.body()
+        message = _sent_message(scope["path"], body)
+        if message is not None:
+            self.state.received.append(Received(str(message.get("messageId", "")), str(message.get("taskId", ""))))
+
+        replayed = False
+
+        async def replay() -> Any:  # the body once, then what the client does (a disconnect, for a stream)
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _sent_message(path: str, body: bytes) -> dict[str, Any] | None:
+    """The message a SendMessage or SendStreamingMessage request carries (JSON-RPC or HTTP+JSON), if it is one."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    if path.startswith("/message:"):
+        params = payload
+    elif payload.get("method") in ("SendMessage", "SendStreamingMessage"):
+        params = payload.get("params") or {}
+    else:
+        return None
+    message = params.get("message")
+    return message if isinstance(message, dict) else None
+
+
+def card(base: str, *, streaming: bool, binding: str) -> AgentCard:
+    return AgentCard(
+        name="Remote helper",
+        description="Answers, fails or waits, as its message asks.",
+        version="1.0.0",
+        supported_interfaces=[AgentInterface(url=base, protocol_binding=binding, protocol_version="1.0")],
+        capabilities=AgentCapabilities(streaming=streaming),
+        default_input_modes=["text/plain", "application/json"],
+        default_output_modes=["text/plain", "application/json"],
+        skills=[AgentSkill(id="answer", name="Answer", description="Answers a message.", tags=["test"])],
+    )
+
+
+@dataclass
+class RemoteAgent:
+    url: str
+    port: int
+    state: AgentState
+
+    @property
+    def received(self) -> list[Received]:
+        return self.state.received
+
+    def release(self, outcome: str = "complete") -> None:
+        """Let the ``wait`` tasks finish, completed (or ``fail``)."""
+        self.state.release(outcome)
+
+
+@contextmanager
+def serve_agent(*, streaming: bool = True, binding: str = "JSONRPC") -> Iterator[RemoteAgent]:
+    """The agent on 127.0.0.1 (a free port), stopped when the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    base = f"http://127.0.0.1:{port}"
+    state = AgentState()
+    agent_card = card(base, streaming=streaming, binding=binding)
+    handler = DefaultRequestHandler(
+        agent_executor=Executor(state), task_store=InMemoryTaskStore(), agent_card=agent_card
+    )
+    routes = [*create_agent_card_routes(agent_card), *create_jsonrpc_routes(handler, "/"), *create_rest_routes(handler)]
+    app = _Recorder(Starlette(routes=routes), state)
+    config = uvicorn.Config(
+        app,
+        log_level="error",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        http="h11",
+        loop="asyncio",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the remote A2A agent did not start")
+        time.sleep(0.01)
+    try:
+        yield RemoteAgent(url=base, port=port, state=state)
+    finally:
+        state.release("complete")  # a task still waiting ends, so that the server can stop
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
