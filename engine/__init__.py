@@ -14,12 +14,22 @@ plug in through ``engine.ports`` and job handlers.
 """
 
 from engine.engine import Engine
-from engine.exceptions import BpmnError, Conflict, DeploymentError, EngineError, InvalidInput, JobLost, NotFound
+from engine.exceptions import (
+    AskPerson,
+    BpmnError,
+    Conflict,
+    DeploymentError,
+    EngineError,
+    InvalidInput,
+    JobLost,
+    NotFound,
+)
 from engine.scheduler import Job, WorkerLoop, WorkerRegistry, WorkerSettings, worker
 from engine.views import ActivatedJob, DeployedProcess, IncidentView, InstanceView, TaskView
 
 __all__ = [
     "ActivatedJob",
+    "AskPerson",
     "BpmnError",
     "Conflict",
     "DeployedProcess",

@@ -23,7 +23,7 @@ from engine.agent.config import Policy, agent_problems
 from engine.agent.facade import AgentCommands
 from engine.correlation import EventCommands
 from engine.crash import crashpoint
-from engine.exceptions import Conflict, DeploymentError, InvalidInput, JobLost, NotFound
+from engine.exceptions import AskPerson, Conflict, DeploymentError, InvalidInput, JobLost, NotFound
 from engine.exposure import declaration, tool_problems
 from engine.model import Definitions, Process
 from engine.parser import BpmnParseError, parse_bpmn
@@ -289,6 +289,22 @@ class Engine(Queries, EventCommands, AgentCommands):
 
         self._atomic(work)
 
+    def park_job(self, key: int, ask: AskPerson, *, worker: str | None = None, lock_version: int | None = None) -> None:
+        """The job's handler asked a person: a user task stands in for the job until it is completed (AskPerson)."""
+        if not ask.name or not ask.answer_variable.isidentifier():
+            raise InvalidInput("a job that asks a person needs a task name and an answer variable name")
+        details = check_variables(ask.details)
+
+        def work(tx: Tx) -> None:
+            row = self._job(tx, key, worker, lock_version)
+            tx.complete_job_row(key)
+            headers = json.loads(row.headers) if row.headers else {}
+            self._run(tx, int(row.instance_key), m.ParkJob(
+                key, int(row.element_instance), str(row.type), int(row.retries), headers, ask.name[:255], details,
+                ask.assignee, list(ask.candidate_groups), ask.answer_variable, ask.round))
+
+        self._atomic(work)
+
     def _job(self, tx: Tx, key: int, worker: str | None, lock_version: int | None) -> Any:
         try:
             return tx.locked_job(key, worker, lock_version)
@@ -414,6 +430,7 @@ class Engine(Queries, EventCommands, AgentCommands):
                         worker=worker,
                         lock_version=int(row.lock_version),
                         lease_expires_at=int(row.lock_expires_at),
+                        stalls=int(row.stalls),
                     )
                 )
             return claimed

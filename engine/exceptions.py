@@ -9,7 +9,8 @@ EngineError                      base: every error the facade raises on purpose
 
 Errors inside expressions never raise: they become incidents on the element.
 ``BpmnError`` is not an error of the engine: a job handler raises it to
-throw a BPMN error that the process may catch.
+throw a BPMN error that the process may catch. ``AskPerson``, raised by a
+handler, parks its job on a user task until a person answers.
 """
 
 from __future__ import annotations
@@ -42,6 +43,30 @@ class Conflict(EngineError):
 
 class JobLost(Conflict):
     pass
+
+
+class AskPerson(Exception):
+    """Raised by a job handler: the job waits for a person, then runs again with their answer.
+
+    The job is parked on a user task (``name``, ``details`` shown in the task
+    list, ``assignee``/``candidate_groups``). When the task is completed, the
+    job is created again (same type, headers and retries) and its element
+    instance holds the local variable ``answer_variable`` =
+    ``{"round": round, "variables": <what the person entered>, "job": <the
+    parked job's key>}``: the handler can tell an answer it has already
+    passed on from a new one by the round, and find what the parked attempt
+    recorded by its job key.
+    """
+
+    def __init__(self, name: str, *, details: dict[str, Any] | None = None, assignee: str | None = None,
+                 candidate_groups: tuple[str, ...] = (), answer_variable: str = "userInput", round: int = 1) -> None:
+        super().__init__(f"waiting for a person: {name}")
+        self.name = name
+        self.details = dict(details or {})
+        self.assignee = assignee
+        self.candidate_groups = tuple(candidate_groups)
+        self.answer_variable = answer_variable
+        self.round = round
 
 
 class BpmnError(Exception):

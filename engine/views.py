@@ -111,3 +111,4 @@ class ActivatedJob:
     worker: str
     lock_version: int
     lease_expires_at: int
+    stalls: int = 0  # how often a worker died holding it: the worker loop runs such a job alone

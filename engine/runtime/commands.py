@@ -112,6 +112,9 @@ def _complete_task(command: m.CompleteUserTask, step: Step) -> None:
     element = _waiting(step, command.element_instance, f"user task {command.task}")
     if element.user_task != command.task:
         raise _rejected(f"user task {command.task} is no longer open")
+    if element.parked is not None:  # a job that asked a person: it runs again, with the answer
+        _resume_parked(step, element, command)
+        return
     if element.inner and element.call is not None:  # an agent's tool call waiting for approval
         from engine.agent import loop
 
@@ -205,3 +208,35 @@ def _activate_ad_hoc(command: m.ActivateAdHocElements, step: Step) -> None:
     from engine.runtime.behaviors import ad_hoc
 
     ad_hoc.activate_from_outside(step, element, command.elements, dict(command.variables))
+
+
+@_handles(m.ParkJob)
+def _park_job(command: m.ParkJob, step: Step) -> None:
+    element = _waiting(step, command.element_instance, f"job {command.job}")
+    if element.job != command.job:
+        raise _rejected(f"job {command.job} is no longer open")
+    element.job = None
+    key = step.ids.next_key()
+    element.user_task = key
+    element.parked = {"type": command.job_type, "retries": command.retries, "headers": dict(command.headers),
+                      "answer": command.answer_variable, "round": command.round, "job": command.job}
+    step.effect(m.CreateUserTask(
+        key=key, element_instance=element.key, element_id=element.element_id, name=command.name,
+        assignee=command.assignee, candidate_groups=list(command.candidate_groups), candidate_users=[],
+        due_date=None, follow_up_date=None, form_key=None, priority=50, details=dict(command.details)))
+    step.record("job_parked", element, job=command.job, task=key, round=command.round)
+
+
+def _resume_parked(step: Step, element: ElementInstance, command: m.CompleteUserTask) -> None:
+    parked = element.parked
+    assert parked is not None
+    element.user_task = None
+    element.parked = None
+    step.record("user_task_completed", element, task=command.task, variables=sorted(command.variables))
+    answer = {"round": parked["round"], "variables": dict(command.variables), "job": parked.get("job")}
+    step.set_variables(element.key, {parked["answer"]: answer}, local=True)
+    key = step.ids.next_key()
+    element.job = key
+    step.effect(m.CreateJob(key=key, element_instance=element.key, element_id=element.element_id,
+                            type=parked["type"], retries=parked["retries"], headers=dict(parked["headers"])))
+    step.record("job_created", element, job=key, type=parked["type"], resumed=True)

@@ -122,6 +122,23 @@ class ErrorUncaught:
 
 
 @dataclass(frozen=True, slots=True)
+class ParkJob:
+    """A job's handler asked a person (``AskPerson``): a user task stands in for the job until it is answered."""
+
+    job: int
+    element_instance: int
+    job_type: str
+    retries: int
+    headers: dict[str, str]
+    name: str
+    details: dict[str, Any]
+    assignee: str | None
+    candidate_groups: list[str]
+    answer_variable: str
+    round: int
+
+
+@dataclass(frozen=True, slots=True)
 class ActivateAdHocElements:
     """Activate inner elements of an active ad-hoc subprocess from outside (Camunda 8's ad-hoc activation API)."""
 
@@ -133,6 +150,7 @@ class ActivateAdHocElements:
 Command = (
     StartInstance
     | ActivateAdHocElements
+    | ParkJob
     | CompleteJob
     | FailJob
     | ThrowError

@@ -58,6 +58,7 @@ class ElementInstance:
     inner: bool = False  # an ad-hoc subprocess's inner instance: the scope of one activation of an inner element
     call: dict[str, Any] | None = None  # an agent's tool call held by an inner instance (id, tool, args, approval)
     agent: dict[str, Any] | None = None  # an agent's run on its ad-hoc subprocess: counters and the open turn
+    parked: dict[str, Any] | None = None  # a job waiting for a person (AskPerson): how to create it again
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "element": self.element_id, "parent": self.parent, "state": self.state}
@@ -86,6 +87,8 @@ class ElementInstance:
             data["call"] = self.call
         if self.agent is not None:
             data["agent"] = self.agent
+        if self.parked is not None:
+            data["parked"] = self.parked
         return data
 
     @staticmethod
@@ -111,6 +114,7 @@ class ElementInstance:
             inner=data.get("inner", False),
             call=data.get("call"),
             agent=data.get("agent"),
+            parked=data.get("parked"),
         )
 
 

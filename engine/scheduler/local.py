@@ -59,6 +59,11 @@ class LocalJobs:
                 taken.append(self._queue.popleft())
             return taken
 
+    def queued(self) -> list[ActivatedJob]:
+        """The jobs waiting for a free slot (their leases are extended like running jobs')."""
+        with self._lock:
+            return list(self._queue)
+
     def drain(self) -> list[ActivatedJob]:
         with self._lock:
             taken = list(self._queue)

@@ -14,13 +14,14 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.crash import crashpoint
-from engine.exceptions import BpmnError, Conflict, JobLost, NotFound
+from engine.exceptions import AskPerson, BpmnError, Conflict, JobLost, NotFound
 from engine.scheduler.local import LocalJobs
 from engine.scheduler.registry import Job, WorkerRegistry, default_registry
 from engine.views import ActivatedJob
@@ -94,34 +95,76 @@ class WorkerLoop:
             self.engine.release_jobs(local.drain())
 
     def _loop(self, types: list[str], local: LocalJobs, until_idle: bool) -> None:
+        """Keep every slot busy: a job that takes long (a remote agent's task, a person) holds one slot, not the loop.
+
+        Finished jobs are reported as they finish, free slots are filled at once, and the leases of running and
+        queued jobs are extended every third of a lease.
+        """
+        running: dict[Future[Any], ActivatedJob] = {}
+        heartbeat_s = self.settings.lease_ms / 3000
+        next_beat = time.monotonic() + heartbeat_s
         with ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="job") as pool:
-            while not self._stop.is_set():
-                fired = self._fire_timers()
-                jobs = local.take(self.settings.concurrency)
-                if jobs:
-                    crashpoint("after_job_claim")
-                elif types:  # claim a few batches at once: queued jobs' leases are extended like running ones'
-                    jobs = self.engine.activate_jobs(types, self.name, max_jobs=self.settings.concurrency * 4,
-                                                     lease_ms=self.settings.lease_ms,
-                                                     max_stalls=self.settings.max_stalls)
-                if jobs:
-                    self._run_all(pool, jobs)
-                    self._next_timer_check = 0  # the steps just run may have armed timers that are due now
-                    continue
-                if fired:
-                    continue
-                now = self._now()
-                job_due = self.engine.next_job_due(types) if types else None
-                timer_due = self.engine.next_timer_due()
-                if timer_due is not None and timer_due <= now:
-                    self._next_timer_check = 0
-                    continue
-                if until_idle and job_due is None:
-                    return
-                waits = [d for d in (job_due, timer_due) if d is not None]
-                delay = max(0.0, (min(waits) - now) / 1000) if waits else self.settings.poll_interval_s
-                local.ready.wait(min(delay, self.settings.poll_interval_s))  # jobs from other threads wake it
-                local.ready.clear()
+            try:
+                while not self._stop.is_set():
+                    self._reap(running)
+                    if time.monotonic() >= next_beat:
+                        self._heartbeat(running, local)
+                        next_beat = time.monotonic() + heartbeat_s
+                    fired = self._fire_timers()
+                    # a job whose worker died before runs alone: if it kills this process too, no innocent job
+                    # running beside it is counted as stalled with it
+                    suspect = any(job.stalls > 0 for job in running.values())
+                    free = 0 if suspect else self.settings.concurrency - len(running)
+                    jobs: list[ActivatedJob] = []
+                    if free > 0:
+                        jobs = local.take(free)
+                        if jobs:
+                            crashpoint("after_job_claim")
+                        elif types:
+                            jobs = self.engine.activate_jobs(types, self.name, max_jobs=free,
+                                                             lease_ms=self.settings.lease_ms,
+                                                             max_stalls=self.settings.max_stalls)
+                    if jobs:
+                        for job in jobs:
+                            future = pool.submit(self._call, job)
+                            running[future] = job
+                            future.add_done_callback(lambda _: local.ready.set())
+                        self._next_timer_check = 0  # the steps just run may have armed timers that are due now
+                        continue
+                    if fired or any(f.done() for f in running):
+                        continue
+                    now = self._now()
+                    job_due = self.engine.next_job_due(types) if types and free > 0 else None
+                    timer_due = self.engine.next_timer_due()
+                    if timer_due is not None and timer_due <= now:
+                        self._next_timer_check = 0
+                        continue
+                    if until_idle and job_due is None and not running:
+                        return
+                    waits = [d for d in (job_due, timer_due) if d is not None]
+                    delay = max(0.0, (min(waits) - now) / 1000) if waits else self.settings.poll_interval_s
+                    delay = min(delay, self.settings.poll_interval_s, max(0.0, next_beat - time.monotonic()))
+                    local.ready.wait(delay)  # new jobs from other threads, and finished handlers, wake it
+                    local.ready.clear()
+            finally:
+                self._finish(running, local, heartbeat_s)
+
+    def _reap(self, running: dict[Future[Any], ActivatedJob]) -> None:
+        for future in [f for f in running if f.done()]:
+            self._report(running.pop(future), future)
+
+    def _heartbeat(self, running: dict[Future[Any], ActivatedJob], local: LocalJobs) -> None:
+        for job in [*running.values(), *local.queued()]:
+            self.engine.extend_lease(job, self.settings.lease_ms)
+
+    def _finish(self, running: dict[Future[Any], ActivatedJob], local: LocalJobs, heartbeat_s: float) -> None:
+        """On stop: let the running handlers end and report them (a stopped loop leaves no job half done)."""
+        while running:
+            done, _ = wait(list(running), timeout=heartbeat_s)
+            for future in done:
+                self._report(running.pop(future), future)
+            for job in running.values():
+                self.engine.extend_lease(job, self.settings.lease_ms)
 
     def _now(self) -> int:
         return int(self.engine.clock.now().timestamp() * 1000)
@@ -138,17 +181,6 @@ class WorkerLoop:
         fired = self.engine.fire_due_timers()
         self.fired += fired
         return fired
-
-    def _run_all(self, pool: ThreadPoolExecutor, jobs: list[ActivatedJob]) -> None:
-        futures: dict[Future[Any], ActivatedJob] = {pool.submit(self._call, job): job for job in jobs}
-        pending = set(futures)
-        heartbeat = self.settings.lease_ms / 3000
-        while pending:
-            done, pending = wait(pending, timeout=heartbeat)
-            for future in done:
-                self._report(futures[future], future)
-            for future in pending:
-                self.engine.extend_lease(futures[future], self.settings.lease_ms)
 
     def _call(self, job: ActivatedJob) -> Any:
         handler = self.registry.handlers[job.type]
@@ -173,6 +205,9 @@ class WorkerLoop:
         try:
             try:
                 result = future.result()
+            except AskPerson as ask:
+                self.engine.park_job(job.key, ask, worker=job.worker, lock_version=job.lock_version)
+                return
             except BpmnError as error:
                 self.engine.throw_error(
                     job.key,

@@ -122,7 +122,7 @@ def mcp(
     opens the database directly), narrowed to --scopes.
     """
     from engine import Engine
-    from hub.app import WorkerThread, close_handlers, job_handlers
+    from hub.app import WorkerThread, close_handlers, hub_policies, job_handlers
     from hub.cli import register_workers
     from protocols.mcp import McpEndpoint
     from registry import InvalidEntry, Principal, Registry, parse_scopes
@@ -136,7 +136,11 @@ def mcp(
     settings = HubSettings.from_env(db=url)
     engine = Engine.open(url)
     registry = Registry.open(url)
-    handlers = job_handlers(registry, settings)
+    try:
+        engine.agent_policies = hub_policies(settings.agent_policies)
+    except ValueError as exc:
+        fail(str(exc))
+    handlers = job_handlers(registry, settings, engine=engine)  # a2a and agents' model steps need the engine
     worker = None if no_worker else WorkerThread(engine, handlers)
     if worker is not None:
         worker.start()

@@ -48,6 +48,7 @@ class CallRecord:
     sent_at: int  # ms since the epoch, by the handler's clock: when the message was first sent
     task_id: str | None = None
     context_id: str | None = None
+    answered: int = 0  # the last round of a person's answers (to the task's input-required) sent to the agent
 
     def to_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -60,18 +61,26 @@ class CallRecord:
             found["taskId"] = self.task_id
         if self.context_id:
             found["contextId"] = self.context_id
+        if self.answered:
+            found["answered"] = self.answered
         return found
 
     @classmethod
-    def of_job(cls, job: Job, agent: str) -> CallRecord | None:
-        """The record an earlier attempt of this very job left for this agent, if any."""
+    def of_job(cls, job: Job, agent: str, answer_variable: str = "a2aInput") -> CallRecord | None:
+        """The record an earlier attempt of this very job left for this agent, if any.
+
+        A job that asked a person (the remote task's input-required) comes back
+        under a new key; the answer names the parked job, whose record goes on.
+        """
         raw = job.variables.get(RECORD_VARIABLE)
-        if not isinstance(raw, Mapping) or raw.get("job") != job.key or raw.get("agent") != agent:
+        answer = job.variables.get(answer_variable)
+        parked = answer.get("job") if isinstance(answer, Mapping) else None
+        if not isinstance(raw, Mapping) or raw.get("job") not in (job.key, parked) or raw.get("agent") != agent:
             return None
         message_id, sent_at = raw.get("messageId"), raw.get("sentAt")
         if not isinstance(message_id, str) or not isinstance(sent_at, int):
             return None
-        task_id, context_id = raw.get("taskId"), raw.get("contextId")
+        task_id, context_id, answered = raw.get("taskId"), raw.get("contextId"), raw.get("answered")
         return cls(
             job.key,
             agent,
@@ -79,4 +88,5 @@ class CallRecord:
             sent_at,
             task_id if isinstance(task_id, str) else None,
             context_id if isinstance(context_id, str) else None,
+            answered if isinstance(answered, int) and not isinstance(answered, bool) else 0,
         )

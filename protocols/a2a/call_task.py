@@ -8,6 +8,9 @@ Task headers (``zeebe:taskHeaders``)::
     timeout         optional  seconds to wait for the remote task, counted from the first send and kept
                               across retries and restarts; when they pass, the task is canceled at the
                               agent and the BPMN error ``A2A_TIMEOUT`` is thrown
+    inputAssignee, inputCandidateGroups
+                    optional  who answers when the remote task asks for input (default: anyone with the
+                              ``tasks`` scope)
 
 The message is built from the job's variables: a text part from ``message``
 (else ``text``), a data part from ``data``; with neither, one data part with
@@ -26,8 +29,13 @@ Lifecycle of one job:
    and ends with the task's element instance;
 3. the wait: streaming (SubscribeToTask) when the card says the agent
    streams, else polling GetTask with exponential backoff (``WaitSettings``).
-   A task in ``input-required`` or ``auth-required`` is logged (info) and
-   waited for; answering it from the process is not supported yet.
+   A task in ``input-required`` becomes a user task in this process
+   (``engine.AskPerson``, listed with ``"kind": "a2a-input"``, the agent's
+   question and the artifacts so far); the job waits without a thread.
+   Completing the task runs the job again, which sends the answer (a text
+   part from ``message``/``text``, a data part with the other variables) to
+   the same remote task, once per round, and goes on waiting. A task in
+   ``auth-required`` is logged and waited for.
 
 A later attempt of the same job (a retry, or after the hub was killed) reads
 the record from its variables: with a task id it goes on waiting for that task
@@ -72,7 +80,7 @@ from a2a.types import Message, Part, Role
 from google.protobuf.json_format import ParseDict  # type: ignore[import-untyped]
 from google.protobuf.struct_pb2 import Value  # type: ignore[import-untyped]
 
-from engine import BpmnError
+from engine import AskPerson, BpmnError
 from engine.ports import Clock, SystemClock
 from engine.scheduler import Job
 from protocols.a2a.call_record import RECORD_VARIABLE, CallRecord, JobRecords
@@ -96,6 +104,7 @@ log = logging.getLogger("agenthub.a2a.call")
 
 JOB_TYPE = "a2a"
 DEFAULT_RESULT_VARIABLE = "a2aResult"
+ANSWER_VARIABLE = "a2aInput"  # a person's answer to the remote task's input-required (engine.AskPerson)
 FAILED, CANCELED, TIMED_OUT = "A2A_TASK_FAILED", "A2A_TASK_CANCELED", "A2A_TIMEOUT"
 MAX_TIMEOUT_S = 30 * 24 * 3600.0
 _CANCEL_TIMEOUT_S = 10.0
@@ -158,17 +167,19 @@ class A2ACallTask:
         if not job.element_instance:
             raise A2ACallError(f"job {job.key} does not say its element instance, where the a2a task keeps its record")
         agent = await asyncio.to_thread(self.registry.agents.callable_agent, name)
-        record = CallRecord.of_job(job, name)
+        record = CallRecord.of_job(job, name, ANSWER_VARIABLE)
         message = build_message(job, record.message_id if record else f"agenthub-job-{job.key}-{self._new_id()}")
         stop = asyncio.Event()
         entry = (asyncio.get_running_loop(), stop)
         with self._lock:
             self._waiting.add(entry)
         try:
-            outcome = await self._call(job, agent, message, record, timeout_s, result_variable, stop)
+            outcome, current = await self._call(job, agent, message, record, timeout_s, result_variable, stop)
         finally:
             with self._lock:
                 self._waiting.discard(entry)
+        if outcome.state == "input-required":
+            raise _ask(job, name, outcome, current)
         value = outcome.to_variable()
         if outcome.state in ("failed", "rejected", "canceled"):
             code = CANCELED if outcome.state == "canceled" else FAILED
@@ -185,7 +196,7 @@ class A2ACallTask:
         timeout_s: float | None,
         result_variable: str,
         stop: asyncio.Event,
-    ) -> TaskOutcome:
+    ) -> tuple[TaskOutcome, CallRecord]:
         current = record or CallRecord(job.key, agent.name, message.message_id, self._now_ms())
         remaining = None if timeout_s is None else timeout_s - (self._now_ms() - current.sent_at) / 1000
         async with connect(
@@ -221,10 +232,18 @@ class A2ACallTask:
                     await _cancel_quietly(session, task_id)  # a task no attempt would ever wait for
                     raise
 
-            work = session.follow(current.task_id) if current.task_id else session.send(message, started=started)
+            answer = _answer(job, current)
+            if answer is not None:  # a person answered the task's input-required: pass it on, once per round
+                current = replace(current, answered=answer[0], job=job.key)
+                await self._remember(job, current)
+                work = session.send(answer[1], started=started)
+            elif current.task_id:
+                work = session.follow(current.task_id)
+            else:
+                work = session.send(message, started=started)
             ended = await self._supervise(job, work, remaining, stop)
             if isinstance(ended, TaskOutcome):
-                return ended
+                return ended, current
             if ended == "timeout":
                 await self._time_out(session, current, timeout_s, result_variable)
             if ended == "withdrawn":
@@ -324,7 +343,7 @@ async def _cancel_quietly(session: AgentSession, task_id: str) -> None:
 def build_message(job: Job, message_id: str) -> Message:
     """The user message of the job: text from ``message``/``text``, data from ``data``, else all its variables."""
     where = f"service task '{job.element_id}' (type 'a2a')"
-    variables = {k: v for k, v in job.variables.items() if k != RECORD_VARIABLE}
+    variables = {k: v for k, v in job.variables.items() if k not in (RECORD_VARIABLE, ANSWER_VARIABLE)}
     parts: list[Part] = []
     for name in ("message", "text"):
         text = variables.get(name)
@@ -344,6 +363,41 @@ def build_message(job: Job, message_id: str) -> Message:
     if skill:
         message.metadata.update({"skillId": skill})
     return message
+
+
+def _answer(job: Job, record: CallRecord) -> tuple[int, Message] | None:
+    """A person's answer to the task's input-required, not yet sent: its round and the message that carries it."""
+    raw = job.variables.get(ANSWER_VARIABLE)
+    if not record.task_id or not isinstance(raw, Mapping):
+        return None
+    round_, variables = raw.get("round"), raw.get("variables")
+    if not isinstance(round_, int) or round_ <= record.answered or not isinstance(variables, Mapping):
+        return None
+    parts: list[Part] = []
+    text = variables.get("message", variables.get("text"))
+    if isinstance(text, str):
+        parts.append(Part(text=text, media_type="text/plain"))
+    data = {k: v for k, v in variables.items() if k not in ("message", "text")}
+    if data or not parts:
+        parts.append(Part(data=ParseDict(data, Value()), media_type="application/json"))
+    message = Message(message_id=f"{record.message_id}-answer-{round_}", role=Role.ROLE_USER, parts=parts,
+                      task_id=record.task_id, context_id=record.context_id or "")
+    return round_, message
+
+
+def _ask(job: Job, agent: str, outcome: TaskOutcome, record: CallRecord) -> AskPerson:
+    """The remote task asks for input: a user task in this process, whose answer the next attempt sends on."""
+    question = outcome.message or f"agent '{agent}' needs more input for task {outcome.task_id}"
+    groups = tuple(g.strip() for g in job.headers.get("inputCandidateGroups", "").split(",") if g.strip())
+    return AskPerson(
+        f"{agent}: {question}"[:255],
+        details={"kind": "a2a-input", "agent": agent, "taskId": outcome.task_id, "question": question[:_MAX_MESSAGE],
+                 "artifacts": outcome.artifacts},
+        assignee=job.headers.get("inputAssignee", "").strip() or None,
+        candidate_groups=groups,
+        answer_variable=ANSWER_VARIABLE,
+        round=record.answered + 1,
+    )
 
 
 def _header(job: Job, name: str) -> str:

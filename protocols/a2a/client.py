@@ -203,7 +203,7 @@ class AgentSession:
                 if found and not task_id:
                     task_id = found
                     await started(task_id, context_id)
-                if state in TERMINAL:
+                if state in TERMINAL or state == TaskState.TASK_STATE_INPUT_REQUIRED:
                     if event.WhichOneof("payload") == "task":
                         return TaskOutcome.of_task(event.task)
                     break
@@ -218,13 +218,13 @@ class AgentSession:
         return await self.follow(task_id)
 
     async def follow(self, task_id: str) -> TaskOutcome:
-        """Wait for task ``task_id`` to reach a terminal state; its outcome."""
+        """Wait for task ``task_id`` to end, or to ask for input (``input-required``); its outcome then."""
         settings = self.settings
         delay = settings.poll_initial_s
         while True:
             task = await self.get(task_id)
-            if task.status.state in TERMINAL:
-                return TaskOutcome.of_task(task)
+            if task.status.state in TERMINAL or task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
+                return TaskOutcome.of_task(task)  # input-required: the process asks one of its people
             self._note(task_id, task.status.state, task)
             if self.streaming and task.status.state not in INTERRUPTED:
                 began = time.monotonic()
@@ -272,8 +272,7 @@ class AgentSession:
             status = _status(source)
             said = message_text(status.message.parts) if status is not None and status.HasField("message") else None
             log.info(
-                "agent '%s': task %s is %s%s; still waiting (answering it from the process is not supported yet: "
-                "answer it at the agent, or cancel it there)",
+                "agent '%s': task %s is %s%s; still waiting (authentication is given at the agent)",
                 self.name,
                 task_id,
                 state_name(state),

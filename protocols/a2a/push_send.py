@@ -76,13 +76,14 @@ class PushSender:
         try:
             url = check_push_url(config.url, self.egress)
         except PushUrlRefused as exc:
-            raise DeliveryRefused(str(exc)) from None
+            # The message quotes the URL, whose path or query may hold a secret (many webhooks work that way).
+            raise DeliveryRefused(str(exc).replace(config.url[:100], _origin(config.url))) from None
         headers = [("Content-Type", "application/json"), ("A2A-Version", "1.0"), ("User-Agent", "agenthub-push")]
         if config.token:
             headers.append((TOKEN_HEADER, config.token))
         if config.auth_scheme and config.auth_credentials:
             headers.append(("Authorization", f"{config.auth_scheme} {config.auth_credentials}"))
-        shown = f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}"  # no query: it may carry a secret
+        shown = _origin(config.url)  # errors are logged and stored: no path or query, which may carry a secret
         try:
             async with asyncio.timeout(self.timeout_s):
                 return await self._post(url, shown, headers, payload.encode())
@@ -130,3 +131,12 @@ class PushSender:
             what = "redirected (not followed)" if 300 <= status < 400 else f"answered {status}"
             raise DeliveryFailed(f"POST {shown} {what}", status)
         return status
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]/...`` of a URL, for messages: webhook URLs often carry a secret in the path."""
+    try:
+        parsed = httpx.URL(url)
+        return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}/..."
+    except (httpx.InvalidURL, UnicodeError):
+        return "(an invalid URL)"

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import importlib.metadata
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from email.utils import format_datetime
 from typing import Any
 
 # a2a.server.routes before the 0.3 adapter: importing the adapter first runs into a circular import in the SDK
@@ -229,22 +231,28 @@ class A2AEndpoint:
             raise ExtendedAgentCardNotConfiguredError(message=f"no agent '{agent_of(context)}'")
         return card
 
+    async def _deployed_at(self, process_id: str | None) -> int:
+        """When the card last changed: the latest deployment of the process (of any process, for the hub's card)."""
+        rows = await asyncio.to_thread(self.engine.definitions, process_id)
+        return max((int(r["deployedAt"]) for r in rows), default=0)
+
     async def _hub_card(self, request: Request) -> Response:
         card = await self._card(None, extended=False)
         assert card is not None
-        return _card_response(request, card)
+        return _card_response(request, card, await self._deployed_at(None))
 
     async def _process_card(self, request: Request) -> Response:
         process_id = request.path_params["processId"]
         card = await self._card(process_id, extended=False)
         if card is None:
             return JSONResponse({"error": f"no agent '{process_id}': the process is not deployed or not exposed"}, 404)
-        return _card_response(request, card)
+        return _card_response(request, card, await self._deployed_at(process_id))
 
 
-def _card_response(request: Request, card: AgentCard) -> Response:
+def _card_response(request: Request, card: AgentCard, modified_ms: int) -> Response:
     data, etag = card_json(card)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    modified = datetime.datetime.fromtimestamp(modified_ms / 1000, tz=datetime.UTC)
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Last-Modified": format_datetime(modified, usegmt=True)}
     wanted = [tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")]
     if etag.removeprefix("W/") in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)

@@ -194,6 +194,39 @@ def test_two_hubs_delegate_a_review_and_the_caller_finishes_when_the_reviewer_do
     assert on_b_instance["variables"]["document"] == "q3-report"
 
 
+def _wait_for_tasks(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 20
+    while not (tasks := client.get("/api/v1/user-tasks", params=params).json()["items"]):
+        assert time.monotonic() < deadline, f"no user task ({params})"
+        time.sleep(0.1)
+    return list(tasks)
+
+
+def test_a_remote_task_that_asks_for_input_becomes_a_user_task_here_and_the_answer_goes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with live_hub(tmp_path / "b") as b, b.client() as on_b:
+        deploy(on_b, DATA / "confirm.bpmn")  # its user task is for the caller: over A2A, input-required
+        monkeypatch.setenv("HUB_B_TOKEN", b.token("start", "read"))
+        with live_hub(tmp_path / "a", http_allow="127.0.0.1") as a, a.client() as on_a:
+            register(on_a, "hub-b-confirm", f"{b.url}/a2a/confirm", "HUB_B_TOKEN")
+            deploy(on_a, DATA / "client" / "delegate_confirm.bpmn")
+            key = start(on_a, "delegate_confirm", {"order": "o-7"})["instance"]
+            [question] = _wait_for_tasks(on_a, instance=key)
+            assert question["kind"] == "a2a-input" and question["candidateGroups"] == ["sales"]
+            assert question["agent"] == "hub-b-confirm" and "Confirm the order" in question["question"]
+            assert [e["type"] for e in journal(on_a, key)].count("job_parked") == 1
+            answer = on_a.post(f"/api/v1/user-tasks/{question['id']}/complete",
+                               json={"variables": {"confirmed": True}})
+            assert answer.status_code == 200, answer.text
+            done = ended(on_a, key)
+        [b_instance] = on_b.get("/api/v1/process-instances", params={"processId": "confirm"}).json()["items"]
+        b_final = on_b.get(f"/api/v1/process-instances/{b_instance['instance']}").json()
+    assert done["state"] == "completed", done
+    assert done["variables"]["confirmation"]["state"] == "completed"
+    assert b_final["state"] == "completed" and b_final["variables"]["outcome"] == "confirmed"
+
+
 def _serve(db: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -9,7 +9,7 @@ variables, as the worker loop hands it over after a retry or a restart.
 from __future__ import annotations
 
 import asyncio
-import logging
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from a2a.types import TaskState
 
-from engine import BpmnError
+from engine import AskPerson, BpmnError
 from engine.ports import ManualClock
 from protocols.a2a.call_task import RECORD_VARIABLE, A2ACallTask, WaitEnded
 from protocols.a2a.client import RemoteTaskLost
 from registry import Registry
 from tests.data.a2a.client import fixtures
-from tests.data.a2a.client.fixtures import Background, Records, answer, handler, job, register, remote_task, run
+from tests.data.a2a.client.fixtures import Background, Records, handler, job, register, remote_task, run
 from tests.data.a2a.client.remote_agent import RemoteAgent, serve_agent
 
 registry = fixtures.registry  # the fixture, assigned so that pytest finds it
@@ -148,16 +148,22 @@ def test_a_withdrawn_job_cancels_the_remote_task(registry: Registry, remote: Rem
     assert remote_task(remote, records.written[-1]["taskId"]).status.state == TaskState.TASK_STATE_CANCELED
 
 
-def test_a_task_that_asks_for_input_is_waited_for_and_logged(
-    registry: Registry, remote: RemoteAgent, caplog: pytest.LogCaptureFixture
+def test_a_task_that_asks_for_input_asks_a_person_here_and_the_answer_goes_to_the_same_task_once(
+    registry: Registry, remote: RemoteAgent
 ) -> None:
-    caplog.set_level(logging.INFO, logger="agenthub.a2a.client")
     records = Records()
-    call = Background(handler(registry, records), job(ASK, {"data": {"mode": "input"}}))
-    until(lambda: "is input-required (which colour?)" in caplog.text, "the input-required log line")
-    assert call.thread.is_alive()  # still waiting
-    answer(remote, records.written[-1]["taskId"], {"colour": "green"})  # someone answers at the agent
-    outcome = call.result()["a2aResult"]
-    assert outcome["state"] == "completed"
+    with pytest.raises(AskPerson) as asked:
+        run(handler(registry, records), job({**ASK, "inputCandidateGroups": "sales, support"},
+                                            {"data": {"mode": "input"}}))
+    ask = asked.value
+    assert ask.details["kind"] == "a2a-input" and ask.details["question"] == "which colour?"
+    assert ask.candidate_groups == ("sales", "support") and ask.round == 1 and ask.answer_variable == "a2aInput"
+    record = records.written[-1]
+    person = {"round": 1, "variables": {"colour": "green"}, "job": fixtures.KEY}
+    resumed = dataclasses.replace(job(ASK, {"data": {"mode": "input"}, RECORD_VARIABLE: record, "a2aInput": person}),
+                                  key=fixtures.KEY + 1)
+    outcome = run(handler(registry, records), resumed)["a2aResult"]
+    assert outcome["state"] == "completed" and outcome["taskId"] == record["taskId"]
     assert outcome["artifacts"][0]["parts"][0]["echo"] == {"answer": {"colour": "green"}}
-    assert "answering it from the process is not supported yet" in caplog.text
+    assert len(remote.received) == 2  # the first message, then the answer: nothing sent twice
+    assert records.written[-1]["answered"] == 1 and records.written[-1]["job"] == fixtures.KEY + 1

@@ -248,7 +248,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(rig: 
 async def test_delivery_stops_after_the_configured_number_of_attempts(rig: Rig, receiver: Receiver) -> None:
     receiver.statuses = [503] * 10
     task = rig.waiting_task()
-    rig.watch(task, receiver.url)
+    rig.watch(task, receiver.url.replace("/hook", "/hook/s3cr3t"))
     rig.answer(task)
     dispatcher = rig.dispatcher(max_attempts=3, backoff_s=1.0)
     for _ in range(10):
@@ -258,6 +258,7 @@ async def test_delivery_stops_after_the_configured_number_of_attempts(rig: Rig, 
     [delivery] = rig.store.deliveries(str(task))
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("failed", 3, 503)
     assert "503" in (delivery.last_error or "")
+    assert "s3cr3t" not in (delivery.last_error or "")  # webhook paths often hold a secret: never in messages
 
 
 async def test_a_receiver_that_does_not_answer_costs_one_timeout_per_attempt(rig: Rig) -> None:
@@ -388,10 +389,35 @@ def _inject(store: PushStore, task: int, config_id: str, url: str) -> None:
         )
 
 
+def _refused_anyway(port: int) -> list[str]:
+    """Refused even where 127.0.0.1 is allow-listed: odd spellings, user info, fragments, other schemes, ::1."""
+    return [
+        f"http://127.1:{port}/hook",
+        f"http://2130706433:{port}/hook",
+        f"http://0x7f000001:{port}/hook",
+        f"http://017700000001:{port}/hook",
+        f"http://allowed@127.0.0.1:{port}/hook",
+        f"http://127.0.0.1:{port}#@allowed",
+        f"gopher://127.0.0.1:{port}/",
+        f"http://[::1]:{port}/hook",
+    ]
+
+
+async def test_with_127_0_0_1_allowed_its_odd_spellings_are_still_refused_at_dispatch(rig: Rig, canary: Canary) -> None:
+    urls = _refused_anyway(canary.port)
+    task = rig.waiting_task()
+    for n, url in enumerate(urls):
+        _inject(rig.store, task, f"c{n}", url)
+    rig.answer(task)
+    assert await rig.dispatcher(LOOPBACK).run_once() == len(urls)
+    assert _states(rig.store, task) == [("refused", 1)] * len(urls)
+    assert canary.connections == 0
+
+
 async def test_configs_injected_into_the_database_are_refused_at_dispatch(rig: Rig, canary: Canary) -> None:
     port = canary.port
     urls = [
-        f"http://127.0.0.1:{port}/hook",
+        f"http://127.0.0.1:{port}/hook/s3cr3t",
         f"http://localhost:{port}/hook",
         f"http://[::ffff:127.0.0.1]:{port}/hook",
         f"http://127.1:{port}/hook",
@@ -416,6 +442,7 @@ async def test_configs_injected_into_the_database_are_refused_at_dispatch(rig: R
     assert await dispatcher.run_once() == 0  # refused is final: no retry
     assert _states(rig.store, task) == [("refused", 1)] * len(urls)
     assert canary.connections == 0
+    assert not any("s3cr3t" in (d.last_error or "") for d in rig.store.deliveries(str(task)))
 
 
 async def test_a_name_that_resolves_to_loopback_when_sending_is_refused(rig: Rig, canary: Canary) -> None:
@@ -481,3 +508,36 @@ async def test_a_config_sent_with_the_message_hears_the_task_from_its_current_st
     states = [json.loads(r["body"])["task"]["status"]["state"] for r in receiver.requests]
     assert states == ["TASK_STATE_INPUT_REQUIRED", "TASK_STATE_COMPLETED"]
     assert {r["headers"]["X-A2A-Notification-Token"] for r in receiver.requests} == {"t-1"}
+
+
+# --- the outbox on both databases (RELIABILITY.md H7) ---------------------------------------------------
+
+
+def test_the_outbox_queues_a_change_once_and_sends_a_configs_rows_in_order(db_url: str) -> None:
+    outbox = PushStore(RegistryStore(db_url))
+    try:
+        config = outbox.put(PushConfig(task_id="7", config_id="c", owner="agent", url="https://hooks.example.com/"))
+        assert outbox.enqueue(config, signature="WORKING", done=False, payload='{"n": 1}', now=1000)
+        assert not outbox.enqueue(config, signature="WORKING", done=False, payload='{"n": 1}', now=1000)  # stale view
+        moved = outbox.get("7", "c", "agent")
+        assert moved is not None and moved.notified == "WORKING"
+        assert outbox.enqueue(moved, signature="COMPLETED", done=True, payload='{"n": 2}', now=1001)
+        assert outbox.watched() == []  # the final state is queued: nothing more to watch
+        [first] = outbox.claim_due(2000, lease_ms=500)
+        assert first.payload == '{"n": 1}' and first.config is not None and first.config.url.startswith("https://")
+        assert outbox.claim_due(2000, lease_ms=500) == []  # leased, and the second waits for the first
+        assert outbox.retry(first, 2000, next_at=5000, status=500, error="answered 500")
+        assert outbox.claim_due(3000, lease_ms=500) == []  # in order: the second waits while the first is pending
+        [again] = outbox.claim_due(5000, lease_ms=500)
+        assert again.id == first.id and again.attempts == 1
+        assert outbox.delivered(again, 5001, 200)
+        [second] = outbox.claim_due(5002, lease_ms=500)
+        assert second.payload == '{"n": 2}'
+        assert outbox.claim_due(5400, lease_ms=500) == []
+        [retaken] = outbox.claim_due(5503, lease_ms=500)  # its lease ran out: taken again
+        assert retaken.id == second.id and not outbox.delivered(second, 5504, 200)  # the old claim is void
+        assert outbox.give_up(retaken, 5505, state="failed", status=None, error="gave up")
+        assert [(d.state, d.attempts) for d in outbox.deliveries("7")] == [("delivered", 2), ("failed", 1)]
+        assert outbox.prune(before=6000) == 2
+    finally:
+        outbox.store.close()
