@@ -11,6 +11,7 @@ remote task; the agent receives one message).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -126,6 +127,35 @@ def test_a_process_calls_a_registered_agent_and_keeps_what_it_answers(
     assert "a2aTask" not in variables  # the record was local to the task and ended with it
     assert len(remote.received) == 1
     assert TOKEN not in repr(rows) and TOKEN not in repr(variables)
+
+
+def test_inside_an_agent_a_remote_a2a_agent_is_a_tool_like_any_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    turns = tmp_path / "turns.json"
+    turns.write_text(json.dumps([
+        {"tool_calls": [{"name": "ask_helper", "arguments": {"question": "what is 6 x 7?"}}]},
+        {"final": "the helper answered"},
+    ]))
+    with (
+        serve_agent(streaming=True) as remote,
+        live_hub(tmp_path / "hub", http_allow="127.0.0.1") as hub,
+        hub.client() as c,
+    ):
+        register(c, "helper", remote.url, TOKEN_ENV)
+        deploy(c, DATA / "client" / "agent_with_remote_tool.bpmn")
+        done = start(c, "agent_with_remote_tool", {"question": "q", "modelName": f"scripted:{turns}"}, wait=30)
+        rows = journal(c, done["instance"])
+    assert done["state"] == "completed", done
+    assert done["variables"]["agentResult"]["toolCalls"] == 1
+    assert len(remote.received) == 1
+    [call] = [r for r in rows if r["type"] == "agent_tool_call"]
+    assert call["data"]["tool"] == "ask_helper" and call["data"]["decision"] == "allow"
+    [result] = [r for r in rows if r["type"] == "agent_tool_result"]
+    assert result["data"]["callId"] == call["data"]["callId"]
+    sent = [_find(r.get("data"), "text") for r in rows if r["type"] == "variables_updated"]
+    assert "what is 6 x 7?" in sent  # the model's argument became the message text
 
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["streaming", "polling"])
