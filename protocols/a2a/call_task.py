@@ -68,7 +68,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import threading
 import uuid
@@ -86,6 +85,7 @@ from engine.scheduler import Job
 from protocols.a2a.call_record import RECORD_VARIABLE, CallRecord, JobRecords
 from protocols.a2a.client import A2ACallError, AgentSession, TaskOutcome, WaitSettings, connect
 from protocols.http import EgressPolicy, Resolver, system_resolver
+from protocols.task_headers import required_header, timeout_header
 from registry import Registry, RemoteAgent
 
 __all__ = [
@@ -401,26 +401,9 @@ def _ask(job: Job, agent: str, outcome: TaskOutcome, record: CallRecord) -> AskP
 
 
 def _header(job: Job, name: str) -> str:
-    value = job.headers.get(name, "").strip()
-    if not value:
-        raise InvalidCallTask(
-            f"service task '{job.element_id}' of type 'a2a' needs the task header '{name}' "
-            "(headers: agent, and optionally skill, resultVariable, timeout)"
-        )
-    return value
+    return required_header(job, name, kind="a2a", known="agent, and optionally skill, resultVariable, timeout",
+                           error=InvalidCallTask)
 
 
 def _timeout(job: Job) -> float | None:
-    raw = job.headers.get("timeout", "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= MAX_TIMEOUT_S:
-        raise InvalidCallTask(
-            f"service task '{job.element_id}': task header 'timeout' must be a number of seconds between 0 and "
-            f"{MAX_TIMEOUT_S:g}, not '{raw}'"
-        )
-    return value
+    return timeout_header(job, maximum=MAX_TIMEOUT_S, error=InvalidCallTask)

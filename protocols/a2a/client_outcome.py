@@ -8,13 +8,12 @@ whole is capped at ``MAX_RESULT_BYTES``.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from a2a.types import Artifact, Message, Part, Task, TaskState
-from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 
+from protocols.a2a._convert import from_value
 from protocols.a2a.client_errors import ResultTooLarge
 
 __all__ = ["MAX_RESULT_BYTES", "TaskOutcome", "message_text", "part_value", "state_name"]
@@ -76,7 +75,7 @@ def part_value(part: Part) -> Any:
     if kind == "text":
         return part.text
     if kind == "data":
-        return _ints(MessageToDict(part.data))
+        return from_value(part.data)
     described: dict[str, Any] = {"mediaType": part.media_type or None, "filename": part.filename or None}
     if kind == "url":
         described["url"] = part.url
@@ -96,17 +95,6 @@ def _artifact(artifact: Artifact) -> dict[str, Any]:
 def message_text(parts: Any) -> str | None:
     texts = [p.text for p in parts if p.WhichOneof("content") == "text"]
     return "\n".join(texts) or None
-
-
-def _ints(data: Any) -> Any:
-    """Whole numbers back as ints: protobuf's ``Value`` keeps only doubles."""
-    if isinstance(data, float) and data.is_integer() and math.isfinite(data) and abs(data) < 2**53:
-        return int(data)
-    if isinstance(data, dict):
-        return {key: _ints(item) for key, item in data.items()}
-    if isinstance(data, list):
-        return [_ints(item) for item in data]
-    return data
 
 
 def _check_size(outcome: TaskOutcome) -> None:

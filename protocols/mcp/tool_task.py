@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 import time
 import weakref
@@ -64,6 +63,7 @@ from engine import BpmnError
 from engine.scheduler import Job
 from protocols.mcp.client import ToolOutcome, deadline
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
+from protocols.task_headers import required_header, timeout_header
 from registry import PinnedTool, Registry, RegistryNotFound, ToolBlocked, tool_hash
 
 __all__ = ["DEFAULT_RESULT_VARIABLE", "ERROR_CODE", "JOB_TYPE", "InvalidToolTask", "McpToolTask", "result_value"]
@@ -161,29 +161,12 @@ class McpToolTask:
 
 
 def _header(job: Job, name: str) -> str:
-    value = job.headers.get(name, "").strip()
-    if not value:
-        raise InvalidToolTask(
-            f"service task '{job.element_id}' of type 'mcp' needs the task header '{name}' "
-            "(headers: server, tool, and optionally resultVariable, timeout, errorCode)"
-        )
-    return value
+    known = "server, tool, and optionally resultVariable, timeout, errorCode"
+    return required_header(job, name, kind="mcp", known=known, error=InvalidToolTask)
 
 
 def _timeout(job: Job) -> float | None:
-    raw = job.headers.get("timeout", "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= MAX_TIMEOUT_S:
-        raise InvalidToolTask(
-            f"service task '{job.element_id}': task header 'timeout' must be a number of seconds between 0 and "
-            f"{MAX_TIMEOUT_S:g}, not '{raw}'"
-        )
-    return value
+    return timeout_header(job, maximum=MAX_TIMEOUT_S, error=InvalidToolTask)
 
 
 def _arguments(job: Job, pinned: PinnedTool) -> dict[str, Any]:
