@@ -54,9 +54,9 @@ class AgentCommands:
             element = state.elements.get(int(row.element_instance))
             if element is None or element.agent is None or element.job != job:
                 raise NotFound(f"job {job} is no longer the open model step of its agent")
-            node = self._process(tx, state.definition_key).nodes[element.element_id]
-            assert isinstance(node, AdHocSubProcess)
             process = self._process(tx, state.definition_key)
+            node = process.nodes[element.element_id]
+            assert isinstance(node, AdHocSubProcess)
             agent = element.agent
             return AgentTurn(
                 job=job, instance=state.key, element_id=element.element_id, element_instance=element.key,

@@ -183,11 +183,9 @@ def ask_model(step: Step, element: ElementInstance, *, grace: bool = False) -> N
     if reason is not None:
         _limit(step, element, reason)
         return
-    key = step.ids.next_key()
-    element.job = key
-    step.effect(m.CreateJob(key=key, element_instance=element.key, element_id=element.element_id,
-                            type=MODEL_JOB_TYPE, retries=MODEL_RETRIES, headers={"model": agent["model"]}))
-    step.record("job_created", element, job=key, type=MODEL_JOB_TYPE)
+    from engine.runtime.behaviors.activities import open_job
+
+    open_job(step, element, MODEL_JOB_TYPE, MODEL_RETRIES, {"model": agent["model"]})
 
 
 def _count(value: Any) -> int:
@@ -271,8 +269,9 @@ def model_answered(step: Step, element: ElementInstance, job: int, variables: di
     node = step.node(element)
     assert isinstance(node, AdHocSubProcess)
     tools = {t.name: t for t in tool_definitions(step.process, node)}
+    policies = _policies(step, node)  # read once for the turn, not once per call
     for call in calls:
-        _govern(step, element, node, tools, call)
+        _govern(step, element, node, tools, policies, call)
     if not agent["pending"]:
         ask_model(step, element)
 
@@ -293,7 +292,7 @@ def _refuse(step: Step, element: ElementInstance, call: dict[str, Any], tool: st
 
 
 def _govern(step: Step, element: ElementInstance, node: AdHocSubProcess, tools: dict[str, ToolDefinition],
-            call: dict[str, Any]) -> None:
+            policies: tuple[Policy, ...], call: dict[str, Any]) -> None:
     agent = element.agent
     assert agent is not None
     name = call["name"]
@@ -310,18 +309,18 @@ def _govern(step: Step, element: ElementInstance, node: AdHocSubProcess, tools: 
         return
     digest = arguments_hash(tool.name, arguments)
     limit = agent["limits"]["toolCalls"]
-    policies: tuple[str, ...] = ()
+    deciding: tuple[str, ...] = ()
     approvers: tuple[Policy, ...] = ()
     alert = False
     if limit is not None and agent["toolCalls"] + len(agent["pending"]) >= limit:
         decision_name, reason = "deny", f"the agent may make at most {limit} tool calls (maxToolCalls)"
     else:
-        decision = decide(_policies(step, node), tool.name, arguments, call["confidence"],
+        decision = decide(policies, tool.name, arguments, call["confidence"],
                           step.scope(element.key), agent["counts"].get(tool.name, 0), step.now)
-        decision_name, reason, policies, alert = decision.decision, decision.reason, decision.policies, decision.alert
+        decision_name, reason, deciding, alert = decision.decision, decision.reason, decision.policies, decision.alert
         approvers = decision.approvers
     step.record("agent_tool_call", element, callId=call["id"], tool=tool.name, argumentsHash=digest,
-                decision=decision_name, reason=reason, policies=list(policies), confidence=call["confidence"],
+                decision=decision_name, reason=reason, policies=list(deciding), confidence=call["confidence"],
                 **({"alert": True} if alert else {}))
     if decision_name == "deny":
         _tool_message(step, element, call["id"], tool.name, {"error": f"denied by policy: {reason}"})

@@ -112,9 +112,6 @@ def _complete_task(command: m.CompleteUserTask, step: Step) -> None:
     element = _waiting(step, command.element_instance, f"user task {command.task}")
     if element.user_task != command.task:
         raise _rejected(f"user task {command.task} is no longer open")
-    if element.parked is not None:  # a job that asked a person: it runs again, with the answer
-        _resume_parked(step, element, command)
-        return
     if element.inner and element.call is not None:  # an agent's tool call waiting for approval
         from engine.agent import loop
 
@@ -122,6 +119,9 @@ def _complete_task(command: m.CompleteUserTask, step: Step) -> None:
         return
     element.user_task = None
     step.record("user_task_completed", element, task=command.task, variables=sorted(command.variables))
+    if element.parked is not None:  # a job that asked a person: it runs again, with the answer
+        _resume_parked(step, element, dict(command.variables))
+        return
     step.schedule("complete", element, dict(command.variables))
 
 
@@ -227,16 +227,12 @@ def _park_job(command: m.ParkJob, step: Step) -> None:
     step.record("job_parked", element, job=command.job, task=key, round=command.round)
 
 
-def _resume_parked(step: Step, element: ElementInstance, command: m.CompleteUserTask) -> None:
+def _resume_parked(step: Step, element: ElementInstance, variables: dict[str, Any]) -> None:
+    from engine.runtime.behaviors.activities import open_job
+
     parked = element.parked
     assert parked is not None
-    element.user_task = None
     element.parked = None
-    step.record("user_task_completed", element, task=command.task, variables=sorted(command.variables))
-    answer = {"round": parked["round"], "variables": dict(command.variables), "job": parked.get("job")}
+    answer = {"round": parked["round"], "variables": variables, "job": parked.get("job")}
     step.set_variables(element.key, {parked["answer"]: answer}, local=True)
-    key = step.ids.next_key()
-    element.job = key
-    step.effect(m.CreateJob(key=key, element_instance=element.key, element_id=element.element_id,
-                            type=parked["type"], retries=parked["retries"], headers=dict(parked["headers"])))
-    step.record("job_created", element, job=key, type=parked["type"], resumed=True)
+    open_job(step, element, parked["type"], parked["retries"], dict(parked["headers"]), resumed=True)

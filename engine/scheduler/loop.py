@@ -163,8 +163,7 @@ class WorkerLoop:
             done, _ = wait(list(running), timeout=heartbeat_s)
             for future in done:
                 self._report(running.pop(future), future)
-            for job in running.values():
-                self.engine.extend_lease(job, self.settings.lease_ms)
+            self._heartbeat(running, local)
 
     def _now(self) -> int:
         return int(self.engine.clock.now().timestamp() * 1000)

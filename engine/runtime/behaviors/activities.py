@@ -165,20 +165,19 @@ def _create_job(step: Step, element: ElementInstance, node: Any) -> None:
         raise ExpressionFailure(
             f"expected the job retries of '{node.id}' to be a number, but it was {retries!r}"
         ) from None
+    _activated(step, element, waits=True)
+    open_job(step, element, job_type, retry_count, dict(node.headers))
+
+
+def open_job(step: Step, element: ElementInstance, job_type: str, retries: int, headers: dict[str, str],
+             **journal: Any) -> int:
+    """Create a job that the element waits for (the effect, the element's link to it, the journal entry)."""
     key = step.ids.next_key()
     element.job = key
-    step.effect(
-        m.CreateJob(
-            key=key,
-            element_instance=element.key,
-            element_id=node.id,
-            type=job_type,
-            retries=retry_count,
-            headers=dict(node.headers),
-        )
-    )
-    _activated(step, element, waits=True)
-    step.record("job_created", element, job=key, type=job_type)
+    step.effect(m.CreateJob(key=key, element_instance=element.key, element_id=element.element_id, type=job_type,
+                            retries=retries, headers=headers))
+    step.record("job_created", element, job=key, type=job_type, **journal)
+    return key
 
 
 def _optional_string(value: Any, what: str) -> str | None:
