@@ -10,8 +10,6 @@ but ``internal`` declare ``<agenthub:tool>`` and so are agents).
 from __future__ import annotations
 
 import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -20,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from a2a.client import Client, ClientConfig, ClientFactory
 from a2a.types import Message, Part, Role, SendMessageRequest, Task
 from a2a.utils.constants import TransportProtocol
@@ -31,6 +28,7 @@ from starlette.middleware import Middleware
 from engine import Engine
 from protocols.a2a.server import A2AEndpoint
 from tests.protocols.fake_guard import FakeGuard
+from tests.servers import serve_app
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "a2a"
 
@@ -103,29 +101,10 @@ def serve_endpoint(engine: Engine, **options: Any) -> Iterator[A2AHub]:
         middleware=[Middleware(FakeGuard, principals=PRINCIPALS)],
         lifespan=lambda _app: endpoint.lifespan(),
     )
-    config = uvicorn.Config(
-        app,
-        log_level="error",
-        access_log=False,
-        lifespan="on",
-        ws="none",
-        http="h11",
-        loop="asyncio",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test A2A server did not start")
-        time.sleep(0.01)
     try:
-        yield A2AHub(base=base, engine=engine, endpoint=endpoint)
+        with serve_app(app, sock, what="the test A2A server"):
+            yield A2AHub(base=base, engine=engine, endpoint=endpoint)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         sock.close()
 
 

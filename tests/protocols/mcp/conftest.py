@@ -10,8 +10,6 @@ on a SQLite file with the processes under ``tests/data/mcp`` deployed
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
@@ -30,6 +27,7 @@ from starlette.routing import Mount, Route
 from engine import Engine
 from protocols.mcp import McpEndpoint
 from tests.protocols.fake_guard import FakeGuard
+from tests.servers import serve_app
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mcp"
 
@@ -103,29 +101,10 @@ def serve_endpoint(engine: Engine, **options: Any) -> Iterator[McpHub]:
     )
     sock = _free_socket()
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(
-        app,
-        log_level="error",
-        access_log=False,
-        lifespan="on",
-        ws="none",
-        http="h11",
-        loop="asyncio",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test MCP server did not start")
-        time.sleep(0.01)
     try:
-        yield McpHub(url=f"http://127.0.0.1:{port}/mcp", engine=engine, endpoint=endpoint)
+        with serve_app(app, sock, what="the test MCP server"):
+            yield McpHub(url=f"http://127.0.0.1:{port}/mcp", engine=engine, endpoint=endpoint)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         sock.close()
 
 

@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from a2a.helpers.proto_helpers import get_data_parts, get_text_parts, new_task_from_user_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
@@ -51,6 +50,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tests.servers import serve_app
 
 TOKEN = "remote-agent-secret-7f3a9c"  # the bearer token the agent expects; tests put it in an env variable
 FAILURE_TEXT = "the agent could not do it"
@@ -235,28 +236,11 @@ def serve_agent(*, streaming: bool = True, binding: str = "JSONRPC") -> Iterator
     )
     routes = [*create_agent_card_routes(agent_card), *create_jsonrpc_routes(handler, "/"), *create_rest_routes(handler)]
     app = _Recorder(Starlette(routes=routes), state)
-    config = uvicorn.Config(
-        app,
-        log_level="error",
-        access_log=False,
-        lifespan="off",
-        ws="none",
-        http="h11",
-        loop="asyncio",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the remote A2A agent did not start")
-        time.sleep(0.01)
     try:
-        yield RemoteAgent(url=base, port=port, state=state)
+        with serve_app(app, sock, what="the remote A2A agent", lifespan="off"):
+            try:
+                yield RemoteAgent(url=base, port=port, state=state)
+            finally:
+                state.release("complete")  # a task still waiting ends, so that the server can stop
     finally:
-        state.release("complete")  # a task still waiting ends, so that the server can stop
-        server.should_exit = True
-        thread.join(timeout=10)
         sock.close()
