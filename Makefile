@@ -3,20 +3,27 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The installer and build backend, pinned in build.lock (`make lock` writes it from these).
+BUILD_PINS := pip==26.3 setuptools==80.9.0 wheel==0.45.1
 
 .PHONY: run examples test lint lock bench clean
 
+# The locks are complete and hash-pinned: every package is installed exactly as locked with --no-deps, so nothing
+# is resolved against what the registry holds today (a new release of a dependency cannot change the install);
+# `pip check` then proves the locked set is consistent. build.lock first replaces the venv's own pip.
 $(STAMP): pyproject.toml requirements.lock build.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r build.lock
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r build.lock
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 # The hub on http://127.0.0.1:8600 with the examples deployed (exposed as MCP tools); an admin token is
-# printed on the first start. `make examples` runs every example to completion from the command line instead.
+# printed on the first start. `make run PORT=8700` (or AGENTHUB_PORT) picks another port. `make examples` runs every example
+# to completion from the command line instead.
 run: $(STAMP)
-	$(BIN)/agenthub serve --examples examples
+	$(BIN)/agenthub serve --examples examples $(if $(PORT),--port $(PORT))
 
 examples: $(STAMP)
 	$(BIN)/python -m examples.run_all
@@ -33,6 +40,7 @@ bench: $(STAMP)
 # Regenerate the hash-pinned lock files (needs uv in the venv: `.venv/bin/pip install uv`).
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	printf '%s\n' $(BUILD_PINS) | $(BIN)/uv pip compile - --generate-hashes --python-version 3.11 -o build.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
