@@ -10,6 +10,7 @@ completing at once in two processes) is retried from the start.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import threading
@@ -26,12 +27,14 @@ from engine.crash import crashpoint
 from engine.exceptions import AskPerson, Conflict, DeploymentError, InvalidInput, JobLost, NotFound
 from engine.exposure import declaration, tool_problems
 from engine.model import Definitions, Process
-from engine.parser import BpmnParseError, parse_bpmn
+from engine.parser import BpmnParseError, Problem, parse_bpmn
 from engine.ports import Clock, SystemClock
 from engine.queries import Queries
+from engine.resources import DeploymentFiles, split_resources
 from engine.runtime import ScopeView
 from engine.runtime import messages as m
-from engine.runtime.support import unsupported_problems
+from engine.runtime.limits import RuntimeLimits
+from engine.runtime.support import process_warnings, unsupported_problems
 from engine.scheduler.local import LocalJobs
 from engine.store import ConcurrentUpdate, JobLockLost, JobNotFound, SqlStore, TaskNotOpen, Tx
 from engine.unit import Touched, UnitOfWork
@@ -59,6 +62,8 @@ class Engine(Queries, EventCommands, AgentCommands):
         self.commit_listeners: set[Callable[[], None]] = set()
         # Policies over every agent's tool calls, checked before each model's own (the hub sets them)
         self.agent_policies: tuple[Policy, ...] = ()
+        # Bounds on one command's work (a loop with no wait state, endless calls, huge multi-instance): incidents
+        self.limits = RuntimeLimits()
         self._conversations: OrderedDict[int, list[Any]] = OrderedDict()
         self._conversations_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -117,15 +122,28 @@ class Engine(Queries, EventCommands, AgentCommands):
     # --- deployment -------------------------------------------------------------------
 
     def deploy(
-        self, resources: Sequence[tuple[str, bytes | str]], *, name: str | None = None, expose: bool = False
+        self,
+        resources: Sequence[tuple[str, bytes | str]],
+        *,
+        name: str | None = None,
+        expose: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
     ) -> list[DeployedProcess]:
         """Parse and validate every resource, then store each process as a new version (or reuse an identical one).
 
         ``expose`` offers every process deployed here as a tool and agent skill
         (as ``<agenthub:tool>`` in the model does), from this version on.
+        ``progress(number, total, resource)`` is called as the check of each BPMN
+        resource begins. Each deployed process carries the warnings of what it
+        uses that this engine accepts but will not act on.
         """
         if not resources:
             raise InvalidInput("nothing to deploy: give at least one BPMN resource")
+        resources, files = split_resources(resources)
+        if not resources:
+            raise InvalidInput(
+                "nothing to deploy: give at least one BPMN resource (files such as model files go with the BPMN)"
+            )
         with self.store.reader() as tx:
             known = {row.process_id for row in tx.list_definitions()}
         parsed: list[tuple[str, str, Definitions]] = []
@@ -134,7 +152,10 @@ class Engine(Queries, EventCommands, AgentCommands):
         for _, data in resources:
             with contextlib.suppress(BpmnParseError):  # a first pass: which process ids this deployment brings
                 in_batch.update(parse_bpmn(data).processes)
-        for resource_name, data in resources:
+        warnings: dict[tuple[str, str], tuple[Problem, ...]] = {}
+        for done, (resource_name, data) in enumerate(resources, start=1):
+            if progress is not None:
+                progress(done, len(resources), resource_name)
             text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
             try:
                 definitions = parse_bpmn(data, source_name=resource_name, known_process_ids=known | in_batch)
@@ -145,20 +166,33 @@ class Engine(Queries, EventCommands, AgentCommands):
             for process in definitions.processes.values():
                 problems.extend(tool_problems(process, resource_name))
                 problems.extend(agent_problems(process, resource_name))
+                warnings[(resource_name, process.id)] = tuple(process_warnings(process, resource_name))
             parsed.append((resource_name, text, definitions))
+        problems.extend(files.problems)
         if problems:
             raise DeploymentError(problems)
-        return self._atomic(lambda tx: self._store_deployment(tx, parsed, name, expose))
+        stored = self._atomic(lambda tx: self._store_deployment(tx, parsed, files, name, expose))
+        return [dataclasses.replace(d, warnings=warnings.get((d.resource_name, d.process_id), ())) for d in stored]
 
     def _store_deployment(
-        self, tx: Tx, parsed: list[tuple[str, str, Definitions]], name: str | None, expose: bool
+        self,
+        tx: Tx,
+        parsed: list[tuple[str, str, Definitions]],
+        files: DeploymentFiles,
+        name: str | None,
+        expose: bool,
     ) -> list[DeployedProcess]:
         at = _millis(self.clock)
         deployment = tx.next_key()
         tx.insert_deployment(deployment, name or ", ".join(r for r, _, _ in parsed), at)
+        for file_name, content in sorted(files.files.items()):
+            digest = hashlib.sha256(content.encode()).hexdigest()
+            tx.insert_deployment_resource(deployment, file_name, digest, content, at)
+        # A process deployed with files is the same version only when its files are the same too.
+        with_files = files.checksum()
         deployed: list[DeployedProcess] = []
         for resource_name, text, definitions in parsed:
-            checksum = hashlib.sha256(text.encode()).hexdigest()
+            checksum = hashlib.sha256((text + with_files).encode()).hexdigest()
             for process in definitions.processes.values():
                 if not process.executable:
                     continue
@@ -222,9 +256,12 @@ class Engine(Queries, EventCommands, AgentCommands):
         key: int,
         variables: dict[str, Any] | None = None,
         *,
-        worker: str | None = None,
-        lock_version: int | None = None,
+        worker: str,
+        lock_version: int,
     ) -> None:
+        """Complete a job with its result. Every report on a job (complete, fail, throw an error, park) carries the
+        lease it was activated with, ``worker`` and ``lock_version``: a worker whose lease expired and whose job went
+        to another worker gets ``JobLost`` instead of overwriting that worker's result (RELIABILITY I6)."""
         values = check_variables(variables)
 
         def work(tx: Tx) -> None:
@@ -241,8 +278,8 @@ class Engine(Queries, EventCommands, AgentCommands):
         *,
         retries: int | None = None,
         backoff_ms: int = 0,
-        worker: str | None = None,
-        lock_version: int | None = None,
+        worker: str,
+        lock_version: int,
     ) -> int:
         """Record a failed attempt; returns the retries left. At zero the job raises an incident."""
 
@@ -277,8 +314,8 @@ class Engine(Queries, EventCommands, AgentCommands):
         message: str = "",
         variables: dict[str, Any] | None = None,
         *,
-        worker: str | None = None,
-        lock_version: int | None = None,
+        worker: str,
+        lock_version: int,
     ) -> None:
         values = check_variables(variables)
 
@@ -289,7 +326,7 @@ class Engine(Queries, EventCommands, AgentCommands):
 
         self._atomic(work)
 
-    def park_job(self, key: int, ask: AskPerson, *, worker: str | None = None, lock_version: int | None = None) -> None:
+    def park_job(self, key: int, ask: AskPerson, *, worker: str, lock_version: int) -> None:
         """The job's handler asked a person: a user task stands in for the job until it is completed (AskPerson)."""
         if not ask.name or not ask.answer_variable.isidentifier():
             raise InvalidInput("a job that asks a person needs a task name and an answer variable name")
@@ -305,7 +342,7 @@ class Engine(Queries, EventCommands, AgentCommands):
 
         self._atomic(work)
 
-    def _job(self, tx: Tx, key: int, worker: str | None, lock_version: int | None) -> Any:
+    def _job(self, tx: Tx, key: int, worker: str, lock_version: int) -> Any:
         try:
             return tx.locked_job(key, worker, lock_version)
         except JobNotFound as exc:
@@ -402,7 +439,7 @@ class Engine(Queries, EventCommands, AgentCommands):
 
         def work(tx: Tx) -> list[ActivatedJob]:
             now = _millis(self.clock)
-            rows = tx.claim_jobs(types, worker, now, lease_ms, max_jobs)
+            rows = tx.claim_jobs(types, worker, now, lease_ms, max_jobs, alone_after=max(max_stalls - 1, 1))
             crashpoint("after_job_claim")
             claimed: list[ActivatedJob] = []
             for row in rows:
@@ -445,8 +482,18 @@ class Engine(Queries, EventCommands, AgentCommands):
                     tx.release_job(job.key, job.worker, job.lock_version)
 
     def extend_lease(self, job: ActivatedJob, lease_ms: int) -> bool:
+        return job.key not in self.extend_leases([job], lease_ms)
+
+    def extend_leases(self, jobs: Sequence[ActivatedJob], lease_ms: int) -> set[int]:
+        """Extend the leases of a worker's jobs in one transaction; returns the keys of the jobs it no longer holds.
+
+        One transaction for all of them: a loop holding many queued jobs renews them without a commit per job.
+        """
+        if not jobs:
+            return set()
+        expires = _millis(self.clock) + lease_ms
         with self.store.transaction() as tx:
-            return tx.extend_lease(job.key, job.worker, job.lock_version, _millis(self.clock) + lease_ms)
+            return {job.key for job in jobs if not tx.extend_lease(job.key, job.worker, job.lock_version, expires)}
 
 
 def _retryable(exc: OperationalError) -> bool:

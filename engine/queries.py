@@ -166,18 +166,24 @@ class Queries:
             rows = tx.instance_rows(
                 status=status, process_id=process_id, incidents_only=state == "incident", limit=limit, after=after
             )
-            return [self._view(tx, InstanceState.from_dict(json.loads(r.state)), r) for r in rows]
+            # one query for the open jobs of the whole page, not one per instance
+            ready = _by_key(tx.ready_jobs([int(r.key) for r in rows if r.status == InstanceStatus.ACTIVE.value]))
+            return [self._view(tx, InstanceState.from_dict(json.loads(r.state)), r, ready) for r in rows]
 
-    def _view(self, tx: Tx, state: InstanceState, row: Any = None) -> InstanceView:
+    def _view(self, tx: Tx, state: InstanceState, row: Any = None, ready: dict[int, Any] | None = None) -> InstanceView:
+        """``ready``: the jobs no worker holds, by key (read here when not given)."""
         status = state.status.value
         if state.status == InstanceStatus.ACTIVE and state.incidents:
             status = "incident"
+        if ready is None:
+            ready = _by_key(tx.ready_jobs([state.key])) if state.status == InstanceStatus.ACTIVE else {}
         elements = [
             {
                 "elementId": e.element_id,
                 "elementInstance": e.key,
                 "state": e.state.value,
                 **({"incident": e.incident} if e.incident else {}),
+                **({"waitingFor": waiting_for_worker(ready[e.job])} if e.job in ready else {}),
             }
             for e in state.elements.values()
             if e.key != state.root and not e.inner  # an ad-hoc activation's scope is not an element of the model
@@ -238,6 +244,33 @@ class Queries:
                 }
                 for r in tx.journal_rows(instance, after=after, limit=limit)
             ]
+
+
+def _by_key(rows: Sequence[Any]) -> dict[int, Any]:
+    return {int(r.key): r for r in rows}
+
+
+def waiting_for_worker(job: Any) -> dict[str, Any]:
+    """An active element's ``waitingFor``: its job, which no worker holds.
+
+    ``claims`` counts how often a worker took the job before (0: none of its type has yet); ``since`` is when
+    it became ready for one (created, or due again after a failed attempt's backoff).
+    """
+    waiting: dict[str, Any] = {
+        "jobType": job.type,
+        "since": iso_utc(int(job.due_at)),
+        "job": int(job.key),
+        "retries": int(job.retries),
+        "claims": int(job.lock_version),
+    }
+    if job.error_message:
+        waiting["lastError"] = str(job.error_message)[:500]
+    return waiting
+
+
+def iso_utc(millis: int) -> str:
+    """``2026-12-06T10:00:00Z``: a time in the store as ISO 8601 in UTC, to the second."""
+    return from_millis(millis).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _with_reasoning(tx: Tx, view: TaskView) -> TaskView:

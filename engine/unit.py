@@ -91,7 +91,7 @@ class UnitOfWork:
                 continue
             try:
                 result = Step(entry.process, entry.state, self.now, self.tx, self._lookup,
-                              self.engine.agent_policies).run(command)
+                              self.engine.agent_policies, self.engine.limits).run(command)
             except CommandRejected as exc:
                 if tolerant:
                     continue
@@ -165,7 +165,7 @@ class UnitOfWork:
             tx.retry_job(effect.key, effect.retries, at)
         elif isinstance(effect, m.StartChild):
             self.new_instance(effect.definition_key, effect.variables, key=effect.key,
-                              parent=ParentLink(state.key, effect.element_instance))
+                              parent=ParentLink(state.key, effect.element_instance, effect.depth))
         elif isinstance(effect, m.CancelChild):
             self.send(effect.key, m.CancelInstance(reason="the calling instance ended the call activity"),
                       tolerant=True)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+from engine.parser import Problem
+
+# Keys of a task's details that are bookkeeping, not something the person acts on.
+_NOT_INPUTS: Final = frozenset({"kind", "inputs", "agentElementInstance", "argumentsHash", "callId", "reasoning"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +18,9 @@ class DeployedProcess:
     key: int
     resource_name: str
     is_new: bool  # False when the same resource was deployed before and the version was reused
+    # What the engine accepts in this process but will not act on (an ad-hoc subprocess's job worker, a Camunda
+    # connector type nothing here handles ...): each with file, line and element, as deployment problems are.
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,16 @@ class TaskView:
     created_at: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """What the person needs to act: the task's input-mapped variables (with an agent's tool call arguments)
+        as they were when it was created; for a task the engine created on someone's behalf (an approval, a job
+        that asks a person) the question and what comes with it."""
+        stored = self.details.get("inputs")
+        if isinstance(stored, dict):
+            return stored
+        return {k: v for k, v in self.details.items() if k not in _NOT_INPUTS}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.key,
@@ -65,7 +83,9 @@ class TaskView:
             "followUpDate": self.follow_up_date,
             "formKey": self.form_key,
             "priority": self.priority,
+            "createdAt": self.created_at,
             **self.details,
+            "inputs": self.inputs,
         }
 
 
@@ -92,6 +112,7 @@ class IncidentView:
             "message": self.message,
             "state": self.state,
             "job": self.job,
+            "createdAt": self.created_at,
         }
 
 

@@ -3,8 +3,10 @@
 Owns: the registry's tables (in the hub's database, with their own Alembic
 history), hashing and verifying API tokens, pinning tool definitions and
 agent cards by hash and deciding whether each may be called, the audit
-trail of registry changes, and the webhook configs of A2A tasks with the
-durable outbox of their notifications (``registry.push``).
+trail of registry changes, the webhook configs of A2A tasks with the
+durable outbox of their notifications (``registry.push``), and the A2A
+message ids each caller sent, kept 24 hours for deduplication
+(``registry.a2a_messages``).
 
 Does not know: HTTP, MCP or A2A wire formats, or the engine. Fetching tool
 lists and cards from the network is the protocols layer's job; it hands
@@ -16,6 +18,7 @@ plain dicts to this package.
 
 from __future__ import annotations
 
+from registry.a2a_messages import MessageIds
 from registry.agents import AgentRegistry, RemoteAgent
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
 from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_hash
@@ -33,6 +36,7 @@ class Registry:
         self.mcp = McpRegistry(store)
         self.agents = AgentRegistry(store)
         self.push = PushStore(store)
+        self.a2a_messages = MessageIds(store)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -48,6 +52,7 @@ __all__ = [
     "InvalidEntry",
     "McpRegistry",
     "McpServer",
+    "MessageIds",
     "PinnedTool",
     "Principal",
     "PushConfig",

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -118,6 +119,13 @@ def check_server(server: McpServer) -> None:
     if server.transport == "http":
         if not server.url or not re.match(r"^https?://", server.url):
             raise InvalidEntry("an HTTP server needs --url starting with http:// or https://")
+        parts = urlsplit(server.url)
+        try:
+            parts.port  # noqa: B018 - reading the port is what checks it
+        except ValueError as exc:
+            raise InvalidEntry(f"the URL's port is not valid: {exc}") from None
+        if not parts.hostname:
+            raise InvalidEntry("the URL names no host")
     elif server.transport == "stdio":
         if not server.command or not all(isinstance(a, str) and a for a in server.command):
             raise InvalidEntry("a stdio server needs --command with the program and its arguments")

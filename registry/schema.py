@@ -117,3 +117,16 @@ a2a_push_deliveries = Table(
     Index("ix_a2a_push_deliveries_due", "state", "next_at"),
     Index("ix_a2a_push_deliveries_config", "task_id", "config_id", "id"),
 )
+
+# --- A2A message ids (migration 0003) -------------------------------------------------------------
+
+a2a_message_ids = Table(
+    "a2a_message_ids",
+    metadata,
+    Column("caller", String(255), primary_key=True),  # the principal that sent the message
+    Column("message_id", String(255), primary_key=True),  # as the caller chose it
+    Column("task_id", String(32), nullable=False),  # the task the message started or continued
+    Column("accepted_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # forgotten after this: a later resend is new work
+    Index("ix_a2a_message_ids_expires", "expires_at"),
+)

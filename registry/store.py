@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from registry.exceptions import RegistryError
 from registry.schema import registry_events
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -34,12 +35,15 @@ class RegistryStore:
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            database = parsed.database or ""
+            folder = Path(database).expanduser().parent if database and database != ":memory:" else None
+            if folder is not None and not folder.is_dir():  # a mistyped path is an error, not a new empty database
+                raise RegistryError(f"the database folder '{folder}' does not exist: create it first")
             kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
+        self._read_engine: Engine = self.engine
         if self.dialect == "sqlite":
 
             @event.listens_for(self.engine, "connect")
@@ -52,10 +56,26 @@ class RegistryStore:
             def _on_begin(conn: Connection) -> None:
                 conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
+            # Reads (every request's token check among them) take no write lock: a plain BEGIN on a connection
+            # of their own, so in WAL mode they never wait for a writer, such as a long engine command.
+            self._read_engine = create_engine(url, **kwargs)
+
+            @event.listens_for(self._read_engine, "connect")
+            def _on_read_connect(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.isolation_level = None
+                dbapi_connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+                dbapi_connection.execute("PRAGMA query_only=ON")
+
+            @event.listens_for(self._read_engine, "begin")
+            def _on_read_begin(conn: Connection) -> None:
+                conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
+
         self.migrate()
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not self.engine:
+            self._read_engine.dispose()
 
     def migrate(self) -> None:
         with self.engine.connect() as conn:
@@ -83,7 +103,8 @@ class RegistryStore:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        """A connection for queries only; on SQLite it does not queue behind writers for the write lock."""
+        with self._read_engine.connect() as conn:
             yield conn
             conn.rollback()
 

@@ -62,8 +62,13 @@ class AgentCommands:
                 job=job, instance=state.key, element_id=element.element_id, element_instance=element.key,
                 model=agent["model"], model_endpoint=agent.get("endpoint"),
                 messages=self._read_conversation(tx, element.key), tools=tool_definitions(process, node),
-                model_calls=agent["modelCalls"],
+                model_calls=agent["modelCalls"], deployment=tx.definition_deployment(state.definition_key),
             )
+
+    def deployment_file(self, deployment: int, name: str) -> str | None:
+        """A file deployed beside the BPMN of ``deployment`` (an agent's model file), or None."""
+        with self.store.reader() as tx:
+            return tx.deployment_resource(deployment, name)
 
     def _read_conversation(self, tx: Tx, owner: int) -> list[Any]:
         with self._conversations_lock:

@@ -52,3 +52,5 @@ class AgentTurn:
     messages: list[dict[str, Any]]  # the whole conversation, oldest first (system and user prompt included)
     tools: list[ToolDefinition] = field(default_factory=list)
     model_calls: int = 0  # model calls already made by this agent run
+    # the deployment of the agent's process: a "scripted:NAME"/"rules:NAME" model file deployed with it is found there
+    deployment: int | None = None

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.runtime import messages as m
 from engine.runtime.state import ElementInstance, ElementState, InstanceStatus
+from engine.runtime.task_inputs import asked_inputs
 
 if TYPE_CHECKING:
     from engine.runtime.step import Step
@@ -223,7 +224,8 @@ def _park_job(command: m.ParkJob, step: Step) -> None:
     step.effect(m.CreateUserTask(
         key=key, element_instance=element.key, element_id=element.element_id, name=command.name,
         assignee=command.assignee, candidate_groups=list(command.candidate_groups), candidate_users=[],
-        due_date=None, follow_up_date=None, form_key=None, priority=50, details=dict(command.details)))
+        due_date=None, follow_up_date=None, form_key=None, priority=50,
+        details={**command.details, "inputs": asked_inputs(command.name, command.details)}))
     step.record("job_parked", element, job=command.job, task=key, round=command.round)
 
 

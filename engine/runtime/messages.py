@@ -243,6 +243,7 @@ class StartChild:
     definition_key: int
     element_instance: int  # the call activity's element instance in the parent
     variables: dict[str, Any]
+    depth: int = 1  # how deep the child is called: 1 for a call from an instance nobody called
 
 
 @dataclass(frozen=True, slots=True)

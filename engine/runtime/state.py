@@ -124,6 +124,7 @@ class ParentLink:
 
     instance: int
     element_instance: int
+    depth: int = 1  # nested calls above and including this one (limited by RuntimeLimits.max_call_depth)
 
 
 @dataclass(slots=True)
@@ -154,7 +155,7 @@ class InstanceState:
             "root": self.root,
             "elements": [e.to_dict() for e in self.elements.values()],
             "variables": [[k, v] for k, v in self.variables.items()],
-            "parent": [self.parent.instance, self.parent.element_instance] if self.parent else None,
+            "parent": [self.parent.instance, self.parent.element_instance, self.parent.depth] if self.parent else None,
             "incidents": [[k, v] for k, v in self.incidents.items()],
             **({"startKey": self.start_key} if self.start_key is not None else {}),
         }
@@ -173,7 +174,7 @@ class InstanceState:
             root=data["root"],
             elements={e.key: e for e in (ElementInstance.from_dict(d) for d in data["elements"])},
             variables={k: v for k, v in data["variables"]},
-            parent=ParentLink(parent[0], parent[1]) if parent else None,
+            parent=ParentLink(parent[0], parent[1], parent[2] if len(parent) > 2 else 1) if parent else None,
             incidents={k: v for k, v in data["incidents"]},
             start_key=data.get("startKey"),
         )

@@ -19,6 +19,7 @@ from engine.model import AdHocSubProcess, ElementKind, FlowNode, Process, Sequen
 from engine.ports import IdSource, ProcessLookup
 from engine.runtime import messages as m
 from engine.runtime.expressions import ExpressionFailure
+from engine.runtime.limits import RuntimeLimits
 from engine.runtime.state import ElementInstance, ElementState, InstanceState, InstanceStatus
 from engine.runtime.variables import ScopeView, propagate, set_local
 
@@ -41,9 +42,11 @@ class Step:
 
     def __init__(
         self, process: Process, state: InstanceState, now: datetime, ids: IdSource, processes: ProcessLookup,
-        policies: Sequence[Any] = (),
+        policies: Sequence[Any] = (), limits: RuntimeLimits | None = None,
     ) -> None:
         self.process = process
+        self.limits = limits or RuntimeLimits()
+        self._activations = 0  # against limits.max_activations
         self.policies = tuple(policies)  # hub-wide agent policies (engine.agent.Policy), before each model's own
         self.state = state
         self.now = now
@@ -70,11 +73,27 @@ class Step:
             if element is None:  # terminated meanwhile
                 continue
             if action == "activate":
+                if self._activations >= self.limits.max_activations:
+                    self._out_of_budget(element)
+                    continue
+                self._activations += 1
                 activate_element(self, element)
             elif action == "complete":
                 complete_element(self, element, payload)
             elif action == "leave":
                 self.leave(element)
+
+    def _out_of_budget(self, element: ElementInstance) -> None:
+        """The command ran its activations: this element waits in an incident instead of looping on."""
+        if element.incident is not None:
+            return
+        limit = self.limits.max_activations
+        self.incident(
+            element, "activate", "limit",
+            f"this command activated {limit} elements without reaching a wait state (a loop of gateways or script "
+            f"tasks with no task, event or timer to wait on?) and stopped before '{element.element_id}'; resolve "
+            "the incident to go on for as many again, or cancel the instance (the limit is AGENTHUB_MAX_STEPS)",
+        )
 
     def schedule(self, action: str, element: ElementInstance, payload: Any = None) -> None:
         self._agenda.append((action, element.key, payload))

@@ -3,22 +3,35 @@
 The parser understands more of BPMN than the runtime runs yet; deploying a
 model that uses the rest is refused with a problem naming each element,
 rather than accepted and stuck later.
+
+Some things a model may carry are accepted but not acted on, because the
+model still runs without them: Camunda's job-worker ad-hoc subprocess (its
+AI Agent), Camunda connector job types nothing here handles, inbound
+connector properties. Deploying such a model succeeds with a warning per
+element that says what will not happen (``process_warnings``), so an
+instance does not wait later without a word.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
+from engine.agent.config import agent_config
 from engine.model import (
+    AdHocSubProcess,
     BoundaryEvent,
     Definitions,
     ElementKind,
     Event,
     EventDefinitionKind,
     FlowNode,
+    JobTask,
     Process,
     StartEvent,
     SubProcess,
 )
 from engine.parser import Problem
+from engine.runtime.lint import loop_warnings, recursion_warnings
 
 _NONE, _TIMER, _MESSAGE, _SIGNAL = (EventDefinitionKind.NONE, EventDefinitionKind.TIMER, EventDefinitionKind.MESSAGE,
                                     EventDefinitionKind.SIGNAL)
@@ -78,3 +91,70 @@ def unsupported_problems(definitions: Definitions, resource: str) -> list[Proble
             if message is not None:
                 problems.append(Problem(source_name=resource, line=node.line, element_id=node.id, message=message))
     return problems
+
+
+# Job types of Camunda's connectors (http-json, the AI Agent, MCP and A2A clients ...): Camunda's connector
+# runtime runs them, which is not part of this engine.
+_CONNECTOR_PREFIXES: Final = ("io.camunda:", "io.camunda.agenticai:", "io.camunda.connectors.")
+_AI_AGENT_JOB_WORKER: Final = "io.camunda.agenticai:aiagent-job-worker:"
+
+
+def _ad_hoc_warning(node: AdHocSubProcess) -> str | None:
+    if node.job is None or agent_config(node) is not None:  # with <agenthub:agent> the agent runs it
+        return None
+    job_type = node.job.type.text
+    what = f"adHocSubProcess with zeebe:taskDefinition type '{job_type}'"
+    if job_type.startswith(_AI_AGENT_JOB_WORKER):
+        reason = "Camunda's AI Agent job worker is not built in"
+    else:
+        reason = "ad-hoc subprocesses implemented by a job worker are not supported"
+    idle = "" if node.active_elements else (
+        ", which activates nothing on its own (it has no activeElementsCollection) and waits")
+    return (
+        f"{what}: {reason}, so no job is created and no agent runs; the subprocess runs as a plain ad-hoc "
+        f"subprocess{idle}. To have an agent run it, add <agenthub:agent model=\"...\"/> to its extensionElements"
+    )
+
+
+def _connector_warning(node: FlowNode) -> str | None:
+    job = node.job if isinstance(node, JobTask | Event) else None
+    if job is None or job.type.is_expression or not job.type.text.startswith(_CONNECTOR_PREFIXES):
+        return None
+    job_type = job.type.text
+    return (
+        f"{node.kind} with job type '{job_type}', a Camunda connector that is not built in: its job "
+        f"waits until a worker for '{job_type}' runs (a module with @worker(\"{job_type}\"), run with "
+        "`agenthub worker --workers MODULE`)"
+    )
+
+
+def _inbound_warning(node: FlowNode) -> str | None:
+    inbound = next((value for name, value in node.properties if name == "inbound.type"), None)
+    if inbound is None:
+        return None
+    kinds = _kinds(node) if isinstance(node, Event) else set()
+    if _MESSAGE in kinds:
+        instead = "it is triggered only by a message published to it (`agenthub publish` or the REST API)"
+    elif isinstance(node, StartEvent):
+        instead = "instances start only when started (`agenthub start` or the REST API)"
+    else:
+        instead = "nothing triggers it from outside"
+    return f"{node.kind} is a Camunda inbound connector ('{inbound}'), which is not built in: {instead}"
+
+
+def process_warnings(process: Process, resource: str) -> list[Problem]:
+    """What ``process`` carries that is accepted but not acted on, one warning per element and cause."""
+    if not process.executable:
+        return []
+    warnings: list[Problem] = []
+    for node in process.nodes.values():
+        found = [_ad_hoc_warning(node) if isinstance(node, AdHocSubProcess) else None,
+                 _connector_warning(node), _inbound_warning(node)]
+        warnings.extend(
+            Problem(source_name=resource, line=node.line, element_id=node.id, message=message)
+            for message in found
+            if message is not None
+        )
+    warnings.extend(loop_warnings(process, resource))
+    warnings.extend(recursion_warnings(process, resource))
+    return warnings

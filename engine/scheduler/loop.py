@@ -113,7 +113,7 @@ class WorkerLoop:
                     fired = self._fire_timers()
                     # a job whose worker died before runs alone: if it kills this process too, no innocent job
                     # running beside it is counted as stalled with it
-                    suspect = any(job.stalls > 0 for job in running.values())
+                    suspect = any(job.stalls >= max(self.settings.max_stalls - 1, 1) for job in running.values())
                     free = 0 if suspect else self.settings.concurrency - len(running)
                     jobs: list[ActivatedJob] = []
                     if free > 0:
@@ -154,8 +154,8 @@ class WorkerLoop:
             self._report(running.pop(future), future)
 
     def _heartbeat(self, running: dict[Future[Any], ActivatedJob], local: LocalJobs) -> None:
-        for job in [*running.values(), *local.queued()]:
-            self.engine.extend_lease(job, self.settings.lease_ms)
+        """Extend the leases of every running and queued job, in one transaction."""
+        self.engine.extend_leases([*running.values(), *local.queued()], self.settings.lease_ms)
 
     def _finish(self, running: dict[Future[Any], ActivatedJob], local: LocalJobs, heartbeat_s: float) -> None:
         """On stop: let the running handlers end and report them (a stopped loop leaves no job half done)."""

@@ -8,8 +8,17 @@ Does not know: BPMN semantics. It stores what the step computed and carries
 out its effects' rows; it never decides where a token goes.
 """
 
-from engine.store.exceptions import ConcurrentUpdate, JobLockLost, JobNotFound, StoreError, TaskNotOpen
+from engine.store.exceptions import ConcurrentUpdate, DatabaseBusy, JobLockLost, JobNotFound, StoreError, TaskNotOpen
 from engine.store.sql import SqlStore
 from engine.store.tx import Tx
 
-__all__ = ["ConcurrentUpdate", "JobLockLost", "JobNotFound", "SqlStore", "StoreError", "TaskNotOpen", "Tx"]
+__all__ = [
+    "ConcurrentUpdate",
+    "DatabaseBusy",
+    "JobLockLost",
+    "JobNotFound",
+    "SqlStore",
+    "StoreError",
+    "TaskNotOpen",
+    "Tx",
+]

@@ -5,6 +5,7 @@ StoreError
  +-- JobNotFound           no such job, or it is no longer open
  +-- JobLockLost           the caller's lease expired and the job was claimed by someone else
  +-- TaskNotOpen           the user task is completed or canceled
+ +-- DatabaseBusy          the database stayed locked by other writers past the busy timeout; retry later
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class JobLockLost(StoreError):
 
 class TaskNotOpen(StoreError):
     pass
+
+
+class DatabaseBusy(StoreError):
+    """Other writers held the database past the busy timeout: nothing was done; the caller may retry later."""

@@ -37,6 +37,18 @@ deployments = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# Files deployed beside the BPMN (an agent's scripted or rules model file, later forms and decisions): stored with
+# the deployment, so a process finds them wherever the hub runs and whatever its working directory.
+deployment_resources = Table(
+    "deployment_resources",
+    metadata,
+    Column("deployment_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(255), primary_key=True),
+    Column("checksum", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
 definitions = Table(
     "definitions",
     metadata,

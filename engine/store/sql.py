@@ -8,6 +8,7 @@ rows are read ``FOR UPDATE`` and jobs are claimed with ``SKIP LOCKED``.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,14 +17,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from engine.store.exceptions import StoreError
+from engine.store.exceptions import DatabaseBusy, StoreError
 from engine.store.rawsql import driver_sql
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 KEY_BLOCK = 200
 
@@ -86,6 +87,40 @@ class KeyAllocator:
             self._next = self._limit
 
 
+def _locked(exc: Exception) -> bool:
+    """SQLite's SQLITE_BUSY or SQLITE_LOCKED ("database is locked") after its busy timeout, by error code."""
+    driver = exc.orig if isinstance(exc, OperationalError) else exc
+    return getattr(driver, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@contextmanager
+def _closing(tx: Tx) -> Iterator[Tx]:
+    """Close the transaction's driver cursor before its connection goes back to the pool.
+
+    A cursor left open lives as long as anything refers to it, such as the
+    traceback of an exception raised inside the transaction, which
+    ``asyncio.to_thread`` hands to the event loop's thread. Freed there later,
+    the cursor resets its statement on a connection that another thread is
+    using by then: SQLite answers "bad parameter or other API misuse" to one
+    of them (the hardening issue's finding 12).
+    """
+    try:
+        yield tx
+    finally:
+        tx.close()
+
+
+def _check_sqlite_folder(database: str | None) -> None:
+    """A SQLite file may be new, but its folder must exist: a mistyped path is an error, not a fresh empty database."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().parent
+    if not folder.is_dir():
+        raise StoreError(
+            f"the database folder '{folder}' does not exist: create it first, or give another --db / AGENTHUB_DB"
+        )
+
+
 class SqlStore:
     """Opens the database, migrates it, and hands out transactions."""
 
@@ -99,8 +134,7 @@ class SqlStore:
             raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _check_sqlite_folder(parsed.database)
             kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
         elif self.dialect == "postgresql":
             kwargs["pool_pre_ping"] = True
@@ -114,6 +148,11 @@ class SqlStore:
         else:  # one connection is enough: the allocator reserves one block at a time
             self._key_engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
         self.keys = KeyAllocator(self._key_engine)
+        # SQLite has one writer at a time. This process's writers queue here, woken as soon as the lock is free,
+        # rather than in SQLite's busy handler, which sleeps and polls and lets a waiter starve past its timeout
+        # under load (the load benchmark saw 30 s waits end in "database is locked"). Other processes still meet
+        # at SQLite's lock. Reentrant, so a nested transaction on this thread fails in SQLite, not in a deadlock.
+        self._writer = threading.RLock() if self.dialect == "sqlite" else None
         self._sql: dict[str, str] = {}
         self.migrate()
 
@@ -205,13 +244,25 @@ class SqlStore:
     def transaction(self) -> Iterator[Tx]:
         """One atomic unit: everything done through the Tx commits together or not at all."""
         reserved: list[bool] = []
+        writer = self._writer
+        if writer is not None and not writer.acquire(timeout=self._busy_timeout_ms / 1000):
+            raise DatabaseBusy(f"other writers held the database for more than {self._busy_timeout_ms / 1000:g} s")
         try:
-            with self.engine.begin() as conn:
-                yield Tx(conn, self, reserved)
+            with self.engine.begin() as conn, _closing(Tx(conn, self, reserved)) as tx:
+                yield tx
+        except (OperationalError, sqlite3.OperationalError) as exc:  # the driver's own, from BEGIN IMMEDIATE
+            if reserved:
+                self.keys.discard()
+            if _locked(exc):
+                raise DatabaseBusy("the database is locked by another process's writer past the busy timeout") from exc
+            raise
         except BaseException:
             if reserved:
                 self.keys.discard()
             raise
+        finally:
+            if writer is not None:
+                writer.release()
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:
@@ -224,7 +275,8 @@ class SqlStore:
         with self._read_engine.connect() as conn:
             conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
             try:
-                yield Tx(conn, self, [])
+                with _closing(Tx(conn, self, [])) as tx:
+                    yield tx
             finally:
                 conn.connection.dbapi_connection.execute("ROLLBACK")  # type: ignore[union-attr]
 

@@ -13,7 +13,16 @@ from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.exceptions import ConcurrentUpdate, JobLockLost, JobNotFound, TaskNotOpen
 from engine.store.rawsql import Result
-from engine.store.schema import definitions, deployments, incidents, instances, jobs, journal, user_tasks
+from engine.store.schema import (
+    definitions,
+    deployment_resources,
+    deployments,
+    incidents,
+    instances,
+    jobs,
+    journal,
+    user_tasks,
+)
 from engine.store.tx_events import EventRows
 
 if TYPE_CHECKING:
@@ -62,6 +71,12 @@ class Tx(EventRows):
             self._cursor.execute(sql, params or {})
         return Result(self._cursor)
 
+    def close(self) -> None:
+        """Release the driver cursor (``SqlStore`` calls this before the connection is returned to its pool)."""
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            cursor.close()
+
     def next_key(self) -> int:
         return self._store.keys.next_key(self.conn, self._reserved)
 
@@ -69,6 +84,35 @@ class Tx(EventRows):
 
     def insert_deployment(self, key: int, name: str, at: int) -> None:
         self.conn.execute(insert(deployments).values(key=key, name=name, created_at=at))
+
+    def insert_deployment_resource(self, deployment_key: int, name: str, checksum: str, content: str, at: int) -> None:
+        self.conn.execute(
+            insert(deployment_resources).values(
+                deployment_key=deployment_key, name=name, checksum=checksum, content=content, created_at=at
+            )
+        )
+
+    def deployment_resource(self, deployment_key: int, name: str) -> str | None:
+        return self.conn.execute(
+            select(deployment_resources.c.content).where(
+                deployment_resources.c.deployment_key == deployment_key, deployment_resources.c.name == name
+            )
+        ).scalar()
+
+    def definition_deployment(self, definition_key: int) -> int | None:
+        found = self.conn.execute(
+            select(definitions.c.deployment_key).where(definitions.c.key == definition_key)
+        ).scalar()
+        return int(found) if found is not None else None
+
+    def deployment_resource_names(self, deployment_key: int) -> list[str]:
+        return list(
+            self.conn.execute(
+                select(deployment_resources.c.name)
+                .where(deployment_resources.c.deployment_key == deployment_key)
+                .order_by(deployment_resources.c.name)
+            ).scalars()
+        )
 
     def insert_definition(self, **values: Any) -> None:
         self.conn.execute(insert(definitions).values(**values))
@@ -116,6 +160,7 @@ class Tx(EventRows):
                 definitions.c.version,
                 definitions.c.xml,
                 definitions.c.resource_name,
+                definitions.c.deployment_key,
             ).where(definitions.c.key == key)
         ).first()
 
@@ -323,31 +368,37 @@ class Tx(EventRows):
             )
         )
 
-    def claim_jobs(self, types: Sequence[str] | None, owner: str, now: int, lease_ms: int, limit: int) -> Sequence[Any]:
-        """Lock up to ``limit`` due jobs (ready, or locked by a worker whose lease ran out) for ``owner``."""
+    def claim_jobs(
+        self, types: Sequence[str] | None, owner: str, now: int, lease_ms: int, limit: int, *, alone_after: int = 1
+    ) -> Sequence[Any]:
+        """Lock up to ``limit`` due jobs (ready, or locked by a worker whose lease ran out) for ``owner``.
+
+        Fair by construction: jobs whose worker died take at most half the batch, so fresh work keeps flowing
+        during a recovery; and no instance takes more than half of the ready jobs while others have some due,
+        so one multi-instance activity over thousands of items does not hold every slot until it is done.
+        A job that stalled ``alone_after`` times or more is claimed alone (it may be what kills workers).
+        """
         type_clause, params = _types_filter(types)
-        params.update(now=now, limit=limit)
+        params.update(now=now)
         lock_clause = " FOR UPDATE SKIP LOCKED" if self._for_update else ""
-        # Two ordered, limited index scans (ix_jobs_lock, ix_jobs_due) rather than one query over both states,
+        share = max(1, (limit + 1) // 2)
+        # Ordered, limited index scans (ix_jobs_lock, ix_jobs_due) rather than one query over both states,
         # which had to read and sort every due job to lock the first few (docs/BENCHMARKS.md, scale-out).
-        found = self._x(
-            "SELECT key, state, stalls, due_at FROM jobs WHERE state = 'locked' AND lock_expires_at < :now"
-            f"{type_clause} ORDER BY lock_expires_at LIMIT 1{lock_clause}",
-            params,
-        ).all()
-        if not found:
-            found = self._x(
-                f"SELECT key, state, stalls, due_at FROM jobs WHERE state = 'ready' AND due_at <= :now{type_clause}"
-                f" ORDER BY due_at, key LIMIT :limit{lock_clause}",
-                params,
-            ).all()
+        found = list(self._x(
+            "SELECT key, state, stalls, due_at, instance_key FROM jobs"
+            f" WHERE state = 'locked' AND lock_expires_at < :now{type_clause}"
+            f" ORDER BY lock_expires_at LIMIT :limit{lock_clause}",
+            {**params, "limit": share},
+        ).all())
+        if len(found) < limit:
+            found.extend(self._ready(type_clause, params, lock_clause, limit - len(found)))
+        # A job whose worker died again and again is claimed alone: if it is the one that kills workers, the jobs
+        # that happened to share its batch must not stall with it until they become incidents too.
+        repeat = [r for r in found if r.stalls + (1 if r.state == "locked" else 0) >= alone_after]
+        if repeat:
+            found = repeat[:1]
         if not found:
             return []
-        # A job whose worker died is claimed alone: if it is the one that kills workers, the jobs that happened
-        # to share its batch must not stall with it again and again until they become incidents too.
-        suspects = [r for r in found if r.state == "locked" or r.stalls > 0]
-        if suspects:
-            found = suspects[:1]
         keys = {f"k{i}": r.key for i, r in enumerate(found)}
         claimed = self._x(
             "UPDATE jobs SET stalls = stalls + (CASE WHEN state = 'locked' THEN 1 ELSE 0 END), state = 'locked',"
@@ -356,6 +407,42 @@ class Tx(EventRows):
             {"owner": owner, "expires": now + lease_ms, **keys},
         ).all()
         return sorted(claimed, key=lambda r: (r.due_at, r.key))
+
+    def _ready(self, type_clause: str, params: dict[str, Any], lock_clause: str, limit: int) -> list[Any]:
+        """Up to ``limit`` ready due jobs, oldest first, no instance taking more than half while others wait."""
+        select_ready = (
+            "SELECT key, state, stalls, due_at, instance_key FROM jobs WHERE state = 'ready' AND due_at <= :now"
+            f"{type_clause}"
+        )
+        rows = list(self._x(f"{select_ready} ORDER BY due_at, key LIMIT :limit{lock_clause}",
+                            {**params, "limit": limit}).all())
+        share = max(1, (limit + 1) // 2)
+        counts: dict[int, int] = {}
+        for row in rows:
+            counts[row.instance_key] = counts.get(row.instance_key, 0) + 1
+        crowded = [instance for instance, count in counts.items() if count > share]
+        if not crowded:
+            return rows
+        # One instance filled the batch: give the other instances' oldest due jobs their turn.
+        excluded = {f"i{n}": instance for n, instance in enumerate(crowded)}
+        others = self._x(
+            f"{select_ready} AND instance_key NOT IN ({', '.join(f':{k}' for k in excluded)})"
+            f" ORDER BY due_at, key LIMIT :limit{lock_clause}",
+            {**params, **excluded, "limit": limit - share},
+        ).all()
+        if not others:
+            return rows
+        kept: list[Any] = []
+        left: list[Any] = []
+        taken = dict.fromkeys(crowded, 0)
+        for row in rows:
+            if row.instance_key in taken:
+                if taken[row.instance_key] >= share:
+                    left.append(row)  # fills the batch only where the others leave room
+                    continue
+                taken[row.instance_key] += 1
+            kept.append(row)
+        return (kept + list(others) + left)[:limit]
 
     def extend_lease(self, key: int, owner: str, lock_version: int, expires_at: int) -> bool:
         result = self.conn.execute(
@@ -380,6 +467,20 @@ class Tx(EventRows):
             " WHERE instance_key = :i AND state != 'completed' ORDER BY key",
             {"i": instance_key},
         ).all()
+
+    def ready_jobs(self, instance_keys: Sequence[int]) -> list[Any]:
+        """The jobs of these instances that no worker holds now: what they wait on a worker for (ix_jobs_instance)."""
+        found: list[Any] = []
+        for start in range(0, len(instance_keys), 500):  # bounded IN lists, whatever the page size
+            found.extend(
+                self.conn.execute(
+                    select(
+                        jobs.c.key, jobs.c.instance_key, jobs.c.type, jobs.c.retries, jobs.c.due_at,
+                        jobs.c.lock_version, jobs.c.error_message,
+                    ).where(jobs.c.instance_key.in_(instance_keys[start : start + 500]), jobs.c.state == "ready")
+                ).all()
+            )
+        return found
 
     def next_job_due(self, types: Sequence[str] | None) -> int | None:
         type_clause, params = _types_filter(types)

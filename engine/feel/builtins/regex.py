@@ -1,25 +1,27 @@
-"""Translation of XPath / XML Schema regular expressions (used by matches, replace, split)
-into Python ``re`` patterns.
+"""Translation of XPath / XML Schema regular expressions (used by matches, replace, split, extract)
+into RE2 patterns, which ``engine.feel.linear_regex`` runs in linear time (no pattern can freeze the hub).
 
 Differences handled: ``.`` does not match CR or LF, ``$`` means end of input unless
-the ``m`` flag is set, character-class subtraction ``[a-z-[aeiou]]``, the ``x`` flag
-(whitespace outside classes is dropped), ``\\p{..}`` categories (approximated by ranges,
-since ``re`` has no Unicode properties) and the ``q`` flag (literal pattern). Anything
-XPath forbids (back-references in classes, ``\\0``, ``(?`` groups other than ``(?:``,
-unknown escapes) raises ValueError, which the caller turns into null.
+the ``m`` flag is set, character-class subtraction ``[a-z-[aeiou]]`` (computed as
+ranges, since RE2 has no look-ahead), the ``x`` flag (whitespace outside classes is
+dropped), ``\\s`` as XML Schema's four space characters, ``\\d`` and ``\\w`` by Unicode
+category, ``\\p{..}`` categories (approximated by ranges) and the ``q`` flag (literal
+pattern). Anything XPath forbids (back-references in classes, ``\\0``, a reference to a
+group not yet opened, ``(?`` groups other than ``(?:``, unknown escapes) raises ValueError,
+which the caller turns into null. XPath's back-references (``(a)\\1``) need a backtracking
+engine; they raise ``FeelLimitError`` naming the reason.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
 from engine.feel.exceptions import FeelLimitError
+from engine.feel.linear_regex import LinearRegex, RegexError, class_ranges, compile_linear
 
 __all__ = ["compile_xpath_regex"]
 
 _MAX_PATTERN = 1000
-# Nested quantifiers such as (a+)+ make backtracking engines run for ages on some inputs.
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
 _CATEGORIES = {
     "L": "a-zA-Z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02c1\u0370-\u03ff\u0400-\u0481\u048a-\u052f"
     "\u4e00-\u9fff",
@@ -36,8 +38,16 @@ _CATEGORIES = {
     "IsGreek": "\u0370-\u03ff",
     "IsCyrillic": "\u0400-\u04ff",
 }
-_PLAIN_ESCAPES = set("nrt\\|.-^?*+{}()[]$sSdDwW")
+_PLAIN_ESCAPES = set("nrt\\|.-^?*+{}()[]$")
 _NAME_ESCAPES = {"i": "A-Za-z_:", "c": "-.0-9A-Za-z_:"}
+# Multi-character escapes as RE2 class bodies (the capital letter: the complement). XML Schema's \s is exactly
+# these four characters; \d is Unicode's Nd; \w follows Python's (letters, numbers and '_'), as before.
+_CLASS_ESCAPES = {
+    "s": " \\t\\n\\r",
+    "d": "\\p{Nd}",
+    "w": "\\p{L}\\p{N}_",
+}
+_NOT_SPACE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{21}-\\x{d7ff}\\x{e000}-\\x{10ffff}"
 
 
 class _Translator:
@@ -46,6 +56,7 @@ class _Translator:
         self.i = 0
         self.dotall = dotall
         self.multiline = multiline
+        self.groups = 0  # capturing groups opened so far, for telling a back-reference from an error
 
     def escape(self, in_class: bool) -> tuple[str, bool]:
         """Translate the escape at ``self.i``; return (text, is_class_body)."""
@@ -68,9 +79,21 @@ class _Translator:
                 return f"[^{body}]", False
             return body, True
         if d.isdigit():
-            if in_class or d == "0":
+            if in_class or d == "0" or int(d) > self.groups:
                 raise ValueError("bad back-reference")
-            return "\\" + d, False
+            raise FeelLimitError(
+                f"back-reference \\{d} in a regular expression is not supported: FEEL regular expressions run on"
+                " a linear-time engine, which cannot match back-references"
+            )
+        if d.lower() in _CLASS_ESCAPES:
+            body = _CLASS_ESCAPES[d.lower()]
+            if d.islower():
+                return body, True
+            if not in_class:
+                return f"[^{body}]", False
+            if d == "D":
+                return "\\P{Nd}", True
+            return (_NOT_SPACE if d == "S" else _range_text(class_ranges(f"[^{body}]"))), True
         if d in _NAME_ESCAPES:
             return _NAME_ESCAPES[d], True
         if d in ("I", "C"):
@@ -111,7 +134,10 @@ class _Translator:
                 body += "\\[" if ch == "[" else ch
                 self.i += 1
         cls = f"[{body}]"
-        return f"(?:(?!{subtract}){cls})" if subtract else cls
+        if not subtract:
+            return cls
+        # RE2 has no look-ahead to write "in cls but not in subtract", so the difference is computed as ranges.
+        return f"[{_range_text(_minus(class_ranges(cls), class_ranges(subtract)))}]"
 
     def translate(self) -> str:
         p, out = self.p, []
@@ -126,11 +152,12 @@ class _Translator:
                 out.append("[^\\n\\r]")
                 self.i += 1
             elif ch == "$" and not self.multiline:
-                out.append("\\Z")
+                out.append("\\z")
                 self.i += 1
             elif ch == "(" and p.startswith("(?", self.i) and not p.startswith("(?:", self.i):
                 raise ValueError("unsupported group")
             else:
+                self.groups += ch == "(" and not p.startswith("(?", self.i)
                 out.append(ch)
                 self.i += 1
         return "".join(out)
@@ -156,7 +183,7 @@ def _strip_whitespace(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_xpath_regex(pattern: object, flags: object) -> re.Pattern[str]:
+def compile_xpath_regex(pattern: object, flags: object) -> LinearRegex:
     """Compile an XPath regular expression with XPath flags ``s m i x q``; ValueError if invalid."""
     if type(pattern) is not str or (flags is not None and type(flags) is not str):
         raise TypeError("pattern and flags must be strings")
@@ -165,19 +192,38 @@ def compile_xpath_regex(pattern: object, flags: object) -> re.Pattern[str]:
         raise ValueError(f"unknown regular expression flags {options!r}")
     if len(pattern) > _MAX_PATTERN:
         raise FeelLimitError(f"regular expression longer than {_MAX_PATTERN} characters")
-    re_flags = re.IGNORECASE if "i" in options else 0
+    ignore_case = "i" in options
     if "q" in options:
-        return re.compile(re.escape(pattern), re_flags)
+        return compile_linear(pattern, ignore_case=ignore_case, literal=True)
     if "x" in options:
         pattern = _strip_whitespace(pattern)
-    if _NESTED_QUANTIFIER.search(pattern):
-        raise FeelLimitError("regular expression with nested quantifiers is not allowed")
-    if "m" in options:
-        re_flags |= re.MULTILINE
-    if "s" in options:
-        re_flags |= re.DOTALL
     translated = _Translator(pattern, "s" in options, "m" in options).translate()
+    prefix = ("(?m)" if "m" in options else "") + ("(?s)" if "s" in options else "")
     try:
-        return re.compile(translated, re_flags)
-    except re.error as exc:
+        return compile_linear(prefix + translated, ignore_case=ignore_case)
+    except RegexError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _minus(ranges: tuple[tuple[int, int], ...], removed: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """The code points in ``ranges`` and not in ``removed`` (both sorted, inclusive)."""
+    result: list[tuple[int, int]] = []
+    for low, high in ranges:
+        for cut_low, cut_high in removed:
+            if cut_high < low or cut_low > high:
+                continue
+            if cut_low > low:
+                result.append((low, cut_low - 1))
+            low = cut_high + 1
+            if low > high:
+                break
+        if low <= high:
+            result.append((low, high))
+    return result
+
+
+def _range_text(ranges: Sequence[tuple[int, int]]) -> str:
+    """Ranges as an RE2 class body; no ranges: a body that matches nothing."""
+    if not ranges:
+        return "^\\x00-\\x{10ffff}"
+    return "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from engine.feel.builtins._registry import builtin
 from engine.feel.builtins.regex import compile_xpath_regex
 from engine.feel.exceptions import FeelLimitError
+from engine.feel.linear_regex import LinearMatch, LinearRegex
 from engine.feel.values import MAX_STRING, to_int
 
 __all__ = ["translate_regex"]
@@ -21,7 +21,7 @@ def _text(value: Any) -> str:
     return value
 
 
-def translate_regex(pattern: Any, flags: Any) -> re.Pattern[str]:
+def translate_regex(pattern: Any, flags: Any) -> LinearRegex:
     """Compile an XPath regular expression (see ``engine.feel.builtins.regex``)."""
     return compile_xpath_regex(pattern, flags)
 
@@ -88,10 +88,10 @@ def ends_with(string: Any, match: Any) -> Any:
 
 @builtin("matches", "input", "pattern", "flags", required=2)
 def matches(input: Any, pattern: Any, flags: Any = None) -> Any:
-    return translate_regex(pattern, flags).search(_text(input)) is not None
+    return translate_regex(pattern, flags).search(_text(input))
 
 
-def _expand(m: re.Match[str], template: str) -> str:
+def _expand(m: LinearMatch, groups: int, template: str) -> str:
     """XPath replacement text: ``$n`` is group n, ``\\$`` and ``\\\\`` are literal characters."""
     out: list[str] = []
     i, size = 0, len(template)
@@ -109,7 +109,7 @@ def _expand(m: re.Match[str], template: str) -> str:
             if j == i + 1:
                 raise ValueError("bad $ in replacement")
             group = int(template[i + 1 : j])
-            out.append((m.group(group) or "") if group <= (m.re.groups or 0) else "")
+            out.append((m.group(group) or "") if group <= groups else "")
             i = j
         else:
             out.append(ch)
@@ -121,12 +121,12 @@ def _expand(m: re.Match[str], template: str) -> str:
 def replace(input: Any, pattern: Any, replacement: Any, flags: Any = None) -> Any:
     regex = translate_regex(pattern, flags)
     text, template = _text(input), _text(replacement)
-    if regex.fullmatch(""):
+    if regex.matches_empty():
         raise ValueError("pattern matches the empty string")
     if "q" in (flags or ""):
         result = regex.sub(lambda m: template, text)
     else:
-        result = regex.sub(lambda m: _expand(m, template), text)
+        result = regex.sub(lambda m: _expand(m, regex.groups, template), text)
     if len(result) > MAX_STRING:
         raise FeelLimitError(f"string longer than {MAX_STRING} characters")
     return result
@@ -135,14 +135,14 @@ def replace(input: Any, pattern: Any, replacement: Any, flags: Any = None) -> An
 @builtin("split", "string", "delimiter")
 def split(string: Any, delimiter: Any) -> Any:
     regex = translate_regex(_text(delimiter), None)
-    if regex.fullmatch(""):
+    if regex.matches_empty():
         return None
     return regex.split(_text(string))
 
 
 @builtin("extract", "string", "pattern")
 def extract(string: Any, pattern: Any) -> Any:
-    return [m.group(0) for m in translate_regex(pattern, None).finditer(_text(string))]
+    return [m.group(0) or "" for m in translate_regex(pattern, None).finditer(_text(string))]
 
 
 @builtin("string join", "list", "delimiter", required=1)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from engine.model import Activity
 from engine.runtime.behaviors import activities, multi_instance
 from engine.runtime.expressions import ExpressionFailure, apply_mappings
+from engine.runtime.limits import LimitReached
 from engine.runtime.state import ElementInstance, ElementState
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ def activate_element(step: Step, element: ElementInstance) -> None:
         activities.activate(step, element, node)
     except ExpressionFailure as exc:
         step.incident(element, "activate", "expression", str(exc))
+    except LimitReached as exc:
+        step.incident(element, "activate", "limit", str(exc))
 
 
 def complete_element(step: Step, element: ElementInstance, variables: dict[str, Any] | None) -> None:

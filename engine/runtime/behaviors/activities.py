@@ -24,7 +24,9 @@ from engine.runtime.expressions import (
     evaluate_strings,
     evaluate_value,
 )
+from engine.runtime.limits import LimitReached
 from engine.runtime.state import ElementInstance, ElementState
+from engine.runtime.task_inputs import user_task_inputs
 
 if TYPE_CHECKING:
     from engine.runtime.step import Step
@@ -221,6 +223,7 @@ def _create_user_task(step: Step, element: ElementInstance, node: UserTask) -> N
             follow_up_date=_optional_string(follow_up, "the follow-up date"),
             form_key=spec.form_key or spec.form_id,
             priority=priority_value,
+            details=user_task_inputs(step, element, node),
         )
     )
     _activated(step, element, waits=True)
@@ -238,13 +241,20 @@ def _call(step: Step, element: ElementInstance, node: CallActivity) -> None:
             f"call activity '{node.id}' calls process '{process_id}', which is not deployed; deploy it, then retry"
         )
     definition_key = found[0]
+    depth = (step.state.parent.depth if step.state.parent is not None else 0) + 1
+    if depth > step.limits.max_call_depth:
+        raise LimitReached(
+            f"call activity '{node.id}' would start a call {depth} levels deep, more than the limit of "
+            f"{step.limits.max_call_depth} (AGENTHUB_MAX_CALL_DEPTH): does '{process_id}' call itself without end?"
+        )
     if node.propagate_all_parent_variables:
         variables = scope.flatten()
     else:
         variables = dict(step.state.variables.get(element.key, {}))
     key = step.ids.next_key()
     element.child_instance = key
-    step.effect(m.StartChild(key=key, definition_key=definition_key, element_instance=element.key, variables=variables))
+    step.effect(m.StartChild(key=key, definition_key=definition_key, element_instance=element.key, variables=variables,
+                             depth=depth))
     _activated(step, element, waits=True)
     step.record("child_started", element, child=key, process=process_id)
 

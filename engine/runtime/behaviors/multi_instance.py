@@ -15,6 +15,7 @@ from engine.model import Activity, FlowNode
 from engine.runtime.behaviors.compensation import record_completion
 from engine.runtime.behaviors.events import open_boundary_waits
 from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition, evaluate_list
+from engine.runtime.limits import LimitReached
 from engine.runtime.state import ElementInstance, ElementState, LoopState
 
 if TYPE_CHECKING:
@@ -36,6 +37,12 @@ def activate_body(step: Step, body: ElementInstance, node: Activity) -> None:
         items, total = None, count
     else:
         raise ExpressionFailure(f"multi-instance activity '{node.id}' has neither input collection nor cardinality")
+    if total > step.limits.max_cardinality:
+        raise LimitReached(
+            f"multi-instance activity '{node.id}' would run {total} instances, more than the limit of "
+            f"{step.limits.max_cardinality} (AGENTHUB_MAX_CARDINALITY); split the work, or raise the limit and "
+            "resolve the incident"
+        )
     body.loop = LoopState(items=items, total=total)
     body.state = ElementState.ACTIVE
     step.record("element_activated", body, multiInstance=True, instances=total)

@@ -114,8 +114,3 @@ def test_assert_stops_evaluation_when_the_condition_fails() -> None:
     assert feel("assert(x, x > 0)", x=1) == Decimal(1)
     with pytest.raises(FeelEvaluationError, match="assertion failed"):
         feel('assert(x, x > 0, "x must be positive")', x=-1)
-
-
-def test_regular_expressions_with_nested_quantifiers_are_refused() -> None:
-    with pytest.raises(FeelEvaluationError, match="nested quantifiers"):
-        feel('matches("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "(a+)+$")')
