@@ -3,7 +3,9 @@
 The limits hold whatever the schema says (RELIABILITY.md M14): at most
 ``MAX_ARGUMENT_BYTES`` of JSON, at most ``MAX_DEPTH`` levels of nesting, and
 only finite numbers. The walk that checks them is iterative, so a hostile
-nesting depth cannot exhaust the stack.
+nesting depth cannot exhaust the stack. What counts as a storable value (no
+NaN or Infinity, no lone surrogate) is ``engine.strict_json``'s rule; a
+refusal names the argument's path (``order.lines[1]``).
 
 Shared by the MCP and A2A servers. The schemas checked here are the ones they write (``ToolSpec.input_schema()``
 and the built-in tools'): ``type`` (one name or a list), ``enum``,
@@ -17,9 +19,10 @@ an untyped dependency for features these schemas never use.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
+
+from engine.strict_json import value_problem
 
 MAX_ARGUMENT_BYTES = 1 << 20  # 1 MiB of JSON
 MAX_DEPTH = 32
@@ -64,8 +67,9 @@ def _limit_problem(values: dict[str, Any]) -> str | None:
                 return f"the arguments nest deeper than {MAX_DEPTH} levels"
             children = value.values() if isinstance(value, dict) else value
             stack.extend((child, depth + 1) for child in children)
-        elif isinstance(value, float) and not math.isfinite(value):
-            return "the arguments hold a number that is not finite (NaN or Infinity): JSON has no such number"
+    unstorable = value_problem(values)
+    if unstorable is not None:  # Infinity or a lone surrogate that a transport's parser let through
+        return str(unstorable)
     size = len(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_ARGUMENT_BYTES:
         return f"the arguments take {size} bytes of JSON; at most {MAX_ARGUMENT_BYTES} are accepted"

@@ -15,6 +15,12 @@ as an id that names nothing (RELIABILITY.md A2). Sending, cancelling and
 setting push configs need the ``start`` scope; the HTTP layer refuses those
 with 403 before they get here, and this class checks again. The push-config
 methods come from ``push_configs.PushConfigMethods``.
+
+A message sent again (the same ``messageId`` from the same principal, within
+``registry.a2a_messages.RETENTION_MS``) is answered with the task the first
+one started or continued, and nothing starts or completes again: a client that
+resends after a crash or a lost answer does not double the work. The ids are
+kept in the registry, so this holds across a hub restart.
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ from protocols.a2a._listing import list_tasks
 from protocols.a2a.push_configs import PushConfigMethods, PushConfigs
 from protocols.arguments import ArgumentError, check_arguments
 from protocols.instances import follow
-from registry import Principal
+from registry import MessageIds, Principal
 
 T = TypeVar("T")
 CardSource = Callable[[ServerCallContext], Awaitable[AgentCard]]
@@ -108,12 +114,14 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         stream_timeout_s: float,
         extended_card: CardSource,
         push: PushConfigs | None = None,
+        messages: MessageIds | None = None,
     ) -> None:
         self.engine = engine
         self.call_timeout_s = call_timeout_s
         self.stream_timeout_s = stream_timeout_s
         self.extended_card = extended_card
         self.push = push
+        self.messages = messages
 
     async def _io(self, work: Callable[[], T]) -> T:
         return await asyncio.to_thread(work)
@@ -195,6 +203,18 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         wants_push = params.configuration.HasField("task_push_notification_config")
         if wants_push:  # checked before anything starts: a refused webhook starts no task
             self._configs().check(push)
+        snapshot = await self._accepted_before(message, context)
+        if snapshot is None:
+            snapshot = await self._start_or_continue(params, context)
+            await self._remember(principal, message, snapshot)
+        if wants_push:
+            await self.attach(snapshot, push)
+        return snapshot
+
+    async def _start_or_continue(self, params: SendMessageRequest, context: ServerCallContext) -> Snapshot:
+        """A new message's work: complete the caller's user task (a message with a taskId) or start an instance."""
+        principal = principal_of(context)
+        message = params.message
         if message.task_id:
             snapshot = await self.owned(message.task_id, context)
             if message.context_id and message.context_id != snapshot.context_id:
@@ -215,9 +235,32 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             except (InvalidInput, NotFound) as exc:
                 raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))
-        if wants_push:
-            await self.attach(snapshot, push)
         return snapshot
+
+    async def _accepted_before(self, message: Message, context: ServerCallContext) -> Snapshot | None:
+        """The caller's task this very message (same ``messageId``) went to already, or None for a new message."""
+        ledger = self.messages
+        if ledger is None or not message.message_id:
+            return None
+        caller = principal_of(context).name
+        task_id = await self._io(lambda: ledger.task_of(caller, message.message_id))
+        if task_id is None or (message.task_id and message.task_id != task_id):
+            return None  # new, or the same id for another task: not the same message
+        try:
+            snapshot = await self.owned(task_id, context)
+        except TaskNotFoundError:  # gone since, or sent to another agent: not the same message's work
+            return None
+        # A message that started a task is the same message only while that task runs: once it ended, the id starts
+        # new work (the A2A TCK sends one id per scenario in a session, for a new task each time). A resend after a
+        # crash finds its task still running in the cases that matter: a task that already ended is done again.
+        if not message.task_id and snapshot.state in TERMINAL:
+            return None
+        return snapshot
+
+    async def _remember(self, principal: Principal, message: Message, snapshot: Snapshot) -> None:
+        ledger = self.messages
+        if ledger is not None and message.message_id:
+            await self._io(lambda: ledger.record(principal.name, message.message_id, str(snapshot.key)))
 
     async def _continue(self, snapshot: Snapshot, message: Message) -> Snapshot:
         state = snapshot.state

@@ -1,4 +1,13 @@
-"""Fetching a remote agent's card, the first step of registering it."""
+"""Fetching a remote agent's card, the first step of registering it.
+
+The card is fetched as every call to the agent is made: through a client
+whose connections go only to addresses the egress allow-list
+(``AGENTHUB_HTTP_ALLOW``) admits, the host resolved once and the connection
+made to a checked address (``_egress``). Registering an agent at a refused
+address (the metadata service 169.254.169.254, a private network) therefore
+fails with a ``CardError`` naming the address and the setting, before any
+connection is made.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,9 @@ import os
 from typing import Any
 
 import httpx
+
+from protocols.a2a._egress import checked_client
+from protocols.http import EgressPolicy, HttpConnectorError, Resolver, system_resolver
 
 MAX_CARD_BYTES = 1024 * 1024
 WELL_KNOWN = "/.well-known/agent-card.json"
@@ -21,7 +33,15 @@ def card_url(url: str) -> str:
     return url if url.endswith(".json") else url.rstrip("/") + WELL_KNOWN
 
 
-async def fetch_card(url: str, *, token_env: str | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+async def fetch_card(
+    url: str,
+    *,
+    egress: EgressPolicy,
+    token_env: str | None = None,
+    timeout_s: float = 10.0,
+    resolve: Resolver = system_resolver,
+) -> dict[str, Any]:
+    """The agent card at ``url``, fetched only from addresses ``egress`` admits; CardError says what went wrong."""
     headers = {"Accept": "application/json", "A2A-Version": "1.0"}
     if token_env:
         secret = os.environ.get(token_env)
@@ -31,7 +51,7 @@ async def fetch_card(url: str, *, token_env: str | None = None, timeout_s: float
     target = card_url(url)
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client,
+            checked_client(egress, headers={}, timeout_s=timeout_s, resolve=resolve) as client,
             client.stream("GET", target, headers=headers) as response,
         ):
             if response.status_code != 200:
@@ -41,6 +61,8 @@ async def fetch_card(url: str, *, token_env: str | None = None, timeout_s: float
                 data += chunk
                 if len(data) > MAX_CARD_BYTES:
                     raise CardError(f"the agent card at {target} is larger than {MAX_CARD_BYTES} bytes")
+    except HttpConnectorError as exc:  # EgressDenied names the refused address and the setting to change
+        raise CardError(f"cannot fetch the agent card from {target}: {exc}") from None
     except httpx.HTTPError as exc:
         raise CardError(f"cannot fetch the agent card from {target}: {type(exc).__name__}: {exc}") from None
     try:

@@ -44,12 +44,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engine import Engine, NotFound
+from engine import Engine, NotFound, strict_json
 from engine.exposure import ToolSpec
+from engine.strict_json import JsonProblem
 from protocols.a2a._cards import CACHE_CONTROL, CARD_PATH, HUB_PATH, card_json, hub_card, process_card
 from protocols.a2a._handler import AGENT, PRINCIPAL, ProcessTaskHandler, agent_of
 from protocols.a2a.push_configs import PushConfigs
-from registry import Principal
+from registry import MessageIds, Principal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -104,7 +105,11 @@ class _ContextBuilder(DefaultServerCallContextBuilder):
 
 
 class A2AEndpoint:
-    """The A2A routes over one engine; ``base_url()`` is the hub's public URL, used in the cards."""
+    """The A2A routes over one engine; ``base_url()`` is the hub's public URL, used in the cards.
+
+    ``messages`` remembers the message ids each caller sent, so that a message sent again returns its first task
+    (default: the registry store of ``push``; with neither, messages are not deduplicated).
+    """
 
     def __init__(
         self,
@@ -114,16 +119,21 @@ class A2AEndpoint:
         call_timeout_s: float = 30.0,
         stream_timeout_s: float = 300.0,
         push: PushConfigs | None = None,
+        messages: MessageIds | None = None,
     ) -> None:
         self.engine = engine
         self.base_url = base_url
         self.push = push
+        if messages is None and push is not None:
+            # The message ids live in the registry beside the push configs; the hub hands over only the latter.
+            messages = MessageIds(push.store.store)
         self.handler = ProcessTaskHandler(
             engine,
             call_timeout_s=call_timeout_s,
             stream_timeout_s=stream_timeout_s,
             extended_card=self._extended_card,
             push=push,
+            messages=messages,
         )
         builder = _ContextBuilder()
         self._jsonrpc = JsonRpcDispatcher(self.handler, context_builder=builder, enable_v0_3_compat=True)
@@ -188,7 +198,8 @@ class A2AEndpoint:
             process_id = request.path_params.get("processId")
             if isinstance(process_id, str) and await self._spec(process_id) is None:
                 return _refusal(404, f"no agent '{process_id}': the process is not deployed or not exposed", jsonrpc)
-            needed, request_id = await _jsonrpc_scope(request) if jsonrpc else (needs, None)
+            body, problem = await _strict_body(request)
+            needed, request_id = _jsonrpc_scope(body) if jsonrpc else (needs, None)
             if needed is not None and not principal.has(needed):
                 return _refusal(403, f"permission denied: this method needs the '{needed}' scope", jsonrpc, request_id)
             media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -197,6 +208,8 @@ class A2AEndpoint:
                 return _refusal(
                     415, f"{what} is JSON (Content-Type: application/json), not '{media}'", jsonrpc, request_id
                 )
+            if problem is not None:
+                return _refusal(400, f"Parse error: {problem}", jsonrpc, request_id, field=problem.path)
             response = await target(request)
             return response if jsonrpc else _as_specified(response)
 
@@ -279,15 +292,28 @@ def _as_specified(response: Response) -> Response:
     return response
 
 
-async def _jsonrpc_scope(request: Request) -> tuple[str | None, str | int | None]:
-    """The scope a JSON-RPC request's method needs, and its id; a body that does not parse is left to the dispatcher.
+async def _strict_body(request: Request) -> tuple[Any, JsonProblem | None]:
+    """A POST body read by the strict parser (``engine.strict_json``): its value, or what makes it unacceptable.
 
-    Starlette keeps the body on the request, so the dispatcher reads it again without touching the stream.
+    The SDK's parsers would take ``1e999`` as Infinity (a 500 when it is
+    written back) and fail on a lone surrogate without naming the field; this
+    refuses both first, by path. Starlette keeps the body on the request, so
+    the dispatcher reads it again without touching the stream. An empty body
+    is left to the dispatcher (some HTTP+JSON routes take none).
     """
-    try:
-        body: Any = json.loads(await request.body())
-    except ValueError:
+    if request.method != "POST":
         return None, None
+    raw = await request.body()
+    if not raw.strip():
+        return None, None
+    try:
+        return strict_json.loads(raw), None
+    except JsonProblem as exc:
+        return None, exc
+
+
+def _jsonrpc_scope(body: Any) -> tuple[str | None, str | int | None]:
+    """The scope a JSON-RPC request's method needs, and its id; a body that does not parse is left to the dispatcher."""
     if not isinstance(body, dict):
         return None, None
     found = body.get("id")
@@ -301,16 +327,19 @@ def _start_03(path: str, method: str) -> str | None:
     return "start" if method == "POST" and path.startswith(starts) else None
 
 
-def _refusal(status: int, detail: str, jsonrpc: bool, request_id: str | int | None = None) -> Response:
+def _refusal(
+    status: int, detail: str, jsonrpc: bool, request_id: str | int | None = None, *, field: str | None = None
+) -> Response:
     """A refusal in the binding's shape: a JSON-RPC error, or the HTTP+JSON ``{"error": {...}}``."""
     headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else None
     if jsonrpc:
-        # The codes the hub's guard uses; 404: no such agent; 415: A2A's ContentTypeNotSupportedError.
-        code = {401: -32001, 403: -32003, 404: -32601, 415: -32005}[status]
-        return JSONResponse(
-            {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": detail}}, status, headers
-        )
-    grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 415: "INVALID_ARGUMENT"}[status]
+        # The codes the hub's guard uses; 400: a parse error; 404: no such agent; 415: ContentTypeNotSupportedError.
+        code = {400: -32700, 401: -32001, 403: -32003, 404: -32601, 415: -32005}[status]
+        error: dict[str, Any] = {"code": code, "message": detail}
+        if field is not None:
+            error["data"] = {"field": field}
+        return JSONResponse({"jsonrpc": "2.0", "id": request_id, "error": error}, status, headers)
+    grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(status, "INVALID_ARGUMENT")
     return JSONResponse({"error": {"code": status, "status": grpc, "message": detail}}, status, headers)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from engine import BpmnError
+from engine import BpmnError, strict_json
 from engine.feel import FeelError, to_json
 from engine.scheduler import Job
 from protocols.http.egress import EgressPolicy, IPAddress, Resolver, parse_address, system_resolver
@@ -221,14 +221,10 @@ def _parse_body(method: str, response: httpx.Response, data: bytes) -> Any:
     media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
         try:
-            return json.loads(data, parse_constant=_no_constant)
-        except (ValueError, RecursionError):
-            pass  # mislabelled or too deep: keep it as text rather than fail a call that succeeded
+            return strict_json.loads(data)  # NaN, Infinity and lone surrogates cannot be stored as variables
+        except strict_json.JsonProblem:
+            pass  # mislabelled, too deep or unstorable: keep it as text rather than fail a call that succeeded
     return data.decode(response.charset_encoding or "utf-8", errors="replace")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")  # NaN and Infinity cannot be stored as variables
 
 
 def _outcome(task: HttpTask, job: Job, response: HttpResponse) -> dict[str, Any]:

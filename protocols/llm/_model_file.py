@@ -34,6 +34,11 @@ def load_json(path: Path) -> Any:
         raise ModelFileInvalid(path, ["file: not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelFileInvalid(path, [f"file: cannot be read ({exc.__class__.__name__})"]) from None
+    return parse_json(text, path)
+
+
+def parse_json(text: str, path: Path) -> Any:
+    """The JSON of a model file's ``text``; ``path`` names it in problems (a deployed file: its resource name)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

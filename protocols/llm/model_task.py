@@ -24,6 +24,8 @@ class TurnSource(Protocol):
 
     def agent_turn(self, job: int) -> AgentTurn: ...
 
+    def deployment_file(self, deployment: int, name: str) -> str | None: ...
+
 
 class ModelTask:
     def __init__(self, turns: TurnSource, resolver: ModelResolver) -> None:
@@ -32,4 +34,5 @@ class ModelTask:
 
     def __call__(self, job: Job) -> dict[str, Any]:
         turn = self.turns.agent_turn(job.key)
-        return self.resolver.resolve(turn.model).complete(turn).to_variables()
+        model = self.resolver.resolve_for(turn.model, turn.deployment, self.turns.deployment_file)
+        return model.complete(turn).to_variables()

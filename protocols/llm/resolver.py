@@ -30,9 +30,13 @@ from protocols.llm.reply import ChatModel
 from protocols.llm.rules import RuleModel
 from protocols.llm.scripted import ScriptedModel
 
-__all__ = ["ModelFactory", "ModelResolver"]
+__all__ = ["DeployedFactory", "DeployedFiles", "ModelFactory", "ModelResolver"]
 
 ModelFactory = Callable[[str], ChatModel]
+# Builds a model from a file deployed with the process: (the file's text, its name, the model string).
+DeployedFactory = Callable[[str, str, str], ChatModel]
+# Reads a file deployed with a process: (deployment key, file name) -> its text, or None.
+DeployedFiles = Callable[[int, str], "str | None"]
 
 # "word:" before any "/": a kind of model such as "scripted:"; litellm's strings put the provider before a "/"
 # ("openai/ft:gpt-4o:org", "ollama/llama3:8b"), so a colon there never belongs to them.
@@ -43,6 +47,7 @@ class ModelResolver:
     def __init__(self, fallback: ModelFactory | None = None) -> None:
         self._fallback = fallback
         self._factories: dict[str, ModelFactory] = {}
+        self._deployed: dict[str, DeployedFactory] = {}
         self._models: dict[str, ChatModel] = {}
         self._lock = threading.Lock()
 
@@ -64,6 +69,12 @@ class ModelResolver:
 
         resolver.register("scripted:", scripted)
         resolver.register("rules:", rules)
+        resolver.register_deployed(
+            "scripted:", lambda text, file, model: ScriptedModel.from_text(text, Path(file), name=model)
+        )
+        resolver.register_deployed(
+            "rules:", lambda text, file, model: RuleModel.from_text(text, Path(file), name=model)
+        )
         resolver.register("offline", lambda _: OfflinePlanner())
         return resolver
 
@@ -76,6 +87,41 @@ class ModelResolver:
         with self._lock:
             self._factories[name] = factory
             self._models.clear()
+
+    def register_deployed(self, prefix: str, factory: DeployedFactory) -> None:
+        """Build ``PREFIXNAME`` models from a file NAME deployed with the agent's process, when there is one."""
+        if not prefix.endswith(":") or _SCHEME.fullmatch(prefix) is None:
+            raise ValueError(f"a model file kind is a word ending in ':', not {prefix!r}")
+        with self._lock:
+            self._deployed[prefix] = factory
+            self._models.clear()
+
+    def resolve_for(self, model: str, deployment: int | None, files: DeployedFiles) -> ChatModel:
+        """The model for an agent of ``deployment``: a model file deployed with its process wins over the disk.
+
+        ``scripted:NAME``/``rules:NAME`` are looked up among the files of the
+        deployment first (stored with it, so found from any working directory
+        and on any hub); only when it has no file NAME is NAME read from disk
+        as ``resolve`` does. Deployed files never change, so each model is
+        built once per deployment.
+        """
+        scheme = _SCHEME.match(model) if isinstance(model, str) else None
+        factory = self._deployed.get(scheme.group(0)) if scheme else None
+        if deployment is None or scheme is None or factory is None:
+            return self.resolve(model)
+        key = f"{deployment}\0{model}"
+        with self._lock:
+            cached = self._models.get(key)
+        if cached is not None:
+            return cached
+        name = model[scheme.end() :]
+        text = files(deployment, name)
+        if text is None:
+            return self.resolve(model)
+        built = factory(text, name, model)
+        with self._lock:
+            self._models[key] = built
+        return built
 
     def names(self) -> list[str]:
         """The registered names and prefixes, sorted."""

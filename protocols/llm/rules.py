@@ -34,7 +34,7 @@ from typing import Any
 from engine.agent.turn import AgentTurn
 from engine.feel import Expression, FeelError, compile_expression, is_expression, strip_marker, to_json
 from protocols.llm._conversation import Conversation, Timer, call_id, offline_reply
-from protocols.llm._model_file import Problems, is_number, load_json
+from protocols.llm._model_file import Problems, is_number, load_json, parse_json
 from protocols.llm.exceptions import NoRuleMatched, RuleFailed
 from protocols.llm.reply import ModelReply, final_answer, tool_calls_answer
 
@@ -82,6 +82,11 @@ class RuleModel:
     def from_file(cls, path: Path, *, name: str | None = None, timer: Timer = time.perf_counter) -> RuleModel:
         """Read the rules and compile their FEEL; raises ModelFileInvalid listing every problem."""
         return cls(parse_rules(load_json(path), path), name=name or f"rules:{path}", timer=timer)
+
+    @classmethod
+    def from_text(cls, text: str, label: Path, *, name: str, timer: Timer = time.perf_counter) -> RuleModel:
+        """The same from a file's text (one deployed with the process); ``label`` names it in problems."""
+        return cls(parse_rules(parse_json(text, label), label), name=name, timer=timer)
 
     def complete(self, turn: AgentTurn) -> ModelReply:
         started = self._timer()

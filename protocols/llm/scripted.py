@@ -27,7 +27,7 @@ from typing import Any
 
 from engine.agent.turn import AgentTurn
 from protocols.llm._conversation import Timer, call_id, offline_reply
-from protocols.llm._model_file import Problems, is_number, load_json
+from protocols.llm._model_file import Problems, is_number, load_json, parse_json
 from protocols.llm.exceptions import ScriptExhausted
 from protocols.llm.reply import ModelReply, final_answer, tool_calls_answer
 
@@ -64,6 +64,11 @@ class ScriptedModel:
     def from_file(cls, path: Path, *, name: str | None = None, timer: Timer = time.perf_counter) -> ScriptedModel:
         """Read and check the script; raises ModelFileInvalid listing every problem."""
         return cls(parse_script(load_json(path), path), name=name or f"scripted:{path}", timer=timer)
+
+    @classmethod
+    def from_text(cls, text: str, label: Path, *, name: str, timer: Timer = time.perf_counter) -> ScriptedModel:
+        """The same from a file's text (one deployed with the process); ``label`` names it in problems."""
+        return cls(parse_script(parse_json(text, label), label), name=name, timer=timer)
 
     def complete(self, turn: AgentTurn) -> ModelReply:
         started = self._timer()

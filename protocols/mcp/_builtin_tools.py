@@ -91,7 +91,8 @@ class BuiltinTools:
                 BuiltinTool(
                     "agenthub_list_user_tasks",
                     "tasks",
-                    "List user tasks (work waiting for a person), by default the open ones.",
+                    "List user tasks (work waiting for a person), by default the open ones; each task's 'inputs' "
+                    "are what it asks the person about (an agent's question, the values to review).",
                     _schema(
                         {
                             "state": {"type": "string", "enum": ["created", "completed", "canceled", "all"]},

@@ -7,10 +7,12 @@
    binds a session to: a session opened with one token answers 404 to
    another (RELIABILITY.md M8). The token itself is not passed on.
 3. A POST body is read once (413 above ``max_body`` bytes) and parsed
-   strictly before the SDK parses it again: duplicate keys, ``NaN`` and
-   ``Infinity``, and nesting too deep for the parser are refused with a
-   JSON-RPC parse error and HTTP 400 (M14). Python's parser would otherwise
-   keep the last duplicate and accept ``NaN``.
+   strictly (``engine.strict_json``) before the SDK parses it again:
+   duplicate keys, ``NaN``, ``Infinity`` and numbers like ``1e999`` that
+   overflow to it, lone surrogates, and nesting too deep for the parser are
+   refused with a JSON-RPC parse error naming the field (``data.field``) and
+   HTTP 400 (M14). Python's parser would otherwise keep the last duplicate
+   and accept ``NaN``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from mcp.server.auth.provider import AccessToken
 from mcp_types import INVALID_REQUEST, PARSE_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine import strict_json
+from engine.strict_json import JsonProblem
 from registry import Principal
 
 
@@ -53,31 +57,19 @@ class McpHttpFront:
                 return
             problem = strict_json_problem(body)
             if problem is not None:
-                await _error(send, 400, PARSE_ERROR, f"Parse error: {problem}")
+                data = None if problem.path is None else {"field": problem.path}
+                await _error(send, 400, PARSE_ERROR, f"Parse error: {problem}", data)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
 
-def strict_json_problem(body: bytes) -> str | None:
-    """What makes ``body`` unacceptable JSON, or None."""
-
-    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        if len(set(keys)) != len(keys):
-            duplicate = next(key for key in keys if keys.count(key) > 1)
-            raise ValueError(f"the key {duplicate!r} appears twice in one object")
-        return dict(pairs)
-
-    def no_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not a JSON number")
-
+def strict_json_problem(body: bytes) -> JsonProblem | None:
+    """What makes ``body`` unacceptable JSON (``engine.strict_json`` decides), or None."""
     try:
-        json.loads(body, object_pairs_hook=unique, parse_constant=no_constant)
-    except RecursionError:
-        return "the JSON nests too deeply"
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
-        return str(exc)
+        strict_json.loads(body)
+    except JsonProblem as exc:
+        return exc
     return None
 
 
@@ -112,8 +104,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _error(send: Send, status: int, code: int, message: str) -> None:
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}).encode()
+async def _error(send: Send, status: int, code: int, message: str, data: dict[str, str] | None = None) -> None:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -171,9 +171,20 @@ class Tasks:
             return "failed", "; ".join(i.message for i in incidents) or "the instance has an incident"
         open_tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key, limit=5))
         if open_tasks:
-            names = ", ".join(f"'{t.name or t.element_id}' (task {t.key})" for t in open_tasks)
+            names = ", ".join(f"'{t.name or t.element_id}' (task {t.key}){_asking(t.inputs)}" for t in open_tasks)
             return "input_required", f"waiting for a person to complete user task {names}"
+        waits = sorted({str(e["waitingFor"]["jobType"]) for e in view.active_elements
+                        if "waitingFor" in e and not e["waitingFor"]["claims"]})
+        if waits:
+            types = ", ".join(f"'{t}'" for t in waits)
+            return "working", f"instance {view.key} of {view.process_id} waits for a worker of job type {types}"
         return "working", f"instance {view.key} of {view.process_id} is running"
+
+
+def _asking(inputs: Mapping[str, Any]) -> str:
+    """A task's question, when its inputs hold one: what the person is asked, in the status message."""
+    question = inputs.get("question")
+    return f' asking "{question[:200]}"' if isinstance(question, str) and question else ""
 
 
 def _key(task_id: str) -> int:

@@ -22,6 +22,7 @@ for that, the session owner and the strict JSON check in front of the SDK.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -50,13 +51,16 @@ from mcp_types import (
 from starlette.types import ASGIApp
 
 from engine import Engine
+from engine.store import DatabaseBusy
 from protocols.mcp._builtin_tools import BuiltinTools
-from protocols.mcp._context import Context, ServerState, principal_of
+from protocols.mcp._context import Context, ServerState, principal_of, tool_error
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
 from protocols.mcp._resources import Resources
 from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
 from registry import Principal
+
+log = logging.getLogger("agenthub.mcp")
 
 MAX_BODY_BYTES = 2 << 20
 """HTTP request bodies above this get 413 before parsing; tool arguments are capped at 1 MiB inside it."""
@@ -167,12 +171,29 @@ class McpEndpoint:
         return ListToolsResult(tools=[*tools, *self._builtins.tools(principal)])
 
     async def _call_tool(self, ctx: Context, params: CallToolRequestParams) -> CallToolResult:
+        """A tool call; a busy database is a retryable tool error, and no internal error text reaches the caller."""
         principal = principal_of(ctx)
-        if params.name in self._builtins.by_name:
-            return await self._builtins.call(principal, params.name, params.arguments)
-        if params.name.startswith(BUILTIN_PREFIX):
-            raise MCPError(INVALID_PARAMS, f"unknown tool '{params.name}': list the tools to see what this hub offers")
-        return await self._processes.call(ctx, principal, params.name, params.arguments)
+        try:
+            if params.name in self._builtins.by_name:
+                return await self._builtins.call(principal, params.name, params.arguments)
+            if params.name.startswith(BUILTIN_PREFIX):
+                raise MCPError(
+                    INVALID_PARAMS, f"unknown tool '{params.name}': list the tools to see what this hub offers"
+                )
+            return await self._processes.call(ctx, principal, params.name, params.arguments)
+        except DatabaseBusy:
+            return tool_error(
+                "busy", "the hub is busy with other work and did nothing for this call: retry in a second",
+                retryable=True, retryAfterSeconds=1,
+            )
+        except (MCPError, anyio.get_cancelled_exc_class()):
+            raise
+        except Exception as exc:
+            log.exception("the tool call %r failed", params.name)
+            return tool_error(
+                "internal", f"the hub failed on this call ({type(exc).__name__}); its log has the details",
+                retryable=False,
+            )
 
     async def _deadline(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         """Server middleware: no request runs longer than the call budget plus a grace period."""

@@ -59,7 +59,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from engine import BpmnError
+from engine import BpmnError, strict_json
 from engine.scheduler import Job
 from protocols.mcp.client import ToolOutcome, deadline
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
@@ -201,10 +201,6 @@ def _maybe_json(text: str) -> Any:
     if not stripped or stripped[0] not in '{["-0123456789tfn':
         return text
     try:
-        return json.loads(stripped, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
+        return strict_json.loads(stripped)
+    except strict_json.JsonProblem:
         return text
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")

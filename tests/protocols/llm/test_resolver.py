@@ -120,6 +120,9 @@ def test_the_model_task_answers_the_turn_of_its_job_with_the_turns_model() -> No
         def agent_turn(self, job: int) -> AgentTurn:
             return turns[job]
 
+        def deployment_file(self, deployment: int, name: str) -> str | None:
+            return None
+
     turn = make_turn(start({"orderId": "A-17"}), SUPPORT_TOOLS, model="offline")
     turns[41] = turn
     job = Job(key=41, type=MODEL_JOB_TYPE, variables={}, headers={"model": "offline"}, retries=3,
@@ -141,3 +144,32 @@ def test_importing_the_package_does_not_import_litellm() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_model_file_deployed_with_the_process_wins_over_the_disk(tmp_path: Path) -> None:
+    """rules:NAME / scripted:NAME are read from the agent's deployment first, from any working directory."""
+    on_disk = tmp_path / "turns.json"
+    on_disk.write_text(json.dumps([{"final": "from the disk"}]))
+    deployed = {(7, "turns.json"): json.dumps([{"final": "from the deployment"}])}
+    reads: list[tuple[int, str]] = []
+
+    def files(deployment: int, name: str) -> str | None:
+        reads.append((deployment, name))
+        return deployed.get((deployment, name))
+
+    resolver = ModelResolver.standard(files_root=tmp_path)
+    turn = make_turn(start("hi"), model="scripted:turns.json")
+    model = resolver.resolve_for("scripted:turns.json", 7, files)
+    assert model.complete(turn).answer["final"] == "from the deployment"
+    assert resolver.resolve_for("scripted:turns.json", 7, files) is model  # built once per deployment
+    assert reads == [(7, "turns.json")]
+    # a deployment without that file, or no deployment, reads the disk as before
+    assert resolver.resolve_for("scripted:turns.json", 8, files).complete(turn).answer["final"] == "from the disk"
+    assert resolver.resolve_for("scripted:turns.json", None, files).complete(turn).answer["final"] == "from the disk"
+
+
+def test_a_broken_deployed_model_file_names_the_file_and_the_problem() -> None:
+    resolver = ModelResolver.standard()
+    with pytest.raises(ModelFileInvalid) as raised:
+        resolver.resolve_for("rules:agent-rules.json", 3, lambda deployment, name: "{not json")
+    assert "agent-rules.json" in str(raised.value) and "not JSON" in str(raised.value)

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import mcp_types as types
 import pytest
 
+from engine import AskPerson
+
 pytestmark = pytest.mark.anyio
 
 VERSION = "2025-11-25"
+REFUND_REVIEW = (Path(__file__).resolve().parents[2] / "data" / "cli" / "refund_review.bpmn").read_bytes()
+EXTERNAL = (Path(__file__).resolve().parents[2] / "data" / "hub" / "external.bpmn").read_bytes()
 
 
 class RawSession:
@@ -181,3 +186,27 @@ async def test_the_2026_protocol_has_no_tasks_so_a_task_request_runs_as_a_plain_
         result = await client.session.send_request(request, types.CallToolResult)
         assert client.server_capabilities.tasks is None
     assert result.structured_content == {"amount": 1, "caller": "agent", "price": 12}
+
+
+async def test_a_task_whose_instance_waits_for_a_worker_nobody_runs_says_which_job_type(
+    session: RawSession, mcp_hub: Any
+) -> None:
+    mcp_hub.engine.deploy([("refund_review.bpmn", REFUND_REVIEW)])
+    key = mcp_hub.engine.start("refund_review", {"order": {"customer": "ada", "total": 2, "reason": "late"}}).key
+    [user_task] = mcp_hub.engine.user_tasks(instance=key)
+    mcp_hub.engine.complete_user_task(user_task.key, {})
+    got = await session.result("tasks/get", {"taskId": str(key)})
+    assert got["status"] == "working"
+    assert got["statusMessage"] == f"instance {key} of refund_review waits for a worker of job type 'refund-payment'"
+
+
+async def test_a_task_waiting_for_a_person_says_what_the_person_is_asked(session: RawSession, mcp_hub: Any) -> None:
+    mcp_hub.engine.deploy([("external.bpmn", EXTERNAL)])
+    key = mcp_hub.engine.start("external").key
+    [job] = mcp_hub.engine.activate_jobs(["remote-work"], "w")
+    mcp_hub.engine.park_job(job.key, AskPerson("Size", details={"question": "S or M?"}), worker="w",
+                            lock_version=job.lock_version)
+    got = await session.result("tasks/get", {"taskId": str(key)})
+    assert got["status"] == "input_required"
+    assert got["statusMessage"].endswith(f"'Size' (task {mcp_hub.engine.user_tasks(instance=key)[0].key}) "
+                                         'asking "S or M?"')

@@ -7,6 +7,7 @@ is the stateless protocol (no handshake, no session).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.anyio
 
 MODES = ["legacy", "2026-07-28"]
 NOW: dict[str, Any] = {"agenthub/waitSeconds": 0}  # return right after the start
+REFUND_REVIEW = (Path(__file__).resolve().parents[2] / "data" / "cli" / "refund_review.bpmn").read_bytes()
 
 
 async def tool_names(client: Client) -> list[str]:
@@ -192,3 +194,14 @@ async def test_listing_instances_pages_through_them_oldest_first(mcp_hub: Any) -
 def test_the_call_budget_must_be_a_finite_number_of_seconds(mcp_engine: Engine) -> None:
     with pytest.raises(ValueError, match="call_timeout_s"):
         McpEndpoint(mcp_engine, call_timeout_s=float("nan"))
+
+
+async def test_listed_user_tasks_say_what_they_ask_the_person(mcp_hub: Any) -> None:
+    engine: Engine = mcp_hub.engine
+    engine.deploy([("refund_review.bpmn", REFUND_REVIEW)])
+    order = {"customer": "ada", "total": 120, "reason": "never arrived"}
+    key = engine.start("refund_review", {"order": order}).key
+    async with mcp_hub.client("agent") as client:
+        listed = await client.call_tool("agenthub_list_user_tasks", {"instance": key})
+    [task] = listed.structured_content["tasks"]  # type: ignore[index]
+    assert task["inputs"] == {"customer": "ada", "refund": {"amount": 60, "reason": "never arrived"}}
