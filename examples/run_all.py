@@ -19,6 +19,7 @@ from typing import Any
 from engine import Engine, WorkerLoop, WorkerRegistry
 from engine.agent import MODEL_JOB_TYPE
 from engine.scheduler import default_registry
+from hub.deploying import read_deployment
 from hub.loading import load_workers
 from protocols.llm import ModelResolver, ModelTask
 
@@ -45,7 +46,8 @@ def run_example(engine: Engine, folder: Path) -> bool:
     spec = json.loads((folder / "example.json").read_text())
     if (folder / "workers.py").exists():
         load_workers(str(folder / "workers.py"))
-    resources = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.bpmn"))]
+    paths = sorted(folder.glob("*.bpmn"))
+    resources = read_deployment(paths, by_file_name=True)  # with the model files the agents name beside them
     for deployed in engine.deploy(resources):
         print(f"  deployed {deployed.process_id} version {deployed.version}")
     ok = True
@@ -62,7 +64,7 @@ def run_example(engine: Engine, folder: Path) -> bool:
 def main() -> int:
     url = os.environ.get("AGENTHUB_DB", "sqlite:///agenthub.db")
     engine = Engine.open(url, synchronous=os.environ.get("AGENTHUB_SQLITE_SYNCHRONOUS", "FULL"))
-    # agents' model steps: the examples name offline model files relative to this folder
+    # agents' model steps: the examples' offline model files are deployed with their processes
     default_registry.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=HERE)))
     ok = True
     try:

@@ -11,14 +11,11 @@ in-process: Python ``@worker`` modules plus the built-in ``http``, ``mcp`` and
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
 import threading
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,81 +24,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from engine import Engine, WorkerLoop
-from engine.agent import MODEL_JOB_TYPE, Policy, policy_from_attributes
-from engine.scheduler import WorkerRegistry, WorkerSettings, default_registry
+from engine.scheduler import WorkerRegistry, WorkerSettings
+from hub import health
 from hub.api import admin, deployments, events, instances, jobs, mcp_servers, tasks
 from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.guard import Guard
+from hub.job_types import close_handlers, hub_policies, job_handlers, stop_waiting
 from hub.settings import HubSettings
 from protocols.a2a import A2AEndpoint
-from protocols.a2a.call_task import A2ACallTask
 from protocols.a2a.push_configs import PushConfigs
 from protocols.a2a.push_dispatch import PushThread
-from protocols.http import EgressPolicy, HttpConnector
-from protocols.llm import ModelResolver, ModelTask
+from protocols.http import EgressPolicy
 from protocols.mcp import McpEndpoint
-from protocols.mcp.tool_task import McpToolTask
+from protocols.mcp.server import MAX_BODY_BYTES as MCP_MAX_BODY_BYTES
 from registry import Registry
 
 log = logging.getLogger("agenthub.hub")
 HUB_JOB_SLOTS = 16
-
-
-def job_handlers(
-    registry: Registry, settings: HubSettings, extra: WorkerRegistry | None = None, *, engine: Engine | None = None
-) -> WorkerRegistry:
-    """The job types this hub runs: the built-in connectors, then every ``@worker`` handler loaded.
-
-    ``a2a`` needs the engine (it keeps a record on the job's element instance), so it is there only with one.
-    """
-    workers = WorkerRegistry()
-    egress = EgressPolicy.from_env(settings.http_allow)
-    workers.register("http", HttpConnector(egress))
-    workers.register("mcp", McpToolTask(registry))
-    if engine is not None:
-        workers.register("a2a", A2ACallTask(registry, engine, egress))
-        files = Path(settings.model_files) if settings.model_files else None
-        workers.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=files)))
-    for job_type, handler in (extra or default_registry).handlers.items():
-        workers.register(job_type, handler)
-    return workers
-
-
-def hub_policies(path: str | None) -> tuple[Policy, ...]:
-    """The hub-wide agent policies from AGENTHUB_AGENT_POLICIES (a JSON list); ValueError says what is wrong."""
-    if not path:
-        return ()
-    try:
-        items = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"AGENTHUB_AGENT_POLICIES: cannot read {path}: {exc}") from None
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ValueError(f"AGENTHUB_AGENT_POLICIES: {path} must hold a JSON list of policy objects")
-    policies = []
-    for index, item in enumerate(items):
-        try:
-            policies.append(policy_from_attributes({k: str(v) for k, v in item.items()}, line=index, origin="hub"))
-        except ValueError as exc:
-            raise ValueError(f"AGENTHUB_AGENT_POLICIES: policy {index + 1} in {path}: {exc}") from None
-    return tuple(policies)
-
-
-def close_handlers(workers: WorkerRegistry) -> None:
-    """Close what built-in handlers hold open (the mcp job type's pooled upstream sessions, a2a's waits)."""
-    for handler in workers.handlers.values():
-        if isinstance(handler, McpToolTask | A2ACallTask):
-            handler.close()
-
-
-def stop_waiting(workers: WorkerRegistry) -> None:
-    """End the a2a jobs' waits on remote tasks now, so that stopping the worker loop is not held up by them.
-
-    Each such job fails this attempt and resumes waiting on the next (its record says which task).
-    """
-    for handler in workers.handlers.values():
-        if isinstance(handler, A2ACallTask):
-            handler.close()
 
 
 class WorkerThread:
@@ -117,7 +57,7 @@ class WorkerThread:
     def _run(self) -> None:
         try:
             self.loop.run()
-        except BaseException as exc:  # reported by /health; the hub keeps answering
+        except BaseException as exc:  # reported by /health/ready; the hub keeps answering
             self.error = exc
             log.exception("the worker loop stopped")
 
@@ -131,14 +71,6 @@ class WorkerThread:
     @property
     def alive(self) -> bool:
         return self.thread.is_alive()
-
-
-async def health(request: Request) -> Response:
-    state: Hub = request.app.state.hub
-    worker: WorkerThread | None = request.app.state.worker
-    body: dict[str, Any] = {"status": "ok", "database": state.engine.store.dialect}
-    body["worker"] = "off" if worker is None else ("running" if worker.alive else "stopped")
-    return JSONResponse(body)
 
 
 async def openapi(request: Request) -> Response:
@@ -160,15 +92,19 @@ def create_app(
     registry: Registry | None = None,
     workers: WorkerRegistry | None = None,
 ) -> Starlette:
-    engine = engine or Engine.open(settings.db)
+    engine = engine or Engine.open(settings.db, synchronous=settings.sqlite_synchronous)
     registry = registry or Registry.open(settings.db)
     engine.agent_policies = hub_policies(settings.agent_policies)
+    engine.limits = settings.limits
     handlers = job_handlers(registry, settings, workers, engine=engine)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
     endpoint = McpEndpoint(engine)
     # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.
     push_egress = EgressPolicy.from_env(settings.http_allow)
-    agents = A2AEndpoint(engine, base_url=lambda: settings.base_url, push=PushConfigs(registry.push, push_egress))
+    agents = A2AEndpoint(
+        engine, base_url=lambda: settings.base_url, push=PushConfigs(registry.push, push_egress),
+        messages=registry.a2a_messages,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -196,7 +132,7 @@ def create_app(
             close_handlers(handlers)
 
     routes: list[BaseRoute] = [
-        Route("/health", health, methods=["GET"]),
+        *health.routes,
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         *deployments.routes,
         *instances.routes,
@@ -217,6 +153,7 @@ def create_app(
         allowed_hosts=(*settings.allowed_hosts, *([bind_host] if bind_host else [])),
         allowed_origins=settings.allowed_origins,
         max_body_bytes=settings.max_body_bytes,
+        body_limits=(("/mcp", MCP_MAX_BODY_BYTES),),  # the MCP SDK's own limit, enforced while the body streams
     )
     app = Starlette(
         routes=routes,
@@ -225,6 +162,9 @@ def create_app(
         exception_handlers={**problem_handlers, 404: not_found, 405: not_allowed},
     )
     app.state.hub = hub
+    app.state.readiness = health.Readiness(
+        engine.store, timeout_s=settings.ready_timeout_s, min_free_disk_mb=settings.min_free_disk_mb
+    )
     app.state.worker = None
     app.state.mcp = endpoint
     app.state.a2a = agents

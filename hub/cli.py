@@ -8,21 +8,36 @@ element or field; nothing is changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from engine import DeploymentError, Engine, EngineError
-from engine.scheduler import WorkerLoop, WorkerSettings, default_registry
+from engine import DeploymentError, Engine, EngineError, strict_json
+from engine.scheduler import WorkerLoop, WorkerRegistry, WorkerSettings
 from engine.scheduler.timers import TimerDefinitionError, parse_duration
 from hub.console import AsJson, Db, database_url, fail
+from hub.deploying import DeploymentFilesError, read_deployment
 from hub.loading import WorkerModuleError, load_workers
-from hub.output import print_incidents, print_instance, print_instances, print_tasks
+from hub.output import (
+    deploy_progress,
+    print_deploy_warnings,
+    print_deployed,
+    print_incidents,
+    print_instance,
+    print_instances,
+    print_rejected,
+    print_run_hints,
+    print_tasks,
+)
+from hub.progress import LiveCount
+from hub.settings import HubSettings, runtime_limits
 
 app = typer.Typer(
     name="agenthub",
@@ -43,20 +58,26 @@ def open_engine(db: str | None) -> Engine:
     url = database_url(db)
     synchronous = os.environ.get("AGENTHUB_SQLITE_SYNCHRONOUS", "FULL")
     try:
-        return Engine.open(url, synchronous=synchronous)
+        limits = runtime_limits()
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        engine = Engine.open(url, synchronous=synchronous)
     except EngineError as exc:
         fail(str(exc))
     except Exception as exc:
         fail(f"cannot open database '{url}': {exc}")
+    engine.limits = limits
+    return engine
 
 
 def parse_vars(raw: str | None, option: str = "--vars") -> dict[str, Any]:
     if raw is None:
         return {}
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        fail(f"{option} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+        value = strict_json.loads(raw)
+    except strict_json.JsonProblem as exc:
+        fail(f"{option} is not valid JSON: {exc}" if exc.path is None else f"{option}: {exc}")
     if not isinstance(value, dict):
         fail(f"{option} must be a JSON object like '{{\"amount\": 10}}', not {type(value).__name__}")
     return value
@@ -71,23 +92,25 @@ def register_workers(modules: list[str] | None) -> None:
 
 
 def read_files(files: list[Path]) -> list[tuple[str, bytes]]:
-    resources = []
-    for path in files:
-        try:
-            resources.append((str(path), path.read_bytes()))
-        except OSError as exc:
-            fail(f"cannot read '{path}': {exc.strerror}")
-    return resources
+    """The BPMN files, with the model files their agents name beside them (stored with the deployment)."""
+    try:
+        return read_deployment(files)
+    except DeploymentFilesError as exc:
+        fail(str(exc))
 
 
 def deploy_or_fail(engine: Engine, files: list[Path], *, expose: bool = False) -> list[Any]:
+    """Deploy ``files`` (with the model files their agents name); problems end the command, warnings go to stderr."""
+    resources = read_files(files)
     try:
-        return engine.deploy(read_files(files), expose=expose)
+        deployed = engine.deploy(resources, expose=expose, progress=deploy_progress(len(files)))
     except DeploymentError as exc:
-        typer.echo(f"error: deployment rejected, {len(exc.problems)} problem(s):", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  {problem}", err=True)
+        print_rejected(exc)
         raise typer.Exit(2) from None
+    except EngineError as exc:
+        fail(str(exc))
+    print_deploy_warnings(deployed)
+    return deployed
 
 
 def engine_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -106,14 +129,13 @@ def deploy(
     expose: Annotated[
         bool, typer.Option("--expose", help="Offer the processes as MCP tools and A2A skills (as <agenthub:tool/>).")
     ] = False,
+    as_json: AsJson = False,
     db: Db = None,
 ) -> None:
-    """Deploy BPMN files; prints each process id and version."""
+    """Deploy BPMN files; prints each process id and version, and warns (on stderr) about what a model uses
+    that the engine accepts but will not act on."""
     engine = open_engine(db)
-    for deployed in deploy_or_fail(engine, files, expose=expose):
-        note = "" if deployed.is_new else " (unchanged)"
-        exposed = ", exposed as a tool" if expose else ""
-        typer.echo(f"{deployed.process_id} version {deployed.version}{note}{exposed}")
+    print_deployed(deploy_or_fail(engine, files, expose=expose), as_json, expose=expose)
 
 
 @app.command()
@@ -140,8 +162,11 @@ def run(
     elif process not in ids:
         fail(f"'{file}' has no executable process '{process}' (it has: {', '.join(ids)})")
     started = engine_call(engine.start, process, variables)
-    WorkerLoop(engine, default_registry).run(until_idle=True)
-    print_instance(engine_call(engine.instance, started.key), as_json)
+    with job_types(engine, database_url(db)) as handlers:
+        WorkerLoop(engine, handlers).run(until_idle=True)
+    view = engine_call(engine.instance, started.key)
+    print_instance(view, as_json)
+    print_run_hints(view)
 
 
 @app.command()
@@ -247,23 +272,54 @@ def worker(
     lease: Annotated[float, typer.Option("--lease", help="Job lease in seconds (a heartbeat extends it).")] = 10.0,
     db: Db = None,
 ) -> None:
-    """Run the worker loop: execute due jobs with the registered handlers."""
+    """Run the worker loop: execute due jobs, the hub's built-in job types (agents' model steps, http, mcp, a2a)
+    and the @worker handlers of --workers, and fire due timers."""
     register_workers(workers)
     engine = open_engine(db)
-    loop = WorkerLoop(
-        engine, default_registry, settings=WorkerSettings(concurrency=concurrency, lease_ms=int(lease * 1000))
-    )
-    handled = ", ".join(default_registry.types()) or "no job types (pass --workers MODULE)"
-    typer.echo(f"worker {loop.name}: firing timers; handling {handled}", err=True)
+    with job_types(engine, database_url(db)) as handlers:
+        loop = WorkerLoop(
+            engine, handlers, settings=WorkerSettings(concurrency=concurrency, lease_ms=int(lease * 1000))
+        )
+        typer.echo(f"worker {loop.name}: firing timers; handling {', '.join(handlers.types())}", err=True)
+
+        def counts() -> str:
+            return (
+                f"worker {loop.name}: {loop.completed} jobs completed, {loop.failed} failed attempts, "
+                f"{loop.fired} timers fired"
+            )
+
+        try:
+            with LiveCount(counts):
+                loop.run(until_idle=until_idle)
+        except KeyboardInterrupt:
+            loop.stop()
+        typer.echo(counts(), err=True)
+
+
+@contextlib.contextmanager
+def job_types(engine: Engine, url: str) -> Iterator[WorkerRegistry]:
+    """Every job type ``serve`` runs, with the same settings, then the ``@worker`` handlers loaded.
+
+    The protocols' SDKs (MCP, A2A, litellm) load only here, for the commands that run jobs.
+    """
+    from hub.job_types import close_handlers, hub_policies, job_handlers
+    from registry import Registry
+
     try:
-        loop.run(until_idle=until_idle)
-    except KeyboardInterrupt:
-        loop.stop()
-    typer.echo(
-        f"worker {loop.name}: {loop.completed} jobs completed, {loop.failed} failed attempts, "
-        f"{loop.fired} timers fired",
-        err=True,
-    )
+        settings = HubSettings.from_env(db=url)
+        engine.agent_policies = hub_policies(settings.agent_policies)
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        registry = Registry.open(url)
+    except Exception as exc:
+        fail(f"cannot open database '{url}': {exc}")
+    handlers = job_handlers(registry, settings, engine=engine)
+    try:
+        yield handlers
+    finally:
+        close_handlers(handlers)
+        registry.close()
 
 
 def parse_ttl(raw: str | None) -> int:

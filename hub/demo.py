@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import Engine
+from hub.deploying import read_deployment
 from hub.loading import load_workers
 
 
@@ -31,9 +32,10 @@ def load_example_workers(root: Path) -> list[str]:
 def deploy_examples(engine: Engine, root: Path) -> list[str]:
     lines = []
     for folder in example_folders(root):
-        resources = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.bpmn"))]
-        if not resources:
+        paths = sorted(folder.glob("*.bpmn"))
+        if not paths:
             continue
+        resources = read_deployment(paths, by_file_name=True)  # with the model files the agents name beside them
         for deployed in engine.deploy(resources, name=f"examples/{folder.name}", expose=True):
             lines.append(f"example {deployed.process_id} version {deployed.version} deployed and exposed")
     return lines

@@ -1,8 +1,14 @@
-"""The hub's front door: Host and Origin checks, then bearer-token authentication, on every request.
+"""The hub's front door: body size, Host and Origin checks, then bearer-token authentication, on every request.
 
 One pure ASGI middleware in front of the whole app (REST, /mcp, /a2a), so no
 route can be added without it. In order:
 
+0. Body size: the body is counted while it streams, chunked or declared, and
+   cut off at the endpoint's limit with 413 before the app reads more (A12).
+   A declared ``Content-Length`` over the limit is refused before anything
+   else, including authentication. Any answer given while the body is still
+   arriving (a 413, a 401, a route that never reads it) closes the
+   connection, so the server does not go on reading what nobody wants.
 1. Host: the request must address this hub by a loopback name or a host
    listed in the settings. A DNS-rebinding attacker controls both Host and
    Origin, so "Origin equals Host" is never taken as proof (RELIABILITY.md M2).
@@ -24,21 +30,24 @@ Tokens are never logged or echoed.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import Principal, Tokens
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 _PUBLIC = re.compile(
-    r"^/(health|\.well-known/agent-card\.json|\.well-known/oauth-protected-resource(/.*)?"
+    r"^/(health(/live|/ready)?|\.well-known/agent-card\.json|\.well-known/oauth-protected-resource(/.*)?"
     r"|a2a/[^/]+/\.well-known/agent-card\.json)$"
 )
 _CACHE_S = 2.0  # a revoked token stops working within this many seconds
+_CLOSE = (b"connection", b"close")
+log = logging.getLogger("agenthub.hub")
 
 
 class Guard:
@@ -52,7 +61,12 @@ class Guard:
         allowed_origins: tuple[str, ...] = (),
         resource_metadata: Callable[[], str] | None = None,
         max_body_bytes: int | None = None,
+        body_limits: tuple[tuple[str, int], ...] = (),
     ) -> None:
+        """``max_body_bytes``: the default limit; ``body_limits``: (path prefix, limit) pairs, the first match wins.
+
+        Public paths (health, cards, metadata) take no body at all.
+        """
         self.app = app
         self.tokens = tokens
         self.port = port
@@ -60,6 +74,7 @@ class Guard:
         self.allowed_origins = allowed_origins
         self.resource_metadata = resource_metadata
         self.max_body_bytes = max_body_bytes
+        self.body_limits = body_limits
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,35 +83,55 @@ class Guard:
             return
         headers = _headers(scope)
         path: str = scope["path"]
-        if not self._host_ok(headers.get("host", "")):
-            await _refuse(send, path, 403, "Forbidden", "the Host header does not name this hub")
+        limit = self._body_limit(path)
+        body = BoundedBody(receive, send, path=path, limit=limit, pending=_has_body(headers))
+        declared = headers.get("content-length", "")
+        if limit is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(body.send, path, 413, "Content Too Large", _too_large(limit))
             return
+        refusal = self._refusal(headers, path, scope)
+        if refusal is not None:
+            status, title, detail = refusal
+            extra = [(b"www-authenticate", self._challenge().encode())] if status == 401 else None
+            await _refuse(body.send, path, status, title, detail, extra)
+            return
+        try:
+            await self.app(scope, body.receive, body.send)
+        except Exception:
+            if not body.cut:
+                raise
+            # The client has its 413; what the app made of the cut-off body (ClientDisconnect) is of no interest.
+            log.debug("%s: the app failed on a body cut off at %s bytes", path, limit, exc_info=True)
+
+    def _body_limit(self, path: str) -> int | None:
+        if _PUBLIC.match(path):
+            return 0
+        for prefix, limit in self.body_limits:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        return self.max_body_bytes
+
+    def _refusal(self, headers: dict[str, str], path: str, scope: Scope) -> tuple[int, str, str] | None:
+        """Why the request may not go on (status, title, detail), or None; sets the principal when it may."""
+        if not self._host_ok(headers.get("host", "")):
+            return 403, "Forbidden", "the Host header does not name this hub"
         origin = headers.get("origin")
         if origin is not None and origin not in self._origins():
-            await _refuse(send, path, 403, "Forbidden", "requests from this Origin are not allowed")
-            return
-        declared = headers.get("content-length", "")
-        if self.max_body_bytes is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _refuse(send, path, 413, "Content Too Large", f"the body is larger than {self.max_body_bytes} bytes")
-            return
+            return 403, "Forbidden", "requests from this Origin are not allowed"
         if _PUBLIC.match(path):
-            await self.app(scope, receive, send)
-            return
+            return None
         query = scope.get("query_string", b"").decode("latin-1")
         if re.search(r"(^|&)access_token=", query):
-            await self._unauthorized(send, path, "send the token in the Authorization header, never in the URL")
-            return
+            return 401, "Unauthorized", "send the token in the Authorization header, never in the URL"
         auth = headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            await self._unauthorized(send, path, "this endpoint needs an API token: Authorization: Bearer <token>")
-            return
+            return 401, "Unauthorized", "this endpoint needs an API token: Authorization: Bearer <token>"
         principal = self._verify(token.strip())
         if principal is None:
-            await self._unauthorized(send, path, "the API token is not valid (wrong, malformed or revoked)")
-            return
+            return 401, "Unauthorized", "the API token is not valid (wrong, malformed or revoked)"
         scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        return None
 
     def _host_ok(self, host: str) -> bool:
         host = host.lower()
@@ -119,11 +154,66 @@ class Guard:
             self._cache[token] = (now, principal)
         return principal
 
-    async def _unauthorized(self, send: Send, path: str, detail: str) -> None:
+    def _challenge(self) -> str:
         challenge = 'Bearer realm="agenthub"'
         if self.resource_metadata is not None:
             challenge += f', resource_metadata="{self.resource_metadata()}"'
-        await _refuse(send, path, 401, "Unauthorized", detail, [(b"www-authenticate", challenge.encode())])
+        return challenge
+
+
+class BoundedBody:
+    """The request body as the app reads it, cut off at ``limit`` bytes, and the app's side of the response.
+
+    Past the limit, ``receive`` answers 413 itself (when no response has started) and from then on
+    reports the client gone (``http.disconnect``), so the app stops reading; what the app still
+    sends is dropped. A response that starts while the body is still arriving says
+    ``Connection: close``, so the server drops the rest instead of reading it to the end.
+    """
+
+    def __init__(self, receive: Receive, send: Send, *, path: str, limit: int | None, pending: bool) -> None:
+        self._receive = receive
+        self._send = send
+        self.path = path
+        self.limit = limit
+        self.pending = pending  # body bytes may still arrive
+        self.received = 0
+        self.started = False
+        self.cut = False
+
+    async def receive(self) -> Message:
+        if self.cut:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] != "http.request":
+            return message
+        self.received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            self.pending = False
+        if self.limit is not None and self.received > self.limit:
+            self.cut = True
+            if not self.started:
+                self.started = True
+                await _refuse(self._send, self.path, 413, "Content Too Large", _too_large(self.limit), [_CLOSE])
+            return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.cut:
+            return
+        if message["type"] == "http.response.start":
+            self.started = True
+            if self.pending:
+                message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
+        await self._send(message)
+
+
+def _has_body(headers: dict[str, str]) -> bool:
+    declared = headers.get("content-length", "")
+    return "transfer-encoding" in headers or (declared.isdigit() and int(declared) > 0)
+
+
+def _too_large(limit: int) -> str:
+    return f"the body is larger than {limit} bytes, this endpoint's limit: send a smaller one"
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -136,7 +226,8 @@ async def _refuse(
     """A refusal in the caller's language: JSON-RPC (with no id) on /mcp and /a2a, problem+json elsewhere."""
     body: dict[str, Any]
     if path.startswith(("/mcp", "/a2a")) or path == "/":
-        body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32001 if status == 401 else -32003, "message": detail}}
+        code = {401: -32001, 413: -32600}.get(status, -32003)
+        body = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": detail}}
         media = b"application/json"
     else:
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail}

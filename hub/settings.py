@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from engine.runtime.limits import RuntimeLimits
 
 DEFAULT_DB = "sqlite:///agenthub.db"
 DEFAULT_PORT = 8600
@@ -17,6 +20,58 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def parse_port(raw: str | int, source: str) -> int:
+    """A TCP port from an option or the environment; ValueError names the source."""
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ValueError(f"{source} must be a port number between 1 and 65535, not {raw!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{source} must be a port number between 1 and 65535, not {port}")
+    return port
+
+
+_LIMITS = {
+    "AGENTHUB_MAX_STEPS": "max_activations",
+    "AGENTHUB_MAX_CALL_DEPTH": "max_call_depth",
+    "AGENTHUB_MAX_CARDINALITY": "max_cardinality",
+}
+
+
+def runtime_limits(env: Mapping[str, str] | None = None) -> RuntimeLimits:
+    """The engine's bounds on one command from AGENTHUB_MAX_STEPS, _MAX_CALL_DEPTH, _MAX_CARDINALITY; ValueError."""
+    env = os.environ if env is None else env
+    values: dict[str, int] = {}
+    for name, field_name in _LIMITS.items():
+        raw = env.get(name)
+        if not raw:
+            continue
+        try:
+            values[field_name] = int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+        if values[field_name] < 1:
+            raise ValueError(f"{name} must be at least 1, not {raw}")
+    return RuntimeLimits(**values)
+
+
+def parse_number(raw: str, source: str) -> float:
+    """A non-negative number from the environment; ValueError names the source."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{source} must be a number, not {raw!r}") from None
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{source} must be a number of zero or more, not {raw!r}")
+    return value
+
+
+def _synchronous(raw: str) -> str:
+    if raw.upper() not in ("FULL", "NORMAL"):
+        raise ValueError(f"AGENTHUB_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {raw!r}")
+    return raw.upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +95,15 @@ class HubSettings:
     # AGENTHUB_AGENT_POLICIES: a JSON file of policies over every agent's tool calls, applied before each
     # model's own: [{"tool": "*", "decision": "approve", "when": "=...", "candidateGroups": "...", "reason": "..."}]
     agent_policies: str | None = None
+    # AGENTHUB_MIN_FREE_DISK_MB: below this much free space on the SQLite database's disk, /health/ready answers 503
+    min_free_disk_mb: int = 100
+    # AGENTHUB_READY_TIMEOUT_S: how long /health/ready waits for the database to answer a read, and for SQLite's
+    # write lock (a writer holding it longer makes the hub not ready)
+    ready_timeout_s: float = 2.0
+    # AGENTHUB_MAX_STEPS / _MAX_CALL_DEPTH / _MAX_CARDINALITY: what one command may set off before an incident
+    limits: RuntimeLimits = field(default_factory=RuntimeLimits)
+    # AGENTHUB_SQLITE_SYNCHRONOUS: FULL (an acknowledged step survives power loss) or NORMAL (a process crash)
+    sqlite_synchronous: str = "FULL"
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:
@@ -57,7 +121,16 @@ class HubSettings:
             "public_url": env.get("AGENTHUB_PUBLIC_URL"),
             "model_files": env.get("AGENTHUB_MODEL_FILES") or None,
             "agent_policies": env.get("AGENTHUB_AGENT_POLICIES") or None,
+            "limits": runtime_limits(env),
+            "sqlite_synchronous": _synchronous(env.get("AGENTHUB_SQLITE_SYNCHRONOUS") or "FULL"),
         }
+        if env.get("AGENTHUB_PORT"):
+            values["port"] = parse_port(env["AGENTHUB_PORT"], "AGENTHUB_PORT")
+        if env.get("AGENTHUB_MIN_FREE_DISK_MB"):
+            free_mb = parse_number(env["AGENTHUB_MIN_FREE_DISK_MB"], "AGENTHUB_MIN_FREE_DISK_MB")
+            values["min_free_disk_mb"] = int(free_mb)
+        if env.get("AGENTHUB_READY_TIMEOUT_S"):
+            values["ready_timeout_s"] = parse_number(env["AGENTHUB_READY_TIMEOUT_S"], "AGENTHUB_READY_TIMEOUT_S")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from hub.api.common import ApiError, field, hub, json_body, require
 from protocols.a2a import CardError, fetch_card
+from protocols.http import EgressPolicy
 
 
 async def list_tokens(request: Request) -> Response:
@@ -37,6 +38,11 @@ async def revoke_token(request: Request) -> Response:
     return JSONResponse({"revoked": ids})
 
 
+def _egress(request: Request) -> EgressPolicy:
+    """Where a card may be fetched from: the allow-list calls to agents obey (AGENTHUB_HTTP_ALLOW)."""
+    return EgressPolicy.from_env(hub(request).settings.http_allow)
+
+
 async def list_agents(request: Request) -> Response:
     require(request, "read")
     agents = await asyncio.to_thread(hub(request).registry.agents.all)
@@ -50,14 +56,17 @@ async def get_agent(request: Request) -> Response:
 
 
 async def add_agent(request: Request) -> Response:
-    """``{"name", "url", "tokenEnv"}``: fetches the agent's card and pins it."""
+    """``{"name", "url", "tokenEnv"}``: fetches the agent's card and pins it.
+
+    A URL whose host resolves to an address the egress allow-list does not admit is 400, and nothing is contacted.
+    """
     who = require(request, "admin")
     body = await json_body(request)
     name = field(body, "name", str, required=True)
     url = field(body, "url", str, required=True)
     token_env = field(body, "tokenEnv", str)
     try:
-        card = await fetch_card(url, token_env=token_env)
+        card = await fetch_card(url, egress=_egress(request), token_env=token_env)
     except CardError as exc:
         raise ApiError(400, str(exc)) from None
     agent = await asyncio.to_thread(
@@ -79,7 +88,7 @@ async def approve_agent(request: Request) -> Response:
     name = request.path_params["name"]
     agent = await asyncio.to_thread(registry.get, name)
     try:
-        card = await fetch_card(agent.url, token_env=agent.token_env)
+        card = await fetch_card(agent.url, egress=_egress(request), token_env=agent.token_env)
     except CardError as exc:
         raise ApiError(400, str(exc)) from None
     await asyncio.to_thread(registry.refresh, name, card, actor=who.name)

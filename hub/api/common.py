@@ -7,7 +7,6 @@ with a ``detail`` that says what was wrong and what to do.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -16,8 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from engine import Conflict, DeploymentError, Engine, EngineError, InvalidInput, JobLost, NotFound
+from engine import Conflict, DeploymentError, Engine, EngineError, InvalidInput, JobLost, NotFound, strict_json
 from engine.scheduler import WorkerRegistry
+from engine.store import DatabaseBusy
 from registry import InvalidEntry, Principal, Registry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
 
 T = TypeVar("T")
@@ -83,31 +83,14 @@ def require(request: Request, scope: str) -> Principal:
     return who
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key '{key}'")
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def parse_json(raw: bytes) -> Any:
-    """Strict JSON: no duplicate keys, no NaN or Infinity, bounded nesting."""
+    """Strict JSON (``engine.strict_json``): a 400 naming the field otherwise (``variables.amount``)."""
     try:
-        return json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except RecursionError:
-        raise ApiError(400, "the JSON body is nested too deeply") from None
-    except UnicodeDecodeError:
-        raise ApiError(400, "the body is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except ValueError as exc:
-        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+        return strict_json.loads(raw)
+    except strict_json.JsonProblem as exc:
+        if exc.path is None:
+            raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+        raise ApiError(400, f"the body holds a value JSON cannot carry: {exc}", field=exc.path) from None
 
 
 async def read_body(request: Request) -> bytes:
@@ -236,9 +219,34 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     return _error(request, exc)
 
 
+async def busy(request: Request, exc: Exception) -> Response:
+    """D4: a database held by other writers past the busy timeout is a 503 to retry, never a 500."""
+    answer = problem(
+        503, "the hub's database is busy with other writers and nothing was done: retry in a second",
+        title="Busy",
+    )
+    answer.headers["Retry-After"] = "1"
+    return answer
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """Any other exception, from a route or a middleware: a 500 problem, never Starlette's plain-text page.
+
+    Starlette's ServerErrorMiddleware calls this, then re-raises, so the server still logs the traceback;
+    the exception's text is not echoed, since it may hold what the caller must not see.
+    """
+    return problem(
+        500,
+        f"the hub failed on {request.method} {request.url.path} ({type(exc).__name__}); "
+        "the hub's log has the details: try again, and report it if it persists",
+    )
+
+
 problem_handlers: dict[Any, Any] = {
+    DatabaseBusy: busy,
     ApiError: handle_error,
     EngineError: handle_error,
     RegistryError: handle_error,
     HTTPException: handle_error,
+    Exception: internal_error,  # Starlette hands this one to ServerErrorMiddleware, outside the guard
 }

@@ -9,12 +9,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.api.common import ApiError, hub, int_param, page_params, paged, read_body, require
+from hub.deployment_report import deployment_report
 
 _XML_TYPES = ("application/xml", "text/xml", "application/bpmn+xml")
 
 
 async def deploy(request: Request) -> Response:
-    """Multipart upload of one or more BPMN files (any field name), or one raw XML body."""
+    """Multipart upload of one or more BPMN files (any field name), or one raw XML body.
+
+    Answers the processes deployed and the ``warnings`` about what they use that the engine accepts but will
+    not act on (each with file, line, element and message, as the problems of a rejected deployment).
+    """
     require(request, "deploy")
     engine = hub(request).engine
     expose = request.query_params.get("expose", "false").lower() in ("true", "1", "yes")
@@ -43,22 +48,7 @@ async def deploy(request: Request) -> Response:
             "send BPMN as multipart/form-data (one or more files) or as a raw application/xml body",
         )
     deployed = await asyncio.to_thread(engine.deploy, resources, name=name, expose=expose)
-    return JSONResponse(
-        {
-            "processes": [
-                {
-                    "processId": d.process_id,
-                    "version": d.version,
-                    "key": d.key,
-                    "resourceName": d.resource_name,
-                    "isNew": d.is_new,
-                }
-                for d in deployed
-            ],
-            "exposed": expose,
-        },
-        status_code=201,
-    )
+    return JSONResponse(deployment_report(deployed, expose=expose), status_code=201)
 
 
 async def list_deployments(request: Request) -> Response:

@@ -1,8 +1,9 @@
 """Jobs for external workers in any language: activate (long polling), complete, fail, throw an error.
 
-An activated job carries ``worker`` and ``lockVersion``; send them back with
-the report so a worker whose lease ran out (and whose job went to someone
-else) gets 409 instead of overwriting the other worker's result.
+An activated job carries ``worker`` and ``lockVersion``: every report on it
+(complete, fail, error) must send them back (RELIABILITY I6, fencing). A
+report without them is 400; a report whose lease ran out, the job having gone
+to another worker, is 409 and never overwrites that worker's result.
 """
 
 from __future__ import annotations
@@ -75,17 +76,30 @@ async def activate(request: Request) -> Response:
     return JSONResponse({"jobs": [job_json(j) for j in jobs]})
 
 
-def _fence(body: dict[str, Any]) -> dict[str, Any]:
-    return {"worker": field(body, "worker", str), "lock_version": field(body, "lockVersion", int)}
+_NO_LEASE = (
+    "send the lease the job was activated with: 'worker' and 'lockVersion' exactly as "
+    "POST /api/v1/jobs/activate returned them"
+)
+
+
+def _fence(body: dict[str, Any]) -> tuple[str, int]:
+    """The caller's lease, required: without it a worker whose lease expired could overwrite the new owner's report."""
+    worker = field(body, "worker", str)
+    lock_version = field(body, "lockVersion", int)
+    if worker is None or lock_version is None:
+        missing = [name for name, value in (("worker", worker), ("lockVersion", lock_version)) if value is None]
+        raise ApiError(400, f"{_NO_LEASE} (missing: {', '.join(missing)})", missing=missing)
+    return worker, lock_version
 
 
 async def complete(request: Request) -> Response:
-    """``{"variables", "worker", "lockVersion"}``."""
+    """``{"variables", "worker", "lockVersion"}``; the lease (``worker``, ``lockVersion``) is required."""
     require(request, "jobs")
     key = path_int(request, "key")
     body = await json_body(request, optional=True)
+    worker, lock_version = _fence(body)
     variables = field(body, "variables", dict, default={})
-    await asyncio.to_thread(hub(request).engine.complete_job, key, variables, **_fence(body))
+    await asyncio.to_thread(hub(request).engine.complete_job, key, variables, worker=worker, lock_version=lock_version)
     return JSONResponse({"key": key, "state": "completed"})
 
 
@@ -94,13 +108,20 @@ async def fail(request: Request) -> Response:
     require(request, "jobs")
     key = path_int(request, "key")
     body = await json_body(request)
+    worker, lock_version = _fence(body)
     message = field(body, "errorMessage", str, required=True)
     retries = field(body, "retries", int)
     backoff = field(body, "retryBackOff", int, default=0)
     if retries is not None and retries < 0:
         raise ApiError(400, "'retries' must not be negative")
     left = await asyncio.to_thread(
-        hub(request).engine.fail_job, key, message, retries=retries, backoff_ms=backoff, **_fence(body)
+        hub(request).engine.fail_job,
+        key,
+        message,
+        retries=retries,
+        backoff_ms=backoff,
+        worker=worker,
+        lock_version=lock_version,
     )
     return JSONResponse({"key": key, "retries": left, "state": "failed" if left == 0 else "retrying"})
 
@@ -110,6 +131,7 @@ async def throw_error(request: Request) -> Response:
     require(request, "jobs")
     key = path_int(request, "key")
     body = await json_body(request)
+    worker, lock_version = _fence(body)
     code = field(body, "errorCode", str, required=True)
     await asyncio.to_thread(
         hub(request).engine.throw_error,
@@ -117,7 +139,8 @@ async def throw_error(request: Request) -> Response:
         code,
         field(body, "errorMessage", str, default=""),
         field(body, "variables", dict, default={}),
-        **_fence(body),
+        worker=worker,
+        lock_version=lock_version,
     )
     return JSONResponse({"key": key, "state": "error thrown", "errorCode": code})
 

@@ -8,7 +8,10 @@ caller's own token is never sent upstream (the client sends only the entry's
 credentials).
 
 Upstream failures answer 502 (unreachable, timed out, malformed) or 400 (a
-variable the entry needs is not set in the hub's environment).
+variable the entry needs is not set in the hub's environment). A URL whose
+host resolves to an address the egress allow-list (``AGENTHUB_HTTP_ALLOW``)
+does not admit answers 400 before anything is contacted, on registering and
+on every refresh.
 """
 
 from __future__ import annotations
@@ -21,13 +24,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.api.common import ApiError, field, hub, json_body, require
+from protocols.http import ConnectionFailed, EgressDenied, EgressPolicy
 from protocols.mcp.client import McpClientError, McpConfigError, list_tools
+from protocols.mcp.client_egress import admit_server
 from protocols.mcp.client_review import review
 from registry import McpServer, RegistryConflict, RegistryNotFound, tool_hash
 from registry.mcp import check_server
 
 
-async def _fetch(server: McpServer) -> list[dict[str, Any]]:
+async def _fetch(request: Request, server: McpServer) -> list[dict[str, Any]]:
+    """The server's tools, once its URL passed the egress allow-list (nothing is contacted otherwise)."""
+    try:
+        await admit_server(server, EgressPolicy.from_env(hub(request).settings.http_allow))
+    except EgressDenied as exc:
+        raise ApiError(400, str(exc), title="Destination Not Allowed", refused=list(exc.refused)) from None
+    except ConnectionFailed as exc:
+        raise ApiError(502, f"MCP server '{server.name}': {exc}", title="Bad Gateway") from None
     try:
         return await list_tools(server)
     except McpConfigError as exc:
@@ -82,7 +94,7 @@ async def add_server(request: Request) -> Response:
         pass
     else:  # refuse before anything is started or contacted
         raise RegistryConflict(f"an MCP server named '{server.name}' is registered already")
-    tools = await _fetch(server)
+    tools = await _fetch(request, server)
     added = await asyncio.to_thread(registry.add, server, tools, actor=who.name)
     listed = [{"name": t["name"], "hash": tool_hash(t), "description": t.get("description")} for t in tools]
     return JSONResponse({**added.to_json(), "tools": listed}, status_code=201)
@@ -111,7 +123,7 @@ async def server_tools(request: Request) -> Response:
     server = await asyncio.to_thread(registry.mcp.get, name)
     report = None
     if request.query_params.get("refresh", "").lower() in ("1", "true", "yes"):
-        tools = await _fetch(server)
+        tools = await _fetch(request, server)
         report = await asyncio.to_thread(registry.mcp.sync, name, tools, actor=who.name)
     items = await asyncio.to_thread(review, registry, name)
     return JSONResponse({"items": items, "sync": report.to_json() if report else None})

@@ -2,117 +2,15 @@
 
 Written as data next to the routes rather than generated from docstrings:
 the document is part of the public surface, and a test checks that it names
-every route the app serves and nothing more.
+every route the app serves and nothing more. The shapes the operations
+answer with are in ``hub.api.openapi_schemas``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_OBJ: dict[str, Any] = {"type": "object", "additionalProperties": True}
-_ID = {"type": "integer", "format": "int64"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _page(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": _ref(item)}, "page": _ref("Page")},
-        "required": ["items", "page"],
-    }
-
-
-SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "description": "RFC 9457 problem details (application/problem+json).",
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string", "description": "What was wrong and what to do."},
-        },
-        "required": ["title", "status", "detail"],
-    },
-    "Page": {
-        "type": "object",
-        "properties": {
-            "limit": {"type": "integer"},
-            "next": {"type": ["integer", "null"], "description": "Pass as ?after= for the next page; null at the end."},
-        },
-    },
-    "Instance": {
-        "type": "object",
-        "description": "The CLI's --json shape, plus details.",
-        "properties": {
-            "instance": _ID,
-            "process": {"type": "string"},
-            "state": {"type": "string", "enum": ["active", "completed", "terminated", "incident"]},
-            "variables": _OBJ,
-            "version": {"type": "integer"},
-            "activeElements": {"type": "array", "items": _OBJ},
-            "waitingFor": {"type": "array", "items": _OBJ, "description": "User tasks, timers, messages, jobs."},
-        },
-        "required": ["instance", "process", "state", "variables"],
-    },
-    "UserTask": {
-        "type": "object",
-        "properties": {
-            "id": _ID,
-            "instance": _ID,
-            "element": {"type": "string"},
-            "name": {"type": "string"},
-            "assignee": {"type": ["string", "null"]},
-            "candidateGroups": {"type": "array", "items": {"type": "string"}},
-            "candidateUsers": {"type": "array", "items": {"type": "string"}},
-            "process": {"type": "string"},
-            "state": {"type": "string"},
-            "formKey": {"type": ["string", "null"]},
-            "priority": {"type": "integer"},
-        },
-        "required": ["id", "instance", "element", "name", "state"],
-    },
-    "Incident": {
-        "type": "object",
-        "properties": {
-            "id": _ID,
-            "instance": _ID,
-            "element": {"type": "string"},
-            "process": {"type": "string"},
-            "type": {"type": "string"},
-            "message": {"type": "string"},
-            "state": {"type": "string"},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "properties": {
-            "key": _ID,
-            "type": {"type": "string"},
-            "instance": _ID,
-            "element": {"type": "string"},
-            "retries": {"type": "integer"},
-            "headers": _OBJ,
-            "variables": _OBJ,
-            "worker": {"type": "string"},
-            "lockVersion": {"type": "integer"},
-        },
-    },
-    "Definition": {
-        "type": "object",
-        "properties": {
-            "key": _ID,
-            "processId": {"type": "string"},
-            "version": {"type": "integer"},
-            "name": {"type": ["string", "null"]},
-            "resourceName": {"type": "string"},
-            "exposed": {"type": "boolean"},
-        },
-    },
-}
+from hub.api.openapi_schemas import ID, OBJ, SCHEMAS, page, ref
 
 
 def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -127,10 +25,12 @@ def _ok(schema: dict[str, Any], status: str = "200") -> dict[str, Any]:
 
 
 _S = {"type": "string"}
-_VARS = {"variables": _OBJ}
+_VARS = {"variables": OBJ}
+# The lease a job was activated with; every report on the job must carry it (RELIABILITY I6, fencing).
+_LEASE: dict[str, Any] = {"worker": _S, "lockVersion": {"type": "integer"}}
 _PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-    {"name": "after", "in": "query", "schema": _ID},
+    {"name": "after", "in": "query", "schema": ID},
 ]
 
 # path -> method -> (summary, scope, extra operation fields)
@@ -140,15 +40,15 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
             "Deploy BPMN files (multipart, one or more files; or a raw application/xml body). ?expose=true offers "
             "the processes as MCP tools and A2A skills.",
             "deploy",
-            {"responses": _ok(_OBJ, "201")},
+            {"responses": _ok(ref("Deployment"), "201")},
         ),
-        "get": ("List deployments.", "read", {"parameters": _PAGING, "responses": _ok(_page("Definition"))}),
+        "get": ("List deployments.", "read", {"parameters": _PAGING, "responses": _ok(page("Definition"))}),
     },
     "/process-definitions": {
         "get": (
             "Latest version of each process (?all=true: every version).",
             "read",
-            {"parameters": _PAGING, "responses": _ok(_page("Definition"))},
+            {"parameters": _PAGING, "responses": _ok(page("Definition"))},
         ),
     },
     "/process-definitions/{processId}": {"get": ("Every version of one process.", "read", {})},
@@ -161,13 +61,13 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                 "requestBody": _body(
                     {
                         "processId": _S,
-                        "variables": _OBJ,
+                        "variables": OBJ,
                         "version": {"type": "integer"},
                         "awaitCompletion": {"type": "number"},
                     },
                     ["processId"],
                 ),
-                "responses": _ok(_ref("Instance"), "201"),
+                "responses": _ok(ref("Instance"), "201"),
             },
         ),
         "get": (
@@ -179,14 +79,14 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                     {"name": "state", "in": "query", "schema": _S},
                     {"name": "processId", "in": "query", "schema": _S},
                 ],
-                "responses": _ok(_page("Instance")),
+                "responses": _ok(page("Instance")),
             },
         ),
     },
     "/process-instances/{key}": {
-        "get": ("One instance with its active elements and waits.", "read", {"responses": _ok(_ref("Instance"))})
+        "get": ("One instance with its active elements and waits.", "read", {"responses": _ok(ref("Instance"))})
     },
-    "/process-instances/{key}/cancel": {"post": ("Cancel an instance.", "start", {"responses": _ok(_ref("Instance"))})},
+    "/process-instances/{key}/cancel": {"post": ("Cancel an instance.", "start", {"responses": _ok(ref("Instance"))})},
     "/process-instances/{key}/journal": {"get": ("The instance's audit trail.", "read", {"parameters": _PAGING})},
     "/process-instances/{key}/variables": {"post": ("Set root variables.", "start", {"requestBody": _body(_VARS)})},
     "/user-tasks": {
@@ -198,19 +98,19 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                     *_PAGING,
                     {"name": "state", "in": "query", "schema": _S},
                     {"name": "candidateGroup", "in": "query", "schema": _S},
-                    {"name": "instance", "in": "query", "schema": _ID},
+                    {"name": "instance", "in": "query", "schema": ID},
                 ],
-                "responses": _ok(_page("UserTask")),
+                "responses": _ok(page("UserTask")),
             },
         ),
     },
-    "/user-tasks/{key}": {"get": ("One user task.", "tasks", {"responses": _ok(_ref("UserTask"))})},
-    "/user-tasks/{key}/claim": {"post": ("Claim (assign) a task.", "tasks", {"responses": _ok(_ref("UserTask"))})},
+    "/user-tasks/{key}": {"get": ("One user task.", "tasks", {"responses": _ok(ref("UserTask"))})},
+    "/user-tasks/{key}/claim": {"post": ("Claim (assign) a task.", "tasks", {"responses": _ok(ref("UserTask"))})},
     "/user-tasks/{key}/complete": {
         "post": (
             "Complete a task; 409 when it is no longer open.",
             "tasks",
-            {"requestBody": _body(_VARS), "responses": _ok(_ref("UserTask"))},
+            {"requestBody": _body(_VARS), "responses": _ok(ref("UserTask"))},
         )
     },
     "/messages": {
@@ -222,7 +122,7 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                     {
                         "name": _S,
                         "correlationKey": _S,
-                        "variables": _OBJ,
+                        "variables": OBJ,
                         "timeToLive": {"type": "integer"},
                         "messageId": _S,
                     },
@@ -232,13 +132,13 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         )
     },
     "/signals": {
-        "post": ("Broadcast a signal.", "start", {"requestBody": _body({"name": _S, "variables": _OBJ}, ["name"])})
+        "post": ("Broadcast a signal.", "start", {"requestBody": _body({"name": _S, "variables": OBJ}, ["name"])})
     },
     "/incidents": {
         "get": (
             "List incidents (state: open, resolved, all).",
             "read",
-            {"parameters": _PAGING, "responses": _ok(_page("Incident"))},
+            {"parameters": _PAGING, "responses": _ok(page("Incident"))},
         )
     },
     "/incidents/{key}/resolve": {"post": ("Retry what failed.", "start", {})},
@@ -257,34 +157,44 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                     },
                     ["type"],
                 ),
-                "responses": _ok({"type": "object", "properties": {"jobs": {"type": "array", "items": _ref("Job")}}}),
+                "responses": _ok({"type": "object", "properties": {"jobs": {"type": "array", "items": ref("Job")}}}),
             },
         )
     },
     "/jobs/{key}/complete": {
         "post": (
-            "Complete a job.",
+            "Complete a job; send the lease it was activated with (worker, lockVersion): 400 without, 409 if stale.",
             "jobs",
-            {"requestBody": _body({"variables": _OBJ, "worker": _S, "lockVersion": {"type": "integer"}})},
+            {"requestBody": _body({"variables": OBJ, **_LEASE}, ["worker", "lockVersion"])},
         )
     },
     "/jobs/{key}/fail": {
         "post": (
-            "Fail a job attempt (retries, backoff).",
+            "Fail a job attempt (retries, backoff); with the lease it was activated with, as for complete.",
             "jobs",
             {
                 "requestBody": _body(
-                    {"errorMessage": _S, "retries": {"type": "integer"}, "retryBackOff": {"type": "integer"}},
-                    ["errorMessage"],
+                    {
+                        "errorMessage": _S,
+                        "retries": {"type": "integer"},
+                        "retryBackOff": {"type": "integer"},
+                        **_LEASE,
+                    },
+                    ["errorMessage", "worker", "lockVersion"],
                 )
             },
         )
     },
     "/jobs/{key}/error": {
         "post": (
-            "Throw a BPMN error from a job.",
+            "Throw a BPMN error from a job; with the lease it was activated with, as for complete.",
             "jobs",
-            {"requestBody": _body({"errorCode": _S, "errorMessage": _S, "variables": _OBJ}, ["errorCode"])},
+            {
+                "requestBody": _body(
+                    {"errorCode": _S, "errorMessage": _S, "variables": OBJ, **_LEASE},
+                    ["errorCode", "worker", "lockVersion"],
+                )
+            },
         )
     },
     "/mcp-servers": {
@@ -333,7 +243,7 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
 
 def _parameters(path: str) -> list[dict[str, Any]]:
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
-    return [{"name": n, "in": "path", "required": True, "schema": _ID if n == "key" else _S} for n in names]
+    return [{"name": n, "in": "path", "required": True, "schema": ID if n == "key" else _S} for n in names]
 
 
 def openapi_document(settings: Any = None) -> dict[str, Any]:
@@ -350,7 +260,7 @@ def openapi_document(settings: Any = None) -> dict[str, Any]:
                     **extra.get("responses", {"200": {"description": "OK"}}),
                     "default": {
                         "description": "An error",
-                        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+                        "content": {"application/problem+json": {"schema": ref("Problem")}},
                     },
                 },
             }

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+import os
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hub.commands.tokens import _registry
 from hub.console import AsJson, Db, fail
+from hub.tables import table
 from registry import RegistryError
 
+if TYPE_CHECKING:
+    from protocols.http import EgressPolicy
+
 app = typer.Typer(help="Remote A2A agents that processes can call.", no_args_is_help=True)
+
+
+def _egress() -> EgressPolicy:
+    """The allow-list of the hub's calls (AGENTHUB_HTTP_ALLOW); a malformed one ends the command."""
+    from protocols.http import ENV_VAR, EgressConfigError, EgressPolicy
+
+    try:
+        return EgressPolicy.from_env(os.environ.get(ENV_VAR))
+    except EgressConfigError as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -24,11 +39,14 @@ def add(
     ] = None,
     db: Db = None,
 ) -> None:
-    """Fetch the agent's card and pin it: a later change of card holds the agent until approved."""
+    """Fetch the agent's card and pin it: a later change of card holds the agent until approved.
+
+    The card is fetched only from an address the egress allow-list (AGENTHUB_HTTP_ALLOW) admits, as calls are.
+    """
     from protocols.a2a import CardError, fetch_card  # httpx loads only for the commands that go out
 
     try:
-        card = asyncio.run(fetch_card(url, token_env=token_env))
+        card = asyncio.run(fetch_card(url, egress=_egress(), token_env=token_env))
     except CardError as exc:
         fail(str(exc))
     chosen = name or "".join(c if c.isalnum() or c in "-_." else "-" for c in str(card["name"])).strip("-")[:64]
@@ -48,8 +66,10 @@ def list_(as_json: AsJson = False, db: Db = None) -> None:
         return
     if not agents:
         typer.echo("no agents")
-    for a in agents:
-        typer.echo(f"{a.name:<24} {a.state:<9} {a.url}")
+        return
+    rows = [[a.name, a.state, "yes" if a.callable else "no", a.url] for a in agents]
+    for line in table(["NAME", "STATE", "CALLABLE", "URL"], rows):
+        typer.echo(line)
 
 
 @app.command()
@@ -70,7 +90,7 @@ def approve(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
     registry = _registry(db)
     try:
         agent = registry.agents.get(name)
-        card = asyncio.run(fetch_card(agent.url, token_env=agent.token_env))
+        card = asyncio.run(fetch_card(agent.url, egress=_egress(), token_env=agent.token_env))
         registry.agents.refresh(name, card)
         registry.agents.approve(name)
     except (RegistryError, CardError) as exc:

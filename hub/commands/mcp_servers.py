@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from hub.console import AsJson, Db, database_url, fail
+from hub.tables import table
 from protocols.mcp.client_output import clean_text
 from protocols.mcp.client_review import STATE_LABELS, review
 from registry import McpServer, Registry, RegistryError, RegistryNotFound, tool_hash
@@ -39,6 +41,7 @@ ACTOR = "cli"
 @contextmanager
 def _registry(db: str | None) -> Iterator[Registry]:
     """The registry, with its errors and the client's ending the command with one message."""
+    from protocols.http import EgressConfigError, EgressDenied
     from protocols.mcp.client import McpClientError  # the MCP SDK loads only for this command group
 
     url = database_url(db)
@@ -48,10 +51,27 @@ def _registry(db: str | None) -> Iterator[Registry]:
         fail(f"cannot open database '{make_url(url).render_as_string(hide_password=True)}': {exc}")
     try:
         yield registry
-    except (RegistryError, McpClientError) as exc:
+    except (RegistryError, McpClientError, EgressDenied, EgressConfigError) as exc:
         fail(str(exc))
     finally:
         registry.close()
+
+
+def _fetch_tools(server: McpServer) -> list[dict[str, Any]]:
+    """The server's tools, once its URL passed the egress allow-list (``AGENTHUB_HTTP_ALLOW``): the same rule as
+    the hub's calls. A refused address ends the command, naming it and the setting, before anything is contacted."""
+    from protocols.http import ENV_VAR, ConnectionFailed, EgressPolicy
+    from protocols.mcp.client import McpConnectError, list_tools
+    from protocols.mcp.client_egress import admit_server
+
+    async def fetch() -> list[dict[str, Any]]:
+        try:
+            await admit_server(server, EgressPolicy.from_env(os.environ.get(ENV_VAR)))
+        except ConnectionFailed as exc:
+            raise McpConnectError(f"MCP server '{server.name}': {exc}") from None
+        return await list_tools(server)
+
+    return asyncio.run(fetch())
 
 
 def _headers(values: list[str] | None) -> dict[str, str]:
@@ -136,9 +156,7 @@ def add(
         else:
             fail(f"an MCP server named '{name}' is registered already (`agenthub mcp-server remove {name}` first)")
         typer.echo(f"MCP server '{name}': {_describe(server)}")
-        from protocols.mcp.client import list_tools
-
-        tools = asyncio.run(list_tools(server))
+        tools = _fetch_tools(server)
         for tool in sorted(tools, key=lambda t: str(t["name"])):
             about = _first_line(tool.get("description"))
             typer.echo(f"  {clean_text(str(tool['name'])):<24} sha256:{tool_hash(tool)}  {about}")
@@ -157,9 +175,13 @@ def list_(as_json: AsJson = False, db: Db = None) -> None:
         return
     if not servers:
         typer.echo("no MCP servers (add one with `agenthub mcp-server add NAME --url URL`)")
-    for s in servers:
-        usable = f"{sum(counts[s.name])}/{len(counts[s.name])} tools callable"
-        typer.echo(f"{s.name:<20} {s.transport:<6} {usable:<22} {_describe(s)}")
+        return
+    rows = [
+        [s.name, s.transport, f"{sum(counts[s.name])}/{len(counts[s.name])} tools callable", _describe(s)]
+        for s in servers
+    ]
+    for line in table(["NAME", "TRANSPORT", "TOOLS", "TARGET"], rows):
+        typer.echo(line)
 
 
 @app.command()
@@ -172,11 +194,9 @@ def tools(
     db: Db = None,
 ) -> None:
     """Fetch the server's tools again and show each one's state: approved, changed, pending (new) or removed."""
-    from protocols.mcp.client import list_tools
-
     with _registry(db) as registry:
         server = registry.mcp.get(name)
-        report = registry.mcp.sync(name, asyncio.run(list_tools(server)), actor=ACTOR) if refresh else None
+        report = registry.mcp.sync(name, _fetch_tools(server), actor=ACTOR) if refresh else None
         items = review(registry, name)
     if as_json:
         typer.echo(json.dumps({"server": name, "sync": report.to_json() if report else None, "tools": items}, indent=2))

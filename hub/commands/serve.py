@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import errno
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hub.console import Db, database_url, fail
-from hub.settings import DEFAULT_PORT, HubSettings, is_loopback
+from hub.settings import DEFAULT_PORT, HubSettings, is_loopback, parse_port
 
 Workers = Annotated[
     list[str] | None,
@@ -23,7 +24,9 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option("--port", help="TCP port.")] = DEFAULT_PORT,
+    port: Annotated[
+        int | None, typer.Option("--port", help=f"TCP port (default: $AGENTHUB_PORT, else {DEFAULT_PORT}).")
+    ] = None,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Run no worker loop here (separate `agenthub worker` processes do).")
     ] = False,
@@ -43,12 +46,18 @@ def serve(
     import uvicorn
 
     from engine import EngineError
+    from engine.store import StoreError
     from hub.app import create_app
     from hub.cli import register_workers
     from registry import InvalidEntry, Registry
 
-    if not 0 < port < 65536:
-        fail("--port must be between 1 and 65535")
+    try:  # every setting is checked before anything is written
+        port = parse_port(port, "--port") if port is not None else HubSettings.from_env().port
+        HubSettings.from_env()
+    except ValueError as exc:
+        fail(str(exc))
+    # The port is taken before anything is written: a start that cannot listen creates no database, no token.
+    listener = _listen(host, port)
     register_workers(workers)
     if examples is not None:
         from hub.demo import load_example_workers
@@ -67,8 +76,6 @@ def serve(
         worker=not no_worker,
         allowed_hosts=tuple(allowed_host) if allowed_host else None,
     )
-    if examples is not None and settings.model_files is None:  # the examples' agents name their model files
-        settings = dataclasses.replace(settings, model_files=str(examples.resolve()))
     try:
         registry = Registry.open(settings.db)
     except Exception as exc:
@@ -80,25 +87,47 @@ def serve(
         )
     try:
         app = create_app(settings, registry=registry)
-    except (EngineError, InvalidEntry, ValueError) as exc:
+    except (EngineError, StoreError, InvalidEntry, ValueError) as exc:
         fail(str(exc))
     if examples is not None:
         from hub.demo import deploy_examples
+        from hub.deploying import DeploymentFilesError
 
         try:
             for line in deploy_examples(app.state.hub.engine, examples):
                 typer.echo(line, err=True)
-        except EngineError as exc:
+        except (EngineError, DeploymentFilesError) as exc:
             fail(f"--examples: {exc}")
     typer.echo(
         f"agenthub serving on {settings.base_url} (REST /api/v1, MCP /mcp); database {_safe(settings.db)}; "
         f"worker loop {'off' if no_worker else 'on'}",
         err=True,
     )
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a clear error: before the hub opens its database or makes a token."""
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, server_header=False)
-    except SystemExit as exc:  # uvicorn exits when it cannot bind
-        fail(f"cannot listen on {host}:{port}: the port is taken or not allowed", code=int(exc.code or 1) or 2)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a restart reuses the port at once
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        fail(
+            f"cannot listen on {host}:{port}: {reason}; nothing was started or written "
+            "(choose another with --port, AGENTHUB_PORT or `make run PORT=...`)"
+        )
+    sock.set_inheritable(True)
+    return sock
 
 
 def _safe(url: str) -> str:
@@ -121,9 +150,9 @@ def mcp(
     The assistant runs with the rights of whoever starts this command (it
     opens the database directly), narrowed to --scopes.
     """
-    from engine import Engine
-    from hub.app import WorkerThread, close_handlers, hub_policies, job_handlers
-    from hub.cli import register_workers
+    from hub.app import WorkerThread
+    from hub.cli import open_engine, register_workers
+    from hub.job_types import close_handlers, hub_policies, job_handlers
     from protocols.mcp import McpEndpoint
     from registry import InvalidEntry, Principal, Registry, parse_scopes
 
@@ -133,9 +162,15 @@ def mcp(
         fail(str(exc))
     register_workers(workers)
     url = database_url(db)
-    settings = HubSettings.from_env(db=url)
-    engine = Engine.open(url)
-    registry = Registry.open(url)
+    try:
+        settings = HubSettings.from_env(db=url)
+    except ValueError as exc:
+        fail(str(exc))
+    engine = open_engine(url)
+    try:
+        registry = Registry.open(url)
+    except Exception as exc:
+        fail(f"cannot open database '{url}': {exc}")
     try:
         engine.agent_policies = hub_policies(settings.agent_policies)
     except ValueError as exc:

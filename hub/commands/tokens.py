@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from hub.console import AsJson, Db, database_url, fail
+from hub.tables import table, utc_time
 from registry import SCOPES, Registry, RegistryError
 
 app = typer.Typer(help="API tokens: bearer secrets with scopes, stored hashed.", no_args_is_help=True)
@@ -54,9 +55,14 @@ def list_(
         return
     if not tokens:
         typer.echo("no tokens")
-    for t in tokens:
-        revoked = "  revoked" if t.revoked_at else ""
-        typer.echo(f"{t.id}  {t.name:<24} {','.join(t.scopes)}{revoked}")
+        return
+    rows = [
+        [t.id, t.name, ",".join(t.scopes), utc_time(t.created_at), utc_time(t.last_used_at),
+         "revoked " + utc_time(t.revoked_at) if t.revoked_at else "active"]
+        for t in tokens
+    ]
+    for line in table(["ID", "NAME", "SCOPES", "CREATED (UTC)", "LAST USED (UTC)", "STATE"], rows):
+        typer.echo(line)
 
 
 @app.command()

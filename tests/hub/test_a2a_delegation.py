@@ -11,6 +11,7 @@ remote task; the agent receives one message).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -28,6 +29,8 @@ from typer.testing import CliRunner
 
 from hub.commands.agents import app as agents_cli
 from hub.settings import HubSettings
+from protocols.a2a import fetch_card
+from protocols.http import EgressPolicy
 from registry import generate_token
 from tests.data.a2a.client.remote_agent import TOKEN, serve_agent
 from tests.hub.harness import LiveHub, free_port, start_hub
@@ -183,7 +186,12 @@ def test_a_loopback_agent_that_is_not_allow_listed_is_never_contacted(
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     with serve_agent() as remote, live_hub(tmp_path) as hub, hub.client() as c:  # default allow-list: public
-        register(c, "helper", remote.url, TOKEN_ENV)
+        refused = c.post("/api/v1/agents", json={"name": "helper", "url": remote.url, "tokenEnv": TOKEN_ENV})
+        assert refused.status_code == 400, refused.text
+        assert "127.0.0.1 (loopback)" in refused.json()["detail"] and "AGENTHUB_HTTP_ALLOW" in refused.json()["detail"]
+        # registered while the allow-list still admitted loopback: the call is refused all the same
+        card = asyncio.run(fetch_card(remote.url, egress=EgressPolicy.parse(["127.0.0.1"])))
+        hub.app.state.hub.registry.agents.add("helper", remote.url, card, token_env=TOKEN_ENV)
         deploy(c, DATA / "client" / "call_agent.bpmn")
         key = start(c, "call_agent", {"question": "hi"})["instance"]
         deadline = time.monotonic() + 20
@@ -290,6 +298,7 @@ def test_a_hub_killed_while_it_waits_resumes_the_same_remote_task_and_sends_noth
     url, log = f"http://127.0.0.1:{port}", tmp_path / "hub.log"
     env = {"AGENTHUB_HTTP_ALLOW": "127.0.0.1", "AGENTHUB_ADMIN_TOKEN": admin, TOKEN_ENV: TOKEN}
     headers = {"Authorization": f"Bearer {admin}"}
+    monkeypatch.setenv("AGENTHUB_HTTP_ALLOW", "127.0.0.1")  # `agent add` fetches the card under the same allow-list
     with serve_agent(streaming=True) as remote:
         added = CliRunner().invoke(
             agents_cli, ["add", remote.url, "--name", "helper", "--token-env", TOKEN_ENV, "--db", db]

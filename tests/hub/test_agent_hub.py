@@ -46,15 +46,17 @@ def _complaint_workers() -> WorkerRegistry:
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[LiveHub]:
     port = free_port()
-    settings = HubSettings(db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token="ahk_00000000_" + "a" * 43,
-                           model_files=str(EXAMPLES))
+    settings = HubSettings(db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token="ahk_00000000_" + "a" * 43)
     server, thread = start_hub(settings, _complaint_workers())
     try:
         live = LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=settings.admin_token or "",
                        app=server.config.app)
         with live.client() as c:
+            # the agent's rules file goes with its BPMN in one deployment: the hub needs no folder of model files
             files = [("files", ("complaint.bpmn", (EXAMPLES / "complaint" / "complaint.bpmn").read_bytes(),
-                                "application/xml"))]
+                                "application/xml")),
+                     ("files", ("agent-rules.json", (EXAMPLES / "complaint" / "agent-rules.json").read_bytes(),
+                                "application/json"))]
             c.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
         yield live
     finally:
@@ -96,12 +98,19 @@ def test_a_complaint_runs_end_to_end_offline_with_a_question_and_a_finance_appro
     people = hub.token("tasks", "read")
     question = _wait_for_task(hub, instance, people, "ask_customer")
     assert question["assignee"] == "ada"
+    asked = question["inputs"]["question"]  # the agent's question, as the person sees it in the task list
+    assert asked.startswith("Order A-100 can be refunded") and asked.endswith("a refund or a replacement?")
+    assert question["agent"] == "Resolve"
+    listed = anyio.run(_over_mcp, hub, assistant_token, "agenthub_list_user_tasks", {"instance": instance})
+    assert listed.structured_content is not None
+    assert [t["inputs"] for t in listed.structured_content["tasks"]] == [question["inputs"]]
     with hub.client(people) as c:
         c.post(f"/api/v1/user-tasks/{question['id']}/complete",
                json={"variables": {"choice": "refund"}}).raise_for_status()
     approval = _wait_for_task(hub, instance, people, "propose_refund")
     assert approval["kind"] == "approval" and approval["tool"] == "propose_refund"
     assert approval["arguments"] == {"orderId": "A-100", "amount": 120.0, "reason": "My kettle never arrived."}
+    assert approval["inputs"]["arguments"] == approval["arguments"] and approval["inputs"]["tool"] == "propose_refund"
     assert approval["candidateGroups"] == ["finance"]
     assert "The customer wants a refund; I propose the full amount." in approval["reasoning"]
 
@@ -122,7 +131,7 @@ def test_a_complaint_runs_end_to_end_offline_with_a_question_and_a_finance_appro
     db = hub.app.state.hub.settings.db
     text = subprocess.run([AGENTHUB, "journal", str(instance), "--db", db], capture_output=True, text=True,
                           timeout=60, check=True).stdout
-    assert "model call 1 · rules:complaint/agent-rules.json" in text
+    assert "model call 1 · rules:agent-rules.json" in text
     assert "propose_refund: approve [model:" in text
     assert "propose_refund: approved by tasks-read" in text
     entries = json.loads(subprocess.run([AGENTHUB, "journal", str(instance), "--db", db, "--json"],

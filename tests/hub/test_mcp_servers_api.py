@@ -28,10 +28,11 @@ from hub.api import mcp_servers
 from hub.api.common import Hub, problem_handlers
 from hub.settings import HubSettings
 from protocols.mcp.tool_task import McpToolTask
-from registry import Principal, Registry, tool_hash
+from registry import Principal, Registry, generate_token, tool_hash
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream
 from tests.data.mcp_upstream.upstream import HttpUpstream, default_tools
+from tests.hub.harness import LiveHub, free_port, start_hub
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server
@@ -61,7 +62,9 @@ class Api:
         self.url = f"sqlite:///{root / 'agenthub.db'}"
         self.engine = Engine.open(self.url, clock=ManualClock())
         self.registry = Registry.open(self.url)
-        self.hub = Hub(engine=self.engine, registry=self.registry, workers=WorkerRegistry(), settings=HubSettings())
+        # the upstreams listen on loopback, which registration reaches only when the allow-list admits it
+        settings = HubSettings(http_allow="127.0.0.1")
+        self.hub = Hub(engine=self.engine, registry=self.registry, workers=WorkerRegistry(), settings=settings)
 
     def client(self, *scopes: str) -> TestClient:
         app = Starlette(
@@ -209,10 +212,26 @@ def test_a_name_taken_is_refused_before_the_server_is_contacted(admin: TestClien
     assert len(http_upstream.upstream.events("request")) == requests
 
 
+@pytest.fixture
+def loopback_hub(tmp_path: Path) -> Iterator[LiveHub]:
+    """A live hub whose egress allow-list admits loopback, where the upstream listens."""
+    port, admin_token = free_port(), generate_token()
+    settings = HubSettings(
+        db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token=admin_token, http_allow="127.0.0.1"
+    )
+    server, thread = start_hub(settings)
+    try:
+        yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin_token, app=server.config.app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def test_through_the_real_hub_the_callers_token_never_reaches_the_upstream(
-    live_hub: Any, http_upstream: HttpUpstream
+    loopback_hub: LiveHub, http_upstream: HttpUpstream
 ) -> None:
     """M6 end to end: the admin's hub token authenticates the registration and stays in the hub."""
+    live_hub = loopback_hub
     with live_hub.client() as client:
         created = client.post(BASE, json={"name": "upstream", "url": http_upstream.url})
         assert created.status_code == 201, created.text

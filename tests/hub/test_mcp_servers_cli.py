@@ -44,7 +44,8 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, code: int = 0) -> Result:
-        result = self.runner.invoke(app, [*args, "--db", self.db])
+        # the upstreams listen on loopback, which registration reaches only when the allow-list admits it
+        result = self.runner.invoke(app, [*args, "--db", self.db], env={"AGENTHUB_HTTP_ALLOW": "127.0.0.1"})
         assert result.exit_code == code, f"mcp-server {' '.join(args)}: {result.output}"
         return result
 

@@ -215,7 +215,8 @@ def test_a_failed_job_becomes_an_incident_that_resolve_retries_and_errors_reach_
     with live_hub.client() as c:
         failing = c.post("/api/v1/process-instances", json={"processId": "external"}).json()["instance"]
         job = c.post("/api/v1/jobs/activate", json={"type": "remote-work"}).json()["jobs"][0]
-        failed = c.post(f"/api/v1/jobs/{job['key']}/fail", json={"errorMessage": "disk full", "retries": 0})
+        lease = {"worker": job["worker"], "lockVersion": job["lockVersion"]}
+        failed = c.post(f"/api/v1/jobs/{job['key']}/fail", json={"errorMessage": "disk full", "retries": 0, **lease})
         assert failed.json() == {"key": job["key"], "retries": 0, "state": "failed"}
         incidents = c.get("/api/v1/incidents").json()["items"]
         assert [(i["instance"], i["message"]) for i in incidents] == [(failing, "disk full")]
@@ -224,11 +225,14 @@ def test_a_failed_job_becomes_an_incident_that_resolve_retries_and_errors_reach_
         assert c.get("/api/v1/incidents").json()["items"] == []
         retried = c.post("/api/v1/jobs/activate", json={"type": "remote-work"}).json()["jobs"]
         assert [j["key"] for j in retried] == [job["key"]]
-        thrown = c.post(f"/api/v1/jobs/{job['key']}/error", json={"errorCode": "REJECTED", "errorMessage": "no"})
+        lease = {"worker": retried[0]["worker"], "lockVersion": retried[0]["lockVersion"]}
+        thrown = c.post(
+            f"/api/v1/jobs/{job['key']}/error", json={"errorCode": "REJECTED", "errorMessage": "no", **lease}
+        )
         assert thrown.status_code == 200
         final = c.get(f"/api/v1/process-instances/{failing}").json()
         assert final["state"] == "completed"
-        assert c.post(f"/api/v1/jobs/{job['key']}/complete", json={}).status_code == 404
+        assert c.post(f"/api/v1/jobs/{job['key']}/complete", json=lease).status_code == 404
 
 
 def test_the_openapi_document_names_every_route_the_api_serves(live_hub: LiveHub) -> None:
@@ -245,3 +249,71 @@ def test_the_openapi_document_names_every_route_the_api_serves(live_hub: LiveHub
         for method in (route.methods or set()) - {"HEAD"}
     }
     assert documented == served
+
+
+def test_a_deployment_answers_warnings_about_what_the_engine_will_not_act_on_with_file_line_and_element(
+    live_hub: LiveHub,
+) -> None:
+    model = DATA.parent / "deploy" / "unacted.bpmn"
+    with live_hub.client() as c:
+        answer = c.post("/api/v1/deployments", files=[("files", ("unacted.bpmn", model.read_bytes(), "text/xml"))])
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    [process] = body["processes"]
+    assert process["processId"] == "unacted" and process["warnings"] == body["warnings"]
+    assert [(w["file"], w["element"]) for w in body["warnings"]] == [
+        ("unacted.bpmn", "agent"),
+        ("unacted.bpmn", "fetch"),
+        ("unacted.bpmn", "hook"),
+    ]
+    agent = body["warnings"][0]
+    assert isinstance(agent["line"], int) and "AI Agent job worker is not built in" in agent["message"]
+    plain = live_hub.deploy("straight.bpmn")
+    assert plain["warnings"] == [] and plain["processes"][0]["warnings"] == []
+
+
+def test_an_instance_waiting_for_a_job_type_no_worker_runs_says_so_on_its_active_element(live_hub: LiveHub) -> None:
+    live_hub.deploy("external.bpmn")  # 'remote-work': the hub's own worker does not run it
+    with live_hub.client() as c:
+        key = c.post("/api/v1/process-instances", json={"processId": "external"}).json()["instance"]
+        [element] = c.get(f"/api/v1/process-instances/{key}").json()["activeElements"]
+        waiting = element["waitingFor"]
+        assert element["elementId"] == "work"
+        assert {k: waiting[k] for k in ("jobType", "retries", "claims")} == {
+            "jobType": "remote-work",
+            "retries": 2,
+            "claims": 0,
+        }
+        assert waiting["since"].endswith("Z") and isinstance(waiting["job"], int)
+        [listed] = c.get("/api/v1/process-instances", params={"processId": "external"}).json()["items"]
+        assert listed["activeElements"][0]["waitingFor"] == waiting
+        c.post("/api/v1/jobs/activate", json={"type": "remote-work"}).raise_for_status()
+        [claimed] = c.get(f"/api/v1/process-instances/{key}").json()["activeElements"]
+        assert "waitingFor" not in claimed
+
+
+def test_user_tasks_list_the_inputs_the_person_needs_to_act(live_hub: LiveHub) -> None:
+    model = DATA.parent / "cli" / "refund_review.bpmn"
+    order = {"customer": "ada", "total": 120, "reason": "never arrived"}
+    with live_hub.client() as c:
+        c.post("/api/v1/deployments", content=model.read_bytes(), headers={"Content-Type": "application/xml"})
+        key = c.post("/api/v1/process-instances", json={"processId": "refund_review", "variables": {"order": order}})
+        instance = key.json()["instance"]
+        [task] = c.get("/api/v1/user-tasks", params={"instance": instance}).json()["items"]
+        expected = {"customer": "ada", "refund": {"amount": 60, "reason": "never arrived"}}
+        assert task["inputs"] == expected and isinstance(task["createdAt"], int)
+        assert task["dueDate"] == "2030-01-02T12:30:00+02:00"
+        assert c.get(f"/api/v1/user-tasks/{task['id']}").json()["inputs"] == expected
+
+
+def test_the_openapi_document_describes_waiting_for_a_worker_task_inputs_and_deployment_warnings(
+    live_hub: LiveHub,
+) -> None:
+    with live_hub.client() as c:
+        schemas = c.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert schemas["ActiveElement"]["properties"]["waitingFor"] == {"$ref": "#/components/schemas/WaitingForWorker"}
+    assert {"jobType", "since", "job", "claims"} <= set(schemas["WaitingForWorker"]["properties"])
+    assert "inputs" in schemas["UserTask"]["required"]
+    assert schemas["Deployment"]["properties"]["warnings"]["items"] == {
+        "$ref": "#/components/schemas/DeploymentProblem"
+    }

@@ -36,7 +36,8 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
 
 
 def register(registry: Registry, remote: RemoteAgent, name: str = "helper") -> None:
-    card = asyncio.run(fetch_card(remote.url))  # the card is public: no token needed to read it
+    # the card is public: no token needed to read it; the remote listens on loopback, which must be allow-listed
+    card = asyncio.run(fetch_card(remote.url, egress=EgressPolicy.parse(["127.0.0.1"])))
     registry.agents.add(name, remote.url, card, token_env=TOKEN_ENV)
 
 

@@ -1,0 +1,186 @@
+"""The schemas of the OpenAPI document (``components.schemas``): the shapes the REST API answers with.
+
+Kept apart from the operations (``hub.api.openapi``) so each file stays one list a reader can scan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ID", "OBJ", "SCHEMAS", "page", "ref"]
+
+OBJ: dict[str, Any] = {"type": "object", "additionalProperties": True}
+ID = {"type": "integer", "format": "int64"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def page(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": ref(item)}, "page": ref("Page")},
+        "required": ["items", "page"],
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details (application/problem+json).",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string", "description": "What was wrong and what to do."},
+        },
+        "required": ["title", "status", "detail"],
+    },
+    "Page": {
+        "type": "object",
+        "properties": {
+            "limit": {"type": "integer"},
+            "next": {"type": ["integer", "null"], "description": "Pass as ?after= for the next page; null at the end."},
+        },
+    },
+    "Instance": {
+        "type": "object",
+        "description": "The CLI's --json shape, plus details.",
+        "properties": {
+            "instance": ID,
+            "process": {"type": "string"},
+            "state": {"type": "string", "enum": ["active", "completed", "terminated", "incident"]},
+            "variables": OBJ,
+            "version": {"type": "integer"},
+            "activeElements": {"type": "array", "items": ref("ActiveElement")},
+            "waitingFor": {"type": "array", "items": OBJ, "description": "User tasks, timers, messages, jobs."},
+            "createdAt": {**ID, "description": "Milliseconds since the epoch (UTC)."},
+        },
+        "required": ["instance", "process", "state", "variables"],
+    },
+    "ActiveElement": {
+        "type": "object",
+        "properties": {
+            "elementId": {"type": "string"},
+            "elementInstance": ID,
+            "state": {"type": "string"},
+            "incident": {**ID, "description": "The open incident that stops it, if any."},
+            "waitingFor": ref("WaitingForWorker"),
+        },
+        "required": ["elementId", "elementInstance", "state"],
+    },
+    "WaitingForWorker": {
+        "type": "object",
+        "description": "The element's job, which no worker holds now: present only while it waits for one.",
+        "properties": {
+            "jobType": {"type": "string", "description": "Run a worker for this job type to move on."},
+            "since": {"type": "string", "format": "date-time", "description": "When it became ready, in UTC."},
+            "job": ID,
+            "retries": {"type": "integer"},
+            "claims": {"type": "integer", "description": "How often a worker took it before (0: none has)."},
+            "lastError": {"type": "string", "description": "What the last failed attempt reported."},
+        },
+        "required": ["jobType", "since", "job", "retries", "claims"],
+    },
+    "UserTask": {
+        "type": "object",
+        "properties": {
+            "id": ID,
+            "instance": ID,
+            "element": {"type": "string"},
+            "name": {"type": "string"},
+            "assignee": {"type": ["string", "null"]},
+            "candidateGroups": {"type": "array", "items": {"type": "string"}},
+            "candidateUsers": {"type": "array", "items": {"type": "string"}},
+            "process": {"type": "string"},
+            "state": {"type": "string"},
+            "formKey": {"type": ["string", "null"]},
+            "priority": {"type": "integer"},
+            "dueDate": {"type": ["string", "null"]},
+            "followUpDate": {"type": ["string", "null"]},
+            "createdAt": {**ID, "description": "Milliseconds since the epoch (UTC)."},
+            "inputs": {
+                **OBJ,
+                "description": "What the person needs to act, by name: the task's input-mapped variables when it "
+                "was created (with an agent's tool call arguments, such as its question), or the question and "
+                "details of an approval or of a job that asks a person. Long values are shortened.",
+            },
+        },
+        "required": ["id", "instance", "element", "name", "state", "inputs"],
+    },
+    "Incident": {
+        "type": "object",
+        "properties": {
+            "id": ID,
+            "instance": ID,
+            "element": {"type": "string"},
+            "process": {"type": "string"},
+            "type": {"type": "string"},
+            "message": {"type": "string"},
+            "state": {"type": "string"},
+            "createdAt": {**ID, "description": "Milliseconds since the epoch (UTC)."},
+        },
+    },
+    "DeploymentProblem": {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string"},
+            "line": {"type": ["integer", "null"]},
+            "element": {"type": ["string", "null"]},
+            "message": {"type": "string"},
+        },
+        "required": ["file", "line", "element", "message"],
+    },
+    "Deployment": {
+        "type": "object",
+        "properties": {
+            "processes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "processId": {"type": "string"},
+                        "version": {"type": "integer"},
+                        "key": ID,
+                        "resourceName": {"type": "string"},
+                        "isNew": {"type": "boolean"},
+                        "warnings": {"type": "array", "items": ref("DeploymentProblem")},
+                    },
+                },
+            },
+            "warnings": {
+                "type": "array",
+                "items": ref("DeploymentProblem"),
+                "description": "What the models use that the engine accepts but will not act on (deployed anyway).",
+            },
+            "exposed": {"type": "boolean"},
+        },
+        "required": ["processes", "warnings", "exposed"],
+    },
+    "Job": {
+        "type": "object",
+        "properties": {
+            "key": ID,
+            "type": {"type": "string"},
+            "instance": ID,
+            "element": {"type": "string"},
+            "retries": {"type": "integer"},
+            "headers": OBJ,
+            "variables": OBJ,
+            "worker": {"type": "string"},
+            "lockVersion": {"type": "integer"},
+        },
+    },
+    "Definition": {
+        "type": "object",
+        "properties": {
+            "key": ID,
+            "processId": {"type": "string"},
+            "version": {"type": "integer"},
+            "name": {"type": ["string", "null"]},
+            "resourceName": {"type": "string"},
+            "exposed": {"type": "boolean"},
+        },
+    },
+}

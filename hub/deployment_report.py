@@ -1,0 +1,38 @@
+"""What a deployment answers, on every surface (REST ``POST /deployments``, ``agenthub deploy --json``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine import DeployedProcess
+from engine.parser import Problem
+
+__all__ = ["deployment_report", "problem_json"]
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """A deployment problem or warning: ``{"file", "line", "element", "message"}``."""
+    return {
+        "file": problem.source_name,
+        "line": problem.line,
+        "element": problem.element_id,
+        "message": problem.message,
+    }
+
+
+def deployment_report(deployed: Sequence[DeployedProcess], *, expose: bool) -> dict[str, Any]:
+    """The processes deployed, each with its warnings, and every warning once more in one list."""
+    processes = [
+        {
+            "processId": d.process_id,
+            "version": d.version,
+            "key": d.key,
+            "resourceName": d.resource_name,
+            "isNew": d.is_new,
+            "warnings": [problem_json(w) for w in d.warnings],
+        }
+        for d in deployed
+    ]
+    warnings = [problem_json(w) for w in dict.fromkeys(w for d in deployed for w in d.warnings)]
+    return {"processes": processes, "warnings": warnings, "exposed": expose}

@@ -1,0 +1,83 @@
+"""The job types a hub process runs, shared by ``agenthub serve``, ``mcp``, ``run`` and ``worker``.
+
+Every surface that runs jobs builds its handlers here, so a job that the hub
+runs (an agent's model step, ``http``, ``mcp``, ``a2a``) runs the same from
+the command line, with the same settings: the model resolver and model files
+folder, the egress allow-list, the registry's servers and agents, and the
+hub-wide agent policies.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine import Engine
+from engine.agent import MODEL_JOB_TYPE, Policy, policy_from_attributes
+from engine.scheduler import WorkerRegistry, default_registry
+from hub.settings import HubSettings
+from protocols.a2a.call_task import A2ACallTask
+from protocols.http import EgressPolicy, HttpConnector
+from protocols.llm import ModelResolver, ModelTask
+from protocols.mcp.tool_task import McpToolTask
+from registry import Registry
+
+__all__ = ["close_handlers", "hub_policies", "job_handlers", "stop_waiting"]
+
+
+def job_handlers(
+    registry: Registry, settings: HubSettings, extra: WorkerRegistry | None = None, *, engine: Engine | None = None
+) -> WorkerRegistry:
+    """The job types this hub runs: the built-in connectors, then every ``@worker`` handler loaded.
+
+    ``a2a`` needs the engine (it keeps a record on the job's element instance), so it is there only with one.
+    """
+    workers = WorkerRegistry()
+    egress = EgressPolicy.from_env(settings.http_allow)
+    workers.register("http", HttpConnector(egress))
+    workers.register("mcp", McpToolTask(registry))
+    if engine is not None:
+        workers.register("a2a", A2ACallTask(registry, engine, egress))
+        files = Path(settings.model_files) if settings.model_files else None
+        workers.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=files)))
+    for job_type, handler in (extra or default_registry).handlers.items():
+        workers.register(job_type, handler)
+    return workers
+
+
+def hub_policies(path: str | None) -> tuple[Policy, ...]:
+    """The hub-wide agent policies from AGENTHUB_AGENT_POLICIES (a JSON list); ValueError says what is wrong."""
+    if not path:
+        return ()
+    try:
+        items = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"AGENTHUB_AGENT_POLICIES: cannot read {path}: {exc}") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError(f"AGENTHUB_AGENT_POLICIES: {path} must hold a JSON list of policy objects")
+    policies = []
+    for index, item in enumerate(items):
+        try:
+            policies.append(policy_from_attributes({k: str(v) for k, v in item.items()}, line=index, origin="hub"))
+        except ValueError as exc:
+            raise ValueError(f"AGENTHUB_AGENT_POLICIES: policy {index + 1} in {path}: {exc}") from None
+    return tuple(policies)
+
+
+def close_handlers(workers: WorkerRegistry) -> None:
+    """Close what built-in handlers hold open (the mcp job type's pooled upstream sessions, a2a's waits)."""
+    for handler in workers.handlers.values():
+        if isinstance(handler, McpToolTask | A2ACallTask):
+            handler.close()
+
+
+def stop_waiting(workers: WorkerRegistry) -> None:
+    """End the a2a jobs' waits on remote tasks now, so that stopping the worker loop is not held up by them.
+
+    Each such job fails this attempt and resumes waiting on the next (its record says which task).
+    """
+    for handler in workers.handlers.values():
+        if isinstance(handler, A2ACallTask):
+            handler.close()
+
+

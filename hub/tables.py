@@ -1,0 +1,59 @@
+"""Plain text tables and times for the command line: a header row, aligned columns, times in UTC.
+
+Owns only layout: which columns a listing has is decided by its printer
+(``hub.output``). Cells are one line each; a long cell is shortened with
+``…`` so a row stays one line, and the last column is never padded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["clip", "compact", "due_time", "table", "utc_time"]
+
+_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def utc_time(millis: int | None) -> str:
+    """``2026-12-06 10:01:02``: a stored time (milliseconds since the epoch) in UTC; empty when unknown."""
+    if millis is None:
+        return ""
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime(_TIME)
+
+
+def due_time(text: str | None) -> str:
+    """A due date as a model gives it (ISO 8601, usually with an offset), in UTC when it has an offset."""
+    if not text:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text  # not ours to judge: show what the model said
+    if parsed.tzinfo is None:
+        return parsed.strftime(_TIME)
+    return parsed.astimezone(UTC).strftime(_TIME)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters (shortened with ``…``)."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def compact(values: Mapping[str, Any], width: int = 60) -> str:
+    """``question="Which size?", amount=120``: named values as one short line."""
+    parts = [f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in values.items()]
+    return clip(", ".join(parts), width)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The lines of a table: the header row, then one line per row, columns two spaces apart."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = []
+    for cells in (headers, *rows):
+        padded = [cell.ljust(widths[i]) for i, cell in enumerate(cells[:-1])]
+        lines.append("  ".join([*padded, cells[-1]]).rstrip())
+    return lines
