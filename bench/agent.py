@@ -83,7 +83,7 @@ def _baseline(engine: Engine, count: int) -> float:
     for _ in range(count):
         begin = time.perf_counter()
         [job] = engine.activate_jobs(["work"], "bench", max_jobs=1)
-        engine.complete_job(job.key, {"done": True})
+        engine.complete_job(job.key, {"done": True}, worker=job.worker, lock_version=job.lock_version)
         times.append((time.perf_counter() - begin) * 1000)
     return statistics.median(times)
 
@@ -103,7 +103,12 @@ def _agent_run(engine: Engine, turns: int) -> tuple[list[float], list[float]]:
             {"final": "done"} if turn == turns
             else {"toolCalls": [{"name": "echo", "arguments": {"text": f"turn {turn}"}}]}
         )
-        engine.complete_job(job.key, {"answer": answer, "usage": {"model": request.model, "inputTokens": 1}})
+        engine.complete_job(
+            job.key,
+            {"answer": answer, "usage": {"model": request.model, "inputTokens": 1}},
+            worker=job.worker,
+            lock_version=job.lock_version,
+        )
         if turn < turns:
             totals.append((time.perf_counter() - begin) * 1000)
             reads.append(read * 1000)
