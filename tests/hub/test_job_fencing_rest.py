@@ -18,7 +18,6 @@ import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine import Engine, WorkerRegistry
 from engine.ports import ManualClock
@@ -26,21 +25,9 @@ from hub.api import jobs
 from hub.api.common import Hub, problem_handlers
 from hub.settings import HubSettings
 from registry import Principal
+from tests.hub.harness import AsPrincipal
 
 EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "hub" / "external.bpmn"
-
-
-class AsPrincipal:
-    """Stands in for the hub's guard: every request is made by ``principal``."""
-
-    def __init__(self, app: ASGIApp, principal: Principal) -> None:
-        self.app = app
-        self.principal = principal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope.setdefault("state", {})["principal"] = self.principal
-        await self.app(scope, receive, send)
 
 
 class Workers:

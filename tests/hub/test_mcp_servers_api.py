@@ -19,7 +19,6 @@ import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine import Engine, WorkerRegistry
 from engine.ports import ManualClock
@@ -32,7 +31,7 @@ from registry import Principal, Registry, generate_token, tool_hash
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream
 from tests.data.mcp_upstream.upstream import HttpUpstream, default_tools
-from tests.hub.harness import LiveHub, free_port, start_hub
+from tests.hub.harness import AsPrincipal, LiveHub, free_port, start_hub
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server
@@ -42,19 +41,6 @@ stdio_upstream = fixtures.stdio_upstream
 DATA = Path(__file__).resolve().parents[1] / "data" / "mcp_upstream"
 CALLER_TOKEN = "ahk_caller00_hub-callers-own-token-must-never-travel-upstream"
 BASE = "/api/v1/mcp-servers"
-
-
-class AsPrincipal:
-    """Stands in for the hub's guard: every request is made by ``principal``."""
-
-    def __init__(self, app: ASGIApp, principal: Principal) -> None:
-        self.app = app
-        self.principal = principal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope.setdefault("state", {})["principal"] = self.principal
-        await self.app(scope, receive, send)
 
 
 class Api:

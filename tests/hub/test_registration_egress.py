@@ -23,7 +23,6 @@ import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
-from starlette.types import ASGIApp, Receive, Scope, Send
 from typer.testing import CliRunner
 
 from engine import Engine, WorkerRegistry
@@ -37,6 +36,7 @@ from registry import Principal, Registry
 from tests.data.a2a.client.remote_agent import serve_agent
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.upstream import HttpUpstream, default_tools
+from tests.hub.harness import AsPrincipal
 
 _http_server = fixtures._http_server
 http_upstream = fixtures.http_upstream
@@ -89,19 +89,6 @@ def outbound(monkeypatch: pytest.MonkeyPatch) -> Outbound:
     monkeypatch.setattr(asyncio.BaseEventLoop, "sock_connect", guarded_sock_connect)
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     return guard
-
-
-class AsPrincipal:
-    """Stands in for the hub's guard: every request is made by ``principal``."""
-
-    def __init__(self, app: ASGIApp, principal: Principal) -> None:
-        self.app = app
-        self.principal = principal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope.setdefault("state", {})["principal"] = self.principal
-        await self.app(scope, receive, send)
 
 
 class Api:
