@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.model import AdHocSubProcess, ElementKind, FlowNode, Process, SequenceFlow
 from engine.ports import IdSource, ProcessLookup
+from engine.redaction import journaled
 from engine.runtime import messages as m
 from engine.runtime.expressions import ExpressionFailure
 from engine.runtime.limits import RuntimeLimits
@@ -136,10 +137,10 @@ class Step:
             return
         if local and key is not None:
             set_local(self.state, key, values)
-            self.record("variables_updated", scope=key, variables=values)
+            self.record("variables_updated", scope=key, variables=journaled(values))  # credentials masked
         else:
             for scope, written in propagate(self.state, key, values).items():
-                self.record("variables_updated", scope=scope, variables=written)
+                self.record("variables_updated", scope=scope, variables=journaled(written))
 
     def remove(self, element: ElementInstance) -> None:
         if element.waits:

@@ -10,8 +10,10 @@ once, every address checked, the connection made to a checked address).
 Does not know: the hub, its configuration or environment (the hub builds the
 policy with ``EgressPolicy.from_env(os.environ.get("AGENTHUB_HTTP_ALLOW"))`` and
 registers ``HttpConnector(policy)`` for ``http``), retries and incidents (the
-engine's worker loop applies them to the failures raised here), secrets (header
-values arrive as variables and are never written into a message).
+engine's worker loop applies them to the failures raised here), where secrets
+are kept (``{{secrets.NAME}}`` placeholders are replaced at call time from a
+``SecretProvider``, by default ``AGENTHUB_SECRET_<NAME>``; the values sent as
+credentials are masked in every variable and message the connector produces).
 
     from engine.scheduler import WorkerRegistry
     from protocols.http import EgressPolicy, HttpConnector
@@ -35,6 +37,7 @@ from protocols.http.exceptions import (
     RedirectFailed,
     ResponseTooLarge,
 )
+from protocols.http.secrets import SECRET_ENV_PREFIX, SecretProvider, environ_secret
 
 JOB_TYPE = "http"
 
@@ -42,6 +45,7 @@ __all__ = [
     "ENV_VAR",
     "JOB_TYPE",
     "MAX_REDIRECTS",
+    "SECRET_ENV_PREFIX",
     "ConnectionFailed",
     "EgressConfigError",
     "EgressDenied",
@@ -56,6 +60,8 @@ __all__ = [
     "RedirectFailed",
     "Resolver",
     "ResponseTooLarge",
+    "SecretProvider",
     "address_kind",
+    "environ_secret",
     "system_resolver",
 ]

@@ -34,6 +34,7 @@ import httpx
 
 from engine import BpmnError, strict_json
 from engine.feel import FeelError, to_json
+from engine.redaction import REDACTED
 from engine.scheduler import Job
 from protocols.http.egress import EgressPolicy, IPAddress, Resolver, parse_address, system_resolver
 from protocols.http.exceptions import (
@@ -44,6 +45,7 @@ from protocols.http.exceptions import (
     RedirectFailed,
     ResponseTooLarge,
 )
+from protocols.http.secrets import SecretProvider, environ_secret
 from protocols.http.task import HttpTask, display_url, read_task
 
 __all__ = ["MAX_REDIRECTS", "HttpConnector", "HttpResponse"]
@@ -84,7 +86,9 @@ class HttpConnector:
     ``timeout_s`` is the default for tasks without a ``timeout`` header;
     ``max_response_bytes`` caps a response body (after decompression).
     ``resolve`` and ``ssl_context`` replace the system resolver and the default
-    trust store (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
+    trust store (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``); ``secrets``
+    gives the values of ``{{secrets.NAME}}`` placeholders (by default the
+    environment variable ``AGENTHUB_SECRET_<NAME>``, read at call time).
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class HttpConnector:
         max_response_bytes: int = 10 * MIB,
         resolve: Resolver = system_resolver,
         ssl_context: ssl.SSLContext | None = None,
+        secrets: SecretProvider = environ_secret,
     ) -> None:
         if timeout_s <= 0 or max_response_bytes <= 0:
             raise ValueError("timeout_s and max_response_bytes must be positive")
@@ -103,9 +108,10 @@ class HttpConnector:
         self.max_response_bytes = max_response_bytes
         self._resolve = resolve
         self._ssl = ssl_context or httpx.create_ssl_context()
+        self._secrets = secrets
 
     async def __call__(self, job: Job) -> dict[str, Any]:
-        task = read_task(job, default_timeout_s=self.timeout_s)
+        task = read_task(job, default_timeout_s=self.timeout_s, secrets=self._secrets)
         try:
             async with asyncio.timeout(task.timeout_s):
                 response = await self._follow(task)
@@ -230,12 +236,13 @@ def _parse_body(method: str, response: httpx.Response, data: bytes) -> Any:
 def _outcome(task: HttpTask, job: Job, response: HttpResponse) -> dict[str, Any]:
     """The job's result variables, a BPMN error, or a failure, by status."""
     said = f"{task.method} {display_url(task.url)} answered {response.status} {response.reason}".rstrip()
+    # A server may echo the request: the credentials sent are masked before anything is returned or raised.
+    value = _masked(response.to_variable(), task.credentials)
     if response.status in task.error_statuses:
-        raise BpmnError(f"HTTP_{response.status}", said, {"response": response.to_variable()})
+        raise BpmnError(f"HTTP_{response.status}", _redact(said, task.secrets), {"response": value})
     if response.status >= 400:
         raise HttpStatusFailure(_redact(f"{task.where}: {said}{_excerpt(response.body)}", task.secrets),
                                 response.status)
-    value = response.to_variable()
     if task.result_expression is None:
         return {task.result_variable or "response": value}
     try:
@@ -260,7 +267,20 @@ def _excerpt(body: Any) -> str:
 
 
 def _redact(message: str, secrets: tuple[str, ...]) -> str:
-    """Remove request header values from a message (a server may echo them, a library may quote them)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        message = message.replace(secret, "[redacted]")
+    """Remove secrets (longest first) from a message (a server may echo them, a library may quote them)."""
+    for secret in secrets:
+        message = message.replace(secret, REDACTED)
     return message
+
+
+def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+    """JSON-like ``value`` with the secrets removed from its strings, keys included."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return _redact(value, secrets)
+    if isinstance(value, dict):
+        return {_redact(str(key), secrets): _masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, secrets) for item in value]
+    return value

@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 
 from engine.feel import Expression, FeelError, compile_expression, is_expression, strip_marker, to_json
+from engine.redaction import is_credential_name
 from engine.scheduler import Job
 from protocols.http.exceptions import InvalidTask
+from protocols.http.secrets import SecretProvider, SecretResolver, environ_secret
 
 __all__ = ["METHODS", "HttpTask", "StatusSet", "display_url", "read_task"]
 
@@ -81,29 +83,50 @@ class HttpTask:
     result_variable: str | None
     result_expression: Expression | None
     where: str  # "task 'Charge' of process 'order'", for messages
+    resolved: tuple[str, ...] = ()  # the values put in for ``{{secrets.NAME}}`` placeholders
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Values nothing the connector returns may hold: ``{{secrets.*}}`` values, the URL's password, and the
+        values of credential-named request headers and query parameters (``Authorization``, ``X-Api-Key``,
+        ``api_key``), with the part after an auth scheme (``Bearer <token>``) on its own, as servers echo it."""
+        values = [*self.resolved, self.url.password or ""]
+        named = [v for n, v in self.headers if is_credential_name(n)]
+        named += [v for n, v in self.url.params.multi_items() if is_credential_name(n)]
+        for value in named:
+            values += [value, value.partition(" ")[2].strip()]
+        return _long_enough(values)
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values that must not appear in any message: request header values and the URL's password."""
-        values = [value for _, value in self.headers]
-        if self.url.password:
-            values.append(self.url.password)
-        return tuple(v for v in values if len(v) >= 4)  # shorter ones would garble messages and hide nothing
+        """Values that must not appear in any message: the credentials and every request header value."""
+        return _long_enough([*self.credentials, *(value for _, value in self.headers)])
 
 
-def read_task(job: Job, *, default_timeout_s: float) -> HttpTask:
-    """The request a job of type ``http`` describes; raises InvalidTask naming the header or variable at fault."""
+def _long_enough(values: list[str]) -> tuple[str, ...]:
+    """Distinct values worth masking, longest first (so none is left half-masked)."""
+    # Shorter ones would garble messages and hide nothing.
+    return tuple(sorted({v for v in values if len(v) >= 4}, key=len, reverse=True))
+
+
+def read_task(job: Job, *, default_timeout_s: float, secrets: SecretProvider = environ_secret) -> HttpTask:
+    """The request a job of type ``http`` describes; raises InvalidTask naming the header or variable at fault.
+
+    ``{{secrets.NAME}}`` placeholders are replaced from ``secrets`` here, the last step before sending.
+    """
     where = f"task '{job.element_id}' of process '{job.process_id}'"
+    resolver = SecretResolver(secrets, where)
     method = str(_setting(job, "method", where) or "GET").strip().upper()
     if method not in METHODS:
         raise InvalidTask(f"{where}: method '{method}' is not one of {', '.join(sorted(METHODS))}")
-    headers = _request_headers(job.variables.get("headers"), where)
-    content, content_type = _content(job.variables.get("body"), where)
+    headers = _request_headers(job.variables.get("headers"), where, resolver)
+    url = _url(job, where, resolver)
+    content, content_type = _content(resolver.data(job.variables.get("body"), "the variable 'body'"), where)
     if content_type and not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", content_type))
     return HttpTask(
         method=method,
-        url=_url(job, where),
+        url=url,
         headers=tuple(headers),
         content=content,
         timeout_s=_timeout(_setting(job, "timeout", where), default_timeout_s, where),
@@ -112,6 +135,7 @@ def read_task(job: Job, *, default_timeout_s: float) -> HttpTask:
         result_variable=_result_variable(_setting(job, "resultVariable", where), where),
         result_expression=_result_expression(job.headers.get("resultExpression"), where),
         where=where,
+        resolved=tuple(resolver.values),
     )
 
 
@@ -126,18 +150,19 @@ def _setting(job: Job, name: str, where: str) -> Any:
         raise InvalidTask(f"{where}: task header '{name}' ({raw.strip()!r}) cannot be evaluated: {exc}") from None
 
 
-def _url(job: Job, where: str) -> httpx.URL:
+def _url(job: Job, where: str, resolver: SecretResolver) -> httpx.URL:
     value = _setting(job, "url", where)
     if value is None:
         raise InvalidTask(f"{where}: the task header 'url' is missing (or its expression gave null)")
     if not isinstance(value, str):
         raise InvalidTask(f"{where}: the task header 'url' gave {type(value).__name__}, expected a string")
     try:
-        url = httpx.URL(value.strip())
+        url = httpx.URL(resolver.text(value.strip(), "the url"))
     except httpx.InvalidURL as exc:
-        raise InvalidTask(f"{where}: the url is not a valid URL: {exc}") from None
+        raise InvalidTask(resolver.mask(f"{where}: the url is not a valid URL: {exc}")) from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidTask(f"{where}: the url must be an absolute http:// or https:// URL, got '{display_url(url)}'")
+        raise InvalidTask(resolver.mask(f"{where}: the url must be an absolute http:// or https:// URL, "
+                                        f"got '{display_url(url)}'"))
     query = job.variables.get("query")
     if query is None:
         return url
@@ -145,7 +170,8 @@ def _url(job: Job, where: str) -> httpx.URL:
         raise InvalidTask(f"{where}: the variable 'query' must be a context (object), not {type(query).__name__}")
     params: list[tuple[str, str]] = []
     for key, item in query.items():
-        params.extend((str(key), text) for text in _query_values(item, str(key), where))
+        params.extend((str(key), resolver.text(text, f"query parameter '{key}'"))
+                      for text in _query_values(item, str(key), where))
     merged: httpx.URL = url.copy_merge_params(httpx.QueryParams(tuple(params))) if params else url
     return merged
 
@@ -171,7 +197,7 @@ def _query_values(value: Any, key: str, where: str) -> list[str]:
     return texts
 
 
-def _request_headers(value: Any, where: str) -> list[tuple[str, str]]:
+def _request_headers(value: Any, where: str, resolver: SecretResolver) -> list[tuple[str, str]]:
     if value is None:
         return []
     if not isinstance(value, Mapping):
@@ -189,6 +215,7 @@ def _request_headers(value: Any, where: str) -> list[tuple[str, str]]:
         # The value itself is never quoted in a message: it may be a credential.
         if text is None:
             raise InvalidTask(f"{where}: the value of request header '{name}' must be a string, number or boolean")
+        text = resolver.text(text, f"request header '{name}'")
         if any(c in text for c in "\r\n\0"):
             raise InvalidTask(f"{where}: the value of request header '{name}' contains a line break or NUL")
         headers.append((name, text))

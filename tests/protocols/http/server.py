@@ -35,11 +35,13 @@ class EchoServer:
     url: str
     port: int
     hits: list[str] = field(default_factory=list)  # paths requested, in order
+    received: list[dict[str, str]] = field(default_factory=list)  # request headers of /echo and /status, in order
 
 
 def _app(server: EchoServer) -> Starlette:
     async def echo(request: Request) -> Response:
         server.hits.append(request.url.path)
+        server.received.append(dict(request.headers))
         body = await request.body()
         return JSONResponse({
             "method": request.method,
@@ -51,6 +53,7 @@ def _app(server: EchoServer) -> Starlette:
 
     async def status(request: Request) -> Response:
         server.hits.append(request.url.path)
+        server.received.append(dict(request.headers))
         code = int(request.path_params["code"])
         return JSONResponse({"error": f"status {code}", "youSent": dict(request.headers)}, status_code=code)
 
