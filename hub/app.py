@@ -98,7 +98,7 @@ def create_app(
     engine.limits = settings.limits
     handlers = job_handlers(registry, settings, workers, engine=engine)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
-    endpoint = McpEndpoint(engine)
+    endpoint = McpEndpoint(engine, limits=settings.mcp)
     # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.
     push_egress = EgressPolicy.from_env(settings.http_allow)
     agents = A2AEndpoint(

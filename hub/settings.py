@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engine.runtime.limits import RuntimeLimits
+from protocols.mcp.limits import McpLimits
 
 DEFAULT_DB = "sqlite:///agenthub.db"
 DEFAULT_PORT = 8600
@@ -68,6 +69,29 @@ def parse_number(raw: str, source: str) -> float:
     return value
 
 
+_MCP_LIMITS = {
+    "AGENTHUB_MCP_MAX_SESSIONS": ("max_sessions", int),
+    "AGENTHUB_MCP_SESSION_IDLE_S": ("session_idle_s", float),
+    "AGENTHUB_MCP_RATE": ("rate_per_minute", float),
+    "AGENTHUB_MCP_RATE_BURST": ("rate_burst", int),
+}
+
+
+def mcp_limits(env: Mapping[str, str] | None = None) -> McpLimits:
+    """What one token may hold of ``/mcp``, from AGENTHUB_MCP_MAX_SESSIONS, _SESSION_IDLE_S, _RATE, _RATE_BURST."""
+    env = os.environ if env is None else env
+    values: dict[str, float] = {}
+    for name, (field_name, kind) in _MCP_LIMITS.items():
+        raw = env.get(name)
+        if not raw:
+            continue
+        value = parse_number(raw, name)
+        if kind is int and not value.is_integer():
+            raise ValueError(f"{name} must be a whole number, not {raw!r}")
+        values[field_name] = kind(value)
+    return McpLimits(**values)  # type: ignore[arg-type]
+
+
 def _synchronous(raw: str) -> str:
     if raw.upper() not in ("FULL", "NORMAL"):
         raise ValueError(f"AGENTHUB_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {raw!r}")
@@ -104,6 +128,8 @@ class HubSettings:
     limits: RuntimeLimits = field(default_factory=RuntimeLimits)
     # AGENTHUB_SQLITE_SYNCHRONOUS: FULL (an acknowledged step survives power loss) or NORMAL (a process crash)
     sqlite_synchronous: str = "FULL"
+    # AGENTHUB_MCP_MAX_SESSIONS / _SESSION_IDLE_S / _RATE / _RATE_BURST: what one token may hold of /mcp
+    mcp: McpLimits = field(default_factory=McpLimits)
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:
@@ -122,6 +148,7 @@ class HubSettings:
             "model_files": env.get("AGENTHUB_MODEL_FILES") or None,
             "agent_policies": env.get("AGENTHUB_AGENT_POLICIES") or None,
             "limits": runtime_limits(env),
+            "mcp": mcp_limits(env),
             "sqlite_synchronous": _synchronous(env.get("AGENTHUB_SQLITE_SYNCHRONOUS") or "FULL"),
         }
         if env.get("AGENTHUB_PORT"):

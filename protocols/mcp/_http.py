@@ -13,6 +13,10 @@
    refused with a JSON-RPC parse error naming the field (``data.field``) and
    HTTP 400 (M14). Python's parser would otherwise keep the last duplicate
    and accept ``NaN``.
+4. A new session the session manager refuses (``_sessions.SessionRefused``:
+   this token holds its most sessions, or the table is full) is answered
+   here: 429 or 503 with ``Retry-After`` and a JSON-RPC error whose
+   ``data.retryAfterSeconds`` says the same (M15).
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp_types import INVALID_REQUEST, PARSE_ERROR
+from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import strict_json
 from engine.strict_json import JsonProblem
+from protocols.mcp._rate import RATE_LIMITED
+from protocols.mcp._sessions import SessionRefused
 from registry import Principal
 
 
@@ -61,7 +67,12 @@ class McpHttpFront:
                 await _error(send, 400, PARSE_ERROR, f"Parse error: {problem}", data)
                 return
             receive = _replay(body, receive)
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except SessionRefused as refused:  # raised before the SDK answered anything
+            code = RATE_LIMITED if refused.status == 429 else INTERNAL_ERROR
+            wait = refused.retry_after_s
+            await _error(send, refused.status, code, refused.message, {"retryAfterSeconds": wait}, retry_after=wait)
 
 
 def strict_json_problem(body: bytes) -> JsonProblem | None:
@@ -104,11 +115,21 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _error(send: Send, status: int, code: int, message: str, data: dict[str, str] | None = None) -> None:
+async def _error(
+    send: Send,
+    status: int,
+    code: int,
+    message: str,
+    data: dict[str, Any] | None = None,
+    *,
+    retry_after: int | None = None,
+) -> None:
     error: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

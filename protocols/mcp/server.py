@@ -17,6 +17,9 @@ of every route and leaves the verified ``registry.Principal`` in
 auth are switched off so there is one place that decides. A request that
 reaches this app without a principal is refused (fail closed); see ``_http``
 for that, the session owner and the strict JSON check in front of the SDK.
+What one token may hold (``limits.McpLimits``, RELIABILITY.md M15): its open
+sessions (``_sessions``, 429 past the cap) and its tool calls per tool and
+minute (``_rate``, JSON-RPC ``-32029`` with ``data.retryAfterSeconds``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -33,8 +36,6 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.runner import serve_dual_era_loop
 from mcp.server.stdio import stdio_server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -56,16 +57,19 @@ from protocols.mcp._builtin_tools import BuiltinTools
 from protocols.mcp._context import Context, ServerState, principal_of, tool_error
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
+from protocols.mcp._rate import RATE_LIMITED, CallRate
 from protocols.mcp._resources import Resources
+from protocols.mcp._sessions import TokenSessions
 from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
+from protocols.mcp.limits import McpLimits
 from registry import Principal
 
 log = logging.getLogger("agenthub.mcp")
 
 MAX_BODY_BYTES = 2 << 20
 """HTTP request bodies above this get 413 before parsing; tool arguments are capped at 1 MiB inside it."""
-SESSION_IDLE_S = 30 * 60
 MAX_SESSIONS = 1000
+"""Open Streamable HTTP sessions of all tokens together; admin tokens pass it (each token has its own cap too)."""
 REQUEST_GRACE_S = 15.0
 """Every request is stopped ``call_timeout_s`` plus this after it arrived (a tool call ends its wait sooner)."""
 
@@ -103,24 +107,31 @@ class McpEndpoint:
     client over stdin and stdout.
     """
 
-    def __init__(self, engine: Engine, *, call_timeout_s: float = 30.0, server_name: str = "agenthub") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        call_timeout_s: float = 30.0,
+        server_name: str = "agenthub",
+        limits: McpLimits | None = None,
+    ) -> None:
         if not (math.isfinite(call_timeout_s) and call_timeout_s >= 0):
             raise ValueError("call_timeout_s must be a finite number of seconds, 0 or more")
         self.engine = engine
         self.call_timeout_s = call_timeout_s
+        self.limits = limits = limits or McpLimits()
+        self._rate = CallRate(limits.rate_per_minute, limits.rate_burst)
         self._processes = ProcessTools(engine, call_timeout_s)
         self._builtins = BuiltinTools(engine)
         self._resources = Resources(engine)
         self._tasks = Tasks(engine, self._processes)
         self.server = self._build_server(server_name)
-        self._sessions = StreamableHTTPSessionManager(
-            app=self.server,
-            json_response=False,
-            stateless=False,
-            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),  # the hub's guard
-            session_idle_timeout=SESSION_IDLE_S,
-            max_request_body_size=MAX_BODY_BYTES,
-            max_sessions=MAX_SESSIONS,
+        self._sessions = TokenSessions(
+            self.server,
+            per_token=limits.max_sessions,
+            total=MAX_SESSIONS,
+            idle_s=limits.session_idle_s,
+            max_body=MAX_BODY_BYTES,
         )
         self.asgi: ASGIApp = McpHttpFront(self._sessions.handle_request, max_body=MAX_BODY_BYTES)
 
@@ -161,7 +172,7 @@ class McpEndpoint:
         server.add_request_handler("tasks/result", GetTaskPayloadRequestParams, self._tasks.result)
         server.add_request_handler("tasks/list", PaginatedRequestParams, self._tasks.list_tasks)
         server.add_request_handler("tasks/cancel", CancelTaskRequestParams, self._tasks.cancel)
-        server.middleware.extend([self._deadline, self._tasks.route])
+        server.middleware.extend([self._deadline, self._rate_limit, self._tasks.route])
         return server
 
     async def _list_tools(self, ctx: Context, params: PaginatedRequestParams | None) -> ListToolsResult:
@@ -203,6 +214,26 @@ class McpEndpoint:
         with anyio.move_on_after(limit):
             return await call_next(ctx)
         raise MCPError(REQUEST_TIMEOUT, f"the request did not finish within {limit:g} seconds and was stopped")
+
+    async def _rate_limit(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        """Server middleware: ``tools/call`` (task-augmented too) spends from the (token, tool) bucket (M15).
+
+        Over HTTP only: a stdio server is one local user's own process, and limiting it protects no one else.
+        """
+        params = ctx.params
+        if ctx.method != "tools/call" or ctx.request is None or not isinstance(params, Mapping):
+            return await call_next(ctx)
+        principal = principal_of(ctx)
+        tool = str(params.get("name"))
+        wait = self._rate.take(principal.token_id or principal.name, tool)
+        if wait is not None:
+            raise MCPError(
+                RATE_LIMITED,
+                f"rate limit: this token may call '{tool[:100]}' {self.limits.rate_burst} times at once and "
+                f"{self.limits.rate_per_minute:g} times a minute; retry in {wait:g} seconds",
+                {"retryAfterSeconds": wait},
+            )
+        return await call_next(ctx)
 
 
 @asynccontextmanager
