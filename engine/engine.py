@@ -234,8 +234,13 @@ class Engine(Queries, EventCommands, AgentCommands):
         *,
         version: int | None = None,
         start_element: str | None = None,
+        owner: str | None = None,
     ) -> InstanceView:
-        """Start an instance of the latest (or the given) version and run it until it waits or ends."""
+        """Start an instance of the latest (or the given) version and run it until it waits or ends.
+
+        ``owner`` is the principal whose request this is, kept as the instance's ``started_by``: the surfaces
+        decide whose task an instance is from it, never from a variable the process or a client can set.
+        """
         values = check_variables(variables)
 
         def work(tx: Tx) -> InstanceView:
@@ -246,6 +251,7 @@ class Engine(Queries, EventCommands, AgentCommands):
                 )
             unit = UnitOfWork(self, tx, self.clock.now())
             state = unit.new_instance(int(row.key), values, start_element=start_element, version=int(row.version))
+            state.started_by = owner  # before the first save: the row is written with it
             unit.run()
             return self._view(tx, state)
 

@@ -198,6 +198,7 @@ class Queries:
             parent_instance=state.parent.instance if state.parent else None,
             created_at=int(row.created_at) if row is not None else None,
             ended_at=int(row.ended_at) if row is not None and row.ended_at is not None else None,
+            started_by=state.started_by,
         )
 
     def user_tasks(

@@ -34,6 +34,7 @@ class InstanceView:
     parent_instance: int | None = None
     created_at: int | None = None
     ended_at: int | None = None
+    started_by: str | None = None  # the principal that started it (None: the engine did, or unrecorded)
 
     def to_json(self) -> dict[str, Any]:
         """The shape the CLI's ``--json`` prints."""

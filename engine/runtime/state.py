@@ -140,6 +140,10 @@ class InstanceState:
     parent: ParentLink | None = None
     incidents: dict[int, str] = field(default_factory=dict)  # open incident key -> element instance action
     start_key: str | None = None  # the correlation key of the message that started it, if one did
+    # The principal whose request started it (``Engine.start(owner=...)``), None when the engine started it (a
+    # timer, a message, a call activity) or it predates the field. Metadata, not a variable: no step writes it,
+    # so a process or a client setting variables cannot change whose A2A or MCP task the instance is.
+    started_by: str | None = None
 
     def children_of(self, key: int) -> list[ElementInstance]:
         return [e for e in self.elements.values() if e.parent == key]
@@ -158,6 +162,7 @@ class InstanceState:
             "parent": [self.parent.instance, self.parent.element_instance, self.parent.depth] if self.parent else None,
             "incidents": [[k, v] for k, v in self.incidents.items()],
             **({"startKey": self.start_key} if self.start_key is not None else {}),
+            **({"startedBy": self.started_by} if self.started_by is not None else {}),
         }
 
     @staticmethod
@@ -177,4 +182,5 @@ class InstanceState:
             parent=ParentLink(parent[0], parent[1], parent[2] if len(parent) > 2 else 1) if parent else None,
             incidents={k: v for k, v in data["incidents"]},
             start_key=data.get("startKey"),
+            started_by=data.get("startedBy"),
         )

@@ -19,6 +19,7 @@ MAX_AWAIT_S = 300.0
 def instance_json(request: Request, view: InstanceView, *, details: bool = True) -> dict[str, Any]:
     data = outcome(hub(request).engine, view) if details else view.to_json()
     data["version"] = view.version
+    data["startedBy"] = view.started_by  # read-only: the engine's record of who started it, not a variable
     data["activeElements"] = view.active_elements
     if view.parent_instance is not None:
         data["parentInstance"] = view.parent_instance
@@ -36,7 +37,7 @@ async def start(request: Request) -> Response:
     incident, or the wait runs out (``awaitCompletion``, default 0: answer
     as soon as the first steps are committed).
     """
-    require(request, "start")
+    principal = require(request, "start")
     body = await json_body(request)
     process_id = field(body, "processId", str, required=True)
     variables = field(body, "variables", dict, default={})
@@ -48,7 +49,7 @@ async def start(request: Request) -> Response:
     if unknown:
         raise ApiError(400, f"unknown field {', '.join(sorted(repr(u) for u in unknown))}")
     engine = hub(request).engine
-    view = await asyncio.to_thread(engine.start, process_id, variables, version=version)
+    view = await asyncio.to_thread(engine.start, process_id, variables, version=version, owner=principal.name)
     if wait > 0:
         view = await follow(engine, view.key, wait, first=view)
     data = await asyncio.to_thread(instance_json, request, view)

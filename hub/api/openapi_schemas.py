@@ -53,6 +53,13 @@ SCHEMAS: dict[str, Any] = {
             "state": {"type": "string", "enum": ["active", "completed", "terminated", "incident"]},
             "variables": OBJ,
             "version": {"type": "integer"},
+            "startedBy": {
+                "type": ["string", "null"],
+                "readOnly": True,
+                "description": "The principal whose request started it (REST, MCP, A2A); null when the engine"
+                " started it (timer, message, call activity, CLI) or it predates this field. Not a variable:"
+                " nothing but the start sets it, and A2A and MCP task ownership follows it.",
+            },
             "activeElements": {"type": "array", "items": ref("ActiveElement")},
             "waitingFor": {"type": "array", "items": OBJ, "description": "User tasks, timers, messages, jobs."},
             "createdAt": {**ID, "description": "Milliseconds since the epoch (UTC)."},

@@ -43,7 +43,11 @@ CONTEXT_VARIABLE = "a2aContextId"
 """Where a client-chosen ``contextId`` is kept: an instance variable, so it survives a restart."""
 
 CALLER_VARIABLE = "caller"
-"""The principal that started the instance; only it sees the task over A2A."""
+"""The principal that started the instance, for the process to use (``assignee="=caller"``).
+
+Information only: whose task an instance is comes from the engine's
+``InstanceView.started_by``, which no variable can change (``Snapshot.caller``).
+"""
 
 TEXT_VARIABLE = "text"
 """Where text parts go when the process declares no string input."""
@@ -91,7 +95,7 @@ class Snapshot:
 
     view: InstanceView
     waits: tuple[dict[str, Any], ...]
-    caller: str | None
+    caller: str | None  # whose task it is: the instance's ``started_by``, never its ``caller`` variable
     context_id: str
     since: int = 0  # when the task got into its state (ms): the status time, the same on every read
 
@@ -156,23 +160,23 @@ def _since(engine: Engine, view: InstanceView) -> int:
 
 
 def identity(engine: Engine, view: InstanceView) -> tuple[str | None, str]:
-    """Whose the instance is (its ``caller``) and its A2A context id.
+    """Whose the instance is and its A2A context id.
 
-    Read from the variables; a terminated instance has none left, so for it
-    they come from the variables it was started with, the journal's first
-    ``variables_updated`` entry.
+    The owner is the principal that started it, as the engine recorded it
+    (``started_by``); None for an instance the engine started itself or one
+    started before the engine kept it, which is then nobody's A2A task (the
+    ``caller`` variable is not trusted for it: any ``start`` token can write
+    it). The context id is a variable; a terminated instance has none left,
+    so for it the id comes from the variables it was started with, the
+    journal's first ``variables_updated`` entry.
     """
     variables = view.variables
-    if view.state == "terminated" and CALLER_VARIABLE not in variables:
+    if view.state == "terminated" and not variables:
         first = next((e for e in engine.journal(view.key, limit=10) if e["type"] == "variables_updated"), None)
         found = (first or {}).get("data") or {}
         variables = found.get("variables") or {}
-    caller = variables.get(CALLER_VARIABLE)
     context = variables.get(CONTEXT_VARIABLE)
-    return (
-        caller if isinstance(caller, str) else None,
-        context if isinstance(context, str) and context else str(view.key),
-    )
+    return view.started_by, context if isinstance(context, str) and context else str(view.key)
 
 
 def load_snapshot(engine: Engine, key: int) -> Snapshot:

@@ -9,7 +9,8 @@ reads the instance instead: a restarted hub answers exactly as before, and
 no task state lives only in memory.
 
 Who may see what: a task is visible only to the principal that started it
-(the instance's ``caller`` variable) and only through its process's agent
+(the instance's ``started_by``, which the engine records at start and no
+variable can change; not the ``caller`` variable) and only through its process's agent
 (or the hub-level endpoint). Anything else gets the same "task not found"
 as an id that names nothing (RELIABILITY.md A2). Sending, cancelling and
 setting push configs need the ``start`` scope; the HTTP layer refuses those
@@ -231,7 +232,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             if message.context_id:
                 variables[CONTEXT_VARIABLE] = message.context_id
             try:
-                view = await self._io(lambda: self.engine.start(spec.process_id, variables))
+                view = await self._io(lambda: self.engine.start(spec.process_id, variables, owner=principal.name))
             except (InvalidInput, NotFound) as exc:
                 raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))

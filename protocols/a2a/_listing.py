@@ -1,10 +1,11 @@
 """ListTasks: the caller's own instances, newest first, in pages.
 
-The engine indexes instances by key, process and state, not by variable,
-so the caller's instances are found by reading the process's instances in
-batches and keeping those whose ``caller`` is the principal. That is linear
-in the process's instances; an index on the caller belongs in the engine
-when lists grow long (noted in docs/A2A.md).
+The engine indexes instances by key, process and state, not by who started
+them, so the caller's instances are found by reading the process's instances
+in batches and keeping those the principal started (``started_by``, never the
+``caller`` variable). That is linear in the process's instances; an indexed
+column for the owner belongs in the engine when lists grow long (noted in
+docs/A2A.md).
 """
 
 from __future__ import annotations

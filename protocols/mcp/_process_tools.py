@@ -3,7 +3,9 @@
 A call checks the arguments against the process's input schema (nothing
 starts when they are wrong), starts an instance with the arguments as its
 variables plus ``caller`` (the principal's name, overriding any argument of
-that name), and follows it for the call's time budget while sending progress.
+that name: information for the process; whose task it is, the engine keeps
+as the instance's ``started_by``), and follows it for the call's time budget
+while sending progress.
 What comes back depends on where the instance stands when the budget ends:
 
 - completed: its variables as ``structuredContent``;
@@ -84,7 +86,7 @@ class ProcessTools:
             return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}", problems=exc.problems)
         variables["caller"] = principal.name
         try:
-            return await in_thread(lambda: self.engine.start(spec.process_id, variables))
+            return await in_thread(lambda: self.engine.start(spec.process_id, variables, owner=principal.name))
         except InvalidInput as exc:
             return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}")
         except NotFound as exc:  # undeployed between the lookup and the start

@@ -113,8 +113,8 @@ class Tasks:
 
     async def cancel(self, ctx: Context, params: CancelTaskRequestParams) -> dict[str, Any]:
         require(principal_of(ctx), "start", "cancelling a task")
-        key = _key(params.task_id)
-        view = await self._view(key)
+        view = await self._readable(ctx, params.task_id)  # only a task one may read: someone else's is "not found"
+        key = view.key
         if view.state in ("completed", "terminated"):
             raise MCPError(INVALID_PARAMS, f"cannot cancel task {key}: its instance is already {view.state}")
         try:
@@ -127,14 +127,15 @@ class Tasks:
 
     async def _readable(self, ctx: Context, task_id: str) -> InstanceView:
         """The task's instance, if the caller may read it: any instance with ``read``; with only ``start``,
-        the instances it started (``caller`` is its name), so a client can follow the tasks it created.
-        Someone else's instance is "not found", as an unknown id is."""
+        the instances it started (the engine's ``started_by``, not the ``caller`` variable, which any ``start``
+        token can set), so a client can follow the tasks it created. Someone else's instance is "not found", as
+        an unknown id is."""
         principal = principal_of(ctx)
         if not principal.has("start"):
             require(principal, "read", "reading a task")
         key = _key(task_id)
         view = await self._view(key)
-        if not principal.has("read") and view.variables.get("caller") != principal.name:
+        if not principal.has("read") and view.started_by != principal.name:
             raise _not_found(key)
         return view
 
