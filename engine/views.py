@@ -38,7 +38,13 @@ class InstanceView:
 
     def to_json(self) -> dict[str, Any]:
         """The shape the CLI's ``--json`` prints."""
-        return {"instance": self.key, "process": self.process_id, "state": self.state, "variables": self.variables}
+        return {
+            "instance": self.key,
+            "process": self.process_id,
+            "state": self.state,
+            "variables": self.variables,
+            "startedBy": self.started_by,
+        }
 
 
 @dataclass(frozen=True, slots=True)

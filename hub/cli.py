@@ -71,6 +71,11 @@ def open_engine(db: str | None) -> Engine:
     return engine
 
 
+def cli_principal() -> str:
+    """Who starts instances from the command line: recorded as their owner (``startedBy``), like a token's name."""
+    return f"cli:{os.environ.get('USER') or 'local'}"
+
+
 def parse_vars(raw: str | None, option: str = "--vars") -> dict[str, Any]:
     if raw is None:
         return {}
@@ -161,7 +166,7 @@ def run(
         process = ids[0]
     elif process not in ids:
         fail(f"'{file}' has no executable process '{process}' (it has: {', '.join(ids)})")
-    started = engine_call(engine.start, process, variables)
+    started = engine_call(engine.start, process, variables, owner=cli_principal())
     with job_types(engine, database_url(db)) as handlers:
         WorkerLoop(engine, handlers).run(until_idle=True)
     view = engine_call(engine.instance, started.key)
@@ -180,7 +185,7 @@ def start(
     """Start an instance of a deployed process."""
     variables = parse_vars(vars)
     engine = open_engine(db)
-    print_instance(engine_call(engine.start, process_id, variables, version=version), as_json)
+    print_instance(engine_call(engine.start, process_id, variables, version=version, owner=cli_principal()), as_json)
 
 
 @app.command()
