@@ -63,6 +63,7 @@ def test_run_drives_an_instance_to_completion_and_prints_the_json_shape(cli: Cli
         "process": "straight",
         "state": "completed",
         "variables": {"amount": 60, "total": 130, "charged": True},
+        "startedBy": f"cli:{os.environ.get('USER') or 'local'}",  # who ran the command owns the instance
     }
 
 
