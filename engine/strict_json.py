@@ -22,13 +22,21 @@ from typing import Any
 __all__ = ["JsonProblem", "check_value", "loads", "value_problem"]
 
 
+# Deeper than this, Python's own encoder and decoder run out of stack; nothing legitimate nests so far.
+MAX_DEPTH = 500
+# Items one check walks at most: a value built in Python may share parts and so be far larger than it looks.
+MAX_NODES = 2_000_000
+_LEAVE = object()  # marks where the walk leaves a container again
+
+
 class JsonProblem(ValueError):
     """What makes a JSON text or value unacceptable; ``path`` names the field (``None``: the text as a whole)."""
 
     def __init__(self, reason: str, path: str | None = None) -> None:
         self.reason = reason
         self.path = path or None  # "" is the document itself
-        super().__init__(f"'{path}': {reason}" if path else reason)
+        shown = path if path is None or len(path) <= 200 else f"{path[:120]}...{path[-60:]}"
+        super().__init__(f"'{shown}': {reason}" if path else reason)
 
 
 class _BadNumber:
@@ -88,12 +96,30 @@ def check_value(value: Any, root: str = "") -> None:
 def value_problem(value: Any, root: str = "") -> JsonProblem | None:
     """The first non-finite number or lone surrogate in ``value`` (in document order), or None.
 
-    Iterative, so a hostile nesting depth cannot exhaust the stack. Values of
-    other types pass: whether they are JSON at all is the serialiser's call.
+    Iterative, so a hostile nesting depth cannot exhaust the stack; nesting
+    deeper than ``MAX_DEPTH`` (which no serialiser could write back) and a value
+    that contains itself are refused too. Values of other types pass: whether
+    they are JSON at all is the serialiser's call.
     """
-    stack: list[tuple[Any, str]] = [(value, root)]
+    stack: list[tuple[Any, str, int]] = [(value, root, 0)]
+    # The containers on the way down to the item, to tell a value that contains itself from one shared twice.
+    inside: dict[int, Any] = {}
+    visited = 0
     while stack:
-        item, path = stack.pop()
+        item, path, depth = stack.pop()
+        if item is _LEAVE:
+            inside.pop(depth, None)  # for a leave marker, ``depth`` holds the container's id
+            continue
+        visited += 1
+        if visited > MAX_NODES:
+            return JsonProblem(f"the value holds more than {MAX_NODES} items", path)
+        if isinstance(item, dict | list | tuple):
+            if depth > MAX_DEPTH:
+                return JsonProblem(f"the value nests more than {MAX_DEPTH} levels deep", path)
+            if id(item) in inside:
+                return JsonProblem("the value contains itself, which JSON cannot write", path)
+            inside[id(item)] = item
+            stack.append((_LEAVE, path, id(item)))
         if isinstance(item, str):
             if not _is_unicode(item):
                 shown = _printable(item[:40])
@@ -104,15 +130,17 @@ def value_problem(value: Any, root: str = "") -> JsonProblem | None:
         elif isinstance(item, _BadNumber):
             return JsonProblem(_bad_number(item.literal), path)
         elif isinstance(item, dict):
-            children: list[tuple[Any, str]] = []
+            children: list[tuple[Any, str, int]] = []
             for key, child in item.items():
                 name = _printable(str(key))
-                if isinstance(key, str) and not _is_unicode(key):
+                if not isinstance(key, str):
+                    return JsonProblem(f"the key {name!r} is not text: JSON object keys are strings", path)
+                if not _is_unicode(key):
                     return JsonProblem(f"the key '{name}' holds a lone surrogate, which is not Unicode", path)
-                children.append((child, f"{path}.{name}" if path else name))
+                children.append((child, f"{path}.{name}" if path else name, depth + 1))
             stack.extend(reversed(children))
         elif isinstance(item, list | tuple):
-            stack.extend(reversed([(child, f"{path}[{index}]") for index, child in enumerate(item)]))
+            stack.extend(reversed([(child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item)]))
     return None
 
 

@@ -51,11 +51,20 @@ def _column(source: str, pos: int) -> str:
     return f"column {pos + 1} in {source!r}" if len(source) <= 200 else f"column {pos + 1}"
 
 
-def _unescape(body: str) -> str:
+def _unescape(body: str, source: str = "", at: int = 0) -> str:
+    """The text of a string literal; an escape naming no Unicode character is a syntax error at its column."""
+
     def replace(m: re.Match[str]) -> str:
         code = m.group(1)
         if code[0] in "uU" and len(code) > 1:
-            return chr(int(code[1:], 16))
+            number = int(code[1:], 16)
+            if number > 0x10FFFF:
+                column = at + 1 + m.start()
+                raise FeelSyntaxError(
+                    f"\\{code} at column {column + 1} names no Unicode character (the largest is \\U10FFFF)",
+                    source, column,
+                )
+            return chr(number)
         # Unknown escapes such as \d or \s stay as written: they are meant for regular expressions.
         return _ESCAPES.get(code, "\\" + code)
 
@@ -86,9 +95,9 @@ def tokenize(source: str) -> list[Token]:
         if kind == "open_comment":
             raise FeelSyntaxError(f"unterminated comment at {_column(source, pos)}", source, pos)
         if kind == "string":
-            tokens.append(Token("STRING", _unescape(m.group()[1:-1]), pos, end))
+            tokens.append(Token("STRING", _unescape(m.group()[1:-1], source, pos), pos, end))
         elif kind == "temporal":
-            tokens.append(Token("TEMPORAL", _unescape(m.group()[2:-1]), pos, end))
+            tokens.append(Token("TEMPORAL", _unescape(m.group()[2:-1], source, pos + 1), pos, end))
         elif kind == "qname":
             tokens.append(Token("QNAME", m.group()[1:-1], pos, end))
         elif kind == "name":
