@@ -47,6 +47,7 @@ _PUBLIC = re.compile(
 )
 _CACHE_S = 2.0  # a revoked token stops working within this many seconds
 _CLOSE = (b"connection", b"close")
+_DRAIN_BYTES = 64 * 1024  # a refused request's body up to this size is read to its end before the answer
 log = logging.getLogger("agenthub.hub")
 
 
@@ -93,6 +94,10 @@ class Guard:
         if refusal is not None:
             status, title, detail = refusal
             extra = [(b"www-authenticate", self._challenge().encode())] if status == 401 else None
+            # A small body is read and dropped first, so the connection stays usable: a client or a reverse proxy
+            # still writing it would otherwise see the connection reset instead of this answer. A larger one is
+            # not read at all (the answer says Connection: close).
+            await body.drain(_DRAIN_BYTES)
             await _refuse(body.send, path, status, title, detail, extra)
             return
         try:
@@ -196,6 +201,13 @@ class BoundedBody:
                 await _refuse(self._send, self.path, 413, "Content Too Large", _too_large(self.limit), [_CLOSE])
             return {"type": "http.disconnect"}
         return message
+
+    async def drain(self, most: int) -> None:
+        """Read and drop what is left of the body while it stays within ``most`` bytes (and the limit)."""
+        while self.pending and not self.cut and self.received <= most:
+            message = await self.receive()
+            if message["type"] != "http.request":
+                break
 
     async def send(self, message: Message) -> None:
         if self.cut:

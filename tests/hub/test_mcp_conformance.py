@@ -29,6 +29,7 @@ import uvicorn
 
 from engine.scheduler import WorkerRegistry
 from hub.settings import HubSettings
+from protocols.mcp.limits import McpLimits
 from registry import generate_token
 from tests.hub.harness import LiveHub, free_port, start_hub
 from tests.hub.proxy import TokenProxy
@@ -68,6 +69,9 @@ def proxied(tmp_path: Path) -> Iterator[tuple[LiveHub, str]]:
         port=port,
         admin_token=admin,
         allowed_origins=(f"http://127.0.0.1:{proxy_port}", f"http://localhost:{proxy_port}"),
+        # The suite's ~60 scenarios each open a session and leave it open, all through the proxy's one token:
+        # as many clients sharing a token, which the per-token cap (16 by default) is there to refuse.
+        mcp=McpLimits(max_sessions=500),
     )
     hub, hub_thread = start_hub(settings, WorkerRegistry())
     live = LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin, app=hub.config.app)

@@ -105,6 +105,7 @@ async def test_a_process_waiting_for_a_person_answers_with_the_instance_and_what
         "process": "approval",
         "state": "completed",
         "variables": {"order": "A-17", "amount": 40, "caller": "agent", "approved": True},
+        "startedBy": "agent",  # the principal that started it, which no variable can change
     }
 
 
