@@ -304,7 +304,10 @@ class Hub:
     def start(self) -> float:
         """Start the hub; the seconds until ``/health`` answered."""
         began = time.perf_counter()
-        env = {**os.environ, "AGENTHUB_ADMIN_TOKEN": self.token}
+        # Every client shares the admin token: lift the per-token MCP session cap and call rate, which exist to
+        # stop one token from crowding out others, so the run measures the hub rather than those limits.
+        env = {**os.environ, "AGENTHUB_ADMIN_TOKEN": self.token, "AGENTHUB_MCP_MAX_SESSIONS": "1000",
+               "AGENTHUB_MCP_RATE": "0"}
         argv = [AGENTHUB, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", self.db,
                 "--log-level", "warning"]
         with self.log.open("ab") as out:
