@@ -22,7 +22,7 @@ import typer
 from engine import DeploymentError, Engine, EngineError, strict_json
 from engine.scheduler import WorkerLoop, WorkerRegistry, WorkerSettings
 from engine.scheduler.timers import TimerDefinitionError, parse_duration
-from hub.console import AsJson, Db, database_url, fail
+from hub.console import AsJson, Db, database_url, fail, open_registry, printable_url
 from hub.deploying import DeploymentFilesError, read_deployment
 from hub.loading import WorkerModuleError, load_workers
 from hub.output import (
@@ -66,7 +66,7 @@ def open_engine(db: str | None) -> Engine:
     except EngineError as exc:
         fail(str(exc))
     except Exception as exc:
-        fail(f"cannot open database '{url}': {exc}")
+        fail(f"cannot open database '{printable_url(url)}': {exc}")
     engine.limits = limits
     return engine
 
@@ -308,17 +308,12 @@ def job_types(engine: Engine, url: str) -> Iterator[WorkerRegistry]:
     The protocols' SDKs (MCP, A2A, litellm) load only here, for the commands that run jobs.
     """
     from hub.job_types import close_handlers, hub_policies, job_handlers
-    from registry import Registry
-
     try:
         settings = HubSettings.from_env(db=url)
         engine.agent_policies = hub_policies(settings.agent_policies)
     except ValueError as exc:
         fail(str(exc))
-    try:
-        registry = Registry.open(url)
-    except Exception as exc:
-        fail(f"cannot open database '{url}': {exc}")
+    registry = open_registry(url)
     handlers = job_handlers(registry, settings, engine=engine)
     try:
         yield handlers

@@ -6,8 +6,11 @@ import os
 from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from hub.settings import DEFAULT_DB
+from registry import Registry
 
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AGENTHUB_DB or sqlite:///agenthub.db).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -21,3 +24,19 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """End the command with one clear message on stderr and exit status 2."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def printable_url(url: str) -> str:
+    """A database URL fit to print: its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def open_registry(url: str) -> Registry:
+    """The registry on the database at ``url``, or the end of the command with one message."""
+    try:
+        return Registry.open(url)
+    except Exception as exc:
+        fail(f"cannot open database '{printable_url(url)}': {exc}")

@@ -21,9 +21,8 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
 
-from hub.console import AsJson, Db, database_url, fail
+from hub.console import AsJson, Db, database_url, fail, open_registry
 from hub.tables import table
 from protocols.mcp.client_output import clean_text
 from protocols.mcp.client_review import STATE_LABELS, review
@@ -44,11 +43,7 @@ def _registry(db: str | None) -> Iterator[Registry]:
     from protocols.http import EgressConfigError, EgressDenied
     from protocols.mcp.client import McpClientError  # the MCP SDK loads only for this command group
 
-    url = database_url(db)
-    try:
-        registry = Registry.open(url)
-    except Exception as exc:
-        fail(f"cannot open database '{make_url(url).render_as_string(hide_password=True)}': {exc}")
+    registry = open_registry(database_url(db))
     try:
         yield registry
     except (RegistryError, McpClientError, EgressDenied, EgressConfigError) as exc:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from hub.console import Db, database_url, fail
+from hub.console import Db, database_url, fail, open_registry, printable_url
 from hub.settings import DEFAULT_PORT, HubSettings, is_loopback, parse_port
 
 Workers = Annotated[
@@ -49,7 +49,7 @@ def serve(
     from engine.store import StoreError
     from hub.app import create_app
     from hub.cli import register_workers
-    from registry import InvalidEntry, Registry
+    from registry import InvalidEntry
 
     try:  # every setting is checked before anything is written
         port = parse_port(port, "--port") if port is not None else HubSettings.from_env().port
@@ -76,10 +76,7 @@ def serve(
         worker=not no_worker,
         allowed_hosts=tuple(allowed_host) if allowed_host else None,
     )
-    try:
-        registry = Registry.open(settings.db)
-    except Exception as exc:
-        fail(f"cannot open database '{settings.db}': {exc}")
+    registry = open_registry(settings.db)
     if not is_loopback(host) and not (settings.admin_token or registry.tokens.all()):
         fail(
             f"refusing to listen on {host}, which is not a loopback address, with no API token configured: "
@@ -99,7 +96,7 @@ def serve(
         except (EngineError, DeploymentFilesError) as exc:
             fail(f"--examples: {exc}")
     typer.echo(
-        f"agenthub serving on {settings.base_url} (REST /api/v1, MCP /mcp); database {_safe(settings.db)}; "
+        f"agenthub serving on {settings.base_url} (REST /api/v1, MCP /mcp); database {printable_url(settings.db)}; "
         f"worker loop {'off' if no_worker else 'on'}",
         err=True,
     )
@@ -130,12 +127,6 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _safe(url: str) -> str:
-    """A database URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
 
 def mcp(
     scopes: Annotated[
@@ -154,7 +145,7 @@ def mcp(
     from hub.cli import open_engine, register_workers
     from hub.job_types import close_handlers, hub_policies, job_handlers
     from protocols.mcp import McpEndpoint
-    from registry import InvalidEntry, Principal, Registry, parse_scopes
+    from registry import InvalidEntry, Principal, parse_scopes
 
     try:
         granted = frozenset(parse_scopes(scopes))
@@ -167,10 +158,7 @@ def mcp(
     except ValueError as exc:
         fail(str(exc))
     engine = open_engine(url)
-    try:
-        registry = Registry.open(url)
-    except Exception as exc:
-        fail(f"cannot open database '{url}': {exc}")
+    registry = open_registry(url)
     try:
         engine.agent_policies = hub_policies(settings.agent_policies)
     except ValueError as exc:

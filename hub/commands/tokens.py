@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hub.console import AsJson, Db, database_url, fail
+from hub.console import AsJson, Db, database_url, fail, open_registry
 from hub.tables import table, utc_time
 from registry import SCOPES, Registry, RegistryError
 
@@ -15,11 +15,7 @@ app = typer.Typer(help="API tokens: bearer secrets with scopes, stored hashed.",
 
 
 def _registry(db: str | None) -> Registry:
-    url = database_url(db)
-    try:
-        return Registry.open(url)
-    except Exception as exc:
-        fail(f"cannot open database '{url}': {exc}")
+    return open_registry(database_url(db))
 
 
 @app.command()

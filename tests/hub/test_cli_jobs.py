@@ -203,3 +203,11 @@ _HTTP_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
+
+
+def test_a_database_that_cannot_be_opened_is_named_without_its_password(cli: Cli) -> None:
+    url = "postgresql+psycopg://agent:s3cret-pw@127.0.0.1:1/hub"  # nothing listens on port 1
+    for args in (["instances"], ["token", "list"], ["worker", "--until-idle"]):
+        result = cli(*args, "--db", url, ok=False)
+        assert result.returncode == 2 and "cannot open database" in result.stderr
+        assert "s3cret-pw" not in result.stderr and "agent:***@127.0.0.1:1/hub" in result.stderr
