@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import json
+from typing import Any
 
+from engine.core import EngineCore
 from engine.exceptions import Conflict, InvalidInput
-from engine.ports import Clock
 from engine.runtime import messages as m
 from engine.scheduler.timers import TimerSchedule, from_millis, next_after, to_millis
-from engine.store import Tx
-from engine.unit import UnitOfWork
+from engine.store.protocol import StoreTx
+from engine.store.rows import MessageRow
+from engine.unit import present
 from engine.validation import check_variables
-
-if TYPE_CHECKING:
-    from engine.engine import Engine
-
-T = TypeVar("T")
 
 
 class EventCommands:
-    """The message, signal and timer half of ``engine.Engine``'s commands."""
+    """The message, signal and timer commands of ``engine.Engine``."""
 
-    clock: Clock
-
-    def _atomic(self, work: Callable[[Tx], T]) -> T:
-        raise NotImplementedError
+    def __init__(self, kernel: EngineCore) -> None:
+        self._k = kernel
 
     # --- messages, signals, timers ----------------------------------------------------------------
 
@@ -47,21 +41,22 @@ class EventCommands:
         if ttl_ms < 0:
             raise InvalidInput("the time to live must not be negative")
 
-        def work(tx: Tx) -> dict[str, Any]:
-            unit = UnitOfWork(cast("Engine", self), tx, self.clock.now())
-            if message_id and tx.buffered_message_with_id(name, correlation_key, message_id, unit.at) is not None:
+        def work(tx: StoreTx) -> dict[str, Any]:
+            unit = self._k.unit(tx)
+            if message_id and tx.messages.with_id(name, correlation_key, message_id, unit.at) is not None:
                 raise Conflict(
                     f"a message named '{name}' with correlation key '{correlation_key}' and id "
                     f"'{message_id}' was already published and is still buffered"
                 )
             key = tx.next_key()
             if ttl_ms > 0:
-                tx.insert_message(key, name, correlation_key, message_id, values, unit.at + ttl_ms, unit.at)
+                tx.messages.buffer(MessageRow(key, name, correlation_key, message_id,
+                                              json.dumps(values, separators=(",", ":")), unit.at + ttl_ms, unit.at))
             reached = unit.correlate(key, name, correlation_key, values)
             unit.run()
             return {"key": key, "correlatedInstances": reached, "buffered": ttl_ms > 0}
 
-        return self._atomic(work)
+        return self._k.atomic(work)
 
     def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None) -> int:
         """Broadcast a signal to every waiting catch event, signal start event and event subprocess."""
@@ -69,42 +64,42 @@ class EventCommands:
         if not name:
             raise InvalidInput("a signal needs a name")
 
-        def work(tx: Tx) -> int:
-            unit = UnitOfWork(cast("Engine", self), tx, self.clock.now())
+        def work(tx: StoreTx) -> int:
+            unit = self._k.unit(tx)
             count = unit.broadcast(name, values)
             unit.run()
             return count
 
-        return self._atomic(work)
+        return self._k.atomic(work)
 
     def fire_due_timers(self, *, limit: int = 100) -> int:
         """Fire every timer that is due now (at most ``limit``); returns how many fired."""
 
-        def work(tx: Tx) -> int:
-            now = self.clock.now()
-            unit = UnitOfWork(cast("Engine", self), tx, now)
-            rows = tx.due_timers(unit.at, limit)
+        def work(tx: StoreTx) -> int:
+            now = self._k.clock.now()
+            unit = self._k.unit(tx, now)
+            rows = tx.timers.due(unit.at, limit)
             for row in rows:
                 plan = TimerSchedule(
                     due=from_millis(int(row.due_at)), remaining=row.remaining, interval=row.interval, cron=row.cron
                 )
                 following = next_after(plan, now)
                 if following is None:
-                    tx.delete_timer(int(row.key))
+                    tx.timers.delete(int(row.key))
                 else:
-                    tx.rearm_timer(int(row.key), to_millis(following.due), following.remaining)
+                    tx.timers.rearm(int(row.key), to_millis(following.due), following.remaining)
                 if row.instance_key is None:
-                    unit.new_instance(int(row.definition_key), {}, start_element=row.element_id)
+                    unit.new_instance(present(row.definition_key), {}, start_element=row.element_id)
                 else:
                     unit.send(
                         int(row.instance_key),
                         m.Trigger(
-                            int(row.key), int(row.element_instance), row.element_id, repeats=following is not None
+                            int(row.key), present(row.element_instance), row.element_id, repeats=following is not None
                         ),
                         tolerant=True,
                     )
-            tx.delete_expired_messages(unit.at)
+            tx.messages.delete_expired(unit.at)
             unit.run()
             return len(rows)
 
-        return self._atomic(work)
+        return self._k.atomic(work)

@@ -1,8 +1,10 @@
 """What the engine needs from outside, as small protocols.
 
-The layers above plug implementations in: the store, the clock, the source of
-keys. The engine's core step sees only these, so it stays deterministic and
-testable without a database or a real clock.
+The layers above plug implementations in: the clock, the source of keys, and
+the store, whose interface is ``engine.store.protocol.Store`` (implemented by
+``engine.store.SqlStore`` and ``engine.store.MemoryStore``). The engine's core
+step sees only these, so it stays deterministic and testable without a
+database or a real clock.
 """
 
 from __future__ import annotations

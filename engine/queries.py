@@ -6,22 +6,23 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from engine.core import EngineCore
 from engine.exceptions import InvalidInput, NotFound
 from engine.exposure import ToolSpec, tool_spec
 from engine.model import Process
 from engine.runtime import InstanceState, InstanceStatus
 from engine.scheduler.timers import from_millis
-from engine.store import SqlStore, Tx
+from engine.store.protocol import StoreTx
+from engine.store.rows import IncidentRow, InstanceRow, JobRow, UserTaskRow
 from engine.views import IncidentView, InstanceView, TaskView
 
 
 class Queries:
-    """The query half of ``engine.Engine``."""
+    """The read-only queries of ``engine.Engine``: each one runs in a reader, which never waits for writers."""
 
-    store: SqlStore
-
-    def _process(self, tx: Tx, definition_key: int) -> Process:
-        raise NotImplementedError
+    def __init__(self, kernel: EngineCore) -> None:
+        self._k = kernel
+        self.store = kernel.store
 
     def definitions(self, process_id: str | None = None) -> list[dict[str, Any]]:
         with self.store.reader() as tx:
@@ -36,15 +37,15 @@ class Queries:
                     "deployedAt": r.created_at,
                     "exposed": bool(r.exposed),
                 }
-                for r in tx.list_definitions(process_id)
+                for r in tx.definitions.versions(process_id)
             ]
 
     def deployments(self, *, limit: int = 100, after: int | None = None) -> list[dict[str, Any]]:
         """Deployments in the order they were made, each with the process versions it created."""
         with self.store.reader() as tx:
-            rows = tx.deployment_rows(limit, after)
+            rows = tx.definitions.deployments(limit, after)
             created: dict[int, list[dict[str, Any]]] = {}
-            for d in tx.list_definitions():
+            for d in tx.definitions.versions():
                 created.setdefault(int(d.deployment_key), []).append(
                     {"processId": d.process_id, "version": d.version, "key": d.key, "resourceName": d.resource_name}
                 )
@@ -55,32 +56,32 @@ class Queries:
 
     def definition_xml(self, process_id: str, version: int | None = None) -> str:
         with self.store.reader() as tx:
-            found = tx.definition_row(process_id, version)
+            found = tx.definitions.find(process_id, version)
             if found is None:
                 raise NotFound(
                     f"process '{process_id}'" + (f" version {version}" if version else "") + " is not deployed"
                 )
-            row = tx.definition_xml(int(found.key))
+            row = tx.definitions.source(int(found.key))
             assert row is not None
             return str(row.xml)
 
     def process(self, process_id: str, version: int | None = None) -> Process:
         with self.store.reader() as tx:
-            found = tx.definition_row(process_id, version)
+            found = tx.definitions.find(process_id, version)
             if found is None:
                 raise NotFound(f"process '{process_id}' is not deployed")
-            return self._process(tx, int(found.key))
+            return self._k.process(tx, int(found.key))
 
     def tools(self) -> list[ToolSpec]:
         """The processes offered as tools and agent skills: each one's latest version, where it is exposed."""
         with self.store.reader() as tx:
             latest: dict[str, Any] = {}
-            for row in tx.list_definitions():
+            for row in tx.definitions.versions():
                 latest[row.process_id] = row  # ordered by version
             specs = []
             for row in latest.values():
                 if row.exposed:
-                    spec = tool_spec(self._process(tx, int(row.key)), exposed=True)
+                    spec = tool_spec(self._k.process(tx, int(row.key)), exposed=True)
                     if spec is not None:
                         specs.append(spec)
             return specs
@@ -88,15 +89,16 @@ class Queries:
     def tool(self, process_id: str) -> ToolSpec:
         """The tool a process offers, or ``NotFound`` when it is not deployed or not exposed."""
         with self.store.reader() as tx:
-            row = tx.definition_row(process_id)
-            spec = tool_spec(self._process(tx, int(row.key)), exposed=True) if row is not None and row.exposed else None
+            row = tx.definitions.find(process_id)
+            exposed = row is not None and row.exposed
+            spec = tool_spec(self._k.process(tx, int(row.key)), exposed=True) if row is not None and exposed else None
         if spec is None:
             raise NotFound(f"process '{process_id}' is not deployed as a tool (deploy it with --expose)")
         return spec
 
     def next_timer_due(self) -> int | None:
         with self.store.reader() as tx:
-            return tx.next_timer_due()
+            return tx.timers.next_due()
 
     def timers(self, instance: int | None = None) -> list[dict[str, Any]]:
         with self.store.reader() as tx:
@@ -109,7 +111,7 @@ class Queries:
                     "dueAt": from_millis(int(r.due_at)).isoformat(),
                     "remaining": r.remaining,
                 }
-                for r in tx.timer_rows(instance)
+                for r in tx.timers.rows(instance)
             ]
 
     def subscriptions(self, instance: int | None = None) -> list[dict[str, Any]]:
@@ -124,7 +126,7 @@ class Queries:
                     "element": r.element_id,
                     "process": r.process_id,
                 }
-                for r in tx.subscription_rows(instance)
+                for r in tx.messages.subscriptions(instance)
             ]
 
     def jobs(self, instance: int) -> list[dict[str, Any]]:
@@ -140,21 +142,21 @@ class Queries:
                     "dueAt": from_millis(int(r.due_at)).isoformat(),
                     **({"error": r.error_message} if r.error_message else {}),
                 }
-                for r in tx.job_rows(instance)
+                for r in tx.jobs.of_instance(instance)
             ]
 
     def next_job_due(self, types: Sequence[str] | None) -> int | None:
         with self.store.reader() as tx:
-            return tx.next_job_due(types)
+            return tx.jobs.next_due(types)
 
     # --- queries ----------------------------------------------------------------------------------
 
     def instance(self, key: int) -> InstanceView:
         with self.store.reader() as tx:
-            loaded = tx.load_instance(key, lock=False)
+            loaded = tx.instances.load(key, lock=False)
             if loaded is None:
                 raise NotFound(f"process instance {key} does not exist")
-            return self._view(tx, loaded[0])
+            return instance_view(tx, loaded[0])
 
     def instances(
         self, *, state: str | None = None, process_id: str | None = None, limit: int = 100, after: int | None = None
@@ -163,43 +165,12 @@ class Queries:
         if state not in (None, "active", "completed", "terminated", "incident"):
             raise InvalidInput(f"unknown instance state '{state}': use active, completed, terminated or incident")
         with self.store.reader() as tx:
-            rows = tx.instance_rows(
+            rows = tx.instances.rows(
                 status=status, process_id=process_id, incidents_only=state == "incident", limit=limit, after=after
             )
             # one query for the open jobs of the whole page, not one per instance
-            ready = _by_key(tx.ready_jobs([int(r.key) for r in rows if r.status == InstanceStatus.ACTIVE.value]))
-            return [self._view(tx, InstanceState.from_dict(json.loads(r.state)), r, ready) for r in rows]
-
-    def _view(self, tx: Tx, state: InstanceState, row: Any = None, ready: dict[int, Any] | None = None) -> InstanceView:
-        """``ready``: the jobs no worker holds, by key (read here when not given)."""
-        status = state.status.value
-        if state.status == InstanceStatus.ACTIVE and state.incidents:
-            status = "incident"
-        if ready is None:
-            ready = _by_key(tx.ready_jobs([state.key])) if state.status == InstanceStatus.ACTIVE else {}
-        elements = [
-            {
-                "elementId": e.element_id,
-                "elementInstance": e.key,
-                "state": e.state.value,
-                **({"incident": e.incident} if e.incident else {}),
-                **({"waitingFor": waiting_for_worker(ready[e.job])} if e.job in ready else {}),
-            }
-            for e in state.elements.values()
-            if e.key != state.root and not e.inner  # an ad-hoc activation's scope is not an element of the model
-        ]
-        return InstanceView(
-            key=state.key,
-            process_id=state.process_id,
-            version=state.version,
-            state=status,
-            variables=dict(state.variables.get(state.root, {})),
-            active_elements=elements,
-            parent_instance=state.parent.instance if state.parent else None,
-            created_at=int(row.created_at) if row is not None else None,
-            ended_at=int(row.ended_at) if row is not None and row.ended_at is not None else None,
-            started_by=state.started_by,
-        )
+            ready = _by_key(tx.jobs.ready([int(r.key) for r in rows if r.status == InstanceStatus.ACTIVE.value]))
+            return [instance_view(tx, InstanceState.from_dict(json.loads(r.state)), r, ready) for r in rows]
 
     def user_tasks(
         self,
@@ -213,14 +184,14 @@ class Queries:
         with self.store.reader() as tx:
             return [
                 _with_reasoning(tx, _task(r))
-                for r in tx.user_task_rows(
+                for r in tx.user_tasks.rows(
                     state=state, instance_key=instance, candidate_group=candidate_group, limit=limit, after=after
                 )
             ]
 
     def user_task(self, key: int) -> TaskView:
         with self.store.reader() as tx:
-            row = tx.user_task(key)
+            row = tx.user_tasks.get(key)
             if row is None:
                 raise NotFound(f"user task {key} does not exist")
             return _with_reasoning(tx, _task(row))
@@ -229,7 +200,7 @@ class Queries:
         self, *, state: str | None = "open", instance: int | None = None, limit: int = 100, after: int | None = None
     ) -> list[IncidentView]:
         with self.store.reader() as tx:
-            rows = tx.incident_rows(state=state, instance_key=instance, limit=limit, after=after)
+            rows = tx.incidents.rows(state=state, instance_key=instance, limit=limit, after=after)
             return [_incident(r) for r in rows]
 
     def journal(self, instance: int, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
@@ -243,15 +214,50 @@ class Queries:
                     "data": json.loads(r.data) if r.data else None,
                     "at": r.at,
                 }
-                for r in tx.journal_rows(instance, after=after, limit=limit)
+                for r in tx.instances.journal(instance, after=after, limit=limit)
             ]
 
 
-def _by_key(rows: Sequence[Any]) -> dict[int, Any]:
+def instance_view(
+    tx: StoreTx, state: InstanceState, row: InstanceRow | None = None, ready: dict[int, JobRow] | None = None
+) -> InstanceView:
+    """An instance as the API shows it. ``row``: its row, where the caller read it (for the times);
+    ``ready``: the jobs no worker holds, by key (read here when not given)."""
+    status = state.status.value
+    if state.status == InstanceStatus.ACTIVE and state.incidents:
+        status = "incident"
+    if ready is None:
+        ready = _by_key(tx.jobs.ready([state.key])) if state.status == InstanceStatus.ACTIVE else {}
+    elements = [
+        {
+            "elementId": e.element_id,
+            "elementInstance": e.key,
+            "state": e.state.value,
+            **({"incident": e.incident} if e.incident else {}),
+            **({"waitingFor": waiting_for_worker(ready[e.job])} if e.job in ready else {}),
+        }
+        for e in state.elements.values()
+        if e.key != state.root and not e.inner  # an ad-hoc activation's scope is not an element of the model
+    ]
+    return InstanceView(
+        key=state.key,
+        process_id=state.process_id,
+        version=state.version,
+        state=status,
+        variables=dict(state.variables.get(state.root, {})),
+        active_elements=elements,
+        parent_instance=state.parent.instance if state.parent else None,
+        created_at=int(row.created_at) if row is not None else None,
+        ended_at=int(row.ended_at) if row is not None and row.ended_at is not None else None,
+        started_by=state.started_by,
+    )
+
+
+def _by_key(rows: Sequence[JobRow]) -> dict[int, JobRow]:
     return {int(r.key): r for r in rows}
 
 
-def waiting_for_worker(job: Any) -> dict[str, Any]:
+def waiting_for_worker(job: JobRow) -> dict[str, Any]:
     """An active element's ``waitingFor``: its job, which no worker holds.
 
     ``claims`` counts how often a worker took the job before (0: none of its type has yet); ``since`` is when
@@ -274,17 +280,17 @@ def iso_utc(millis: int) -> str:
     return from_millis(millis).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _with_reasoning(tx: Tx, view: TaskView) -> TaskView:
+def _with_reasoning(tx: StoreTx, view: TaskView) -> TaskView:
     """An approval task shows the agent's reasoning so far: what the model said with its calls, in order."""
     owner = view.details.get("agentElementInstance")
     if view.details.get("kind") != "approval" or not isinstance(owner, int):
         return view
-    said = [m.get("content") for m in tx.conversation(owner) if m.get("role") == "assistant"]
+    said = [m.get("content") for m in tx.conversations.read(owner) if m.get("role") == "assistant"]
     view.details["reasoning"] = [text for text in said if isinstance(text, str) and text]
     return view
 
 
-def _task(row: Any) -> TaskView:
+def _task(row: UserTaskRow) -> TaskView:
     return TaskView(
         key=int(row.key),
         instance=int(row.instance_key),
@@ -304,7 +310,7 @@ def _task(row: Any) -> TaskView:
     )
 
 
-def _incident(row: Any) -> IncidentView:
+def _incident(row: IncidentRow) -> IncidentView:
     return IncidentView(
         key=int(row.key),
         instance=int(row.instance_key),

@@ -13,18 +13,34 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from engine.agent.config import Policy
 from engine.exceptions import Conflict, NotFound
+from engine.kernel import BEHAVIORS
 from engine.model import EventDefinitionKind, Process, StartEvent
 from engine.runtime import CommandRejected, InstanceState, InstanceStatus, ParentLink, ScopeView, Step
 from engine.runtime import messages as m
+from engine.runtime.expressions import evaluate
+from engine.runtime.limits import RuntimeLimits
+from engine.scheduler.local import LocalJobs
 from engine.scheduler.timers import TimerDefinitionError, parse_date, schedule, to_millis
-from engine.store import Tx
+from engine.store.protocol import StoreTx
+from engine.store.rows import SubscriptionRow, TimerRow
 from engine.views import ActivatedJob
 
-if TYPE_CHECKING:
-    from engine.engine import Engine
+
+class UnitContext(Protocol):
+    """What a unit of work needs of its engine (``engine.core.EngineCore``): parsed processes and the settings."""
+
+    @property
+    def local_jobs(self) -> LocalJobs | None: ...
+    @property
+    def agent_policies(self) -> tuple[Policy, ...]: ...
+    @property
+    def limits(self) -> RuntimeLimits: ...
+
+    def process(self, tx: StoreTx, definition_key: int) -> Process: ...
 
 
 @dataclass(slots=True)
@@ -38,22 +54,22 @@ class Touched:
 class _Lookup:
     """The step's view of deployed processes, inside one transaction."""
 
-    def __init__(self, engine: Engine, tx: Tx) -> None:
+    def __init__(self, engine: UnitContext, tx: StoreTx) -> None:
         self._engine = engine
         self._tx = tx
 
     def latest(self, process_id: str) -> tuple[int, int, Process] | None:
-        row = self._tx.latest_definition(process_id)
+        row = self._tx.definitions.latest(process_id)
         if row is None:
             return None
         return int(row.key), int(row.version), self.by_key(int(row.key))
 
     def by_key(self, definition_key: int) -> Process:
-        return self._engine._process(self._tx, definition_key)
+        return self._engine.process(self._tx, definition_key)
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, tx: Tx, now: datetime) -> None:
+    def __init__(self, engine: UnitContext, tx: StoreTx, now: datetime) -> None:
         self.engine = engine
         self.tx = tx
         self.now = now
@@ -73,9 +89,9 @@ class UnitOfWork:
                      key: int | None = None, parent: ParentLink | None = None,
                      version: int | None = None, start_key: str | None = None) -> InstanceState:
         """Create an instance of a deployed definition and queue its start."""
-        process = self.engine._process(self.tx, definition_key)
+        process = self.engine.process(self.tx, definition_key)
         if version is None:
-            version = self.tx.definition_version(definition_key)
+            version = self.tx.definitions.version_of(definition_key)
         state = InstanceState(key=key if key is not None else self.tx.next_key(), process_id=process.id,
                               definition_key=definition_key, version=version, parent=parent, start_key=start_key)
         state.root = self.tx.next_key()
@@ -91,7 +107,7 @@ class UnitOfWork:
                 continue
             try:
                 result = Step(entry.process, entry.state, self.now, self.tx, self._lookup,
-                              self.engine.agent_policies, self.engine.limits).run(command)
+                              self.engine.agent_policies, self.engine.limits, behaviors=BEHAVIORS).run(command)
             except CommandRejected as exc:
                 if tolerant:
                     continue
@@ -102,9 +118,9 @@ class UnitOfWork:
         self._stage_pushed()
         for entry in self.touched.values():
             if entry.state.status != InstanceStatus.ACTIVE:
-                self.tx.delete_instance_jobs(entry.state.key)
-            self.tx.save_instance(entry.state, entry.rev, self.at)
-            self.tx.append_journal(entry.state.key, entry.events, self.at)
+                self.tx.jobs.delete_of_instance(entry.state.key)
+            self.tx.instances.save(entry.state, entry.rev, self.at)
+            self.tx.instances.append_journal(entry.state.key, entry.events, self.at)
         return self.touched
 
     def _stage_pushed(self) -> None:
@@ -128,13 +144,13 @@ class UnitOfWork:
         entry = self.touched.get(key)
         if entry is not None:
             return entry
-        loaded = self.tx.load_instance(key)
+        loaded = self.tx.instances.load(key)
         if loaded is None:
             if tolerant:
                 return None
             raise NotFound(f"process instance {key} does not exist")
         state, rev = loaded
-        entry = Touched(state, rev, self.engine._process(self.tx, state.definition_key))
+        entry = Touched(state, rev, self.engine.process(self.tx, state.definition_key))
         self.touched[key] = entry
         return entry
 
@@ -145,24 +161,24 @@ class UnitOfWork:
         if isinstance(effect, m.CreateJob):
             local = self.engine.local_jobs
             if local is not None and local.accepts(effect.type):
-                tx.insert_job(effect, state.key, state.process_id, at, lock=(local.owner, at + local.lease_ms))
+                tx.jobs.insert(effect, state.key, state.process_id, at, lock=(local.owner, at + local.lease_ms))
                 self._pushed.append((entry, effect))
             else:
-                tx.insert_job(effect, state.key, state.process_id, at)
+                tx.jobs.insert(effect, state.key, state.process_id, at)
         elif isinstance(effect, m.AppendConversation):
-            tx.append_conversation(effect.owner, state.key, effect.first, effect.messages, at)
+            tx.conversations.append(effect.owner, state.key, effect.first, effect.messages, at)
         elif isinstance(effect, m.CancelJob):
-            tx.delete_job(effect.key)
+            tx.jobs.delete(effect.key)
         elif isinstance(effect, m.CreateUserTask):
-            tx.insert_user_task(effect, state.key, state.process_id, at)
+            tx.user_tasks.insert(effect, state.key, state.process_id, at)
         elif isinstance(effect, m.CancelUserTask):
-            tx.end_user_task(effect.key, "canceled", at)
+            tx.user_tasks.end(effect.key, "canceled", at)
         elif isinstance(effect, m.CreateIncident):
-            tx.insert_incident(effect, state.key, state.process_id, at)
+            tx.incidents.insert(effect, state.key, state.process_id, at)
         elif isinstance(effect, m.ResolveIncidentRow):
-            tx.resolve_incident_row(effect.key, at)
+            tx.incidents.resolve(effect.key, at)
         elif isinstance(effect, m.RetryJob):
-            tx.retry_job(effect.key, effect.retries, at)
+            tx.jobs.retry(effect.key, effect.retries, at)
         elif isinstance(effect, m.StartChild):
             self.new_instance(effect.definition_key, effect.variables, key=effect.key,
                               parent=ParentLink(state.key, effect.element_instance, effect.depth))
@@ -174,21 +190,22 @@ class UnitOfWork:
         elif isinstance(effect, m.NotifyChild):
             self.send(effect.instance, effect.command, tolerant=True)
         elif isinstance(effect, m.CreateTimer):
-            tx.insert_timer(key=effect.key, instance_key=state.key, element_instance=effect.owner,
-                            definition_key=state.definition_key, process_id=state.process_id,
-                            element_id=effect.element_id, due_at=to_millis(parse_date(effect.due)),
-                            remaining=effect.remaining, interval=effect.interval, cron=effect.cron, created_at=at)
+            tx.timers.insert(TimerRow(
+                key=effect.key, instance_key=state.key, element_instance=effect.owner,
+                definition_key=state.definition_key, process_id=state.process_id, element_id=effect.element_id,
+                due_at=to_millis(parse_date(effect.due)), remaining=effect.remaining, interval=effect.interval,
+                cron=effect.cron, created_at=at))
         elif isinstance(effect, m.CancelTimer):
-            tx.delete_timer(effect.key)
+            tx.timers.delete(effect.key)
         elif isinstance(effect, m.OpenSubscription):
-            tx.insert_subscription(key=effect.key, kind=effect.kind, name=effect.name,
-                                   correlation_key=effect.correlation_key, instance_key=state.key,
-                                   element_instance=effect.owner, definition_key=state.definition_key,
-                                   process_id=state.process_id, element_id=effect.element_id, created_at=at)
+            tx.messages.subscribe(SubscriptionRow(
+                key=effect.key, kind=effect.kind, name=effect.name, correlation_key=effect.correlation_key,
+                instance_key=state.key, element_instance=effect.owner, definition_key=state.definition_key,
+                process_id=state.process_id, element_id=effect.element_id, created_at=at))
             if effect.kind == "message":
                 self._correlate_buffered(state.key, effect)
         elif isinstance(effect, m.CloseSubscription):
-            tx.delete_subscription(effect.key)
+            tx.messages.unsubscribe(effect.key)
         elif isinstance(effect, m.BroadcastSignal):
             self.broadcast(effect.name, effect.variables)
         elif isinstance(effect, m.PublishMessage):
@@ -198,10 +215,10 @@ class UnitOfWork:
 
     def _correlate_buffered(self, instance: int, effect: m.OpenSubscription) -> None:
         process_id = self.touched[instance].state.process_id
-        message = self.tx.buffered_message_for(effect.name, effect.correlation_key, instance, process_id, self.at)
+        message = self.tx.messages.buffered_for(effect.name, effect.correlation_key, instance, process_id, self.at)
         if message is None:
             return
-        self.tx.record_correlation(int(message.key), instance)
+        self.tx.messages.record_correlation(int(message.key), instance)
         self.send(instance, m.Trigger(effect.key, effect.owner, effect.element_id, json.loads(message.variables)),
                   tolerant=True)
 
@@ -211,7 +228,7 @@ class UnitOfWork:
         start an instance at a message start event when no instance of that process waits for it."""
         reached: list[int] = []
         processes: set[str] = set()  # Camunda 8: a message is correlated once per process (BPMN process id)
-        rows = self.tx.matching_subscriptions("message", name, correlation_key)
+        rows = self.tx.messages.matching("message", name, correlation_key)
         for row in sorted(rows, key=lambda r: (r.instance_key is None, r.key)):  # waiting instances first
             if row.process_id in processes:
                 continue
@@ -220,14 +237,14 @@ class UnitOfWork:
                 # Camunda 8: a message with a correlation key starts no second instance while one it started runs
                 if correlation_key and self._started_by(row.process_id, correlation_key):
                     continue
-                started = self.new_instance(int(row.definition_key), variables, start_element=row.element_id,
+                started = self.new_instance(present(row.definition_key), variables, start_element=row.element_id,
                                             start_key=correlation_key or None)
                 reached.append(started.key)
                 continue
             instance = int(row.instance_key)
             reached.append(instance)
-            self.tx.record_correlation(message_key, instance)
-            self.send(instance, m.Trigger(int(row.key), int(row.element_instance), row.element_id, dict(variables)),
+            self.tx.messages.record_correlation(message_key, instance)
+            self.send(instance, m.Trigger(int(row.key), present(row.element_instance), row.element_id, dict(variables)),
                       tolerant=True)
         return reached
 
@@ -236,16 +253,16 @@ class UnitOfWork:
             state = entry.state
             if state.process_id == process_id and state.start_key == start_key and state.status == "active":
                 return True
-        return self.tx.has_active_instance_started_by(process_id, start_key)
+        return self.tx.instances.has_active_started_by(process_id, start_key)
 
     def broadcast(self, name: str, variables: dict[str, Any]) -> int:
         count = 0
-        for row in self.tx.matching_subscriptions("signal", name, None):
+        for row in self.tx.messages.matching("signal", name, None):
             count += 1
             if row.instance_key is None:
-                self.new_instance(int(row.definition_key), dict(variables), start_element=row.element_id)
+                self.new_instance(present(row.definition_key), dict(variables), start_element=row.element_id)
             else:
-                self.send(int(row.instance_key), m.Trigger(int(row.key), int(row.element_instance), row.element_id,
+                self.send(int(row.instance_key), m.Trigger(int(row.key), present(row.element_instance), row.element_id,
                                                            dict(variables)), tolerant=True)
         return count
 
@@ -253,26 +270,35 @@ class UnitOfWork:
 
     def register_start_events(self, process: Process, definition_key: int) -> None:
         """Arm the timer, message and signal start events of the newest version (replacing older versions')."""
-        self.tx.delete_definition_starts(process.id)
+        self.tx.timers.delete_starts(process.id)
+        self.tx.messages.delete_starts(process.id)
         for start in process.start_events(process.id):
             definition = start.definition
             if definition is None or not isinstance(start, StartEvent):
                 continue
-            common = {"key": self.tx.next_key(), "instance_key": None, "element_instance": None,
-                      "definition_key": definition_key, "process_id": process.id, "element_id": start.id,
-                      "created_at": self.at}
+            key = self.tx.next_key()
             if definition.kind == EventDefinitionKind.TIMER and definition.timer and definition.timer_type:
                 text = definition.timer.text
                 if definition.timer.is_expression:
-                    from engine.runtime.expressions import evaluate
-
                     text = str(evaluate(text, {}, self.now, what=f"timer of '{start.id}'"))
                 try:
                     plan = schedule(definition.timer_type, text, self.now)
                 except TimerDefinitionError as exc:
                     raise Conflict(f"timer start event '{start.id}': {exc}") from None
-                self.tx.insert_timer(**common, due_at=to_millis(plan.due), remaining=plan.remaining,
-                                     interval=plan.interval, cron=plan.cron)
+                self.tx.timers.insert(TimerRow(
+                    key=key, instance_key=None, element_instance=None, definition_key=definition_key,
+                    process_id=process.id, element_id=start.id, due_at=to_millis(plan.due),
+                    remaining=plan.remaining, interval=plan.interval, cron=plan.cron, created_at=self.at))
             elif definition.kind in (EventDefinitionKind.MESSAGE, EventDefinitionKind.SIGNAL):
-                self.tx.insert_subscription(**common, kind=definition.kind.value, name=definition.ref or "",
-                                            correlation_key=None)
+                self.tx.messages.subscribe(SubscriptionRow(
+                    key=key, kind=definition.kind.value, name=definition.ref or "", correlation_key=None,
+                    instance_key=None, element_instance=None, definition_key=definition_key,
+                    process_id=process.id, element_id=start.id, created_at=self.at))
+
+
+def present(value: int | None) -> int:
+    """A key column that is set for this kind of row (an instance's subscription or timer has its element
+    instance; a start event's has its definition)."""
+    if value is None:
+        raise AssertionError("a key column that this kind of row always has is empty")
+    return int(value)

@@ -9,10 +9,9 @@ hub-wide agent policies.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from engine import Engine
+from engine import Engine, strict_json
 from engine.agent import MODEL_JOB_TYPE, Policy, policy_from_attributes
 from engine.scheduler import WorkerRegistry, default_registry
 from hub.settings import HubSettings
@@ -50,8 +49,8 @@ def hub_policies(path: str | None) -> tuple[Policy, ...]:
     if not path:
         return ()
     try:
-        items = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        items = strict_json.loads(Path(path).read_bytes())  # a repeated key would silently drop a policy field
+    except (OSError, strict_json.JsonProblem) as exc:
         raise ValueError(f"AGENTHUB_AGENT_POLICIES: cannot read {path}: {exc}") from None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ValueError(f"AGENTHUB_AGENT_POLICIES: {path} must hold a JSON list of policy objects")

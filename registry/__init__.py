@@ -22,6 +22,7 @@ from registry.a2a_messages import MessageIds
 from registry.agents import AgentRegistry, RemoteAgent
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
 from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_hash
+from registry.pins import PinState
 from registry.push import PushConfig, PushDelivery, PushStore
 from registry.store import RegistryStore
 from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
@@ -53,6 +54,7 @@ __all__ = [
     "McpRegistry",
     "McpServer",
     "MessageIds",
+    "PinState",
     "PinnedTool",
     "Principal",
     "PushConfig",

@@ -8,7 +8,6 @@ admin approves the new card. Fetching cards is the A2A client's job
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound, ToolBlocked
+from registry.pins import PinState, pin_digest
 from registry.schema import a2a_agents
 from registry.store import RegistryStore, now_ms
 
@@ -25,7 +25,8 @@ _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def card_hash(card: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(card, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """SHA-256 of the agent card as canonical JSON (``registry.pins.pin_digest``)."""
+    return pin_digest(card, f"the agent card of '{card.get('name')}'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +37,11 @@ class RemoteAgent:
     card_hash: str
     approved_hash: str | None
     token_env: str | None
-    state: str  # approved | changed
+    state: PinState  # APPROVED or CHANGED
 
     @property
     def callable(self) -> bool:
-        return self.state == "approved" and self.card_hash == self.approved_hash
+        return self.state == PinState.APPROVED and self.card_hash == self.approved_hash
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +59,7 @@ class RemoteAgent:
 
 def _agent(row: Any) -> RemoteAgent:
     return RemoteAgent(
-        row.name, row.url, json.loads(row.card), row.card_hash, row.approved_hash, row.token_env, row.state
+        row.name, row.url, json.loads(row.card), row.card_hash, row.approved_hash, row.token_env, PinState(row.state)
     )
 
 
@@ -90,7 +91,7 @@ class AgentRegistry:
                     approved_card=text,
                     approved_hash=digest,
                     token_env=token_env,
-                    state="approved",
+                    state=PinState.APPROVED,
                     created_at=at,
                     updated_at=at,
                 )
@@ -129,7 +130,7 @@ class AgentRegistry:
         agent = self.get(name)
         digest = card_hash(card)
         if digest != agent.card_hash:
-            state = "approved" if digest == agent.approved_hash else "changed"
+            state = PinState.APPROVED if digest == agent.approved_hash else PinState.CHANGED
             with self.store.begin() as conn:
                 conn.execute(
                     update(a2a_agents)
@@ -148,7 +149,7 @@ class AgentRegistry:
                 .values(
                     approved_card=json.dumps(agent.card, sort_keys=True),
                     approved_hash=agent.card_hash,
-                    state="approved",
+                    state=PinState.APPROVED,
                     updated_at=now_ms(),
                 )
             )

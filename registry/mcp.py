@@ -12,7 +12,6 @@ MCP client's job (``protocols.mcp``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, insert, select, update
 
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound, ToolBlocked
+from registry.pins import PinState, pin_digest
 from registry.schema import mcp_servers, mcp_tools
 from registry.store import RegistryStore, now_ms
 
@@ -32,9 +32,9 @@ _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def tool_hash(definition: dict[str, Any]) -> str:
-    """SHA-256 of the pinned fields as canonical JSON (sorted keys, no whitespace)."""
+    """SHA-256 of the pinned fields as canonical JSON (``registry.pins.pin_digest``)."""
     pinned = {k: definition.get(k) for k in PINNED_FIELDS}
-    return hashlib.sha256(json.dumps(pinned, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return pin_digest(pinned, f"the definition of tool '{definition.get('name')}'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +73,12 @@ class PinnedTool:
     definition: dict[str, Any]
     hash: str
     approved_hash: str | None
-    state: str  # approved | pending (new) | changed | removed
+    state: PinState
     approved_definition: dict[str, Any] | None = None
 
     @property
     def callable(self) -> bool:
-        return self.state == "approved" and self.hash == self.approved_hash
+        return self.state == PinState.APPROVED and self.hash == self.approved_hash
 
     def changed_fields(self) -> list[str]:
         """The pinned fields in which the definition seen upstream differs from the approved one."""
@@ -165,7 +165,7 @@ def _server(row: Any) -> McpServer:
 def _tool(row: Any) -> PinnedTool:
     approved = json.loads(row.approved_definition) if row.approved_definition else None
     return PinnedTool(
-        row.server, row.name, json.loads(row.definition), row.hash, row.approved_hash, row.state, approved
+        row.server, row.name, json.loads(row.definition), row.hash, row.approved_hash, PinState(row.state), approved
     )
 
 
@@ -207,7 +207,7 @@ class McpRegistry:
                         hash=digest,
                         approved_definition=text,
                         approved_hash=digest,
-                        state="approved",
+                        state=PinState.APPROVED,
                         updated_at=at,
                     )
                 )
@@ -260,9 +260,9 @@ class McpRegistry:
         tool = self.tool(server, name)
         if not tool.callable:
             why = {
-                "pending": "is new upstream and was never approved",
-                "changed": "changed upstream since it was approved",
-                "removed": "is no longer offered upstream",
+                PinState.PENDING: "is new upstream and was never approved",
+                PinState.CHANGED: "changed upstream since it was approved",
+                PinState.REMOVED: "is no longer offered upstream",
             }.get(tool.state, f"is {tool.state}")
             raise ToolBlocked(
                 f"tool '{name}' of MCP server '{server}' {why}; it is blocked until an admin reviews it "
@@ -286,17 +286,24 @@ class McpRegistry:
                     report.added.append(name)
                     conn.execute(
                         insert(mcp_tools).values(
-                            server=server, name=name, definition=text, hash=digest, state="pending", updated_at=at
+                            server=server,
+                            name=name,
+                            definition=text,
+                            hash=digest,
+                            state=PinState.PENDING,
+                            updated_at=at,
                         )
                     )
                     self.store.audit(conn, "mcp.tool.added", f"mcp:{server}/{name}", {"hash": digest}, actor)
                 elif digest == old.approved_hash:
                     report.unchanged.append(name)
-                    if old.state != "approved" or old.hash != digest:
-                        self._set(conn, server, name, definition=text, hash=digest, state="approved", updated_at=at)
-                elif digest != old.hash or old.state == "removed":
+                    if old.state != PinState.APPROVED or old.hash != digest:
+                        self._set(
+                            conn, server, name, definition=text, hash=digest, state=PinState.APPROVED, updated_at=at
+                        )
+                elif digest != old.hash or old.state == PinState.REMOVED:
                     report.changed.append(name)
-                    state = "pending" if old.approved_hash is None else "changed"
+                    state = PinState.PENDING if old.approved_hash is None else PinState.CHANGED
                     self._set(conn, server, name, definition=text, hash=digest, state=state, updated_at=at)
                     self.store.audit(
                         conn,
@@ -308,9 +315,9 @@ class McpRegistry:
                 else:
                     report.unchanged.append(name)
             for name, old in known.items():
-                if name not in seen and old.state != "removed":
+                if name not in seen and old.state != PinState.REMOVED:
                     report.removed.append(name)
-                    self._set(conn, server, name, state="removed", updated_at=at)
+                    self._set(conn, server, name, state=PinState.REMOVED, updated_at=at)
                     self.store.audit(conn, "mcp.tool.removed", f"mcp:{server}/{name}", None, actor)
             conn.execute(update(mcp_servers).where(mcp_servers.c.name == server).values(synced_at=at))
         return report
@@ -323,7 +330,7 @@ class McpRegistry:
         With ``expected_hash`` (what the admin reviewed), the approval is refused
         if the tool changed again since: checked in the approving transaction.
         """
-        held = [t for t in self.tools(server) if not t.callable and t.state != "removed"]
+        held = [t for t in self.tools(server) if not t.callable and t.state != PinState.REMOVED]
         if tool is not None:
             held = [t for t in held if t.name == tool]
             if not held:
@@ -349,7 +356,7 @@ class McpRegistry:
                     t.name,
                     approved_definition=json.dumps(t.definition, sort_keys=True),
                     approved_hash=t.hash,
-                    state="approved",
+                    state=PinState.APPROVED,
                     updated_at=at,
                 )
                 self.store.audit(conn, "mcp.tool.approved", f"mcp:{server}/{t.name}", {"hash": t.hash}, actor)

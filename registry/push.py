@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -32,11 +33,22 @@ from registry.store import RegistryStore, now_ms
 
 MAX_CONFIGS_PER_TASK = 10
 
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"  # the receiver kept failing: attempts ran out
-REFUSED = "refused"  # the destination is not allowed (SSRF rules): never retried
-DROPPED = "dropped"  # the config was deleted before the delivery went out
+
+class DeliveryState(StrEnum):
+    """Where a queued notification stands; stored as the string value."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # the receiver kept failing: attempts ran out
+    REFUSED = "refused"  # the destination is not allowed (SSRF rules): never retried
+    DROPPED = "dropped"  # the config was deleted before the delivery went out
+
+
+PENDING = DeliveryState.PENDING
+DELIVERED = DeliveryState.DELIVERED
+FAILED = DeliveryState.FAILED
+REFUSED = DeliveryState.REFUSED
+DROPPED = DeliveryState.DROPPED
 FINAL_STATES = frozenset({DELIVERED, FAILED, REFUSED, DROPPED})
 
 
@@ -64,7 +76,7 @@ class PushDelivery:
     task_id: str
     config_id: str
     payload: str
-    state: str
+    state: DeliveryState
     attempts: int
     next_at: int
     last_status: int | None = None
@@ -94,7 +106,7 @@ def _delivery(row: Any, config: PushConfig | None = None) -> PushDelivery:
         task_id=row.task_id,
         config_id=row.config_id,
         payload=row.payload,
-        state=row.state,
+        state=DeliveryState(row.state),
         attempts=int(row.attempts),
         next_at=int(row.next_at),
         last_status=row.last_status,
@@ -294,7 +306,9 @@ class PushStore:
                 ).rowcount
             )
 
-    def give_up(self, delivery: PushDelivery, now: int, *, state: str, status: int | None, error: str) -> bool:
+    def give_up(
+        self, delivery: PushDelivery, now: int, *, state: DeliveryState, status: int | None, error: str
+    ) -> bool:
         """Record the last attempt of a delivery that will not be sent (``failed``) or may not be (``refused``)."""
         if state not in (FAILED, REFUSED):
             raise ValueError(f"give_up ends a delivery as failed or refused, not {state}")
@@ -307,7 +321,7 @@ class PushStore:
         delivery_id: int,
         claim: str | None,
         now: int,
-        state: str,
+        state: DeliveryState,
         status: int | None,
         error: str | None,
         *,

@@ -6,10 +6,14 @@ policy decision on each call (``governance``), and the loop itself, run
 inside the engine's deterministic step (``loop``). The contract with model
 providers is ``turn``. Does not know: which model provider answers (the hub
 registers a handler for the model job type), HTTP, or any protocol.
+
+The agent plugs into the runtime as the behaviour of an ad-hoc subprocess
+(``behavior``); the runtime does not import this package. ``engine.kernel``
+assembles the behaviour table with it.
 """
 
 from engine.agent.config import AgentConfig, Policy, agent_config, policy_from_attributes
-from engine.agent.governance import Decision, decide
+from engine.agent.governance import Decision, PolicyDecision, decide
 from engine.agent.tools import arguments_hash, canonical_json
 from engine.agent.turn import MODEL_JOB_TYPE, AgentTurn, ToolDefinition
 
@@ -19,6 +23,7 @@ __all__ = [
     "AgentTurn",
     "Decision",
     "Policy",
+    "PolicyDecision",
     "ToolDefinition",
     "agent_config",
     "arguments_hash",

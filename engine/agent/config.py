@@ -19,16 +19,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
+from engine.agent.tools import ToolProblem, tool_definitions, tool_nodes
 from engine.feel import FeelSyntaxError, compile_expression
 from engine.feel.api import is_expression, strip_marker
 from engine.model import AdHocSubProcess, FlowNode, Process
 from engine.model.elements import ExtensionElement
 from engine.parser import Problem
 
-__all__ = ["DECISIONS", "AgentConfig", "Policy", "agent_config", "agent_problems", "policy_from_attributes"]
+__all__ = [
+    "DECISIONS", "AgentConfig", "Policy", "PolicyDecision", "agent_config", "agent_problems", "policy_from_attributes",
+]
 
-DECISIONS = ("allow", "approve", "deny")  # from least to most strict
+
+class PolicyDecision(StrEnum):
+    """What a policy decides about a tool call, from least to most strict; the strictest that applies wins."""
+
+    ALLOW = "allow"
+    APPROVE = "approve"
+    DENY = "deny"
+
+    @property
+    def strictness(self) -> int:
+        return DECISIONS.index(self)
+
+
+DECISIONS: tuple[PolicyDecision, ...] = tuple(PolicyDecision)  # from least to most strict
 _AGENT_ATTRIBUTES = frozenset({
     "model", "modelEndpoint", "instructions", "prompt", "resultVariable", "maxModelCalls", "maxToolCalls",
     "maxTokens", "maxCost", "maxDuration",
@@ -41,7 +58,7 @@ class Policy:
     """One rule over tool calls; every policy that matches a call applies, and the strictest decision wins."""
 
     tool: str  # an element id, or "*" for every tool
-    decision: str  # allow | approve | deny
+    decision: PolicyDecision
     when: str | None = None  # FEEL (without "="); None: always
     candidate_groups: str | None = None  # who may approve (comma list, or "=FEEL")
     reason: str | None = None
@@ -71,7 +88,7 @@ class AgentConfig:
     line: int | None
 
 
-def _agent_element(node: FlowNode) -> ExtensionElement | None:
+def _agent_element(node: FlowNode) -> ExtensionElement | None:  # the rule of AdHocSubProcess.has_agent
     return next((e for e in node.extensions if e.name == "agent"), None)
 
 
@@ -106,8 +123,9 @@ def policy_from_attributes(attrs: dict[str, str], *, line: int | None = None, or
         if not max_calls.strip().isdigit():
             raise ValueError(f"agenthub:policy maxCalls must be a whole number, not '{max_calls}'")
         limit = int(max_calls)
-    return Policy(tool=tool, decision=decision, when=condition, candidate_groups=attrs.get("candidateGroups"),
-                  reason=attrs.get("reason"), max_calls=limit, line=line, origin=origin)
+    return Policy(tool=tool, decision=PolicyDecision(decision), when=condition,
+                  candidate_groups=attrs.get("candidateGroups"), reason=attrs.get("reason"), max_calls=limit, line=line,
+                  origin=origin)
 
 
 def agent_config(node: FlowNode) -> AgentConfig | None:
@@ -183,8 +201,6 @@ def agent_problems(process: Process, source: str) -> list[Problem]:
         if node.job is not None:
             problem("an ad-hoc subprocess with an agenthub:agent cannot also have a zeebe:taskDefinition",
                     element.line)
-        from engine.agent.tools import ToolProblem, tool_definitions, tool_nodes
-
         try:
             tool_definitions(process, node)
         except ToolProblem as exc:

@@ -4,76 +4,67 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from engine.agent.config import Policy
 from engine.agent.tools import tool_definitions
 from engine.agent.turn import MODEL_JOB_TYPE, AgentTurn
+from engine.core import EngineCore
 from engine.exceptions import InvalidInput, NotFound
-from engine.model import AdHocSubProcess, Process
+from engine.model import AdHocSubProcess
 from engine.runtime import messages as m
-from engine.store import SqlStore, Tx
+from engine.store.protocol import StoreTx
 from engine.validation import check_variables
-
-T = TypeVar("T")
 
 __all__ = ["AgentCommands"]
 
 
 class AgentCommands:
-    """Mixed into ``engine.Engine``."""
+    """The agent commands and queries of ``engine.Engine``."""
 
-    store: SqlStore
-    agent_policies: tuple[Policy, ...]
     # Conversations are append-only rows, so the prefix already read can be kept: a model step then reads only
     # the messages added since, and its cost does not grow with the conversation. Bounded; safe across processes.
-    _conversations: OrderedDict[int, list[Any]]
-    _conversations_lock: threading.Lock
     _CACHED_CONVERSATIONS = 64
 
-    def _atomic(self, work: Callable[[Tx], T]) -> T:
-        raise NotImplementedError
-
-    def _process(self, tx: Tx, definition_key: int) -> Process:
-        raise NotImplementedError
-
-    def _run(self, tx: Tx, first: int, command: m.Command) -> Any:
-        raise NotImplementedError
+    def __init__(self, kernel: EngineCore) -> None:
+        self._k = kernel
+        self.store = kernel.store
+        self._conversations: OrderedDict[int, list[Any]] = OrderedDict()
+        self._conversations_lock = threading.Lock()
 
     def agent_turn(self, job: int) -> AgentTurn:
         """Everything the model step ``job`` needs: the agent's model, its whole conversation and its tools."""
         with self.store.reader() as tx:
-            row = tx.job_row(job)
+            row = tx.jobs.get(job)
             if row is None or row.type != MODEL_JOB_TYPE:
                 raise NotFound(f"job {job} is not an open model step of an agent")
-            loaded = tx.load_instance(int(row.instance_key), lock=False)
+            loaded = tx.instances.load(int(row.instance_key), lock=False)
             if loaded is None:
                 raise NotFound(f"process instance {row.instance_key} does not exist")
             state, _ = loaded
             element = state.elements.get(int(row.element_instance))
             if element is None or element.agent is None or element.job != job:
                 raise NotFound(f"job {job} is no longer the open model step of its agent")
-            process = self._process(tx, state.definition_key)
+            process = self._k.process(tx, state.definition_key)
             node = process.nodes[element.element_id]
             assert isinstance(node, AdHocSubProcess)
             agent = element.agent
             return AgentTurn(
                 job=job, instance=state.key, element_id=element.element_id, element_instance=element.key,
-                model=agent["model"], model_endpoint=agent.get("endpoint"),
+                model=agent.model, model_endpoint=agent.endpoint,
                 messages=self._read_conversation(tx, element.key), tools=tool_definitions(process, node),
-                model_calls=agent["modelCalls"], deployment=tx.definition_deployment(state.definition_key),
+                model_calls=agent.model_calls, deployment=tx.definitions.deployment_of(state.definition_key),
             )
 
     def deployment_file(self, deployment: int, name: str) -> str | None:
         """A file deployed beside the BPMN of ``deployment`` (an agent's model file), or None."""
         with self.store.reader() as tx:
-            return tx.deployment_resource(deployment, name)
+            return tx.definitions.resource(deployment, name)
 
-    def _read_conversation(self, tx: Tx, owner: int) -> list[Any]:
+    def _read_conversation(self, tx: StoreTx, owner: int) -> list[Any]:
         with self._conversations_lock:
             known = list(self._conversations.get(owner, ()))
-        known.extend(tx.conversation(owner, after=len(known) - 1))
+        known.extend(tx.conversations.read(owner, after=len(known) - 1))
         with self._conversations_lock:
             self._conversations[owner] = known
             self._conversations.move_to_end(owner)
@@ -84,7 +75,7 @@ class AgentCommands:
     def conversation(self, element_instance: int, *, after: int = -1, limit: int | None = None) -> list[Any]:
         """An agent's conversation (its messages in order), kept after the agent has finished."""
         with self.store.reader() as tx:
-            return tx.conversation(element_instance, after=after, limit=limit)
+            return tx.conversations.read(element_instance, after=after, limit=limit)
 
     def activate_ad_hoc_elements(self, instance: int, element_instance: int, elements: Sequence[str],
                                  variables: dict[str, Any] | None = None) -> None:
@@ -93,4 +84,4 @@ class AgentCommands:
             raise InvalidInput("give the ids of the inner elements to activate, as a list of strings")
         values = check_variables(variables)
         command = m.ActivateAdHocElements(element_instance, tuple(elements), values)
-        self._atomic(lambda tx: self._run(tx, instance, command) and None)
+        self._k.atomic(lambda tx: self._k.run(tx, instance, command) and None)

@@ -2,7 +2,8 @@
 
 All policies that match a call apply and the strictest wins (deny over
 approve over allow). A policy whose condition fails to evaluate, or gives
-anything but true or false, denies: governance fails closed. A call budget
+anything but true or false, denies with an alert, and the audit says what
+it gave: governance fails closed. A call budget
 (``maxCalls``) denies the calls past it. Policies see ``toolName``,
 ``toolCall`` (the arguments that will run), ``confidence`` (what the model
 said with the call, or null) and the variables visible to the agent; the
@@ -12,20 +13,21 @@ model or the hub's configuration, not of the prompt.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.agent.config import DECISIONS, Policy
-from engine.feel import FeelError, compile_expression
+from engine.agent.config import Policy, PolicyDecision
+from engine.feel import FeelError, compile_expression, to_json
 
-__all__ = ["Decision", "decide"]
+__all__ = ["Decision", "PolicyDecision", "decide"]
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    decision: str  # allow | approve | deny
+    decision: PolicyDecision
     reason: str
     policies: tuple[str, ...] = ()  # which policies decided, for the audit trail ("model:12", "hub:0")
     approvers: tuple[Policy, ...] = field(default=())  # the approve policies: their candidate groups are asked
@@ -67,7 +69,7 @@ def decide(
 ) -> Decision:
     """Decide one call. ``calls_so_far`` counts the earlier calls of this tool that ran or were approved."""
     context = _Context({"toolName": tool, "toolCall": arguments, "confidence": confidence}, variables)
-    strictest = "allow"
+    strictest = PolicyDecision.ALLOW
     reasons: list[str] = []
     deciding: list[str] = []
     approvers: list[Policy] = []
@@ -76,31 +78,43 @@ def decide(
         if not policy.matches_tool(tool):
             continue
         label = _label(policy, index)
-        outcome = policy.decision
-        reason = policy.reason or f"policy {label} decided {policy.decision}"
+        outcome = PolicyDecision(policy.decision)
+        reason = policy.reason or f"policy {label} decided {outcome}"
         if policy.when is not None:
-            try:
-                held = compile_expression(policy.when).evaluate(context, now)
-            except FeelError as exc:
-                held, outcome, alert = True, "deny", True
-                reason = f"policy {label} failed to evaluate ({exc}); denied"
-            if held is not True and held is not False:
-                held, outcome, alert = True, "deny", True
-                reason = f"policy {label} gave {held!r} instead of true or false; denied"
-            if not held:
+            held = _condition(policy.when, context, now)
+            if isinstance(held, FeelError):  # fail closed: the policy denies, loudly
+                outcome, alert = PolicyDecision.DENY, True
+                reason = f"policy {label} failed to evaluate ({held}); denied"
+            elif not isinstance(held, bool):  # null, a number, a string...: the same as a failure, not true
+                outcome, alert = PolicyDecision.DENY, True
+                reason = f"policy {label} gave {_shown(held)} instead of true or false; denied"
+            elif not held:
                 continue
         if policy.max_calls is not None and calls_so_far >= policy.max_calls:
-            outcome = "deny"
+            outcome = PolicyDecision.DENY
             reason = policy.reason or f"'{tool}' may run at most {policy.max_calls} time(s) in one agent run"
-        rank = DECISIONS.index(outcome)
-        if rank > DECISIONS.index(strictest):
+        if outcome.strictness > strictest.strictness:
             strictest, reasons, deciding = outcome, [], []
-        if rank == DECISIONS.index(strictest):
+        if outcome == strictest:
             reasons.append(reason)
             deciding.append(label)
-            if outcome == "approve":
+            if outcome == PolicyDecision.APPROVE:
                 approvers.append(policy)
     if not deciding:
-        return Decision("allow", "no policy objects")
-    asked = tuple(approvers) if strictest == "approve" else ()
+        return Decision(PolicyDecision.ALLOW, "no policy objects")
+    asked = tuple(approvers) if strictest == PolicyDecision.APPROVE else ()
     return Decision(strictest, "; ".join(reasons), tuple(deciding), asked, alert)
+
+
+def _condition(when: str, context: Mapping[str, Any], now: datetime) -> object:
+    """What a policy's ``when`` gives: its value, or the FeelError that stopped it."""
+    try:
+        return compile_expression(when).evaluate(context, now)
+    except FeelError as exc:
+        return exc
+
+
+def _shown(value: object) -> str:
+    """A FEEL value as the audit shows it: its JSON (a string quoted, null for none), cut short."""
+    text = json.dumps(to_json(value), ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= 200 else text[:200] + "…"

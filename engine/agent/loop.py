@@ -23,22 +23,26 @@ Nothing here does I/O or reads a clock: the step passes time and ids in.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine.agent.config import Policy, agent_config
+from engine.agent.config import Policy, PolicyDecision, agent_config
 from engine.agent.governance import decide
 from engine.agent.tools import ToolProblem, arguments_hash, check_arguments, tool_definitions
 from engine.agent.turn import MODEL_JOB_TYPE, ToolDefinition
 from engine.feel.api import is_expression, strip_marker
-from engine.model import AdHocSubProcess
+from engine.model import AdHocSubProcess, Value
 from engine.runtime import messages as m
+from engine.runtime.behaviors.activation import open_job
+from engine.runtime.behaviors.ad_hoc import activate_inner
+from engine.runtime.behaviors.errors import throw_error
 from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition, evaluate_strings
-from engine.runtime.state import ElementInstance, ElementState
+from engine.runtime.journal import EventType as _E
+from engine.runtime.kernel import CommandRejected, Kernel
+from engine.runtime.records import AgentLimits, AgentRun, Approval, ToolCall
+from engine.runtime.state import ElementInstance, ElementState, Phase
 from engine.scheduler.timers import TimerDefinitionError, parse_duration, to_millis
-
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
 
 __all__ = ["LIMIT_ERROR", "approval_decided", "ask_model", "begin", "model_answered", "prepare", "tool_done"]
 
@@ -51,7 +55,7 @@ _MAX_CALL_ID = 64
 # --- starting -----------------------------------------------------------------------------------
 
 
-def _text(raw: str | None, step: Step, element: ElementInstance, what: str) -> str | None:
+def _text(raw: str | None, step: Kernel, element: ElementInstance, what: str) -> str | None:
     if raw is None:
         return None
     if not is_expression(raw):
@@ -64,7 +68,7 @@ def _text(raw: str | None, step: Step, element: ElementInstance, what: str) -> s
     return json.dumps(value, sort_keys=True)
 
 
-def _number(raw: str | None, step: Step, element: ElementInstance, what: str) -> Decimal | None:
+def _number(raw: str | None, step: Kernel, element: ElementInstance, what: str) -> Decimal | None:
     text = _text(raw, step, element, what)
     if text is None or not text.strip():
         return None
@@ -77,7 +81,16 @@ def _number(raw: str | None, step: Step, element: ElementInstance, what: str) ->
     return value
 
 
-def prepare(step: Step, element: ElementInstance, node: AdHocSubProcess) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """An agent's configuration, evaluated: its run state, its first messages and the names of its tools."""
+
+    run: AgentRun
+    messages: list[dict[str, Any]]
+    tools: list[str]
+
+
+def prepare(step: Kernel, element: ElementInstance, node: AdHocSubProcess) -> PreparedRun:
     """Evaluate the agent's configuration; raises ExpressionFailure (an incident) before anything changes."""
     config = agent_config(node)
     assert config is not None
@@ -108,41 +121,33 @@ def prepare(step: Step, element: ElementInstance, node: AdHocSubProcess) -> dict
     if instructions:
         messages.append({"role": "system", "content": instructions})
     messages.append({"role": "user", "content": prompt})
-    return {
-        "state": {
-            "model": model,
-            "endpoint": _text(config.model_endpoint, step, element, "modelEndpoint"),
-            "resultVariable": config.result_variable,
-            "limits": {
-                "modelCalls": int(max_calls) if max_calls is not None else 10,
-                "toolCalls": int(tool_calls) if tool_calls is not None else None,
-                "tokens": int(tokens) if tokens is not None else None,
-                "cost": str(cost) if cost is not None else None,
-                "deadline": deadline,
-            },
-            "modelCalls": 0, "toolCalls": 0, "tokens": 0, "cost": "0", "messages": 0,
-            "pending": [], "counts": {}, "grace": 0,
-        },
-        "messages": messages,
-        "tools": [t.name for t in tools],
-    }
+    limits = AgentLimits(
+        model_calls=int(max_calls) if max_calls is not None else 10,
+        tool_calls=int(tool_calls) if tool_calls is not None else None,
+        tokens=int(tokens) if tokens is not None else None,
+        cost=cost,
+        deadline=deadline,
+    )
+    run = AgentRun(model=model, endpoint=_text(config.model_endpoint, step, element, "modelEndpoint"),
+                   result_variable=config.result_variable, limits=limits)
+    return PreparedRun(run=run, messages=messages, tools=[t.name for t in tools])
 
 
-def begin(step: Step, element: ElementInstance, prepared: dict[str, Any]) -> None:
-    element.agent = prepared["state"]
-    step.record("agent_started", element, model=element.agent["model"], tools=prepared["tools"])
-    _append(step, element, prepared["messages"])
+def begin(step: Kernel, element: ElementInstance, prepared: PreparedRun) -> None:
+    element.agent = prepared.run
+    step.record(_E.AGENT_STARTED, element, model=prepared.run.model, tools=prepared.tools)
+    _append(step, element, prepared.messages)
     ask_model(step, element)
 
 
 # --- the conversation ------------------------------------------------------------------------------
 
 
-def _append(step: Step, element: ElementInstance, messages: list[dict[str, Any]]) -> None:
+def _append(step: Kernel, element: ElementInstance, messages: list[dict[str, Any]]) -> None:
     agent = element.agent
     assert agent is not None
-    step.effect(m.AppendConversation(owner=element.key, first=agent["messages"], messages=messages))
-    agent["messages"] += len(messages)
+    step.effect(m.AppendConversation(owner=element.key, first=agent.conversation_length, messages=messages))
+    agent.conversation_length += len(messages)
 
 
 def _cut(value: Any) -> Any:
@@ -153,46 +158,44 @@ def _cut(value: Any) -> Any:
     return {"truncated": True, "preview": text[:MAX_CONTENT_CHARS]}
 
 
-def _tool_message(step: Step, element: ElementInstance, call_id: str, tool: str, content: Any) -> None:
+def _tool_message(step: Kernel, element: ElementInstance, call_id: str, tool: str, content: Any) -> None:
     _append(step, element, [{"role": "tool", "toolCallId": call_id, "name": tool, "content": _cut(content)}])
 
 
 # --- model steps -------------------------------------------------------------------------------------
 
 
-def _over_limit(agent: dict[str, Any], now_ms: int, *, asking: bool) -> str | None:
-    limits = agent["limits"]
-    if asking and agent["modelCalls"] >= limits["modelCalls"] + agent.get("grace", 0):
-        return f"the agent made {agent['modelCalls']} model calls, its limit (maxModelCalls) is {limits['modelCalls']}"
-    if limits["tokens"] is not None and agent["tokens"] > limits["tokens"]:
-        return f"the agent used {agent['tokens']} tokens, more than its limit (maxTokens) of {limits['tokens']}"
-    if limits["cost"] is not None and Decimal(agent["cost"]) > Decimal(limits["cost"]):
-        return f"the agent's model calls cost {agent['cost']}, more than its limit (maxCost) of {limits['cost']}"
-    if limits["deadline"] is not None and now_ms >= limits["deadline"]:
+def _over_limit(agent: AgentRun, now_ms: int, *, asking: bool) -> str | None:
+    limits = agent.limits
+    if asking and agent.model_calls >= limits.model_calls + agent.grace:
+        return f"the agent made {agent.model_calls} model calls, its limit (maxModelCalls) is {limits.model_calls}"
+    if limits.tokens is not None and agent.tokens > limits.tokens:
+        return f"the agent used {agent.tokens} tokens, more than its limit (maxTokens) of {limits.tokens}"
+    if limits.cost is not None and agent.cost > limits.cost:
+        return f"the agent's model calls cost {agent.cost}, more than its limit (maxCost) of {limits.cost}"
+    if limits.deadline is not None and now_ms >= limits.deadline:
         return "the agent ran past its time limit (maxDuration)"
     return None
 
 
-def ask_model(step: Step, element: ElementInstance, *, grace: bool = False) -> None:
+def ask_model(step: Kernel, element: ElementInstance, *, grace: bool = False) -> None:
     """Start a model step, unless a budget is spent."""
     agent = element.agent
     assert agent is not None
     if grace:  # an operator resolved the limit's incident: one more model call
-        agent["grace"] = agent.get("grace", 0) + 1
+        agent.grace += 1
     reason = _over_limit(agent, to_millis(step.now), asking=True)
     if reason is not None:
         _limit(step, element, reason)
         return
-    from engine.runtime.behaviors.activities import open_job
-
-    open_job(step, element, MODEL_JOB_TYPE, MODEL_RETRIES, {"model": agent["model"]})
+    open_job(step, element, MODEL_JOB_TYPE, MODEL_RETRIES, {"model": agent.model})
 
 
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def _usage(agent: dict[str, Any], usage: Any) -> dict[str, Any]:
+def _usage(agent: AgentRun, usage: Any) -> dict[str, Any]:
     usage = usage if isinstance(usage, dict) else {}
     tokens_in, tokens_out = _count(usage.get("inputTokens")), _count(usage.get("outputTokens"))
     try:
@@ -201,10 +204,10 @@ def _usage(agent: dict[str, Any], usage: Any) -> dict[str, Any]:
         cost = Decimal(0)
     if not cost.is_finite() or cost < 0:
         cost = Decimal(0)
-    agent["tokens"] += tokens_in + tokens_out
-    agent["cost"] = str(Decimal(agent["cost"]) + cost)
+    agent.tokens += tokens_in + tokens_out
+    agent.cost += cost
     model = usage.get("model")
-    return {"model": model if isinstance(model, str) and model else agent["model"], "inputTokens": tokens_in,
+    return {"model": model if isinstance(model, str) and model else agent.model, "inputTokens": tokens_in,
             "outputTokens": tokens_out, "costUsd": str(cost), "latencyMs": _count(usage.get("latencyMs"))}
 
 
@@ -226,13 +229,13 @@ def _calls(answer: dict[str, Any], call_no: int) -> list[dict[str, Any]] | None:
     return calls
 
 
-def model_answered(step: Step, element: ElementInstance, job: int, variables: dict[str, Any]) -> None:
+def model_answered(step: Kernel, element: ElementInstance, job: int, variables: dict[str, Any]) -> None:
     """The model step's answer, committed in this step before anything acts on it."""
     agent = element.agent
     assert agent is not None
     element.job = None
-    agent["modelCalls"] += 1
-    call_no = agent["modelCalls"]
+    agent.model_calls += 1
+    call_no = agent.model_calls
     usage = _usage(agent, variables.get("usage"))
     answer = variables.get("answer")
     content = answer.get("content") if isinstance(answer, dict) else None
@@ -241,8 +244,8 @@ def model_answered(step: Step, element: ElementInstance, job: int, variables: di
     final = isinstance(answer, dict) and "final" in answer and calls is None
     summary: dict[str, Any] = {"final": True} if final else {
         "toolCalls": [{"id": c["id"], "name": c["name"] if isinstance(c["name"], str) else None} for c in calls or []]}
-    step.record("agent_model_called", element, job=job, call=call_no, **usage, answer=summary,
-                conversation=agent["messages"])
+    step.record(_E.AGENT_MODEL_CALLED, element, job=job, call=call_no, **usage, answer=summary,
+                conversation=agent.conversation_length)
     if not final and calls is None:  # the model is told, and asked again within its budget
         _append(step, element, [
             {"role": "assistant", "content": content},
@@ -260,9 +263,8 @@ def model_answered(step: Step, element: ElementInstance, job: int, variables: di
     _append(step, element, [{"role": "assistant", "content": content, "toolCalls": [
         {"id": c["id"], "name": c["name"], "arguments": _cut(c["arguments"])} for c in calls]}])
     reason = _over_limit(agent, to_millis(step.now), asking=False)
-    if reason is None and agent["modelCalls"] >= agent["limits"]["modelCalls"] + agent.get("grace", 0):
-        reason = (f"the agent used all {agent['limits']['modelCalls']} model calls (maxModelCalls) without a final "
-                  "answer")
+    if reason is None and agent.model_calls >= agent.limits.model_calls + agent.grace:
+        reason = f"the agent used all {agent.limits.model_calls} model calls (maxModelCalls) without a final answer"
     if reason is not None:
         _limit(step, element, reason)
         return
@@ -272,26 +274,27 @@ def model_answered(step: Step, element: ElementInstance, job: int, variables: di
     policies = _policies(step, node)  # read once for the turn, not once per call
     for call in calls:
         _govern(step, element, node, tools, policies, call)
-    if not agent["pending"]:
+    if not agent.pending:
         ask_model(step, element)
 
 
 # --- governance and acting ------------------------------------------------------------------------------
 
 
-def _policies(step: Step, node: AdHocSubProcess) -> tuple[Policy, ...]:
+def _policies(step: Kernel, node: AdHocSubProcess) -> tuple[Policy, ...]:
     config = agent_config(node)
     assert config is not None
     return tuple(step.policies) + config.policies
 
 
-def _refuse(step: Step, element: ElementInstance, call: dict[str, Any], tool: str, message: str,
+def _refuse(step: Kernel, element: ElementInstance, call: dict[str, Any], tool: str, message: str,
             **audit: Any) -> None:
-    step.record("agent_tool_call", element, callId=call["id"], tool=tool, decision="refused", reason=message, **audit)
+    step.record(_E.AGENT_TOOL_CALL, element, callId=call["id"], tool=tool, decision="refused", reason=message,
+                **audit)
     _tool_message(step, element, call["id"], tool, {"error": message})
 
 
-def _govern(step: Step, element: ElementInstance, node: AdHocSubProcess, tools: dict[str, ToolDefinition],
+def _govern(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools: dict[str, ToolDefinition],
             policies: tuple[Policy, ...], call: dict[str, Any]) -> None:
     agent = element.agent
     assert agent is not None
@@ -308,51 +311,48 @@ def _govern(step: Step, element: ElementInstance, node: AdHocSubProcess, tools: 
         _refuse(step, element, call, tool.name, str(exc))
         return
     digest = arguments_hash(tool.name, arguments)
-    limit = agent["limits"]["toolCalls"]
+    limit = agent.limits.tool_calls
     deciding: tuple[str, ...] = ()
     approvers: tuple[Policy, ...] = ()
     alert = False
-    if limit is not None and agent["toolCalls"] + len(agent["pending"]) >= limit:
-        decision_name, reason = "deny", f"the agent may make at most {limit} tool calls (maxToolCalls)"
+    decision_name: PolicyDecision
+    if limit is not None and agent.tool_calls + len(agent.pending) >= limit:
+        decision_name, reason = PolicyDecision.DENY, f"the agent may make at most {limit} tool calls (maxToolCalls)"
     else:
         decision = decide(policies, tool.name, arguments, call["confidence"],
-                          step.scope(element.key), agent["counts"].get(tool.name, 0), step.now)
+                          step.scope(element.key), agent.counts.get(tool.name, 0), step.now)
         decision_name, reason, deciding, alert = decision.decision, decision.reason, decision.policies, decision.alert
         approvers = decision.approvers
-    step.record("agent_tool_call", element, callId=call["id"], tool=tool.name, argumentsHash=digest,
+    step.record(_E.AGENT_TOOL_CALL, element, callId=call["id"], tool=tool.name, argumentsHash=digest,
                 decision=decision_name, reason=reason, policies=list(deciding), confidence=call["confidence"],
                 **({"alert": True} if alert else {}))
-    if decision_name == "deny":
+    if decision_name == PolicyDecision.DENY:
         _tool_message(step, element, call["id"], tool.name, {"error": f"denied by policy: {reason}"})
         return
-    record = {"id": call["id"], "tool": tool.name, "argumentsHash": digest}
-    agent["pending"].append(call["id"])
-    if decision_name == "allow":
-        agent["counts"][tool.name] = agent["counts"].get(tool.name, 0) + 1
+    record = ToolCall(id=call["id"], tool=tool.name, arguments_hash=digest)
+    agent.pending.append(call["id"])
+    if decision_name == PolicyDecision.ALLOW:
+        agent.counts[tool.name] = agent.counts.get(tool.name, 0) + 1
         _run_tool(step, element, node, record, arguments)
         return
     _ask_approval(step, element, node, record, arguments, approvers, reason)
 
 
-def _run_tool(step: Step, element: ElementInstance, node: AdHocSubProcess, record: dict[str, Any],
+def _run_tool(step: Kernel, element: ElementInstance, node: AdHocSubProcess, record: ToolCall,
               arguments: dict[str, Any], inner: ElementInstance | None = None) -> None:
     """Activate the tool's element, in an inner instance whose ``toolCall`` holds exactly ``arguments``."""
-    from engine.runtime.behaviors import ad_hoc
-
-    tool_call = {**arguments, "_meta": {"id": record["id"], "name": record["tool"]}}
+    tool_call = {**arguments, "_meta": {"id": record.id, "name": record.tool}}
     local = {"toolCall": tool_call, "toolCallResult": None}
     if inner is None:
-        ad_hoc.activate_inner(step, element, node, record["tool"], local, call=record)
+        activate_inner(step, element, node, record.tool, local, call=record)
     else:
         step.set_variables(inner.key, local, local=True)
-        step.enter(record["tool"], inner.key)
+        step.enter(record.tool, inner.key)
 
 
-def _ask_approval(step: Step, element: ElementInstance, node: AdHocSubProcess, record: dict[str, Any],
+def _ask_approval(step: Kernel, element: ElementInstance, node: AdHocSubProcess, record: ToolCall,
                   arguments: dict[str, Any], approvers: tuple[Policy, ...], reason: str) -> None:
     groups: list[str] = []
-    from engine.model import Value
-
     for policy in approvers:
         if policy.candidate_groups:
             raw = policy.candidate_groups
@@ -362,26 +362,25 @@ def _ask_approval(step: Step, element: ElementInstance, node: AdHocSubProcess, r
             except ExpressionFailure:
                 found = []
             groups.extend(g for g in found if g not in groups)
-    inner = step.create_element(node.id, element.key, state=ElementState.ACTIVE, inner=True,
-                                call={**record, "arguments": arguments, "approval": "pending"})
+    call = ToolCall(id=record.id, tool=record.tool, arguments_hash=record.arguments_hash, arguments=arguments,
+                    approval=Approval.PENDING)
+    inner = step.create_element(node.id, element.key, state=ElementState.ACTIVE, inner=True, call=call)
     key = step.ids.next_key()
     inner.user_task = key
-    details = {"kind": "approval", "tool": record["tool"], "arguments": arguments, "argumentsHash":
-               record["argumentsHash"], "callId": record["id"], "agent": element.element_id,
+    details = {"kind": "approval", "tool": record.tool, "arguments": arguments, "argumentsHash":
+               record.arguments_hash, "callId": record.id, "agent": element.element_id,
                "agentElementInstance": element.key, "reason": reason}
     step.effect(m.CreateUserTask(
-        key=key, element_instance=inner.key, element_id=record["tool"],
-        name=f"Approve: {step.process.nodes[record['tool']].label}",
+        key=key, element_instance=inner.key, element_id=record.tool,
+        name=f"Approve: {step.process.nodes[record.tool].label}",
         assignee=None, candidate_groups=groups, candidate_users=[], due_date=None, follow_up_date=None,
         form_key=None, priority=50, details=details))
-    step.record("agent_approval_requested", element, callId=record["id"], tool=record["tool"], task=key,
-                argumentsHash=record["argumentsHash"], candidateGroups=groups)
+    step.record(_E.AGENT_APPROVAL_REQUESTED, element, callId=record.id, tool=record.tool, task=key,
+                argumentsHash=record.arguments_hash, candidateGroups=groups)
 
 
-def approval_decided(step: Step, inner: ElementInstance, variables: dict[str, Any], approver: str | None) -> None:
+def approval_decided(step: Kernel, inner: ElementInstance, variables: dict[str, Any], approver: str | None) -> None:
     """A person answered an approval task: run the stored arguments once, or tell the agent why not."""
-    from engine.runtime.step import CommandRejected
-
     approved = variables.get("approved")
     if not isinstance(approved, bool):
         raise CommandRejected('an approval is completed with {"approved": true} or {"approved": false, '
@@ -395,70 +394,70 @@ def approval_decided(step: Step, inner: ElementInstance, variables: dict[str, An
     assert agent is not None
     task = inner.user_task
     inner.user_task = None
-    step.record("agent_approval_decided", element, callId=call["id"], tool=call["tool"], task=task,
-                approved=approved, argumentsHash=call["argumentsHash"], reason=reason,
+    step.record(_E.AGENT_APPROVAL_DECIDED, element, callId=call.id, tool=call.tool, task=task,
+                approved=approved, argumentsHash=call.arguments_hash, reason=reason,
                 approver=approver)
     if approved:
-        arguments = call.pop("arguments")
-        call["approval"] = "approved"
-        agent["counts"][call["tool"]] = agent["counts"].get(call["tool"], 0) + 1
+        arguments = call.arguments
+        assert arguments is not None
+        call.arguments = None  # only the stored arguments run, and only once
+        call.approval = Approval.APPROVED
+        agent.counts[call.tool] = agent.counts.get(call.tool, 0) + 1
         node = step.node(element)
         assert isinstance(node, AdHocSubProcess)
         _run_tool(step, element, node, call, arguments, inner=inner)
         return
     step.remove(inner)
-    _tool_message(step, element, call["id"], call["tool"],
+    _tool_message(step, element, call.id, call.tool,
                   {"error": f"a person rejected this call: {reason or 'no reason given'}"})
-    _resolved(step, element, call["id"])
+    _resolved(step, element, call.id)
 
 
-def tool_done(step: Step, element: ElementInstance, call: dict[str, Any], result: Any) -> None:
+def tool_done(step: Kernel, element: ElementInstance, call: ToolCall, result: Any) -> None:
     """A tool call's element finished: its result goes back into the conversation."""
     agent = element.agent
     assert agent is not None
-    agent["toolCalls"] += 1
-    _tool_message(step, element, call["id"], call["tool"], result)
-    step.record("agent_tool_result", element, callId=call["id"], tool=call["tool"])
+    agent.tool_calls += 1
+    _tool_message(step, element, call.id, call.tool, result)
+    step.record(_E.AGENT_TOOL_RESULT, element, callId=call.id, tool=call.tool)
     node = step.node(element)
     assert isinstance(node, AdHocSubProcess)
     if node.completion_condition is not None and evaluate_condition(
             node.completion_condition, step.scope(element.key), step.now, what="completion condition"):
         _finish(step, element, None)
         return
-    _resolved(step, element, call["id"])
+    _resolved(step, element, call.id)
 
 
-def _resolved(step: Step, element: ElementInstance, call_id: str) -> None:
+def _resolved(step: Kernel, element: ElementInstance, call_id: str) -> None:
     agent = element.agent
     assert agent is not None
-    if call_id in agent["pending"]:
-        agent["pending"].remove(call_id)
-    if not agent["pending"] and element.state == ElementState.ACTIVE and element.job is None:
+    if call_id in agent.pending:
+        agent.pending.remove(call_id)
+    if not agent.pending and element.state == ElementState.ACTIVE and element.job is None:
         ask_model(step, element)
 
 
 # --- ending --------------------------------------------------------------------------------------------------
 
 
-def _withdraw(step: Step, element: ElementInstance) -> None:
+def _withdraw(step: Kernel, element: ElementInstance) -> None:
     for child in step.state.children_of(element.key):
         step.terminate(child)
     assert element.agent is not None
-    element.agent["pending"] = []
+    element.agent.pending = []
 
 
-def _finish(step: Step, element: ElementInstance, response: Any) -> None:
+def _finish(step: Kernel, element: ElementInstance, response: Any) -> None:
     agent = element.agent
     assert agent is not None
     _withdraw(step, element)
-    step.record("agent_finished", element, modelCalls=agent["modelCalls"], toolCalls=agent["toolCalls"])
-    result = {"response": response, "modelCalls": agent["modelCalls"], "toolCalls": agent["toolCalls"]}
-    step.schedule("complete", element, {agent["resultVariable"]: result})
+    step.record(_E.AGENT_FINISHED, element, modelCalls=agent.model_calls, toolCalls=agent.tool_calls)
+    result = {"response": response, "modelCalls": agent.model_calls, "toolCalls": agent.tool_calls}
+    step.schedule(Phase.COMPLETE, element, {agent.result_variable: result})
 
 
-def _limit(step: Step, element: ElementInstance, reason: str) -> None:
-    from engine.runtime.behaviors.errors import throw_error
-
+def _limit(step: Kernel, element: ElementInstance, reason: str) -> None:
     _withdraw(step, element)
-    step.record("agent_limit_reached", element, reason=reason)
+    step.record(_E.AGENT_LIMIT_REACHED, element, reason=reason)
     throw_error(step, element, LIMIT_ERROR, reason, {})

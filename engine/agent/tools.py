@@ -10,28 +10,28 @@ schema (no properties beyond it) before anything runs.
 
 from __future__ import annotations
 
-import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import jsonschema
 
+from engine import strict_json
 from engine.agent.turn import ToolDefinition
+from engine.arguments import ArgumentError
+from engine.arguments import check_arguments as arguments_checked
+from engine.canonical import canonical_hash, canonical_json
 from engine.feel import FeelError, to_json
 from engine.feel import nodes as n
 from engine.feel.compiler import compile_node
 from engine.feel.compiler_forms import walk
 from engine.feel.parser import parse_expression
 from engine.feel.runtime import Env, State
-from engine.model import Activity, AdHocSubProcess, FlowNode, Process, ScriptTask
+from engine.model import AdHocSubProcess, FlowNode, Process, ScriptTask
 
 __all__ = ["ToolProblem", "arguments_hash", "canonical_json", "check_arguments", "tool_definitions"]
 
 _TYPES = ("string", "number", "integer", "boolean", "object", "array")
-MAX_ARGUMENTS_BYTES = 256 * 1024
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _PARAMS = ("value", "description", "type", "schema", "options")
 
@@ -116,8 +116,8 @@ def _explicit_schema(node: FlowNode) -> dict[str, Any] | None:
     if element is None:
         return None
     try:
-        schema = json.loads(element.text or "")
-    except json.JSONDecodeError as exc:
+        schema = strict_json.loads(element.text or "")
+    except strict_json.JsonProblem as exc:
         raise ToolProblem(f"agenthub:schema of '{node.id}' is not JSON: {exc}") from None
     if not isinstance(schema, dict) or schema.get("type") != "object":
         raise ToolProblem(f'agenthub:schema of \'{node.id}\' must be a JSON Schema with "type": "object"')
@@ -151,9 +151,7 @@ def _schema(node: FlowNode) -> dict[str, Any]:
 
 def tool_nodes(process: Process, ad_hoc: AdHocSubProcess) -> list[FlowNode]:
     """The inner elements an agent may activate: activities with no incoming flow, in document order."""
-    return [node for child in ad_hoc.children
-            if isinstance(node := process.nodes[child], Activity) and not node.incoming
-            and not node.is_for_compensation]
+    return list(process.activatable(ad_hoc))
 
 
 def tool_definitions(process: Process, ad_hoc: AdHocSubProcess) -> list[ToolDefinition]:
@@ -166,49 +164,16 @@ def tool_definitions(process: Process, ad_hoc: AdHocSubProcess) -> list[ToolDefi
 
 
 def check_arguments(tool: ToolDefinition, arguments: Any) -> dict[str, Any]:
-    """The arguments as a dict if they fit the tool's schema; ToolProblem says what does not."""
-    if isinstance(arguments, str):
-        if len(arguments) > MAX_ARGUMENTS_BYTES:
-            raise ToolProblem(f"the arguments are larger than {MAX_ARGUMENTS_BYTES} bytes")
-        try:
-            arguments = json.loads(arguments)
-        except json.JSONDecodeError:
-            raise ToolProblem("the arguments are not a JSON object") from None
-    if not isinstance(arguments, dict):
-        raise ToolProblem("the arguments must be a JSON object")
+    """The arguments as a dict if they fit the tool's schema; ToolProblem says what does not.
+
+    The checking itself is ``engine.arguments``', the one validator MCP and A2A calls go through too.
+    """
     try:
-        size = len(canonical_json(arguments))
-    except (ValueError, TypeError):
-        raise ToolProblem("the arguments are not plain JSON (infinite or NaN numbers, or other values)") from None
-    if size > MAX_ARGUMENTS_BYTES:
-        raise ToolProblem(f"the arguments are larger than {MAX_ARGUMENTS_BYTES} bytes")
-    validator = jsonschema.Draft202012Validator(tool.input_schema)
-    error = next(iter(sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.path)
-        raise ToolProblem(f"the arguments do not fit the schema of '{tool.name}'"
-                          f"{' at ' + where if where else ''}: {error.message}")
-    return arguments
-
-
-def _normal(value: Any) -> Any:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {unicodedata.normalize("NFC", str(k)): _normal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normal(v) for v in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, NFC strings, no spaces; numbers keep their JSON type (10, 10.0 and "10" all differ)."""
-    return json.dumps(_normal(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return arguments_checked(tool.input_schema, arguments)
+    except ArgumentError as exc:
+        raise ToolProblem(f"the arguments for '{tool.name}' do not fit its schema and limits: {exc}") from None
 
 
 def arguments_hash(tool: str, arguments: dict[str, Any]) -> str:
-    import hashlib
-
-    return hashlib.sha256(canonical_json({"tool": tool, "arguments": arguments}).encode()).hexdigest()
+    """The digest a tool call is recorded and approved under: ``engine.canonical`` of the tool and its arguments."""
+    return canonical_hash({"tool": tool, "arguments": arguments})

@@ -22,7 +22,8 @@ from engine.feel.api import (
     strip_marker,
 )
 from engine.feel.exceptions import FeelError, FeelEvaluationError, FeelLimitError, FeelSyntaxError
-from engine.feel.values import FeelFunction, Range, YearsMonthsDuration, to_feel, to_json
+from engine.feel.text import to_json
+from engine.feel.values import FeelFunction, Range, YearsMonthsDuration, to_feel
 
 __all__ = [
     "Expression",

@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.feel import nodes as n
 from engine.feel.compiler import compile_node
-from engine.feel.compiler_forms import compile_tests, free_names
+from engine.feel.compiler_forms import Test, compile_tests, free_names
 from engine.feel.exceptions import FeelError, FeelEvaluationError, FeelLimitError, FeelSyntaxError
 from engine.feel.lexer import tokenize
 from engine.feel.parser import parse_expression, parse_unary_tests
@@ -129,8 +129,6 @@ def _compile_unary_tests(source: str, known_names: frozenset[str]) -> UnaryTests
     def build() -> UnaryTests:
         known = _known(known_names)
         node = parse_unary_tests(source, known)
-        from engine.feel.compiler_forms import Test
-
         tests: list[Test] = compile_tests((node,), compile_node) if not isinstance(node, n.In) else []
         if isinstance(node, n.In):
             inner = compile_tests(node.tests, compile_node)

@@ -16,14 +16,12 @@ from engine.feel import operators as ops
 from engine.feel.builtins import BUILTINS
 from engine.feel.compiler_forms import compile_for, compile_quantified, compile_tests
 from engine.feel.properties import get_path
-from engine.feel.runtime import MISSING, Env, invoke
+from engine.feel.runtime import MISSING, Compiled, Env, invoke
 from engine.feel.types import is_instance
 from engine.feel.values import DECIMAL_CONTEXT as CTX
 from engine.feel.values import FeelFunction, Range, to_feel
 
 __all__ = ["Compiled", "compile_node"]
-
-Compiled = Callable[[Env], Any]
 
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "**": ops.power,

@@ -7,20 +7,18 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.feel import nodes as n
 from engine.feel import operators as ops
+from engine.feel.builtins import BUILTINS
 from engine.feel.exceptions import FeelLimitError
+from engine.feel.runtime import Compiled, Env
 from engine.feel.values import MAX_ITEMS, Range
-
-if TYPE_CHECKING:
-    from engine.feel.compiler import Compiled
-    from engine.feel.runtime import Env
 
 __all__ = ["compile_for", "compile_quantified", "compile_tests", "free_names", "uses_name", "walk"]
 
-Test = Callable[[Any, "Env"], "bool | None"]
+Test = Callable[[Any, Env], "bool | None"]
 _BAD = object()
 
 
@@ -56,8 +54,6 @@ def free_names(node: n.Node) -> frozenset[str]:
         elif isinstance(x, n.Filter) and not isinstance(x.cond, n.Literal):
             bound.update(y.name for y in walk(x.cond) if isinstance(y, n.Name))
     callees = {x.target.name for x in walk(node) if isinstance(x, n.Call) and isinstance(x.target, n.Name)}
-    from engine.feel.builtins import BUILTINS
-
     return frozenset(u for u in used - bound if not (u in callees and u in BUILTINS))
 
 

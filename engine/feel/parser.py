@@ -13,6 +13,8 @@ from __future__ import annotations
 from decimal import DecimalException
 
 from engine.feel import nodes as n
+from engine.feel import parser_forms as forms
+from engine.feel.builtins import MULTI_WORD_NAMES
 from engine.feel.exceptions import FeelSyntaxError
 from engine.feel.lexer import Token, tokenize
 from engine.feel.temporal import parse_temporal
@@ -127,8 +129,6 @@ class Parser:
         return best
 
     def _candidates(self, first: str) -> list[tuple[str, ...]]:
-        from engine.feel.builtins import MULTI_WORD_NAMES
-
         found = [c for c in self.known if c[0] == first and len(c) + self.i < len(self.tokens)]
         found.extend(c for c in MULTI_WORD_NAMES.get(first, ()) if len(c) + self.i < len(self.tokens))
         return found
@@ -250,8 +250,6 @@ class Parser:
         raise self.unexpected(tok)
 
     def prefix_op(self, tok: Token) -> n.Node:
-        from engine.feel import parser_forms as forms
-
         value = tok.value
         if value == "-":
             self.advance()
@@ -270,8 +268,6 @@ class Parser:
         raise self.unexpected(tok)
 
     def keyword(self, tok: Token) -> n.Node:
-        from engine.feel import parser_forms as forms
-
         word = tok.value
         if word == "true" or word == "false":
             self.advance()
@@ -360,8 +356,6 @@ class Parser:
 
     # -- types -----------------------------------------------------------
     def type_ref(self) -> n.TypeRef:
-        from engine.feel import parser_forms as forms
-
         return forms.type_ref(self)
 
 

@@ -1,19 +1,47 @@
 """Parsing of the bracketed and keyword-led FEEL forms: ranges, lists, contexts, if, for, some/every,
-function definitions and type references. Split from ``parser`` to keep each module small."""
+function definitions and type references. Split from ``parser`` to keep each module small.
+
+The forms see the parser only through ``Parser`` below, the cursor and the
+expression entry point they need; ``parser.Parser`` satisfies it. That keeps
+the dependency one way (``parser`` -> ``parser_forms``) although the grammar
+is mutually recursive.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engine.feel import nodes as n
-
-if TYPE_CHECKING:
-    from engine.feel.parser import Parser
+from engine.feel.exceptions import FeelSyntaxError
+from engine.feel.lexer import Token
 
 __all__ = [
-    "bracketed", "context", "for_loop", "function", "if_then_else", "open_start_range",
+    "Parser", "bracketed", "context", "for_loop", "function", "if_then_else", "open_start_range",
     "parenthesized", "quantified", "type_ref",
 ]
+
+
+class Parser(Protocol):
+    """What the forms use of the parser: its token cursor, its known names and ``expression``."""
+
+    source: str
+    tokens: list[Token]
+    i: int
+    depth: int
+    range_end_depth: int
+    known: list[tuple[str, ...]]
+
+    def error(self, message: str, pos: int) -> FeelSyntaxError: ...
+    def unexpected(self, tok: Token | None = None) -> FeelSyntaxError: ...
+    def peek(self, ahead: int = 0) -> Token: ...
+    def advance(self) -> Token: ...
+    def at_op(self, *values: str) -> bool: ...
+    def at_word(self, *values: str) -> bool: ...
+    def expect_op(self, value: str) -> Token: ...
+    def expect_word(self, value: str) -> Token: ...
+    def bind(self, name: str) -> None: ...
+    def name(self) -> str: ...
+    def expression(self, min_bp: int = 0) -> n.Node: ...
 
 _TYPE_NAMES = (
     ("days", "and", "time", "duration"),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import DecimalException
 from typing import Any
 
 from engine.feel.exceptions import FeelLimitError
 from engine.feel.values import MAX_CALL_DEPTH, MAX_STEPS, FeelFunction, to_feel
 
-__all__ = ["MISSING", "Env", "State", "invoke", "system_now"]
+__all__ = ["MISSING", "Compiled", "Env", "State", "invoke", "system_now"]
 
 MISSING: Any = object()
 _CALL_ERRORS = (TypeError, ValueError, ArithmeticError, DecimalException, IndexError, KeyError,
@@ -87,6 +87,10 @@ class Env:
 
     def defined(self, name: str) -> bool:
         return self.lookup_raw(name) is not MISSING
+
+
+#: A compiled expression: a closure from the scope to the value.
+Compiled = Callable[[Env], Any]
 
 
 def _bind_named(fn: FeelFunction, args: Sequence[Any], names: Sequence[str]) -> list[Any] | None:

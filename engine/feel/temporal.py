@@ -9,7 +9,7 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any
 
-from engine.feel.values import Range, YearsMonthsDuration
+from engine.feel.values import YearsMonthsDuration
 
 __all__ = [
     "add_months",
@@ -199,7 +199,7 @@ def _format_ym(value: YearsMonthsDuration) -> str:
 
 
 def format_value(value: Any) -> str:
-    """The FEEL ``string()`` text of a temporal value, duration or range (ISO 8601 for temporals)."""
+    """The FEEL ``string()`` text of a temporal value or duration (ISO 8601); ranges are ``text``'s to render."""
     if isinstance(value, _dt.datetime):
         return f"{value.year:04d}-{value.month:02d}-{value.day:02d}T" + _format_time(value)
     if isinstance(value, _dt.date):
@@ -210,12 +210,4 @@ def format_value(value: Any) -> str:
         return _format_timedelta(value)
     if isinstance(value, YearsMonthsDuration):
         return _format_ym(value)
-    if isinstance(value, Range):
-        from engine.feel.text import to_text
-
-        left = "[" if value.start_included else "("
-        right = "]" if value.end_included else ")"
-        start = "" if value.start is None else to_text(value.start)
-        end = "" if value.end is None else to_text(value.end)
-        return f"{left}{start}..{end}{right}"
     return str(value)

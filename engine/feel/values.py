@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from engine.feel.exceptions import FeelLimitError
+
 __all__ = [
     "DECIMAL_CONTEXT",
     "MAX_CALL_DEPTH",
@@ -38,7 +40,6 @@ __all__ = [
     "spend",
     "to_feel",
     "to_int",
-    "to_json",
 ]
 
 #: DECIMAL128-like arithmetic; errors trap so they can be turned into null.
@@ -150,49 +151,9 @@ def to_feel(value: Any) -> Any:
     return None
 
 
-def to_json(value: Any) -> Any:
-    """Turn a FEEL value into JSON-serialisable Python, as Camunda 8 does.
-
-    Numbers become int when integral else float; temporal values and durations
-    become ISO 8601 strings; ranges become their FEEL text; functions become None.
-    """
-    try:
-        return _to_json(value, [MAX_ITEMS])
-    except RecursionError:
-        from engine.feel.exceptions import FeelLimitError
-
-        raise FeelLimitError("value nests too deeply to convert to JSON") from None
-
-
 def spend(budget: list[int], count: int = 1) -> None:
     """Take ``count`` from a walk budget; values that share sub-lists (``for ... return partial``)
     can be exponentially large as trees, so every walk over a value is bounded."""
     budget[0] -= count
     if budget[0] < 0:
-        from engine.feel.exceptions import FeelLimitError
-
         raise FeelLimitError(f"value has more than {MAX_ITEMS} nested items")
-
-
-def _to_json(value: Any, budget: list[int]) -> Any:
-    from engine.feel.temporal import format_value
-
-    spend(budget)
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        if value.adjusted() <= 18 and value == value.to_integral_value():
-            return int(value)
-        number = float(value)
-        return None if number in (float("inf"), float("-inf")) else number
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, list):
-        return [_to_json(v, budget) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _to_json(v, budget) for k, v in value.items()}
-    if isinstance(value, FeelFunction):
-        return None
-    return format_value(value)

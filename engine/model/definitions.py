@@ -113,6 +113,12 @@ class Process:
             return ()
         return tuple(self.nodes[b] for b in node.boundary_events)  # type: ignore[misc]
 
+    def activatable(self, ad_hoc: SubProcess) -> tuple[Activity, ...]:
+        """What an ad-hoc subprocess can activate (an agent's tools): its inner activities without incoming
+        flows that are not compensation handlers, in document order."""
+        found = (self.nodes[child] for child in ad_hoc.children)
+        return tuple(n for n in found if isinstance(n, Activity) and not n.incoming and not n.is_for_compensation)
+
     def outgoing(self, node: FlowNode) -> tuple[SequenceFlow, ...]:
         return tuple(self.flows[f] for f in node.outgoing)
 

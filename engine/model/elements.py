@@ -241,6 +241,11 @@ class AdHocSubProcess(SubProcess):
     job: JobDefinition | None = None  # an ad-hoc subprocess implemented by a job worker (Camunda 8.8 AI agent)
     headers: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def has_agent(self) -> bool:
+        """Whether an ``<agenthub:agent>`` runs it (``engine.agent.config`` reads what the agent is)."""
+        return any(e.name == "agent" for e in self.extensions)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Gateway(FlowNode):

@@ -8,6 +8,13 @@ Does not know: storage, transactions, clocks or threads. Time and keys are
 passed in; what must happen outside (jobs, user tasks, child instances,
 incidents) is returned as effects for the caller to carry out in the same
 transaction as the state change.
+
+The step dispatches on element kind through a behaviour table
+(``kernel.BehaviorTable``, one ``Behavior`` per ``ElementKind``); behaviours
+see the step as ``kernel.Kernel`` and never import it. Does not know agents:
+the agent plugs in as the behaviour of an ad-hoc subprocess, and
+``engine.kernel`` assembles the table with it. The state an agent run keeps
+(``records``) is plain data the runtime stores like any other.
 """
 
 from engine.runtime import messages

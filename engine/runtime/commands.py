@@ -1,30 +1,40 @@
-"""How each command enters the step."""
+"""How each command enters the step.
+
+A command about an element's job or task goes to the behaviour of the
+element's kind first (an agent takes its model's answers and its approvals),
+then to the common rule; the rest are the same for every kind.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.runtime import messages as m
-from engine.runtime.state import ElementInstance, ElementState, InstanceStatus
+from engine.runtime.behaviors.activation import open_job
+from engine.runtime.behaviors.activities import child_finished
+from engine.runtime.behaviors.ad_hoc import activate_from_outside
+from engine.runtime.behaviors.errors import child_error, raise_uncaught, throw_error
+from engine.runtime.behaviors.events import open_scope_waits, trigger
+from engine.runtime.journal import EventType
+from engine.runtime.kernel import CommandRejected, Kernel
+from engine.runtime.records import ParkedJob
+from engine.runtime.state import ElementInstance, ElementState, IncidentAction, InstanceStatus, Phase
 from engine.runtime.task_inputs import asked_inputs
 
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
+_E = EventType
 
 
 def _rejected(message: str) -> Exception:
-    from engine.runtime.step import CommandRejected
-
     return CommandRejected(message)
 
 
-def _active(step: Step) -> None:
+def _active(step: Kernel) -> None:
     if step.state.status != InstanceStatus.ACTIVE:
         raise _rejected(f"instance {step.state.key} is {step.state.status}")
 
 
-def _waiting(step: Step, key: int, what: str) -> ElementInstance:
+def _waiting(step: Kernel, key: int, what: str) -> ElementInstance:
     _active(step)
     element = step.state.elements.get(key)
     if element is None or element.state != ElementState.ACTIVE:
@@ -32,15 +42,15 @@ def _waiting(step: Step, key: int, what: str) -> ElementInstance:
     return element
 
 
-_HANDLERS: dict[type, Callable[[Any, Step], None]] = {}
+_HANDLERS: dict[type, Callable[[Any, Kernel], None]] = {}
 
 
-def apply(command: m.Command, step: Step) -> None:
+def apply(command: m.Command, step: Kernel) -> None:
     _HANDLERS[type(command)](command, step)
 
 
-def _handles(kind: type) -> Callable[[Callable[[Any, Step], None]], Callable[[Any, Step], None]]:
-    def register(handler: Callable[[Any, Step], None]) -> Callable[[Any, Step], None]:
+def _handles(kind: type) -> Callable[[Callable[[Any, Kernel], None]], Callable[[Any, Kernel], None]]:
+    def register(handler: Callable[[Any, Kernel], None]) -> Callable[[Any, Kernel], None]:
         _HANDLERS[kind] = handler
         return handler
 
@@ -48,7 +58,7 @@ def _handles(kind: type) -> Callable[[Callable[[Any, Step], None]], Callable[[An
 
 
 @_handles(m.StartInstance)
-def _start(command: m.StartInstance, step: Step) -> None:
+def _start(command: m.StartInstance, step: Kernel) -> None:
     state = step.state
     process = step.process
     start_id = command.start_element
@@ -61,90 +71,80 @@ def _start(command: m.StartInstance, step: Step) -> None:
         raise _rejected(f"process '{process.id}' has no start event '{start_id}'")
     root = ElementInstance(key=state.root, element_id=process.id, parent=None, state=ElementState.ACTIVE)
     state.elements[root.key] = root
-    step.record("instance_started", None, process=process.id, version=state.version)
+    step.record(_E.INSTANCE_STARTED, None, process=process.id, version=state.version)
     if command.variables and command.start_element is None:
         step.set_variables(root.key, dict(command.variables), local=True)
-    from engine.runtime.behaviors.events import open_scope_waits
-
     open_scope_waits(step, root, process.id)
     if command.start_element is None:
         step.enter(start_id, root.key)
     else:  # a message, timer or signal start event: its variables arrive as the event's output
         event = step.create_element(start_id, root.key, state=ElementState.ACTIVE)
-        step.record("element_activated", event)
-        step.schedule("complete", event, dict(command.variables))
+        step.record(_E.ELEMENT_ACTIVATED, event)
+        step.schedule(Phase.COMPLETE, event, dict(command.variables))
 
 
 @_handles(m.CompleteJob)
-def _complete_job(command: m.CompleteJob, step: Step) -> None:
+def _complete_job(command: m.CompleteJob, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
-    step.record("job_completed", element, job=command.job)
-    if element.agent is not None:  # a model step: the agent's loop goes on
-        from engine.agent import loop
-
-        loop.model_answered(step, element, command.job, dict(command.variables))
-        return
+    step.record(_E.JOB_COMPLETED, element, job=command.job)
+    if step.behaviors.of(step.node(element)).job_completed(step, element, command.job, dict(command.variables)):
+        return  # an agent's model step: the agent's loop goes on
     element.job = None
-    step.schedule("complete", element, dict(command.variables))
+    step.schedule(Phase.COMPLETE, element, dict(command.variables))
 
 
 @_handles(m.FailJob)
-def _fail_job(command: m.FailJob, step: Step) -> None:
+def _fail_job(command: m.FailJob, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
-    step.incident(element, "job", "job", command.message or "job failed with no retries left", job=command.job)
+    message = command.message or "job failed with no retries left"
+    step.incident(element, IncidentAction.JOB, "job", message, job=command.job)
 
 
 @_handles(m.ThrowError)
-def _throw_error(command: m.ThrowError, step: Step) -> None:
+def _throw_error(command: m.ThrowError, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
-    from engine.runtime.behaviors.errors import throw_error
-
     throw_error(step, element, command.code, command.message, command.variables)
 
 
 @_handles(m.CompleteUserTask)
-def _complete_task(command: m.CompleteUserTask, step: Step) -> None:
+def _complete_task(command: m.CompleteUserTask, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, f"user task {command.task}")
     if element.user_task != command.task:
         raise _rejected(f"user task {command.task} is no longer open")
-    if element.inner and element.call is not None:  # an agent's tool call waiting for approval
-        from engine.agent import loop
-
-        loop.approval_decided(step, element, dict(command.variables), command.completed_by)
-        return
+    behavior = step.behaviors.of(step.node(element))
+    if behavior.user_task_completed(step, element, dict(command.variables), command.completed_by):
+        return  # an agent's tool call that waited for approval
     element.user_task = None
-    step.record("user_task_completed", element, task=command.task, variables=sorted(command.variables))
+    step.record(_E.USER_TASK_COMPLETED, element, task=command.task, variables=sorted(command.variables))
     if element.parked is not None:  # a job that asked a person: it runs again, with the answer
         _resume_parked(step, element, dict(command.variables))
         return
-    step.schedule("complete", element, dict(command.variables))
+    step.schedule(Phase.COMPLETE, element, dict(command.variables))
 
 
 @_handles(m.ChildFinished)
-def _child_finished(command: m.ChildFinished, step: Step) -> None:
+def _child_finished(command: m.ChildFinished, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, "call activity")
-    from engine.runtime.behaviors.activities import child_finished
-
     child_finished(step, element, command)
 
 
 @_handles(m.CancelInstance)
-def _cancel(command: m.CancelInstance, step: Step) -> None:
+def _cancel(command: m.CancelInstance, step: Kernel) -> None:
     _active(step)
     root = step.state.elements[step.state.root]
     step.terminate(root)
     step.state.status = InstanceStatus.TERMINATED
-    step.record("instance_terminated", None, reason=command.reason)
+    step.record(_E.INSTANCE_TERMINATED, None, reason=command.reason)
 
 
 @_handles(m.ResolveIncident)
-def _resolve(command: m.ResolveIncident, step: Step) -> None:
+def _resolve(command: m.ResolveIncident, step: Kernel) -> None:
     _active(step)
     action = step.state.incidents.pop(command.incident, None)
     if action is None:
@@ -154,21 +154,21 @@ def _resolve(command: m.ResolveIncident, step: Step) -> None:
     if element is None:
         return
     element.incident = None
-    step.record("incident_resolved", element, incident=command.incident)
-    if action == "job" and element.job is not None:
-        step.effect(m.RetryJob(element.job, retries=1))
-    elif action in ("activate", "complete", "leave"):
-        step.schedule(action, element)
-    elif action == "settle":
+    step.record(_E.INCIDENT_RESOLVED, element, incident=command.incident)
+    phase = action.phase
+    if action == IncidentAction.JOB:
+        if element.job is not None:
+            step.effect(m.RetryJob(element.job, retries=1))
+    elif phase is not None:
+        step.schedule(phase, element)
+    elif action == IncidentAction.SETTLE:
         step.settle(element.key)
-    elif action == "model" and element.agent is not None:  # ask the model again; past a limit, once more
-        from engine.agent import loop
-
-        loop.ask_model(step, element, grace=True)
+    else:  # an action of the element's own kind (an agent asks its model again)
+        step.behaviors.of(step.node(element)).resume(step, element, action)
 
 
 @_handles(m.SetVariables)
-def _set_variables(command: m.SetVariables, step: Step) -> None:
+def _set_variables(command: m.SetVariables, step: Kernel) -> None:
     _active(step)
     key = command.scope if command.scope is not None else step.state.root
     if key not in step.state.elements:
@@ -177,64 +177,54 @@ def _set_variables(command: m.SetVariables, step: Step) -> None:
 
 
 @_handles(m.Trigger)
-def _trigger(command: m.Trigger, step: Step) -> None:
+def _trigger(command: m.Trigger, step: Kernel) -> None:
     _active(step)
-    from engine.runtime.behaviors.events import trigger
-
     trigger(step, command)
 
 
 @_handles(m.ChildError)
-def _child_error(command: m.ChildError, step: Step) -> None:
+def _child_error(command: m.ChildError, step: Kernel) -> None:
     _active(step)
-    from engine.runtime.behaviors.errors import child_error
-
     child_error(step, command)
 
 
 @_handles(m.ErrorUncaught)
-def _error_uncaught(command: m.ErrorUncaught, step: Step) -> None:
+def _error_uncaught(command: m.ErrorUncaught, step: Kernel) -> None:
     _active(step)
     element = step.state.elements.get(command.element_instance)
     if element is None:
         return
-    from engine.runtime.behaviors.errors import raise_uncaught
-
     raise_uncaught(step, element, command.code, command.message)
 
 
 @_handles(m.ActivateAdHocElements)
-def _activate_ad_hoc(command: m.ActivateAdHocElements, step: Step) -> None:
+def _activate_ad_hoc(command: m.ActivateAdHocElements, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, "the ad-hoc subprocess")
-    from engine.runtime.behaviors import ad_hoc
-
-    ad_hoc.activate_from_outside(step, element, command.elements, dict(command.variables))
+    activate_from_outside(step, element, command.elements, dict(command.variables))
 
 
 @_handles(m.ParkJob)
-def _park_job(command: m.ParkJob, step: Step) -> None:
+def _park_job(command: m.ParkJob, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
     element.job = None
     key = step.ids.next_key()
     element.user_task = key
-    element.parked = {"type": command.job_type, "retries": command.retries, "headers": dict(command.headers),
-                      "answer": command.answer_variable, "round": command.round, "job": command.job}
+    element.parked = ParkedJob(job_type=command.job_type, retries=command.retries, headers=dict(command.headers),
+                               answer_variable=command.answer_variable, round=command.round, job=command.job)
     step.effect(m.CreateUserTask(
         key=key, element_instance=element.key, element_id=element.element_id, name=command.name,
         assignee=command.assignee, candidate_groups=list(command.candidate_groups), candidate_users=[],
         due_date=None, follow_up_date=None, form_key=None, priority=50,
         details={**command.details, "inputs": asked_inputs(command.name, command.details)}))
-    step.record("job_parked", element, job=command.job, task=key, round=command.round)
+    step.record(_E.JOB_PARKED, element, job=command.job, task=key, round=command.round)
 
 
-def _resume_parked(step: Step, element: ElementInstance, variables: dict[str, Any]) -> None:
-    from engine.runtime.behaviors.activities import open_job
-
+def _resume_parked(step: Kernel, element: ElementInstance, variables: dict[str, Any]) -> None:
     parked = element.parked
     assert parked is not None
     element.parked = None
-    answer = {"round": parked["round"], "variables": variables, "job": parked.get("job")}
-    step.set_variables(element.key, {parked["answer"]: answer}, local=True)
-    open_job(step, element, parked["type"], parked["retries"], dict(parked["headers"]), resumed=True)
+    answer = {"round": parked.round, "variables": variables, "job": parked.job}
+    step.set_variables(element.key, {parked.answer_variable: answer}, local=True)
+    open_job(step, element, parked.job_type, parked.retries, dict(parked.headers), resumed=True)

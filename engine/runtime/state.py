@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from engine.runtime.records import AgentRun, ParkedJob, ToolCall
+
 STATE_FORMAT = 1
 
 
@@ -18,6 +20,33 @@ class ElementState(StrEnum):
     ACTIVATING = "activating"  # input mappings and entry work not done yet (or failed: incident)
     ACTIVE = "active"  # waiting: job, user task, child instance, inner elements
     COMPLETING = "completing"  # output mappings and leaving not done yet (or failed: incident)
+
+
+class Phase(StrEnum):
+    """A step's work on an element instance, as queued on the step's agenda."""
+
+    ACTIVATE = "activate"  # input mappings and the element's own work
+    COMPLETE = "complete"  # output mappings, then leave
+    LEAVE = "leave"  # take the outgoing flows and tell the container
+
+
+class IncidentAction(StrEnum):
+    """What resolving an incident runs again (stored in ``InstanceState.incidents``)."""
+
+    ACTIVATE = "activate"
+    COMPLETE = "complete"
+    LEAVE = "leave"
+    SETTLE = "settle"  # check the element's scope again (an ad-hoc completion condition)
+    JOB = "job"  # retry the element's job
+    MODEL = "model"  # an agent: ask its model again, once more past a spent limit
+
+    @property
+    def phase(self) -> Phase | None:
+        """The agenda work this action runs again, when it is one."""
+        return Phase(self.value) if self.value in _PHASES else None
+
+
+_PHASES = frozenset(p.value for p in Phase)
 
 
 class InstanceStatus(StrEnum):
@@ -56,9 +85,9 @@ class ElementInstance:
     compensating: list[list[Any]] | None = None  # a compensation throw: records whose handlers are still to run
     compensates: int | None = None  # a compensation handler: the key of the throw event waiting for it
     inner: bool = False  # an ad-hoc subprocess's inner instance: the scope of one activation of an inner element
-    call: dict[str, Any] | None = None  # an agent's tool call held by an inner instance (id, tool, args, approval)
-    agent: dict[str, Any] | None = None  # an agent's run on its ad-hoc subprocess: counters and the open turn
-    parked: dict[str, Any] | None = None  # a job waiting for a person (AskPerson): how to create it again
+    call: ToolCall | None = None  # an agent's tool call held by an inner instance
+    agent: AgentRun | None = None  # an agent's run on its ad-hoc subprocess: counters and the open turn
+    parked: ParkedJob | None = None  # a job waiting for a person (AskPerson): how to create it again
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "element": self.element_id, "parent": self.parent, "state": self.state}
@@ -84,16 +113,17 @@ class ElementInstance:
         if self.inner:
             data["inner"] = True
         if self.call is not None:
-            data["call"] = self.call
+            data["call"] = self.call.to_dict()
         if self.agent is not None:
-            data["agent"] = self.agent
+            data["agent"] = self.agent.to_dict()
         if self.parked is not None:
-            data["parked"] = self.parked
+            data["parked"] = self.parked.to_dict()
         return data
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> ElementInstance:
         loop = data.get("loop")
+        call, agent, parked = data.get("call"), data.get("agent"), data.get("parked")
         return ElementInstance(
             key=data["key"],
             element_id=data["element"],
@@ -112,9 +142,9 @@ class ElementInstance:
             compensating=data.get("compensating"),
             compensates=data.get("compensates"),
             inner=data.get("inner", False),
-            call=data.get("call"),
-            agent=data.get("agent"),
-            parked=data.get("parked"),
+            call=ToolCall.from_dict(call) if call is not None else None,
+            agent=AgentRun.from_dict(agent) if agent is not None else None,
+            parked=ParkedJob.from_dict(parked) if parked is not None else None,
         )
 
 
@@ -138,7 +168,7 @@ class InstanceState:
     elements: dict[int, ElementInstance] = field(default_factory=dict)
     variables: dict[int, dict[str, Any]] = field(default_factory=dict)  # scope key -> local variables
     parent: ParentLink | None = None
-    incidents: dict[int, str] = field(default_factory=dict)  # open incident key -> element instance action
+    incidents: dict[int, IncidentAction] = field(default_factory=dict)  # open incident key -> what resolving runs
     start_key: str | None = None  # the correlation key of the message that started it, if one did
     # The principal whose request started it (``Engine.start(owner=...)``), None when the engine started it (a
     # timer, a message, a call activity) or it predates the field. Metadata, not a variable: no step writes it,
@@ -180,7 +210,7 @@ class InstanceState:
             elements={e.key: e for e in (ElementInstance.from_dict(d) for d in data["elements"])},
             variables={k: v for k, v in data["variables"]},
             parent=ParentLink(parent[0], parent[1], parent[2] if len(parent) > 2 else 1) if parent else None,
-            incidents={k: v for k, v in data["incidents"]},
+            incidents={k: IncidentAction(v) for k, v in data["incidents"]},
             start_key=data.get("startKey"),
             started_by=data.get("startedBy"),
         )

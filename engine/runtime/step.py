@@ -15,18 +15,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.model import AdHocSubProcess, ElementKind, FlowNode, Process, SequenceFlow
+from engine.model import Activity, FlowNode, Process, SequenceFlow
 from engine.ports import IdSource, ProcessLookup
 from engine.redaction import journaled
+from engine.runtime import commands
 from engine.runtime import messages as m
-from engine.runtime.expressions import ExpressionFailure
-from engine.runtime.limits import RuntimeLimits
-from engine.runtime.state import ElementInstance, ElementState, InstanceState, InstanceStatus
+from engine.runtime.expressions import ExpressionFailure, apply_mappings
+from engine.runtime.journal import EventType
+from engine.runtime.kernel import Behavior, BehaviorTable, CommandRejected
+from engine.runtime.limits import LimitReached, RuntimeLimits
+from engine.runtime.state import ElementInstance, ElementState, IncidentAction, InstanceState, InstanceStatus, Phase
 from engine.runtime.variables import ScopeView, propagate, set_local
+from engine.runtime.waits import close_waits
 
+__all__ = ["CommandRejected", "Step", "StepResult"]
 
-class CommandRejected(Exception):
-    """The command does not apply to the instance as it is now (already completed, wrong state...)."""
+_E = EventType
 
 
 @dataclass(slots=True)
@@ -35,17 +39,15 @@ class StepResult:
     effects: list[m.Effect] = field(default_factory=list)
 
 
-_JOINING = (ElementKind.PARALLEL_GATEWAY, ElementKind.INCLUSIVE_GATEWAY)
-
-
 class Step:
-    """Applies one command; see the module docstring."""
+    """Applies one command; see the module docstring. Implements ``engine.runtime.kernel.Kernel``."""
 
     def __init__(
         self, process: Process, state: InstanceState, now: datetime, ids: IdSource, processes: ProcessLookup,
-        policies: Sequence[Any] = (), limits: RuntimeLimits | None = None,
+        policies: Sequence[Any] = (), limits: RuntimeLimits | None = None, *, behaviors: BehaviorTable,
     ) -> None:
         self.process = process
+        self.behaviors = behaviors
         self.limits = limits or RuntimeLimits()
         self._activations = 0  # against limits.max_activations
         self.policies = tuple(policies)  # hub-wide agent policies (engine.agent.Policy), before each model's own
@@ -54,34 +56,30 @@ class Step:
         self.ids = ids
         self.processes = processes
         self.result = StepResult()
-        self._agenda: deque[tuple[str, int, Any]] = deque()
+        self._agenda: deque[tuple[Phase, int, Any]] = deque()
 
     # --- entry --------------------------------------------------------------------
 
     def run(self, command: m.Command) -> StepResult:
-        from engine.runtime import commands  # the handlers of each command
-
         commands.apply(command, self)
         self.drain()
         return self.result
 
     def drain(self) -> None:
-        from engine.runtime.behaviors import activate_element, complete_element
-
         while self._agenda:
             action, key, payload = self._agenda.popleft()
             element = self.state.elements.get(key)
             if element is None:  # terminated meanwhile
                 continue
-            if action == "activate":
+            if action == Phase.ACTIVATE:
                 if self._activations >= self.limits.max_activations:
                     self._out_of_budget(element)
                     continue
                 self._activations += 1
-                activate_element(self, element)
-            elif action == "complete":
-                complete_element(self, element, payload)
-            elif action == "leave":
+                self._activate(element)
+            elif action == Phase.COMPLETE:
+                self._complete(element, payload)
+            else:
                 self.leave(element)
 
     def _out_of_budget(self, element: ElementInstance) -> None:
@@ -90,18 +88,68 @@ class Step:
             return
         limit = self.limits.max_activations
         self.incident(
-            element, "activate", "limit",
+            element, IncidentAction.ACTIVATE, "limit",
             f"this command activated {limit} elements without reaching a wait state (a loop of gateways or script "
             f"tasks with no task, event or timer to wait on?) and stopped before '{element.element_id}'; resolve "
             "the incident to go on for as many again, or cancel the instance (the limit is AGENTHUB_MAX_STEPS)",
         )
 
-    def schedule(self, action: str, element: ElementInstance, payload: Any = None) -> None:
+    def schedule(self, action: Phase, element: ElementInstance, payload: Any = None) -> None:
         self._agenda.append((action, element.key, payload))
+
+    # --- activating and completing: input and output mappings around the behaviour -------
+
+    def behavior(self, node: FlowNode) -> Behavior:
+        return self.behaviors.of(node)
+
+    def _inner_of_body(self, element: ElementInstance) -> ElementInstance | None:
+        """The multi-instance body ``element`` is an inner instance of, if it is one."""
+        parent = self.state.elements.get(element.parent) if element.parent is not None else None
+        return parent if parent is not None and parent.is_body and parent.element_id == element.element_id else None
+
+    def _activate(self, element: ElementInstance) -> None:
+        if element.state != ElementState.ACTIVATING:
+            return
+        node = self.node(element)
+        try:
+            if isinstance(node, Activity) and node.loop is not None and self._inner_of_body(element) is None:
+                element.is_body = True
+                self.behaviors.multi_instance.activate_body(self, element, node)
+                return
+            if node.inputs:
+                values = apply_mappings(node.inputs, self.scope(element.key), self.now, what="input mapping")
+                self.set_variables(element.key, values, local=True)
+            self.behavior(node).activate(self, element, node)
+        except ExpressionFailure as exc:
+            self.incident(element, IncidentAction.ACTIVATE, "expression", str(exc))
+        except LimitReached as exc:
+            self.incident(element, IncidentAction.ACTIVATE, "limit", str(exc))
+
+    def _complete(self, element: ElementInstance, variables: dict[str, Any] | None) -> None:
+        node = self.node(element)
+        if element.is_body:
+            self.behaviors.multi_instance.complete_body(self, element, node)
+            return
+        element.state = ElementState.COMPLETING
+        values = variables or {}
+        parent = self.state.elements.get(element.parent) if element.parent is not None else None
+        # an agent's tool call writes only into its own inner instance: the model's calls never set process variables
+        isolated = parent is not None and parent.inner and parent.call is not None
+        if node.outputs:
+            self.set_variables(element.key, values, local=True)
+            try:
+                results = apply_mappings(node.outputs, self.scope(element.key), self.now, what="output mapping")
+            except ExpressionFailure as exc:
+                self.incident(element, IncidentAction.COMPLETE, "expression", str(exc))
+                return
+            self.set_variables(element.parent, results, local=isolated)
+        elif values:
+            self.set_variables(element.parent if isolated else element.key, values, local=isolated)
+        self.leave(element)
 
     # --- journal and effects ---------------------------------------------------------
 
-    def record(self, type_: str, element: ElementInstance | None = None, **data: Any) -> None:
+    def record(self, type_: EventType, element: ElementInstance | None = None, **data: Any) -> None:
         self.result.events.append(
             m.JournalEvent(
                 type=type_,
@@ -129,7 +177,7 @@ class Step:
 
     def enter(self, element_id: str, parent: int) -> ElementInstance:
         element = self.create_element(element_id, parent)
-        self.schedule("activate", element)
+        self.schedule(Phase.ACTIVATE, element)
         return element
 
     def set_variables(self, key: int | None, values: dict[str, Any], *, local: bool) -> None:
@@ -137,22 +185,21 @@ class Step:
             return
         if local and key is not None:
             set_local(self.state, key, values)
-            self.record("variables_updated", scope=key, variables=journaled(values))  # credentials masked
+            self.record(_E.VARIABLES_UPDATED, scope=key, variables=journaled(values))  # credentials masked
         else:
             for scope, written in propagate(self.state, key, values).items():
-                self.record("variables_updated", scope=scope, variables=journaled(written))
+                self.record(_E.VARIABLES_UPDATED, scope=scope, variables=journaled(written))
 
     def remove(self, element: ElementInstance) -> None:
         if element.waits:
-            from engine.runtime.behaviors.events import close_waits
-
             close_waits(self, element)
         self.state.elements.pop(element.key, None)
         self.state.variables.pop(element.key, None)
 
     # --- incidents ---------------------------------------------------------------------
 
-    def incident(self, element: ElementInstance, action: str, kind: str, message: str, job: int | None = None) -> None:
+    def incident(self, element: ElementInstance, action: IncidentAction, kind: str, message: str,
+                 job: int | None = None) -> None:
         key = self.ids.next_key()
         element.incident = key
         self.state.incidents[key] = action
@@ -166,98 +213,65 @@ class Step:
                 job=job,
             )
         )
-        self.record("incident_created", element, incident=key, type=kind, message=message)
+        self.record(_E.INCIDENT_CREATED, element, incident=key, type=kind, message=message)
 
     # --- leaving an element: outgoing flows, joins, scope completion ---------------------
 
     def leave(self, element: ElementInstance) -> None:
         """The element completed: take its outgoing flows and tell its container."""
-        from engine.runtime.behaviors import compensation, gateways, multi_instance
-
-        parent = self.state.elements.get(element.parent) if element.parent is not None else None
-        if parent is not None and parent.is_body and parent.element_id == element.element_id:
-            multi_instance.inner_left(self, parent, element, completed=True)
+        body = self._inner_of_body(element)
+        if body is not None:
+            self.behaviors.multi_instance.inner_left(self, body, element)
             return
         node = self.node(element)
         if element.compensates is not None:  # a compensation handler: the throw event goes on
             self.remove(element)
-            self.record("element_completed", element)
-            compensation.handler_done(self, element)
+            self.record(_E.ELEMENT_COMPLETED, element)
+            self.behaviors.compensation.handler_done(self, element)
             return
         try:
-            flows = gateways.select_flows(self, element, node)
+            flows = self.behavior(node).outgoing(self, element, node)
         except ExpressionFailure as exc:
-            self.incident(element, "leave", "expression", str(exc))
+            self.incident(element, IncidentAction.LEAVE, "expression", str(exc))
             return
+        parent = self.state.elements.get(element.parent) if element.parent is not None else None
         assert element.parent is not None and parent is not None
-        compensation.record_completion(self, element, node, parent)
+        self.behaviors.compensation.record_completion(self, element, node, parent)
         self.remove(element)
-        self.record("element_completed", element)
+        self.record(_E.ELEMENT_COMPLETED, element)
         for flow in flows:
             self.take(flow, element.parent)
         self.settle(element.parent)
 
     def take(self, flow: SequenceFlow, scope_key: int) -> None:
-        self.record("flow_taken", None, flow=flow.id)
+        self.record(_E.FLOW_TAKEN, None, flow=flow.id)
         target = self.process.nodes[flow.target]
-        if target.kind in _JOINING and len(target.incoming) > 1:
-            scope = self.state.elements[scope_key]
-            arrivals = scope.joins.setdefault(target.id, {})
-            arrivals[flow.id] = arrivals.get(flow.id, 0) + 1
-            self._try_join(scope, target)
-        else:
-            self.enter(target.id, scope_key)
-
-    def _try_join(self, scope: ElementInstance, gateway: FlowNode) -> None:
-        arrivals = scope.joins.get(gateway.id, {})
-        if gateway.kind == ElementKind.PARALLEL_GATEWAY:
-            if not all(arrivals.get(f, 0) > 0 for f in gateway.incoming):
-                return
-            consumed = list(gateway.incoming)
-        else:
-            consumed = [f for f in gateway.incoming if arrivals.get(f, 0) > 0]
-            if not consumed or self._token_can_reach(scope, gateway.id):
-                return
-        for flow_id in consumed:
-            arrivals[flow_id] -= 1
-            if not arrivals[flow_id]:
-                del arrivals[flow_id]
-        if not arrivals:
-            del scope.joins[gateway.id]
-        self.enter(gateway.id, scope.key)
-
-    def _token_can_reach(self, scope: ElementInstance, gateway_id: str) -> bool:
-        """Whether a token still inside ``scope`` could arrive at the inclusive join ``gateway_id``."""
-        for child in self.state.elements.values():
-            if child.parent == scope.key and gateway_id in self.process.reachable_from(child.element_id):
-                return True
-        for other, arrivals in scope.joins.items():
-            if other != gateway_id and arrivals and gateway_id in self.process.reachable_from(other):
-                return True
-        return False
+        self.behavior(target).arrive(self, self.state.elements[scope_key], target, flow)
 
     def settle(self, scope_key: int) -> None:
-        """Something left ``scope_key``: fire inclusive joins that can no longer get tokens, or complete the scope."""
+        """Something left ``scope_key``: its behaviour decides whether the scope is done."""
         scope = self.state.elements.get(scope_key)
         if scope is None or scope.state != ElementState.ACTIVE:
             return
-        if scope.inner or (not scope.is_body and isinstance(self.process.nodes.get(scope.element_id), AdHocSubProcess)):
-            from engine.runtime.behaviors import ad_hoc
+        node = self.process.nodes.get(scope.element_id)  # None: the process itself
+        if node is None or scope.is_body:
+            self.settle_flow_scope(scope)
+        else:
+            self.behavior(node).settle(self, scope)
 
-            ad_hoc.settle(self, scope)
-            return
+    def settle_flow_scope(self, scope: ElementInstance) -> None:
+        """A scope run by sequence flows: let waiting joins fire that can, complete it when no token is left."""
         for gateway_id in list(scope.joins):
             gateway = self.process.nodes[gateway_id]
-            if gateway.kind == ElementKind.INCLUSIVE_GATEWAY:
-                self._try_join(scope, gateway)
-        if any(e.parent == scope_key for e in self.state.elements.values()):
+            self.behavior(gateway).token_left(self, scope, gateway)
+        if any(e.parent == scope.key for e in self.state.elements.values()):
             return
         if scope.joins:  # tokens wait at a join that can never fire: the scope is stuck, as in BPMN
             return
         if scope.key == self.state.root:
             self.complete_instance()
         elif not scope.is_body:
-            self.schedule("complete", scope)
+            self.schedule(Phase.COMPLETE, scope)
 
     # --- termination -------------------------------------------------------------------------
 
@@ -277,14 +291,14 @@ class Step:
         element.joins.clear()
         self.remove(element)
         if element.key != self.state.root:
-            self.record("element_terminated", element)
+            self.record(_E.ELEMENT_TERMINATED, element)
 
     def complete_instance(self) -> None:
         root = self.state.elements[self.state.root]
         variables = dict(self.state.variables.get(root.key, {}))
         self.remove(root)
         self.state.status = InstanceStatus.COMPLETED
-        self.record("instance_completed", None)
+        self.record(_E.INSTANCE_COMPLETED, None)
         if self.state.parent is not None:
             self.effect(
                 m.NotifyParent(

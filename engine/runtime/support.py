@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from engine.agent.config import agent_config
 from engine.model import (
     AdHocSubProcess,
     BoundaryEvent,
@@ -100,7 +99,7 @@ _AI_AGENT_JOB_WORKER: Final = "io.camunda.agenticai:aiagent-job-worker:"
 
 
 def _ad_hoc_warning(node: AdHocSubProcess) -> str | None:
-    if node.job is None or agent_config(node) is not None:  # with <agenthub:agent> the agent runs it
+    if node.job is None or node.has_agent:  # with <agenthub:agent> the agent runs it
         return None
     job_type = node.job.type.text
     what = f"adHocSubProcess with zeebe:taskDefinition type '{job_type}'"

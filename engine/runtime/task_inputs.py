@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from engine.model import Activity
+from engine.runtime.kernel import Kernel
 from engine.runtime.state import ElementInstance
-
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
 
 __all__ = ["MAX_INPUTS", "MAX_VALUE_CHARS", "asked_inputs", "bounded", "user_task_inputs"]
 
@@ -42,7 +40,7 @@ def bounded(values: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def _agent_call(step: Step, element: ElementInstance) -> tuple[str, dict[str, Any]] | None:
+def _agent_call(step: Kernel, element: ElementInstance) -> tuple[str, dict[str, Any]] | None:
     """The agent and the arguments of the tool call ``element`` runs in, if it runs in one."""
     current = element
     while current.parent is not None:
@@ -59,7 +57,7 @@ def _agent_call(step: Step, element: ElementInstance) -> tuple[str, dict[str, An
     return None
 
 
-def user_task_inputs(step: Step, element: ElementInstance, node: Activity) -> dict[str, Any]:
+def user_task_inputs(step: Kernel, element: ElementInstance, node: Activity) -> dict[str, Any]:
     """The details kept with a model's user task: ``inputs``, and ``agent`` when an agent's tool call asks."""
     local = step.state.variables.get(element.key, {})
     inputs: dict[str, Any] = {}

@@ -1,10 +1,13 @@
-"""Errors raised by the store.
+"""Errors raised by the store, typed so that callers tell them apart by class, never by message text.
 
 StoreError
- +-- ConcurrentUpdate      another transaction changed the instance first; retry the command
- +-- JobNotFound           no such job, or it is no longer open
- +-- JobLockLost           the caller's lease expired and the job was claimed by someone else
- +-- TaskNotOpen           the user task is completed or canceled
+ +-- RowMissing            no such row
+ |    +-- JobNotFound      no such job, or it is no longer open
+ |    +-- TaskMissing      no such user task
+ +-- StateConflict         the row is there, but not in a state that allows the change
+ |    +-- ConcurrentUpdate another transaction changed the instance first; retry the command
+ |    +-- JobLockLost      the caller's lease expired and the job was claimed by someone else
+ |    +-- TaskNotOpen      the user task is completed or canceled
  +-- DatabaseBusy          the database stayed locked by other writers past the busy timeout; retry later
 """
 
@@ -15,19 +18,31 @@ class StoreError(Exception):
     """Base class of the store's errors."""
 
 
-class ConcurrentUpdate(StoreError):
+class RowMissing(StoreError):
+    """The row asked for does not exist."""
+
+
+class StateConflict(StoreError):
+    """The row exists, but its state does not allow what was asked."""
+
+
+class ConcurrentUpdate(StateConflict):
     pass
 
 
-class JobNotFound(StoreError):
+class JobNotFound(RowMissing):
     pass
 
 
-class JobLockLost(StoreError):
+class JobLockLost(StateConflict):
     pass
 
 
-class TaskNotOpen(StoreError):
+class TaskMissing(RowMissing):
+    pass
+
+
+class TaskNotOpen(StateConflict):
     pass
 
 

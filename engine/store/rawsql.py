@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 _ROW_TYPES: dict[tuple[str, ...], Any] = {}
 
@@ -66,3 +68,44 @@ class Result:
             return None
         row = self._cursor.fetchone()
         return None if row is None else row[0]
+
+
+class Session:
+    """One transaction's connection, shared by the parts of ``engine.store.tx.Tx``.
+
+    ``run`` is the hot path: hand-written SQL on the driver's cursor, in the
+    driver's parameter style (``to_driver`` converts and caches). ``conn`` is
+    SQLAlchemy's connection, for the statements that are not hot.
+    """
+
+    __slots__ = ("_cursor", "_to_driver", "conn", "for_update")
+
+    def __init__(self, conn: Connection, to_driver: Callable[[str], str], *, for_update: bool) -> None:
+        self.conn = conn
+        self.for_update = for_update  # PostgreSQL: rows read to change are locked (FOR UPDATE)
+        self._to_driver = to_driver
+        self._cursor: Any = None
+
+    def run(self, text: str, params: Any = None) -> Result:
+        if self._cursor is None:  # the transaction has begun (SqlStore.transaction): use its connection
+            self._cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        sql = self._to_driver(text)
+        if isinstance(params, list):
+            self._cursor.executemany(sql, params)
+        else:
+            self._cursor.execute(sql, params or {})
+        return Result(self._cursor)
+
+    def close(self) -> None:
+        """Release the driver cursor (before the connection goes back to its pool)."""
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            cursor.close()
+
+
+def types_filter(types: Sequence[str] | None) -> tuple[str, dict[str, Any]]:
+    """`` AND type IN (...)`` with its parameters, or nothing when every type is wanted."""
+    if types is None:
+        return "", {}
+    params = {f"t{i}": t for i, t in enumerate(types)}
+    return " AND type IN (" + ", ".join(f":{name}" for name in params) + ")", params

@@ -150,6 +150,14 @@ user_tasks = Table(
     Index("ix_user_tasks_instance", "instance_key"),
 )
 
+# A user task's candidate groups, one row each: a group's open tasks are one indexed query with a LIMIT.
+user_task_groups = Table(
+    "user_task_groups",
+    metadata,
+    Column("group_name", String(255), primary_key=True),
+    Column("task_key", BigInteger, primary_key=True, autoincrement=False),
+)
+
 incidents = Table(
     "incidents",
     metadata,

@@ -20,71 +20,13 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.store.exceptions import DatabaseBusy, StoreError
-from engine.store.rawsql import driver_sql
+from engine.store.keys import KeyAllocator
+from engine.store.rawsql import Session, driver_sql
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 _MIGRATIONS = Path(__file__).parent / "migrations"
-KEY_BLOCK = 200
-
-
-class KeyAllocator:
-    """Hands out keys from blocks reserved in the database, so keys stay unique across processes and restarts.
-
-    Where the block is reserved depends on the database:
-
-    - SQLite: inside the transaction that first needs a key. A writer holds
-      the database lock for its whole transaction anyway, so this costs no
-      concurrency; a block reserved by a transaction that rolls back is
-      dropped (``discard``), since the reservation rolled back with it.
-    - PostgreSQL: in a short transaction of its own, on a connection of its
-      own, committed before the key is used. Reserving inside the command's
-      transaction would hold the row lock on ``key_blocks`` until that
-      commit: every other process needing a block would queue behind it, and
-      a transaction that holds the block lock and then locks an instance row
-      deadlocks with one that holds that instance and wants a block. It was
-      also wrong for threads: a block reserved by one thread's transaction
-      and used by another's was handed out again when the first rolled back.
-      A reservation that commits while its command rolls back only leaves a
-      gap. Rejected: a PostgreSQL sequence, which needs a second source of
-      truth beside ``key_blocks`` and a fixed block size baked into its DDL.
-    """
-
-    def __init__(self, apart: Engine | None = None) -> None:
-        self._apart = apart
-        self._lock = threading.Lock()
-        self._next = 0
-        self._limit = 0
-
-    def next_key(self, conn: Connection, reserved: list[bool]) -> int:
-        with self._lock:
-            if self._next >= self._limit:
-                if self._apart is not None:
-                    with self._apart.begin() as own:
-                        self._limit = self._reserve(own)
-                else:
-                    self._limit = self._reserve(conn)
-                    reserved.append(True)
-                self._next = self._limit - KEY_BLOCK
-            key = self._next
-            self._next += 1
-            return key
-
-    @staticmethod
-    def _reserve(conn: Connection) -> int:
-        """Move the counter one block on; returns the end of the block reserved."""
-        row = conn.execute(
-            key_blocks.update()
-            .where(key_blocks.c.name == "keys")
-            .values(next_key=key_blocks.c.next_key + KEY_BLOCK)
-            .returning(key_blocks.c.next_key)
-        ).one()
-        return int(row[0])
-
-    def discard(self) -> None:
-        with self._lock:
-            self._next = self._limit
 
 
 def _locked(exc: Exception) -> bool:
@@ -248,7 +190,7 @@ class SqlStore:
         if writer is not None and not writer.acquire(timeout=self._busy_timeout_ms / 1000):
             raise DatabaseBusy(f"other writers held the database for more than {self._busy_timeout_ms / 1000:g} s")
         try:
-            with self.engine.begin() as conn, _closing(Tx(conn, self, reserved)) as tx:
+            with self.engine.begin() as conn, _closing(self._tx(conn, reserved)) as tx:
                 yield tx
         except (OperationalError, sqlite3.OperationalError) as exc:  # the driver's own, from BEGIN IMMEDIATE
             if reserved:
@@ -275,10 +217,14 @@ class SqlStore:
         with self._read_engine.connect() as conn:
             conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
             try:
-                with _closing(Tx(conn, self, [])) as tx:
+                with _closing(self._tx(conn, [])) as tx:
                     yield tx
             finally:
                 conn.connection.dbapi_connection.execute("ROLLBACK")  # type: ignore[union-attr]
+
+    def _tx(self, conn: Connection, reserved: list[bool]) -> Tx:
+        session = Session(conn, self.sql, for_update=self.dialect == "postgresql")
+        return Tx(session, lambda: self.keys.next_key(conn, reserved))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,42 +1,16 @@
-"""The rows behind catching events: timers, message and signal subscriptions, buffered messages."""
+"""The SQL rows behind catching events: timers, message and signal subscriptions, buffered messages."""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Connection
 
-from engine.store.rawsql import Result
-from engine.store.schema import conversations, message_correlations, messages, subscriptions, timers
-
-_TIMER_COLUMNS = (
-    "key",
-    "instance_key",
-    "element_instance",
-    "definition_key",
-    "process_id",
-    "element_id",
-    "due_at",
-    "remaining",
-    "interval",
-    "cron",
-    "created_at",
-)
-_SUBSCRIPTION_COLUMNS = (
-    "key",
-    "kind",
-    "name",
-    "correlation_key",
-    "instance_key",
-    "element_instance",
-    "definition_key",
-    "process_id",
-    "element_id",
-    "created_at",
-)
+from engine.store.rawsql import Session
+from engine.store.rows import MessageRow, SubscriptionRow, TimerRow
+from engine.store.schema import message_correlations, messages, subscriptions, timers
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -44,72 +18,73 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({quoted}) VALUES ({', '.join(':' + c for c in columns)})"
 
 
-class EventRows:
-    conn: Connection
-    _for_update: bool
+_INSERT_TIMER = _insert("timers", tuple(f.name for f in dataclasses.fields(TimerRow)))
+_INSERT_SUBSCRIPTION = _insert("subscriptions", tuple(f.name for f in dataclasses.fields(SubscriptionRow)))
 
-    def _x(self, text: str, params: Any = None) -> Result:
-        raise NotImplementedError
 
-    # --- timers ------------------------------------------------------------------------
+class SqlTimers:
+    def __init__(self, session: Session) -> None:
+        self._s = session
 
-    def insert_timer(self, **values: Any) -> None:
-        self._x(_insert("timers", _TIMER_COLUMNS), values)
+    def insert(self, row: TimerRow) -> None:
+        self._s.run(_INSERT_TIMER, dataclasses.asdict(row))
 
-    def delete_timer(self, key: int) -> None:
-        self._x("DELETE FROM timers WHERE key = :k", {"k": key})
+    def delete(self, key: int) -> None:
+        self._s.run("DELETE FROM timers WHERE key = :k", {"k": key})
 
-    def rearm_timer(self, key: int, due_at: int, remaining: int | None) -> None:
-        self.conn.execute(update(timers).where(timers.c.key == key).values(due_at=due_at, remaining=remaining))
+    def rearm(self, key: int, due_at: int, remaining: int | None) -> None:
+        self._s.conn.execute(update(timers).where(timers.c.key == key).values(due_at=due_at, remaining=remaining))
 
-    def due_timers(self, now: int, limit: int) -> Sequence[Any]:
+    def due(self, now: int, limit: int) -> Sequence[Any]:
         query = select(timers).where(timers.c.due_at <= now).order_by(timers.c.due_at).limit(limit)  # ix_timers_due
-        if self._for_update:
+        if self._s.for_update:
             query = query.with_for_update(skip_locked=True)
-        return self.conn.execute(query).all()
+        return self._s.conn.execute(query).all()
 
-    def next_timer_due(self) -> int | None:
-        value = self._x("SELECT MIN(due_at) FROM timers").scalar()
+    def next_due(self) -> int | None:
+        value = self._s.run("SELECT MIN(due_at) FROM timers").scalar()
         return int(value) if value is not None else None
 
-    def timer_rows(self, instance_key: int | None = None) -> Sequence[Any]:
+    def rows(self, instance_key: int | None = None) -> Sequence[Any]:
         query = select(timers).order_by(timers.c.due_at)
         if instance_key is not None:
             query = query.where(timers.c.instance_key == instance_key)
-        return self.conn.execute(query).all()
+        return self._s.conn.execute(query).all()
 
-    def delete_definition_starts(self, process_id: str) -> None:
-        """Drop the start timers and start subscriptions of every deployed version of a process."""
-        self._x("DELETE FROM timers WHERE process_id = :p AND instance_key IS NULL", {"p": process_id})
-        self._x("DELETE FROM subscriptions WHERE process_id = :p AND instance_key IS NULL", {"p": process_id})
+    def delete_starts(self, process_id: str) -> None:
+        self._s.run("DELETE FROM timers WHERE process_id = :p AND instance_key IS NULL", {"p": process_id})
 
-    # --- subscriptions ----------------------------------------------------------------------
 
-    def insert_subscription(self, **values: Any) -> None:
-        self._x(_insert("subscriptions", _SUBSCRIPTION_COLUMNS), values)
+class SqlMessages:
+    def __init__(self, session: Session) -> None:
+        self._s = session
 
-    def delete_subscription(self, key: int) -> None:
-        self._x("DELETE FROM subscriptions WHERE key = :k", {"k": key})
+    def subscribe(self, row: SubscriptionRow) -> None:
+        self._s.run(_INSERT_SUBSCRIPTION, dataclasses.asdict(row))
 
-    def matching_subscriptions(self, kind: str, name: str, correlation_key: str | None) -> Sequence[Any]:
+    def unsubscribe(self, key: int) -> None:
+        self._s.run("DELETE FROM subscriptions WHERE key = :k", {"k": key})
+
+    def delete_starts(self, process_id: str) -> None:
+        self._s.run("DELETE FROM subscriptions WHERE process_id = :p AND instance_key IS NULL", {"p": process_id})
+
+    def matching(self, kind: str, name: str, correlation_key: str | None) -> Sequence[Any]:
         query = select(subscriptions).where(subscriptions.c.kind == kind, subscriptions.c.name == name)
         if kind == "message":
             query = query.where(
                 (subscriptions.c.correlation_key == correlation_key) | subscriptions.c.instance_key.is_(None)
             )
-        return self.conn.execute(query.order_by(subscriptions.c.key)).all()
+        return self._s.conn.execute(query.order_by(subscriptions.c.key)).all()
 
-    def subscription_rows(self, instance_key: int | None = None) -> Sequence[Any]:
+    def subscriptions(self, instance_key: int | None = None) -> Sequence[Any]:
         query = select(subscriptions).order_by(subscriptions.c.key)
         if instance_key is not None:
             query = query.where(subscriptions.c.instance_key == instance_key)
-        return self.conn.execute(query).all()
+        return self._s.conn.execute(query).all()
 
-    # --- messages -------------------------------------------------------------------------------
-
-    def buffered_message_with_id(self, name: str, correlation_key: str, message_id: str, now: int) -> Any:
-        return self.conn.execute(
-            select(messages.c.key).where(
+    def with_id(self, name: str, correlation_key: str, message_id: str, now: int) -> Any:
+        return self._s.conn.execute(
+            select(messages).where(
                 messages.c.name == name,
                 messages.c.correlation_key == correlation_key,
                 messages.c.message_id == message_id,
@@ -117,35 +92,16 @@ class EventRows:
             )
         ).first()
 
-    def insert_message(
-        self,
-        key: int,
-        name: str,
-        correlation_key: str,
-        message_id: str | None,
-        variables: dict[str, Any],
-        expires_at: int,
-        now: int,
-    ) -> None:
-        self.conn.execute(
-            insert(messages).values(
-                key=key,
-                name=name,
-                correlation_key=correlation_key,
-                message_id=message_id,
-                variables=json.dumps(variables, separators=(",", ":")),
-                expires_at=expires_at,
-                created_at=now,
-            )
-        )
+    def buffer(self, row: MessageRow) -> None:
+        self._s.conn.execute(insert(messages).values(**dataclasses.asdict(row)))
 
-    def buffered_message_for(self, name: str, correlation_key: str | None, instance_key: int, process_id: str,
-                             now: int) -> Any:
-        """The oldest live buffered message with this name and key not yet correlated to this process
-        (to this instance, which may not be saved yet, or to another instance of the same process)."""
+    def buffered_for(self, name: str, correlation_key: str | None, instance_key: int, process_id: str,
+                     now: int) -> Any:
+        """Not yet correlated to this process: to this instance, which may not be saved yet, or to another
+        instance of the same process."""
         if correlation_key is None:
             return None
-        return self._x(
+        return self._s.run(
             "SELECT * FROM messages m WHERE m.name = :name AND m.correlation_key = :key AND m.expires_at > :now"
             " AND NOT EXISTS (SELECT 1 FROM message_correlations c LEFT JOIN instances i ON i.key = c.instance_key"
             " WHERE c.message_key = m.key AND (c.instance_key = :instance OR i.process_id = :process))"
@@ -154,31 +110,14 @@ class EventRows:
         ).first()
 
     def record_correlation(self, message_key: int, instance_key: int) -> None:
-        self.conn.execute(insert(message_correlations).values(message_key=message_key, instance_key=instance_key))
+        self._s.conn.execute(insert(message_correlations).values(message_key=message_key, instance_key=instance_key))
 
-    def delete_expired_messages(self, now: int, limit: int = 1000) -> int:
+    def delete_expired(self, now: int, limit: int = 1000) -> int:
         keys = [
             r.key
-            for r in self.conn.execute(select(messages.c.key).where(messages.c.expires_at <= now).limit(limit)).all()
+            for r in self._s.conn.execute(select(messages.c.key).where(messages.c.expires_at <= now).limit(limit))
         ]
         if keys:
-            self.conn.execute(delete(message_correlations).where(message_correlations.c.message_key.in_(keys)))
-            self.conn.execute(delete(messages).where(messages.c.key.in_(keys)))
+            self._s.conn.execute(delete(message_correlations).where(message_correlations.c.message_key.in_(keys)))
+            self._s.conn.execute(delete(messages).where(messages.c.key.in_(keys)))
         return len(keys)
-
-    # --- agents' conversations -------------------------------------------------------------
-
-    def append_conversation(self, owner: int, instance_key: int, first: int, items: Sequence[Any], at: int) -> None:
-        if items:
-            self.conn.execute(insert(conversations), [
-                {"owner": owner, "seq": first + i, "instance_key": instance_key,
-                 "message": json.dumps(item, separators=(",", ":")), "at": at}
-                for i, item in enumerate(items)
-            ])
-
-    def conversation(self, owner: int, *, after: int = -1, limit: int | None = None) -> list[Any]:
-        query = select(conversations.c.seq, conversations.c.message).where(
-            conversations.c.owner == owner, conversations.c.seq > after).order_by(conversations.c.seq)
-        if limit is not None:
-            query = query.limit(limit)
-        return [json.loads(row.message) for row in self.conn.execute(query)]

@@ -8,8 +8,6 @@ authenticated extended card adds the inputs each skill takes.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +25,7 @@ from a2a.types import (
 )
 from a2a.utils.constants import PROTOCOL_VERSION_0_3, PROTOCOL_VERSION_1_0, TransportProtocol
 
+from engine.canonical import canonical_hash
 from engine.exposure import ToolSpec
 from protocols.a2a._convert import JSON, TEXT
 
@@ -129,5 +128,5 @@ def _card(
 def card_json(card: AgentCard) -> tuple[dict[str, Any], str]:
     """The card as JSON (with the fields 0.3 clients look for) and its weak ETag."""
     data = agent_card_to_dict(card)
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    digest = canonical_hash(data)
     return data, f'W/"{digest[:32]}"'

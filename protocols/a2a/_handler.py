@@ -58,6 +58,7 @@ from a2a.utils.errors import InvalidRequestError
 from a2a.utils.task import apply_history_length, validate_history_length
 
 from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound
+from engine.arguments import ArgumentError, check_arguments
 from engine.exposure import ToolSpec
 from protocols.a2a._convert import (
     CALLER_VARIABLE,
@@ -76,7 +77,6 @@ from protocols.a2a._convert import (
 )
 from protocols.a2a._listing import list_tasks
 from protocols.a2a.push_configs import PushConfigMethods, PushConfigs
-from protocols.arguments import ArgumentError, check_arguments
 from protocols.instances import follow
 from registry import MessageIds, Principal
 

@@ -11,12 +11,12 @@ connection is made.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import httpx
 
+from engine import strict_json
 from protocols.a2a._egress import checked_client
 from protocols.http import EgressPolicy, HttpConnectorError, Resolver, system_resolver
 
@@ -65,10 +65,10 @@ async def fetch_card(
         raise CardError(f"cannot fetch the agent card from {target}: {exc}") from None
     except httpx.HTTPError as exc:
         raise CardError(f"cannot fetch the agent card from {target}: {type(exc).__name__}: {exc}") from None
-    try:
-        card = json.loads(data)
-    except (ValueError, RecursionError):
-        raise CardError(f"{target} did not return JSON") from None
+    try:  # strictly: a card with NaN or a repeated key could not be pinned by its canonical hash
+        card = strict_json.loads(data)
+    except strict_json.JsonProblem as exc:
+        raise CardError(f"{target} did not return JSON: {exc}") from None
     if not isinstance(card, dict) or not isinstance(card.get("name"), str):
         raise CardError(f"{target} is not an agent card (no 'name')")
     return card

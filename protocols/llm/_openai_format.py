@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from engine import strict_json
 from engine.agent.turn import ToolDefinition
 from protocols.llm.exceptions import ModelCallFailed
 
@@ -102,8 +103,8 @@ def _parse_arguments(raw: Any) -> tuple[dict[str, Any] | str, float | None]:
         return {}, None
     else:
         try:
-            parsed = json.loads(raw)
-        except ValueError:
+            parsed = strict_json.loads(raw)
+        except strict_json.JsonProblem:  # the engine's check parses it again and tells the model what is wrong
             return raw, None
         if not isinstance(parsed, dict):
             return raw, None

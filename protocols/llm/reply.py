@@ -62,5 +62,7 @@ def estimate_tokens(value: Any) -> int:
     Real tokenizers differ by model; offline models only need a number that
     is stable across runs, so that token budgets behave the same every time.
     """
+    # Not engine.canonical: this counts characters, not identity, so non-ASCII text stays unescaped (an
+    # escape would count six) and any value is measured rather than refused.
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return math.ceil(len(text) / 4)

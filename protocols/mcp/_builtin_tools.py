@@ -15,7 +15,7 @@ from typing import Any
 from mcp_types import CallToolResult, Tool, ToolAnnotations
 
 from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound
-from protocols.arguments import ArgumentError, check_arguments
+from engine.arguments import ArgumentError, check_arguments
 from protocols.instances import outcome
 from protocols.mcp._context import MAX_ID, in_thread, require, tool_error, tool_result
 from registry import Principal

@@ -28,8 +28,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, Tool, ToolExecution
 
 from engine import Engine, InstanceView, InvalidInput, NotFound
+from engine.arguments import ArgumentError, check_arguments
 from engine.exposure import ToolSpec
-from protocols.arguments import ArgumentError, check_arguments
 from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
 from registry import Principal

@@ -1,6 +1,6 @@
 """Hardening item 5 for tool arguments (MCP over stdio and HTTP, A2A data parts): the field is named, nothing is a 500.
 
-``protocols.arguments.check_arguments`` is where every transport's tool call
+``engine.arguments.check_arguments`` is where every transport's tool call
 lands after the SDK has parsed it, so a value the SDK let through
 (Infinity from ``1e999``, a lone surrogate) is refused here by its path.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from protocols.arguments import ArgumentError, check_arguments
+from engine.arguments import ArgumentError, check_arguments
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"order": {"type": "object"}, "note": {"type": "string"}}}
 

@@ -9,6 +9,7 @@ from engine.feel.builtins._registry import builtin
 from engine.feel.builtins.regex import compile_xpath_regex
 from engine.feel.exceptions import FeelLimitError
 from engine.feel.linear_regex import LinearMatch, LinearRegex
+from engine.feel.text import to_text
 from engine.feel.values import MAX_STRING, to_int
 
 __all__ = ["translate_regex"]
@@ -159,8 +160,6 @@ def string_join(items: Any, delimiter: Any = None, prefix: Any = None, suffix: A
 
 @builtin("string", "from")
 def string(value: Any) -> Any:
-    from engine.feel.text import to_text
-
     return None if value is None else to_text(value)
 
 

@@ -1,70 +1,74 @@
-"""Element behaviours: what activating and completing each kind of element does.
+"""Element behaviours: what activating an element of each kind does, and how tokens arrive at and leave it.
 
-Activation applies input mappings and then the element's own work (create a
-job, evaluate a script, enter a subprocess...); completion applies output
-mappings (or propagates the variables that came with the completion) and
-leaves along the outgoing flows. Failures in expressions become incidents
-that a person can resolve, after which the failed part runs again.
+Activation applies input mappings (the step) and then the element's own work
+(create a job, evaluate a script, enter a subprocess...); completion applies
+output mappings and leaves along the outgoing flows. Failures in expressions
+become incidents that a person can resolve, after which the failed part runs
+again.
+
+``runtime_table`` is the runtime's row per ``ElementKind``; the ad-hoc
+subprocess row is a parameter, because the agent plugs in there
+(``engine.kernel`` assembles the engine's table with it). Behaviours import
+the kernel's protocol, never the step.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Final
 
-from engine.model import Activity
-from engine.runtime.behaviors import activities, multi_instance
-from engine.runtime.expressions import ExpressionFailure, apply_mappings
-from engine.runtime.limits import LimitReached
-from engine.runtime.state import ElementInstance, ElementState
+from engine.model import ElementKind
+from engine.runtime.behaviors.activation import PassThrough
+from engine.runtime.behaviors.activities import (
+    CallActivityBehavior,
+    CatchEventBehavior,
+    EventBasedGatewayBehavior,
+    JobTaskBehavior,
+    ScriptTaskBehavior,
+    SubProcessBehavior,
+    ThrowEventBehavior,
+    UserTaskBehavior,
+)
+from engine.runtime.behaviors.ad_hoc import AdHocSubProcessBehavior
+from engine.runtime.behaviors.compensation import CompensationRules
+from engine.runtime.behaviors.gateways import ExclusiveGateway, InclusiveGateway, ParallelGateway
+from engine.runtime.behaviors.multi_instance import MultiInstanceBody
+from engine.runtime.kernel import Behavior, BehaviorTable
 
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
+__all__ = ["RUNTIME_ROWS", "runtime_table"]
 
-__all__ = ["activate_element", "complete_element"]
+K = ElementKind
+_PASS = PassThrough()
+_JOB = JobTaskBehavior()
+_THROW = ThrowEventBehavior()
+_CATCH = CatchEventBehavior()
+
+RUNTIME_ROWS: Final[dict[ElementKind, Behavior]] = {
+    K.START_EVENT: _PASS,
+    K.END_EVENT: _THROW,
+    K.INTERMEDIATE_CATCH_EVENT: _CATCH,
+    K.INTERMEDIATE_THROW_EVENT: _THROW,
+    K.BOUNDARY_EVENT: _PASS,  # created active by the event that triggers it, and completed at once
+    K.TASK: _PASS,
+    K.MANUAL_TASK: _PASS,
+    K.SCRIPT_TASK: ScriptTaskBehavior(),
+    K.SERVICE_TASK: _JOB,
+    K.SEND_TASK: _JOB,
+    K.BUSINESS_RULE_TASK: _JOB,
+    K.RECEIVE_TASK: _CATCH,
+    K.USER_TASK: UserTaskBehavior(),
+    K.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
+    K.PARALLEL_GATEWAY: ParallelGateway(),
+    K.INCLUSIVE_GATEWAY: InclusiveGateway(),
+    K.EVENT_BASED_GATEWAY: EventBasedGatewayBehavior(),
+    K.SUB_PROCESS: SubProcessBehavior(),
+    K.AD_HOC_SUB_PROCESS: AdHocSubProcessBehavior(),
+    K.CALL_ACTIVITY: CallActivityBehavior(),
+}
 
 
-def _is_inner(step: Step, element: ElementInstance) -> bool:
-    parent = step.state.elements.get(element.parent) if element.parent is not None else None
-    return parent is not None and parent.is_body and parent.element_id == element.element_id
-
-
-def activate_element(step: Step, element: ElementInstance) -> None:
-    if element.state != ElementState.ACTIVATING:
-        return
-    node = step.node(element)
-    try:
-        if isinstance(node, Activity) and node.loop is not None and not _is_inner(step, element):
-            element.is_body = True
-            multi_instance.activate_body(step, element, node)
-            return
-        if node.inputs:
-            values = apply_mappings(node.inputs, step.scope(element.key), step.now, what="input mapping")
-            step.set_variables(element.key, values, local=True)
-        activities.activate(step, element, node)
-    except ExpressionFailure as exc:
-        step.incident(element, "activate", "expression", str(exc))
-    except LimitReached as exc:
-        step.incident(element, "activate", "limit", str(exc))
-
-
-def complete_element(step: Step, element: ElementInstance, variables: dict[str, Any] | None) -> None:
-    node = step.node(element)
-    if element.is_body:
-        multi_instance.complete_body(step, element, node)
-        return
-    element.state = ElementState.COMPLETING
-    values = variables or {}
-    parent = step.state.elements.get(element.parent) if element.parent is not None else None
-    # an agent's tool call writes only into its own inner instance: the model's calls never set process variables
-    isolated = parent is not None and parent.inner and parent.call is not None
-    if node.outputs:
-        step.set_variables(element.key, values, local=True)
-        try:
-            results = apply_mappings(node.outputs, step.scope(element.key), step.now, what="output mapping")
-        except ExpressionFailure as exc:
-            step.incident(element, "complete", "expression", str(exc))
-            return
-        step.set_variables(element.parent, results, local=isolated)
-    elif values:
-        step.set_variables(element.parent if isolated else element.key, values, local=isolated)
-    step.leave(element)
+def runtime_table(*, ad_hoc: AdHocSubProcessBehavior | None = None) -> BehaviorTable:
+    """The runtime's behaviours, with ``ad_hoc`` (the agent's) for ad-hoc subprocesses when given."""
+    rows = dict(RUNTIME_ROWS)
+    if ad_hoc is not None:
+        rows[K.AD_HOC_SUB_PROCESS] = ad_hoc
+    return BehaviorTable(kinds=rows, multi_instance=MultiInstanceBody(), compensation=CompensationRules())

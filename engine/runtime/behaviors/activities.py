@@ -1,11 +1,10 @@
-"""Tasks, events, gateways, subprocesses and call activities on activation."""
+"""The behaviours of tasks, events, subprocesses and call activities: what each does on activation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.model import (
-    AdHocSubProcess,
     CallActivity,
     ElementKind,
     Event,
@@ -17,91 +16,114 @@ from engine.model import (
     UserTask,
 )
 from engine.runtime import messages as m
-from engine.runtime.behaviors import ad_hoc, compensation, errors, events
+from engine.runtime.behaviors import compensation, errors, events  # submodules, not the table
+from engine.runtime.behaviors.activation import PassThrough, activated, open_job
 from engine.runtime.expressions import (
     ExpressionFailure,
     evaluate,
     evaluate_strings,
     evaluate_value,
 )
+from engine.runtime.journal import EventType as _E
+from engine.runtime.kernel import ElementBehavior, Kernel
 from engine.runtime.limits import LimitReached
-from engine.runtime.state import ElementInstance, ElementState
+from engine.runtime.state import ElementInstance, Phase
 from engine.runtime.task_inputs import user_task_inputs
 
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
-
-_PASS_THROUGH = frozenset(
-    {
-        ElementKind.TASK,
-        ElementKind.MANUAL_TASK,
-        ElementKind.START_EVENT,
-        ElementKind.EXCLUSIVE_GATEWAY,
-        ElementKind.PARALLEL_GATEWAY,
-        ElementKind.INCLUSIVE_GATEWAY,
-    }
-)
-_THROWS = (ElementKind.END_EVENT, ElementKind.INTERMEDIATE_THROW_EVENT)
+__all__ = [
+    "CallActivityBehavior", "CatchEventBehavior", "EventBasedGatewayBehavior", "JobTaskBehavior", "PassThrough",
+    "ScriptTaskBehavior", "SubProcessBehavior", "ThrowEventBehavior", "UserTaskBehavior", "child_finished",
+]
 
 
-def activate(step: Step, element: ElementInstance, node: FlowNode) -> None:
-    """Do the element's own work; raise ExpressionFailure to leave it for an incident."""
-    if isinstance(node, JobTask) or (node.kind in _THROWS and getattr(node, "job", None) is not None):
-        _create_job(step, element, node)
-    elif isinstance(node, ScriptTask):
-        value = evaluate(node.expression, step.scope(element.key), step.now, what="script expression")
-        _activated(step, element)
-        step.schedule("complete", element, {node.result_variable: value} if node.result_variable else {})
-    elif isinstance(node, UserTask):
-        _create_user_task(step, element, node)
-    elif isinstance(node, CallActivity):
-        _call(step, element, node)
-    elif isinstance(node, AdHocSubProcess):
-        ad_hoc.activate(step, element, node)
-    elif isinstance(node, SubProcess):
-        start = step.process.none_start_event(node.id)
+def _unsupported(node: FlowNode) -> ExpressionFailure:
+    return ExpressionFailure(f"element '{node.id}' of type {node.kind} is not supported yet")
+
+
+class JobTaskBehavior(ElementBehavior):
+    """Service, send and business-rule tasks: a job that a worker completes."""
+
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
+        if not isinstance(node, JobTask):
+            raise _unsupported(node)
+        _create_job(kernel, element, node)
+
+
+class ScriptTaskBehavior(JobTaskBehavior):
+    """A FEEL script evaluated in the step, or (without an expression) a job."""
+
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
+        if not isinstance(node, ScriptTask):
+            super().activate(kernel, element, node)
+            return
+        value = evaluate(node.expression, kernel.scope(element.key), kernel.now, what="script expression")
+        activated(kernel, element)
+        kernel.schedule(Phase.COMPLETE, element, {node.result_variable: value} if node.result_variable else {})
+
+
+class UserTaskBehavior(ElementBehavior):
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
+        if not isinstance(node, UserTask):
+            raise _unsupported(node)
+        _create_user_task(kernel, element, node)
+
+
+class CallActivityBehavior(ElementBehavior):
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
+        if not isinstance(node, CallActivity):
+            raise _unsupported(node)
+        _call(kernel, element, node)
+
+
+class SubProcessBehavior(ElementBehavior):
+    """An embedded (or event) subprocess: a scope entered at its none start event."""
+
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
+        if not isinstance(node, SubProcess):
+            raise _unsupported(node)
+        start = kernel.process.none_start_event(node.id)
         if start is None:
             raise ExpressionFailure(f"subprocess '{node.id}' has no none start event")
-        events.open_scope_waits(step, element, node.id)
-        _activated(step, element, waits=True)
-        step.enter(start.id, element.key)
-    elif node.kind in _THROWS:
-        _throw_event(step, element, node)
-    elif node.kind in (ElementKind.INTERMEDIATE_CATCH_EVENT, ElementKind.RECEIVE_TASK):
+        events.open_scope_waits(kernel, element, node.id)
+        activated(kernel, element, waits=True)
+        kernel.enter(start.id, element.key)
+
+
+class ThrowEventBehavior(ElementBehavior):
+    """End and intermediate throw events: throw their event (or run their job), then complete."""
+
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
+        if isinstance(node, Event) and node.job is not None:
+            _create_job(kernel, element, node)
+        else:
+            _throw_event(kernel, element, node)
+
+
+class CatchEventBehavior(ElementBehavior):
+    """Intermediate catch events and receive tasks: wait for their own event (a catch link passes through)."""
+
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
         definition = node.definition if isinstance(node, Event) else None
         if definition is not None and definition.kind == EventDefinitionKind.LINK:
-            _activated(step, element)
-            step.schedule("complete", element)
+            activated(kernel, element)
+            kernel.schedule(Phase.COMPLETE, element)
             return
-        if not events.open_own_wait(step, element, node):
+        if not events.open_own_wait(kernel, element, node):
             raise ExpressionFailure(f"'{node.id}' waits for no event the engine can deliver")
-        _activated(step, element, waits=node.kind == ElementKind.RECEIVE_TASK)
-    elif node.kind == ElementKind.EVENT_BASED_GATEWAY:
-        events.open_gateway_waits(step, element, node)
-        _activated(step, element)
-    elif node.kind in _PASS_THROUGH:
-        _activated(step, element)
-        step.schedule("complete", element)
-    else:
-        raise ExpressionFailure(f"element '{node.id}' of type {node.kind} is not supported yet")
+        activated(kernel, element, waits=node.kind == ElementKind.RECEIVE_TASK)
 
 
-def _activated(step: Step, element: ElementInstance, *, waits: bool = False) -> None:
-    """The element is active; one that waits for something outside also arms its boundary events."""
-    element.state = ElementState.ACTIVE
-    step.record("element_activated", element)
-    if waits and not _is_inner(step, element):
-        events.open_boundary_waits(step, element, step.node(element))
+class EventBasedGatewayBehavior(ElementBehavior):
+    """Waits for the first of the events after it; it leaves through that event (``events.trigger``)."""
+
+    def activate(self, kernel: Kernel, element: ElementInstance, node: FlowNode) -> None:
+        events.open_gateway_waits(kernel, element, node)
+        activated(kernel, element)
 
 
-def _is_inner(step: Step, element: ElementInstance) -> bool:
-    parent = step.state.elements.get(element.parent) if element.parent is not None else None
-    return parent is not None and parent.is_body and parent.element_id == element.element_id
-
-
-def _throw_event(step: Step, element: ElementInstance, node: FlowNode) -> None:
+def _throw_event(step: Kernel, element: ElementInstance, node: FlowNode) -> None:
     definition = node.definition if isinstance(node, Event) else None
-    _activated(step, element)
+    activated(step, element)
     kind = definition.kind if definition is not None else EventDefinitionKind.NONE
     if kind == EventDefinitionKind.TERMINATE:
         for sibling in step.state.children_of(element.parent) if element.parent is not None else []:
@@ -141,10 +163,10 @@ def _throw_event(step: Step, element: ElementInstance, node: FlowNode) -> None:
                                      dict(step.state.variables.get(element.key, {}))))
     elif kind != EventDefinitionKind.NONE:
         raise ExpressionFailure(f"'{node.id}' throws a {kind} event, which is not supported here")
-    step.schedule("complete", element)
+    step.schedule(Phase.COMPLETE, element)
 
 
-def _link_target(step: Step, node: FlowNode, name: str) -> str:
+def _link_target(step: Kernel, node: FlowNode, name: str) -> str:
     for candidate in step.process.children(node.parent):
         definition = candidate.definition if isinstance(candidate, Event) else None
         if (candidate.kind == ElementKind.INTERMEDIATE_CATCH_EVENT and definition is not None
@@ -153,7 +175,7 @@ def _link_target(step: Step, node: FlowNode, name: str) -> str:
     raise ExpressionFailure(f"link event '{node.id}' throws to link '{name}', but no catch link has that name")
 
 
-def _create_job(step: Step, element: ElementInstance, node: Any) -> None:
+def _create_job(step: Kernel, element: ElementInstance, node: Any) -> None:
     scope = step.scope(element.key)
     job_type = evaluate_value(node.job.type, scope, step.now, what="job type")
     if not isinstance(job_type, str) or not job_type:
@@ -167,19 +189,8 @@ def _create_job(step: Step, element: ElementInstance, node: Any) -> None:
         raise ExpressionFailure(
             f"expected the job retries of '{node.id}' to be a number, but it was {retries!r}"
         ) from None
-    _activated(step, element, waits=True)
+    activated(step, element, waits=True)
     open_job(step, element, job_type, retry_count, dict(node.headers))
-
-
-def open_job(step: Step, element: ElementInstance, job_type: str, retries: int, headers: dict[str, str],
-             **journal: Any) -> int:
-    """Create a job that the element waits for (the effect, the element's link to it, the journal entry)."""
-    key = step.ids.next_key()
-    element.job = key
-    step.effect(m.CreateJob(key=key, element_instance=element.key, element_id=element.element_id, type=job_type,
-                            retries=retries, headers=headers))
-    step.record("job_created", element, job=key, type=job_type, **journal)
-    return key
 
 
 def _optional_string(value: Any, what: str) -> str | None:
@@ -190,7 +201,7 @@ def _optional_string(value: Any, what: str) -> str | None:
     raise ExpressionFailure(f"expected {what} to be a string, but it was {value!r}")
 
 
-def _create_user_task(step: Step, element: ElementInstance, node: UserTask) -> None:
+def _create_user_task(step: Kernel, element: ElementInstance, node: UserTask) -> None:
     spec = node.user_task
     scope = step.scope(element.key)
     now = step.now
@@ -226,11 +237,11 @@ def _create_user_task(step: Step, element: ElementInstance, node: UserTask) -> N
             details=user_task_inputs(step, element, node),
         )
     )
-    _activated(step, element, waits=True)
-    step.record("user_task_created", element, task=key)
+    activated(step, element, waits=True)
+    step.record(_E.USER_TASK_CREATED, element, task=key)
 
 
-def _call(step: Step, element: ElementInstance, node: CallActivity) -> None:
+def _call(step: Kernel, element: ElementInstance, node: CallActivity) -> None:
     scope = step.scope(element.key)
     process_id = evaluate_value(node.called_process, scope, step.now, what="called process id")
     if not isinstance(process_id, str) or not process_id:
@@ -255,11 +266,11 @@ def _call(step: Step, element: ElementInstance, node: CallActivity) -> None:
     element.child_instance = key
     step.effect(m.StartChild(key=key, definition_key=definition_key, element_instance=element.key, variables=variables,
                              depth=depth))
-    _activated(step, element, waits=True)
-    step.record("child_started", element, child=key, process=process_id)
+    activated(step, element, waits=True)
+    step.record(_E.CHILD_STARTED, element, child=key, process=process_id)
 
 
-def child_finished(step: Step, element: ElementInstance, command: m.ChildFinished) -> None:
+def child_finished(step: Kernel, element: ElementInstance, command: m.ChildFinished) -> None:
     node = step.node(element)
     element.child_instance = None
     if not command.completed:
@@ -269,4 +280,4 @@ def child_finished(step: Step, element: ElementInstance, command: m.ChildFinishe
         return
     propagate_all = isinstance(node, CallActivity) and node.propagate_all_child_variables
     variables = command.variables if (propagate_all or node.outputs) else {}
-    step.schedule("complete", element, dict(variables))
+    step.schedule(Phase.COMPLETE, element, dict(variables))

@@ -12,18 +12,20 @@ starts, so a crash and retry never runs a handler twice.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.model import Activity, BoundaryEvent, EventDefinitionKind, FlowNode
-from engine.runtime.state import ElementInstance
+from engine.runtime.journal import EventType as _E
+from engine.runtime.kernel import Kernel
+from engine.runtime.state import ElementInstance, Phase
 
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
+__all__ = ["CompensationRules", "handler_done", "handler_of", "next_handler", "record_completion", "start"]
+
 
 Record = list[Any]  # [element id, element instance key, local variables, nested records, is a container]
 
 
-def handler_of(step: Step, activity_id: str) -> str | None:
+def handler_of(step: Kernel, activity_id: str) -> str | None:
     for boundary in step.process.boundary_events(activity_id):
         definition = boundary.definition if isinstance(boundary, BoundaryEvent) else None
         if definition is not None and definition.kind == EventDefinitionKind.COMPENSATE:
@@ -31,7 +33,7 @@ def handler_of(step: Step, activity_id: str) -> str | None:
     return None
 
 
-def record_completion(step: Step, element: ElementInstance, node: FlowNode, scope: ElementInstance) -> None:
+def record_completion(step: Kernel, element: ElementInstance, node: FlowNode, scope: ElementInstance) -> None:
     """Remember a completed activity in its scope if it, or something inside it, can be compensated."""
     nested = element.compensable
     if not isinstance(node, Activity) or element.is_body:
@@ -45,7 +47,7 @@ def record_completion(step: Step, element: ElementInstance, node: FlowNode, scop
     scope.compensable.append([node.id, element.key, local, nested, handler is None])
 
 
-def start(step: Step, thrower: ElementInstance, activity: str | None) -> bool:
+def start(step: Kernel, thrower: ElementInstance, activity: str | None) -> bool:
     """Begin compensating in the thrower's scope; returns False when there is nothing to compensate."""
     assert thrower.parent is not None
     scope = step.state.elements[thrower.parent]
@@ -54,11 +56,11 @@ def start(step: Step, thrower: ElementInstance, activity: str | None) -> bool:
         return False
     scope.compensable = [r for r in scope.compensable if r not in chosen]
     thrower.compensating = _flatten(step, chosen)
-    step.record("compensation_started", thrower, activities=[r[0] for r in thrower.compensating])
+    step.record(_E.COMPENSATION_STARTED, thrower, activities=[r[0] for r in thrower.compensating])
     return next_handler(step, thrower)
 
 
-def _flatten(step: Step, records: list[Record]) -> list[Record]:
+def _flatten(step: Kernel, records: list[Record]) -> list[Record]:
     """Newest first; a record without its own handler stands for the records nested in it."""
     ordered: list[Record] = []
     for record in reversed(records):
@@ -69,7 +71,7 @@ def _flatten(step: Step, records: list[Record]) -> list[Record]:
     return ordered
 
 
-def next_handler(step: Step, thrower: ElementInstance) -> bool:
+def next_handler(step: Kernel, thrower: ElementInstance) -> bool:
     """Start the next handler; returns False when none is left."""
     pending = thrower.compensating or []
     if not pending:
@@ -81,15 +83,26 @@ def next_handler(step: Step, thrower: ElementInstance) -> bool:
     instance = step.create_element(handler, thrower.parent, compensates=thrower.key)
     if record[2]:
         step.set_variables(instance.key, record[2], local=True)
-    step.record("compensation_handler_started", instance, activity=record[0], activityInstance=record[1])
-    step.schedule("activate", instance)
+    step.record(_E.COMPENSATION_HANDLER_STARTED, instance, activity=record[0], activityInstance=record[1])
+    step.schedule(Phase.ACTIVATE, instance)
     return True
 
 
-def handler_done(step: Step, handler: ElementInstance) -> None:
+def handler_done(step: Kernel, handler: ElementInstance) -> None:
     thrower = step.state.elements.get(handler.compensates) if handler.compensates is not None else None
     if thrower is None:
         return
     if not next_handler(step, thrower):
-        step.record("compensation_completed", thrower)
-        step.schedule("complete", thrower)
+        step.record(_E.COMPENSATION_COMPLETED, thrower)
+        step.schedule(Phase.COMPLETE, thrower)
+
+
+class CompensationRules:
+    """``engine.runtime.kernel.Compensation`` for the step's table."""
+
+    def record_completion(self, kernel: Kernel, element: ElementInstance, node: FlowNode,
+                          scope: ElementInstance) -> None:
+        record_completion(kernel, element, node, scope)
+
+    def handler_done(self, kernel: Kernel, handler: ElementInstance) -> None:
+        handler_done(kernel, handler)

@@ -11,15 +11,17 @@ carries on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.model import BoundaryEvent, EventDefinitionKind, FlowNode, StartEvent, SubProcess
 from engine.runtime import messages as m
-from engine.runtime.behaviors.events import catch_at_boundary, start_event_subprocess
-from engine.runtime.state import ElementInstance
+from engine.runtime.behaviors.events import catch_at_boundary, spawn, start_event_subprocess
+from engine.runtime.journal import EventType as _E
+from engine.runtime.kernel import Kernel
+from engine.runtime.state import ElementInstance, IncidentAction
 
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
+__all__ = ["child_error", "find_catch", "raise_uncaught", "throw_error", "throw_escalation"]
+
 
 
 def _code_of(node: FlowNode, kind: EventDefinitionKind) -> tuple[bool, str | None]:
@@ -42,7 +44,7 @@ def _pick(candidates: list[FlowNode], kind: EventDefinitionKind, code: str) -> F
     return catch_all
 
 
-def find_catch(step: Step, thrower: ElementInstance, kind: EventDefinitionKind,
+def find_catch(step: Kernel, thrower: ElementInstance, kind: EventDefinitionKind,
                code: str) -> tuple[ElementInstance, FlowNode] | None:
     """The element instance whose boundary event, or the scope whose event subprocess, catches the throw."""
     current: ElementInstance | None = thrower
@@ -64,7 +66,7 @@ def find_catch(step: Step, thrower: ElementInstance, kind: EventDefinitionKind,
     return None
 
 
-def _inside(step: Step, element: ElementInstance, sub_id: str) -> bool:
+def _inside(step: Kernel, element: ElementInstance, sub_id: str) -> bool:
     """Whether ``element`` runs inside an instance of event subprocess ``sub_id`` (it must not catch its own throw)."""
     current: ElementInstance | None = element
     while current is not None:
@@ -74,24 +76,22 @@ def _inside(step: Step, element: ElementInstance, sub_id: str) -> bool:
     return False
 
 
-def _catch(step: Step, holder: ElementInstance, catcher: FlowNode, variables: dict[str, Any]) -> None:
+def _catch(step: Kernel, holder: ElementInstance, catcher: FlowNode, variables: dict[str, Any]) -> None:
     if isinstance(catcher, BoundaryEvent):
         if catcher.cancel_activity:
             catch_at_boundary(step, holder, catcher, variables)
         else:
-            from engine.runtime.behaviors.events import _spawn
-
-            _spawn(step, catcher.id, holder.parent, variables)
+            spawn(step, catcher.id, holder.parent, variables)
     elif isinstance(catcher, StartEvent):
         start_event_subprocess(step, holder, catcher, variables)
 
 
-def throw_error(step: Step, element: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> None:
-    step.record("error_thrown", element, code=code, message=message)
+def throw_error(step: Kernel, element: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> None:
+    step.record(_E.ERROR_THROWN, element, code=code, message=message)
     found = find_catch(step, element, EventDefinitionKind.ERROR, code)
     if found is not None:
         holder, catcher = found
-        step.record("error_caught", element, code=code, by=catcher.id)
+        step.record(_E.ERROR_CAUGHT, element, code=code, by=catcher.id)
         _catch(step, holder, catcher, variables)
         return
     if step.state.parent is not None:
@@ -102,19 +102,20 @@ def throw_error(step: Step, element: ElementInstance, code: str, message: str, v
     raise_uncaught(step, element, code, message)
 
 
-def raise_uncaught(step: Step, element: ElementInstance, code: str, message: str) -> None:
+def raise_uncaught(step: Kernel, element: ElementInstance, code: str, message: str) -> None:
     text = f"an error with code '{code}' was thrown and not caught"
     if message:
         text += f": {message}"
     if element.agent is not None:  # an agent's limit: resolving the incident allows one more model call
-        step.incident(element, "model", "unhandled-error", text)
+        step.incident(element, IncidentAction.MODEL, "unhandled-error", text)
         return
-    step.incident(element, "job" if element.job is not None else "activate", "unhandled-error", text, job=element.job)
+    action = IncidentAction.JOB if element.job is not None else IncidentAction.ACTIVATE
+    step.incident(element, action, "unhandled-error", text, job=element.job)
 
 
-def throw_escalation(step: Step, element: ElementInstance, code: str, variables: dict[str, Any]) -> bool:
+def throw_escalation(step: Kernel, element: ElementInstance, code: str, variables: dict[str, Any]) -> bool:
     """Throw an escalation; returns whether the thrower was terminated by an interrupting catch."""
-    step.record("escalation_thrown", element, code=code)
+    step.record(_E.ESCALATION_THROWN, element, code=code)
     found = find_catch(step, element, EventDefinitionKind.ESCALATION, code)
     if found is None:
         if step.state.parent is not None:
@@ -123,12 +124,12 @@ def throw_escalation(step: Step, element: ElementInstance, code: str, variables:
                 thrower=element.key)))
         return False
     holder, catcher = found
-    step.record("escalation_caught", element, code=code, by=catcher.id)
+    step.record(_E.ESCALATION_CAUGHT, element, code=code, by=catcher.id)
     _catch(step, holder, catcher, variables)
     return element.key not in step.state.elements
 
 
-def child_error(step: Step, command: m.ChildError) -> None:
+def child_error(step: Kernel, command: m.ChildError) -> None:
     """The search goes on at the call activity whose child threw."""
     call = step.state.elements.get(command.element_instance)
     if call is None:
@@ -137,7 +138,7 @@ def child_error(step: Step, command: m.ChildError) -> None:
     found = find_catch(step, call, kind, command.code)
     if found is not None:
         holder, catcher = found
-        step.record("error_caught" if not command.escalation else "escalation_caught", call, code=command.code,
+        step.record(_E.ERROR_CAUGHT if not command.escalation else _E.ESCALATION_CAUGHT, call, code=command.code,
                     by=catcher.id)
         _catch(step, holder, catcher, dict(command.variables))
         return

@@ -10,7 +10,7 @@ when their owner leaves or is terminated.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.model import (
     Activity,
@@ -26,11 +26,17 @@ from engine.model import (
 )
 from engine.runtime import messages as m
 from engine.runtime.expressions import ExpressionFailure, evaluate_value
-from engine.runtime.state import ElementInstance, ElementState
+from engine.runtime.journal import EventType as _E
+from engine.runtime.kernel import CommandRejected, Kernel
+from engine.runtime.state import ElementInstance, ElementState, Phase
+from engine.runtime.waits import close_waits
 from engine.scheduler.timers import TimerDefinitionError, schedule
 
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
+__all__ = [
+    "WAITABLE", "catch_at_boundary", "close_waits", "open_boundary_waits", "open_gateway_waits", "open_own_wait",
+    "open_scope_waits", "open_wait", "resolve_name", "spawn", "start_event_subprocess", "trigger", "waitable",
+]
+
 
 WAITABLE = frozenset({EventDefinitionKind.TIMER, EventDefinitionKind.MESSAGE, EventDefinitionKind.SIGNAL})
 
@@ -40,7 +46,7 @@ def waitable(node: FlowNode) -> EventDefinition | None:
     return definition if definition is not None and definition.kind in WAITABLE else None
 
 
-def open_wait(step: Step, owner: ElementInstance, event: FlowNode, definition: EventDefinition) -> None:
+def open_wait(step: Kernel, owner: ElementInstance, event: FlowNode, definition: EventDefinition) -> None:
     """Arm a timer or open a subscription for ``event`` on behalf of ``owner``."""
     key = step.ids.next_key()
     scope = step.scope(owner.key)
@@ -72,7 +78,7 @@ def open_wait(step: Step, owner: ElementInstance, event: FlowNode, definition: E
     owner.waits[key] = definition.kind.value
 
 
-def resolve_name(step: Step, element: ElementInstance, ref: str | None) -> str:
+def resolve_name(step: Kernel, element: ElementInstance, ref: str | None) -> str:
     """A message or signal name, or an error or escalation code: static, or FEEL when it starts with '='."""
     if not ref:
         return ""
@@ -82,15 +88,7 @@ def resolve_name(step: Step, element: ElementInstance, ref: str | None) -> str:
     return str(value)
 
 
-def close_waits(step: Step, owner: ElementInstance, *, keep: int | None = None) -> None:
-    for key, kind in list(owner.waits.items()):
-        if key == keep:
-            continue
-        step.effect(m.CancelTimer(key) if kind == "timer" else m.CloseSubscription(key))
-        del owner.waits[key]
-
-
-def open_boundary_waits(step: Step, element: ElementInstance, node: FlowNode) -> None:
+def open_boundary_waits(step: Kernel, element: ElementInstance, node: FlowNode) -> None:
     if not isinstance(node, Activity) or not node.boundary_events:
         return
     for boundary in step.process.boundary_events(node.id):
@@ -99,7 +97,7 @@ def open_boundary_waits(step: Step, element: ElementInstance, node: FlowNode) ->
             open_wait(step, element, boundary, definition)
 
 
-def open_scope_waits(step: Step, scope: ElementInstance, scope_id: str) -> None:
+def open_scope_waits(step: Kernel, scope: ElementInstance, scope_id: str) -> None:
     """Open the waits for the start events of the event subprocesses directly inside a scope."""
     for sub in step.process.event_subprocesses(scope_id):
         for start in step.process.start_events(sub.id):
@@ -108,7 +106,7 @@ def open_scope_waits(step: Step, scope: ElementInstance, scope_id: str) -> None:
                 open_wait(step, scope, start, definition)
 
 
-def open_gateway_waits(step: Step, gateway: ElementInstance, node: FlowNode) -> None:
+def open_gateway_waits(step: Kernel, gateway: ElementInstance, node: FlowNode) -> None:
     for flow in step.process.outgoing(node):
         target = step.process.nodes[flow.target]
         definition = waitable(target) if target.kind != ElementKind.RECEIVE_TASK else _receive(target)
@@ -121,11 +119,9 @@ def _receive(node: FlowNode) -> EventDefinition | None:
     return getattr(node, "message", None)
 
 
-def trigger(step: Step, command: m.Trigger) -> None:
+def trigger(step: Kernel, command: m.Trigger) -> None:
     owner = step.state.elements.get(command.owner)
     if owner is None or command.wait not in owner.waits:
-        from engine.runtime.step import CommandRejected
-
         raise CommandRejected(f"nothing waits for event {command.wait} any more")
     target = step.process.nodes[command.element_id]
     variables = dict(command.variables)
@@ -133,45 +129,45 @@ def trigger(step: Step, command: m.Trigger) -> None:
         del owner.waits[command.wait]  # the timer row is gone: it fired for the last time
     if target.id == owner.element_id:  # a catch event or receive task
         close_waits(step, owner)
-        step.schedule("complete", owner, variables)
+        step.schedule(Phase.COMPLETE, owner, variables)
     elif isinstance(target, BoundaryEvent) and target.attached_to == owner.element_id:
         if target.cancel_activity:
             catch_at_boundary(step, owner, target, variables)
         else:  # non-interrupting: the activity goes on, and so does a message or signal subscription
-            _spawn(step, target.id, owner.parent, variables)
+            spawn(step, target.id, owner.parent, variables)
     elif isinstance(target, StartEvent):
         start_event_subprocess(step, owner, target, variables)
     elif step.node(owner).kind == ElementKind.EVENT_BASED_GATEWAY:
         close_waits(step, owner)
         step.remove(owner)
-        step.record("element_completed", owner)
+        step.record(_E.ELEMENT_COMPLETED, owner)
         flow = next(f for f in step.process.outgoing(step.node(owner)) if f.target == target.id)
-        step.record("flow_taken", None, flow=flow.id)
+        step.record(_E.FLOW_TAKEN, None, flow=flow.id)
         assert owner.parent is not None
         caught = step.create_element(target.id, owner.parent, state=ElementState.ACTIVE)
-        step.record("element_activated", caught)
-        step.schedule("complete", caught, variables)
+        step.record(_E.ELEMENT_ACTIVATED, caught)
+        step.schedule(Phase.COMPLETE, caught, variables)
     else:  # pragma: no cover - waits are only opened for the cases above
         raise ExpressionFailure(f"'{target.id}' cannot react to an event for '{owner.element_id}'")
 
 
-def _spawn(step: Step, element_id: str, parent: int | None, variables: dict[str, Any]) -> ElementInstance:
+def spawn(step: Kernel, element_id: str, parent: int | None, variables: dict[str, Any]) -> ElementInstance:
     """Activate an event (a boundary or start event) that completes at once with the event's variables."""
     assert parent is not None
     event = step.create_element(element_id, parent, state=ElementState.ACTIVE)
-    step.record("element_activated", event)
-    step.schedule("complete", event, variables)
+    step.record(_E.ELEMENT_ACTIVATED, event)
+    step.schedule(Phase.COMPLETE, event, variables)
     return event
 
 
-def catch_at_boundary(step: Step, owner: ElementInstance, boundary: BoundaryEvent, variables: dict[str, Any]) -> None:
+def catch_at_boundary(step: Kernel, owner: ElementInstance, boundary: BoundaryEvent, variables: dict[str, Any]) -> None:
     """An interrupting boundary event: the activity ends and the token leaves through the boundary event."""
     parent = owner.parent
     step.terminate(owner)
-    _spawn(step, boundary.id, parent, variables)
+    spawn(step, boundary.id, parent, variables)
 
 
-def start_event_subprocess(step: Step, scope: ElementInstance, start: StartEvent, variables: dict[str, Any]) -> None:
+def start_event_subprocess(step: Kernel, scope: ElementInstance, start: StartEvent, variables: dict[str, Any]) -> None:
     sub = step.process.nodes[start.parent]
     assert isinstance(sub, SubProcess)
     if start.interrupting:
@@ -180,11 +176,11 @@ def start_event_subprocess(step: Step, scope: ElementInstance, start: StartEvent
             step.terminate(child)
         scope.joins.clear()
     esp = step.create_element(sub.id, scope.key, state=ElementState.ACTIVE)
-    step.record("element_activated", esp, triggeredBy=start.id)
-    _spawn(step, start.id, esp.key, variables)
+    step.record(_E.ELEMENT_ACTIVATED, esp, triggeredBy=start.id)
+    spawn(step, start.id, esp.key, variables)
 
 
-def open_own_wait(step: Step, element: ElementInstance, node: FlowNode) -> bool:
+def open_own_wait(step: Kernel, element: ElementInstance, node: FlowNode) -> bool:
     """Intermediate catch events and receive tasks wait for their own event; returns whether one was opened."""
     definition = waitable(node) if node.kind != ElementKind.RECEIVE_TASK else _receive(node)
     if definition is None:

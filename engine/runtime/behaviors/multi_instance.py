@@ -9,20 +9,23 @@ body early, terminating the inner instances still running.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.model import Activity, FlowNode
 from engine.runtime.behaviors.compensation import record_completion
 from engine.runtime.behaviors.events import open_boundary_waits
 from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition, evaluate_list
+from engine.runtime.journal import EventType as _E
+from engine.runtime.kernel import Kernel
 from engine.runtime.limits import LimitReached
-from engine.runtime.state import ElementInstance, ElementState, LoopState
+from engine.runtime.state import ElementInstance, ElementState, IncidentAction, LoopState, Phase
 
-if TYPE_CHECKING:
-    from engine.runtime.step import Step
+__all__ = ["MultiInstanceBody", "activate_body", "complete_body", "inner_left"]
 
 
-def activate_body(step: Step, body: ElementInstance, node: Activity) -> None:
+
+def activate_body(step: Kernel, body: ElementInstance, node: FlowNode) -> None:
+    assert isinstance(node, Activity)
     loop = node.loop
     assert loop is not None
     scope = step.scope(body.key)
@@ -45,19 +48,19 @@ def activate_body(step: Step, body: ElementInstance, node: Activity) -> None:
         )
     body.loop = LoopState(items=items, total=total)
     body.state = ElementState.ACTIVE
-    step.record("element_activated", body, multiInstance=True, instances=total)
+    step.record(_E.ELEMENT_ACTIVATED, body, multiInstance=True, instances=total)
     open_boundary_waits(step, body, node)
     if loop.output_collection:
         step.set_variables(body.key, {loop.output_collection: [None] * total}, local=True)
     _counters(step, body)
     if total == 0:
-        step.schedule("complete", body)
+        step.schedule(Phase.COMPLETE, body)
         return
     for _ in range(1 if loop.sequential else total):
         _next_inner(step, body, node)
 
 
-def _next_inner(step: Step, body: ElementInstance, node: Activity) -> None:
+def _next_inner(step: Kernel, body: ElementInstance, node: Activity) -> None:
     state = body.loop
     assert state is not None and node.loop is not None
     index = state.next_index
@@ -67,10 +70,10 @@ def _next_inner(step: Step, body: ElementInstance, node: Activity) -> None:
     if node.loop.input_element and state.items is not None:
         local[node.loop.input_element] = state.items[index]
     step.set_variables(inner.key, local, local=True)
-    step.schedule("activate", inner)
+    step.schedule(Phase.ACTIVATE, inner)
 
 
-def _counters(step: Step, body: ElementInstance) -> None:
+def _counters(step: Kernel, body: ElementInstance) -> None:
     state = body.loop
     assert state is not None
     active = state.next_index - state.completed - state.terminated  # created and not finished yet
@@ -82,7 +85,7 @@ def _counters(step: Step, body: ElementInstance) -> None:
     )
 
 
-def inner_left(step: Step, body: ElementInstance, inner: ElementInstance, *, completed: bool) -> None:
+def inner_left(step: Kernel, body: ElementInstance, inner: ElementInstance, *, completed: bool = True) -> None:
     node = step.node(body)
     assert isinstance(node, Activity) and node.loop is not None and body.loop is not None
     loop = node.loop
@@ -94,12 +97,12 @@ def inner_left(step: Step, body: ElementInstance, inner: ElementInstance, *, com
                 collection[inner.loop_counter - 1] = value
             step.set_variables(body.key, {loop.output_collection: collection}, local=True)
     except ExpressionFailure as exc:
-        step.incident(inner, "leave", "expression", str(exc))
+        step.incident(inner, IncidentAction.LEAVE, "expression", str(exc))
         return
     if completed:
         record_completion(step, inner, node, body)
     step.remove(inner)
-    step.record("element_completed", inner)
+    step.record(_E.ELEMENT_COMPLETED, inner)
     body.loop.completed += 1
     _counters(step, body)
     try:
@@ -107,20 +110,20 @@ def inner_left(step: Step, body: ElementInstance, inner: ElementInstance, *, com
             loop.completion_condition or "", step.scope(body.key), step.now, what="completion condition"
         )
     except ExpressionFailure as exc:
-        step.incident(body, "complete", "expression", str(exc))
+        step.incident(body, IncidentAction.COMPLETE, "expression", str(exc))
         return
     if done:
         for other in step.state.children_of(body.key):
             step.terminate(other)
             body.loop.terminated += 1
-        step.schedule("complete", body)
+        step.schedule(Phase.COMPLETE, body)
     elif body.loop.next_index < body.loop.total and loop.sequential:
         _next_inner(step, body, node)
     elif body.loop.completed + body.loop.terminated >= body.loop.total:
-        step.schedule("complete", body)
+        step.schedule(Phase.COMPLETE, body)
 
 
-def complete_body(step: Step, body: ElementInstance, node: FlowNode) -> None:
+def complete_body(step: Kernel, body: ElementInstance, node: FlowNode) -> None:
     assert isinstance(node, Activity) and node.loop is not None
     body.state = ElementState.COMPLETING
     output = node.loop.output_collection
@@ -128,3 +131,16 @@ def complete_body(step: Step, body: ElementInstance, node: FlowNode) -> None:
         value = step.state.variables.get(body.key, {}).get(output)
         step.set_variables(body.parent, {output: value}, local=False)
     step.leave(body)
+
+
+class MultiInstanceBody:
+    """``engine.runtime.kernel.MultiInstance`` for the step's table."""
+
+    def activate_body(self, kernel: Kernel, body: ElementInstance, node: FlowNode) -> None:
+        activate_body(kernel, body, node)
+
+    def complete_body(self, kernel: Kernel, body: ElementInstance, node: FlowNode) -> None:
+        complete_body(kernel, body, node)
+
+    def inner_left(self, kernel: Kernel, body: ElementInstance, inner: ElementInstance) -> None:
+        inner_left(kernel, body, inner)

@@ -38,14 +38,14 @@ def test_a_transaction_closes_its_cursor_before_its_connection_is_reused_even_wh
     kept: list[Any] = []
     try:
         with pytest.raises(RuntimeError), engine.store.transaction() as tx:
-            tx.latest_definition("cycle")  # the driver cursor is open now
+            tx.definitions.latest("cycle")  # the driver cursor is open now
             kept.append(tx)
             raise RuntimeError("the command failed")
         with engine.store.reader() as reader:
-            reader.latest_definition("cycle")
+            reader.definitions.latest("cycle")
             kept.append(reader)
         # what outlives the transaction (a traceback on another thread) holds no live cursor
-        assert [t._cursor for t in kept] == [None, None]
+        assert [t._session._cursor for t in kept] == [None, None]
     finally:
         engine.close()
 

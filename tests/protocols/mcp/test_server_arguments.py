@@ -52,7 +52,7 @@ async def test_an_integer_input_refuses_a_fraction(mcp_hub: Any) -> None:
 
 async def test_arguments_over_one_mebibyte_are_refused(mcp_hub: Any) -> None:
     error = await refused(mcp_hub, "echo", {"text": "x" * (1_100_000)})
-    assert "bytes of JSON; at most 1048576 are accepted" in error["message"]
+    assert "bytes of JSON; at most 262144 are accepted" in error["message"]  # engine.arguments.MAX_ARGUMENT_BYTES
 
 
 async def test_arguments_nested_deeper_than_the_limit_are_refused(mcp_hub: Any) -> None:

@@ -1,0 +1,123 @@
+"""Deploying BPMN: parse and check every resource, then store each process as a new version or reuse one."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.agent.config import agent_problems
+from engine.core import EngineCore
+from engine.exceptions import DeploymentError, InvalidInput
+from engine.exposure import declaration, tool_problems
+from engine.model import Definitions
+from engine.parser import BpmnParseError, Problem, parse_bpmn
+from engine.resources import DeploymentFiles, split_resources
+from engine.runtime.support import process_warnings, unsupported_problems
+from engine.store.protocol import StoreTx
+from engine.store.rows import DefinitionRow
+from engine.views import DeployedProcess
+
+
+class Deployer:
+    """The deployment command of ``engine.Engine``."""
+
+    def __init__(self, kernel: EngineCore) -> None:
+        self._k = kernel
+
+    def deploy(
+        self,
+        resources: Sequence[tuple[str, bytes | str]],
+        *,
+        name: str | None = None,
+        expose: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> list[DeployedProcess]:
+        """Parse and validate every resource, then store each process as a new version (or reuse an identical one).
+
+        ``expose`` offers every process deployed here as a tool and agent skill
+        (as ``<agenthub:tool>`` in the model does), from this version on.
+        ``progress(number, total, resource)`` is called as the check of each BPMN
+        resource begins. Each deployed process carries the warnings of what it
+        uses that this engine accepts but will not act on.
+        """
+        if not resources:
+            raise InvalidInput("nothing to deploy: give at least one BPMN resource")
+        resources, files = split_resources(resources)
+        if not resources:
+            raise InvalidInput(
+                "nothing to deploy: give at least one BPMN resource (files such as model files go with the BPMN)"
+            )
+        with self._k.store.reader() as tx:
+            known = {row.process_id for row in tx.definitions.versions()}
+        parsed: list[tuple[str, str, Definitions]] = []
+        problems: list[Any] = []
+        in_batch: set[str] = set()
+        for _, data in resources:
+            with contextlib.suppress(BpmnParseError):  # a first pass: which process ids this deployment brings
+                in_batch.update(parse_bpmn(data).processes)
+        warnings: dict[tuple[str, str], tuple[Problem, ...]] = {}
+        for done, (resource_name, data) in enumerate(resources, start=1):
+            if progress is not None:
+                progress(done, len(resources), resource_name)
+            text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+            try:
+                definitions = parse_bpmn(data, source_name=resource_name, known_process_ids=known | in_batch)
+            except BpmnParseError as exc:
+                problems.extend(exc.problems)
+                continue
+            problems.extend(unsupported_problems(definitions, resource_name))
+            for process in definitions.processes.values():
+                problems.extend(tool_problems(process, resource_name))
+                problems.extend(agent_problems(process, resource_name))
+                warnings[(resource_name, process.id)] = tuple(process_warnings(process, resource_name))
+            parsed.append((resource_name, text, definitions))
+        problems.extend(files.problems)
+        if problems:
+            raise DeploymentError(problems)
+        stored = self._k.atomic(lambda tx: self._store(tx, parsed, files, name, expose))
+        return [dataclasses.replace(d, warnings=warnings.get((d.resource_name, d.process_id), ())) for d in stored]
+
+    def _store(
+        self,
+        tx: StoreTx,
+        parsed: list[tuple[str, str, Definitions]],
+        files: DeploymentFiles,
+        name: str | None,
+        expose: bool,
+    ) -> list[DeployedProcess]:
+        at = self._k.millis()
+        deployment = tx.next_key()
+        tx.definitions.insert_deployment(deployment, name or ", ".join(r for r, _, _ in parsed), at)
+        for file_name, content in sorted(files.files.items()):
+            digest = hashlib.sha256(content.encode()).hexdigest()
+            tx.definitions.insert_resource(deployment, file_name, digest, content, at)
+        # A process deployed with files is the same version only when its files are the same too.
+        with_files = files.checksum()
+        deployed: list[DeployedProcess] = []
+        for resource_name, text, definitions in parsed:
+            checksum = hashlib.sha256((text + with_files).encode()).hexdigest()
+            for process in definitions.processes.values():
+                if not process.executable:
+                    continue
+                latest = tx.definitions.latest(process.id)
+                exposed = expose or declaration(process) is not None
+                if latest is not None and latest.checksum == checksum:
+                    if exposed and not latest.exposed:
+                        tx.definitions.expose(int(latest.key))
+                    deployed.append(
+                        DeployedProcess(process.id, int(latest.version), int(latest.key), resource_name, is_new=False)
+                    )
+                    continue
+                version = int(latest.version) + 1 if latest is not None else 1
+                key = tx.next_key()
+                row = DefinitionRow(key=key, process_id=process.id, version=version, name=process.name,
+                                    deployment_key=deployment, resource_name=resource_name, checksum=checksum,
+                                    created_at=at, exposed=exposed)
+                tx.definitions.insert(row, text)
+                self._k.remember(key, process)
+                self._k.unit(tx).register_start_events(process, key)
+                deployed.append(DeployedProcess(process.id, version, key, resource_name, is_new=True))
+        return deployed

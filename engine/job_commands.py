@@ -1,0 +1,156 @@
+"""What workers do with jobs: claim them under leases, complete, fail, throw a BPMN error, ask a person.
+
+Every report on a job carries the lease it was activated with (``worker``,
+``lock_version``): a worker whose lease expired and whose job went to
+another worker gets ``JobLost`` instead of overwriting that worker's result
+(RELIABILITY I6).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.core import EngineCore
+from engine.crash import crashpoint
+from engine.exceptions import AskPerson, InvalidInput, JobLost, NotFound
+from engine.runtime import ScopeView
+from engine.runtime import messages as m
+from engine.store.exceptions import JobLockLost, JobNotFound
+from engine.store.protocol import StoreTx
+from engine.store.rows import JobRow
+from engine.validation import check_variables
+from engine.views import ActivatedJob
+
+
+class JobCommands:
+    """The job commands of ``engine.Engine``."""
+
+    def __init__(self, kernel: EngineCore) -> None:
+        self._k = kernel
+
+    def complete_job(
+        self, key: int, variables: dict[str, Any] | None = None, *, worker: str, lock_version: int
+    ) -> None:
+        values = check_variables(variables)
+
+        def work(tx: StoreTx) -> None:
+            row = _job(tx, key, worker, lock_version)
+            tx.jobs.complete(key)
+            self._k.run(tx, int(row.instance_key), m.CompleteJob(key, int(row.element_instance), values))
+
+        self._k.atomic(work)
+
+    def fail_job(
+        self, key: int, message: str, *, retries: int | None = None, backoff_ms: int = 0, worker: str,
+        lock_version: int,
+    ) -> int:
+        def work(tx: StoreTx) -> int:
+            row = _job(tx, key, worker, lock_version)
+            left = int(row.retries) - 1 if retries is None else retries
+            at = self._k.millis()
+            tx.jobs.fail(key, max(left, 0), at + backoff_ms, message)
+            if left > 0:
+                data = {"job": key, "retries": left, "message": message[:2000]}
+                event = m.JournalEvent("job_failed", row.element_id, int(row.element_instance), data)
+                tx.instances.append_journal(int(row.instance_key), [event], at)
+            else:
+                self._k.run(tx, int(row.instance_key), m.FailJob(key, int(row.element_instance), message))
+            return max(left, 0)
+
+        return self._k.atomic(work)
+
+    def throw_error(
+        self, key: int, code: str, message: str = "", variables: dict[str, Any] | None = None, *, worker: str,
+        lock_version: int,
+    ) -> None:
+        values = check_variables(variables)
+
+        def work(tx: StoreTx) -> None:
+            row = _job(tx, key, worker, lock_version)
+            tx.jobs.fail(key, 0, self._k.millis(), f"BPMN error {code}: {message}")
+            command = m.ThrowError(key, int(row.element_instance), code, message, values)
+            self._k.run(tx, int(row.instance_key), command)
+
+        self._k.atomic(work)
+
+    def park_job(self, key: int, ask: AskPerson, *, worker: str, lock_version: int) -> None:
+        if not ask.name or not ask.answer_variable.isidentifier():
+            raise InvalidInput("a job that asks a person needs a task name and an answer variable name")
+        details = check_variables(ask.details)
+
+        def work(tx: StoreTx) -> None:
+            row = _job(tx, key, worker, lock_version)
+            tx.jobs.complete(key)
+            headers = json.loads(row.headers) if row.headers else {}
+            self._k.run(tx, int(row.instance_key), m.ParkJob(
+                key, int(row.element_instance), str(row.type), int(row.retries), headers, ask.name[:255], details,
+                ask.assignee, list(ask.candidate_groups), ask.answer_variable, ask.round))
+
+        self._k.atomic(work)
+
+    def activate_jobs(
+        self, types: Sequence[str] | None, worker: str, *, max_jobs: int = 10, lease_ms: int = 10_000,
+        max_stalls: int = 3,
+    ) -> list[ActivatedJob]:
+        def work(tx: StoreTx) -> list[ActivatedJob]:
+            now = self._k.millis()
+            rows = tx.jobs.claim(types, worker, now, lease_ms, max_jobs, alone_after=max(max_stalls - 1, 1))
+            crashpoint("after_job_claim")
+            claimed: list[ActivatedJob] = []
+            for row in rows:
+                if row.stalls >= max_stalls:
+                    message = (
+                        f"job {row.key} was claimed {row.stalls} times by workers that died or hung "
+                        "before finishing it; fix the cause, then retry"
+                    )
+                    tx.jobs.fail(int(row.key), 0, now, message)
+                    self._k.run(tx, int(row.instance_key), m.FailJob(int(row.key), int(row.element_instance), message))
+                    continue
+                claimed.append(_activated(tx, row, worker))
+            return claimed
+
+        return self._k.atomic(work)
+
+    def release_jobs(self, jobs: Sequence[ActivatedJob]) -> None:
+        if jobs:
+            with self._k.store.transaction() as tx:
+                for job in jobs:
+                    tx.jobs.release(job.key, job.worker, job.lock_version)
+
+    def extend_leases(self, jobs: Sequence[ActivatedJob], lease_ms: int) -> set[int]:
+        if not jobs:
+            return set()
+        expires = self._k.millis() + lease_ms
+        with self._k.store.transaction() as tx:
+            return {job.key for job in jobs if not tx.jobs.extend_lease(job.key, job.worker, job.lock_version, expires)}
+
+
+def _job(tx: StoreTx, key: int, worker: str, lock_version: int) -> JobRow:
+    try:
+        return tx.jobs.locked(key, worker, lock_version)
+    except JobNotFound as exc:
+        raise NotFound(str(exc)) from None
+    except JobLockLost as exc:
+        raise JobLost(str(exc)) from None
+
+
+def _activated(tx: StoreTx, row: JobRow, worker: str) -> ActivatedJob:
+    loaded = tx.instances.load(int(row.instance_key), lock=False)  # only to read variables
+    variables = ScopeView(loaded[0], int(row.element_instance)).flatten() if loaded else {}
+    return ActivatedJob(
+        key=int(row.key),
+        type=row.type,
+        instance=int(row.instance_key),
+        element_id=row.element_id,
+        element_instance=int(row.element_instance),
+        process_id=row.process_id,
+        retries=int(row.retries),
+        headers=json.loads(row.headers),
+        variables=variables,
+        worker=worker,
+        lock_version=int(row.lock_version),
+        lease_expires_at=int(row.lock_expires_at or 0),
+        stalls=int(row.stalls),
+    )

@@ -1,0 +1,47 @@
+"""The types of the events a step writes to an instance's journal.
+
+The values are the strings stored in the journal (and read by the audit
+queries, the XES export and the web UI), so a member is never renamed; a new
+fact gets a new member.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["EventType"]
+
+
+class EventType(StrEnum):
+    INSTANCE_STARTED = "instance_started"
+    INSTANCE_COMPLETED = "instance_completed"
+    INSTANCE_TERMINATED = "instance_terminated"
+    ELEMENT_ACTIVATED = "element_activated"
+    ELEMENT_COMPLETED = "element_completed"
+    ELEMENT_TERMINATED = "element_terminated"
+    FLOW_TAKEN = "flow_taken"
+    VARIABLES_UPDATED = "variables_updated"
+    INCIDENT_CREATED = "incident_created"
+    INCIDENT_RESOLVED = "incident_resolved"
+    JOB_CREATED = "job_created"
+    JOB_COMPLETED = "job_completed"
+    JOB_PARKED = "job_parked"
+    USER_TASK_CREATED = "user_task_created"
+    USER_TASK_COMPLETED = "user_task_completed"
+    CHILD_STARTED = "child_started"
+    ERROR_THROWN = "error_thrown"
+    ERROR_CAUGHT = "error_caught"
+    ESCALATION_THROWN = "escalation_thrown"
+    ESCALATION_CAUGHT = "escalation_caught"
+    COMPENSATION_STARTED = "compensation_started"
+    COMPENSATION_HANDLER_STARTED = "compensation_handler_started"
+    COMPENSATION_COMPLETED = "compensation_completed"
+    AD_HOC_ELEMENT_ACTIVATED = "ad_hoc_element_activated"
+    AGENT_STARTED = "agent_started"
+    AGENT_MODEL_CALLED = "agent_model_called"
+    AGENT_TOOL_CALL = "agent_tool_call"
+    AGENT_TOOL_RESULT = "agent_tool_result"
+    AGENT_APPROVAL_REQUESTED = "agent_approval_requested"
+    AGENT_APPROVAL_DECIDED = "agent_approval_decided"
+    AGENT_FINISHED = "agent_finished"
+    AGENT_LIMIT_REACHED = "agent_limit_reached"

@@ -1,0 +1,136 @@
+"""Typed records that element instances carry: an agent's run, a tool call, a job parked for a person.
+
+They are part of an instance's state, so they live beside it (``state``) and
+serialise with it; the code that changes them lives elsewhere (the agent's
+run and calls in ``engine.agent.loop``, parked jobs in ``commands``). Each
+reads and writes the JSON keys the earlier ``dict`` form used, so a stored
+instance loads unchanged: ``to_dict``/``from_dict`` are the only places those
+keys are spelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["AgentLimits", "AgentRun", "Approval", "ParkedJob", "ToolCall"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLimits:
+    """An agent run's budgets, evaluated once when it starts (None: unlimited)."""
+
+    model_calls: int
+    tool_calls: int | None = None
+    tokens: int | None = None
+    cost: Decimal | None = None
+    deadline: int | None = None  # epoch milliseconds (maxDuration from the start)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"modelCalls": self.model_calls, "toolCalls": self.tool_calls, "tokens": self.tokens,
+                "cost": str(self.cost) if self.cost is not None else None, "deadline": self.deadline}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> AgentLimits:
+        cost = data.get("cost")
+        return AgentLimits(model_calls=data["modelCalls"], tool_calls=data.get("toolCalls"),
+                           tokens=data.get("tokens"), cost=Decimal(cost) if cost is not None else None,
+                           deadline=data.get("deadline"))
+
+
+@dataclass(slots=True)
+class AgentRun:
+    """An agent's run on its ad-hoc subprocess: the model, the budgets used and the open turn.
+
+    The conversation itself is not here: it is appended to the conversation
+    store (``AppendConversation``); ``conversation_length`` is how many
+    messages it holds, the index of the next one.
+    """
+
+    model: str
+    endpoint: str | None
+    result_variable: str
+    limits: AgentLimits
+    model_calls: int = 0
+    tool_calls: int = 0
+    tokens: int = 0
+    cost: Decimal = Decimal(0)
+    conversation_length: int = 0
+    pending: list[str] = field(default_factory=list)  # call ids of this turn still without a result
+    counts: dict[str, int] = field(default_factory=dict)  # tool -> calls that ran or were approved
+    grace: int = 0  # extra model calls granted by resolving a limit's incident
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "endpoint": self.endpoint, "resultVariable": self.result_variable,
+            "limits": self.limits.to_dict(), "modelCalls": self.model_calls, "toolCalls": self.tool_calls,
+            "tokens": self.tokens, "cost": str(self.cost), "messages": self.conversation_length,
+            "pending": list(self.pending), "counts": dict(self.counts), "grace": self.grace,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> AgentRun:
+        return AgentRun(
+            model=data["model"], endpoint=data.get("endpoint"), result_variable=data["resultVariable"],
+            limits=AgentLimits.from_dict(data["limits"]), model_calls=data["modelCalls"],
+            tool_calls=data["toolCalls"], tokens=data["tokens"], cost=Decimal(data["cost"]),
+            conversation_length=data["messages"], pending=list(data.get("pending", [])),
+            counts=dict(data.get("counts", {})), grace=data.get("grace", 0),
+        )
+
+
+class Approval(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """An agent's tool call, held by the inner instance it runs in.
+
+    While it waits for approval it holds the checked ``arguments`` (only those
+    run once approved); they are dropped when it runs.
+    """
+
+    id: str
+    tool: str
+    arguments_hash: str
+    arguments: dict[str, Any] | None = None
+    approval: Approval | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "tool": self.tool, "argumentsHash": self.arguments_hash}
+        if self.arguments is not None:
+            data["arguments"] = self.arguments
+        if self.approval is not None:
+            data["approval"] = self.approval
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> ToolCall:
+        approval = data.get("approval")
+        return ToolCall(id=data["id"], tool=data["tool"], arguments_hash=data["argumentsHash"],
+                        arguments=data.get("arguments"), approval=Approval(approval) if approval else None)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedJob:
+    """A job whose handler asked a person (``AskPerson``): how to create it again once they answer."""
+
+    job_type: str
+    retries: int
+    headers: dict[str, str]
+    answer_variable: str
+    round: int
+    job: int | None = None  # the job that asked (None in states written before it was kept)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.job_type, "retries": self.retries, "headers": dict(self.headers),
+                "answer": self.answer_variable, "round": self.round, "job": self.job}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> ParkedJob:
+        return ParkedJob(job_type=data["type"], retries=data["retries"], headers=dict(data["headers"]),
+                         answer_variable=data["answer"], round=data["round"], job=data.get("job"))
