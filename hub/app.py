@@ -41,16 +41,20 @@ from protocols.mcp.server import MAX_BODY_BYTES as MCP_MAX_BODY_BYTES
 from registry import Registry
 
 log = logging.getLogger("agenthub.hub")
-HUB_JOB_SLOTS = 16
+HUB_JOB_SLOTS = 64
+HUB_JOB_THREADS = 16
 
 
 class WorkerThread:
-    """The engine's worker loop on a thread of its own, stopped with the app."""
+    """The engine's worker loop (an event loop) on a thread of its own, stopped with the app."""
 
     def __init__(self, engine: Engine, workers: WorkerRegistry) -> None:
-        # The hub's built-in job types (http, mcp) mostly wait on the network: more slots than `agenthub worker`'s
-        # default 4. Measured with bench/hub.py (b), 20 clients: p99 6.6 s -> 1.5 s; throughput stays CPU-bound.
-        self.loop = WorkerLoop(engine, workers, settings=WorkerSettings(concurrency=HUB_JOB_SLOTS))
+        # The hub's built-in job types (http, mcp, a2a) mostly wait on the network: more slots than `agenthub
+        # worker`'s default 4. They are async: a waiting job holds a task on the loop, not a thread, so the slots
+        # are many; sync handlers (agents' model steps, @worker functions) keep the 16 threads the hub had when
+        # every slot was a thread. Measured with bench/hub.py (b), 20 clients, 16 thread slots: p99 6.6 s -> 1.5 s.
+        settings = WorkerSettings(concurrency=HUB_JOB_SLOTS, threads=HUB_JOB_THREADS)
+        self.loop = WorkerLoop(engine, workers, settings=settings)
         self.thread = threading.Thread(target=self._run, name="agenthub-worker", daemon=True)
         self.error: BaseException | None = None
 

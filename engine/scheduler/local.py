@@ -12,20 +12,34 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from engine.views import ActivatedJob
 
 
+def _nothing() -> None:
+    pass
+
+
 class LocalJobs:
-    def __init__(self, owner: str, types: frozenset[str], lease_ms: int, capacity: int) -> None:
+    """The queue between the threads that commit steps and one worker loop.
+
+    ``wake`` is called (from the committing thread) when jobs arrive, so an
+    idle loop wakes at once instead of polling; the worker loop passes one that
+    is safe to call from any thread.
+    """
+
+    def __init__(
+        self, owner: str, types: frozenset[str], lease_ms: int, capacity: int, wake: Callable[[], None] = _nothing
+    ) -> None:
         self.owner = owner
         self.types = types
         self.lease_ms = lease_ms
         self.capacity = capacity
+        self.wake = wake
         self._queue: deque[ActivatedJob] = deque()
         self._lock = threading.Lock()
         self._staged = threading.local()
-        self.ready = threading.Event()  # set when jobs arrive, so an idle loop wakes at once instead of polling
 
     def accepts(self, job_type: str) -> bool:
         return job_type in self.types and len(self._queue) + len(self._pending()) < self.capacity
@@ -50,7 +64,7 @@ class LocalJobs:
             with self._lock:
                 self._queue.extend(pending)
             pending.clear()
-            self.ready.set()
+            self.wake()
 
     def take(self, limit: int) -> list[ActivatedJob]:
         with self._lock:

@@ -5,20 +5,37 @@ while its handler runs, so a long handler keeps its job and the jobs of a
 process that died are claimed again within seconds. A handler's outcome is
 reported with the lease it was claimed under: if the lease expired and the
 job went to another worker, the late report is refused (fencing).
+
+One event loop runs the cycle (claim, heartbeat, report, fire timers) and
+every ``async def`` handler as a task of its own, up to ``concurrency`` jobs
+at once: a job that waits on the network (a remote agent's task, an MCP
+call, a model) holds a task, not a thread. A plain ``def`` handler runs on
+one of ``threads`` threads. The engine's calls are synchronous SQL: they run
+one at a time on a thread of their own, so the loop never blocks on the
+database and the order of claims and reports is the one a single thread
+gives.
+
+Rejected: a thread per job (what this loop did before), which made each
+async handler start its own event loop (``asyncio.run``) and forced anything
+kept open between jobs, such as the MCP session pool, onto a private loop of
+its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
 import os
 import socket
 import threading
 import time
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.crash import crashpoint
 from engine.exceptions import AskPerson, BpmnError, Conflict, JobLost, NotFound
@@ -30,22 +47,56 @@ if TYPE_CHECKING:
     from engine.engine import Engine
 
 log = logging.getLogger("agenthub.worker")
+T = TypeVar("T")
+
+MAX_DEFAULT_THREADS = 32
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
+    """How a worker loop claims and runs jobs.
+
+    ``concurrency`` bounds the jobs running at once, async and sync together;
+    ``threads`` bounds the sync handlers among them (None: as many as
+    ``concurrency``, at most 32). Sync jobs beyond ``threads`` wait for a
+    thread, their leases extended like the running ones'.
+    """
+
     lease_ms: int = 10_000
     concurrency: int = 4
     poll_interval_s: float = 0.5
     backoff_base_ms: int = 1_000
     backoff_max_ms: int = 60_000
     max_stalls: int = 3
+    threads: int | None = None
 
 
 def backoff_ms(settings: WorkerSettings, retries_left: int, configured: int) -> int:
     """Exponential backoff by attempt: base, 2x base, 4x base, ... capped."""
     attempt = max(configured - retries_left, 1)
     return int(min(settings.backoff_base_ms * 2 ** (attempt - 1), settings.backoff_max_ms))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a handler's task ended with, read on the event loop and reported on the engine's thread."""
+
+    job: ActivatedJob
+    result: Any
+    error: BaseException | None
+
+
+@dataclass(slots=True)
+class _Run:
+    """One run of a loop: its jobs queue, its wake-up, the running tasks and the threads work is handed to."""
+
+    types: list[str]
+    local: LocalJobs
+    wake: asyncio.Event
+    sql: ThreadPoolExecutor
+    threads: ThreadPoolExecutor
+    is_async: dict[str, bool]
+    running: dict[asyncio.Task[Any], ActivatedJob] = field(default_factory=dict)
 
 
 class WorkerLoop:
@@ -69,12 +120,16 @@ class WorkerLoop:
         self.fired = 0
         self._next_timer_check = 0
         self._poll_ms = int(self.settings.poll_interval_s * 1000)
-        self._wake: threading.Event | None = None
+        self._lock = threading.Lock()
+        self._waker: Callable[[], None] | None = None
 
     def stop(self) -> None:
+        """Stop the loop (from any thread): it claims nothing more, and returns once its running jobs are reported."""
         self._stop.set()
-        if self._wake is not None:
-            self._wake.set()
+        with self._lock:
+            waker = self._waker
+        if waker is not None:
+            waker()
 
     def run(self, *, until_idle: bool = False) -> None:
         """Fire due timers and run due jobs until stopped.
@@ -83,87 +138,147 @@ class WorkerLoop:
         registered type is ready, waiting out a retry backoff, or locked by
         a worker (which may have died: its job is claimed again when the
         lease runs out); timers that are not due yet are not waited for.
-        """
-        types = self.registry.types()
-        local = LocalJobs(self.name, frozenset(types), self.settings.lease_ms, capacity=self.settings.concurrency * 4)
-        previous, self.engine.local_jobs = self.engine.local_jobs, local if types else None
-        self._wake = local.ready
-        try:
-            self._loop(types, local, until_idle)
-        finally:
-            self.engine.local_jobs = previous
-            self.engine.release_jobs(local.drain())
 
-    def _loop(self, types: list[str], local: LocalJobs, until_idle: bool) -> None:
+        It runs an event loop of its own (``serve`` runs on the caller's);
+        called from a coroutine, that loop runs on a thread while the caller
+        waits, as it would for any blocking call.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(self.serve(until_idle=until_idle))
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="worker-loop") as thread:
+            thread.submit(asyncio.run, self.serve(until_idle=until_idle)).result()
+
+    async def serve(self, *, until_idle: bool = False) -> None:
+        """``run``, on the running event loop."""
+        types = self.registry.types()
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def waker() -> None:  # from any thread
+            with contextlib.suppress(RuntimeError):  # the loop has finished: nothing to wake
+                loop.call_soon_threadsafe(wake.set)
+
+        capacity = self.settings.concurrency * 4
+        local = LocalJobs(self.name, frozenset(types), self.settings.lease_ms, capacity=capacity, wake=waker)
+        threads = self.settings.threads or min(self.settings.concurrency, MAX_DEFAULT_THREADS)
+        run = _Run(
+            types=types,
+            local=local,
+            wake=wake,
+            sql=ThreadPoolExecutor(1, thread_name_prefix="worker-engine"),
+            threads=ThreadPoolExecutor(threads, thread_name_prefix="job"),
+            is_async={t: self.registry.is_async(t) for t in types},
+        )
+        with self._lock:
+            self._waker = waker
+        previous, self.engine.local_jobs = self.engine.local_jobs, local if types else None
+        try:
+            await self._cycle(run, until_idle)
+        finally:
+            with self._lock:
+                self._waker = None
+            self.engine.local_jobs = previous
+            try:
+                await self._sql(run, self.engine.release_jobs, local.drain())
+            finally:
+                run.threads.shutdown(wait=True)  # every sync job has been reported: its thread is idle
+                run.sql.shutdown(wait=True)
+
+    async def _sql(self, run: _Run, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work(*args)`` (the engine's calls) on the engine's thread, leaving the loop free meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(run.sql, work, *args)
+
+    async def _cycle(self, run: _Run, until_idle: bool) -> None:
         """Keep every slot busy: a job that takes long (a remote agent's task, a person) holds one slot, not the loop.
 
         Finished jobs are reported as they finish, free slots are filled at once, and the leases of running and
         queued jobs are extended every third of a lease.
         """
-        running: dict[Future[Any], ActivatedJob] = {}
+        types, local, running = run.types, run.local, run.running
         heartbeat_s = self.settings.lease_ms / 3000
         next_beat = time.monotonic() + heartbeat_s
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="job") as pool:
-            try:
-                while not self._stop.is_set():
-                    self._reap(running)
-                    if time.monotonic() >= next_beat:
-                        self._heartbeat(running, local)
-                        next_beat = time.monotonic() + heartbeat_s
-                    fired = self._fire_timers()
-                    # a job whose worker died before runs alone: if it kills this process too, no innocent job
-                    # running beside it is counted as stalled with it
-                    suspect = any(job.stalls >= max(self.settings.max_stalls - 1, 1) for job in running.values())
-                    free = 0 if suspect else self.settings.concurrency - len(running)
-                    jobs: list[ActivatedJob] = []
-                    if free > 0:
-                        jobs = local.take(free)
-                        if jobs:
-                            crashpoint("after_job_claim")
-                        elif types:
-                            jobs = self.engine.activate_jobs(types, self.name, max_jobs=free,
-                                                             lease_ms=self.settings.lease_ms,
-                                                             max_stalls=self.settings.max_stalls)
+        try:
+            while not self._stop.is_set():
+                outcomes = self._reaped(run)
+                beat = time.monotonic() >= next_beat
+                if beat:
+                    next_beat = time.monotonic() + heartbeat_s
+                timers = self._now() >= self._next_timer_check
+                fired = 0
+                if outcomes or beat or timers:  # one trip to the engine's thread for all three, in this order
+                    fired = await self._sql(run, self._turn, outcomes, self._held(run) if beat else None, timers)
+                # a job whose worker died before runs alone: if it kills this process too, no innocent job
+                # running beside it is counted as stalled with it
+                suspect = any(job.stalls >= max(self.settings.max_stalls - 1, 1) for job in running.values())
+                free = 0 if suspect else self.settings.concurrency - len(running)
+                jobs: list[ActivatedJob] = []
+                if free > 0:
+                    jobs = local.take(free)
                     if jobs:
-                        for job in jobs:
-                            future = pool.submit(self._call, job)
-                            running[future] = job
-                            future.add_done_callback(lambda _: local.ready.set())
-                        self._next_timer_check = 0  # the steps just run may have armed timers that are due now
-                        continue
-                    if fired or any(f.done() for f in running):
-                        continue
-                    now = self._now()
-                    job_due = self.engine.next_job_due(types) if types and free > 0 else None
-                    timer_due = self.engine.next_timer_due()
-                    if timer_due is not None and timer_due <= now:
-                        self._next_timer_check = 0
-                        continue
-                    if until_idle and job_due is None and not running:
-                        return
-                    waits = [d for d in (job_due, timer_due) if d is not None]
-                    delay = max(0.0, (min(waits) - now) / 1000) if waits else self.settings.poll_interval_s
-                    delay = min(delay, self.settings.poll_interval_s, max(0.0, next_beat - time.monotonic()))
-                    local.ready.wait(delay)  # new jobs from other threads, and finished handlers, wake it
-                    local.ready.clear()
-            finally:
-                self._finish(running, local, heartbeat_s)
+                        crashpoint("after_job_claim")
+                    elif types:
+                        jobs = await self._sql(run, self._claim, types, free)
+                if jobs:
+                    for job in jobs:
+                        task = asyncio.create_task(self._call(run, job), name=f"job-{job.key}")
+                        running[task] = job
+                        task.add_done_callback(lambda _: run.wake.set())
+                    self._next_timer_check = 0  # the steps just run may have armed timers that are due now
+                    await asyncio.sleep(0)  # the handlers start; one that returns at once is reported next turn
+                    continue
+                if fired or any(task.done() for task in running):
+                    continue
+                now = self._now()
+                job_due, timer_due = await self._sql(run, self._next_due, types if free > 0 else [])
+                if timer_due is not None and timer_due <= now:
+                    self._next_timer_check = 0
+                    continue
+                if until_idle and job_due is None and not running:
+                    return
+                waits = [d for d in (job_due, timer_due) if d is not None]
+                delay = max(0.0, (min(waits) - now) / 1000) if waits else self.settings.poll_interval_s
+                delay = min(delay, self.settings.poll_interval_s, max(0.0, next_beat - time.monotonic()))
+                # new jobs from other threads, finished handlers and ``stop`` wake it
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await run.wake.wait()
+                run.wake.clear()
+        finally:
+            await self._finish(run, heartbeat_s)
 
-    def _reap(self, running: dict[Future[Any], ActivatedJob]) -> None:
-        for future in [f for f in running if f.done()]:
-            self._report(running.pop(future), future)
+    def _claim(self, types: list[str], free: int) -> list[ActivatedJob]:
+        return self.engine.activate_jobs(
+            types, self.name, max_jobs=free, lease_ms=self.settings.lease_ms, max_stalls=self.settings.max_stalls
+        )
 
-    def _heartbeat(self, running: dict[Future[Any], ActivatedJob], local: LocalJobs) -> None:
-        """Extend the leases of every running and queued job, in one transaction."""
-        self.engine.extend_leases([*running.values(), *local.queued()], self.settings.lease_ms)
+    def _next_due(self, types: list[str]) -> tuple[int | None, int | None]:
+        """When the next job of ``types`` (none: not asked) and the next timer are due."""
+        return (self.engine.next_job_due(types) if types else None), self.engine.next_timer_due()
 
-    def _finish(self, running: dict[Future[Any], ActivatedJob], local: LocalJobs, heartbeat_s: float) -> None:
+    def _reaped(self, run: _Run) -> list[_Outcome]:
+        """The outcomes of the handlers that have finished, taken out of ``running``."""
+        return [_outcome(run.running.pop(task), task) for task in [task for task in run.running if task.done()]]
+
+    def _held(self, run: _Run) -> list[ActivatedJob]:
+        """The jobs whose leases the heartbeat extends: running and queued."""
+        return [*run.running.values(), *run.local.queued()]
+
+    def _turn(self, outcomes: list[_Outcome], held: list[ActivatedJob] | None, timers: bool) -> int:
+        """On the engine's thread: report ``outcomes``, extend the leases of ``held``, fire due timers (how many)."""
+        for outcome in outcomes:
+            self._report(outcome)
+        if held is not None:
+            self.engine.extend_leases(held, self.settings.lease_ms)  # one transaction for all of them
+        return self._fire_timers() if timers else 0
+
+    async def _finish(self, run: _Run, heartbeat_s: float) -> None:
         """On stop: let the running handlers end and report them (a stopped loop leaves no job half done)."""
-        while running:
-            done, _ = wait(list(running), timeout=heartbeat_s)
-            for future in done:
-                self._report(running.pop(future), future)
-            self._heartbeat(running, local)
+        while run.running:
+            await asyncio.wait(list(run.running), timeout=heartbeat_s)
+            await self._sql(run, self._turn, self._reaped(run), self._held(run), False)
 
     def _now(self) -> int:
         return int(self.engine.clock.now().timestamp() * 1000)
@@ -181,7 +296,7 @@ class WorkerLoop:
         self.fired += fired
         return fired
 
-    def _call(self, job: ActivatedJob) -> Any:
+    async def _call(self, run: _Run, job: ActivatedJob) -> Any:
         handler = self.registry.handlers[job.type]
         arg = Job(
             key=job.key,
@@ -194,20 +309,22 @@ class WorkerLoop:
             process_id=job.process_id,
             element_instance=job.element_instance,
         )
-        result = handler(arg)
-        if asyncio.iscoroutine(result):
-            result = asyncio.run(result)
+        if run.is_async[job.type]:
+            result = handler(arg)
+        else:
+            result = await asyncio.get_running_loop().run_in_executor(run.threads, handler, arg)
+        if inspect.isawaitable(result):  # a plain callable that returned a coroutine runs on the loop as well
+            result = await result
         return result
 
-    def _report(self, job: ActivatedJob, future: Future[Any]) -> None:
+    def _report(self, outcome: _Outcome) -> None:
         crashpoint("after_handler")
+        job, error = outcome.job, outcome.error
         try:
-            try:
-                result = future.result()
-            except AskPerson as ask:
-                self.engine.park_job(job.key, ask, worker=job.worker, lock_version=job.lock_version)
+            if isinstance(error, AskPerson):
+                self.engine.park_job(job.key, error, worker=job.worker, lock_version=job.lock_version)
                 return
-            except BpmnError as error:
+            if isinstance(error, BpmnError):
                 self.engine.throw_error(
                     job.key,
                     error.code,
@@ -217,10 +334,10 @@ class WorkerLoop:
                     lock_version=job.lock_version,
                 )
                 return
-            except Exception as exc:
-                message = f"{type(exc).__name__}: {exc}"
+            if error is not None:
+                message = f"{type(error).__name__}: {error}"
                 log.warning("job %s (%s) failed: %s", job.key, job.type, message)
-                detail = "".join(traceback.format_exception_only(exc)).strip()
+                detail = "".join(traceback.format_exception_only(error)).strip()
                 self.engine.fail_job(
                     job.key,
                     detail or message,
@@ -230,6 +347,7 @@ class WorkerLoop:
                 )
                 self.failed += 1
                 return
+            result = outcome.result
             if result is not None and not isinstance(result, dict):
                 self.engine.fail_job(
                     job.key,
@@ -246,6 +364,14 @@ class WorkerLoop:
             log.warning("%s", exc)
         except (NotFound, Conflict) as exc:  # canceled meanwhile
             log.info("job %s: %s", job.key, exc)
+
+
+def _outcome(job: ActivatedJob, task: asyncio.Task[Any]) -> _Outcome:
+    """A finished task's result or error (a cancelled handler failed its attempt, as any other error does)."""
+    if task.cancelled():
+        return _Outcome(job, None, asyncio.CancelledError("the handler was cancelled"))
+    error = task.exception()
+    return _Outcome(job, None if error is not None else task.result(), error)
 
 
 def run_until_idle(engine: Engine, registry: WorkerRegistry | None = None, *, timeout_s: float | None = None) -> None:

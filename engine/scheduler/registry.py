@@ -44,7 +44,9 @@ class WorkerRegistry:
         return sorted(self.handlers)
 
     def is_async(self, job_type: str) -> bool:
-        return inspect.iscoroutinefunction(self.handlers[job_type])
+        """Whether the handler is a coroutine function, or an object whose ``__call__`` is one."""
+        handler = self.handlers[job_type]
+        return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__)
 
 
 default_registry = WorkerRegistry()
@@ -52,6 +54,10 @@ default_registry = WorkerRegistry()
 
 def worker(job_type: str, *, registry: WorkerRegistry | None = None) -> Callable[[Handler], Handler]:
     """Register ``def handler(job)`` (or ``async def``) for jobs of ``job_type``.
+
+    An ``async def`` handler runs on the worker loop's event loop, beside the
+    others: it must not block (hand blocking work to ``asyncio.to_thread``). A
+    plain ``def`` handler runs on one of the loop's threads.
 
     The handler returns a dict of variables (or None). Raising
     ``engine.BpmnError(code, message)`` throws a BPMN error; any other

@@ -1,29 +1,34 @@
-"""Upstream MCP sessions kept open between jobs: at most one per registered server, on an event loop of their own.
+"""Upstream MCP sessions kept open between jobs: at most one per registered server on each event loop using it.
 
-Owns: a background event loop on a daemon thread (started on first use,
-stopped by ``close``); for each server one open session (``client.connect``),
-keyed by the server's name and a ``fingerprint`` of its registry entry and of
-the credentials resolved for it now; handing that session to any number of
-jobs at once (MCP allows concurrent requests on a session); retiring it;
-and retrying a job's *listing* once on a fresh session when the session it
-found already open has failed.
+Owns: for each event loop that runs jobs (in the hub, the worker loop's one)
+and each server, one open session (``client.connect``), opened on that loop
+by a task of its own and keyed by the server's name and a ``fingerprint`` of
+its registry entry and of the credentials resolved for it now; handing that
+session to any number of the loop's jobs at once (MCP allows concurrent
+requests on a session); retiring it; and retrying a job's *listing* once on
+a fresh session when the session it found already open has failed.
 
 Does not know: pins, the registry, deadlines. The caller (``tool_task``)
 lists the tools, checks the pin and calls the tool on the session it leased,
-under its own deadline; cancelling the caller cancels the request on this
-loop, which the SDK cancels upstream (``notifications/cancelled``), and the
-caller waits for that to happen before it goes on.
+under its own deadline; the request runs in the caller's task, so cancelling
+the caller cancels the request, which the SDK cancels upstream
+(``notifications/cancelled``) before the cancellation reaches the caller.
 
     pool = SessionPool()
-    async with pool.session(server) as session:  # from any thread's event loop
+    async with pool.session(server) as session:  # on the caller's event loop
         tools = await session.list_tools()
         outcome = await session.call_tool("add", {"a": 1, "b": 2})
-    pool.close()
+    pool.close()  # from any thread
 
-Why a loop of its own: the worker loop runs each job under ``asyncio.run``,
-so a session opened on a job's loop would die with the job. One session per
-worker thread was rejected: it would hold up to ``concurrency`` connections
-(or child processes) per server and still have to be bound to a loop.
+Why per loop: a session's streams and tasks belong to the loop that opened
+it, and only a task on that loop can use them. The worker loop runs every
+async job on one event loop, so a worker process holds one session per
+server for as long as it runs. A loop that ends (``asyncio.run`` returning)
+cancels its tasks, which closes its sessions: a caller running each job
+under an ``asyncio.run`` of its own gets a new session at each job. Rejected:
+a private loop on a thread of the pool's own, which it had while the worker
+loop ran each job under ``asyncio.run``: every request crossed two threads,
+and each pool kept a thread for its whole life.
 
 A session is retired, and closed once its last job is done, when:
 
@@ -33,23 +38,23 @@ A session is retired, and closed once its last job is done, when:
 - a job brings another fingerprint (the entry changed, the server was
   removed and registered again, a secret was rotated) or ``discard`` names it;
 - nobody used it for ``idle_s``;
-- the pool closes (then at once: requests still in flight fail).
+- the pool closes (then at once: requests still in flight fail);
+- its loop ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import hashlib
 import json
 import logging
 import math
 import os
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import anyio
 
@@ -71,10 +76,8 @@ from registry import McpServer
 __all__ = ["DEFAULT_IDLE_S", "PoolState", "PooledSession", "SessionPool", "fingerprint"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 DEFAULT_IDLE_S = 60.0
-_CANCEL_GRACE_S = 10.0  # how long a cancelled caller waits for its request to be cancelled upstream
 _CLOSE_GRACE_S = 10.0  # how long ``close`` waits for the sessions to close (a stdio server's stop takes up to ~6 s)
 
 
@@ -94,7 +97,7 @@ def fingerprint(server: McpServer, environ: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PoolState:
-    """What the pool holds now: the servers with an open (or opening) session, and its loop's task count."""
+    """What the pool holds now: the servers with an open (or opening) session, and the tasks of their loops."""
 
     sessions: tuple[str, ...]
     tasks: int
@@ -104,6 +107,7 @@ class PoolState:
 class _Entry:
     """One pooled session: the task holding it open, and how many jobs and requests are using it."""
 
+    sessions: _Sessions  # the loop's sessions it is one of
     server: McpServer
     key: str
     session: UpstreamSession | None = None
@@ -117,6 +121,17 @@ class _Entry:
     holder: asyncio.Task[None] | None = None
 
 
+@dataclass(eq=False, slots=True)
+class _Sessions:
+    """The sessions opened on one event loop; touched on that loop only, but for the counts kept under the lock."""
+
+    loop: asyncio.AbstractEventLoop
+    entries: dict[str, _Entry] = field(default_factory=dict)  # the current session of each server
+    live: set[_Entry] = field(default_factory=set)  # every session still open (or opening), retired ones included
+    leases: int = 0  # jobs holding a lease on this loop (under the pool's lock)
+    closed: bool = False  # the pool was closed after these were opened (under the pool's lock)
+
+
 @dataclass(slots=True)
 class _Lease:
     """One job's hold on a session: the session its listing came from is the one its call goes to."""
@@ -124,54 +139,12 @@ class _Lease:
     server: McpServer
     key: str
     environ: dict[str, str]
-    loop: asyncio.AbstractEventLoop
+    sessions: _Sessions
     entry: _Entry | None = None
 
 
-class _Remote(Generic[T]):
-    """A coroutine run as a task on the pool's loop for a caller on another; its outcome lands in ``result``.
-
-    Unlike ``asyncio.run_coroutine_threadsafe``, cancelling leaves ``result``
-    pending until the task has finished, so the caller can wait for the
-    request to be cancelled upstream.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> None:
-        self.result: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._loop = loop
-        self._task: asyncio.Task[T] | None = None
-        self._cancelled = False
-        loop.call_soon_threadsafe(self._start, coro)  # before any cancel: callbacks run in order
-
-    def cancel(self) -> None:
-        with suppress(RuntimeError):  # the loop is closed: every task on it has finished
-            self._loop.call_soon_threadsafe(self._cancel)
-
-    def _start(self, coro: Coroutine[Any, Any, T]) -> None:
-        self._task = self._loop.create_task(coro)
-        self._task.add_done_callback(self._finish)
-
-    def _cancel(self) -> None:
-        self._cancelled = True
-        if self._task is not None:
-            self._task.cancel()
-
-    def _finish(self, task: asyncio.Task[T]) -> None:
-        if task.cancelled():
-            if self._cancelled:
-                self.result.cancel()
-            else:  # the pool closed under it
-                self.result.set_exception(
-                    McpConnectError("the MCP session pool was closed while a request was in flight")
-                )
-        elif (exc := task.exception()) is not None:
-            self.result.set_exception(exc)
-        else:
-            self.result.set_result(task.result())
-
-
 class PooledSession:
-    """A session lent to one job: list the tools first, then call one; both run on the pool's loop."""
+    """A session lent to one job: list the tools first, then call one; both on the job's own event loop."""
 
     def __init__(self, pool: SessionPool, lease: _Lease) -> None:
         self._pool = pool
@@ -179,15 +152,15 @@ class PooledSession:
 
     async def list_tools(self) -> list[dict[str, Any]]:
         """``UpstreamSession.list_tools``, retried once on a fresh session if the open one failed."""
-        return await self._pool._run(self._lease, self._pool._list(self._lease))
+        return await self._pool._list(self._lease)
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome:
         """``UpstreamSession.call_tool`` on the session the tools were listed on; never retried."""
-        return await self._pool._run(self._lease, self._pool._call(self._lease, tool, arguments))
+        return await self._pool._call(self._lease, tool, arguments)
 
 
 class SessionPool:
-    """Open upstream sessions shared by the jobs of any thread; see the module docstring.
+    """Open upstream sessions shared by the jobs of each event loop; see the module docstring.
 
     ``environ`` is where credentials and a stdio server's variables are read
     (default: ``os.environ``, at each job).
@@ -197,95 +170,124 @@ class SessionPool:
         self.idle_s = idle_s
         self._environ = environ
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        # Touched on the pool's loop only:
-        self._entries: dict[str, _Entry] = {}  # the current session of each server
-        self._live: set[_Entry] = set()  # every session still open (or opening), retired ones included
+        self._loops: dict[asyncio.AbstractEventLoop, _Sessions] = {}  # the loops holding sessions or leases
+        self._closing: set[asyncio.Task[None]] = set()  # closes ``close`` could not wait for (it ran on their loop)
 
-    # --- the caller's side (any thread) ----------------------------------------------------------
+    # --- the caller's side -----------------------------------------------------------------------
 
     @asynccontextmanager
     async def session(self, server: McpServer) -> AsyncIterator[PooledSession]:
         """A session with ``server`` for one job; credentials are resolved now (``McpConfigError``)."""
         environ = dict(os.environ if self._environ is None else self._environ)
         key = fingerprint(server, environ)
-        with self._lock:
-            loop = self._started()
-        lease = _Lease(server, key, environ, loop)
+        lease = _Lease(server, key, environ, self._join(asyncio.get_running_loop()))
         try:
             yield PooledSession(self, lease)
         finally:
-            with suppress(RuntimeError):  # the pool was closed: nothing is left to release
-                loop.call_soon_threadsafe(self._end, lease)
+            self._end(lease)
+            self._leave(lease.sessions)
 
     def discard(self, server: str) -> None:
-        """Retire the session with ``server`` (when it was removed from the registry); jobs using it finish first."""
-        with self._lock:
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._discard, server)
+        """Retire the sessions with ``server`` (when it was removed from the registry); jobs using them finish first."""
+        current = _running_loop()
+        for sessions in self._held():
+            if sessions.loop is current:
+                self._discard(sessions, server)
+            else:
+                with suppress(RuntimeError):  # that loop is closed: its sessions are gone
+                    sessions.loop.call_soon_threadsafe(self._discard, sessions, server)
 
     def state(self) -> PoolState:
-        """The open sessions and the loop's tasks (for tests and diagnostics)."""
-        with self._lock:
-            loop = self._loop
-        if loop is None:
-            return PoolState((), 0)
+        """The open sessions and the tasks of the loops holding them (for tests and diagnostics)."""
+        current = _running_loop()
+        names: list[str] = []
+        tasks = 0
+        for sessions in self._held():
+            if sessions.loop is current or not sessions.loop.is_running():
+                seen = _look(sessions)
+            else:
 
-        async def look() -> PoolState:
-            names = sorted(entry.server.name for entry in self._live)
-            return PoolState(tuple(names), len(asyncio.all_tasks()) - 1)  # all but this one
+                async def look(held: _Sessions = sessions) -> tuple[list[str], int]:
+                    return _look(held)
 
-        return asyncio.run_coroutine_threadsafe(look(), loop).result(timeout=_CLOSE_GRACE_S)
+                looking = look()
+                try:
+                    future = asyncio.run_coroutine_threadsafe(looking, sessions.loop)
+                except RuntimeError:  # the loop ended meanwhile, and its sessions with it
+                    looking.close()
+                    continue
+                try:
+                    seen = future.result(timeout=_CLOSE_GRACE_S)
+                except (TimeoutError, asyncio.CancelledError):
+                    continue
+            names += seen[0]
+            tasks += seen[1]
+        return PoolState(tuple(sorted(names)), tasks)
 
     def close(self) -> None:
-        """Close every session (stdio servers are stopped) and stop the thread; a later job starts them again."""
+        """Close every session (stdio servers are stopped), waiting for it unless it is on the caller's own loop.
+
+        A job that comes later opens a new session.
+        """
         with self._lock:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is None or thread is None or not thread.is_alive():
-            return
-        if threading.current_thread() is thread:  # a finalizer run on the loop itself: it cannot wait for itself
-            loop.create_task(self._shutdown()).add_done_callback(lambda _: loop.stop())
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=2 * _CLOSE_GRACE_S)
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            log.warning("the MCP session pool did not close its sessions in time")
-        finally:
-            with suppress(RuntimeError):
-                loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=2 * _CLOSE_GRACE_S)
+            held = list(self._loops.values())
+            self._loops.clear()
+            for sessions in held:
+                sessions.closed = True
+        current = _running_loop()
+        waits = []
+        for sessions in held:
+            loop = sessions.loop
+            if loop is current:  # it cannot wait for itself: the sessions close once the caller yields
+                closing = loop.create_task(self._shutdown(sessions))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+                continue
+            shutdown = self._shutdown(sessions)
+            try:
+                future = asyncio.run_coroutine_threadsafe(shutdown, loop)
+            except RuntimeError:  # that loop is closed: its sessions were closed with it
+                shutdown.close()
+                continue
+            if loop.is_running():  # a stopped loop closes them when it runs again
+                waits.append(future)
+        for future in waits:
+            try:
+                future.result(timeout=2 * _CLOSE_GRACE_S)
+            except (TimeoutError, RuntimeError, asyncio.CancelledError):
+                log.warning("the MCP session pool did not close its sessions in time")
 
-    def _started(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:  # under self._lock
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=_serve, args=(loop,), name="mcp-session-pool", daemon=True)
-            thread.start()
-            self._loop, self._thread = loop, thread
-        return self._loop
-
-    async def _run(self, lease: _Lease, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the lease's loop; when the caller is cancelled, cancel it there and wait for it."""
+    def _join(self, loop: asyncio.AbstractEventLoop) -> _Sessions:
+        """The sessions of ``loop``, for one more lease."""
         with self._lock:
-            if self._loop is not lease.loop:
-                coro.close()
-                raise McpConnectError(f"MCP server '{lease.server.name}': the session pool was closed during the job")
-            remote = _Remote(lease.loop, coro)
-        waiter = asyncio.wrap_future(remote.result)
-        try:
-            return await asyncio.shield(waiter)
-        except asyncio.CancelledError:
-            remote.cancel()
-            with anyio.CancelScope(shield=True):
-                await asyncio.wait([waiter], timeout=_CANCEL_GRACE_S)
-            if waiter.done() and not waiter.cancelled():
-                waiter.exception()  # retrieved: the caller's cancellation is what counts
-            raise
+            for ended in [other for other in self._loops if other.is_closed()]:
+                del self._loops[ended]  # closed without its tasks cancelled: nothing of it can be used
+            sessions = self._loops.get(loop)
+            if sessions is None:
+                sessions = self._loops[loop] = _Sessions(loop)
+            sessions.leases += 1
+            return sessions
 
-    # --- the pool's loop -------------------------------------------------------------------------
+    def _leave(self, sessions: _Sessions) -> None:
+        with self._lock:
+            sessions.leases -= 1
+        self._forget(sessions)
+
+    def _forget(self, sessions: _Sessions) -> None:
+        """Drop a loop's record once it holds no session and no lease (its loop may be ending)."""
+        with self._lock:
+            if not sessions.live and sessions.leases == 0 and self._loops.get(sessions.loop) is sessions:
+                del self._loops[sessions.loop]
+
+    def _held(self) -> list[_Sessions]:
+        with self._lock:
+            return [sessions for sessions in self._loops.values() if not sessions.loop.is_closed()]
+
+    # --- on the sessions' loop -------------------------------------------------------------------
 
     async def _list(self, lease: _Lease) -> list[dict[str, Any]]:
+        if lease.sessions.closed:
+            raise McpConnectError(f"MCP server '{lease.server.name}': the session pool was closed during the job")
         self._end(lease)  # listing again: on the server's current session
         for attempt in (1, 2):
             entry, established = self._acquire(lease)
@@ -320,14 +322,15 @@ class SessionPool:
 
     def _acquire(self, lease: _Lease) -> tuple[_Entry, bool]:
         """The server's current session (opened now if need be), and whether it was open before this job came."""
-        entry = self._entries.get(lease.server.name)
+        sessions = lease.sessions
+        entry = sessions.entries.get(lease.server.name)
         if entry is not None and entry.key != lease.key:
             self._retire(entry)
             entry = None
         if entry is None:
-            entry = _Entry(lease.server, lease.key)
-            self._entries[lease.server.name] = entry
-            self._live.add(entry)
+            entry = _Entry(sessions, lease.server, lease.key)
+            sessions.entries[lease.server.name] = entry
+            sessions.live.add(entry)
             entry.holder = asyncio.get_running_loop().create_task(
                 self._hold(entry, lease.environ), name=f"mcp-session:{lease.server.name}"
             )
@@ -374,8 +377,9 @@ class SessionPool:
             self._retire(entry)
 
     def _retire(self, entry: _Entry) -> None:
-        if self._entries.get(entry.server.name) is entry:
-            del self._entries[entry.server.name]
+        entries = entry.sessions.entries
+        if entries.get(entry.server.name) is entry:
+            del entries[entry.server.name]
         entry.retired = True
         if entry.idle_timer is not None:
             entry.idle_timer.cancel()
@@ -383,8 +387,8 @@ class SessionPool:
         if entry.users == 0:
             entry.stop.set()
 
-    def _discard(self, server: str) -> None:
-        if (entry := self._entries.get(server)) is not None:
+    def _discard(self, sessions: _Sessions, server: str) -> None:
+        if (entry := sessions.entries.get(server)) is not None:
             self._retire(entry)
 
     async def _hold(self, entry: _Entry, environ: Mapping[str, str]) -> None:
@@ -413,32 +417,31 @@ class SessionPool:
                 entry.error = McpConnectError(f"MCP server '{server.name}': {type(exc).__name__}")
         finally:
             self._retire(entry)
-            self._live.discard(entry)
+            entry.sessions.live.discard(entry)
             entry.ready.set()
+            self._forget(entry.sessions)
 
-    async def _shutdown(self) -> None:
-        """Close every session now, those still in use too (their requests fail with the connection closed)."""
-        for entry in list(self._live):
+    async def _shutdown(self, sessions: _Sessions) -> None:
+        """Close a loop's sessions now, those still in use too (their requests fail with the connection closed)."""
+        for entry in list(sessions.live):
             self._retire(entry)
             entry.stop.set()
-        holders = [entry.holder for entry in self._live if entry.holder is not None]
+        holders = [entry.holder for entry in sessions.live if entry.holder is not None]
         if holders:
             _, late = await asyncio.wait(holders, timeout=_CLOSE_GRACE_S)
             for holder in late:
                 holder.cancel()
 
 
-def _serve(loop: asyncio.AbstractEventLoop) -> None:
-    """The pool's thread: run the loop until ``close`` stops it, then finish every task left (as ``asyncio.run``)."""
-    asyncio.set_event_loop(loop)
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
-        loop.run_forever()
-        left = asyncio.all_tasks(loop)
-        for task in left:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _look(sessions: _Sessions) -> tuple[list[str], int]:
+    """A loop's sessions, and its tasks but the one looking (run on that loop, or while it is not running)."""
+    names = [entry.server.name for entry in sessions.live]
+    current = asyncio.current_task() if _running_loop() is sessions.loop else None
+    return names, len([task for task in asyncio.all_tasks(sessions.loop) if task is not current])

@@ -14,9 +14,9 @@ an object); otherwise one variable per property of the tool's ``inputSchema``
 the job before anything is sent).
 
 Each job leases the server's session from the handler's ``SessionPool``
-(``client_pool``: one open session per server, shared by concurrent jobs and
-kept between them, a new one whenever the registry entry or a credential it
-reads changes), lists the server's tools on it and records them
+(``client_pool``: one open session per server on the worker's event loop,
+shared by concurrent jobs and kept between them, a new one whenever the
+registry entry or a credential it reads changes), lists the server's tools on it and records them
 (``registry.mcp.sync``: a changed or new tool is held, with an audit event),
 then checks the pin: the tool must be approved in the registry *and* its
 definition as listed just now must hash to the approved hash. Only then is it
@@ -51,8 +51,7 @@ Outcomes:
 
 from __future__ import annotations
 
-import hashlib
-import json
+import asyncio
 import threading
 import time
 import weakref
@@ -60,6 +59,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine import BpmnError, strict_json
+from engine.canonical import canonical_hash
 from engine.scheduler import Job
 from protocols.mcp.client import ToolOutcome, deadline
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
@@ -100,11 +100,11 @@ class McpToolTask:
         self.sync_ttl_s = sync_ttl_s
         self.pool = SessionPool(idle_s=idle_s)
         self._synced: dict[str, tuple[str, float]] = {}  # server -> (digest of its listing, when recorded)
-        self._lock = threading.Lock()  # the worker loop runs jobs on several threads
+        self._lock = threading.Lock()  # the registry's calls run on threads
         self._finalizer = weakref.finalize(self, self.pool.close)
 
     def close(self) -> None:
-        """Close the upstream sessions and stop their thread (and stdio servers); a later job opens them again."""
+        """Close the upstream sessions (and stop stdio servers); a later job opens them again."""
         self.pool.close()
 
     async def __call__(self, job: Job) -> dict[str, Any]:
@@ -112,7 +112,7 @@ class McpToolTask:
         result_variable = job.headers.get("resultVariable") or DEFAULT_RESULT_VARIABLE
         error_code = job.headers.get("errorCode") or ERROR_CODE
         try:
-            server = self.registry.mcp.get(server_name)
+            server = await asyncio.to_thread(self.registry.mcp.get, server_name)  # SQL: off the worker's loop
         except RegistryNotFound:
             self.pool.discard(server_name)  # removed from the registry: its session, if any, is closed
             raise
@@ -122,8 +122,7 @@ class McpToolTask:
             self.pool.session(server) as session,
         ):
             listed = await session.list_tools()
-            self._record(server_name, listed)
-            pinned = self._check_pin(server_name, tool, listed)
+            pinned = await asyncio.to_thread(self._checked, server_name, tool, listed)
             outcome = await session.call_tool(tool, _arguments(job, pinned))
         value = result_value(outcome)
         if outcome.is_error:
@@ -134,8 +133,13 @@ class McpToolTask:
             variables[f"{result_variable}Truncated"] = True
         return variables
 
+    def _checked(self, server: str, tool: str, listed: list[dict[str, Any]]) -> PinnedTool:
+        """Record the listing, then check the pin (registry calls: run on a thread, not on the worker's loop)."""
+        self._record(server, listed)
+        return self._check_pin(server, tool, listed)
+
     def _record(self, server: str, listed: list[dict[str, Any]]) -> None:
-        digest = hashlib.sha256(json.dumps(sorted(tool_hash(t) for t in listed)).encode()).hexdigest()
+        digest = canonical_hash(sorted(tool_hash(t) for t in listed))  # in memory only: what the last sync saw
         now = time.monotonic()
         with self._lock:
             last = self._synced.get(server)

@@ -1,7 +1,7 @@
 """``SessionPool``: upstream sessions kept open between jobs, against a real upstream over HTTP and over stdio.
 
-Each job here runs under its own ``asyncio.run``, as the worker loop runs
-jobs. Requirements covered (RELIABILITY.md section 2): M17 (deadline,
+Each job here runs on one long-lived event loop (``jobs_loop``), as the
+worker loop runs async jobs. Requirements covered (RELIABILITY.md section 2): M17 (deadline,
 cancellation upstream, nothing leaked: threads, tasks, child processes), M6
 (a rotated secret is sent on a new session, never the old one), and the
 pool's own: one session per server, a new one when the entry changes, a
@@ -10,15 +10,14 @@ failed session replaced, a ``tools/call`` never sent twice.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -29,6 +28,7 @@ from registry import McpServer
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream, http_entry, new_children
 from tests.data.mcp_upstream.upstream import HttpUpstream, MemoryUpstream
+from tests.protocols.mcp.jobs_loop import JobsLoop
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server
@@ -38,7 +38,24 @@ stdio_upstream = fixtures.stdio_upstream
 earlier_children = fixtures.earlier_children  # autouse: children other tests left are not this test's
 
 
+T = TypeVar("T")
 HANDSHAKES = ("server/discover", "initialize")
+JOBS: JobsLoop | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def jobs_loop() -> Iterator[None]:
+    """The worker's event loop stand-in, started before any test counts threads."""
+    global JOBS
+    JOBS = JobsLoop()
+    yield
+    JOBS.close()
+    JOBS = None
+
+
+def on_jobs_loop(coro: Coroutine[Any, Any, T]) -> T:
+    assert JOBS is not None
+    return JOBS.run(coro)
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 15.0) -> None:
@@ -51,14 +68,14 @@ def wait_for(check: Callable[[], bool], seconds: float = 15.0) -> None:
 def job(
     pool: SessionPool, server: McpServer, tool: str = "echo", arguments: dict[str, Any] | None = None
 ) -> ToolOutcome:
-    """One job as the ``mcp`` job type runs it: list the tools, then call one, on its own event loop."""
+    """One job as the ``mcp`` job type runs it: list the tools, then call one, on the jobs' event loop."""
 
     async def run() -> ToolOutcome:
         async with deadline(20, "job"), pool.session(server) as session:
             await session.list_tools()
             return await session.call_tool(tool, {"text": "hi"} if arguments is None else arguments)
 
-    return asyncio.run(run())
+    return on_jobs_loop(run())
 
 
 @pytest.fixture
@@ -243,7 +260,7 @@ def test_a_timed_out_call_is_cancelled_upstream_and_the_next_job_works(
 
     started_at = time.monotonic()
     with pytest.raises(McpTimeout, match=r"did not finish within 0\.5 s"):
-        asyncio.run(sleep())
+        on_jobs_loop(sleep())
     assert time.monotonic() - started_at < 3
     wait_for(lambda: len(http_upstream.upstream.events("cancelled")) == 1)
     assert job(pool, server, arguments={"text": "next"}).text() == "next"
@@ -276,7 +293,7 @@ def test_many_jobs_and_timeouts_leave_one_thread_one_task_per_session_and_close_
                 await session.call_tool("sleep", {})
 
         with pytest.raises(McpTimeout):
-            asyncio.run(run())
+            on_jobs_loop(run())
 
     with ThreadPoolExecutor(max_workers=4) as threads:
         list(threads.map(lambda i: job(pool, servers[i % 2], arguments={"text": str(i)}), range(60)))
@@ -291,5 +308,5 @@ def test_many_jobs_and_timeouts_leave_one_thread_one_task_per_session_and_close_
     pool.close()
     assert pool.state().sessions == ()
     assert new_children() == []
-    wait_for(lambda: set(threading.enumerate()) <= threads_before)  # the pool's thread, asyncio's waitpid threads
+    wait_for(lambda: set(threading.enumerate()) <= threads_before)  # asyncio's waitpid threads: the pool has none
     wait_for(lambda: len(http_upstream.upstream.events("cancelled")) == len(http_upstream.upstream.calls("sleep")))

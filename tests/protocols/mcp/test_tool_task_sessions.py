@@ -1,9 +1,9 @@
 """``McpToolTask`` keeps one upstream session per server between jobs, without weakening any check.
 
-Jobs are run as the worker loop runs them: each under its own ``asyncio.run``.
-Requirements covered: M11 (a tool changed upstream is blocked at the first
-job after the change, on a session that is already open), M17 (stdio servers
-stopped and the pool's thread gone after ``close``), and the pool's own: a
+Jobs are run as the worker loop runs async jobs: all on one long-lived event
+loop (``jobs_loop``). Requirements covered: M11 (a tool changed upstream is
+blocked at the first job after the change, on a session that is already
+open), M17 (stdio servers stopped and no thread left after ``close``), and the pool's own: a
 session reused, replaced when the entry changes or the server goes away.
 """
 
@@ -26,6 +26,7 @@ from registry import McpServer, Registry, RegistryNotFound, ToolBlocked
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import StdioUpstream, http_entry, new_children
 from tests.data.mcp_upstream.upstream import HttpUpstream
+from tests.protocols.mcp.jobs_loop import JobsLoop
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server
@@ -69,6 +70,22 @@ def upstream(request: pytest.FixtureRequest) -> Upstream:
 
 
 HANDSHAKES = ("server/discover", "initialize")
+JOBS: JobsLoop | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def jobs_loop() -> Iterator[None]:
+    """The worker's event loop stand-in, started before any test counts threads."""
+    global JOBS
+    JOBS = JobsLoop()
+    yield
+    JOBS.close()
+    JOBS = None
+
+
+def threads() -> set[threading.Thread]:
+    """The threads alive, but the jobs loop's executor (``asyncio.to_thread``), which belongs to the loop."""
+    return {t for t in threading.enumerate() if not t.name.startswith("asyncio_")}
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 15.0) -> None:
@@ -106,7 +123,8 @@ def echo(task: McpToolTask, text: str = "hi") -> Any:
         element_id="CallTool",
         process_id="p",
     )
-    return asyncio.run(task(the_job))["result"]
+    assert JOBS is not None
+    return JOBS.run(task(the_job))["result"]
 
 
 def test_sequential_jobs_on_one_server_reuse_one_session(task: McpToolTask, upstream: Upstream) -> None:
@@ -168,17 +186,15 @@ def test_a_killed_stdio_server_is_started_again_for_the_next_job(task: McpToolTa
     assert len(upstream.calls("echo")) == 2
 
 
-def test_close_stops_the_sessions_and_the_thread_and_a_later_job_opens_them_again(
-    task: McpToolTask, upstream: Upstream
-) -> None:
+def test_close_stops_the_sessions_and_a_later_job_opens_them_again(task: McpToolTask, upstream: Upstream) -> None:
     """M17: nothing of the pool outlives ``close``: no child process, no thread; and the handler still works."""
-    before = set(threading.enumerate())
+    before = threads()
     opened = upstream.sessions()
     echo(task)
-    assert [t.name for t in set(threading.enumerate()) - before if t.name == "mcp-session-pool"] == ["mcp-session-pool"]
+    assert [t.name for t in threads() - before if t.name == "mcp-session-pool"] == []  # sessions live on the job's loop
     task.close()
     assert new_children() == []
-    wait_for(lambda: set(threading.enumerate()) <= before)  # the pool's thread, and asyncio's waitpid threads
+    wait_for(lambda: threads() <= before)  # asyncio's waitpid threads
     assert echo(task, "again") == "again"
     assert upstream.sessions() == opened + 2
 
@@ -186,9 +202,9 @@ def test_close_stops_the_sessions_and_the_thread_and_a_later_job_opens_them_agai
 def test_a_handler_that_is_never_closed_closes_its_sessions_when_it_is_collected(
     registry: Registry, upstream: Upstream
 ) -> None:
-    before = set(threading.enumerate())
+    before = threads()
     task = McpToolTask(registry)
     echo(task)
     del task  # the finalizer closes the pool: the hub never calls close() on its handler
     assert new_children() == []
-    wait_for(lambda: set(threading.enumerate()) <= before)
+    wait_for(lambda: threads() <= before)
