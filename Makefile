@@ -28,11 +28,15 @@ run: $(STAMP)
 examples: $(STAMP)
 	$(BIN)/python -m examples.run_all
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist): most of its time is spent waiting on hubs, workers and
+# databases it starts, so three processes keep two cores busy (`make test TEST_WORKERS=0` runs it in one).
+TEST_WORKERS ?= 3
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py

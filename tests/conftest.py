@@ -16,7 +16,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import pytest
 
 from engine import Engine
 from engine.ports import ManualClock
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -64,12 +64,6 @@ def _server_bindir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PostgresCluster:
     """One ``initdb``-made cluster in a temp dir, serving 127.0.0.1:``port``, with trust auth for ``postgres``."""
 
@@ -101,7 +95,7 @@ class PostgresCluster:
             "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\n"
         )
         for attempt in range(5):  # another process may take the free port before the server binds it
-            self.port = _free_port()
+            self.port = free_port()
             options = (
                 f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=on "
                 "-c synchronous_commit=on -c max_connections=200"

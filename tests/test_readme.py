@@ -63,7 +63,7 @@ import typer.main
 
 from engine import Engine
 from hub.cli import app
-from tests.hub.harness import free_port
+from tests.ports import free_port
 from tests.readme_commands import STOP_HUB, code_blocks, placeholders, split_comment, steps
 
 REPO = Path(__file__).resolve().parents[1]

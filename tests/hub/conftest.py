@@ -10,7 +10,8 @@ import pytest
 from engine.scheduler import WorkerRegistry
 from hub.settings import HubSettings
 from registry import generate_token
-from tests.hub.harness import LiveHub, echo, free_port, start_hub
+from tests.hub.harness import LiveHub, echo, start_hub
+from tests.ports import free_port
 
 
 @pytest.fixture

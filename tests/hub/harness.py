@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -19,12 +18,6 @@ from hub.settings import HubSettings
 from registry import Principal
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "hub"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -33,7 +33,8 @@ from protocols.a2a import fetch_card
 from protocols.http import EgressPolicy
 from registry import generate_token
 from tests.data.a2a.client.remote_agent import TOKEN, serve_agent
-from tests.hub.harness import LiveHub, free_port, start_hub
+from tests.hub.harness import LiveHub, start_hub
+from tests.ports import free_port
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "a2a"
 AGENTHUB = Path(sys.executable).parent / "agenthub"

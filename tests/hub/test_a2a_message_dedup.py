@@ -21,7 +21,8 @@ from a2a.utils.constants import TransportProtocol
 
 from hub.settings import HubSettings
 from registry import generate_token
-from tests.hub.harness import LiveHub, free_port, start_hub
+from tests.hub.harness import LiveHub, start_hub
+from tests.ports import free_port
 from tests.protocols.a2a.harness import message, send
 
 pytestmark = pytest.mark.anyio

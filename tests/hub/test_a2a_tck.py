@@ -46,8 +46,9 @@ from google.protobuf.json_format import MessageToDict, ParseDict  # type: ignore
 from engine.scheduler import WorkerRegistry
 from hub.settings import HubSettings
 from registry import generate_token
-from tests.hub.harness import free_port, start_hub
+from tests.hub.harness import start_hub
 from tests.hub.proxy import TokenProxy
+from tests.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "a2a-tck-expected-failures.yml"

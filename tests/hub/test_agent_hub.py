@@ -24,7 +24,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from engine.scheduler import WorkerRegistry
 from hub.settings import HubSettings
-from tests.hub.harness import LiveHub, free_port, start_hub
+from tests.hub.harness import LiveHub, start_hub
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -14,7 +14,8 @@ import psutil
 import pytest
 
 from registry import Registry, generate_token
-from tests.hub.harness import LiveHub, free_port
+from tests.hub.harness import LiveHub
+from tests.ports import free_port
 
 AGENTHUB = str(Path(sys.executable).with_name("agenthub"))
 

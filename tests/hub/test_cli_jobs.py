@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.data.mcp_upstream.fixtures import StdioUpstream
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -125,12 +126,6 @@ def test_a_database_in_a_missing_folder_is_an_error_naming_the_folder(cli: Cli, 
     assert not (tmp_path / "no").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     with socket.socket() as sock:
@@ -160,7 +155,7 @@ def test_a_bad_agenthub_port_is_refused_with_its_name(cli: Cli, value: str, mess
 
 
 def test_serve_listens_on_agenthub_port(cli: Cli, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**cli.env, "AGENTHUB_PORT": str(port), "AGENTHUB_DB": f"sqlite:///{tmp_path / 'hub.db'}"}
     process = subprocess.Popen(
         [str(AGENTHUB), "serve", "--no-worker"], cwd=cli.workdir, env=env, stdout=subprocess.PIPE,

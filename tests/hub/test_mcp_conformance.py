@@ -31,8 +31,9 @@ from engine.scheduler import WorkerRegistry
 from hub.settings import HubSettings
 from protocols.mcp.limits import McpLimits
 from registry import generate_token
-from tests.hub.harness import LiveHub, free_port, start_hub
+from tests.hub.harness import LiveHub, start_hub
 from tests.hub.proxy import TokenProxy
+from tests.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "mcp-conformance-expected-failures.yml"

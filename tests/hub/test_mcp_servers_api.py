@@ -31,7 +31,8 @@ from registry import Principal, Registry, generate_token, tool_hash
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream
 from tests.data.mcp_upstream.upstream import HttpUpstream, default_tools
-from tests.hub.harness import AsPrincipal, LiveHub, free_port, start_hub
+from tests.hub.harness import AsPrincipal, LiveHub, start_hub
+from tests.ports import free_port
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server

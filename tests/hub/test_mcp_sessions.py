@@ -20,7 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 from hub.settings import HubSettings
 from protocols.mcp.limits import McpLimits
 from registry import generate_token
-from tests.hub.harness import LiveHub, free_port, start_hub
+from tests.hub.harness import LiveHub, start_hub
+from tests.ports import free_port
 
 pytestmark = pytest.mark.anyio
 
