@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from engine import Engine, WorkerLoop
 from engine.scheduler import WorkerRegistry, WorkerSettings
 from hub import health
-from hub.api import admin, deployments, events, instances, jobs, mcp_servers, tasks
+from hub.api import admin, deployments, events, instances, jobs, mcp_servers, resource_metadata, tasks
 from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.guard import Guard
@@ -137,6 +137,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         *health.routes,
+        *resource_metadata.routes,
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         *deployments.routes,
         *instances.routes,
@@ -158,6 +159,7 @@ def create_app(
         allowed_origins=settings.allowed_origins,
         max_body_bytes=settings.max_body_bytes,
         body_limits=(("/mcp", MCP_MAX_BODY_BYTES),),  # the MCP SDK's own limit, enforced while the body streams
+        resource_metadata=lambda: settings.base_url + resource_metadata.METADATA_PATH,
     )
     app = Starlette(
         routes=routes,

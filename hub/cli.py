@@ -25,6 +25,7 @@ from engine.scheduler.timers import TimerDefinitionError, parse_duration
 from hub.console import AsJson, Db, database_url, fail, open_registry, printable_url
 from hub.deploying import DeploymentFilesError, read_deployment
 from hub.loading import WorkerModuleError, load_workers
+from hub.logs import configure_logging
 from hub.output import (
     deploy_progress,
     print_deploy_warnings,
@@ -38,6 +39,7 @@ from hub.output import (
 )
 from hub.progress import LiveCount
 from hub.settings import HubSettings, runtime_limits
+from hub.tables import printable
 
 app = typer.Typer(
     name="agenthub",
@@ -266,7 +268,7 @@ def journal(
     from hub.journal_text import journal_line
 
     for entry in entries:
-        typer.echo(journal_line(entry))
+        typer.echo(printable(journal_line(entry)))
 
 
 @app.command()
@@ -399,6 +401,7 @@ _add_command_groups()
 
 def main() -> None:
     sys.path.insert(0, os.getcwd())
+    configure_logging()
     app()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from hub.settings import DEFAULT_DB
+from hub.tables import printable
 from registry import Registry
 
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AGENTHUB_DB or sqlite:///agenthub.db).")]
@@ -22,7 +23,7 @@ def database_url(db: str | None) -> str:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """End the command with one clear message on stderr and exit status 2."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(printable(f"error: {message}"), err=True)
     raise typer.Exit(code)
 
 

@@ -9,6 +9,7 @@ result.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -18,21 +19,36 @@ import typer
 from engine import DeployedProcess, DeploymentError, IncidentView, InstanceView, TaskView
 from engine.agent.turn import MODEL_JOB_TYPE
 from hub.deployment_report import deployment_report
-from hub.tables import clip, compact, due_time, table, utc_time
+from hub.tables import clip, compact, due_time, printable, table, utc_time
 
 # Job types the hub runs itself (`agenthub serve`, `agenthub worker`): a hint for them says so, not "write one".
 _HUB_JOB_TYPES: Final = frozenset({"http", "mcp", "a2a", MODEL_JOB_TYPE})
 _CAMUNDA_CONNECTORS: Final = ("io.camunda:", "io.camunda.agenticai:", "io.camunda.connectors.")
+_RAW_IN_JSON: Final = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _PROGRESS_ABOVE: Final = 5  # files: more than this many show progress even when stderr is not a terminal
 
 
 def _json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    typer.echo(json_text(value))
+
+
+def json_text(value: Any) -> str:
+    """JSON for a terminal or a pipe: the same data, with C1 controls and bidi overrides as ``\\uXXXX`` escapes.
+
+    ``json.dumps`` already escapes C0 controls (ESC included); these others are valid raw in JSON strings,
+    where they can only occur, so escaping them changes no value a JSON reader sees.
+    """
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def echo(line: str, *, err: bool = False) -> None:
+    """One line of text output, whose control characters are shown, never acted on (RELIABILITY G12)."""
+    typer.echo(printable(line), err=err)
 
 
 def _lines(lines: Sequence[str]) -> None:
     for line in lines:
-        typer.echo(line)
+        echo(line)
 
 
 # --- instances ---------------------------------------------------------------------------------
@@ -57,14 +73,14 @@ def print_instance(view: InstanceView, as_json: bool, *, details: bool = False) 
         _json(data)
         return
     created = f"  created {utc_time(view.created_at)} UTC" if view.created_at is not None else ""
-    typer.echo(f"instance {view.key}  process {view.process_id} v{view.version}  {view.state}{created}")
+    echo(f"instance {view.key}  process {view.process_id} v{view.version}  {view.state}{created}")
     for element in view.active_elements:
         marker = f"  incident {element['incident']}" if "incident" in element else ""
-        typer.echo(f"  at {element['elementId']} ({element['state']}){marker}")
+        echo(f"  at {element['elementId']} ({element['state']}){marker}")
         if "waitingFor" in element:
-            typer.echo(f"    {_waiting_line(element['waitingFor'])}")
+            echo(f"    {_waiting_line(element['waitingFor'])}")
     if view.variables:
-        typer.echo(f"  variables: {json.dumps(view.variables, ensure_ascii=False)}")
+        echo(f"  variables: {json.dumps(view.variables, ensure_ascii=False)}")
 
 
 def _unclaimed(view: InstanceView) -> dict[str, str]:
@@ -117,7 +133,7 @@ def _hint(instance: int, job_type: str) -> str:
 def print_run_hints(view: InstanceView) -> None:
     """On stderr, one hint per job type the instance waits on that no worker has taken: how to run one."""
     for job_type in sorted(_unclaimed(view)):
-        typer.echo(_hint(view.key, job_type), err=True)
+        echo(_hint(view.key, job_type), err=True)
 
 
 # --- tasks and incidents -----------------------------------------------------------------------
@@ -171,19 +187,19 @@ def print_deployed(deployed: Sequence[DeployedProcess], as_json: bool, *, expose
         for d in deployed:
             note = "" if d.is_new else " (unchanged)"
             exposed = ", exposed as a tool" if expose else ""
-            typer.echo(f"{d.process_id} version {d.version}{note}{exposed}")
+            echo(f"{d.process_id} version {d.version}{note}{exposed}")
 
 
 def print_deploy_warnings(deployed: Sequence[DeployedProcess]) -> None:
     """Each warning of a deployment once, on stderr: ``warning: FILE:LINE: element 'ID': ...``."""
     for warning in dict.fromkeys(str(w) for d in deployed for w in d.warnings):
-        typer.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 def print_rejected(exc: DeploymentError) -> None:
-    typer.echo(f"error: deployment rejected, {len(exc.problems)} problem(s):", err=True)
+    echo(f"error: deployment rejected, {len(exc.problems)} problem(s):", err=True)
     for problem in exc.problems:
-        typer.echo(f"  {problem}", err=True)
+        echo(f"  {problem}", err=True)
 
 
 def deploy_progress(total: int) -> Callable[[int, int, str], None] | None:
@@ -198,6 +214,6 @@ def deploy_progress(total: int) -> Callable[[int, int, str], None] | None:
             typer.echo(f"\r\033[Kdeploying {number}/{count} {clip(resource, 60)}", err=True, nl=False)
             typer.echo(end, err=True, nl=False)
         elif number in (1, count) or number % max(1, count // 20) == 0:  # about twenty lines however many
-            typer.echo(f"deploying {number}/{count} {resource}", err=True)
+            echo(f"deploying {number}/{count} {resource}", err=True)
 
     return report

@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from engine.runtime.limits import RuntimeLimits
 from protocols.mcp.limits import McpLimits
@@ -92,6 +93,15 @@ def mcp_limits(env: Mapping[str, str] | None = None) -> McpLimits:
     return McpLimits(**values)  # type: ignore[arg-type]
 
 
+def issuer_urls(urls: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """Authorization server issuer URLs: absolute http(s) URLs without a query or fragment (RFC 8414)."""
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"{source}: '{url}' is not an issuer URL (https://host[/path], no query or fragment)")
+    return urls
+
+
 def _synchronous(raw: str) -> str:
     if raw.upper() not in ("FULL", "NORMAL"):
         raise ValueError(f"AGENTHUB_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {raw!r}")
@@ -111,6 +121,8 @@ class HubSettings:
     allowed_origins: tuple[str, ...] = ()
     http_allow: str | None = None  # AGENTHUB_HTTP_ALLOW: destinations of the http connector
     public_url: str | None = None  # AGENTHUB_PUBLIC_URL: how clients reach the hub, for cards and links
+    # AGENTHUB_AUTHORIZATION_SERVERS: issuers of the hub's tokens, named in its OAuth protected resource metadata
+    authorization_servers: tuple[str, ...] = ()
     max_body_bytes: int = 10 * 1024 * 1024
     worker_modules: tuple[str, ...] = field(default_factory=tuple)
     # AGENTHUB_MODEL_FILES: the folder that agents' "scripted:PATH" / "rules:PATH" model files must lie in
@@ -145,6 +157,9 @@ class HubSettings:
             "allowed_origins": split("AGENTHUB_ALLOWED_ORIGINS"),
             "http_allow": env.get("AGENTHUB_HTTP_ALLOW"),
             "public_url": env.get("AGENTHUB_PUBLIC_URL"),
+            "authorization_servers": issuer_urls(
+                split("AGENTHUB_AUTHORIZATION_SERVERS"), "AGENTHUB_AUTHORIZATION_SERVERS"
+            ),
             "model_files": env.get("AGENTHUB_MODEL_FILES") or None,
             "agent_policies": env.get("AGENTHUB_AGENT_POLICIES") or None,
             "limits": runtime_limits(env),

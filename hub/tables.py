@@ -8,13 +8,27 @@ Owns only layout: which columns a listing has is decided by its printer
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["clip", "compact", "due_time", "table", "utc_time"]
+__all__ = ["clip", "compact", "due_time", "printable", "table", "utc_time"]
 
 _TIME = "%Y-%m-%d %H:%M:%S"
+# C0 and C1 control characters (ESC starts ANSI sequences; U+009B is a one-character CSI), DEL, and the
+# bidirectional overrides and isolates that reorder what a terminal shows.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character and bidi override shown as an escape (``\\x1b``), never acted on."""
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 def utc_time(millis: int | None) -> str:
@@ -39,7 +53,7 @@ def due_time(text: str | None) -> str:
 
 def clip(text: str, width: int) -> str:
     """``text`` on one line, at most ``width`` characters (shortened with ``…``)."""
-    line = " ".join(text.split())
+    line = printable(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -51,6 +65,7 @@ def compact(values: Mapping[str, Any], width: int = 60) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """The lines of a table: the header row, then one line per row, columns two spaces apart."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     lines = []
     for cells in (headers, *rows):

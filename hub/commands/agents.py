@@ -11,7 +11,7 @@ import typer
 
 from hub.commands.tokens import _registry
 from hub.console import AsJson, Db, fail
-from hub.tables import table
+from hub.tables import printable, table
 from registry import RegistryError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def add(
     except RegistryError as exc:
         fail(str(exc))
     skills = ", ".join(s for s in agent.to_json()["skills"] if s) or "none listed"
-    typer.echo(f"agent '{agent.name}' added: {card.get('description', '')} (skills: {skills})")
+    typer.echo(printable(f"agent '{agent.name}' added: {card.get('description', '')} (skills: {skills})"))
 
 
 @app.command(name="list")
