@@ -19,6 +19,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from engine.redaction import secret_in
+
 REPO = Path(__file__).resolve().parents[1]
 
 # What a .pth file may be: these only add paths or install the editable finder of our own package.
@@ -95,11 +97,6 @@ def test_importing_the_hub_and_litellm_reads_no_keys_connects_nowhere_and_spawns
     assert report["proxy"] == [], "litellm's proxy must never be imported"
 
 
-# Provider key shapes: OpenAI/Anthropic (sk-...), AWS access keys, GitHub tokens, Google API keys, Slack, HF.
-_SECRET_SHAPES = re.compile(
-    r"(?:^|[^A-Za-z0-9])(sk-[A-Za-z0-9_\-]{16,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
-    r"|github_pat_[A-Za-z0-9_]{30,}|AIza[0-9A-Za-z_\-]{30,}|xox[baprs]-[A-Za-z0-9\-]{10,}|hf_[A-Za-z0-9]{30,})"
-)
 # The one canary the tests may set on purpose (tests that check scrubbing set their own, inside the test).
 _DECLARED_CANARY = "sk-agenthub-test-canary-0000000000"
 
@@ -108,14 +105,14 @@ def test_the_test_environment_holds_no_real_provider_key() -> None:
     """S6: were a dependency to leak the environment, it would find no key worth stealing."""
     leaks = [
         name for name, value in os.environ.items()
-        if _DECLARED_CANARY not in value and _SECRET_SHAPES.search(value)
+        if _DECLARED_CANARY not in value and secret_in(value) is not None
     ]
     assert not leaks, f"environment variables holding what looks like a real key (unset them for tests): {leaks}"
 
 
 def test_the_secret_shapes_catch_what_they_should() -> None:
-    assert _SECRET_SHAPES.search("sk-proj-" + "a" * 40)
-    assert _SECRET_SHAPES.search("AKIA" + "B" * 16)
-    assert _SECRET_SHAPES.search("token=ghp_" + "c" * 36)
-    assert not _SECRET_SHAPES.search("task-1234 ask-me sketchy")
-    assert not _SECRET_SHAPES.search(_DECLARED_CANARY.replace("sk-", "ok-"))
+    assert secret_in("sk-proj-" + "a" * 40) is not None
+    assert secret_in("AKIA" + "B" * 16) is not None
+    assert secret_in("token=ghp_" + "c" * 36) is not None
+    assert secret_in("task-1234 ask-me sketchy") is None
+    assert secret_in(_DECLARED_CANARY.replace("sk-", "ok-")) is None

@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.agent.config import Policy, PolicyDecision
 from engine.feel import FeelError, compile_expression, to_json
+from engine.redaction import secret_in
 
 __all__ = ["Decision", "PolicyDecision", "decide"]
 
@@ -67,7 +68,23 @@ def decide(
     calls_so_far: int,
     now: datetime,
 ) -> Decision:
-    """Decide one call. ``calls_so_far`` counts the earlier calls of this tool that ran or were approved."""
+    """Decide one call. ``calls_so_far`` counts the earlier calls of this tool that ran or were approved.
+
+    Before any policy: arguments that carry a string shaped like a secret (a private key, a provider's API
+    key) are denied with an alert, whatever the policies say. A model that was told, by a poisoned tool
+    description or a document it read, to pass a key on cannot; a process that must hand a tool a
+    credential gives it through the connector's ``{{secrets.NAME}}``, resolved at call time, never through
+    the model (RELIABILITY M12).
+    """
+    leaked = secret_in(arguments)
+    if leaked is not None:
+        what, where = leaked
+        return Decision(
+            PolicyDecision.DENY,
+            f"the arguments carry what looks like {what} (in '{where or 'the arguments'}'): a tool call never "
+            "passes on a secret",
+            ("secret scan",), (), True,
+        )
     context = _Context({"toolName": tool, "toolCall": arguments, "confidence": confidence}, variables)
     strictest = PolicyDecision.ALLOW
     reasons: list[str] = []
