@@ -34,7 +34,7 @@ def job_handlers(
     workers = WorkerRegistry()
     egress = EgressPolicy.from_env(settings.http_allow)
     workers.register("http", HttpConnector(egress))
-    workers.register("mcp", McpToolTask(registry))
+    workers.register("mcp", McpToolTask(registry, egress=egress))
     if engine is not None:
         workers.register("a2a", A2ACallTask(registry, engine, egress))
         files = Path(settings.model_files) if settings.model_files else None

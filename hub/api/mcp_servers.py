@@ -34,14 +34,15 @@ from registry.mcp import check_server
 
 async def _fetch(request: Request, server: McpServer) -> list[dict[str, Any]]:
     """The server's tools, once its URL passed the egress allow-list (nothing is contacted otherwise)."""
+    egress = EgressPolicy.from_env(hub(request).settings.http_allow)
     try:
-        await admit_server(server, EgressPolicy.from_env(hub(request).settings.http_allow))
+        await admit_server(server, egress)
     except EgressDenied as exc:
         raise ApiError(400, str(exc), title="Destination Not Allowed", refused=list(exc.refused)) from None
     except ConnectionFailed as exc:
         raise ApiError(502, f"MCP server '{server.name}': {exc}", title="Bad Gateway") from None
     try:
-        return await list_tools(server)
+        return await list_tools(server, egress=egress)  # each connection checked again as it is made
     except McpConfigError as exc:
         raise ApiError(400, str(exc)) from None
     except McpClientError as exc:

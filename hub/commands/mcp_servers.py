@@ -60,11 +60,12 @@ def _fetch_tools(server: McpServer) -> list[dict[str, Any]]:
     from protocols.mcp.client_egress import admit_server
 
     async def fetch() -> list[dict[str, Any]]:
+        egress = EgressPolicy.from_env(os.environ.get(ENV_VAR))
         try:
-            await admit_server(server, EgressPolicy.from_env(os.environ.get(ENV_VAR)))
+            await admit_server(server, egress)
         except ConnectionFailed as exc:
             raise McpConnectError(f"MCP server '{server.name}': {exc}") from None
-        return await list_tools(server)
+        return await list_tools(server, egress=egress)
 
     return asyncio.run(fetch())
 

@@ -17,12 +17,13 @@ connect on our behalf to an address nobody checked.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 
 import httpcore
 import httpx
 
 from protocols.http import ConnectionFailed, EgressPolicy, Resolver, system_resolver
+from protocols.http.egress import connect_admitted
 
 __all__ = ["checked_client"]
 
@@ -43,16 +44,14 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._policy.admit(host, port, self._resolve)  # raises EgressDenied for a refused one
-        last: Exception | None = None
-        for address in addresses:  # every one was checked; try them in the resolver's order
-            try:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        raise ConnectionFailed(f"cannot connect to {host}:{port} at {', '.join(map(str, addresses))}: {last}")
+        def attempt(address: str) -> Awaitable[httpcore.AsyncNetworkStream]:
+            return self._inner.connect_tcp(
+                address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+
+        return await connect_admitted(
+            self._policy, self._resolve, host, port, attempt, (httpcore.ConnectError, httpcore.ConnectTimeout)
+        )
 
     async def connect_unix_socket(
         self,

@@ -30,13 +30,14 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from protocols.http.exceptions import ConnectionFailed, EgressConfigError, EgressDenied
 
-__all__ = ["ENV_VAR", "EgressPolicy", "IPAddress", "Resolver", "address_kind", "system_resolver"]
+__all__ = ["ENV_VAR", "EgressPolicy", "IPAddress", "Resolver", "address_kind", "connect_admitted", "system_resolver"]
 
 ENV_VAR = "AGENTHUB_HTTP_ALLOW"
+T = TypeVar("T")
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -232,3 +233,28 @@ def _host_entry(name: str, entry: str) -> str:
             "'public' (ports and URLs are not accepted)"
         )
     return host
+
+
+async def connect_admitted(
+    policy: EgressPolicy,
+    resolve: Resolver,
+    host: str,
+    port: int,
+    connect: Callable[[str], Awaitable[T]],
+    failures: tuple[type[BaseException], ...],
+) -> T:
+    """``connect(address)`` to the first address of ``host`` that accepts, every one checked by ``policy`` first.
+
+    The name is resolved once, here: a DNS answer that changes between the check and the connection cannot
+    redirect it (rebinding). For network backends under an HTTP client (the A2A client's httpcore, the MCP
+    client's httpcore2): ``failures`` are the backend's connection errors, tried past to the next address.
+    Raises EgressDenied for a refused address, ConnectionFailed when none accepts.
+    """
+    addresses = await policy.admit(host, port, resolve)
+    last: BaseException | None = None
+    for address in addresses:  # every one was checked; try them in the resolver's order
+        try:
+            return await connect(str(address))
+        except failures as exc:
+            last = exc
+    raise ConnectionFailed(f"cannot connect to {host}:{port} at {', '.join(map(str, addresses))}: {last}")

@@ -41,6 +41,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, Implementation
 
+from protocols.http import ConnectionFailed, EgressDenied, EgressPolicy, Resolver, system_resolver
+from protocols.mcp.client_egress import checked_transport
 from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_text, limit_outcome
 from protocols.mcp.client_stdio import MissingVariable, StdioTransport, scrubbed_environment
 from registry import McpServer
@@ -161,9 +163,9 @@ class _CappedStream(httpx2.AsyncByteStream):
 class _CappedTransport(httpx2.AsyncBaseTransport):
     """Every response body counted as it streams in, and cut off past ``limit``."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, inner: httpx2.AsyncHTTPTransport | None = None) -> None:
         # trust_env off: no proxy, .netrc or certificate from the environment; only the entry's own credentials go out.
-        self.inner = httpx2.AsyncHTTPTransport(trust_env=False)
+        self.inner = inner or httpx2.AsyncHTTPTransport(trust_env=False)
         self.limit = limit
         self.overflowed = False
 
@@ -224,9 +226,15 @@ class UpstreamSession:
 
 
 @asynccontextmanager
-async def connect(server: McpServer, *, environ: Mapping[str, str] | None = None) -> AsyncIterator[UpstreamSession]:
+async def connect(
+    server: McpServer, *, environ: Mapping[str, str] | None = None, egress: EgressPolicy | None = None,
+    resolve: Resolver = system_resolver,
+) -> AsyncIterator[UpstreamSession]:
     """An open session with ``server``; errors come out as ``McpClientError`` naming the server.
 
+    ``egress``: every connection goes only to addresses it admits, the name resolved at each connection
+    (``client_egress.checked_transport``); refused, it is ``McpConfigError`` naming the address and the
+    setting. None: no check (the caller checked, or runs where the allow-list does not apply).
     Put a deadline around it (``deadline``): nothing here waits for less than the transport's own timeouts.
     """
     environ = os.environ if environ is None else environ
@@ -242,7 +250,8 @@ async def connect(server: McpServer, *, environ: Mapping[str, str] | None = None
                 transport: Any = stdio.open()
             else:
                 assert server.url is not None
-                capped = _CappedTransport(MAX_MESSAGE_BYTES)
+                checked = checked_transport(egress, resolve) if egress is not None else None
+                capped = _CappedTransport(MAX_MESSAGE_BYTES, checked)
                 http = await stack.enter_async_context(
                     httpx2.AsyncClient(
                         headers=resolve_headers(server, environ),
@@ -278,19 +287,22 @@ async def deadline(seconds: float, what: str) -> AsyncIterator[None]:
         raise McpTimeout(f"{what} did not finish within {seconds:g} s; the request was cancelled upstream") from None
 
 
-async def list_tools(server: McpServer, *, timeout_s: float | None = None) -> list[dict[str, Any]]:
+async def list_tools(
+    server: McpServer, *, timeout_s: float | None = None, egress: EgressPolicy | None = None
+) -> list[dict[str, Any]]:
     """The server's tools as JSON dicts (name, title, description, inputSchema, outputSchema, annotations)."""
     what = f"listing the tools of MCP server '{server.name}'"
-    async with deadline(timeout_s or server.timeout_s, what), connect(server) as session:
+    async with deadline(timeout_s or server.timeout_s, what), connect(server, egress=egress) as session:
         return await session.list_tools()
 
 
 async def call_tool(
-    server: McpServer, tool: str, arguments: Mapping[str, Any], *, timeout_s: float | None = None
+    server: McpServer, tool: str, arguments: Mapping[str, Any], *, timeout_s: float | None = None,
+    egress: EgressPolicy | None = None,
 ) -> ToolOutcome:
     """Call ``tool`` without checking its pin (the caller does that); see ``tool_task`` for the checked path."""
     what = f"tool '{tool}' of MCP server '{server.name}'"
-    async with deadline(timeout_s or server.timeout_s, what), connect(server) as session:
+    async with deadline(timeout_s or server.timeout_s, what), connect(server, egress=egress) as session:
         return await session.call_tool(tool, arguments)
 
 
@@ -312,6 +324,10 @@ def _translate(
     for leaf in leaves:
         if isinstance(leaf, McpClientError):
             return type(leaf)(f"{where}: {leaf}")
+        if isinstance(leaf, EgressDenied):
+            return McpConfigError(f"{where}: {leaf}")
+        if isinstance(leaf, ConnectionFailed):  # from the checked connection: the same words as an unchecked one's
+            return McpConnectError(f"{where} cannot be reached: {leaf}")
     if stdio is not None and stdio.overflowed:
         return McpOutputTooLarge(f"{where} sent a message larger than {MAX_MESSAGE_BYTES} bytes; the call was dropped")
     if http is not None and http.overflowed:

@@ -58,6 +58,7 @@ from typing import Any
 
 import anyio
 
+from protocols.http import EgressPolicy
 from protocols.mcp.client import (
     McpClientError,
     McpConnectError,
@@ -163,12 +164,18 @@ class SessionPool:
     """Open upstream sessions shared by the jobs of each event loop; see the module docstring.
 
     ``environ`` is where credentials and a stdio server's variables are read
-    (default: ``os.environ``, at each job).
+    (default: ``os.environ``, at each job). ``egress``: the allow-list every
+    connection to an HTTP server is checked against, at each connection
+    (``client.connect``); None checks nothing.
     """
 
-    def __init__(self, *, idle_s: float = DEFAULT_IDLE_S, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, *, idle_s: float = DEFAULT_IDLE_S, environ: Mapping[str, str] | None = None,
+        egress: EgressPolicy | None = None,
+    ) -> None:
         self.idle_s = idle_s
         self._environ = environ
+        self._egress = egress
         self._lock = threading.Lock()
         self._loops: dict[asyncio.AbstractEventLoop, _Sessions] = {}  # the loops holding sessions or leases
         self._closing: set[asyncio.Task[None]] = set()  # closes ``close`` could not wait for (it ran on their loop)
@@ -396,7 +403,7 @@ class SessionPool:
         server = entry.server
         try:
             with anyio.CancelScope(deadline=anyio.current_time() + server.timeout_s) as opening:
-                async with connect(server, environ=environ) as session:
+                async with connect(server, environ=environ, egress=self._egress) as session:
                     opening.deadline = math.inf
                     entry.session = session
                     entry.ready.set()

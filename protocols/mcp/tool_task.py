@@ -61,6 +61,7 @@ from typing import Any
 from engine import BpmnError, strict_json
 from engine.canonical import canonical_hash
 from engine.scheduler import Job
+from protocols.http import EgressPolicy
 from protocols.mcp.client import ToolOutcome, deadline
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
 from protocols.task_headers import required_header, timeout_header
@@ -84,7 +85,9 @@ class McpToolTask:
 
     ``default_timeout_s`` replaces the server entries' own timeout as the default
     for tasks without a ``timeout`` header; leave it None to use each entry's.
-    ``idle_s``: how long an unused upstream session stays open.
+    ``idle_s``: how long an unused upstream session stays open. ``egress``: the
+    allow-list each connection to an HTTP server is checked against when it is
+    made (the hub passes ``AGENTHUB_HTTP_ALLOW``'s); None checks nothing.
     """
 
     def __init__(
@@ -94,11 +97,12 @@ class McpToolTask:
         default_timeout_s: float | None = None,
         sync_ttl_s: float = 10.0,
         idle_s: float = DEFAULT_IDLE_S,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.registry = registry
         self.default_timeout_s = default_timeout_s
         self.sync_ttl_s = sync_ttl_s
-        self.pool = SessionPool(idle_s=idle_s)
+        self.pool = SessionPool(idle_s=idle_s, egress=egress)
         self._synced: dict[str, tuple[str, float]] = {}  # server -> (digest of its listing, when recorded)
         self._lock = threading.Lock()  # the registry's calls run on threads
         self._finalizer = weakref.finalize(self, self.pool.close)
