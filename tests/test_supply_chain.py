@@ -8,15 +8,20 @@ offline, on the files alone (RELIABILITY S1).
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
 _ENTRY = re.compile(r"^([A-Za-z0-9_.\-\[\],]+)==([^\s\\;]+)")
-# Releases known to be malicious or broken: never to be locked (litellm 1.82.7 and 1.82.8 were malicious).
-DENYLIST = {("litellm", "1.82.7"), ("litellm", "1.82.8")}
+# Releases known to be malicious or broken, and version floors: tests/data/advisories.toml (RELIABILITY S2).
+ADVISORIES: dict[str, dict[str, Any]] = tomllib.loads((REPO / "tests" / "data" / "advisories.toml").read_text())
+DENYLIST = {(name, version) for name, entry in ADVISORIES.items() for version in entry.get("forbid", ())}
 
 
 def _entries(lock: Path) -> dict[str, tuple[str, list[str]]]:
@@ -60,7 +65,48 @@ def test_the_lock_holds_every_direct_dependency_at_the_version_pyproject_pins() 
 
 def test_no_denylisted_release_is_locked() -> None:
     locked = {(name, version) for name, (version, _) in _entries(REPO / "requirements.lock").items()}
+    assert ("litellm", "1.82.8") in DENYLIST
     assert not locked & DENYLIST
+
+
+def _violations(versions: dict[str, str]) -> list[str]:
+    found = []
+    for name, entry in ADVISORIES.items():
+        have = versions.get(name)
+        if have is None:
+            continue
+        if have in entry.get("forbid", ()):
+            found.append(f"{name} {have} is a forbidden release")
+        if "min" in entry and Version(have) < Version(str(entry["min"])):
+            found.append(f"{name} {have} is below the floor {entry['min']}")
+    return found
+
+
+def test_every_locked_version_is_at_or_above_its_advisory_floor() -> None:
+    locked = {name: version for name, (version, _) in _entries(REPO / "requirements.lock").items()}
+    assert {"litellm", "lxml", "mcp"} <= set(locked) & set(ADVISORIES)
+    assert _violations(locked) == []
+
+
+def test_what_is_installed_is_what_is_locked_and_passes_the_advisories() -> None:
+    """Offline, over importlib.metadata: no package drifted from the lock and none is below a floor."""
+    installed = {
+        (dist.metadata["Name"] or "").lower().replace("_", "-"): dist.version
+        for dist in importlib.metadata.distributions()
+    }
+    locked = {name: version for name, (version, _) in _entries(REPO / "requirements.lock").items()}
+    drifted = sorted(
+        f"{n} {installed[n]} (locked {v})" for n, v in locked.items() if n in installed and installed[n] != v
+    )
+    assert drifted == [], f"installed packages differ from requirements.lock: {drifted}"
+    assert _violations(installed) == []
+
+
+def test_the_advisory_check_catches_a_forbidden_release_and_one_below_its_floor() -> None:
+    assert _violations({"litellm": "1.82.8"}) == [
+        "litellm 1.82.8 is a forbidden release", "litellm 1.82.8 is below the floor 1.83.7"
+    ]
+    assert _violations({"lxml": "5.3.0", "mcp": "2.3.0"}) == ["lxml 5.3.0 is below the floor 6.1.0"]
 
 
 def test_the_installer_itself_is_pinned() -> None:
