@@ -11,9 +11,11 @@ table stays bounded: a client retries within seconds or minutes, and an id
 sent again after a day is taken as new work. Expired rows are deleted as new
 ones are recorded (the ``expires_at`` index keeps that cheap).
 
-Not covered: two sends of one id that arrive at the same moment (before the
-first is recorded) both start work; the case this serves is a resend after a
-crash or a lost answer, which comes after the first was accepted.
+Two sends of one id that arrive together (a client retrying on a short
+timeout) are taken one after the other by the A2A handler of a hub process,
+so the second finds the first's task. Not covered: the same two sends reaching
+two hub processes at the same moment both start work (``record`` keeps the
+first to be recorded).
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncGenerator, Awaitable, Callable
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from a2a.server.context import ServerCallContext
@@ -102,6 +104,10 @@ def principal_of(context: ServerCallContext) -> Principal:
 def agent_of(context: ServerCallContext) -> str | None:
     found = context.state.get(AGENT)
     return found if isinstance(found, str) else None
+
+
+# The sends in progress per message ledger (one per hub), by (caller, message id): a lock and how many hold or wait.
+_SENDING: weakref.WeakKeyDictionary[MessageIds, dict[tuple[str, str], list[Any]]] = weakref.WeakKeyDictionary()
 
 
 class ProcessTaskHandler(PushConfigMethods, RequestHandler):
@@ -204,10 +210,11 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         wants_push = params.configuration.HasField("task_push_notification_config")
         if wants_push:  # checked before anything starts: a refused webhook starts no task
             self._configs().check(push)
-        snapshot = await self._accepted_before(message, context)
-        if snapshot is None:
-            snapshot = await self._start_or_continue(params, context)
-            await self._remember(principal, message, snapshot)
+        async with self._one_at_a_time(principal.name, message.message_id):
+            snapshot = await self._accepted_before(message, context)
+            if snapshot is None:
+                snapshot = await self._start_or_continue(params, context)
+                await self._remember(principal, message, snapshot)
         if wants_push:
             await self.attach(snapshot, push)
         return snapshot
@@ -237,6 +244,29 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
                 raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))
         return snapshot
+
+    @asynccontextmanager
+    async def _one_at_a_time(self, caller: str, message_id: str) -> AsyncIterator[None]:
+        """Sends of one message id by one caller, taken one after the other in this hub process.
+
+        Two sends of the same message that arrive together (a client retrying on a short timeout) would both
+        find the id new and both start work; taken in turn, the second finds the first's task. Across hub
+        processes the ledger's unique key still lets only one record win.
+        """
+        if self.messages is None or not message_id:
+            yield
+            return
+        held = _SENDING.setdefault(self.messages, {})
+        key = (caller, message_id)
+        entry = held.setdefault(key, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                held.pop(key, None)
 
     async def _accepted_before(self, message: Message, context: ServerCallContext) -> Snapshot | None:
         """The caller's task this very message (same ``messageId``) went to already, or None for a new message."""

@@ -9,6 +9,7 @@ the two sends.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -145,3 +146,15 @@ async def test_a_message_id_whose_first_task_has_ended_starts_new_work(tmp_path:
             second = await send(client, reused)
         assert first.id != second.id
         assert len(instances(hub)) == 2
+
+
+async def test_the_same_message_sent_several_times_at_once_starts_one_task(tmp_path: Path) -> None:
+    """A client retrying on a short timeout sends one message while the first send is still being worked on."""
+    with hub_on(tmp_path / "hub.db", generate_token()) as hub:
+        deploy_confirm(hub)
+        msg = message(data=WAITING)
+        token = hub.token("start", "read")
+        async with agent(hub, token) as client:
+            tasks = await asyncio.gather(*(send(client, msg) for _ in range(8)))
+        assert len({t.id for t in tasks}) == 1
+        assert len(instances(hub)) == 1
