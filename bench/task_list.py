@@ -38,29 +38,14 @@ from sqlalchemy import text  # noqa: E402
 
 from engine import Engine  # noqa: E402
 
-PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:process id="review" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:userTask id="check" name="Check">
-      <bpmn:extensionElements>
-        <zeebe:userTask/>
-        <zeebe:assignmentDefinition candidateGroups="=groups"/>
-      </bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+# start -> user task for the candidate groups in variable `groups` -> end (shared with the test of this query)
+PROCESS = ROOT / "tests" / "data" / "store" / "review_groups.bpmn"
 OFFSET = 10**12  # copies get keys far above anything the engine hands out here
 
 
 def seed(path: Path, waiting: int) -> Engine:
     engine = Engine.open(f"sqlite:///{path}", synchronous="NORMAL")
-    engine.deploy([("review.bpmn", PROCESS.encode())])
+    engine.deploy([("review.bpmn", PROCESS.read_bytes())])
     engine.start("review", {"groups": ["sales"]})
     engine.start("review", {"groups": ["support"]})
     store: Any = engine.store

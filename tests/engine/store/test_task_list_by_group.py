@@ -17,23 +17,7 @@ from alembic.config import Config
 from engine import Engine
 from engine.store import sql as sql_store
 
-_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:process id="review" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:userTask id="check" name="Check">
-      <bpmn:extensionElements>
-        <zeebe:userTask/>
-        <zeebe:assignmentDefinition candidateGroups="=groups"/>
-      </bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+REVIEW = Path(__file__).resolve().parents[2] / "data" / "store" / "review_groups.bpmn"
 
 
 def _start(engine: Engine, *groups: str) -> int:
@@ -41,7 +25,7 @@ def _start(engine: Engine, *groups: str) -> int:
 
 
 def test_a_groups_open_tasks_come_in_key_order_a_page_at_a_time(engine: Engine) -> None:
-    engine.deploy([("review.bpmn", _PROCESS.encode())])
+    engine.deploy([("review.bpmn", REVIEW.read_bytes())])
     sales = [_start(engine, "sales", "support") for _ in range(5)]
     _start(engine, "finance")
     done = _start(engine, "sales")
