@@ -31,6 +31,7 @@ from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.guard import Guard
 from hub.job_types import close_handlers, hub_policies, job_handlers, stop_waiting
+from hub.oidc import OidcVerifier
 from hub.settings import HubSettings
 from protocols.a2a import A2AEndpoint
 from protocols.a2a.push_configs import PushConfigs
@@ -160,6 +161,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         body_limits=(("/mcp", MCP_MAX_BODY_BYTES),),  # the MCP SDK's own limit, enforced while the body streams
         resource_metadata=lambda: settings.base_url + resource_metadata.METADATA_PATH,
+        oidc=OidcVerifier(settings.oidc) if settings.oidc is not None else None,
     )
     app = Starlette(
         routes=routes,

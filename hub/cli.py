@@ -387,11 +387,12 @@ def variables(
 
 def _add_command_groups() -> None:
     """The command groups that live in modules of their own (they import this module's helpers)."""
-    from hub.commands import agents, mcp_servers, serve, tokens
+    from hub.commands import agents, mcp_servers, serve, tokens, users
 
     app.command()(serve.serve)
     app.command(name="mcp")(serve.mcp)
     app.add_typer(tokens.app, name="token")
+    app.add_typer(users.app, name="user")
     app.add_typer(mcp_servers.app, name="mcp-server")
     app.add_typer(agents.app, name="agent")
 

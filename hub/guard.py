@@ -20,7 +20,10 @@ route can be added without it. In order:
    registry's hashes; missing or wrong gets 401 with a ``WWW-Authenticate``
    challenge. A token in the query string is refused even when valid,
    since URLs end up in logs. Public paths (health, agent cards, protected
-   resource metadata) skip this step only.
+   resource metadata) skip this step only. When sign-in by OpenID Connect is
+   configured, a bearer token that is a JWT (three base64url parts) is
+   verified by ``hub.oidc`` against the issuer's keys instead; without it a
+   JWT is just a wrong API token (401).
 
 The verified ``registry.Principal`` is put in ``scope["state"]["principal"]``
 (``request.state.principal`` in Starlette). Scopes are checked by the routes.
@@ -38,6 +41,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.oidc import OidcVerifier, looks_like_jwt
 from registry import Principal, Tokens
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -63,10 +67,11 @@ class Guard:
         resource_metadata: Callable[[], str] | None = None,
         max_body_bytes: int | None = None,
         body_limits: tuple[tuple[str, int], ...] = (),
+        oidc: OidcVerifier | None = None,
     ) -> None:
         """``max_body_bytes``: the default limit; ``body_limits``: (path prefix, limit) pairs, the first match wins.
 
-        Public paths (health, cards, metadata) take no body at all.
+        Public paths (health, cards, metadata) take no body at all. ``oidc``: verifies JWT bearer tokens.
         """
         self.app = app
         self.tokens = tokens
@@ -76,6 +81,7 @@ class Guard:
         self.resource_metadata = resource_metadata
         self.max_body_bytes = max_body_bytes
         self.body_limits = body_limits
+        self.oidc = oidc
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,7 +96,7 @@ class Guard:
         if limit is not None and declared.isdigit() and int(declared) > limit:
             await _refuse(body.send, path, 413, "Content Too Large", _too_large(limit))
             return
-        refusal = self._refusal(headers, path, scope)
+        refusal = await self._refusal(headers, path, scope)
         if refusal is not None:
             status, title, detail = refusal
             extra = [(b"www-authenticate", self._challenge().encode())] if status == 401 else None
@@ -116,7 +122,7 @@ class Guard:
                 return limit
         return self.max_body_bytes
 
-    def _refusal(self, headers: dict[str, str], path: str, scope: Scope) -> tuple[int, str, str] | None:
+    async def _refusal(self, headers: dict[str, str], path: str, scope: Scope) -> tuple[int, str, str] | None:
         """Why the request may not go on (status, title, detail), or None; sets the principal when it may."""
         if not self._host_ok(headers.get("host", "")):
             return 403, "Forbidden", "the Host header does not name this hub"
@@ -132,7 +138,14 @@ class Guard:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return 401, "Unauthorized", "this endpoint needs an API token: Authorization: Bearer <token>"
-        principal = self._verify(token.strip())
+        token = token.strip()
+        if self.oidc is not None and looks_like_jwt(token):
+            principal = await self.oidc.verify(token)
+            if principal is None:
+                why = "expired, for another audience or issuer, or not signed by the issuer's keys"
+                return 401, "Unauthorized", f"the sign-in token is not valid ({why}): sign in again"
+        else:
+            principal = self._verify(token)
         if principal is None:
             return 401, "Unauthorized", "the API token is not valid (wrong, malformed or revoked)"
         scope.setdefault("state", {})["principal"] = principal

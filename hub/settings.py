@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from engine.runtime.limits import RuntimeLimits
+from hub.oidc import ALGORITHMS, OidcConfig
 from protocols.mcp.limits import McpLimits
 
 DEFAULT_DB = "sqlite:///agenthub.db"
@@ -102,6 +103,55 @@ def issuer_urls(urls: tuple[str, ...], source: str) -> tuple[str, ...]:
     return urls
 
 
+_OIDC_CLAIMS = {  # setting -> the claim it names by default
+    "AGENTHUB_OIDC_GROUPS_CLAIM": "groups",
+    "AGENTHUB_OIDC_SCOPES_CLAIM": "scope",
+    "AGENTHUB_OIDC_NAME_CLAIM": "sub",
+}
+
+
+def oidc_config(env: Mapping[str, str] | None = None) -> OidcConfig | None:
+    """Sign-in by OpenID Connect from AGENTHUB_OIDC_*; None when no issuer is set. ValueError names the setting."""
+    env = os.environ if env is None else env
+    issuer = env.get("AGENTHUB_OIDC_ISSUER", "").strip()
+    audience = env.get("AGENTHUB_OIDC_AUDIENCE", "").strip()
+    if not issuer:
+        if audience:
+            raise ValueError("AGENTHUB_OIDC_AUDIENCE is set but AGENTHUB_OIDC_ISSUER is not: set the issuer's URL too")
+        return None
+    issuer_urls((issuer,), "AGENTHUB_OIDC_ISSUER")
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+        raise ValueError(f"AGENTHUB_OIDC_ISSUER: '{issuer}' must be https (plain http only on a loopback address)")
+    if not audience:
+        raise ValueError(
+            "AGENTHUB_OIDC_AUDIENCE must be set with AGENTHUB_OIDC_ISSUER: the audience (aud) the issuer puts in "
+            "tokens meant for this hub, so that tokens issued for other applications are refused"
+        )
+    claims = {}
+    for setting, default in _OIDC_CLAIMS.items():
+        value = (env.get(setting) or default).strip()
+        if not value:
+            raise ValueError(f"{setting} must name a claim, not {env.get(setting)!r}")
+        claims[setting] = value
+    algorithms = tuple(a.strip() for a in (env.get("AGENTHUB_OIDC_ALGORITHMS") or "").split(",") if a.strip())
+    for algorithm in algorithms:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"AGENTHUB_OIDC_ALGORITHMS: {algorithm!r} is not allowed; choose from {', '.join(ALGORITHMS)}"
+            )
+    refresh_s = parse_number(env.get("AGENTHUB_OIDC_REFRESH_S") or "60", "AGENTHUB_OIDC_REFRESH_S")
+    return OidcConfig(
+        issuer=issuer,
+        audience=audience,
+        groups_claim=claims["AGENTHUB_OIDC_GROUPS_CLAIM"],
+        scopes_claim=claims["AGENTHUB_OIDC_SCOPES_CLAIM"],
+        name_claim=claims["AGENTHUB_OIDC_NAME_CLAIM"],
+        algorithms=algorithms or ALGORITHMS,
+        refresh_s=refresh_s,
+    )
+
+
 def _synchronous(raw: str) -> str:
     if raw.upper() not in ("FULL", "NORMAL"):
         raise ValueError(f"AGENTHUB_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {raw!r}")
@@ -142,6 +192,9 @@ class HubSettings:
     sqlite_synchronous: str = "FULL"
     # AGENTHUB_MCP_MAX_SESSIONS / _SESSION_IDLE_S / _RATE / _RATE_BURST: what one token may hold of /mcp
     mcp: McpLimits = field(default_factory=McpLimits)
+    # AGENTHUB_OIDC_ISSUER / _AUDIENCE / _GROUPS_CLAIM / _SCOPES_CLAIM / _NAME_CLAIM / _ALGORITHMS / _REFRESH_S:
+    # sign-in by OpenID Connect (JWT bearer tokens from one issuer); None: only the hub's own API tokens
+    oidc: OidcConfig | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:
@@ -165,6 +218,7 @@ class HubSettings:
             "limits": runtime_limits(env),
             "mcp": mcp_limits(env),
             "sqlite_synchronous": _synchronous(env.get("AGENTHUB_SQLITE_SYNCHRONOUS") or "FULL"),
+            "oidc": oidc_config(env),
         }
         if env.get("AGENTHUB_PORT"):
             values["port"] = parse_port(env["AGENTHUB_PORT"], "AGENTHUB_PORT")
@@ -175,6 +229,12 @@ class HubSettings:
             values["ready_timeout_s"] = parse_number(env["AGENTHUB_READY_TIMEOUT_S"], "AGENTHUB_READY_TIMEOUT_S")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        """The authorization servers whose tokens the hub accepts: the OpenID Connect issuer, then the listed ones."""
+        first = (self.oidc.issuer,) if self.oidc is not None else ()
+        return (*first, *(s for s in self.authorization_servers if s not in first))
 
     @property
     def base_url(self) -> str:

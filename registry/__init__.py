@@ -1,7 +1,8 @@
-"""The catalog: API tokens, upstream MCP servers and their pinned tools, remote A2A agents, A2A push configs.
+"""The catalog: local users, API tokens, upstream MCP servers with pinned tools, remote A2A agents, A2A push configs.
 
 Owns: the registry's tables (in the hub's database, with their own Alembic
-history), hashing and verifying API tokens, pinning tool definitions and
+history), the local users with their groups (``registry.users``), hashing
+and verifying API tokens (a person's token verifies as their user), pinning tool definitions and
 agent cards by hash and deciding whether each may be called, the audit
 trail of registry changes, the webhook configs of A2A tasks with the
 durable outbox of their notifications (``registry.push``), and the A2A
@@ -26,6 +27,7 @@ from registry.pins import PinState
 from registry.push import PushConfig, PushDelivery, PushStore
 from registry.store import RegistryStore
 from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
+from registry.users import User, Users, parse_groups, valid_user_id
 
 
 class Registry:
@@ -34,6 +36,7 @@ class Registry:
     def __init__(self, store: RegistryStore) -> None:
         self.store = store
         self.tokens = Tokens(store)
+        self.users = Users(store)
         self.mcp = McpRegistry(store)
         self.agents = AgentRegistry(store)
         self.push = PushStore(store)
@@ -70,7 +73,11 @@ __all__ = [
     "TokenInfo",
     "Tokens",
     "ToolBlocked",
+    "User",
+    "Users",
     "generate_token",
+    "parse_groups",
     "parse_scopes",
     "tool_hash",
+    "valid_user_id",
 ]

@@ -23,6 +23,10 @@ api_tokens = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
     Column("last_used_at", BigInteger),
+    # The user a person's token was issued to (migration 0004); NULL for a machine client's token. No foreign key:
+    # a removed user's revoked tokens stay listed, and verifying joins the user and refuses when it is gone.
+    Column("user_id", String(64)),
+    Index("ix_api_tokens_user_id", "user_id"),
 )
 
 mcp_servers = Table(
@@ -129,4 +133,16 @@ a2a_message_ids = Table(
     Column("accepted_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),  # forgotten after this: a later resend is new work
     Index("ix_a2a_message_ids_expires", "expires_at"),
+)
+
+# --- local users (migration 0004) -----------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),  # what the user is known by: the principal's name
+    Column("name", String(255), nullable=False),  # the display name
+    Column("groups", Text, nullable=False, server_default="[]"),  # JSON: sorted, distinct group names
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )

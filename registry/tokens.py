@@ -3,6 +3,11 @@
 A token reads ``ahk_<id>_<secret>``: the id names it in listings and
 ``agenthub token revoke``; the secret is 256 random bits shown once, at
 creation. Only the hash of the whole token is stored.
+
+A token issued to a user (``registry.users``) speaks for that person: it
+verifies as the user, with the user's name and groups as they are at verify
+time, and stops verifying when the user is removed. A token without a user is
+a machine client, named by the token's own name.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 
-from registry.exceptions import InvalidEntry, RegistryNotFound
-from registry.schema import api_tokens
+from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound
+from registry.schema import api_tokens, users
 from registry.store import RegistryStore, now_ms
 
 SCOPES = ("read", "deploy", "start", "tasks", "jobs", "admin")
@@ -27,17 +32,31 @@ _TOKEN = re.compile(r"^ahk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}$")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling, as established from a verified token. ``admin`` holds every scope."""
+    """Who is calling, as established from a verified token. ``admin`` holds every scope.
+
+    ``name`` is the principal's id: a user's id for a person's token (or a signed-in person), the token's
+    name for a machine client's. ``groups`` are the groups the principal belongs to (a user's, or from the
+    sign-in's claims); ``person`` tells a person from a machine client; ``display_name`` is for people to read.
+    """
 
     name: str
     scopes: frozenset[str]
     token_id: str | None = None
+    groups: frozenset[str] = frozenset()
+    person: bool = False
+    display_name: str | None = None
 
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 
+    def in_group(self, group: str) -> bool:
+        return group in self.groups
+
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "scopes": sorted(self.scopes), "token": self.token_id}
+        return {
+            "name": self.name, "scopes": sorted(self.scopes), "token": self.token_id, "groups": sorted(self.groups),
+            "person": self.person, **({"displayName": self.display_name} if self.display_name else {}),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +67,7 @@ class TokenInfo:
     created_at: int
     revoked_at: int | None
     last_used_at: int | None
+    user: str | None = None  # the user it was issued to; None for a machine client's token
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +77,7 @@ class TokenInfo:
             "createdAt": self.created_at,
             "revokedAt": self.revoked_at,
             "lastUsedAt": self.last_used_at,
+            "user": self.user,
         }
 
 
@@ -83,8 +104,17 @@ class Tokens:
     def __init__(self, store: RegistryStore) -> None:
         self.store = store
 
-    def create(self, name: str, scopes: str | list[str]) -> tuple[TokenInfo, str]:
-        """A new token; the secret is returned here and never again."""
+    def create(self, name: str, scopes: str | list[str], *, user: str | None = None) -> tuple[TokenInfo, str]:
+        """A new token, for the user ``user`` (a person) or, without one, a machine client named ``name``.
+
+        The secret is returned here and never again. An unknown user is RegistryNotFound; a machine token
+        named like a user is RegistryConflict, since both would be the same principal.
+        """
+        return self._create(name, scopes, user=user, distinct_from_users=True)
+
+    def _create(
+        self, name: str, scopes: str | list[str], *, user: str | None, distinct_from_users: bool
+    ) -> tuple[TokenInfo, str]:
         checked = parse_scopes(scopes)
         if not name or len(name) > 255:
             raise InvalidEntry("a token needs a name of 1 to 255 characters")
@@ -92,24 +122,47 @@ class Tokens:
         token = f"ahk_{token_id}_{secrets.token_urlsafe(32)}"
         at = now_ms()
         with self.store.begin() as conn:
+            if user is not None and conn.execute(select(users.c.id).where(users.c.id == user)).first() is None:
+                raise RegistryNotFound(f"no user '{user}': add one with `agenthub user add {user}` first")
+            named_like_a_user = distinct_from_users and user is None
+            if named_like_a_user and conn.execute(select(users.c.id).where(users.c.id == name)).first() is not None:
+                raise RegistryConflict(
+                    f"'{name}' is a user's id: create the token with --user {name} (REST: \"user\"), "
+                    "or give a machine token another name"
+                )
             conn.execute(
                 insert(api_tokens).values(
-                    id=token_id, name=name, token_hash=_digest(token), scopes=json.dumps(checked), created_at=at
+                    id=token_id, name=name, token_hash=_digest(token), scopes=json.dumps(checked), created_at=at,
+                    user_id=user,
                 )
             )
-            self.store.audit(conn, "token.created", f"token:{token_id}", {"name": name, "scopes": checked})
-        return TokenInfo(token_id, name, checked, at, None, None), token
+            data: dict[str, Any] = {"name": name, "scopes": checked, **({"user": user} if user else {})}
+            self.store.audit(conn, "token.created", f"token:{token_id}", data)
+        return TokenInfo(token_id, name, checked, at, None, None, user), token
 
     def verify(self, token: str) -> Principal | None:
         """The principal behind a presented token, or None for a wrong, malformed or revoked one."""
         if not looks_like_token(token):
             return None
         digest = _digest(token)
+        query = (
+            select(api_tokens, users.c.id.label("found_user"), users.c.name.label("user_name"), users.c.groups)
+            .select_from(api_tokens.outerjoin(users, users.c.id == api_tokens.c.user_id))
+            .where(api_tokens.c.token_hash == digest)
+        )
         with self.store.read() as conn:
-            row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
+            row = conn.execute(query).first()
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
             return None
-        return Principal(name=row.name, scopes=frozenset(json.loads(row.scopes)), token_id=row.id)
+        scopes = frozenset(json.loads(row.scopes))
+        if row.user_id is None:
+            return Principal(name=row.name, scopes=scopes, token_id=row.id)
+        if row.found_user is None:  # the user was removed (their tokens were revoked then, too)
+            return None
+        return Principal(
+            name=row.user_id, scopes=scopes, token_id=row.id, groups=frozenset(json.loads(row.groups)), person=True,
+            display_name=row.user_name,
+        )
 
     def revoke(self, id_or_name: str) -> list[str]:
         """Revoke the token with this id (or every live token with this name); returns the ids revoked."""
@@ -134,7 +187,7 @@ class Tokens:
             query = query.where(api_tokens.c.revoked_at.is_(None))
         with self.store.read() as conn:
             return [
-                TokenInfo(r.id, r.name, json.loads(r.scopes), r.created_at, r.revoked_at, r.last_used_at)
+                TokenInfo(r.id, r.name, json.loads(r.scopes), r.created_at, r.revoked_at, r.last_used_at, r.user_id)
                 for r in conn.execute(query)
             ]
 
@@ -175,7 +228,8 @@ class Tokens:
             return None
         if self.any_admin():
             return None
-        return self.create("admin", ["admin"])[1]
+        # The seeded token keeps its name even if a user is called "admin": refusing here would stop the hub starting.
+        return self._create("admin", ["admin"], user=None, distinct_from_users=False)[1]
 
 
 def generate_token() -> str:

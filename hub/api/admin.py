@@ -1,8 +1,12 @@
-"""API tokens (``/api/v1/tokens``) and remote A2A agents (``/api/v1/agents``): the admin's side of the registry."""
+"""API tokens (``/api/v1/tokens``), local users (``/api/v1/users``) and remote A2A agents (``/api/v1/agents``).
+
+The admin's side of the registry.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,16 +24,66 @@ async def list_tokens(request: Request) -> Response:
 
 
 async def create_token(request: Request) -> Response:
-    """``{"name", "scopes": [...]}``; the answer holds the token, shown this once."""
+    """``{"name", "scopes": [...], "user"}``; the answer holds the token, shown this once.
+
+    With ``user`` the token is a person's: it authenticates as that user (``name`` then defaults to "token").
+    """
     require(request, "admin")
     body = await json_body(request)
-    scopes = field(body, "scopes", list, required=True)
-    if not all(isinstance(s, str) for s in scopes):
-        raise ApiError(400, "'scopes' must be an array of strings")
-    info, secret = await asyncio.to_thread(
-        hub(request).registry.tokens.create, field(body, "name", str, required=True), scopes
-    )
+    scopes = _strings(body, "scopes", required=True) or []
+    user = field(body, "user", str)
+    name = field(body, "name", str, required=user is None, default="token")
+    info, secret = await asyncio.to_thread(hub(request).registry.tokens.create, name, scopes, user=user)
     return JSONResponse({**info.to_json(), "token": secret}, status_code=201)
+
+
+def _strings(body: dict[str, Any], name: str, *, required: bool = False) -> list[str] | None:
+    values: list[Any] | None = field(body, name, list, required=required)
+    if values is not None and not all(isinstance(v, str) for v in values):
+        raise ApiError(400, f"'{name}' must be an array of strings")
+    return values
+
+
+async def list_users(request: Request) -> Response:
+    require(request, "admin")
+    users = await asyncio.to_thread(hub(request).registry.users.all)
+    return JSONResponse({"items": [u.to_json() for u in users]})
+
+
+async def add_user(request: Request) -> Response:
+    """``{"id", "name", "groups": [...]}``; an id taken already is 409."""
+    who = require(request, "admin")
+    body = await json_body(request)
+    user = await asyncio.to_thread(
+        hub(request).registry.users.add,
+        field(body, "id", str, required=True),
+        field(body, "name", str),
+        _strings(body, "groups") or (),
+        actor=who.name,
+    )
+    return JSONResponse(user.to_json(), status_code=201)
+
+
+async def update_user(request: Request) -> Response:
+    """``{"name", "groups": [...]}``: what is given replaces the user's; their tokens see it at once."""
+    who = require(request, "admin")
+    body = await json_body(request)
+    user = await asyncio.to_thread(
+        hub(request).registry.users.update,
+        request.path_params["userId"],
+        name=field(body, "name", str),
+        groups=_strings(body, "groups"),
+        actor=who.name,
+    )
+    return JSONResponse(user.to_json())
+
+
+async def remove_user(request: Request) -> Response:
+    """Remove a user and revoke their tokens; the answer names the tokens revoked."""
+    who = require(request, "admin")
+    user_id = request.path_params["userId"]
+    revoked = await asyncio.to_thread(hub(request).registry.users.remove, user_id, actor=who.name)
+    return JSONResponse({"removed": user_id, "revokedTokens": revoked})
 
 
 async def revoke_token(request: Request) -> Response:
@@ -100,6 +154,10 @@ routes: list[BaseRoute] = [
     Route("/api/v1/tokens", list_tokens, methods=["GET"]),
     Route("/api/v1/tokens", create_token, methods=["POST"]),
     Route("/api/v1/tokens/{tokenId}", revoke_token, methods=["DELETE"]),
+    Route("/api/v1/users", list_users, methods=["GET"]),
+    Route("/api/v1/users", add_user, methods=["POST"]),
+    Route("/api/v1/users/{userId}", update_user, methods=["PATCH"]),
+    Route("/api/v1/users/{userId}", remove_user, methods=["DELETE"]),
     Route("/api/v1/agents", list_agents, methods=["GET"]),
     Route("/api/v1/agents", add_agent, methods=["POST"]),
     Route("/api/v1/agents/{name}", get_agent, methods=["GET"]),

@@ -24,6 +24,11 @@ def _ok(schema: dict[str, Any], status: str = "200") -> dict[str, Any]:
     return {status: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
 
 
+def _items(item: str) -> dict[str, Any]:
+    """``{"items": [...]}``: a listing that is not paged."""
+    return {"type": "object", "properties": {"items": {"type": "array", "items": ref(item)}}, "required": ["items"]}
+
+
 _S = {"type": "string"}
 _VARS = {"variables": OBJ}
 # The lease a job was activated with; every report on the job must carry it (RELIABILITY I6, fencing).
@@ -235,9 +240,35 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     "/agents/{name}/approve": {"post": ("Approve the agent's current card.", "admin", {})},
     "/tokens": {
         "get": ("List API tokens (never their secrets).", "admin", {}),
-        "post": ("Create an API token; the secret is in this answer only.", "admin", {}),
+        "post": (
+            "Create an API token; the secret is in this answer only. With user, the token acts as that user.",
+            "admin",
+            {"requestBody": _body({"name": _S, "scopes": {"type": "array", "items": _S}, "user": _S}, ["scopes"])},
+        ),
     },
     "/tokens/{tokenId}": {"delete": ("Revoke a token (by id or name).", "admin", {})},
+    "/users": {
+        "get": ("List the local users with their groups.", "admin", {"responses": _ok(_items("User"))}),
+        "post": (
+            "Add a local user (a person); 409 if the id is taken.",
+            "admin",
+            {
+                "requestBody": _body({"id": _S, "name": _S, "groups": {"type": "array", "items": _S}}, ["id"]),
+                "responses": _ok(ref("User"), "201"),
+            },
+        ),
+    },
+    "/users/{userId}": {
+        "patch": (
+            "Change a user's name and/or groups; their tokens see the change at once.",
+            "admin",
+            {
+                "requestBody": _body({"name": _S, "groups": {"type": "array", "items": _S}}),
+                "responses": _ok(ref("User")),
+            },
+        ),
+        "delete": ("Remove a user and revoke their tokens.", "admin", {}),
+    },
 }
 
 

@@ -190,4 +190,15 @@ SCHEMAS: dict[str, Any] = {
             "exposed": {"type": "boolean"},
         },
     },
+    "User": {
+        "type": "object",
+        "description": "A local user: a person whose tokens authenticate as them, with their groups.",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "groups": {"type": "array", "items": {"type": "string"}},
+            "createdAt": {"type": "integer", "description": "milliseconds since the epoch"},
+        },
+        "required": ["id", "name", "groups", "createdAt"],
+    },
 }

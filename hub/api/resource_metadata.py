@@ -6,9 +6,10 @@ or the address it is bound to), tokens go in the ``Authorization`` header,
 and the scopes are the hub's token scopes. The path-suffixed form
 ``/.well-known/oauth-protected-resource/mcp`` describes the MCP endpoint
 itself. Every 401 from the guard points at the first (``resource_metadata``
-in ``WWW-Authenticate``). ``authorization_servers`` lists the issuers set in
-``AGENTHUB_AUTHORIZATION_SERVERS``; the hub's own API tokens (``agenthub
-token create``) need none. The documents are public, like an agent card.
+in ``WWW-Authenticate``). ``authorization_servers`` lists the OpenID Connect
+issuer (``AGENTHUB_OIDC_ISSUER``), where MCP clients send people to sign in,
+then the issuers set in ``AGENTHUB_AUTHORIZATION_SERVERS``; the hub's own API
+tokens (``agenthub token create``) need none. The documents are public, like an agent card.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def metadata(settings: HubSettings, path: str = "") -> dict[str, Any]:
         "bearer_methods_supported": ["header"],
         "scopes_supported": list(SCOPES),
     }
-    if settings.authorization_servers:
-        document["authorization_servers"] = list(settings.authorization_servers)
+    if settings.issuers:
+        document["authorization_servers"] = list(settings.issuers)
     return document
 
 

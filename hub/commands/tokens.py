@@ -22,20 +22,24 @@ def _registry(db: str | None) -> Registry:
 def create(
     scopes: Annotated[str, typer.Option("--scopes", help=f"Comma separated: {', '.join(SCOPES)}.")],
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "token",
+    user: Annotated[
+        str | None, typer.Option("--user", help="Issue it to this user (`agenthub user add`): it acts as them.")
+    ] = None,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
     """Create a token and print it once: it cannot be shown again."""
     registry = _registry(db)
     try:
-        info, secret = registry.tokens.create(name, scopes)
+        info, secret = registry.tokens.create(name, scopes, user=user)
     except RegistryError as exc:
         fail(str(exc))
     if as_json:
         typer.echo(json.dumps({**info.to_json(), "token": secret}, indent=2))
         return
     typer.echo(secret)
-    typer.echo(f"token {info.id} '{info.name}' with scopes {', '.join(info.scopes)}: store it now", err=True)
+    owner = f" for user {info.user}" if info.user else ""
+    typer.echo(f"token {info.id} '{info.name}'{owner} with scopes {', '.join(info.scopes)}: store it now", err=True)
 
 
 @app.command(name="list")
@@ -53,7 +57,8 @@ def list_(
         typer.echo("no tokens")
         return
     rows = [
-        [t.id, t.name, ",".join(t.scopes), utc_time(t.created_at), utc_time(t.last_used_at),
+        [t.id, f"{t.name} (user {t.user})" if t.user else t.name, ",".join(t.scopes), utc_time(t.created_at),
+         utc_time(t.last_used_at),
          "revoked " + utc_time(t.revoked_at) if t.revoked_at else "active"]
         for t in tokens
     ]

@@ -75,3 +75,26 @@ def test_an_authorization_server_that_is_not_an_issuer_url_is_refused_at_start(
     monkeypatch.setenv("AGENTHUB_AUTHORIZATION_SERVERS", "https://login.example.org/?tenant=1")
     with pytest.raises(ValueError, match=r"AGENTHUB_AUTHORIZATION_SERVERS: 'https://login\.example\.org/\?tenant=1'"):
         HubSettings.from_env()
+
+
+def test_the_openid_connect_issuer_is_listed_first_among_the_authorization_servers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTHUB_OIDC_ISSUER", "https://login.example.org/realms/acme")
+    monkeypatch.setenv("AGENTHUB_OIDC_AUDIENCE", "agenthub")
+    monkeypatch.setenv("AGENTHUB_AUTHORIZATION_SERVERS", "https://id.example.com")
+    port = free_port()
+    settings = HubSettings.from_env(db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token=generate_token())
+    server, thread = start_hub(settings)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            root, mcp = (http.get(f"/.well-known/oauth-protected-resource{p}").json() for p in ("", "/mcp"))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    for document in (root, mcp):
+        parsed = ProtectedResourceMetadata.model_validate(document)
+        assert [str(a) for a in parsed.authorization_servers or []] == [
+            "https://login.example.org/realms/acme", "https://id.example.com"
+        ]
+    assert (root["resource"], mcp["resource"]) == (f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/mcp")
