@@ -5,14 +5,26 @@ job commands, agent commands); each holds this one ``EngineCore``. It owns
 the retry-on-conflict transaction (``atomic``), the cache of parsed process
 definitions and the run of one command with everything it sets off
 (``run``). It knows the store only as ``engine.store.protocol.Store``.
+
+Group commit: ``atomic_each`` runs several commands in one transaction,
+each in a savepoint of its own, so one that fails rolls back alone and the
+others commit together (one fsync on SQLite instead of one each).
+``grouped`` is ``atomic`` for callers on many threads at once (REST, MCP):
+each queues its command; the one that finds no leader leads, takes every
+command queued by then and runs them with ``atomic_each``; the others wait
+for their own result. Nothing waits for company: a caller alone runs its
+command at once, with ``atomic``, as before. Rejected: a committer thread
+with a short timer to collect a batch, which adds its delay to every
+command of a quiet engine.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
@@ -28,9 +40,36 @@ from engine.scheduler.local import LocalJobs
 from engine.store.exceptions import ConcurrentUpdate
 from engine.store.protocol import Store, StoreTx
 from engine.unit import Touched, UnitOfWork
+from engine.views import ActivatedJob
 
 T = TypeVar("T")
 _RETRIES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Settled(Generic[T]):
+    """One command's end in a group: its result, or the exception it raised (its savepoint rolled back)."""
+
+    value: T | None = None
+    error: Exception | None = None
+
+    def unwrap(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]  # None is a result too (commands returning None)
+
+
+@dataclass(slots=True)
+class _Queued:
+    """A command waiting in ``grouped``: its result once the group committed, or the call to lead the next group."""
+
+    work: Callable[[StoreTx], Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    settled: Settled[Any] | None = None
+
+
+class _Retry(Exception):
+    """A command of a group lost a race (or PostgreSQL a serialization): the whole group runs again."""
 
 
 class EngineCore:
@@ -51,6 +90,9 @@ class EngineCore:
         self.commit_listeners: set[Callable[[], None]] = set()
         self._processes: dict[int, Process] = {}
         self._lock = threading.Lock()
+        self._queue: list[_Queued] = []  # commands waiting for the leader of ``grouped``
+        self._leading = False
+        self._thread = threading.local()  # per thread: jobs staged for the worker loop, leading a group
 
     def millis(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
@@ -59,6 +101,7 @@ class EngineCore:
         """Run ``work`` in one transaction, again from the start if a concurrent one got there first."""
         local = self.local_jobs
         for attempt in range(_RETRIES):
+            self._staged().clear()
             if local is not None:
                 local.discard_staged()
             try:
@@ -78,6 +121,136 @@ class EngineCore:
                 if attempt == _RETRIES - 1 or not _retryable(exc):
                     raise
         raise AssertionError("unreachable")
+
+    def atomic_each(self, works: Sequence[Callable[[StoreTx], Any]]) -> list[Settled[Any]]:
+        """Run ``works`` in one transaction, each in a savepoint: one per item, its result or its exception.
+
+        A command that raises rolls back its own savepoint; the others commit together, and nothing is
+        settled before that commit. A lost race (``ConcurrentUpdate``, a PostgreSQL deadlock or serialization
+        failure) in any of them runs them all again from the start, as ``atomic`` does for one; an error of
+        the transaction itself (the commit, a busy database) is raised for all. A command alone runs just as
+        ``atomic`` runs it, and whatever it raises is its result.
+        """
+        if len(works) == 1:  # alone: no savepoint needed, the transaction is the command's own
+            try:
+                return [Settled(self.atomic(works[0]))]
+            except Exception as exc:
+                return [Settled(error=exc)]
+        local = self.local_jobs
+        staged = self._staged()
+        for attempt in range(_RETRIES):
+            staged.clear()
+            if local is not None:
+                local.discard_staged()
+            try:
+                settled: list[Settled[Any]] = []
+                with self.store.transaction() as tx:
+                    for work in works:
+                        settled.append(self._in_savepoint(tx, work, local))
+                    crashpoint("before_commit")
+                if local is not None:
+                    local.publish_staged()
+                for listener in tuple(self.commit_listeners):
+                    listener()
+                crashpoint("after_commit")
+                return settled
+            except _Retry as exc:
+                if attempt == _RETRIES - 1:
+                    raise exc.__cause__ or exc from None
+            except ConcurrentUpdate:
+                if attempt == _RETRIES - 1:
+                    raise
+            except OperationalError as exc:
+                if attempt == _RETRIES - 1 or not _retryable(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _in_savepoint(self, tx: StoreTx, work: Callable[[StoreTx], Any], local: LocalJobs | None) -> Settled[Any]:
+        staged = self._staged()
+        mark = len(staged)
+        try:
+            with tx.savepoint():
+                return Settled(work(tx))
+        except ConcurrentUpdate as exc:
+            raise _Retry() from exc
+        except OperationalError as exc:
+            if _retryable(exc):
+                raise _Retry() from exc
+            raise
+        except Exception as exc:
+            if len(staged) > mark and local is not None:  # its jobs rolled back: the loop must not run them
+                del staged[mark:]
+                local.discard_staged()
+                for job in staged:
+                    local.stage(job)
+            return Settled(error=exc)
+
+    def grouped(self, work: Callable[[StoreTx], T]) -> T:
+        """``atomic`` for callers arriving together: their commands commit in one transaction (see the module)."""
+        if getattr(self._thread, "leading", False):  # called back from a group's commit: no one else would run it
+            return self.atomic(work)
+        mine = _Queued(work)
+        with self._lock:
+            self._queue.append(mine)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            mine.done.wait()
+            if mine.settled is None:  # the last leader handed the lead over: this command is still queued
+                self._lead()
+        else:
+            self._lead()
+        assert mine.settled is not None
+        return mine.settled.unwrap()  # type: ignore[no-any-return]
+
+    def _lead(self) -> None:
+        """Run every queued command as one group, then hand the lead to a command queued meanwhile, if any."""
+        with self._lock:
+            group, self._queue = self._queue, []
+        self._thread.leading = True
+        try:
+            if len(group) == 1:  # alone: exactly what ``atomic`` does
+                try:
+                    group[0].settled = Settled(self.atomic(group[0].work))
+                except Exception as exc:
+                    group[0].settled = Settled(error=exc)
+            else:
+                try:
+                    for queued, settled in zip(group, self.atomic_each([q.work for q in group]), strict=True):
+                        queued.settled = settled
+                except Exception as exc:
+                    for queued in group:
+                        queued.settled = Settled(error=exc)
+        finally:
+            self._thread.leading = False
+            for queued in group:
+                if queued.settled is None:  # the leader was interrupted (KeyboardInterrupt): no result to give
+                    queued.settled = Settled(error=RuntimeError("the transaction of this command was interrupted"))
+            with self._lock:
+                if self._queue:  # woken with nothing settled, it leads
+                    self._queue[0].done.set()
+                else:
+                    self._leading = False
+            for queued in group:
+                queued.done.set()
+
+    def waiting(self) -> int:
+        """How many commands of ``grouped`` wait for a leader now (tests watch a group form)."""
+        with self._lock:
+            return len(self._queue)
+
+    def stage(self, job: ActivatedJob) -> None:
+        """Hand a job locked in this transaction to the worker loop once it commits (it queues it then)."""
+        local = self.local_jobs
+        if local is not None:
+            self._staged().append(job)
+            local.stage(job)
+
+    def _staged(self) -> list[ActivatedJob]:
+        staged: list[ActivatedJob] | None = getattr(self._thread, "staged", None)
+        if staged is None:
+            staged = self._thread.staged = []
+        return staged
 
     def process(self, tx: StoreTx, definition_key: int) -> Process:
         """The parsed process of a deployed definition (parsed once per engine)."""

@@ -27,12 +27,13 @@ from typing_extensions import TypeVar
 from engine.agent.config import Policy
 from engine.agent.facade import AgentCommands
 from engine.agent.turn import AgentTurn
-from engine.core import EngineCore
+from engine.core import EngineCore, Settled
 from engine.correlation import EventCommands
 from engine.deployment import Deployer
 from engine.exceptions import AskPerson, Conflict, NotFound
 from engine.exposure import ToolSpec
 from engine.job_commands import JobCommands
+from engine.job_reports import JobReport
 from engine.model import Process
 from engine.ports import Clock, SystemClock
 from engine.queries import Queries, instance_view
@@ -170,7 +171,7 @@ class Engine(Generic[StoreT]):
             unit.run()
             return instance_view(tx, state)
 
-        return self._k.atomic(work)
+        return self._k.grouped(work)  # starts arriving together on many threads commit together
 
     def cancel(self, instance: int) -> InstanceView:
         def work(tx: StoreTx) -> InstanceView:
@@ -219,7 +220,7 @@ class Engine(Generic[StoreT]):
             self._k.run(tx, int(row.instance_key),
                         m.CompleteUserTask(key, int(row.element_instance), values, completed_by))
 
-        self._k.atomic(work)
+        self._k.grouped(work)
 
     def claim_user_task(self, key: int, assignee: str | None) -> None:
         def work(tx: StoreTx) -> None:
@@ -239,6 +240,12 @@ class Engine(Generic[StoreT]):
         lease it was activated with, ``worker`` and ``lock_version``: a worker whose lease expired and whose job went
         to another worker gets ``JobLost`` instead of overwriting that worker's result (RELIABILITY I6)."""
         self._jobs.complete_job(key, variables, worker=worker, lock_version=lock_version)
+
+    def report_jobs(self, reports: Sequence[JobReport]) -> list[Settled[Any]]:
+        """Several reports (complete, fail, throw an error, park) in one commit, each applied alone in a savepoint:
+        one refused (``JobLost``, ``NotFound``, ``Conflict`` ...) rolls back only itself. One ``Settled`` per
+        report, in order: its result, or the exception the single command would have raised."""
+        return self._jobs.report_jobs(reports)
 
     def fail_job(self, key: int, message: str, *, retries: int | None = None, backoff_ms: int = 0, worker: str,
                  lock_version: int) -> int:

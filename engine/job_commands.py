@@ -4,24 +4,32 @@ Every report on a job carries the lease it was activated with (``worker``,
 ``lock_version``): a worker whose lease expired and whose job went to
 another worker gets ``JobLost`` instead of overwriting that worker's result
 (RELIABILITY I6).
+
+``report_jobs`` applies many reports in one transaction, each in a savepoint
+of its own (``EngineCore.atomic_each``): the worker loop reports every
+handler that finished in a turn with one commit, and a stale report among
+them (``JobLost``) is refused alone.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.core import EngineCore
+from engine.core import EngineCore, Settled
 from engine.crash import crashpoint
 from engine.exceptions import AskPerson, InvalidInput, JobLost, NotFound
-from engine.runtime import ScopeView
+from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport
+from engine.runtime import InstanceStatus, ScopeView
 from engine.runtime import messages as m
 from engine.store.exceptions import JobLockLost, JobNotFound
 from engine.store.protocol import StoreTx
 from engine.store.rows import JobRow
 from engine.validation import check_variables
 from engine.views import ActivatedJob
+
+__all__ = ["CompleteReport", "ErrorReport", "FailReport", "JobCommands", "JobReport", "ParkReport"]
 
 
 class JobCommands:
@@ -30,22 +38,57 @@ class JobCommands:
     def __init__(self, kernel: EngineCore) -> None:
         self._k = kernel
 
+    def report_jobs(self, reports: Sequence[JobReport]) -> list[Settled[Any]]:
+        """Apply ``reports`` in one transaction, each alone in a savepoint; one result or exception per report."""
+        works: list[Callable[[StoreTx], Any]] = []
+        for report in reports:
+            try:
+                works.append(self._work(report))
+            except Exception as exc:  # refused before any transaction (its variables, its question)
+                works.append(_raising(exc))
+        return self._k.atomic_each(works) if works else []
+
+    def _work(self, report: JobReport) -> Callable[[StoreTx], Any]:
+        if isinstance(report, CompleteReport):
+            return self._complete(report.key, report.variables, report.worker, report.lock_version)
+        if isinstance(report, FailReport):
+            return self._fail(report.key, report.message, report.retries, report.backoff_ms, report.worker,
+                              report.lock_version)
+        if isinstance(report, ErrorReport):
+            return self._throw(report.key, report.code, report.message, report.variables, report.worker,
+                               report.lock_version)
+        return self._park(report.key, report.ask, report.worker, report.lock_version)
+
     def complete_job(
         self, key: int, variables: dict[str, Any] | None = None, *, worker: str, lock_version: int
     ) -> None:
+        self._k.grouped(self._complete(key, variables, worker, lock_version))
+
+    def _complete(
+        self, key: int, variables: dict[str, Any] | None, worker: str, lock_version: int
+    ) -> Callable[[StoreTx], None]:
         values = check_variables(variables)
 
         def work(tx: StoreTx) -> None:
             row = _job(tx, key, worker, lock_version)
-            tx.jobs.complete(key)
-            self._k.run(tx, int(row.instance_key), m.CompleteJob(key, int(row.element_instance), values))
+            instance = int(row.instance_key)
+            touched = self._k.run(tx, instance, m.CompleteJob(key, int(row.element_instance), values))
+            # the job's row is written once: a tombstone while its instance runs, gone with an instance that ended
+            entry = touched.get(instance)
+            if entry is None or entry.state.status == InstanceStatus.ACTIVE:
+                tx.jobs.complete(key)
 
-        self._k.atomic(work)
+        return work
 
     def fail_job(
         self, key: int, message: str, *, retries: int | None = None, backoff_ms: int = 0, worker: str,
         lock_version: int,
     ) -> int:
+        return self._k.atomic(self._fail(key, message, retries, backoff_ms, worker, lock_version))
+
+    def _fail(
+        self, key: int, message: str, retries: int | None, backoff_ms: int, worker: str, lock_version: int
+    ) -> Callable[[StoreTx], int]:
         def work(tx: StoreTx) -> int:
             row = _job(tx, key, worker, lock_version)
             left = int(row.retries) - 1 if retries is None else retries
@@ -59,12 +102,17 @@ class JobCommands:
                 self._k.run(tx, int(row.instance_key), m.FailJob(key, int(row.element_instance), message))
             return max(left, 0)
 
-        return self._k.atomic(work)
+        return work
 
     def throw_error(
         self, key: int, code: str, message: str = "", variables: dict[str, Any] | None = None, *, worker: str,
         lock_version: int,
     ) -> None:
+        self._k.atomic(self._throw(key, code, message, variables, worker, lock_version))
+
+    def _throw(
+        self, key: int, code: str, message: str, variables: dict[str, Any] | None, worker: str, lock_version: int
+    ) -> Callable[[StoreTx], None]:
         values = check_variables(variables)
 
         def work(tx: StoreTx) -> None:
@@ -73,9 +121,12 @@ class JobCommands:
             command = m.ThrowError(key, int(row.element_instance), code, message, values)
             self._k.run(tx, int(row.instance_key), command)
 
-        self._k.atomic(work)
+        return work
 
     def park_job(self, key: int, ask: AskPerson, *, worker: str, lock_version: int) -> None:
+        self._k.atomic(self._park(key, ask, worker, lock_version))
+
+    def _park(self, key: int, ask: AskPerson, worker: str, lock_version: int) -> Callable[[StoreTx], None]:
         if not ask.name or not ask.answer_variable.isidentifier():
             raise InvalidInput("a job that asks a person needs a task name and an answer variable name")
         details = check_variables(ask.details)
@@ -88,7 +139,7 @@ class JobCommands:
                 key, int(row.element_instance), str(row.type), int(row.retries), headers, ask.name[:255], details,
                 ask.assignee, list(ask.candidate_groups), ask.answer_variable, ask.round))
 
-        self._k.atomic(work)
+        return work
 
     def activate_jobs(
         self, types: Sequence[str] | None, worker: str, *, max_jobs: int = 10, lease_ms: int = 10_000,
@@ -125,6 +176,13 @@ class JobCommands:
         expires = self._k.millis() + lease_ms
         with self._k.store.transaction() as tx:
             return {job.key for job in jobs if not tx.jobs.extend_lease(job.key, job.worker, job.lock_version, expires)}
+
+
+def _raising(exc: Exception) -> Callable[[StoreTx], Any]:
+    def work(_tx: StoreTx) -> Any:
+        raise exc
+
+    return work
 
 
 def _job(tx: StoreTx, key: int, worker: str, lock_version: int) -> JobRow:

@@ -41,6 +41,7 @@ class UnitContext(Protocol):
     def limits(self) -> RuntimeLimits: ...
 
     def process(self, tx: StoreTx, definition_key: int) -> Process: ...
+    def stage(self, job: ActivatedJob) -> None: ...
 
 
 @dataclass(slots=True)
@@ -132,7 +133,7 @@ class UnitOfWork:
             element = entry.state.elements.get(effect.element_instance)
             if element is None or element.job != effect.key:
                 continue  # withdrawn within the same transaction
-            local.stage(ActivatedJob(
+            self.engine.stage(ActivatedJob(
                 key=effect.key, type=effect.type, instance=entry.state.key, element_id=effect.element_id,
                 element_instance=effect.element_instance, process_id=entry.state.process_id,
                 retries=effect.retries, headers=dict(effect.headers),

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.crash import crashpoint
 from engine.exceptions import AskPerson, BpmnError, Conflict, JobLost, NotFound
+from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport
 from engine.scheduler.local import LocalJobs
 from engine.scheduler.registry import Job, WorkerRegistry, default_registry
 from engine.views import ActivatedJob
@@ -268,8 +269,7 @@ class WorkerLoop:
 
     def _turn(self, outcomes: list[_Outcome], held: list[ActivatedJob] | None, timers: bool) -> int:
         """On the engine's thread: report ``outcomes``, extend the leases of ``held``, fire due timers (how many)."""
-        for outcome in outcomes:
-            self._report(outcome)
+        self._reports(outcomes)
         if held is not None:
             self.engine.extend_leases(held, self.settings.lease_ms)  # one transaction for all of them
         return self._fire_timers() if timers else 0
@@ -317,53 +317,54 @@ class WorkerLoop:
             result = await result
         return result
 
-    def _report(self, outcome: _Outcome) -> None:
-        crashpoint("after_handler")
+    def _reports(self, outcomes: list[_Outcome]) -> None:
+        """Report every outcome of a turn in one transaction, each in a savepoint of its own (one commit for all)."""
+        reports: list[JobReport] = []
+        for outcome in outcomes:
+            crashpoint("after_handler")
+            reports.append(self._report_of(outcome))
+        if not reports:
+            return
+        failure: Exception | None = None
+        for report, settled in zip(reports, self.engine.report_jobs(reports), strict=True):
+            error = settled.error
+            if error is None:
+                if isinstance(report, FailReport):
+                    self.failed += 1
+                elif isinstance(report, CompleteReport):
+                    self.completed += 1
+            elif isinstance(error, JobLost):
+                log.warning("%s", error)
+            elif isinstance(error, (NotFound, Conflict)):  # canceled meanwhile
+                log.info("job %s: %s", report.key, error)
+            elif failure is None:
+                failure = error
+        if failure is not None:  # the others are committed; this one ends the loop, as it did alone
+            raise failure
+
+    def _report_of(self, outcome: _Outcome) -> JobReport:
+        """What to tell the engine of a finished handler."""
         job, error = outcome.job, outcome.error
-        try:
-            if isinstance(error, AskPerson):
-                self.engine.park_job(job.key, error, worker=job.worker, lock_version=job.lock_version)
-                return
-            if isinstance(error, BpmnError):
-                self.engine.throw_error(
-                    job.key,
-                    error.code,
-                    error.message,
-                    error.variables,
-                    worker=job.worker,
-                    lock_version=job.lock_version,
-                )
-                return
-            if error is not None:
-                message = f"{type(error).__name__}: {error}"
-                log.warning("job %s (%s) failed: %s", job.key, job.type, message)
-                detail = "".join(traceback.format_exception_only(error)).strip()
-                self.engine.fail_job(
-                    job.key,
-                    detail or message,
-                    worker=job.worker,
-                    lock_version=job.lock_version,
-                    backoff_ms=backoff_ms(self.settings, job.retries - 1, job.retries),
-                )
-                self.failed += 1
-                return
-            result = outcome.result
-            if result is not None and not isinstance(result, dict):
-                self.engine.fail_job(
-                    job.key,
-                    f"the handler of '{job.type}' returned {type(result).__name__}, "
-                    "expected a dict of variables or None",
-                    worker=job.worker,
-                    lock_version=job.lock_version,
-                )
-                self.failed += 1
-                return
-            self.engine.complete_job(job.key, result or {}, worker=job.worker, lock_version=job.lock_version)
-            self.completed += 1
-        except JobLost as exc:
-            log.warning("%s", exc)
-        except (NotFound, Conflict) as exc:  # canceled meanwhile
-            log.info("job %s: %s", job.key, exc)
+        if isinstance(error, AskPerson):
+            return ParkReport(job.key, error, worker=job.worker, lock_version=job.lock_version)
+        if isinstance(error, BpmnError):
+            return ErrorReport(job.key, error.code, message=error.message, variables=error.variables,
+                               worker=job.worker, lock_version=job.lock_version)
+        if error is not None:
+            message = f"{type(error).__name__}: {error}"
+            log.warning("job %s (%s) failed: %s", job.key, job.type, message)
+            detail = "".join(traceback.format_exception_only(error)).strip()
+            return FailReport(job.key, detail or message, worker=job.worker, lock_version=job.lock_version,
+                              backoff_ms=backoff_ms(self.settings, job.retries - 1, job.retries))
+        result = outcome.result
+        if result is not None and not isinstance(result, dict):
+            return FailReport(
+                job.key,
+                f"the handler of '{job.type}' returned {type(result).__name__}, expected a dict of variables or None",
+                worker=job.worker,
+                lock_version=job.lock_version,
+            )
+        return CompleteReport(job.key, worker=job.worker, lock_version=job.lock_version, variables=result or {})
 
 
 def _outcome(job: ActivatedJob, task: asyncio.Task[Any]) -> _Outcome:

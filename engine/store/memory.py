@@ -51,6 +51,16 @@ class MemoryTx:
     def next_key(self) -> int:
         return self.tables.next_key()
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A snapshot of the working copy, put back if the block raises (keys handed out meanwhile stay used)."""
+        snapshot = self.tables.copy()
+        try:
+            yield
+        except BaseException:
+            self.tables.restore(snapshot)
+            raise
+
     def count_jobs(self, types: Sequence[str] | None = None, *, state: str | None = None) -> int:
         """``jobs.count``, as ``engine.store.tx.Tx`` offers it to tests and tools."""
         return self.jobs.count(types, state=state)

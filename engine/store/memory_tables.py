@@ -43,6 +43,13 @@ class Tables:
         copied: dict[str, Any] = {f.name: dict(getattr(self, f.name)) for f in fields(self)}
         return Tables(**copied)
 
+    def restore(self, snapshot: Tables) -> None:
+        """Put a ``copy`` back in place (a savepoint rolled back), keeping the key counter where it is."""
+        key = self.counters["key"]
+        for f in fields(self):
+            setattr(self, f.name, getattr(snapshot, f.name))
+        self.counters["key"] = key
+
     def next_key(self) -> int:
         key = self.counters["key"]
         self.counters["key"] = key + 1

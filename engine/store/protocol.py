@@ -214,6 +214,9 @@ class StoreTx(Protocol):
     """One unit of work; also the step's source of keys."""
 
     def next_key(self) -> int: ...
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction that an exception rolls back alone, the rest of the transaction kept."""
+        ...
 
     @property
     def definitions(self) -> DefinitionRows: ...

@@ -224,7 +224,7 @@ class SqlStore:
 
     def _tx(self, conn: Connection, reserved: list[bool]) -> Tx:
         session = Session(conn, self.sql, for_update=self.dialect == "postgresql")
-        return Tx(session, lambda: self.keys.next_key(conn, reserved))
+        return Tx(session, lambda: self.keys.next_key(conn, reserved), reserved, self.keys.discard)
 
     def close(self) -> None:
         self.engine.dispose()
