@@ -40,6 +40,8 @@ from hub.output import (
 from hub.progress import LiveCount
 from hub.settings import HubSettings, runtime_limits
 from hub.tables import printable
+from protocols.task_access import TaskRefused, check_complete, may_complete
+from registry import Principal, RegistryError
 
 app = typer.Typer(
     name="agenthub",
@@ -212,24 +214,73 @@ def instances(
     print_instances(engine_call(engine.instances, state=state, process_id=process, limit=limit), as_json)
 
 
+As = Annotated[
+    str | None,
+    typer.Option("--as", help="Act as this registry user, with their groups (default: you, the local admin)."),
+]
+
+
+def acting(db: str | None, user_id: str | None) -> Principal:
+    """Who a task command acts as: the local operator (an admin), or with ``--as`` a user with their groups."""
+    if user_id is None:
+        return Principal(cli_principal(), frozenset({"admin"}))
+    try:
+        user = open_registry(database_url(db)).users.get(user_id)
+    except RegistryError as exc:
+        fail(str(exc))
+    return Principal(user.id, frozenset({"tasks"}), groups=frozenset(user.groups), person=True,
+                     display_name=user.name)
+
+
 @app.command()
 def tasks(
     group: Annotated[str | None, typer.Option("--group", help="Only tasks for this candidate group.")] = None,
+    as_user: As = None,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
-    """List open user tasks."""
+    """List open user tasks: all of them, or with --as those that user may complete (theirs and their groups')."""
+    who = acting(db, as_user)
     engine = open_engine(db)
-    print_tasks(engine_call(engine.user_tasks, candidate_group=group), as_json)
+    views = engine_call(engine.user_tasks, candidate_group=group)
+    print_tasks(views if as_user is None else [v for v in views if may_complete(who, v)], as_json)
 
 
 @app.command()
-def complete(task_id: Annotated[int, typer.Argument(help="User task id.")], vars: Vars = None, db: Db = None) -> None:
-    """Complete a user task; the instance moves on."""
-    variables = parse_vars(vars)
+def claim(
+    task_id: Annotated[int, typer.Argument(help="User task id.")],
+    user: Annotated[str, typer.Option("--user", help="Assign the task to this user (or machine) id.")],
+    db: Db = None,
+) -> None:
+    """Assign a user task to someone; only they may complete it then."""
     engine = open_engine(db)
-    engine_call(engine.complete_user_task, task_id, variables)
-    typer.echo(f"completed user task {task_id}")
+    engine_call(engine.claim_user_task, task_id, user)
+    typer.echo(f"user task {task_id} assigned to {user}")
+
+
+@app.command()
+def unclaim(task_id: Annotated[int, typer.Argument(help="User task id.")], db: Db = None) -> None:
+    """Unassign a user task: it is offered to its candidates again."""
+    engine = open_engine(db)
+    engine_call(engine.claim_user_task, task_id, None)
+    typer.echo(f"user task {task_id} unassigned")
+
+
+@app.command()
+def complete(
+    task_id: Annotated[int, typer.Argument(help="User task id.")], vars: Vars = None, as_user: As = None,
+    db: Db = None,
+) -> None:
+    """Complete a user task; the instance moves on. Not yours to complete: recorded as your (admin) override."""
+    variables = parse_vars(vars)
+    who = acting(db, as_user)
+    engine = open_engine(db)
+    try:
+        done = check_complete(who, engine_call(engine.user_task, task_id))
+    except TaskRefused as exc:
+        fail(str(exc))
+    engine_call(engine.complete_user_task, task_id, variables, completed_by=done.completed_by)
+    typer.echo(f"completed user task {task_id}" + (f" as {done.completed_by}" if done.override else ""))
 
 
 @app.command()

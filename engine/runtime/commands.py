@@ -121,7 +121,8 @@ def _complete_task(command: m.CompleteUserTask, step: Kernel) -> None:
     if behavior.user_task_completed(step, element, dict(command.variables), command.completed_by):
         return  # an agent's tool call that waited for approval
     element.user_task = None
-    step.record(_E.USER_TASK_COMPLETED, element, task=command.task, variables=sorted(command.variables))
+    who = {"completedBy": command.completed_by} if command.completed_by else {}
+    step.record(_E.USER_TASK_COMPLETED, element, task=command.task, variables=sorted(command.variables), **who)
     if element.parked is not None:  # a job that asked a person: it runs again, with the answer
         _resume_parked(step, element, dict(command.variables))
         return

@@ -96,12 +96,14 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     "/process-instances/{key}/variables": {"post": ("Set root variables.", "start", {"requestBody": _body(_VARS)})},
     "/user-tasks": {
         "get": (
-            "List user tasks (filters: state, candidateGroup, instance).",
+            "List user tasks (filters: state, candidateGroup, instance): the caller's own, those offered to it or "
+            "its groups and those offered to no one; an admin sees every task ('all=true' says so, admins only).",
             "tasks",
             {
                 "parameters": [
                     *_PAGING,
                     {"name": "state", "in": "query", "schema": _S},
+                    {"name": "all", "in": "query", "schema": {"type": "boolean"}},
                     {"name": "candidateGroup", "in": "query", "schema": _S},
                     {"name": "instance", "in": "query", "schema": ID},
                 ],
@@ -110,10 +112,30 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         ),
     },
     "/user-tasks/{key}": {"get": ("One user task.", "tasks", {"responses": _ok(ref("UserTask"))})},
-    "/user-tasks/{key}/claim": {"post": ("Claim (assign) a task.", "tasks", {"responses": _ok(ref("UserTask"))})},
+    "/user-tasks/{key}/assignment": {
+        "post": (
+            "Assign a task: to yourself when you may complete it, to anyone else as an admin; 403 otherwise.",
+            "tasks",
+            {"requestBody": _body({"assignee": _S}, ["assignee"]), "responses": _ok(ref("UserTask"))},
+        ),
+        "delete": (
+            "Unassign a task (yours, or anyone's as an admin): it is offered to its candidates again.",
+            "tasks",
+            {"responses": _ok(ref("UserTask"))},
+        ),
+    },
+    "/user-tasks/{key}/claim": {
+        "post": (
+            "Claim a task (the older form of POST .../assignment; no body: for yourself; assignee null: unassign).",
+            "tasks",
+            {"responses": _ok(ref("UserTask"))},
+        )
+    },
     "/user-tasks/{key}/complete": {
         "post": (
-            "Complete a task; 409 when it is no longer open.",
+            "Complete a task: its assignee; while unassigned its candidate users and groups; anyone when it names "
+            "no one; an admin always (recorded as an override). 403 (nothing changes) otherwise, 409 when it is "
+            "no longer open.",
             "tasks",
             {"requestBody": _body(_VARS), "responses": _ok(ref("UserTask"))},
         )

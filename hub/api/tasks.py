@@ -1,33 +1,73 @@
-"""User tasks: list (filters: state, candidate group, instance), get, claim, complete."""
+"""User tasks: list (filters: state, candidate group, instance), get, assign, unassign, complete.
+
+Who may do what is ``protocols.task_access``: a refused completion or
+assignment is a 403 that says who may, and nothing changes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from engine import Engine, TaskView
 from hub.api.common import ApiError, field, hub, int_param, json_body, page_params, paged, path_int, require
+from protocols.task_access import TaskRefused, check_assign, check_complete, is_admin, may_complete
+from registry import Principal
 
 _STATES = ("created", "completed", "canceled", "all")
+_SCAN_PAGES = 10  # pages of a principal's listing read to fill one page of what it may see
+_SELF = "\x00self"  # claim without a body: the caller (a control character, so never a principal's name)
+log = logging.getLogger("agenthub.tasks")
 
 
 async def list_tasks(request: Request) -> Response:
-    require(request, "tasks")
+    """A principal's own and its groups' tasks; an admin's listing (or ``?all=true``, admins only) shows every task."""
+    who = require(request, "tasks")
     limit, after = page_params(request)
     state = request.query_params.get("state", "created")
     if state not in _STATES:
         raise ApiError(400, f"unknown task state '{state}': use {', '.join(_STATES)}")
-    views = await asyncio.to_thread(
-        hub(request).engine.user_tasks,
-        state=None if state == "all" else state,
-        instance=int_param(request, "instance"),
-        candidate_group=request.query_params.get("candidateGroup") or None,
-        limit=limit + 1,
-        after=after,
-    )
-    return paged([v.to_json() for v in views], limit)
+    everything = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+    if everything and not is_admin(who):
+        raise ApiError(403, "only an admin may list every user task ('all=true')", requiredScope="admin")
+    engine = hub(request).engine
+    instance = int_param(request, "instance")
+    group = request.query_params.get("candidateGroup") or None
+
+    def read(after: int | None) -> list[TaskView]:
+        return engine.user_tasks(state=None if state == "all" else state, instance=instance, candidate_group=group,
+                                 limit=limit + 1, after=after)
+
+    if is_admin(who):
+        return paged([v.to_json() for v in await asyncio.to_thread(read, after)], limit)
+    shown, scanned_to = await asyncio.to_thread(_visible_page, who, read, limit, after)
+    if scanned_to is not None and len(shown) <= limit:  # stopped scanning before the end: go on from there
+        return JSONResponse({"items": [v.to_json() for v in shown], "page": {"limit": limit, "next": scanned_to}})
+    return paged([v.to_json() for v in shown], limit)
+
+
+def _visible_page(
+    who: Principal, read: Callable[[int | None], list[TaskView]], limit: int, after: int | None
+) -> tuple[list[TaskView], int | None]:
+    """Up to ``limit + 1`` tasks ``who`` may complete, reading the engine's pages after ``after``.
+
+    The engine filters by one candidate group in SQL, not by "assigned to me or offered to one of my groups", so
+    the filter runs here. To keep one listing cheap it reads at most ``_SCAN_PAGES`` pages; when it stops early
+    the second value is the last task id read, to pass as ``after`` (a page may then hold fewer than ``limit``).
+    """
+    shown: list[TaskView] = []
+    for _ in range(_SCAN_PAGES):
+        views = read(after)
+        shown.extend(v for v in views if may_complete(who, v))
+        if len(shown) > limit or len(views) <= limit:
+            return shown, None
+        after = views[-1].key
+    return shown, after
 
 
 async def get_task(request: Request) -> Response:
@@ -37,32 +77,70 @@ async def get_task(request: Request) -> Response:
 
 
 async def claim(request: Request) -> Response:
-    """``{"assignee": "..."}``; without a body the task goes to the caller's token name; ``null`` unclaims."""
+    """``{"assignee": "..."}``; without a body the task goes to the caller; ``null`` unassigns."""
+    body = await json_body(request, optional=True)
+    if "assignee" in body and body["assignee"] is None:
+        return await _assign(request, None)
+    return await _assign(request, field(body, "assignee", str, default=_SELF))
+
+
+async def assign(request: Request) -> Response:
+    """``POST .../assignment`` with ``{"assignee": ID}``: claim it for yourself, or (admins) give it to anyone."""
+    body = await json_body(request)
+    return await _assign(request, field(body, "assignee", str, required=True))
+
+
+async def unassign(request: Request) -> Response:
+    """``DELETE .../assignment``: the task is offered to its candidates again."""
+    return await _assign(request, None)
+
+
+async def _assign(request: Request, assignee: str | None) -> Response:
     who = require(request, "tasks")
     key = path_int(request, "key")
-    body = await json_body(request, optional=True)
-    assignee = field(body, "assignee", str, default=who.name) if "assignee" in body or not body else None
-    if "assignee" in body and body["assignee"] is None:
-        assignee = None
     engine = hub(request).engine
-    await asyncio.to_thread(engine.claim_user_task, key, assignee)
+    await asyncio.to_thread(_assign_now, engine, who, key, who.name if assignee is _SELF else assignee)
     return JSONResponse((await asyncio.to_thread(engine.user_task, key)).to_json())
 
 
+def _assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) -> None:
+    task = engine.user_task(key)
+    try:
+        check_assign(who, task, assignee)
+    except TaskRefused as exc:
+        raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
+                       candidateGroups=task.candidate_groups) from None
+    engine.claim_user_task(key, assignee)
+
+
 async def complete(request: Request) -> Response:
-    """``{"variables": {...}}``; 409 when the task is no longer open. The caller's token name is the approver."""
+    """``{"variables": {...}}``; 409 when the task is no longer open, 403 (nothing changes) when the caller may not."""
     who = require(request, "tasks")
     key = path_int(request, "key")
     body = await json_body(request, optional=True)
     values = field(body, "variables", dict, default={})
     engine = hub(request).engine
-    await asyncio.to_thread(engine.complete_user_task, key, values, completed_by=who.name)
+
+    def work() -> None:
+        task = engine.user_task(key)
+        try:
+            done = check_complete(who, task)
+        except TaskRefused as exc:
+            raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
+                           candidateGroups=task.candidate_groups) from None
+        engine.complete_user_task(key, values, completed_by=done.completed_by)
+        if done.override:
+            log.warning("user task %s completed by %s", key, done.completed_by)
+
+    await asyncio.to_thread(work)
     return JSONResponse((await asyncio.to_thread(engine.user_task, key)).to_json())
 
 
 routes: list[BaseRoute] = [
     Route("/api/v1/user-tasks", list_tasks, methods=["GET"]),
     Route("/api/v1/user-tasks/{key}", get_task, methods=["GET"]),
+    Route("/api/v1/user-tasks/{key}/assignment", assign, methods=["POST"]),
+    Route("/api/v1/user-tasks/{key}/assignment", unassign, methods=["DELETE"]),
     Route("/api/v1/user-tasks/{key}/claim", claim, methods=["POST"]),
     Route("/api/v1/user-tasks/{key}/complete", complete, methods=["POST"]),
 ]

@@ -8,19 +8,27 @@ with ``{"error": {"type", "message"}}``), which the model can read and act on.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mcp_types import CallToolResult, Tool, ToolAnnotations
 
-from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound
+from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound, TaskView
 from engine.arguments import ArgumentError, check_arguments
 from protocols.instances import outcome
 from protocols.mcp._context import MAX_ID, in_thread, require, tool_error, tool_result
+from protocols.task_access import TaskRefused, check_complete, is_admin, may_complete
 from registry import Principal
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+_SCAN_PAGES = 10  # engine pages read to fill one page of the tasks a caller may see
+
+
+class Forbidden(Exception):
+    """The caller may not do this (a task that is not theirs to complete): a tool error, not a protocol error."""
+
+Handler = Callable[[Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _PAGE = {
@@ -91,8 +99,9 @@ class BuiltinTools:
                 BuiltinTool(
                     "agenthub_list_user_tasks",
                     "tasks",
-                    "List user tasks (work waiting for a person), by default the open ones; each task's 'inputs' "
-                    "are what it asks the person about (an agent's question, the values to review).",
+                    "List the user tasks you may complete (work waiting for a person), by default the open ones; "
+                    "each task's 'inputs' are what it asks the person about (an agent's question, the values to "
+                    "review).",
                     _schema(
                         {
                             "state": {"type": "string", "enum": ["created", "completed", "canceled", "all"]},
@@ -107,7 +116,9 @@ class BuiltinTools:
                 BuiltinTool(
                     "agenthub_complete_user_task",
                     "tasks",
-                    "Complete an open user task with the given variables; the instance then moves on.",
+                    "Complete an open user task with the given variables; the instance then moves on. Only a task "
+                    "assigned to you, or unassigned and offered to you or one of your groups (or to no one), is "
+                    "yours to complete: any other is refused as 'forbidden'.",
                     _schema({"task": {**_ID, "description": "The user task id"}, "variables": _VARIABLES}, ("task",)),
                     False,
                     self._complete_user_task,
@@ -144,17 +155,19 @@ class BuiltinTools:
         except ArgumentError as exc:
             return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}", problems=exc.problems)
         try:
-            return tool_result(await tool.handler(values))
+            return tool_result(await tool.handler(principal, values))
         except NotFound as exc:
             return tool_error("notFound", str(exc))
         except Conflict as exc:
             return tool_error("conflict", str(exc))
         except InvalidInput as exc:
             return tool_error("invalidArguments", str(exc))
+        except Forbidden as exc:
+            return tool_error("forbidden", str(exc))
 
     # --- handlers: plain JSON in, plain JSON out ---------------------------------------------
 
-    async def _list_instances(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def _list_instances(self, principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
         limit = int(args.get("limit", 20))
         views = await in_thread(
             lambda: self.engine.instances(
@@ -164,26 +177,32 @@ class BuiltinTools:
         items = [_summary(v) for v in views[:limit]]
         return {"instances": items, "next": items[-1]["instance"] if len(views) > limit else None}
 
-    async def _get_instance(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def _get_instance(self, principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
         key = int(args["instance"])
         return await in_thread(lambda: outcome(self.engine, self.engine.instance(key)))
 
-    async def _list_user_tasks(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def _list_user_tasks(self, principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        """The caller's own and its groups' tasks (an admin's: every task), one page of at most ``limit``."""
         limit = int(args.get("limit", 20))
         state = args.get("state", "created")
-        views = await in_thread(
-            lambda: self.engine.user_tasks(
-                state=None if state == "all" else state,
-                instance=_int(args, "instance"),
-                candidate_group=args.get("candidateGroup"),
-                limit=limit + 1,
-                after=_int(args, "after"),
-            )
-        )
-        items = [v.to_json() for v in views[:limit]]
-        return {"tasks": items, "next": items[-1]["id"] if len(views) > limit else None}
+        after = _int(args, "after")
+        shown: list[dict[str, Any]] = []
 
-    async def _complete_user_task(self, args: dict[str, Any]) -> dict[str, Any]:
+        def read(after: int | None) -> list[TaskView]:
+            return self.engine.user_tasks(state=None if state == "all" else state, instance=_int(args, "instance"),
+                                          candidate_group=args.get("candidateGroup"), limit=limit + 1, after=after)
+
+        for _ in range(_SCAN_PAGES):  # the engine cannot filter by "mine or my groups'": filter here, page by page
+            views = await in_thread(functools.partial(read, after))
+            shown.extend(v.to_json() for v in views if is_admin(principal) or may_complete(principal, v))
+            if len(shown) > limit:
+                return {"tasks": shown[:limit], "next": shown[limit - 1]["id"]}
+            if len(views) <= limit:
+                return {"tasks": shown, "next": None}
+            after = views[-1].key
+        return {"tasks": shown, "next": after}  # stopped early: a short page, go on after the last task read
+
+    async def _complete_user_task(self, principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
         key = int(args["task"])
 
         def complete() -> dict[str, Any]:
@@ -191,12 +210,16 @@ class BuiltinTools:
             if task.details.get("kind") == "approval":  # separation of duties: an MCP client may be an agent
                 raise Conflict(f"user task {key} approves an agent's tool call: a person decides it in the task "
                                "list or over the REST API, not over MCP")
-            self.engine.complete_user_task(key, args.get("variables") or {})
+            try:
+                done = check_complete(principal, task)
+            except TaskRefused as exc:
+                raise Forbidden(str(exc)) from None
+            self.engine.complete_user_task(key, args.get("variables") or {}, completed_by=done.completed_by)
             return {"task": key, "instance": outcome(self.engine, self.engine.instance(task.instance))}
 
         return await in_thread(complete)
 
-    async def _publish_message(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def _publish_message(self, principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
         return await in_thread(
             lambda: self.engine.publish_message(
                 args["name"],

@@ -72,6 +72,15 @@ def _open_tasks(hub: LiveHub, instance: int, token: str) -> list[dict[str, Any]]
         return list(answer.json()["items"])
 
 
+def _user_token(hub: LiveHub, user: str, groups: list[str]) -> str:
+    """A person's token: a local user with ``groups``, allowed to read and to work on tasks."""
+    with hub.client() as c:
+        c.post("/api/v1/users", json={"id": user, "groups": groups}).raise_for_status()
+        answer = c.post("/api/v1/tokens", json={"user": user, "name": f"{user}-laptop", "scopes": ["tasks", "read"]})
+        answer.raise_for_status()
+        return str(answer.json()["token"])
+
+
 def _wait_for_task(hub: LiveHub, instance: int, token: str, element: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -96,19 +105,22 @@ def test_a_complaint_runs_end_to_end_offline_with_a_question_and_a_finance_appro
                         {"customer": "ada", "orderId": "A-100", "complaint": "My kettle never arrived."})
     assert started.structured_content is not None
     instance = int(started.structured_content["instance"])
-    people = hub.token("tasks", "read")
+    people = _user_token(hub, "ada", [])  # the customer, whom the agent asks
+    finance = _user_token(hub, "fay", ["finance"])  # who approves refunds over 50
     question = _wait_for_task(hub, instance, people, "ask_customer")
     assert question["assignee"] == "ada"
     asked = question["inputs"]["question"]  # the agent's question, as the person sees it in the task list
     assert asked.startswith("Order A-100 can be refunded") and asked.endswith("a refund or a replacement?")
     assert question["agent"] == "Resolve"
-    listed = anyio.run(_over_mcp, hub, assistant_token, "agenthub_list_user_tasks", {"instance": instance})
+    listed = anyio.run(_over_mcp, hub, hub.admin, "agenthub_list_user_tasks", {"instance": instance})
     assert listed.structured_content is not None
     assert [t["inputs"] for t in listed.structured_content["tasks"]] == [question["inputs"]]
+    mine = anyio.run(_over_mcp, hub, assistant_token, "agenthub_list_user_tasks", {"instance": instance})
+    assert mine.structured_content == {"tasks": [], "next": None}  # ada's question, not the assistant's
     with hub.client(people) as c:
         c.post(f"/api/v1/user-tasks/{question['id']}/complete",
                json={"variables": {"choice": "refund"}}).raise_for_status()
-    approval = _wait_for_task(hub, instance, people, "propose_refund")
+    approval = _wait_for_task(hub, instance, finance, "propose_refund")
     assert approval["kind"] == "approval" and approval["tool"] == "propose_refund"
     assert approval["arguments"] == {"orderId": "A-100", "amount": 120.0, "reason": "My kettle never arrived."}
     assert approval["inputs"]["arguments"] == approval["arguments"] and approval["inputs"]["tool"] == "propose_refund"
@@ -119,7 +131,10 @@ def test_a_complaint_runs_end_to_end_offline_with_a_question_and_a_finance_appro
                         {"task": approval["id"], "variables": {"approved": True}})
     assert refused.is_error  # an MCP client (possibly an agent) cannot approve an agent's call
 
-    with hub.client(people) as c:
+    with hub.client(people) as c:  # finance approves, not the customer
+        refused_by_ada = c.post(f"/api/v1/user-tasks/{approval['id']}/complete", json={"variables": {"approved": True}})
+        assert refused_by_ada.status_code == 403, refused_by_ada.text
+    with hub.client(finance) as c:
         c.post(f"/api/v1/user-tasks/{approval['id']}/complete",
                json={"variables": {"approved": True}}).raise_for_status()
         deadline = time.monotonic() + 30
@@ -134,7 +149,7 @@ def test_a_complaint_runs_end_to_end_offline_with_a_question_and_a_finance_appro
                           timeout=60, check=True).stdout
     assert "model call 1 · rules:agent-rules.json" in text
     assert "propose_refund: approve [model:" in text
-    assert "propose_refund: approved by tasks-read" in text
+    assert "propose_refund: approved by fay" in text
     entries = json.loads(subprocess.run([AGENTHUB, "journal", str(instance), "--db", db, "--json"],
                                         capture_output=True, text=True, timeout=60, check=True).stdout)
     assert sum(1 for e in entries if e["type"] == "agent_model_called") == 5

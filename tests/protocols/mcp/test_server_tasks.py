@@ -104,7 +104,7 @@ async def test_a_task_is_the_process_instance_from_start_to_result(session: RawS
     assert got["status"] == "input_required"
 
     [user_task] = mcp_hub.engine.user_tasks(instance=instance)
-    await session.result("tools/call", {"name": "agenthub_complete_user_task", "arguments": {"task": user_task.key}})
+    mcp_hub.engine.complete_user_task(user_task.key, {})  # a manager's to complete, not this agent's
     assert (await session.result("tasks/get", {"taskId": task["taskId"]}))["status"] == "completed"
 
     payload = await session.result("tasks/result", {"taskId": task["taskId"]})

@@ -90,16 +90,20 @@ async def test_a_process_waiting_for_a_person_answers_with_the_instance_and_what
         assert "agenthub_get_instance" in waiting.content[1].text  # type: ignore[union-attr]
 
         listed = await client.call_tool("agenthub_list_user_tasks", {"instance": data["instance"]})
+        assert listed.structured_content == {"tasks": [], "next": None}  # offered to managers: not this agent's
+
+    async with mcp_hub.client("admin", mode=mode) as admin:
+        listed = await admin.call_tool("agenthub_list_user_tasks", {"instance": data["instance"]})
         [task] = listed.structured_content["tasks"]  # type: ignore[index]
         assert task["id"] == wait["task"] and task["state"] == "created"
 
-        done = await client.call_tool(
+        done = await admin.call_tool(
             "agenthub_complete_user_task", {"task": wait["task"], "variables": {"approved": True}}
         )
         assert not done.is_error
         assert done.structured_content["instance"]["state"] == "completed"  # type: ignore[index]
 
-        got = await client.call_tool("agenthub_get_instance", {"instance": data["instance"]})
+        got = await admin.call_tool("agenthub_get_instance", {"instance": data["instance"]})
     assert got.structured_content == {
         "instance": data["instance"],
         "process": "approval",
@@ -202,7 +206,7 @@ async def test_listed_user_tasks_say_what_they_ask_the_person(mcp_hub: Any) -> N
     engine.deploy([("refund_review.bpmn", REFUND_REVIEW)])
     order = {"customer": "ada", "total": 120, "reason": "never arrived"}
     key = engine.start("refund_review", {"order": order}).key
-    async with mcp_hub.client("agent") as client:
+    async with mcp_hub.client("admin") as client:  # an admin sees every task, offered to it or not
         listed = await client.call_tool("agenthub_list_user_tasks", {"instance": key})
     [task] = listed.structured_content["tasks"]  # type: ignore[index]
     assert task["inputs"] == {"customer": "ada", "refund": {"amount": 60, "reason": "never arrived"}}
