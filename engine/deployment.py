@@ -35,14 +35,7 @@ class Deployer:
         expose: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
     ) -> list[DeployedProcess]:
-        """Parse and validate every resource, then store each process as a new version (or reuse an identical one).
-
-        ``expose`` offers every process deployed here as a tool and agent skill
-        (as ``<agenthub:tool>`` in the model does), from this version on.
-        ``progress(number, total, resource)`` is called as the check of each BPMN
-        resource begins. Each deployed process carries the warnings of what it
-        uses that this engine accepts but will not act on.
-        """
+        """``Engine.deploy``: see its docstring."""
         if not resources:
             raise InvalidInput("nothing to deploy: give at least one BPMN resource")
         resources, files = split_resources(resources)
