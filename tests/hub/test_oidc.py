@@ -108,8 +108,9 @@ def test_a_token_without_the_needed_scope_is_forbidden(hub: LiveHub, issuer: Iss
         {"iss": "https://login.example.org"},
         {"exp": None},  # no expiry at all
         {"sub": None},  # no principal id
+        {"aud": None},  # no audience: a token for no resource in particular is not one for this hub
     ],
-    ids=["expired", "not-yet-valid", "wrong-audience", "wrong-issuer", "no-exp", "no-sub"],
+    ids=["expired", "not-yet-valid", "wrong-audience", "wrong-issuer", "no-exp", "no-sub", "no-aud"],
 )
 def test_a_token_that_does_not_hold_up_is_refused_with_401(
     hub: LiveHub, issuer: Issuer, change: dict[str, Any], caplog: pytest.LogCaptureFixture
