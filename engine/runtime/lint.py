@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from engine.graphs import strongly_connected
 from engine.model import CallActivity, ElementKind, FlowNode, JobTask, Process, ScriptTask
 from engine.parser import Problem
 
@@ -45,59 +46,15 @@ def _successors(process: Process, node: FlowNode) -> Iterator[str]:
 
 
 def _cycles(process: Process, members: set[str]) -> list[list[str]]:
-    """Strongly connected components of the flow graph restricted to ``members`` that contain a cycle.
+    """Strongly connected components of the flow graph restricted to ``members`` that contain a cycle."""
 
-    Tarjan's algorithm, iteratively, so a model with thousands of flows cannot exhaust the stack.
-    """
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    found: list[list[str]] = []
-    counter = 0
-    for root in sorted(members):
-        if root in index:
-            continue
-        work: list[tuple[str, Iterator[str]]] = [(root, _successors(process, process.nodes[root]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node_id, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in members:
-                    continue
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, _successors(process, process.nodes[child])))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node_id] = min(low[node_id], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node_id])
-            if low[node_id] == index[node_id]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node_id:
-                        break
-                node = process.nodes[node_id]
-                loops_to_itself = node_id in set(_successors(process, node))
-                if len(component) > 1 or loops_to_itself:
-                    found.append(sorted(component))
-    return found
+    def successors(node_id: str) -> Iterator[str]:
+        return _successors(process, process.nodes[node_id])
+
+    return [
+        component for component in strongly_connected(members, successors)
+        if len(component) > 1 or component[0] in set(successors(component[0]))
+    ]
 
 
 def loop_warnings(process: Process, resource: str) -> list[Problem]:

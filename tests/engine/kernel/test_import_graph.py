@@ -11,56 +11,16 @@ from pathlib import Path
 
 import grimp
 
+from engine.graphs import strongly_connected
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
-    """The strongly connected components of more than one module (Tarjan, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    counter = 0
-    for root in sorted(graph.modules):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            module, successors = work[-1]
-            advanced = False
-            for successor in successors:
-                if successor not in index:
-                    index[successor] = low[successor] = counter
-                    counter += 1
-                    stack.append(successor)
-                    on_stack.add(successor)
-                    work.append((successor, iter(sorted(graph.find_modules_directly_imported_by(successor)))))
-                    advanced = True
-                    break
-                if successor in on_stack:
-                    low[module] = min(low[module], index[successor])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[module])
-            if low[module] == index[module]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == module:
-                        break
-                if len(component) > 1:
-                    found.append(sorted(component))
-    return found
+    """The strongly connected components of more than one module."""
+    modules = graph.modules
+    found = strongly_connected(modules, lambda m: sorted(graph.find_modules_directly_imported_by(m)))
+    return [component for component in found if len(component) > 1]
 
 
 def _report(cycles: list[list[str]]) -> str:
