@@ -11,6 +11,7 @@ from engine.scheduler import WorkerRegistry
 from hub.settings import HubSettings
 from registry import generate_token
 from tests.hub.harness import LiveHub, echo, start_hub
+from tests.oidc_issuer import Issuer, serve_issuer
 from tests.ports import free_port
 
 
@@ -27,3 +28,10 @@ def live_hub(tmp_path: Path) -> Iterator[LiveHub]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    """An OpenID Connect issuer on 127.0.0.1 (tests/oidc_issuer.py): discovery, JWKS, signed tokens."""
+    with serve_issuer() as served:
+        yield served

@@ -28,7 +28,7 @@ from hub.oidc import OidcConfig
 from hub.settings import HubSettings
 from registry import generate_token
 from tests.hub.harness import LiveHub, start_hub
-from tests.oidc_issuer import Issuer, serve_issuer
+from tests.oidc_issuer import Issuer
 from tests.ports import free_port
 
 pytestmark = pytest.mark.anyio
@@ -37,12 +37,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def issuer() -> Iterator[Issuer]:
-    with serve_issuer() as served:
-        yield served
 
 
 @contextmanager

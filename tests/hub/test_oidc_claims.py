@@ -6,7 +6,6 @@ clock where the interval between key fetches matters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from hub.oidc import OidcConfig, OidcVerifier, looks_like_jwt
 from hub.settings import HubSettings, oidc_config
 from registry import Principal, generate_token
-from tests.oidc_issuer import Issuer, serve_issuer
+from tests.oidc_issuer import Issuer
 
 pytestmark = pytest.mark.anyio
 
@@ -22,12 +21,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def issuer() -> Iterator[Issuer]:
-    with serve_issuer() as served:
-        yield served
 
 
 async def test_claims_map_to_a_person_with_groups_and_only_the_hubs_scopes(issuer: Issuer) -> None:
