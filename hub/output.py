@@ -19,12 +19,12 @@ import typer
 from engine import DeployedProcess, DeploymentError, IncidentView, InstanceView, TaskView
 from engine.agent.turn import MODEL_JOB_TYPE
 from hub.deployment_report import deployment_report
-from hub.tables import clip, compact, due_time, printable, table, utc_time
+from hub.tables import RAW_IN_JSON, clip, compact, due_time, printable, table, utc_time
 
 # Job types the hub runs itself (`agenthub serve`, `agenthub worker`): a hint for them says so, not "write one".
 _HUB_JOB_TYPES: Final = frozenset({"http", "mcp", "a2a", MODEL_JOB_TYPE})
 _CAMUNDA_CONNECTORS: Final = ("io.camunda:", "io.camunda.agenticai:", "io.camunda.connectors.")
-_RAW_IN_JSON: Final = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_RAW_IN_JSON: Final = re.compile(f"[{RAW_IN_JSON}]")
 _PROGRESS_ABOVE: Final = 5  # files: more than this many show progress even when stderr is not a terminal
 
 

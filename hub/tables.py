@@ -13,12 +13,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["clip", "compact", "due_time", "printable", "table", "utc_time"]
+__all__ = ["RAW_IN_JSON", "clip", "compact", "due_time", "printable", "table", "utc_time"]
 
 _TIME = "%Y-%m-%d %H:%M:%S"
-# C0 and C1 control characters (ESC starts ANSI sequences; U+009B is a one-character CSI), DEL, and the
-# bidirectional overrides and isolates that reorder what a terminal shows.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# DEL, the C1 controls (U+009B is a one-character CSI) and the bidirectional marks, overrides and isolates that
+# reorder what a terminal shows: what JSON may carry raw in a string but a terminal acts on.
+RAW_IN_JSON = "\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Those and the C0 controls (ESC starts ANSI sequences): never written raw to a terminal.
+_UNPRINTABLE = re.compile(f"[\x00-\x1f{RAW_IN_JSON}]")
 
 
 def _escape(match: re.Match[str]) -> str:
