@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
+
+import pytest
 
 T = TypeVar("T")
 
@@ -40,3 +42,27 @@ class JobsLoop:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         self.loop.close()
+
+
+_RUNNING: list[JobsLoop] = []  # the loop of the module whose tests run now
+
+
+@pytest.fixture(scope="module", autouse=True)
+def jobs_loop() -> Iterator[JobsLoop]:
+    """The worker's event loop stand-in for a test module, started before any test counts threads.
+
+    A module takes it by assignment (``jobs_loop = loops.jobs_loop``); ``on_jobs_loop`` then runs jobs on it.
+    """
+    loop = JobsLoop()
+    _RUNNING.append(loop)
+    try:
+        yield loop
+    finally:
+        _RUNNING.remove(loop)
+        loop.close()
+
+
+def on_jobs_loop(job: Coroutine[Any, Any, T], timeout_s: float = 60) -> T:
+    """Run ``job`` on the current module's jobs loop and wait for its result."""
+    assert _RUNNING, "no jobs loop: assign tests.protocols.mcp.jobs_loop.jobs_loop in the test module"
+    return _RUNNING[-1].run(job, timeout_s)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -28,7 +28,8 @@ from registry import McpServer
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream, http_entry, new_children
 from tests.data.mcp_upstream.upstream import HttpUpstream, MemoryUpstream
-from tests.protocols.mcp.jobs_loop import JobsLoop
+from tests.protocols.mcp import jobs_loop as loops
+from tests.protocols.mcp.jobs_loop import on_jobs_loop
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server
@@ -40,22 +41,7 @@ earlier_children = fixtures.earlier_children  # autouse: children other tests le
 
 T = TypeVar("T")
 HANDSHAKES = ("server/discover", "initialize")
-JOBS: JobsLoop | None = None
-
-
-@pytest.fixture(scope="module", autouse=True)
-def jobs_loop() -> Iterator[None]:
-    """The worker's event loop stand-in, started before any test counts threads."""
-    global JOBS
-    JOBS = JobsLoop()
-    yield
-    JOBS.close()
-    JOBS = None
-
-
-def on_jobs_loop(coro: Coroutine[Any, Any, T]) -> T:
-    assert JOBS is not None
-    return JOBS.run(coro)
+jobs_loop = loops.jobs_loop  # autouse: one event loop for this module
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 15.0) -> None:

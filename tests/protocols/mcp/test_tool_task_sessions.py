@@ -26,7 +26,8 @@ from registry import McpServer, Registry, RegistryNotFound, ToolBlocked
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import StdioUpstream, http_entry, new_children
 from tests.data.mcp_upstream.upstream import HttpUpstream
-from tests.protocols.mcp.jobs_loop import JobsLoop
+from tests.protocols.mcp import jobs_loop as loops
+from tests.protocols.mcp.jobs_loop import on_jobs_loop
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server
@@ -70,17 +71,7 @@ def upstream(request: pytest.FixtureRequest) -> Upstream:
 
 
 HANDSHAKES = ("server/discover", "initialize")
-JOBS: JobsLoop | None = None
-
-
-@pytest.fixture(scope="module", autouse=True)
-def jobs_loop() -> Iterator[None]:
-    """The worker's event loop stand-in, started before any test counts threads."""
-    global JOBS
-    JOBS = JobsLoop()
-    yield
-    JOBS.close()
-    JOBS = None
+jobs_loop = loops.jobs_loop  # autouse: one event loop for this module
 
 
 def threads() -> set[threading.Thread]:
@@ -123,8 +114,7 @@ def echo(task: McpToolTask, text: str = "hi") -> Any:
         element_id="CallTool",
         process_id="p",
     )
-    assert JOBS is not None
-    return JOBS.run(task(the_job))["result"]
+    return on_jobs_loop(task(the_job))["result"]
 
 
 def test_sequential_jobs_on_one_server_reuse_one_session(task: McpToolTask, upstream: Upstream) -> None:
