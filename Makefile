@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The installer and build backend, pinned in build.lock (`make lock` writes it from these).
 BUILD_PINS := pip==26.3 setuptools==80.9.0 wheel==0.45.1
 
-.PHONY: run examples test lint lock bench clean
+.PHONY: run examples test lint lock bench clean vendor
 
 # The locks are complete and hash-pinned: every package is installed exactly as locked with --no-deps, so nothing
 # is resolved against what the registry holds today (a new release of a dependency cannot change the install);
@@ -45,6 +45,11 @@ bench: $(STAMP)
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 	printf '%s\n' $(BUILD_PINS) | $(BIN)/uv pip compile - --generate-hashes --python-version 3.11 -o build.lock
+
+# Fetch the console's front-end assets (bpmn-js, form-js) again with npm, check each tarball against the integrity
+# pinned in hub/web/static/vendor/manifest.json before reading it, and rewrite the committed copies (needs Node).
+vendor: $(STAMP)
+	$(BIN)/python -m hub.web.vendor --fetch
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
