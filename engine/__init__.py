@@ -13,6 +13,7 @@ plug in through ``engine.ports`` and job handlers.
         return {"charged": True}
 """
 
+from engine.actor import Actor, Channel
 from engine.engine import Engine
 from engine.exceptions import (
     AskPerson,
@@ -25,12 +26,16 @@ from engine.exceptions import (
     NotFound,
 )
 from engine.scheduler import Job, WorkerLoop, WorkerRegistry, WorkerSettings, worker
+from engine.store.task_order import TASK_SORTS
 from engine.views import ActivatedJob, DeployedProcess, IncidentView, InstanceView, TaskView
 
 __all__ = [
+    "TASK_SORTS",
     "ActivatedJob",
+    "Actor",
     "AskPerson",
     "BpmnError",
+    "Channel",
     "Conflict",
     "DeployedProcess",
     "DeploymentError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.actor import Actor
 from engine.core import EngineCore
 from engine.exceptions import Conflict, InvalidInput
 from engine.runtime import messages as m
@@ -31,6 +32,7 @@ class EventCommands:
         *,
         ttl_ms: int = 0,
         message_id: str | None = None,
+        by: Actor | None = None,
     ) -> dict[str, Any]:
         """Publish a message: it reaches one waiting element per instance with that name and correlation key
         (and starts instances at message start events); with a time to live it is buffered for subscriptions
@@ -52,13 +54,13 @@ class EventCommands:
             if ttl_ms > 0:
                 tx.messages.buffer(MessageRow(key, name, correlation_key, message_id,
                                               json.dumps(values, separators=(",", ":")), unit.at + ttl_ms, unit.at))
-            reached = unit.correlate(key, name, correlation_key, values)
+            reached = unit.correlate(key, name, correlation_key, values, by)
             unit.run()
             return {"key": key, "correlatedInstances": reached, "buffered": ttl_ms > 0}
 
         return self._k.atomic(work)
 
-    def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None) -> int:
+    def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None, *, by: Actor | None = None) -> int:
         """Broadcast a signal to every waiting catch event, signal start event and event subprocess."""
         values = check_variables(variables)
         if not name:
@@ -66,7 +68,7 @@ class EventCommands:
 
         def work(tx: StoreTx) -> int:
             unit = self._k.unit(tx)
-            count = unit.broadcast(name, values)
+            count = unit.broadcast(name, values, by)
             unit.run()
             return count
 

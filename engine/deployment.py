@@ -15,6 +15,7 @@ from engine.exposure import declaration, tool_problems
 from engine.model import Definitions
 from engine.parser import BpmnParseError, Problem, parse_bpmn
 from engine.resources import DeploymentFiles, split_resources
+from engine.runtime.lint import call_warnings
 from engine.runtime.support import process_warnings, unsupported_problems
 from engine.store.protocol import StoreTx
 from engine.store.rows import DefinitionRow
@@ -65,7 +66,9 @@ class Deployer:
             for process in definitions.processes.values():
                 problems.extend(tool_problems(process, resource_name))
                 problems.extend(agent_problems(process, resource_name))
-                warnings[(resource_name, process.id)] = tuple(process_warnings(process, resource_name))
+                found = [*process_warnings(process, resource_name),
+                         *call_warnings(process, resource_name, known | in_batch)]
+                warnings[(resource_name, process.id)] = tuple(found)
             parsed.append((resource_name, text, definitions))
         problems.extend(files.problems)
         if problems:

@@ -24,6 +24,7 @@ from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
+from engine.actor import Actor
 from engine.agent.config import Policy
 from engine.agent.facade import AgentCommands
 from engine.agent.turn import AgentTurn
@@ -32,12 +33,14 @@ from engine.correlation import EventCommands
 from engine.deployment import Deployer
 from engine.exceptions import AskPerson, Conflict, NotFound
 from engine.exposure import ToolSpec
+from engine.instance_queries import InstanceQueries
 from engine.job_commands import JobCommands
 from engine.job_reports import JobReport
 from engine.model import Process
 from engine.ports import Clock, SystemClock
 from engine.queries import Queries, instance_view
 from engine.runtime import messages as m
+from engine.runtime.journal import EventType
 from engine.runtime.limits import RuntimeLimits
 from engine.scheduler.local import LocalJobs
 from engine.store.exceptions import RowMissing, StateConflict
@@ -69,6 +72,7 @@ class Engine(Generic[StoreT]):
                          agent_policies=agent_policies)
         self._deployer = Deployer(self._k)
         self._queries = Queries(self._k)
+        self.console = InstanceQueries(self._k)  # the web console's reads (filtered pages, counts, heat maps)
         self._events = EventCommands(self._k)
         self._jobs = JobCommands(self._k)
         self._agents = AgentCommands(self._k)
@@ -151,13 +155,18 @@ class Engine(Generic[StoreT]):
         version: int | None = None,
         start_element: str | None = None,
         owner: str | None = None,
+        by: Actor | None = None,
     ) -> InstanceView:
         """Start an instance of the latest (or the given) version and run it until it waits or ends.
 
         ``owner`` is the principal whose request this is, kept as the instance's ``started_by``: the surfaces
         decide whose task an instance is from it, never from a variable the process or a client can set.
+        ``by`` is who made the command, recorded in the journal (``instance_started``); without an ``owner``
+        the instance is ``by``'s (an admin acting for someone passes that someone as ``owner``).
         """
         values = check_variables(variables)
+        if owner is None and by is not None:
+            owner = by.id
 
         def work(tx: StoreTx) -> InstanceView:
             row = tx.definitions.find(process_id, version)
@@ -166,14 +175,17 @@ class Engine(Generic[StoreT]):
                     f"process '{process_id}' is not deployed" + (f" in version {version}" if version else "")
                 )
             unit = self._k.unit(tx)
-            state = unit.new_instance(int(row.key), values, start_element=start_element, version=int(row.version))
+            state = unit.new_instance(int(row.key), values, start_element=start_element, version=int(row.version),
+                                      by=by)
             state.started_by = owner  # before the first save: the row is written with it
             unit.run()
             return instance_view(tx, state)
 
         return self._k.grouped(work)  # starts arriving together on many threads commit together
 
-    def cancel(self, instance: int) -> InstanceView:
+    def cancel(self, instance: int, *, by: Actor | None = None) -> InstanceView:
+        """Cancel a top-level instance with everything it started; ``by`` (who) goes into ``instance_terminated``."""
+
         def work(tx: StoreTx) -> InstanceView:
             loaded = tx.instances.load(instance)
             if loaded is None:
@@ -183,13 +195,14 @@ class Engine(Generic[StoreT]):
                     f"process instance {instance} was started by call activity in instance "
                     f"{loaded[0].parent.instance}: cancel that instance instead"
                 )
-            touched = self._k.run(tx, instance, m.CancelInstance())
+            touched = self._k.run(tx, instance, m.CancelInstance(by=by))
             return instance_view(tx, touched[instance].state)
 
         return self._k.atomic(work)
 
-    def resolve_incident(self, key: int) -> None:
-        """Retry what failed: the job (with one more retry) or the expression that could not be evaluated."""
+    def resolve_incident(self, key: int, *, by: Actor | None = None) -> None:
+        """Retry what failed: the job (with one more retry) or the expression that could not be evaluated.
+        ``by`` (who) goes into ``incident_resolved``."""
 
         def work(tx: StoreTx) -> None:
             row = tx.incidents.get(key)
@@ -197,37 +210,52 @@ class Engine(Generic[StoreT]):
                 raise NotFound(f"incident {key} does not exist")
             if row.state != "open":
                 raise Conflict(f"incident {key} is already {row.state}")
-            self._k.run(tx, int(row.instance_key), m.ResolveIncident(key))
+            self._k.run(tx, int(row.instance_key), m.ResolveIncident(key, by=by))
 
         self._k.atomic(work)
 
     def set_variables(
-        self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True
+        self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True,
+        by: Actor | None = None, reason: str | None = None,
     ) -> None:
+        """Set variables from outside; the journal records ``variables_set`` (their names, ``by``, who, and the
+        ``reason`` they gave)."""
         values = check_variables(variables)
-        self._k.atomic(lambda tx: self._k.run(tx, instance, m.SetVariables(scope, values, local)) and None)
+        command = m.SetVariables(scope, values, local, by, reason)
+        self._k.atomic(lambda tx: self._k.run(tx, instance, command) and None)
 
     # --- user tasks ---------------------------------------------------------------------------------
 
-    def complete_user_task(self, key: int, variables: dict[str, Any] | None = None, *,
+    def complete_user_task(self, key: int, variables: dict[str, Any] | None = None, *, by: Actor | None = None,
                            completed_by: str | None = None) -> None:
-        """Complete an open user task. ``completed_by`` names the person, recorded with an approval's decision."""
+        """Complete an open user task; ``by`` (the surfaces' verified principal) is recorded in the journal.
+
+        ``completed_by`` is the older spelling of ``by=Actor(id=...)``. An approval that needs more approvers
+        than it has so far records this one and stays open: the task ends when its element stops waiting on it.
+        """
         values = check_variables(variables)
+        who = by if by is not None else Actor(id=completed_by) if completed_by else None
 
         def work(tx: StoreTx) -> None:
             row = _open_task(tx, key)
-            tx.user_tasks.end(key, "completed", self._k.millis(), values)
-            self._k.run(tx, int(row.instance_key),
-                        m.CompleteUserTask(key, int(row.element_instance), values, completed_by))
+            instance, element = int(row.instance_key), int(row.element_instance)
+            touched = self._k.run(tx, instance, m.CompleteUserTask(key, element, values, who))
+            waiting = touched[instance].state.elements.get(element)
+            if waiting is None or waiting.user_task != key:
+                tx.user_tasks.end(key, "completed", self._k.millis(), values)
 
         self._k.grouped(work)
 
-    def claim_user_task(self, key: int, assignee: str | None) -> None:
+    def claim_user_task(self, key: int, assignee: str | None, *, by: Actor | None = None) -> None:
+        """Assign an open user task (``None``: unassign it); ``by`` (who) goes into ``user_task_claimed``."""
+
         def work(tx: StoreTx) -> None:
             row = _open_task(tx, key)
             tx.user_tasks.assign(key, assignee)
-            event = m.JournalEvent("user_task_claimed", row.element_id, int(row.element_instance),
-                                   {"task": key, "assignee": assignee})
+            data: dict[str, Any] = {"task": key, "assignee": assignee}
+            if by is not None:
+                data["by"] = by.to_json()
+            event = m.JournalEvent(EventType.USER_TASK_CLAIMED, row.element_id, int(row.element_instance), data)
             tx.instances.append_journal(int(row.instance_key), [event], self._k.millis())
 
         self._k.atomic(work)
@@ -283,15 +311,18 @@ class Engine(Generic[StoreT]):
     # --- messages, signals, timers (engine.correlation) -------------------------------------------------
 
     def publish_message(self, name: str, correlation_key: str = "", variables: dict[str, Any] | None = None, *,
-                        ttl_ms: int = 0, message_id: str | None = None) -> dict[str, Any]:
+                        ttl_ms: int = 0, message_id: str | None = None, by: Actor | None = None) -> dict[str, Any]:
         """Publish a message: it reaches one waiting element per instance with that name and correlation key
         (and starts instances at message start events); with a time to live it is buffered for subscriptions
-        that open later. Publishing again with a message id that is still buffered is refused."""
-        return self._events.publish_message(name, correlation_key, variables, ttl_ms=ttl_ms, message_id=message_id)
+        that open later. Publishing again with a message id that is still buffered is refused. ``by`` (who) is
+        recorded where it arrives at once (``event_received``, or ``instance_started``), not when a buffered
+        message is picked up later."""
+        return self._events.publish_message(name, correlation_key, variables, ttl_ms=ttl_ms, message_id=message_id,
+                                            by=by)
 
-    def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None) -> int:
+    def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None, *, by: Actor | None = None) -> int:
         """Broadcast a signal to every waiting catch event, signal start event and event subprocess."""
-        return self._events.broadcast_signal(name, variables)
+        return self._events.broadcast_signal(name, variables, by=by)
 
     def fire_due_timers(self, *, limit: int = 100) -> int:
         """Fire every timer that is due now (at most ``limit``); returns how many fired."""
@@ -363,9 +394,12 @@ class Engine(Generic[StoreT]):
         return self._queries.instances(state=state, process_id=process_id, limit=limit, after=after)
 
     def user_tasks(self, *, state: str | None = "created", instance: int | None = None,
-                   candidate_group: str | None = None, limit: int = 100, after: int | None = None) -> list[TaskView]:
+                   candidate_group: str | None = None, limit: int = 100, after: int | None = None,
+                   sort: str | None = None) -> list[TaskView]:
+        """A page of user tasks after the task ``after``; ``sort``: ``created`` (default), ``dueDate``,
+        ``followUpDate`` or ``priority``, ``-`` first for descending (InvalidInput for anything else)."""
         return self._queries.user_tasks(state=state, instance=instance, candidate_group=candidate_group, limit=limit,
-                                        after=after)
+                                        after=after, sort=sort)
 
     def user_task(self, key: int) -> TaskView:
         return self._queries.user_task(key)

@@ -10,7 +10,10 @@ EngineError                      base: every error the facade raises on purpose
 Errors inside expressions never raise: they become incidents on the element.
 ``BpmnError`` is not an error of the engine: a job handler raises it to
 throw a BPMN error that the process may catch. ``AskPerson``, raised by a
-handler, parks its job on a user task until a person answers.
+handler, parks its job on a user task until a person answers. ``JobFailure``,
+raised by a handler, fails the attempt as any exception does, but says how many
+retries are left and how long to wait before the next one (a connector's
+``retryBackoff``, Camunda's ``jobError(...)``).
 """
 
 from __future__ import annotations
@@ -77,3 +80,16 @@ class BpmnError(Exception):
         self.code = code
         self.message = message
         self.variables = dict(variables or {})
+
+
+class JobFailure(Exception):
+    """Raised by a job handler: this attempt failed; ``retries`` left (None: one fewer) after ``backoff_ms``.
+
+    ``backoff_ms`` None leaves the wait to the worker loop's exponential backoff. With no retries left the
+    job raises an incident whose message is this exception's.
+    """
+
+    def __init__(self, message: str, *, retries: int | None = None, backoff_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.retries = None if retries is None else max(retries, 0)
+        self.backoff_ms = None if backoff_ms is None else max(backoff_ms, 0)

@@ -14,6 +14,7 @@ from engine.runtime import InstanceState, InstanceStatus
 from engine.scheduler.timers import from_millis
 from engine.store.protocol import StoreTx
 from engine.store.rows import IncidentRow, InstanceRow, JobRow, UserTaskRow
+from engine.store.task_order import TaskOrder
 from engine.views import IncidentView, InstanceView, TaskView
 
 
@@ -180,12 +181,20 @@ class Queries:
         candidate_group: str | None = None,
         limit: int = 100,
         after: int | None = None,
+        sort: str | None = None,
     ) -> list[TaskView]:
+        """A page of tasks; ``sort`` is ``created`` (the default), ``dueDate``, ``followUpDate`` or ``priority``,
+        with a leading ``-`` for descending (tasks without the date last either way)."""
+        try:
+            order = TaskOrder.parse(sort)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
         with self.store.reader() as tx:
             return [
                 _with_reasoning(tx, _task(r))
                 for r in tx.user_tasks.rows(
-                    state=state, instance_key=instance, candidate_group=candidate_group, limit=limit, after=after
+                    state=state, instance_key=instance, candidate_group=candidate_group, limit=limit, after=after,
+                    order=order,
                 )
             ]
 
@@ -303,6 +312,7 @@ def _task(row: UserTaskRow) -> TaskView:
         candidate_users=json.loads(row.candidate_users),
         due_date=row.due_date,
         follow_up_date=row.follow_up_date,
+        escalated=row.escalated_at is not None,
         form_key=row.form_key,
         priority=int(row.priority),
         created_at=int(row.created_at),

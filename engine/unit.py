@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from engine.actor import Actor
 from engine.agent.config import Policy
 from engine.exceptions import Conflict, NotFound
 from engine.kernel import BEHAVIORS
@@ -88,8 +89,9 @@ class UnitOfWork:
 
     def new_instance(self, definition_key: int, variables: dict[str, Any], *, start_element: str | None = None,
                      key: int | None = None, parent: ParentLink | None = None,
-                     version: int | None = None, start_key: str | None = None) -> InstanceState:
-        """Create an instance of a deployed definition and queue its start."""
+                     version: int | None = None, start_key: str | None = None,
+                     by: Actor | None = None) -> InstanceState:
+        """Create an instance of a deployed definition and queue its start (``by``: who asked for it)."""
         process = self.engine.process(self.tx, definition_key)
         if version is None:
             version = self.tx.definitions.version_of(definition_key)
@@ -97,7 +99,7 @@ class UnitOfWork:
                               definition_key=definition_key, version=version, parent=parent, start_key=start_key)
         state.root = self.tx.next_key()
         self.touched[state.key] = Touched(state, None, process)
-        self.send(state.key, m.StartInstance(variables=variables, start_element=start_element))
+        self.send(state.key, m.StartInstance(variables=variables, start_element=start_element, by=by))
         return state
 
     def run(self) -> dict[int, Touched]:
@@ -174,6 +176,12 @@ class UnitOfWork:
             tx.user_tasks.insert(effect, state.key, state.process_id, at)
         elif isinstance(effect, m.CancelUserTask):
             tx.user_tasks.end(effect.key, "canceled", at)
+        elif isinstance(effect, m.UpdateUserTask):
+            tx.user_tasks.update_details(effect.key, effect.details)
+        elif isinstance(effect, m.ScheduleUserTask):
+            tx.user_tasks.schedule(effect.key, effect.due_date, effect.due_at)
+        elif isinstance(effect, m.EscalateUserTask):
+            tx.user_tasks.escalate(effect.key, effect.priority, at)
         elif isinstance(effect, m.CreateIncident):
             tx.incidents.insert(effect, state.key, state.process_id, at)
         elif isinstance(effect, m.ResolveIncidentRow):
@@ -224,7 +232,7 @@ class UnitOfWork:
                   tolerant=True)
 
     def correlate(self, message_key: int, name: str, correlation_key: str,
-                  variables: dict[str, Any]) -> list[int]:
+                  variables: dict[str, Any], by: Actor | None = None) -> list[int]:
         """Deliver a message to one waiting element of one instance per process (the one waiting longest), or
         start an instance at a message start event when no instance of that process waits for it."""
         reached: list[int] = []
@@ -239,14 +247,14 @@ class UnitOfWork:
                 if correlation_key and self._started_by(row.process_id, correlation_key):
                     continue
                 started = self.new_instance(present(row.definition_key), variables, start_element=row.element_id,
-                                            start_key=correlation_key or None)
+                                            start_key=correlation_key or None, by=by)
                 reached.append(started.key)
                 continue
             instance = int(row.instance_key)
             reached.append(instance)
             self.tx.messages.record_correlation(message_key, instance)
-            self.send(instance, m.Trigger(int(row.key), present(row.element_instance), row.element_id, dict(variables)),
-                      tolerant=True)
+            self.send(instance, m.Trigger(int(row.key), present(row.element_instance), row.element_id, dict(variables),
+                                          by=by), tolerant=True)
         return reached
 
     def _started_by(self, process_id: str, start_key: str) -> bool:
@@ -256,15 +264,15 @@ class UnitOfWork:
                 return True
         return self.tx.instances.has_active_started_by(process_id, start_key)
 
-    def broadcast(self, name: str, variables: dict[str, Any]) -> int:
+    def broadcast(self, name: str, variables: dict[str, Any], by: Actor | None = None) -> int:
         count = 0
         for row in self.tx.messages.matching("signal", name, None):
             count += 1
             if row.instance_key is None:
-                self.new_instance(present(row.definition_key), dict(variables), start_element=row.element_id)
+                self.new_instance(present(row.definition_key), dict(variables), start_element=row.element_id, by=by)
             else:
                 self.send(int(row.instance_key), m.Trigger(int(row.key), present(row.element_instance), row.element_id,
-                                                           dict(variables)), tolerant=True)
+                                                           dict(variables), by=by), tolerant=True)
         return count
 
     # --- deployment ----------------------------------------------------------------------------

@@ -8,7 +8,11 @@ from typing import Any, Final
 from engine.parser import Problem
 
 # Keys of a task's details that are bookkeeping, not something the person acts on.
-_NOT_INPUTS: Final = frozenset({"kind", "inputs", "agentElementInstance", "argumentsHash", "callId", "reasoning"})
+_NOT_INPUTS: Final = frozenset({
+    "kind", "inputs", "agentElementInstance", "argumentsHash", "callId", "reasoning",
+    # an approval's rule (engine.agent.approvals)
+    "approvers", "approvedBy", "allowMachines", "excludedApprovers", "candidatesUnresolved",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,7 @@ class TaskView:
     priority: int = 50
     created_at: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    escalated: bool = False  # an approval past its due date whose policy escalates (engine.agent.deadlines)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -90,6 +95,7 @@ class TaskView:
             "followUpDate": self.follow_up_date,
             "formKey": self.form_key,
             "priority": self.priority,
+            "escalated": self.escalated,
             "createdAt": self.created_at,
             **self.details,
             "inputs": self.inputs,

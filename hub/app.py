@@ -18,6 +18,7 @@ import threading
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,9 +31,13 @@ from hub.api import admin, deployments, events, instances, jobs, mcp_servers, re
 from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.guard import Guard
+from hub.inbound import inbound_routes
 from hub.job_types import close_handlers, hub_policies, job_handlers, stop_waiting
 from hub.oidc import OidcVerifier
 from hub.settings import HubSettings
+from hub.web import is_console_path
+from hub.web import routes as console
+from hub.web.render import render
 from protocols.a2a import A2AEndpoint
 from protocols.a2a.push_configs import PushConfigs
 from protocols.a2a.push_dispatch import PushThread
@@ -83,6 +88,10 @@ async def openapi(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
+    if is_console_path(request.url.path) and "text/html" in request.headers.get("accept", ""):
+        detail = str(getattr(exc, "detail", "")) if isinstance(exc, HTTPException) else ""
+        message = detail if detail and detail != "Not Found" else f"there is no page at {request.url.path}"
+        return render(request, "error.html", {"status": 404, "message": message}, status=404)
     return problem(404, f"no such endpoint: {request.method} {request.url.path}")
 
 
@@ -147,10 +156,13 @@ def create_app(
         *jobs.routes,
         *admin.routes,
         *mcp_servers.routes,
+        *inbound_routes(settings),  # /inbound/{webhookId} (the Guard lets it through to its own checks)
         Route("/mcp", endpoint.asgi),  # an ASGI app as endpoint: every method; /mcp/ goes to the Mount
         Mount("/mcp", app=endpoint.asgi),
         *agents.routes,
+        *console.routes,  # last: the console's pages take what the API and the protocols leave
     ]
+    oidc = OidcVerifier(settings.oidc) if settings.oidc is not None else None  # one key cache: API and console
     bind_host = settings.host if settings.host not in ("0.0.0.0", "::") else None
     guard = Middleware(
         Guard,
@@ -161,7 +173,8 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         body_limits=(("/mcp", MCP_MAX_BODY_BYTES),),  # the MCP SDK's own limit, enforced while the body streams
         resource_metadata=lambda: settings.base_url + resource_metadata.METADATA_PATH,
-        oidc=OidcVerifier(settings.oidc) if settings.oidc is not None else None,
+        oidc=oidc,
+        sessions=registry.sessions,
     )
     app = Starlette(
         routes=routes,
@@ -176,4 +189,5 @@ def create_app(
     app.state.worker = None
     app.state.mcp = endpoint
     app.state.a2a = agents
+    app.state.oidc = oidc
     return app

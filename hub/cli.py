@@ -19,10 +19,10 @@ from typing import Annotated, Any
 
 import typer
 
-from engine import DeploymentError, Engine, EngineError, strict_json
+from engine import Actor, Channel, DeploymentError, Engine, EngineError, strict_json
 from engine.scheduler import WorkerLoop, WorkerRegistry, WorkerSettings
 from engine.scheduler.timers import TimerDefinitionError, parse_duration
-from hub.console import AsJson, Db, database_url, fail, open_registry, printable_url
+from hub.console import AsJson, Db, database_url, fail, open_registry, operator, printable_url
 from hub.deploying import DeploymentFilesError, read_deployment
 from hub.loading import WorkerModuleError, load_workers
 from hub.logs import configure_logging
@@ -40,7 +40,8 @@ from hub.output import (
 from hub.progress import LiveCount
 from hub.settings import HubSettings, runtime_limits
 from hub.tables import printable
-from protocols.task_access import TaskRefused, check_complete, may_complete
+from protocols.actors import actor_of
+from protocols.task_access import TaskRefused, check_assign, check_complete, is_approval, may_complete
 from registry import Principal, RegistryError
 
 app = typer.Typer(
@@ -55,6 +56,10 @@ Vars = Annotated[str | None, typer.Option("--vars", help="Variables as a JSON ob
 Workers = Annotated[
     list[str] | None,
     typer.Option("--workers", help="Module (dotted name or .py path) whose @worker handlers to register."),
+]
+As = Annotated[
+    str | None,
+    typer.Option("--as", help="Act as this registry user, with their groups (default: you, the local admin)."),
 ]
 
 
@@ -77,7 +82,7 @@ def open_engine(db: str | None) -> Engine:
 
 def cli_principal() -> str:
     """Who starts instances from the command line: recorded as their owner (``startedBy``), like a token's name."""
-    return f"cli:{os.environ.get('USER') or 'local'}"
+    return operator().name
 
 
 def parse_vars(raw: str | None, option: str = "--vars") -> dict[str, Any]:
@@ -153,12 +158,14 @@ def run(
     process: Annotated[str | None, typer.Option("--process", help="Process id, when the file has several.")] = None,
     vars: Vars = None,
     workers: Workers = None,
+    as_user: As = None,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
     """Deploy FILE, start one instance and drive it until it completes or waits for something outside."""
     variables = parse_vars(vars)
     register_workers(workers)
+    by = cli_actor(db, as_user)
     engine = open_engine(db)
     deployed = [d for d in deploy_or_fail(engine, [file])]
     ids = [d.process_id for d in deployed]
@@ -170,7 +177,7 @@ def run(
         process = ids[0]
     elif process not in ids:
         fail(f"'{file}' has no executable process '{process}' (it has: {', '.join(ids)})")
-    started = engine_call(engine.start, process, variables, owner=cli_principal())
+    started = engine_call(engine.start, process, variables, owner=as_user or cli_principal(), by=by)
     with job_types(engine, database_url(db)) as handlers:
         WorkerLoop(engine, handlers).run(until_idle=True)
     view = engine_call(engine.instance, started.key)
@@ -183,13 +190,16 @@ def start(
     process_id: Annotated[str, typer.Argument(help="Process id.")],
     vars: Vars = None,
     version: Annotated[int | None, typer.Option("--version", help="A specific version (default: latest).")] = None,
+    as_user: As = None,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
-    """Start an instance of a deployed process."""
+    """Start an instance of a deployed process (with --as, on that user's behalf: it is theirs)."""
     variables = parse_vars(vars)
+    by = cli_actor(db, as_user)
     engine = open_engine(db)
-    print_instance(engine_call(engine.start, process_id, variables, version=version, owner=cli_principal()), as_json)
+    view = engine_call(engine.start, process_id, variables, version=version, owner=as_user or cli_principal(), by=by)
+    print_instance(view, as_json)
 
 
 @app.command()
@@ -214,12 +224,6 @@ def instances(
     print_instances(engine_call(engine.instances, state=state, process_id=process, limit=limit), as_json)
 
 
-As = Annotated[
-    str | None,
-    typer.Option("--as", help="Act as this registry user, with their groups (default: you, the local admin)."),
-]
-
-
 def acting(db: str | None, user_id: str | None) -> Principal:
     """Who a task command acts as: the local operator (an admin), or with ``--as`` a user with their groups."""
     if user_id is None:
@@ -232,17 +236,35 @@ def acting(db: str | None, user_id: str | None) -> Principal:
                      display_name=user.name)
 
 
+def cli_actor(db: str | None, user_id: str | None) -> Actor:
+    """The journal's record of a command made here: the local operator, or with ``--as`` that user (who must
+    exist in the registry), with the operator recorded as who entered it."""
+    if user_id is None:
+        return actor_of(operator(), Channel.CLI)
+    return actor_of(acting(db, user_id), Channel.CLI, operator=operator().name)
+
+
+_TASK_SORTS = {"created": "created", "due": "dueDate", "follow-up": "followUpDate", "priority": "priority"}
+
+
 @app.command()
 def tasks(
     group: Annotated[str | None, typer.Option("--group", help="Only tasks for this candidate group.")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="Order: created (the default), due, follow-up or priority; "
+                                      "tasks without a due or follow-up date come last.")] = "created",
+    descending: Annotated[bool, typer.Option("--desc", help="Descending: latest due first, highest priority "
+                                             "(escalated approvals) first.")] = False,
     as_user: As = None,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
     """List open user tasks: all of them, or with --as those that user may complete (theirs and their groups')."""
+    if sort not in _TASK_SORTS:
+        fail(f"unknown --sort '{sort}': use {', '.join(_TASK_SORTS)}")
     who = acting(db, as_user)
     engine = open_engine(db)
-    views = engine_call(engine.user_tasks, candidate_group=group)
+    order = f"-{_TASK_SORTS[sort]}" if descending else _TASK_SORTS[sort]
+    views = engine_call(engine.user_tasks, candidate_group=group, sort=order)
     print_tasks(views if as_user is None else [v for v in views if may_complete(who, v)], as_json)
 
 
@@ -250,20 +272,31 @@ def tasks(
 def claim(
     task_id: Annotated[int, typer.Argument(help="User task id.")],
     user: Annotated[str, typer.Option("--user", help="Assign the task to this user (or machine) id.")],
+    as_user: As = None,
     db: Db = None,
 ) -> None:
-    """Assign a user task to someone; only they may complete it then."""
-    engine = open_engine(db)
-    engine_call(engine.claim_user_task, task_id, user)
+    """Assign a user task to someone; only they may complete it then (with --as, under that user's rules)."""
+    _assign(db, task_id, user, as_user)
     typer.echo(f"user task {task_id} assigned to {user}")
 
 
 @app.command()
-def unclaim(task_id: Annotated[int, typer.Argument(help="User task id.")], db: Db = None) -> None:
+def unclaim(task_id: Annotated[int, typer.Argument(help="User task id.")], as_user: As = None,
+            db: Db = None) -> None:
     """Unassign a user task: it is offered to its candidates again."""
-    engine = open_engine(db)
-    engine_call(engine.claim_user_task, task_id, None)
+    _assign(db, task_id, None, as_user)
     typer.echo(f"user task {task_id} unassigned")
+
+
+def _assign(db: str | None, task_id: int, assignee: str | None, as_user: str | None) -> None:
+    by = cli_actor(db, as_user)
+    engine = open_engine(db)
+    if as_user is not None:  # the local operator may assign any task; a user only as the task rules allow
+        try:
+            check_assign(acting(db, as_user), engine_call(engine.user_task, task_id), assignee)
+        except TaskRefused as exc:
+            fail(str(exc))
+    engine_call(engine.claim_user_task, task_id, assignee, by=by)
 
 
 @app.command()
@@ -275,11 +308,20 @@ def complete(
     variables = parse_vars(vars)
     who = acting(db, as_user)
     engine = open_engine(db)
+    task = engine_call(engine.user_task, task_id)
     try:
-        done = check_complete(who, engine_call(engine.user_task, task_id))
+        done = check_complete(who, task)
     except TaskRefused as exc:
-        fail(str(exc))
-    engine_call(engine.complete_user_task, task_id, variables, completed_by=done.completed_by)
+        hint = " (approve as a person: --as USER_ID)" if as_user is None and is_approval(task) else ""
+        fail(f"{exc}{hint}")
+    # With --as the approver is that user (four eyes and distinct approvers count them), through the CLI.
+    by = actor_of(who, Channel.CLI, override=done.override, operator=operator().name if as_user else None)
+    engine_call(engine.complete_user_task, task_id, variables, by=by)
+    after = engine_call(engine.user_task, task_id)
+    if after.state == "created":  # an approval that needs more distinct approvers than it has so far
+        typer.echo(f"approved user task {task_id}: {len(after.details.get('approvedBy') or [])} of "
+                   f"{after.details.get('approvers')} approvals, it waits for the others")
+        return
     typer.echo(f"completed user task {task_id}" + (f" as {done.completed_by}" if done.override else ""))
 
 
@@ -291,18 +333,22 @@ def incidents(as_json: AsJson = False, db: Db = None) -> None:
 
 
 @app.command()
-def retry(incident_id: Annotated[int, typer.Argument(help="Incident id.")], db: Db = None) -> None:
+def retry(incident_id: Annotated[int, typer.Argument(help="Incident id.")], as_user: As = None,
+          db: Db = None) -> None:
     """Resolve an incident: retry the failed job or expression (fix the cause first)."""
+    by = cli_actor(db, as_user)
     engine = open_engine(db)
-    engine_call(engine.resolve_incident, incident_id)
+    engine_call(engine.resolve_incident, incident_id, by=by)
     typer.echo(f"resolved incident {incident_id}; retrying")
 
 
 @app.command()
-def cancel(instance_id: Annotated[int, typer.Argument(help="Instance id.")], db: Db = None) -> None:
+def cancel(instance_id: Annotated[int, typer.Argument(help="Instance id.")], as_user: As = None,
+           db: Db = None) -> None:
     """Cancel a process instance, with everything it started."""
+    by = cli_actor(db, as_user)
     engine = open_engine(db)
-    engine_call(engine.cancel, instance_id)
+    engine_call(engine.cancel, instance_id, by=by)
     typer.echo(f"canceled instance {instance_id}")
 
 
@@ -395,14 +441,16 @@ def publish(
     vars: Vars = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="Time to live: ISO 8601 duration (PT1H) or seconds.")] = None,
     message_id: Annotated[str | None, typer.Option("--id", help="Message id: publishing it again is refused.")] = None,
+    as_user: As = None,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
     """Publish a message to the instances waiting for it (or buffer it for its time to live)."""
     variables = parse_vars(vars)
     ttl_ms = parse_ttl(ttl)
+    by = cli_actor(db, as_user)
     engine = open_engine(db)
-    result = engine_call(engine.publish_message, name, key, variables, ttl_ms=ttl_ms, message_id=message_id)
+    result = engine_call(engine.publish_message, name, key, variables, ttl_ms=ttl_ms, message_id=message_id, by=by)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -415,37 +463,43 @@ def publish(
 
 
 @app.command()
-def signal(name: Annotated[str, typer.Argument(help="Signal name.")], vars: Vars = None, db: Db = None) -> None:
+def signal(name: Annotated[str, typer.Argument(help="Signal name.")], vars: Vars = None, as_user: As = None,
+           db: Db = None) -> None:
     """Broadcast a signal to every instance and start event waiting for it."""
     variables = parse_vars(vars)
+    by = cli_actor(db, as_user)
     engine = open_engine(db)
-    count = engine_call(engine.broadcast_signal, name, variables)
+    count = engine_call(engine.broadcast_signal, name, variables, by=by)
     typer.echo(f"broadcast signal '{name}': reached {count} waiting element(s)")
 
 
 @app.command()
 def variables(
-    instance_id: Annotated[int, typer.Argument(help="Instance id.")], vars: Vars = None, db: Db = None
+    instance_id: Annotated[int, typer.Argument(help="Instance id.")], vars: Vars = None, as_user: As = None,
+    db: Db = None,
 ) -> None:
     """Set variables of an instance (for example to fix the cause of an incident before `retry`)."""
     values = parse_vars(vars)
     if not values:
         fail("give the variables to set with --vars '{\"name\": value}'")
+    by = cli_actor(db, as_user)
     engine = open_engine(db)
-    engine_call(engine.set_variables, instance_id, values, local=False)
+    engine_call(engine.set_variables, instance_id, values, local=False, by=by)
     typer.echo(f"updated {', '.join(sorted(values))} on instance {instance_id}")
 
 
 def _add_command_groups() -> None:
     """The command groups that live in modules of their own (they import this module's helpers)."""
-    from hub.commands import agents, mcp_servers, serve, tokens, users
+    from hub.commands import agents, audit, inbound, mcp_servers, serve, tokens, users
 
     app.command()(serve.serve)
+    app.command(name="audit")(audit.audit)
     app.command(name="mcp")(serve.mcp)
     app.add_typer(tokens.app, name="token")
     app.add_typer(users.app, name="user")
     app.add_typer(mcp_servers.app, name="mcp-server")
     app.add_typer(agents.app, name="agent")
+    app.add_typer(inbound.app, name="inbound")
 
 
 _add_command_groups()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from engine import Channel
 from hub.settings import DEFAULT_DB
 from hub.tables import printable
-from registry import Registry
+from protocols.actors import actor_of
+from registry import Principal, Registry
 
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AGENTHUB_DB or sqlite:///agenthub.db).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -19,6 +21,16 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def database_url(db: str | None) -> str:
     return db or os.environ.get("AGENTHUB_DB") or DEFAULT_DB
+
+
+def operator() -> Principal:
+    """Who the command line runs as: the local operator, an admin named ``cli:$USER`` (owner of what it starts)."""
+    return Principal(f"cli:{os.environ.get('USER') or 'local'}", frozenset({"admin"}))
+
+
+def operator_record() -> dict[str, Any]:
+    """The audit's record of a registry change made here (the journal's ``by``: id and channel ``cli``)."""
+    return actor_of(operator(), Channel.CLI).to_json()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

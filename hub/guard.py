@@ -20,10 +20,18 @@ route can be added without it. In order:
    registry's hashes; missing or wrong gets 401 with a ``WWW-Authenticate``
    challenge. A token in the query string is refused even when valid,
    since URLs end up in logs. Public paths (health, agent cards, protected
-   resource metadata) skip this step only. When sign-in by OpenID Connect is
+   resource metadata) skip this step only, and so do inbound webhooks
+   (``/inbound/{id}``), which take a body and authenticate by the means their
+   model configures (``hub.inbound``). When sign-in by OpenID Connect is
    configured, a bearer token that is a JWT (three base64url parts) is
    verified by ``hub.oidc`` against the issuer's keys instead; without it a
    JWT is just a wrong API token (401).
+
+The console's pages (every path that is not the API, a protocol endpoint,
+health or a well-known document: ``hub.web.is_console_path``) take the
+session cookie instead of a bearer token (a bearer token still works, for
+scripts); a page asked for without a live session is answered 303 to
+``/login`` (with ``next``), and ``/login`` and ``/static/`` are public.
 
 The verified ``registry.Principal`` is put in ``scope["state"]["principal"]``
 (``request.state.principal`` in Starlette). Scopes are checked by the routes.
@@ -38,17 +46,21 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.oidc import OidcVerifier, looks_like_jwt
-from registry import Principal, Tokens
+from hub.web import COOKIE, is_console_path, is_public_console_path
+from registry import Principal, Sessions, Tokens
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 _PUBLIC = re.compile(
     r"^/(health(/live|/ready)?|\.well-known/agent-card\.json|\.well-known/oauth-protected-resource(/.*)?"
     r"|a2a/[^/]+/\.well-known/agent-card\.json)$"
 )
+_WEBHOOK = re.compile(r"^/inbound/[^/]+$")  # authenticated by hub.inbound as the model configures, not by a token
 _CACHE_S = 2.0  # a revoked token stops working within this many seconds
 _CLOSE = (b"connection", b"close")
 _DRAIN_BYTES = 64 * 1024  # a refused request's body up to this size is read to its end before the answer
@@ -68,6 +80,7 @@ class Guard:
         max_body_bytes: int | None = None,
         body_limits: tuple[tuple[str, int], ...] = (),
         oidc: OidcVerifier | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         """``max_body_bytes``: the default limit; ``body_limits``: (path prefix, limit) pairs, the first match wins.
 
@@ -82,6 +95,7 @@ class Guard:
         self.max_body_bytes = max_body_bytes
         self.body_limits = body_limits
         self.oidc = oidc
+        self.sessions = sessions
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,9 +111,13 @@ class Guard:
             await _refuse(body.send, path, 413, "Content Too Large", _too_large(limit))
             return
         refusal = await self._refusal(headers, path, scope)
+        if refusal is not None and refusal[0] == 303:  # a console page without a session: sign in first
+            await body.drain(_DRAIN_BYTES)
+            await _redirect(body.send, refusal[2])
+            return
         if refusal is not None:
             status, title, detail = refusal
-            extra = [(b"www-authenticate", self._challenge().encode())] if status == 401 else None
+            extra = [(b"www-authenticate", self._challenge(path).encode())] if status == 401 else None
             # A small body is read and dropped first, so the connection stays usable: a client or a reverse proxy
             # still writing it would otherwise see the connection reset instead of this answer. A larger one is
             # not read at all (the answer says Connection: close).
@@ -129,13 +147,18 @@ class Guard:
         origin = headers.get("origin")
         if origin is not None and origin not in self._origins():
             return 403, "Forbidden", "requests from this Origin are not allowed"
-        if _PUBLIC.match(path):
+        if _PUBLIC.match(path) or _WEBHOOK.match(path):
+            return None
+        console = is_console_path(path)
+        if console and is_public_console_path(path):
             return None
         query = scope.get("query_string", b"").decode("latin-1")
         if re.search(r"(^|&)access_token=", query):
             return 401, "Unauthorized", "send the token in the Authorization header, never in the URL"
         auth = headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
+        if console and not auth:
+            return self._session(headers, path, scope)
         if scheme.lower() != "bearer" or not token.strip():
             return 401, "Unauthorized", "this endpoint needs an API token: Authorization: Bearer <token>"
         token = token.strip()
@@ -149,6 +172,20 @@ class Guard:
         if principal is None:
             return 401, "Unauthorized", "the API token is not valid (wrong, malformed or revoked)"
         scope.setdefault("state", {})["principal"] = principal
+        return None
+
+    def _session(self, headers: dict[str, str], path: str, scope: Scope) -> tuple[int, str, str] | None:
+        """A console page: the principal comes from the session cookie; without a live one, 303 to /login."""
+        value = cookie_parser(headers.get("cookie", "")).get(COOKIE, "")
+        session = self.sessions.get(value) if value and self.sessions is not None else None
+        if session is None:
+            query = scope.get("query_string", b"").decode("latin-1")
+            wanted = path + (f"?{query}" if query else "")
+            target = "/login" if wanted == "/" else "/login?" + urlencode({"next": wanted})
+            return 303, "See Other", target
+        state = scope.setdefault("state", {})
+        state["principal"] = session.principal
+        state["session"] = session
         return None
 
     def _host_ok(self, host: str) -> bool:
@@ -172,10 +209,13 @@ class Guard:
             self._cache[token] = (now, principal)
         return principal
 
-    def _challenge(self) -> str:
+    def _challenge(self, path: str) -> str:
+        """The 401's ``WWW-Authenticate``: for ``/mcp`` the metadata of the MCP endpoint itself (RFC 9728 section
+        3.1: its ``resource`` is ``<hub>/mcp``, the URI an MCP client asks the issuer a token for), else the hub's."""
         challenge = 'Bearer realm="agenthub"'
         if self.resource_metadata is not None:
-            challenge += f', resource_metadata="{self.resource_metadata()}"'
+            mcp = path == "/mcp" or path.startswith("/mcp/")
+            challenge += f', resource_metadata="{self.resource_metadata()}{"/mcp" if mcp else ""}"'
         return challenge
 
 
@@ -232,6 +272,13 @@ class BoundedBody:
         await self._send(message)
 
 
+async def _redirect(send: Send, location: str) -> None:
+    headers = [(b"location", location.encode("latin-1", "replace")), (b"content-length", b"0"),
+               (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def _has_body(headers: dict[str, str]) -> bool:
     declared = headers.get("content-length", "")
     return "transfer-encoding" in headers or (declared.isdigit() and int(declared) > 0)
@@ -250,7 +297,7 @@ async def _refuse(
 ) -> None:
     """A refusal in the caller's language: JSON-RPC (with no id) on /mcp and /a2a, problem+json elsewhere."""
     body: dict[str, Any]
-    if path.startswith(("/mcp", "/a2a")) or path == "/":
+    if path.startswith(("/mcp", "/a2a")):
         code = {401: -32001, 413: -32600}.get(status, -32003)
         body = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": detail}}
         media = b"application/json"

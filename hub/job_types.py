@@ -1,27 +1,39 @@
 """The job types a hub process runs, shared by ``agenthub serve``, ``mcp``, ``run`` and ``worker``.
 
 Every surface that runs jobs builds its handlers here, so a job that the hub
-runs (an agent's model step, ``http``, ``mcp``, ``a2a``) runs the same from
+runs (an agent's model step, ``http`` and Camunda's REST connector
+``io.camunda:http-json:1``, ``mcp``, ``a2a``) runs the same from
 the command line, with the same settings: the model resolver and model files
-folder, the egress allow-list, the registry's servers and agents, and the
-hub-wide agent policies.
+folder, the egress allow-list, the secret provider (``AGENTHUB_SECRETS_FILE``),
+the registry's servers and agents, and the hub-wide agent policies.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Final
 
 from engine import Engine, strict_json
 from engine.agent import MODEL_JOB_TYPE, Policy, policy_from_attributes
 from engine.scheduler import WorkerRegistry, default_registry
 from hub.settings import HubSettings
 from protocols.a2a.call_task import A2ACallTask
-from protocols.http import EgressPolicy, HttpConnector
+from protocols.http import (
+    CAMUNDA_REST_JOB_TYPE,
+    CamundaOutbound,
+    CamundaRestConnector,
+    EgressPolicy,
+    HttpConnector,
+    secret_provider,
+)
 from protocols.llm import ModelResolver, ModelTask
 from protocols.mcp.tool_task import McpToolTask
 from registry import Registry
 
 __all__ = ["close_handlers", "hub_policies", "job_handlers", "stop_waiting"]
+
+_CAMUNDA_CONNECTORS: Final = ("io.camunda:", "io.camunda.connectors.")
 
 
 def job_handlers(
@@ -33,14 +45,20 @@ def job_handlers(
     """
     workers = WorkerRegistry()
     egress = EgressPolicy.from_env(settings.http_allow)
-    workers.register("http", HttpConnector(egress))
+    http = HttpConnector(egress, secrets=secret_provider(os.environ))
+    workers.register("http", http)
+    workers.register(CAMUNDA_REST_JOB_TYPE, CamundaRestConnector(http))  # one implementation, Camunda's names
     workers.register("mcp", McpToolTask(registry, egress=egress))
     if engine is not None:
         workers.register("a2a", A2ACallTask(registry, engine, egress))
         files = Path(settings.model_files) if settings.model_files else None
         workers.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=files)))
     for job_type, handler in (extra or default_registry).handlers.items():
-        workers.register(job_type, handler)
+        # A worker written for a Camunda connector's job type honours Camunda's task headers (resultVariable,
+        # resultExpression, errorExpression, retryBackoff) as that connector would. The agentic ones are left
+        # as they are: their results are the agent's business.
+        camunda = job_type.startswith(_CAMUNDA_CONNECTORS) and not isinstance(handler, CamundaOutbound)
+        workers.register(job_type, CamundaOutbound(handler, secrets=http.secrets) if camunda else handler)
     return workers
 
 

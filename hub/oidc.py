@@ -68,6 +68,8 @@ class OidcConfig:
     name_claim: str = "sub"
     algorithms: tuple[str, ...] = ALGORITHMS
     refresh_s: float = 60.0  # the least time between two fetches of the keys
+    client_id: str | None = None  # the console's client at the issuer: sign-in in the browser (code flow + PKCE)
+    client_secret: str | None = None  # for a confidential client; PKCE is used either way
 
 
 class _Refused(Exception):
@@ -84,16 +86,40 @@ class OidcVerifier:
         self._unnamed: list[jwt.PyJWK] = []  # keys without a kid, tried when the token names none
         self._fetched_at: float | None = None
         self._lock: asyncio.Lock | None = None
+        self._endpoints: tuple[str, str] | None = None
 
-    async def verify(self, token: str) -> Principal | None:
-        """The principal the token stands for, or None when it is not accepted (logged, without the token)."""
+    async def verify(self, token: str, *, audience: str | None = None, nonce: str | None = None) -> Principal | None:
+        """The principal the token stands for, or None when it is not accepted (logged, without the token).
+
+        An access token is checked against the hub's audience; an ID token from the console's sign-in against
+        the console's ``client_id`` as audience and the ``nonce`` the sign-in sent.
+        """
         try:
-            return await self._verify(token)
+            return await self._verify(token, audience or self.config.audience, nonce)
         except _Refused as refused:
             log.info("an OpenID Connect token was refused: %s", refused)
             return None
 
-    async def _verify(self, token: str) -> Principal:
+    async def endpoints(self) -> tuple[str, str] | None:
+        """The issuer's authorization and token endpoints (from discovery, fetched once), or None if unknown."""
+        if self._endpoints is None:
+            try:
+                async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT_S, follow_redirects=False) as http:
+                    discovery = await _json(http, self.config.issuer.rstrip("/") + "/.well-known/openid-configuration")
+            except (httpx.HTTPError, ValueError) as error:
+                log.warning("OpenID Connect: could not read the discovery document of %s: %s",
+                            self.config.issuer, error)
+                return None
+            found = discovery.get("authorization_endpoint"), discovery.get("token_endpoint")
+            if discovery.get("issuer") != self.config.issuer or not all(
+                    isinstance(u, str) and u.startswith(("https://", "http://")) for u in found):
+                log.warning("OpenID Connect: the discovery document of %s names no usable endpoints",
+                            self.config.issuer)
+                return None
+            self._endpoints = (str(found[0]), str(found[1]))
+        return self._endpoints
+
+    async def _verify(self, token: str, audience: str, nonce: str | None) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -107,13 +133,15 @@ class OidcVerifier:
                 token,
                 key=key,
                 algorithms=list(self.config.algorithms),
-                audience=self.config.audience,
+                audience=audience,
                 issuer=self.config.issuer,
                 leeway=_LEEWAY_S,
                 options={"require": ["exp", "iat", "iss", "aud"]},
             )
         except jwt.PyJWTError as error:
             raise _Refused(f"{type(error).__name__}: {error}") from None
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise _Refused("the ID token's nonce is not the one this sign-in sent")
         return self._principal(claims)
 
     def _principal(self, claims: Mapping[str, Any]) -> Principal:

@@ -22,7 +22,7 @@ from hub.deployment_report import deployment_report
 from hub.tables import RAW_IN_JSON, clip, compact, due_time, printable, table, utc_time
 
 # Job types the hub runs itself (`agenthub serve`, `agenthub worker`): a hint for them says so, not "write one".
-_HUB_JOB_TYPES: Final = frozenset({"http", "mcp", "a2a", MODEL_JOB_TYPE})
+_HUB_JOB_TYPES: Final = frozenset({"http", "io.camunda:http-json:1", "mcp", "a2a", MODEL_JOB_TYPE})
 _CAMUNDA_CONNECTORS: Final = ("io.camunda:", "io.camunda.agenticai:", "io.camunda.connectors.")
 _RAW_IN_JSON: Final = re.compile(f"[{RAW_IN_JSON}]")
 _PROGRESS_ABOVE: Final = 5  # files: more than this many show progress even when stderr is not a terminal
@@ -154,11 +154,14 @@ def print_tasks(views: Sequence[TaskView], as_json: bool) -> None:
             clip(t.assignee or ", ".join(t.candidate_groups) or "anyone", 30),
             utc_time(t.created_at),
             due_time(t.due_date),
+            due_time(t.follow_up_date),
+            f"{t.priority} escalated" if t.escalated else str(t.priority),
             compact(t.inputs, 80),
         ]
         for t in views
     ]
-    _lines(table(["ID", "NAME", "INSTANCE", "FOR", "CREATED (UTC)", "DUE (UTC)", "INPUTS"], rows))
+    headers = ["ID", "NAME", "INSTANCE", "FOR", "CREATED (UTC)", "DUE (UTC)", "FOLLOW-UP (UTC)", "PRIORITY", "INPUTS"]
+    _lines(table(headers, rows))
 
 
 def print_incidents(views: Sequence[IncidentView], as_json: bool) -> None:

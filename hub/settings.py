@@ -141,6 +141,11 @@ def oidc_config(env: Mapping[str, str] | None = None) -> OidcConfig | None:
                 f"AGENTHUB_OIDC_ALGORITHMS: {algorithm!r} is not allowed; choose from {', '.join(ALGORITHMS)}"
             )
     refresh_s = parse_number(env.get("AGENTHUB_OIDC_REFRESH_S") or "60", "AGENTHUB_OIDC_REFRESH_S")
+    client_id = env.get("AGENTHUB_OIDC_CLIENT_ID", "").strip() or None
+    client_secret = env.get("AGENTHUB_OIDC_CLIENT_SECRET", "").strip() or None
+    if client_secret and not client_id:
+        raise ValueError("AGENTHUB_OIDC_CLIENT_SECRET is set but AGENTHUB_OIDC_CLIENT_ID is not: set the console's "
+                         "client id too")
     return OidcConfig(
         issuer=issuer,
         audience=audience,
@@ -149,6 +154,8 @@ def oidc_config(env: Mapping[str, str] | None = None) -> OidcConfig | None:
         name_claim=claims["AGENTHUB_OIDC_NAME_CLAIM"],
         algorithms=algorithms or ALGORITHMS,
         refresh_s=refresh_s,
+        client_id=client_id,
+        client_secret=client_secret,
     )
 
 

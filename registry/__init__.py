@@ -25,6 +25,7 @@ from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, R
 from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_hash
 from registry.pins import PinState
 from registry.push import PushConfig, PushDelivery, PushStore
+from registry.sessions import DEFAULT_SESSION_S, Session, Sessions
 from registry.store import RegistryStore
 from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
 from registry.users import User, Users, parse_groups, valid_user_id
@@ -41,6 +42,7 @@ class Registry:
         self.agents = AgentRegistry(store)
         self.push = PushStore(store)
         self.a2a_messages = MessageIds(store)
+        self.sessions = Sessions(store, self.tokens)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -51,6 +53,7 @@ class Registry:
 
 
 __all__ = [
+    "DEFAULT_SESSION_S",
     "SCOPES",
     "AgentRegistry",
     "InvalidEntry",
@@ -69,6 +72,8 @@ __all__ = [
     "RegistryNotFound",
     "RegistryStore",
     "RemoteAgent",
+    "Session",
+    "Sessions",
     "SyncReport",
     "TokenInfo",
     "Tokens",

@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound, ToolBlocked
 from registry.pins import PinState, pin_digest
 from registry.schema import a2a_agents
-from registry.store import RegistryStore, now_ms
+from registry.store import AuditActor, RegistryStore, now_ms
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -68,7 +68,7 @@ class AgentRegistry:
         self.store = store
 
     def add(
-        self, name: str, url: str, card: dict[str, Any], *, token_env: str | None = None, actor: str | None = None
+        self, name: str, url: str, card: dict[str, Any], *, token_env: str | None = None, actor: AuditActor = None
     ) -> RemoteAgent:
         if not _NAME.match(name):
             raise InvalidEntry(f"agent name '{name}' must be 1-64 letters, digits, '.', '_' or '-'")
@@ -119,13 +119,13 @@ class AgentRegistry:
         with self.store.read() as conn:
             return [_agent(r) for r in conn.execute(select(a2a_agents).order_by(a2a_agents.c.name))]
 
-    def remove(self, name: str, *, actor: str | None = None) -> None:
+    def remove(self, name: str, *, actor: AuditActor = None) -> None:
         with self.store.begin() as conn:
             if not conn.execute(delete(a2a_agents).where(a2a_agents.c.name == name)).rowcount:
                 raise RegistryNotFound(f"no agent named '{name}' is registered")
             self.store.audit(conn, "a2a.agent.removed", f"agent:{name}", None, actor)
 
-    def refresh(self, name: str, card: dict[str, Any], *, actor: str | None = None) -> RemoteAgent:
+    def refresh(self, name: str, card: dict[str, Any], *, actor: AuditActor = None) -> RemoteAgent:
         """Record the card as fetched now; a different card holds the agent until approved."""
         agent = self.get(name)
         digest = card_hash(card)
@@ -140,7 +140,7 @@ class AgentRegistry:
                 self.store.audit(conn, "a2a.agent.changed", f"agent:{name}", {"hash": digest}, actor)
         return self.get(name)
 
-    def approve(self, name: str, *, actor: str | None = None) -> RemoteAgent:
+    def approve(self, name: str, *, actor: AuditActor = None) -> RemoteAgent:
         agent = self.get(name)
         with self.store.begin() as conn:
             conn.execute(

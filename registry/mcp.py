@@ -24,7 +24,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound, ToolBlocked
 from registry.pins import PinState, pin_digest
 from registry.schema import mcp_servers, mcp_tools
-from registry.store import RegistryStore, now_ms
+from registry.store import AuditActor, RegistryStore, now_ms
 
 PINNED_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -175,7 +175,7 @@ class McpRegistry:
 
     # --- servers -----------------------------------------------------------------------------
 
-    def add(self, server: McpServer, tools: Sequence[dict[str, Any]], *, actor: str | None = None) -> McpServer:
+    def add(self, server: McpServer, tools: Sequence[dict[str, Any]], *, actor: AuditActor = None) -> McpServer:
         """Register a server with the tools fetched from it, all approved by this act."""
         check_server(server)
         at = now_ms()
@@ -231,7 +231,7 @@ class McpRegistry:
         with self.store.read() as conn:
             return [_server(r) for r in conn.execute(select(mcp_servers).order_by(mcp_servers.c.name))]
 
-    def remove(self, name: str, *, actor: str | None = None) -> None:
+    def remove(self, name: str, *, actor: AuditActor = None) -> None:
         with self.store.begin() as conn:
             gone = conn.execute(delete(mcp_servers).where(mcp_servers.c.name == name)).rowcount
             if not gone:
@@ -262,6 +262,7 @@ class McpRegistry:
             why = {
                 PinState.PENDING: "is new upstream and was never approved",
                 PinState.CHANGED: "changed upstream since it was approved",
+                PinState.REJECTED: "changed upstream and an admin rejected the change",
                 PinState.REMOVED: "is no longer offered upstream",
             }.get(tool.state, f"is {tool.state}")
             raise ToolBlocked(
@@ -270,7 +271,7 @@ class McpRegistry:
             )
         return tool
 
-    def sync(self, server: str, tools: Sequence[dict[str, Any]], *, actor: str | None = None) -> SyncReport:
+    def sync(self, server: str, tools: Sequence[dict[str, Any]], *, actor: AuditActor = None) -> SyncReport:
         """Record the tools as the server lists them now; changed and new ones are blocked until approved."""
         self.get(server)
         report = SyncReport()
@@ -323,7 +324,7 @@ class McpRegistry:
         return report
 
     def approve(
-        self, server: str, tool: str | None = None, *, expected_hash: str | None = None, actor: str | None = None
+        self, server: str, tool: str | None = None, *, expected_hash: str | None = None, actor: AuditActor = None
     ) -> list[str]:
         """Approve the current definition of one tool, or of every held tool of the server.
 
@@ -361,6 +362,32 @@ class McpRegistry:
                 )
                 self.store.audit(conn, "mcp.tool.approved", f"mcp:{server}/{t.name}", {"hash": t.hash}, actor)
         return [t.name for t in held]
+
+    def reject(
+        self, server: str, tool: str, *, expected_hash: str, reason: str | None = None, actor: AuditActor = None
+    ) -> PinnedTool:
+        """Refuse the definition a held tool has now (the one with ``expected_hash``, as reviewed): the tool stays
+        blocked, is no longer shown as waiting for review, and a further change upstream is held for review anew.
+
+        Approving it later is still possible (an admin may change their mind): ``approve`` takes rejected tools.
+        """
+        at = now_ms()
+        with self.store.begin() as conn:
+            row = conn.execute(select(mcp_tools).where(mcp_tools.c.server == server, mcp_tools.c.name == tool)).first()
+            if row is None:
+                self.get(server)
+                raise RegistryNotFound(f"MCP server '{server}' has no tool named '{tool}'")
+            current = _tool(row)
+            if current.callable or current.state == PinState.REMOVED:
+                raise InvalidEntry(f"tool '{tool}' of '{server}' is {current.state}: only a held tool (new or "
+                                   "changed upstream) can be rejected")
+            if current.hash != expected_hash:
+                raise RegistryConflict(f"tool '{tool}' of '{server}' changed again since it was reviewed (hash "
+                                       f"{current.hash}); review it again")
+            self._set(conn, server, tool, state=PinState.REJECTED, updated_at=at)
+            data: dict[str, Any] = {"hash": current.hash, **({"reason": reason[:2000]} if reason else {})}
+            self.store.audit(conn, "mcp.tool.rejected", f"mcp:{server}/{tool}", data, actor)
+        return self.tool(server, tool)
 
     @staticmethod
     def _set(conn: Connection, server: str, name: str, **values: Any) -> None:

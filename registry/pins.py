@@ -31,6 +31,7 @@ class PinState(StrEnum):
     APPROVED = "approved"  # what is seen upstream is what an admin approved: callable
     PENDING = "pending"  # new upstream and never approved (MCP tools)
     CHANGED = "changed"  # differs from what was approved: held until approved again
+    REJECTED = "rejected"  # an admin reviewed what is offered now and refused it: held; a further change is held anew
     REMOVED = "removed"  # no longer offered upstream (MCP tools)
 
 

@@ -146,3 +146,17 @@ users = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# --- console sessions (migration 0005) -----------------------------------------------------------
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie's value: a stolen table signs no one in
+    Column("token_id", String(32)),  # the API token signed in with; NULL for an OpenID Connect sign-in
+    Column("principal", Text, nullable=False),  # JSON: the principal as established at sign-in (never a secret)
+    Column("csrf", String(64), nullable=False),  # the session's CSRF token, embedded in every form
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_console_sessions_expires_at", "expires_at"),
+)

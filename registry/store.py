@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import make_url
@@ -15,8 +15,13 @@ from sqlalchemy.engine import make_url
 from registry.exceptions import RegistryError
 from registry.schema import registry_events
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+AuditActor: TypeAlias = str | Mapping[str, Any] | None
+"""Who made a registry change: a principal's id, or the record the journal keeps of one (``{"id", "channel",
+...}``, what ``engine.Actor.to_json`` writes; the registry does not import the engine). The id goes into the
+audit row's ``actor`` column, the whole record into its data as ``by``."""
 
 
 def now_ms() -> int:
@@ -109,9 +114,12 @@ class RegistryStore:
             conn.rollback()
 
     def audit(
-        self, conn: Connection, kind: str, subject: str, data: dict[str, Any] | None = None, actor: str | None = None
+        self, conn: Connection, kind: str, subject: str, data: dict[str, Any] | None = None, actor: AuditActor = None
     ) -> None:
         """Record a registry event (never a secret) in the same transaction as the change it describes."""
+        if isinstance(actor, Mapping):
+            data = {**(data or {}), "by": dict(actor)}
+            actor = str(actor.get("id", "")) or None
         conn.execute(
             insert(registry_events).values(
                 at=now_ms(), kind=kind, subject=subject, actor=actor, data=json.dumps(data) if data else None

@@ -24,7 +24,7 @@ from sqlalchemy import insert, or_, select, update
 
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound
 from registry.schema import api_tokens, users
-from registry.store import RegistryStore, now_ms
+from registry.store import AuditActor, RegistryStore, now_ms
 
 SCOPES = ("read", "deploy", "start", "tasks", "jobs", "admin")
 _TOKEN = re.compile(r"^ahk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}$")
@@ -104,16 +104,18 @@ class Tokens:
     def __init__(self, store: RegistryStore) -> None:
         self.store = store
 
-    def create(self, name: str, scopes: str | list[str], *, user: str | None = None) -> tuple[TokenInfo, str]:
+    def create(self, name: str, scopes: str | list[str], *, user: str | None = None,
+               actor: AuditActor = None) -> tuple[TokenInfo, str]:
         """A new token, for the user ``user`` (a person) or, without one, a machine client named ``name``.
 
         The secret is returned here and never again. An unknown user is RegistryNotFound; a machine token
         named like a user is RegistryConflict, since both would be the same principal.
         """
-        return self._create(name, scopes, user=user, distinct_from_users=True)
+        return self._create(name, scopes, user=user, distinct_from_users=True, actor=actor)
 
     def _create(
-        self, name: str, scopes: str | list[str], *, user: str | None, distinct_from_users: bool
+        self, name: str, scopes: str | list[str], *, user: str | None, distinct_from_users: bool,
+        actor: AuditActor = None,
     ) -> tuple[TokenInfo, str]:
         checked = parse_scopes(scopes)
         if not name or len(name) > 255:
@@ -137,7 +139,7 @@ class Tokens:
                 )
             )
             data: dict[str, Any] = {"name": name, "scopes": checked, **({"user": user} if user else {})}
-            self.store.audit(conn, "token.created", f"token:{token_id}", data)
+            self.store.audit(conn, "token.created", f"token:{token_id}", data, actor)
         return TokenInfo(token_id, name, checked, at, None, None, user), token
 
     def verify(self, token: str) -> Principal | None:
@@ -145,14 +147,31 @@ class Tokens:
         if not looks_like_token(token):
             return None
         digest = _digest(token)
-        query = (
+        with self.store.read() as conn:
+            row = conn.execute(self._principal_query().where(api_tokens.c.token_hash == digest)).first()
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        return self._principal(row)
+
+    def principal_of(self, token_id: str) -> Principal | None:
+        """The principal a live token (by id) speaks for now, or None when it was revoked or its user removed.
+
+        For what was signed in with a token earlier (a console session): groups and scopes are read anew.
+        """
+        with self.store.read() as conn:
+            row = conn.execute(self._principal_query().where(api_tokens.c.id == token_id)).first()
+        return None if row is None else self._principal(row)
+
+    @staticmethod
+    def _principal_query() -> Any:
+        return (
             select(api_tokens, users.c.id.label("found_user"), users.c.name.label("user_name"), users.c.groups)
             .select_from(api_tokens.outerjoin(users, users.c.id == api_tokens.c.user_id))
-            .where(api_tokens.c.token_hash == digest)
         )
-        with self.store.read() as conn:
-            row = conn.execute(query).first()
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
+
+    @staticmethod
+    def _principal(row: Any) -> Principal | None:
+        if row.revoked_at is not None:
             return None
         scopes = frozenset(json.loads(row.scopes))
         if row.user_id is None:
@@ -164,7 +183,7 @@ class Tokens:
             display_name=row.user_name,
         )
 
-    def revoke(self, id_or_name: str) -> list[str]:
+    def revoke(self, id_or_name: str, *, actor: AuditActor = None) -> list[str]:
         """Revoke the token with this id (or every live token with this name); returns the ids revoked."""
         with self.store.begin() as conn:
             rows = conn.execute(
@@ -178,7 +197,7 @@ class Tokens:
             ids = [r.id for r in rows]
             conn.execute(update(api_tokens).where(api_tokens.c.id.in_(ids)).values(revoked_at=now_ms()))
             for token_id in ids:
-                self.store.audit(conn, "token.revoked", f"token:{token_id}")
+                self.store.audit(conn, "token.revoked", f"token:{token_id}", None, actor)
         return ids
 
     def all(self, *, include_revoked: bool = False) -> list[TokenInfo]:

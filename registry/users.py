@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryNotFound
 from registry.schema import api_tokens, users
-from registry.store import RegistryStore, now_ms
+from registry.store import AuditActor, RegistryStore, now_ms
 
 __all__ = ["User", "Users", "parse_groups", "valid_user_id"]
 
@@ -89,7 +89,7 @@ class Users:
         self.store = store
 
     def add(
-        self, user_id: str, name: str | None = None, groups: str | Iterable[str] = (), *, actor: str | None = None
+        self, user_id: str, name: str | None = None, groups: str | Iterable[str] = (), *, actor: AuditActor = None
     ) -> User:
         """A new user; an id taken already is RegistryConflict (``update`` changes an existing user)."""
         valid_user_id(user_id)
@@ -117,7 +117,7 @@ class Users:
         *,
         name: str | None = None,
         groups: str | Iterable[str] | None = None,
-        actor: str | None = None,
+        actor: AuditActor = None,
     ) -> User:
         """Change a user's display name and/or groups (None keeps what is there); their tokens follow at once."""
         if name is None and groups is None:
@@ -148,7 +148,7 @@ class Users:
         with self.store.read() as conn:
             return [_user(r) for r in conn.execute(select(users).order_by(users.c.id))]
 
-    def remove(self, user_id: str, *, actor: str | None = None) -> list[str]:
+    def remove(self, user_id: str, *, actor: AuditActor = None) -> list[str]:
         """Remove a user and revoke their live tokens (in one transaction); returns the ids of the tokens revoked."""
         with self.store.begin() as conn:
             if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:

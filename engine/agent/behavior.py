@@ -3,8 +3,9 @@
 This is where the agent plugs into the runtime: the behaviour table's row for
 ad-hoc subprocesses (``engine.kernel``). It is a plain ad-hoc subprocess
 (``AdHocSubProcessBehavior``) whose activations are the agent's tool calls;
-it takes the model step's job results, the approvals of tool calls and the
-resolution of a spent limit's incident, and hands them to ``loop``. An
+it takes the model step's job results, the approvals of tool calls, the
+timers of its deadlines (``deadlines``) and the resolution of a spent
+limit's incident, and hands them to ``loop``. An
 ad-hoc subprocess without an agent behaves as the runtime's own.
 """
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.agent import loop
+from engine.actor import Actor
+from engine.agent import deadlines, loop
 from engine.agent.config import agent_config
+from engine.agent.deadlines import Deadline
 from engine.model import AdHocSubProcess, FlowNode
 from engine.runtime.behaviors.activation import activated
 from engine.runtime.behaviors.ad_hoc import AdHocSubProcessBehavior
@@ -43,11 +46,24 @@ class AgentSubProcessBehavior(AdHocSubProcessBehavior):
         return True
 
     def user_task_completed(self, kernel: Kernel, element: ElementInstance, variables: dict[str, Any],
-                            completed_by: str | None) -> bool:
+                            by: Actor | None) -> bool:
         if not element.inner or element.call is None:
             return False
-        loop.approval_decided(kernel, element, variables, completed_by)
+        loop.approval_decided(kernel, element, variables, by)
+        deadlines.approval_settled(kernel, element)
         return True
+
+    def timer_fired(self, kernel: Kernel, element: ElementInstance, wait: int) -> bool:
+        match deadlines.which(element):
+            case None:
+                return False
+            case Deadline.TIME_LIMIT:
+                loop.time_limit(kernel, element)
+            case Deadline.REJECT:
+                loop.approval_expired(kernel, element, deadlines.expiry_reason(element))
+            case Deadline.ESCALATE:
+                deadlines.escalate(kernel, element)
+        return True  # a stale one (the approval was decided meanwhile) is taken too, and does nothing
 
     def resume(self, kernel: Kernel, element: ElementInstance, action: IncidentAction) -> None:
         if action == IncidentAction.MODEL and element.agent is not None:  # ask again; past a limit, once more

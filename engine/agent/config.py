@@ -50,7 +50,11 @@ _AGENT_ATTRIBUTES = frozenset({
     "model", "modelEndpoint", "instructions", "prompt", "resultVariable", "maxModelCalls", "maxToolCalls",
     "maxTokens", "maxCost", "maxDuration",
 })
-_POLICY_ATTRIBUTES = frozenset({"tool", "when", "decision", "candidateGroups", "reason", "maxCalls"})
+_POLICY_ATTRIBUTES = frozenset({
+    "tool", "when", "decision", "candidateGroups", "candidateUsers", "reason", "maxCalls", "allowMachines",
+    "approvals", "dueDate", "onTimeout",
+})
+ON_TIMEOUT = ("reject", "escalate")  # what an approval past its due date does
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +65,15 @@ class Policy:
     decision: PolicyDecision
     when: str | None = None  # FEEL (without "="); None: always
     candidate_groups: str | None = None  # who may approve (comma list, or "=FEEL")
+    candidate_users: str | None = None  # who may approve, by id (comma list, or "=FEEL")
     reason: str | None = None
     max_calls: int | None = None  # a call budget for the tool in one agent run; calls past it are denied
     line: int | None = None
     origin: str = "model"  # "model" or "hub" (configured for every agent)
+    allow_machines: bool = False  # may a machine client (not a person) approve?
+    approvals: int = 1  # distinct approvers an approval needs
+    due_date: str | None = None  # when an approval is due: ISO date-time, duration from now ("PT4H"), or "=FEEL"
+    on_timeout: str | None = None  # what an approval past ``due_date`` does: "reject" or "escalate" (None: nothing)
 
     def matches_tool(self, tool: str) -> bool:
         return self.tool == "*" or self.tool == tool
@@ -123,9 +132,38 @@ def policy_from_attributes(attrs: dict[str, str], *, line: int | None = None, or
         if not max_calls.strip().isdigit():
             raise ValueError(f"agenthub:policy maxCalls must be a whole number, not '{max_calls}'")
         limit = int(max_calls)
+    allow_machines = attrs.get("allowMachines", "false").strip()
+    if allow_machines not in ("true", "false"):
+        raise ValueError(f'agenthub:policy allowMachines must be "true" or "false", not \'{allow_machines}\'')
+    approvals = attrs.get("approvals", "1").strip()
+    if not approvals.isdigit() or int(approvals) < 1:
+        raise ValueError(f"agenthub:policy approvals must be a whole number of at least 1, not '{approvals}'")
+    on_timeout = attrs.get("onTimeout")
+    if on_timeout is not None and on_timeout.strip() not in ON_TIMEOUT:
+        raise ValueError(f"agenthub:policy onTimeout must be one of {', '.join(ON_TIMEOUT)}, not '{on_timeout}'")
+    due_date = attrs.get("dueDate")
+    if on_timeout is not None and not (due_date and due_date.strip()):
+        raise ValueError("agenthub:policy onTimeout needs a dueDate (an ISO date-time, a duration such as PT4H, "
+                         "or =FEEL)")
+    for name in ("candidateGroups", "candidateUsers", "dueDate"):
+        raw = attrs.get(name)
+        if raw is not None and is_expression(raw):
+            try:
+                compile_expression(strip_marker(raw))
+            except FeelSyntaxError as exc:
+                raise ValueError(f"agenthub:policy {name} is not valid FEEL: {exc}") from None
+    if decision != PolicyDecision.APPROVE:
+        given = [n for n in ("candidateGroups", "candidateUsers", "allowMachines", "approvals", "dueDate", "onTimeout")
+                 if n in attrs]
+        if given:
+            raise ValueError(f"agenthub:policy {', '.join(given)} only apply to decision=\"approve\", "
+                             f"not '{decision}'")
     return Policy(tool=tool, decision=PolicyDecision(decision), when=condition,
-                  candidate_groups=attrs.get("candidateGroups"), reason=attrs.get("reason"), max_calls=limit, line=line,
-                  origin=origin)
+                  candidate_groups=attrs.get("candidateGroups"), candidate_users=attrs.get("candidateUsers"),
+                  reason=attrs.get("reason"), max_calls=limit, line=line, origin=origin,
+                  allow_machines=allow_machines == "true", approvals=int(approvals),
+                  due_date=due_date.strip() if due_date and due_date.strip() else None,
+                  on_timeout=on_timeout.strip() if on_timeout else None)
 
 
 def agent_config(node: FlowNode) -> AgentConfig | None:

@@ -118,7 +118,7 @@ def decide(
             if outcome == PolicyDecision.APPROVE:
                 approvers.append(policy)
     if not deciding:
-        return Decision(PolicyDecision.ALLOW, "no policy objects")
+        return Decision(PolicyDecision.ALLOW, "no policy applies to this call")
     asked = tuple(approvers) if strictest == PolicyDecision.APPROVE else ()
     return Decision(strictest, "; ".join(reasons), tuple(deciding), asked, alert)
 

@@ -27,24 +27,28 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from engine.actor import Actor
+from engine.agent.approvals import approval_rule, refusal
 from engine.agent.config import Policy, PolicyDecision, agent_config
+from engine.agent.deadlines import approval_deadline, arm_time_limit
 from engine.agent.governance import decide
 from engine.agent.tools import ToolProblem, arguments_hash, check_arguments, tool_definitions
 from engine.agent.turn import MODEL_JOB_TYPE, ToolDefinition
 from engine.feel.api import is_expression, strip_marker
-from engine.model import AdHocSubProcess, Value
+from engine.model import AdHocSubProcess
 from engine.runtime import messages as m
 from engine.runtime.behaviors.activation import open_job
 from engine.runtime.behaviors.ad_hoc import activate_inner
 from engine.runtime.behaviors.errors import throw_error
-from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition, evaluate_strings
+from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition
 from engine.runtime.journal import EventType as _E
 from engine.runtime.kernel import CommandRejected, Kernel
 from engine.runtime.records import AgentLimits, AgentRun, Approval, ToolCall
 from engine.runtime.state import ElementInstance, ElementState, Phase
 from engine.scheduler.timers import TimerDefinitionError, parse_duration, to_millis
 
-__all__ = ["LIMIT_ERROR", "approval_decided", "ask_model", "begin", "model_answered", "prepare", "tool_done"]
+__all__ = ["LIMIT_ERROR", "approval_decided", "approval_expired", "ask_model", "begin", "model_answered", "prepare",
+           "time_limit", "tool_done"]
 
 LIMIT_ERROR = "AGENT_LIMIT_REACHED"
 MODEL_RETRIES = 3
@@ -135,7 +139,9 @@ def prepare(step: Kernel, element: ElementInstance, node: AdHocSubProcess) -> Pr
 
 def begin(step: Kernel, element: ElementInstance, prepared: PreparedRun) -> None:
     element.agent = prepared.run
-    step.record(_E.AGENT_STARTED, element, model=prepared.run.model, tools=prepared.tools)
+    arm_time_limit(step, element)  # maxDuration runs as a timer too, for an agent that waits on a person
+    step.record(_E.AGENT_STARTED, element, model=prepared.run.model, tools=prepared.tools,
+                limits=prepared.run.limits.to_dict())  # the budgets, for the console's agent inspector
     _append(step, element, prepared.messages)
     ask_model(step, element)
 
@@ -352,35 +358,34 @@ def _run_tool(step: Kernel, element: ElementInstance, node: AdHocSubProcess, rec
 
 def _ask_approval(step: Kernel, element: ElementInstance, node: AdHocSubProcess, record: ToolCall,
                   arguments: dict[str, Any], approvers: tuple[Policy, ...], reason: str) -> None:
-    groups: list[str] = []
-    for policy in approvers:
-        if policy.candidate_groups:
-            raw = policy.candidate_groups
-            value = Value(text=strip_marker(raw), is_expression=is_expression(raw))
-            try:
-                found = evaluate_strings(value, step.scope(element.key), step.now, what="candidate groups")
-            except ExpressionFailure:
-                found = []
-            groups.extend(g for g in found if g not in groups)
+    rule = approval_rule(step, element, approvers)
+    groups = rule.groups
     call = ToolCall(id=record.id, tool=record.tool, arguments_hash=record.arguments_hash, arguments=arguments,
-                    approval=Approval.PENDING)
+                    approval=Approval.PENDING, needed=rule.needed, excluded=list(rule.excluded))
     inner = step.create_element(node.id, element.key, state=ElementState.ACTIVE, inner=True, call=call)
     key = step.ids.next_key()
     inner.user_task = key
     details = {"kind": "approval", "tool": record.tool, "arguments": arguments, "argumentsHash":
                record.arguments_hash, "callId": record.id, "agent": element.element_id,
-               "agentElementInstance": element.key, "reason": reason}
+               "agentElementInstance": element.key, "reason": reason, **rule.details()}
     step.effect(m.CreateUserTask(
         key=key, element_instance=inner.key, element_id=record.tool,
         name=f"Approve: {step.process.nodes[record.tool].label}",
-        assignee=None, candidate_groups=groups, candidate_users=[], due_date=None, follow_up_date=None,
+        assignee=None, candidate_groups=groups, candidate_users=rule.users, due_date=None, follow_up_date=None,
         form_key=None, priority=50, details=details))
     step.record(_E.AGENT_APPROVAL_REQUESTED, element, callId=record.id, tool=record.tool, task=key,
-                argumentsHash=record.arguments_hash, candidateGroups=groups)
+                argumentsHash=record.arguments_hash, candidateGroups=groups,
+                **({"candidateUsers": rule.users} if rule.users else {}),
+                **({"approvers": rule.needed} if rule.needed > 1 else {}))
+    approval_deadline(step, element, inner, key, approvers)
 
 
-def approval_decided(step: Kernel, inner: ElementInstance, variables: dict[str, Any], approver: str | None) -> None:
-    """A person answered an approval task: run the stored arguments once, or tell the agent why not."""
+def approval_decided(step: Kernel, inner: ElementInstance, variables: dict[str, Any], by: Actor | None) -> None:
+    """A person answered an approval task: run the stored arguments once, or tell the agent why not.
+
+    ``by`` None is a program embedding the engine, trusted to decide alone. A call that needs more distinct
+    approvers than it has records this approval and keeps waiting; any rejection rejects it.
+    """
     approved = variables.get("approved")
     if not isinstance(approved, bool):
         raise CommandRejected('an approval is completed with {"approved": true} or {"approved": false, '
@@ -393,10 +398,25 @@ def approval_decided(step: Kernel, inner: ElementInstance, variables: dict[str, 
     agent = element.agent
     assert agent is not None
     task = inner.user_task
+    who: dict[str, Any] = {"approver": None}
+    if by is not None:
+        refused = refusal(step, agent, call, by)
+        if refused is not None:
+            raise CommandRejected(refused)
+        who = {"approver": by.id, "by": by.to_json()}
+        if approved:
+            call.approved_by.append(by.id)
+        if approved and len(call.approved_by) < call.needed:  # not yet enough approvers: the task stays open
+            step.record(_E.AGENT_APPROVAL_GIVEN, element, callId=call.id, tool=call.tool, task=task,
+                        argumentsHash=call.arguments_hash, approvals=len(call.approved_by), needed=call.needed,
+                        **who)
+            assert task is not None
+            step.effect(m.UpdateUserTask(task, {"approvedBy": list(call.approved_by)}))
+            return
     inner.user_task = None
     step.record(_E.AGENT_APPROVAL_DECIDED, element, callId=call.id, tool=call.tool, task=task,
-                approved=approved, argumentsHash=call.arguments_hash, reason=reason,
-                approver=approver)
+                approved=approved, argumentsHash=call.arguments_hash, reason=reason, **who,
+                **({"approvers": list(call.approved_by)} if approved and call.needed > 1 else {}))
     if approved:
         arguments = call.arguments
         assert arguments is not None
@@ -461,3 +481,32 @@ def _limit(step: Kernel, element: ElementInstance, reason: str) -> None:
     _withdraw(step, element)
     step.record(_E.AGENT_LIMIT_REACHED, element, reason=reason)
     throw_error(step, element, LIMIT_ERROR, reason, {})
+
+
+# --- deadlines (engine.agent.deadlines decides which fired) ------------------------------------------------
+
+
+def time_limit(step: Kernel, element: ElementInstance) -> None:
+    """The agent's maxDuration timer fired: a running agent stops with the limit error, as at a model step."""
+    if element.agent is None or element.state != ElementState.ACTIVE or element.incident is not None:
+        return  # it already stopped (at a limit whose incident is open, or it is leaving)
+    if element.job is not None:  # a model step in flight: its answer will find the job gone
+        step.effect(m.CancelJob(element.job))
+        element.job = None
+    _limit(step, element, "the agent ran past its time limit (maxDuration)")
+
+
+def approval_expired(step: Kernel, inner: ElementInstance, reason: str) -> None:
+    """An approval passed its due date and its policy rejects it then: the call does not run, the agent is told."""
+    call = inner.call
+    assert call is not None and inner.parent is not None
+    element = step.state.elements[inner.parent]
+    task = inner.user_task
+    inner.user_task = None
+    if task is not None:
+        step.effect(m.CancelUserTask(task))
+    step.record(_E.AGENT_APPROVAL_EXPIRED, element, callId=call.id, tool=call.tool, task=task,
+                argumentsHash=call.arguments_hash, dueDate=call.due_date, reason=reason)
+    step.remove(inner)
+    _tool_message(step, element, call.id, call.tool, {"error": reason})
+    _resolved(step, element, call.id)

@@ -8,8 +8,10 @@ Python values and FEEL values.
 
 Does not know: BPMN, DMN models, variable scopes or persistence. The caller
 passes a ``Mapping`` (typically its scope chain) and, for ``now()``/``today()``,
-the current time; the package never reads the clock when ``now`` is given and
-never uses Python ``eval``.
+the current time, and for ``uuid()``/``random number()`` the ``entropy`` (random
+bytes; ``seeded_entropy`` makes them follow from a seed, so a step replays); the
+package never reads the clock when ``now`` is given, nor the system's randomness
+when ``entropy`` is, and never uses Python ``eval``.
 """
 
 from engine.feel.api import (
@@ -22,10 +24,12 @@ from engine.feel.api import (
     strip_marker,
 )
 from engine.feel.exceptions import FeelError, FeelEvaluationError, FeelLimitError, FeelSyntaxError
+from engine.feel.runtime import Entropy, seeded_entropy
 from engine.feel.text import to_json
 from engine.feel.values import FeelFunction, Range, YearsMonthsDuration, to_feel
 
 __all__ = [
+    "Entropy",
     "Expression",
     "FeelError",
     "FeelEvaluationError",
@@ -39,6 +43,7 @@ __all__ = [
     "compile_unary_tests",
     "evaluate",
     "is_expression",
+    "seeded_entropy",
     "strip_marker",
     "to_feel",
     "to_json",

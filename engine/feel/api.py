@@ -14,7 +14,7 @@ from engine.feel.compiler_forms import Test, compile_tests, free_names
 from engine.feel.exceptions import FeelError, FeelEvaluationError, FeelLimitError, FeelSyntaxError
 from engine.feel.lexer import tokenize
 from engine.feel.parser import parse_expression, parse_unary_tests
-from engine.feel.runtime import Env, State
+from engine.feel.runtime import Entropy, Env, State
 from engine.feel.values import to_feel
 
 __all__ = [
@@ -54,16 +54,19 @@ class Expression:
     names: frozenset[str]
     _fn: Callable[[Env], Any] = field(repr=False, compare=False)
 
-    def evaluate(self, variables: Mapping[str, Any], now: _dt.datetime | None = None) -> Any:
+    def evaluate(
+        self, variables: Mapping[str, Any], now: _dt.datetime | None = None, *, entropy: Entropy | None = None
+    ) -> Any:
         """Evaluate against ``variables`` (read lazily, JSON-like or FEEL values) and return a FEEL value.
 
-        ``now`` is the current time seen by ``now()`` and ``today()``; pass it in for
-        deterministic results (the system clock is read only when it is None).
+        ``now`` is the current time seen by ``now()``, ``today()`` and ``uuid()``; pass it in for
+        deterministic results (the system clock is read only when it is None). ``entropy`` gives the
+        random bytes of ``uuid()`` and ``random number()`` (``os.urandom`` when None).
         Type errors give None (FEEL null); FeelEvaluationError is raised only when a
         limit is reached or evaluation cannot go on.
         """
         try:
-            return self._fn(Env(variables, None, State(now)))
+            return self._fn(Env(variables, None, State(now, entropy)))
         except FeelError as exc:
             if not exc.source:
                 exc.source = self.source

@@ -1,8 +1,11 @@
-"""Evaluation-time state: the scope chain (``Env``), the clock, and function invocation."""
+"""Evaluation-time state: the scope chain (``Env``), the clock, the source of random bytes, function invocation."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import itertools
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import DecimalException
@@ -11,7 +14,10 @@ from typing import Any
 from engine.feel.exceptions import FeelLimitError
 from engine.feel.values import MAX_CALL_DEPTH, MAX_STEPS, FeelFunction, to_feel
 
-__all__ = ["MISSING", "Compiled", "Env", "State", "invoke", "system_now"]
+__all__ = ["MISSING", "Compiled", "Entropy", "Env", "State", "invoke", "seeded_entropy", "system_entropy", "system_now"]
+
+Entropy = Callable[[int], bytes]
+"""``n`` random bytes: what ``uuid()`` and ``random number()`` are made of."""
 
 MISSING: Any = object()
 _CALL_ERRORS = (TypeError, ValueError, ArithmeticError, DecimalException, IndexError, KeyError,
@@ -26,13 +32,39 @@ def system_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 
 
+def system_entropy(size: int) -> bytes:
+    """The system's random bytes, read only when the caller did not inject ``entropy``.
+
+    This is the single place where the FEEL package reads randomness. A step of the engine never gets here:
+    it passes ``seeded_entropy`` of the element instance, the time and the expression, so that it replays.
+    """
+    return os.urandom(size)
+
+
+def seeded_entropy(seed: str) -> Entropy:
+    """Bytes that look random but follow from ``seed`` alone (SHA-256 in counter mode): the same seed, the same bytes.
+
+    Each call continues the stream, so two ``uuid()`` calls in one evaluation differ.
+    """
+    counter = itertools.count()
+
+    def take(size: int) -> bytes:
+        out = b""
+        while len(out) < size:
+            out += hashlib.sha256(f"{seed}#{next(counter)}".encode()).digest()
+        return out[:size]
+
+    return take
+
+
 class State:
-    """What one evaluation shares across scopes: the clock, the call depth and the step budget."""
+    """What one evaluation shares across scopes: the clock, the random bytes, the call depth and the step budget."""
 
-    __slots__ = ("depth", "now", "steps")
+    __slots__ = ("depth", "entropy", "now", "steps")
 
-    def __init__(self, now: _dt.datetime | None) -> None:
+    def __init__(self, now: _dt.datetime | None, entropy: Entropy | None = None) -> None:
         self.now = now
+        self.entropy: Entropy = entropy or system_entropy
         self.depth = 0
         self.steps = 0
 
@@ -125,6 +157,10 @@ def invoke(
         try:
             if state.depth > MAX_CALL_DEPTH:
                 raise FeelLimitError(f"function calls nested deeper than {MAX_CALL_DEPTH}")
+            if fn.needs_clock and fn.needs_entropy:
+                return fn.impl(state.clock(), state.entropy, *bound)
+            if fn.needs_entropy:
+                return fn.impl(state.entropy, *bound)
             if fn.needs_clock:
                 return fn.impl(state.clock(), *bound)
             return fn.impl(*bound)

@@ -95,7 +95,9 @@ class FeelFunction:
     ``impl`` takes the arguments positionally in the order of ``params``; optional
     parameters beyond ``required`` may be left out. A ``variadic`` function takes
     any number of arguments after the required ones. ``needs_clock`` marks the
-    built-ins (``now``, ``today``) that receive the evaluation's clock first.
+    built-ins (``now``, ``today``) that receive the evaluation's clock first;
+    ``needs_entropy`` those (``uuid``, ``random number``) that then receive its
+    source of random bytes.
     """
 
     name: str
@@ -104,6 +106,7 @@ class FeelFunction:
     required: int = -1
     variadic: bool = False
     needs_clock: bool = False
+    needs_entropy: bool = False
 
     @property
     def min_args(self) -> int:

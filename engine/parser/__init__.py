@@ -45,8 +45,9 @@ def parse_bpmn(
 
     ``source_name`` names the document in problems (``order.bpmn:12: ...``).
     When ``known_process_ids`` is given, a call activity's static
-    ``zeebe:calledElement processId`` must name an executable process of this
-    document or one of these ids.
+    ``zeebe:calledElement processId`` may not name a process of this document
+    that is not executable, unless it is one of these ids; a process found
+    nowhere may be deployed later (the call resolves when it runs).
 
     Raises ``BpmnParseError`` listing every problem found; nothing else escapes.
     """

@@ -228,10 +228,10 @@ def _references(process: Process, report: _Report) -> None:
         called = node.called_process.text
         if not called or called in roots.executable_processes or called in known:
             continue
+        # A process neither here nor deployed may be deployed later: as in Camunda, the call resolves when it
+        # runs (an incident if it is still missing then), and deploying warns (``engine.runtime.lint``).
         if called in roots.other_processes:
             report.node(node, f"calls process '{called}', which is not executable in this file")
-        else:
-            report.node(node, f"calls unknown process '{called}' (not in this file nor deployed)")
 
 
 RULES: Final[tuple[Callable[[Process, _Report], None], ...]] = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.actor import Actor
 from engine.runtime import messages as m
 from engine.runtime.behaviors.activation import open_job
 from engine.runtime.behaviors.activities import child_finished
@@ -42,6 +43,11 @@ def _waiting(step: Kernel, key: int, what: str) -> ElementInstance:
     return element
 
 
+def _by(actor: Actor | None) -> dict[str, Any]:
+    """The journal's record of who made a command, as a ``by`` key of the event's data (none for the engine's own)."""
+    return {"by": actor.to_json()} if actor is not None else {}
+
+
 _HANDLERS: dict[type, Callable[[Any, Kernel], None]] = {}
 
 
@@ -71,7 +77,7 @@ def _start(command: m.StartInstance, step: Kernel) -> None:
         raise _rejected(f"process '{process.id}' has no start event '{start_id}'")
     root = ElementInstance(key=state.root, element_id=process.id, parent=None, state=ElementState.ACTIVE)
     state.elements[root.key] = root
-    step.record(_E.INSTANCE_STARTED, None, process=process.id, version=state.version)
+    step.record(_E.INSTANCE_STARTED, None, process=process.id, version=state.version, **_by(command.by))
     if command.variables and command.start_element is None:
         step.set_variables(root.key, dict(command.variables), local=True)
     open_scope_waits(step, root, process.id)
@@ -118,15 +124,30 @@ def _complete_task(command: m.CompleteUserTask, step: Kernel) -> None:
     if element.user_task != command.task:
         raise _rejected(f"user task {command.task} is no longer open")
     behavior = step.behaviors.of(step.node(element))
-    if behavior.user_task_completed(step, element, dict(command.variables), command.completed_by):
+    if behavior.user_task_completed(step, element, dict(command.variables), command.by):
         return  # an agent's tool call that waited for approval
     element.user_task = None
-    who = {"completedBy": command.completed_by} if command.completed_by else {}
+    who = {"by": command.by.to_json(), "completedBy": command.by.id + (" (override)" if command.by.override else "")} \
+        if command.by is not None else {}  # completedBy: the older spelling, kept for readers of old journals
     step.record(_E.USER_TASK_COMPLETED, element, task=command.task, variables=sorted(command.variables), **who)
+    if command.by is not None:
+        _acted_in_agent_runs(step, element, command.by.id)
     if element.parked is not None:  # a job that asked a person: it runs again, with the answer
         _resume_parked(step, element, dict(command.variables))
         return
     step.schedule(Phase.COMPLETE, element, dict(command.variables))
+
+
+def _acted_in_agent_runs(step: Kernel, element: ElementInstance, principal: str) -> None:
+    """Whoever completes a task inside an agent's run took part in it: four eyes keep them from approving its calls."""
+    key = element.parent
+    while key is not None:
+        scope = step.state.elements.get(key)
+        if scope is None:
+            return
+        if scope.agent is not None and principal not in scope.agent.actors:
+            scope.agent.actors.append(principal)
+        key = scope.parent
 
 
 @_handles(m.ChildFinished)
@@ -141,7 +162,7 @@ def _cancel(command: m.CancelInstance, step: Kernel) -> None:
     root = step.state.elements[step.state.root]
     step.terminate(root)
     step.state.status = InstanceStatus.TERMINATED
-    step.record(_E.INSTANCE_TERMINATED, None, reason=command.reason)
+    step.record(_E.INSTANCE_TERMINATED, None, reason=command.reason, **_by(command.by))
 
 
 @_handles(m.ResolveIncident)
@@ -155,7 +176,7 @@ def _resolve(command: m.ResolveIncident, step: Kernel) -> None:
     if element is None:
         return
     element.incident = None
-    step.record(_E.INCIDENT_RESOLVED, element, incident=command.incident)
+    step.record(_E.INCIDENT_RESOLVED, element, incident=command.incident, **_by(command.by))
     phase = action.phase
     if action == IncidentAction.JOB:
         if element.job is not None:
@@ -174,12 +195,19 @@ def _set_variables(command: m.SetVariables, step: Kernel) -> None:
     key = command.scope if command.scope is not None else step.state.root
     if key not in step.state.elements:
         raise _rejected(f"element instance {key} is not active in instance {step.state.key}")
+    if command.variables:  # the names, not the values: variables_updated below records those (credentials masked)
+        step.record(_E.VARIABLES_SET, step.state.elements[key], variables=sorted(command.variables),
+                    local=command.local, **_by(command.by), **({"reason": command.reason} if command.reason else {}))
     step.set_variables(key, dict(command.variables), local=command.local)
 
 
 @_handles(m.Trigger)
 def _trigger(command: m.Trigger, step: Kernel) -> None:
     _active(step)
+    owner = step.state.elements.get(command.owner)
+    if command.by is not None and owner is not None:  # a rejected trigger drops the step's events with it
+        step.record(_E.EVENT_RECEIVED, owner, kind=owner.waits.get(command.wait), event=command.element_id,
+                    **_by(command.by))
     trigger(step, command)
 
 

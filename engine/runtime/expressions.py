@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.feel import FeelError, compile_expression, to_json
+from engine.feel import FeelError, compile_expression, seeded_entropy, to_json
 from engine.model import Mapping as IoMapping
 from engine.model import Value
-from engine.runtime.variables import assign_path
+from engine.runtime.variables import ScopeView, assign_path
 
 
 class ExpressionFailure(Exception):
@@ -22,7 +22,9 @@ class ExpressionFailure(Exception):
 
 def evaluate(source: str, scope: Mapping[str, Any], now: datetime, *, what: str = "expression") -> Any:
     try:
-        result = compile_expression(source).evaluate(scope, now=now)
+        # uuid() and random number() follow from the element instance, the time and the expression: a step replays.
+        seed = f"{scope.seed if isinstance(scope, ScopeView) else ''}|{now.isoformat()}|{source}"
+        result = compile_expression(source).evaluate(scope, now=now, entropy=seeded_entropy(seed))
     except FeelError as exc:
         raise ExpressionFailure(f"failed to evaluate {what} '{source}': {exc}") from exc
     return to_json(result)

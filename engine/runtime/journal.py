@@ -21,6 +21,7 @@ class EventType(StrEnum):
     ELEMENT_TERMINATED = "element_terminated"
     FLOW_TAKEN = "flow_taken"
     VARIABLES_UPDATED = "variables_updated"
+    VARIABLES_SET = "variables_set"  # set from outside (the names, never the values, and who set them)
     INCIDENT_CREATED = "incident_created"
     INCIDENT_RESOLVED = "incident_resolved"
     JOB_CREATED = "job_created"
@@ -28,6 +29,8 @@ class EventType(StrEnum):
     JOB_PARKED = "job_parked"
     USER_TASK_CREATED = "user_task_created"
     USER_TASK_COMPLETED = "user_task_completed"
+    USER_TASK_CLAIMED = "user_task_claimed"  # assigned or (assignee null) unassigned
+    EVENT_RECEIVED = "event_received"  # a message or signal someone sent reached a waiting element
     CHILD_STARTED = "child_started"
     ERROR_THROWN = "error_thrown"
     ERROR_CAUGHT = "error_caught"
@@ -43,5 +46,9 @@ class EventType(StrEnum):
     AGENT_TOOL_RESULT = "agent_tool_result"
     AGENT_APPROVAL_REQUESTED = "agent_approval_requested"
     AGENT_APPROVAL_DECIDED = "agent_approval_decided"
+    AGENT_APPROVAL_GIVEN = "agent_approval_given"  # one of several approvers a call needs approved it
+    AGENT_APPROVAL_DUE = "agent_approval_due"  # an approval got a due date from its policy (or the date was invalid)
+    AGENT_APPROVAL_EXPIRED = "agent_approval_expired"  # past its due date, onTimeout="reject": the call did not run
+    AGENT_APPROVAL_ESCALATED = "agent_approval_escalated"  # past its due date, onTimeout="escalate"
     AGENT_FINISHED = "agent_finished"
     AGENT_LIMIT_REACHED = "agent_limit_reached"

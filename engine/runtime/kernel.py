@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from engine.actor import Actor
 from engine.model import ElementKind, FlowNode, Process, SequenceFlow
 from engine.ports import IdSource, ProcessLookup
 from engine.runtime import messages as m
@@ -101,11 +102,15 @@ class Behavior(Protocol):
         """The element's job completed; True when the behaviour took the result (else the element completes)."""
 
     def user_task_completed(self, kernel: Kernel, element: ElementInstance, variables: dict[str, Any],
-                            completed_by: str | None) -> bool:
+                            by: Actor | None) -> bool:
         """A person completed the element's task; True when the behaviour took it (else the element completes)."""
 
     def resume(self, kernel: Kernel, element: ElementInstance, action: IncidentAction) -> None:
         """An incident on the element was resolved whose action only this behaviour knows."""
+
+    def timer_fired(self, kernel: Kernel, element: ElementInstance, wait: int) -> bool:
+        """A timer the element armed for itself (not for an event of the model) fired; True when the behaviour
+        took it. An agent's time limit and an approval's due date arrive here."""
 
 
 class ElementBehavior:
@@ -130,11 +135,14 @@ class ElementBehavior:
         return False
 
     def user_task_completed(self, kernel: Kernel, element: ElementInstance, variables: dict[str, Any],
-                            completed_by: str | None) -> bool:
+                            by: Actor | None) -> bool:
         return False
 
     def resume(self, kernel: Kernel, element: ElementInstance, action: IncidentAction) -> None:
         return None
+
+    def timer_fired(self, kernel: Kernel, element: ElementInstance, wait: int) -> bool:
+        return False
 
 
 class MultiInstance(Protocol):

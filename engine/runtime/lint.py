@@ -1,4 +1,4 @@
-"""Deploy-time lint: loops that can run with no wait state, and processes that call themselves.
+"""Deploy-time lint: loops that can run with no wait state, processes that call themselves or one not deployed.
 
 A cycle of sequence flows whose every element completes at once (gateways,
 script tasks, plain tasks, throw events with no job) runs inside a single
@@ -6,17 +6,21 @@ command. It may end (a counter and a condition), so it is a warning, not an
 error; if it does not, the step budget of ``RuntimeLimits`` turns it into an
 incident. The warning says which elements loop, so the modeller can add a
 wait state or check the exit condition before anything runs.
+
+A call activity may name a process that is not deployed yet: as in Camunda,
+the call resolves when an instance reaches it, and raises an incident if the
+process is still missing then. Deploying says so, per call activity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from engine.graphs import strongly_connected
 from engine.model import CallActivity, ElementKind, FlowNode, JobTask, Process, ScriptTask
 from engine.parser import Problem
 
-__all__ = ["loop_warnings", "recursion_warnings"]
+__all__ = ["call_warnings", "loop_warnings", "recursion_warnings"]
 
 _INSTANT_KINDS = frozenset({
     ElementKind.EXCLUSIVE_GATEWAY,
@@ -81,10 +85,16 @@ def loop_warnings(process: Process, resource: str) -> list[Problem]:
     return warnings
 
 
-def recursion_warnings(process: Process, resource: str) -> list[Problem]:
-    """A call activity that names its own process: each call starts another, until the call depth limit."""
+def _static_calls(process: Process) -> list[tuple[CallActivity, str]]:
+    """The call activities of an executable process with a static target, and the process each one names."""
     if not process.executable:
         return []
+    return [(node, node.called_process.text) for node in process.nodes.values()
+            if isinstance(node, CallActivity) and not node.called_process.is_expression and node.called_process.text]
+
+
+def recursion_warnings(process: Process, resource: str) -> list[Problem]:
+    """A call activity that names its own process: each call starts another, until the call depth limit."""
     return [
         Problem(
             source_name=resource,
@@ -95,7 +105,23 @@ def recursion_warnings(process: Process, resource: str) -> list[Problem]:
                 "calls itself until the call depth limit (AGENTHUB_MAX_CALL_DEPTH) stops it in an incident"
             ),
         )
-        for node in process.nodes.values()
-        if isinstance(node, CallActivity) and not node.called_process.is_expression
-        and node.called_process.text == process.id
+        for node, target in _static_calls(process)
+        if target == process.id
+    ]
+
+
+def call_warnings(process: Process, resource: str, deployed: Collection[str]) -> list[Problem]:
+    """Call activities whose static target is neither in ``deployed`` (with this deployment) nor this process."""
+    return [
+        Problem(
+            source_name=resource,
+            line=node.line,
+            element_id=node.id,
+            message=(
+                f"call activity calls process '{target}', which is not deployed yet: deploy it "
+                "before an instance reaches this call activity, or the call stops there in an incident"
+            ),
+        )
+        for node, target in _static_calls(process)
+        if target not in deployed and target != process.id
     ]

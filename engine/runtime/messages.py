@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.actor import Actor
+
 # --- commands -----------------------------------------------------------------
 
 
@@ -19,6 +21,7 @@ from typing import Any
 class StartInstance:
     variables: dict[str, Any] = field(default_factory=dict)
     start_element: str | None = None  # a specific start event; default: the none start event
+    by: Actor | None = None  # who started it (journal: instance_started's "by")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ class CompleteUserTask:
     task: int
     element_instance: int
     variables: dict[str, Any] = field(default_factory=dict)
-    completed_by: str | None = None  # who completed it, when the caller knows (an approval records its approver)
+    by: Actor | None = None  # who completed it (journal: "by"; an approval counts its distinct approvers by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +71,13 @@ class ChildFinished:
 @dataclass(frozen=True, slots=True)
 class CancelInstance:
     reason: str = "canceled"
+    by: Actor | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ResolveIncident:
     incident: int
+    by: Actor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,8 @@ class SetVariables:
     scope: int | None  # element instance key; None = the process scope
     variables: dict[str, Any]
     local: bool = True
+    by: Actor | None = None
+    reason: str | None = None  # why, in the words of who set them (the console asks), kept in the journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,7 @@ class Trigger:
     element_id: str
     variables: dict[str, Any] = field(default_factory=dict)
     repeats: bool = False
+    by: Actor | None = None  # who published the message or broadcast the signal (a timer has no one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +215,38 @@ class CreateUserTask:
     form_key: str | None
     priority: int
     details: dict[str, Any] = field(default_factory=dict)
+    due_at: int | None = None  # due_date's instant (epoch ms), for sorting; set with due_date
+    follow_up_at: int | None = None  # follow_up_date's instant (epoch ms)
 
 
 @dataclass(frozen=True, slots=True)
 class CancelUserTask:
     key: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateUserTask:
+    """An open task's ``details`` change (keys given replace the stored ones): an approval's approvers so far."""
+
+    key: int
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleUserTask:
+    """An open task gets a due date after it was created (an approval whose policy has a ``dueDate``)."""
+
+    key: int
+    due_date: str
+    due_at: int  # epoch ms
+
+
+@dataclass(frozen=True, slots=True)
+class EscalateUserTask:
+    """An open task passed its due date and is escalated: its priority goes up and it is flagged."""
+
+    key: int
+    priority: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +357,9 @@ Effect = (
     | CancelJob
     | CreateUserTask
     | CancelUserTask
+    | UpdateUserTask
+    | ScheduleUserTask
+    | EscalateUserTask
     | CreateIncident
     | ResolveIncidentRow
     | RetryJob

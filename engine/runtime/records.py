@@ -61,6 +61,7 @@ class AgentRun:
     pending: list[str] = field(default_factory=list)  # call ids of this turn still without a result
     counts: dict[str, int] = field(default_factory=dict)  # tool -> calls that ran or were approved
     grace: int = 0  # extra model calls granted by resolving a limit's incident
+    actors: list[str] = field(default_factory=list)  # who completed a user task in the run: no approver of it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class AgentRun:
             "limits": self.limits.to_dict(), "modelCalls": self.model_calls, "toolCalls": self.tool_calls,
             "tokens": self.tokens, "cost": str(self.cost), "messages": self.conversation_length,
             "pending": list(self.pending), "counts": dict(self.counts), "grace": self.grace,
+            **({"actors": list(self.actors)} if self.actors else {}),
         }
 
     @staticmethod
@@ -77,7 +79,7 @@ class AgentRun:
             limits=AgentLimits.from_dict(data["limits"]), model_calls=data["modelCalls"],
             tool_calls=data["toolCalls"], tokens=data["tokens"], cost=Decimal(data["cost"]),
             conversation_length=data["messages"], pending=list(data.get("pending", [])),
-            counts=dict(data.get("counts", {})), grace=data.get("grace", 0),
+            counts=dict(data.get("counts", {})), grace=data.get("grace", 0), actors=list(data.get("actors", [])),
         )
 
 
@@ -91,7 +93,10 @@ class ToolCall:
     """An agent's tool call, held by the inner instance it runs in.
 
     While it waits for approval it holds the checked ``arguments`` (only those
-    run once approved); they are dropped when it runs.
+    run once approved); they are dropped when it runs. An approval that needs
+    several approvers (``needed``) keeps the ids of those who approved so far
+    in ``approved_by``, and ``excluded`` the principals who may not approve it
+    (four eyes: the instance's starter and who acted in the agent's run).
     """
 
     id: str
@@ -99,6 +104,11 @@ class ToolCall:
     arguments_hash: str
     arguments: dict[str, Any] | None = None
     approval: Approval | None = None
+    needed: int = 1
+    approved_by: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    due_date: str | None = None  # when the approval is due (ISO 8601, UTC), from its policy's dueDate
+    on_timeout: str | None = None  # what the approval's due-date timer does: "reject" | "escalate" (engine.agent)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "tool": self.tool, "argumentsHash": self.arguments_hash}
@@ -106,13 +116,26 @@ class ToolCall:
             data["arguments"] = self.arguments
         if self.approval is not None:
             data["approval"] = self.approval
+        if self.needed != 1:
+            data["needed"] = self.needed
+        if self.approved_by:
+            data["approvedBy"] = list(self.approved_by)
+        if self.excluded:
+            data["excluded"] = list(self.excluded)
+        if self.due_date is not None:
+            data["dueDate"] = self.due_date
+        if self.on_timeout is not None:
+            data["onTimeout"] = self.on_timeout
         return data
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> ToolCall:
         approval = data.get("approval")
         return ToolCall(id=data["id"], tool=data["tool"], arguments_hash=data["argumentsHash"],
-                        arguments=data.get("arguments"), approval=Approval(approval) if approval else None)
+                        arguments=data.get("arguments"), approval=Approval(approval) if approval else None,
+                        needed=data.get("needed", 1), approved_by=list(data.get("approvedBy", [])),
+                        excluded=list(data.get("excluded", [])), due_date=data.get("dueDate"),
+                        on_timeout=data.get("onTimeout"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,9 +92,11 @@ def unsupported_problems(definitions: Definitions, resource: str) -> list[Proble
     return problems
 
 
-# Job types of Camunda's connectors (http-json, the AI Agent, MCP and A2A clients ...): Camunda's connector
-# runtime runs them, which is not part of this engine.
+# Job types of Camunda's connectors (e-mail, Kafka, Slack, the AI Agent, MCP and A2A clients ...): Camunda's
+# connector runtime runs them, which is not part of this engine. The hub runs its REST connector itself
+# (``protocols.http.camunda``), so a model using it is not warned about.
 _CONNECTOR_PREFIXES: Final = ("io.camunda:", "io.camunda.agenticai:", "io.camunda.connectors.")
+_BUILT_IN_CONNECTORS: Final = frozenset({"io.camunda:http-json:1"})
 _AI_AGENT_JOB_WORKER: Final = "io.camunda.agenticai:aiagent-job-worker:"
 
 
@@ -119,6 +121,8 @@ def _connector_warning(node: FlowNode) -> str | None:
     job = node.job if isinstance(node, JobTask | Event) else None
     if job is None or job.type.is_expression or not job.type.text.startswith(_CONNECTOR_PREFIXES):
         return None
+    if job.type.text in _BUILT_IN_CONNECTORS:
+        return None
     job_type = job.type.text
     return (
         f"{node.kind} with job type '{job_type}', a Camunda connector that is not built in: its job "
@@ -132,6 +136,10 @@ def _inbound_warning(node: FlowNode) -> str | None:
     if inbound is None:
         return None
     kinds = _kinds(node) if isinstance(node, Event) else set()
+    if inbound.strip() == "io.camunda:webhook:1":  # served by the hub (hub.inbound), which the engine does not know
+        context = next((value for name, value in node.properties if name == "inbound.context"), "")
+        return (f"{node.kind} is a Camunda inbound connector ('{inbound}'), a webhook: only `agenthub serve` "
+                f"serves it, at /inbound/{context or '<inbound.context>'}; without the hub, nothing triggers it")
     if _MESSAGE in kinds:
         instead = "it is triggered only by a message published to it (`agenthub publish` or the REST API)"
     elif isinstance(node, StartEvent):

@@ -16,11 +16,16 @@ from engine.runtime.state import InstanceState
 
 
 class ScopeView(Mapping[str, Any]):
-    """A read-only view of the variables visible from one element instance."""
+    """A read-only view of the variables visible from one element instance.
 
-    __slots__ = ("_chain",)
+    ``seed`` names the instance and element instance: FEEL's ``uuid()`` and ``random number()`` are seeded with
+    it (and the time and the expression), so they differ between element instances and replay the same.
+    """
+
+    __slots__ = ("_chain", "seed")
 
     def __init__(self, state: InstanceState, key: int | None) -> None:
+        self.seed = f"{state.key}:{key}"
         chain: list[dict[str, Any]] = []
         while key is not None:
             scope = state.variables.get(key)

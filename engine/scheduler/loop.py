@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.crash import crashpoint
-from engine.exceptions import AskPerson, BpmnError, Conflict, JobLost, NotFound
+from engine.exceptions import AskPerson, BpmnError, Conflict, JobFailure, JobLost, NotFound
 from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport
 from engine.scheduler.local import LocalJobs
 from engine.scheduler.registry import Job, WorkerRegistry, default_registry
@@ -350,6 +350,13 @@ class WorkerLoop:
         if isinstance(error, BpmnError):
             return ErrorReport(job.key, error.code, message=error.message, variables=error.variables,
                                worker=job.worker, lock_version=job.lock_version)
+        if isinstance(error, JobFailure):  # the handler says how many retries are left and when to retry
+            log.warning("job %s (%s) failed: %s", job.key, job.type, error)
+            wait = error.backoff_ms
+            return FailReport(job.key, str(error) or type(error).__name__, worker=job.worker,
+                              lock_version=job.lock_version, retries=error.retries,
+                              backoff_ms=backoff_ms(self.settings, job.retries - 1, job.retries) if wait is None
+                              else wait)
         if error is not None:
             message = f"{type(error).__name__}: {error}"
             log.warning("job %s (%s) failed: %s", job.key, job.type, message)

@@ -16,6 +16,15 @@ from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.columns import dumps, free_text
 from engine.store.exceptions import ConcurrentUpdate, TaskMissing, TaskNotOpen
+from engine.store.instance_search import (
+    ElementTally,
+    InstanceFilter,
+    ProcessCount,
+    counts_memory,
+    element_tally_memory,
+    scanned_to_memory,
+    search_memory,
+)
 from engine.store.memory_tables import Tables
 from engine.store.rows import (
     DefinitionRow,
@@ -26,6 +35,7 @@ from engine.store.rows import (
     JournalRow,
     UserTaskRow,
 )
+from engine.store.task_order import TaskOrder, page_of
 
 
 class MemoryDefinitions:
@@ -140,6 +150,19 @@ class MemoryInstances:
         # ids only grow, and dicts keep insertion order
         return [r for r in self._t.journal.values() if r.instance_key == instance_key and r.id > after][:limit]
 
+    def search(self, where: InstanceFilter, *, limit: int, before: int | None = None) -> Sequence[InstanceRow]:
+        return search_memory(self._t.instances.values(), where, limit=limit, before=before)
+
+    def scanned_to(self, where: InstanceFilter, *, before: int | None = None) -> int | None:
+        return scanned_to_memory(self._t.instances.values(), where, before=before)
+
+    def counts(self) -> Sequence[ProcessCount]:
+        return counts_memory(self._t.instances.values())
+
+    def element_tally(self, process_id: str, version: int, *, after: int = 0) -> ElementTally:
+        return element_tally_memory(self._t.instances.values(), self._t.journal.values(),
+                                    self._t.incidents.values(), process_id, version, after)
+
     def has_active_started_by(self, process_id: str, start_key: str) -> bool:
         return any(
             r.process_id == process_id and r.start_key == start_key and r.status == "active"
@@ -159,6 +182,7 @@ class MemoryUserTasks:
             candidate_users=dumps(effect.candidate_users), due_date=effect.due_date,
             follow_up_date=effect.follow_up_date, form_key=effect.form_key, priority=effect.priority,
             details=dumps(effect.details) if effect.details else None, variables=None, created_at=now, ended_at=None,
+            due_at=effect.due_at, follow_up_at=effect.follow_up_at,
         )
 
     def open(self, key: int) -> UserTaskRow:
@@ -181,6 +205,22 @@ class MemoryUserTasks:
         if row is not None:
             self._t.user_tasks[key] = dataclasses.replace(row, assignee=assignee)
 
+    def update_details(self, key: int, details: dict[str, Any]) -> None:
+        row = self._t.user_tasks.get(key)
+        if row is not None and row.state == "created":
+            merged = {**(json.loads(row.details) if row.details else {}), **details}
+            self._t.user_tasks[key] = dataclasses.replace(row, details=dumps(merged))
+
+    def schedule(self, key: int, due_date: str, due_at: int) -> None:
+        row = self._t.user_tasks.get(key)
+        if row is not None and row.state == "created":
+            self._t.user_tasks[key] = dataclasses.replace(row, due_date=due_date, due_at=due_at)
+
+    def escalate(self, key: int, priority: int, now: int) -> None:
+        row = self._t.user_tasks.get(key)
+        if row is not None and row.state == "created":
+            self._t.user_tasks[key] = dataclasses.replace(row, priority=priority, escalated_at=now)
+
     def rows(
         self,
         *,
@@ -189,15 +229,17 @@ class MemoryUserTasks:
         candidate_group: str | None = None,
         limit: int = 100,
         after: int | None = None,
+        order: TaskOrder | None = None,
     ) -> Sequence[UserTaskRow]:
         found = [
-            r for r in sorted(self._t.user_tasks.values(), key=lambda r: r.key)
+            r for r in self._t.user_tasks.values()
             if (state is None or r.state == state)
             and (instance_key is None or r.instance_key == instance_key)
-            and (after is None or r.key > after)
             and (candidate_group is None or candidate_group in json.loads(r.candidate_groups))
         ]
-        return found[:limit]
+        order = order or TaskOrder()
+        cursor = order.cursor(self._t.user_tasks.get(after), after) if after is not None else None
+        return page_of(found, order, cursor, limit)
 
     def get(self, key: int) -> UserTaskRow | None:
         return self._t.user_tasks.get(key)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from engine.runtime import InstanceState
 from engine.runtime import messages as m
+from engine.store.instance_search import ElementTally, InstanceFilter, ProcessCount
 from engine.store.rows import (
     DefinitionRow,
     DefinitionSource,
@@ -36,6 +37,7 @@ from engine.store.rows import (
     TimerRow,
     UserTaskRow,
 )
+from engine.store.task_order import TaskOrder
 
 __all__ = [
     "ConversationRows",
@@ -101,6 +103,22 @@ class InstanceRows(Protocol):
     def journal(self, instance_key: int, *, after: int = 0, limit: int = 1000) -> Sequence[JournalRow]: ...
     def has_active_started_by(self, process_id: str, start_key: str) -> bool: ...
 
+    def search(self, where: InstanceFilter, *, limit: int, before: int | None = None) -> Sequence[InstanceRow]:
+        """Instances matching ``where``, newest first, with keys below ``before`` (``engine.store.instance_search``)."""
+        ...
+
+    def scanned_to(self, where: InstanceFilter, *, before: int | None = None) -> int | None:
+        """Where a variable search below ``before`` stopped (the key of its last candidate), None if it saw all."""
+        ...
+
+    def counts(self) -> Sequence[ProcessCount]:
+        """How many instances each process version has, by status (and ``incident``)."""
+        ...
+
+    def element_tally(self, process_id: str, version: int, *, after: int = 0) -> ElementTally:
+        """One process version's element events in the journal past position ``after``, and open incidents."""
+        ...
+
 
 class JobRows(Protocol):
     """Jobs for workers, with leases (``lock_owner``, ``lock_version``, ``lock_expires_at``)."""
@@ -144,6 +162,18 @@ class UserTaskRows(Protocol):
     def end(self, key: int, state: str, now: int, variables: dict[str, Any] | None = None) -> None: ...
     def assign(self, key: int, assignee: str | None) -> None: ...
 
+    def update_details(self, key: int, details: dict[str, Any]) -> None:
+        """Merge ``details`` into an open task's details (an approval's approvers so far)."""
+        ...
+
+    def schedule(self, key: int, due_date: str, due_at: int) -> None:
+        """Give an open task a due date (an approval whose policy has a ``dueDate``)."""
+        ...
+
+    def escalate(self, key: int, priority: int, now: int) -> None:
+        """Raise an open task's priority and mark it escalated at ``now``."""
+        ...
+
     def rows(
         self,
         *,
@@ -152,7 +182,11 @@ class UserTaskRows(Protocol):
         candidate_group: str | None = None,
         limit: int = 100,
         after: int | None = None,
-    ) -> Sequence[UserTaskRow]: ...
+        order: TaskOrder | None = None,
+    ) -> Sequence[UserTaskRow]:
+        """A page of tasks in ``order`` (``engine.store.task_order``; None: creation order) after the task
+        ``after``."""
+        ...
 
     def get(self, key: int) -> UserTaskRow | None: ...
 

@@ -113,6 +113,9 @@ class UserTaskRow:
     variables: str | None
     created_at: int
     ended_at: int | None
+    due_at: int | None = None  # due_date's instant (epoch ms), what a list sorts by
+    follow_up_at: int | None = None
+    escalated_at: int | None = None  # set when an approval past its due date was escalated
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData()
+_WITH_INCIDENT = "status = 'active' AND incidents > 0"  # the instances a person must look at: few, indexed apart
 
 key_blocks = Table(
     "key_blocks",
@@ -85,6 +87,13 @@ instances = Table(
     Index("ix_instances_process", "process_id", "key"),
     Index("ix_instances_parent", "parent_instance"),
     Index("ix_instances_start_key", "process_id", "start_key", "status"),
+    # the console's filters and counts (migration 0011)
+    Index("ix_instances_version", "process_id", "version", "status", "key"),
+    Index("ix_instances_process_status", "process_id", "status", "key"),
+    Index("ix_instances_created", "created_at", "key"),
+    Index("ix_instances_ended", "ended_at", "key"),
+    Index("ix_instances_incident", "process_id", "version", "key", sqlite_where=text(_WITH_INCIDENT),
+          postgresql_where=text(_WITH_INCIDENT)),
 )
 
 journal = Table(
@@ -98,6 +107,7 @@ journal = Table(
     Column("data", Text),
     Column("at", BigInteger, nullable=False),
     Index("ix_journal_instance", "instance_key", "id"),
+    Index("ix_journal_element", "instance_key", "type", "element_id"),  # the console's heat map (0011)
 )
 
 jobs = Table(
@@ -146,8 +156,14 @@ user_tasks = Table(
     Column("variables", Text),
     Column("created_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger),
+    Column("due_at", BigInteger),  # due_date's instant (epoch ms): the task list sorts by it
+    Column("follow_up_at", BigInteger),  # follow_up_date's instant (epoch ms)
+    Column("escalated_at", BigInteger),  # when an approval past its due date was escalated (onTimeout="escalate")
     Index("ix_user_tasks_state", "state", "key"),
     Index("ix_user_tasks_instance", "instance_key"),
+    Index("ix_user_tasks_due", "state", "due_at", "key"),
+    Index("ix_user_tasks_follow_up", "state", "follow_up_at", "key"),
+    Index("ix_user_tasks_priority", "state", "priority", "key"),
 )
 
 # A user task's candidate groups, one row each: a group's open tasks are one indexed query with a LIMIT.

@@ -12,6 +12,15 @@ from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.columns import dumps
 from engine.store.exceptions import ConcurrentUpdate
+from engine.store.instance_search import (
+    ElementTally,
+    InstanceFilter,
+    ProcessCount,
+    counts_sql,
+    element_tally_sql,
+    scanned_to_sql,
+    search_sql,
+)
 from engine.store.rawsql import Session
 from engine.store.schema import conversations, instances, journal
 
@@ -112,6 +121,18 @@ class SqlInstances:
             .order_by(journal.c.id)
             .limit(limit)
         ).all()
+
+    def search(self, where: InstanceFilter, *, limit: int, before: int | None = None) -> Sequence[Any]:
+        return search_sql(self._s.conn, where, limit=limit, before=before)
+
+    def scanned_to(self, where: InstanceFilter, *, before: int | None = None) -> int | None:
+        return scanned_to_sql(self._s.conn, where, before=before)
+
+    def counts(self) -> Sequence[ProcessCount]:
+        return counts_sql(self._s.conn)
+
+    def element_tally(self, process_id: str, version: int, *, after: int = 0) -> ElementTally:
+        return element_tally_sql(self._s.conn, process_id, version, after)
 
     def has_active_started_by(self, process_id: str, start_key: str) -> bool:
         row = self._s.run(

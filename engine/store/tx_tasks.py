@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, and_, insert, or_, select, update
 
 from engine.runtime import messages as m
 from engine.store.columns import dumps, free_text
 from engine.store.exceptions import TaskMissing, TaskNotOpen
 from engine.store.rawsql import Session
 from engine.store.schema import incidents, user_task_groups, user_tasks
+from engine.store.task_order import TaskOrder, TaskSort
 
 
 class SqlUserTasks:
@@ -33,6 +35,8 @@ class SqlUserTasks:
                 candidate_users=dumps(effect.candidate_users),
                 due_date=effect.due_date,
                 follow_up_date=effect.follow_up_date,
+                due_at=effect.due_at,
+                follow_up_at=effect.follow_up_at,
                 form_key=effect.form_key,
                 priority=effect.priority,
                 details=dumps(effect.details) if effect.details else None,
@@ -64,6 +68,17 @@ class SqlUserTasks:
     def assign(self, key: int, assignee: str | None) -> None:
         self._s.conn.execute(update(user_tasks).where(user_tasks.c.key == key).values(assignee=assignee))
 
+    def update_details(self, key: int, details: dict[str, Any]) -> None:
+        stored = self._s.conn.execute(
+            select(user_tasks.c.details).where(user_tasks.c.key == key, user_tasks.c.state == "created")
+        ).scalar_one_or_none()
+        merged = {**(json.loads(stored) if stored else {}), **details}
+        self._s.conn.execute(
+            update(user_tasks)
+            .where(user_tasks.c.key == key, user_tasks.c.state == "created")
+            .values(details=dumps(merged))
+        )
+
     def rows(
         self,
         *,
@@ -72,19 +87,61 @@ class SqlUserTasks:
         candidate_group: str | None = None,
         limit: int = 100,
         after: int | None = None,
+        order: TaskOrder | None = None,
     ) -> Sequence[Any]:
-        query = select(user_tasks).order_by(user_tasks.c.key).limit(limit)
+        order = order or TaskOrder()
+        query = select(user_tasks)
         if candidate_group is not None:  # each task in key order (the state index) probes the group's primary key
             query = query.join(user_task_groups, user_task_groups.c.task_key == user_tasks.c.key).where(
                 user_task_groups.c.group_name == candidate_group
             )
-        if after is not None:
-            query = query.where(user_tasks.c.key > after)
         if state is not None:
             query = query.where(user_tasks.c.state == state)
         if instance_key is not None:
             query = query.where(user_tasks.c.instance_key == instance_key)
-        return self._s.conn.execute(query).all()
+        key = user_tasks.c.key
+        if order.by == TaskSort.CREATED:
+            if after is not None:
+                query = query.where(key < after if order.descending else key > after)
+            return self._s.conn.execute(query.order_by(key.desc() if order.descending else key).limit(limit)).all()
+        return self._by_value(query, order, order.cursor(self.get(after), after) if after is not None else None,
+                              limit)
+
+    def _by_value(self, query: Select[Any], order: TaskOrder, cursor: tuple[int | None, int] | None,
+                  limit: int) -> list[Any]:
+        """Tasks with the sort value, then (while the page has room) those without: ``engine.store.task_order``."""
+        column, key = user_tasks.c[order.by.column], user_tasks.c.key
+        found: list[Any] = []
+        if cursor is None or cursor[0] is not None:
+            valued = query.where(column.is_not(None))
+            if cursor is not None:
+                value, last = cursor
+                if order.descending:
+                    valued = valued.where(or_(column < value, and_(column == value, key < last)))
+                else:
+                    valued = valued.where(or_(column > value, and_(column == value, key > last)))
+            ordering = (column.desc(), key.desc()) if order.descending else (column, key)
+            found.extend(self._s.conn.execute(valued.order_by(*ordering).limit(limit)).all())
+        if len(found) < limit:
+            unvalued = query.where(column.is_(None))
+            if cursor is not None and cursor[0] is None:  # the previous page ended among them
+                unvalued = unvalued.where(key > cursor[1])
+            found.extend(self._s.conn.execute(unvalued.order_by(key).limit(limit - len(found))).all())
+        return found
+
+    def schedule(self, key: int, due_date: str, due_at: int) -> None:
+        self._s.conn.execute(
+            update(user_tasks)
+            .where(user_tasks.c.key == key, user_tasks.c.state == "created")
+            .values(due_date=due_date, due_at=due_at)
+        )
+
+    def escalate(self, key: int, priority: int, now: int) -> None:
+        self._s.conn.execute(
+            update(user_tasks)
+            .where(user_tasks.c.key == key, user_tasks.c.state == "created")
+            .values(priority=priority, escalated_at=now)
+        )
 
     def get(self, key: int) -> Any:
         return self._s.conn.execute(select(user_tasks).where(user_tasks.c.key == key)).first()

@@ -1,4 +1,5 @@
-"""API tokens (``/api/v1/tokens``), local users (``/api/v1/users``) and remote A2A agents (``/api/v1/agents``).
+"""API tokens (``/api/v1/tokens``), local users (``/api/v1/users``), remote A2A agents (``/api/v1/agents``) and
+the registry's audit of changes to them (``/api/v1/audit``).
 
 The admin's side of the registry.
 """
@@ -12,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hub.api.common import ApiError, field, hub, json_body, require
+from hub.api.common import ApiError, audit_actor, field, hub, int_param, json_body, require
 from protocols.a2a import CardError, fetch_card
 from protocols.http import EgressPolicy
 
@@ -28,12 +29,13 @@ async def create_token(request: Request) -> Response:
 
     With ``user`` the token is a person's: it authenticates as that user (``name`` then defaults to "token").
     """
-    require(request, "admin")
+    who = require(request, "admin")
     body = await json_body(request)
     scopes = _strings(body, "scopes", required=True) or []
     user = field(body, "user", str)
     name = field(body, "name", str, required=user is None, default="token")
-    info, secret = await asyncio.to_thread(hub(request).registry.tokens.create, name, scopes, user=user)
+    info, secret = await asyncio.to_thread(hub(request).registry.tokens.create, name, scopes, user=user,
+                                           actor=audit_actor(who))
     return JSONResponse({**info.to_json(), "token": secret}, status_code=201)
 
 
@@ -59,7 +61,7 @@ async def add_user(request: Request) -> Response:
         field(body, "id", str, required=True),
         field(body, "name", str),
         _strings(body, "groups") or (),
-        actor=who.name,
+        actor=audit_actor(who),
     )
     return JSONResponse(user.to_json(), status_code=201)
 
@@ -73,7 +75,7 @@ async def update_user(request: Request) -> Response:
         request.path_params["userId"],
         name=field(body, "name", str),
         groups=_strings(body, "groups"),
-        actor=who.name,
+        actor=audit_actor(who),
     )
     return JSONResponse(user.to_json())
 
@@ -82,14 +84,27 @@ async def remove_user(request: Request) -> Response:
     """Remove a user and revoke their tokens; the answer names the tokens revoked."""
     who = require(request, "admin")
     user_id = request.path_params["userId"]
-    revoked = await asyncio.to_thread(hub(request).registry.users.remove, user_id, actor=who.name)
+    revoked = await asyncio.to_thread(hub(request).registry.users.remove, user_id, actor=audit_actor(who))
     return JSONResponse({"removed": user_id, "revokedTokens": revoked})
 
 
 async def revoke_token(request: Request) -> Response:
-    require(request, "admin")
-    ids = await asyncio.to_thread(hub(request).registry.tokens.revoke, request.path_params["tokenId"])
+    who = require(request, "admin")
+    ids = await asyncio.to_thread(hub(request).registry.tokens.revoke, request.path_params["tokenId"],
+                                  actor=audit_actor(who))
     return JSONResponse({"revoked": ids})
+
+
+async def list_audit(request: Request) -> Response:
+    """The registry's audit, newest first: who (``actor``, and in ``data.by`` how) changed a token, a user, an MCP
+    server or tool, or an A2A agent. ``subject`` (``user:ada``, ``token:<id>``, ``mcp:<server>``) narrows it;
+    ``limit`` is at most 1000."""
+    require(request, "admin")
+    limit = int_param(request, "limit", 100, low=1, high=1000)
+    assert limit is not None
+    subject = request.query_params.get("subject") or None
+    events = await asyncio.to_thread(hub(request).registry.store.events, subject, limit)
+    return JSONResponse({"items": events})
 
 
 def _egress(request: Request) -> EgressPolicy:
@@ -124,14 +139,14 @@ async def add_agent(request: Request) -> Response:
     except CardError as exc:
         raise ApiError(400, str(exc)) from None
     agent = await asyncio.to_thread(
-        hub(request).registry.agents.add, name, url, card, token_env=token_env, actor=who.name
+        hub(request).registry.agents.add, name, url, card, token_env=token_env, actor=audit_actor(who)
     )
     return JSONResponse(agent.to_json(), status_code=201)
 
 
 async def remove_agent(request: Request) -> Response:
     who = require(request, "admin")
-    await asyncio.to_thread(hub(request).registry.agents.remove, request.path_params["name"], actor=who.name)
+    await asyncio.to_thread(hub(request).registry.agents.remove, request.path_params["name"], actor=audit_actor(who))
     return Response(status_code=204)
 
 
@@ -145,8 +160,8 @@ async def approve_agent(request: Request) -> Response:
         card = await fetch_card(agent.url, egress=_egress(request), token_env=agent.token_env)
     except CardError as exc:
         raise ApiError(400, str(exc)) from None
-    await asyncio.to_thread(registry.refresh, name, card, actor=who.name)
-    approved = await asyncio.to_thread(registry.approve, name, actor=who.name)
+    await asyncio.to_thread(registry.refresh, name, card, actor=audit_actor(who))
+    approved = await asyncio.to_thread(registry.approve, name, actor=audit_actor(who))
     return JSONResponse(approved.to_json())
 
 
@@ -158,6 +173,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/users", add_user, methods=["POST"]),
     Route("/api/v1/users/{userId}", update_user, methods=["PATCH"]),
     Route("/api/v1/users/{userId}", remove_user, methods=["DELETE"]),
+    Route("/api/v1/audit", list_audit, methods=["GET"]),
     Route("/api/v1/agents", list_agents, methods=["GET"]),
     Route("/api/v1/agents", add_agent, methods=["POST"]),
     Route("/api/v1/agents/{name}", get_agent, methods=["GET"]),

@@ -15,9 +15,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from engine import Conflict, DeploymentError, Engine, EngineError, InvalidInput, JobLost, NotFound, strict_json
+from engine import (
+    Channel,
+    Conflict,
+    DeploymentError,
+    Engine,
+    EngineError,
+    InvalidInput,
+    JobLost,
+    NotFound,
+    strict_json,
+)
 from engine.scheduler import WorkerRegistry
 from engine.store import DatabaseBusy
+from protocols.actors import actor_of
 from registry import InvalidEntry, Principal, Registry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
 
 T = TypeVar("T")
@@ -81,6 +92,11 @@ def require(request: Request, scope: str) -> Principal:
     if not who.has(scope):
         raise ApiError(403, f"this token lacks the '{scope}' scope", requiredScope=scope)
     return who
+
+
+def audit_actor(who: Principal) -> dict[str, Any]:
+    """A caller as the registry's audit records it: the journal's ``by`` (id, channel ``rest``, ...)."""
+    return actor_of(who, Channel.REST).to_json()
 
 
 def parse_json(raw: bytes) -> Any:

@@ -8,14 +8,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from engine import Channel
 from hub.api.common import ApiError, field, hub, int_param, json_body, page_params, paged, path_int, require
+from protocols.actors import actor_of
 
 MAX_TTL_MS = 365 * 24 * 3600 * 1000
 
 
 async def publish(request: Request) -> Response:
     """``{"name", "correlationKey", "variables", "timeToLive": ms, "messageId"}``."""
-    require(request, "start")
+    who = require(request, "start")
     body = await json_body(request)
     name = field(body, "name", str, required=True)
     if not name:
@@ -30,17 +32,19 @@ async def publish(request: Request) -> Response:
         field(body, "variables", dict, default={}),
         ttl_ms=ttl,
         message_id=field(body, "messageId", str),
+        by=actor_of(who, Channel.REST),
     )
     return JSONResponse(result, status_code=201)
 
 
 async def signal(request: Request) -> Response:
     """``{"name", "variables"}``: reaches every waiting catch event and signal start event."""
-    require(request, "start")
+    who = require(request, "start")
     body = await json_body(request)
     name = field(body, "name", str, required=True)
     count = await asyncio.to_thread(
-        hub(request).engine.broadcast_signal, name, field(body, "variables", dict, default={})
+        hub(request).engine.broadcast_signal, name, field(body, "variables", dict, default={}),
+        by=actor_of(who, Channel.REST),
     )
     return JSONResponse({"name": name, "reached": count}, status_code=201)
 
@@ -64,9 +68,9 @@ async def list_incidents(request: Request) -> Response:
 
 async def resolve(request: Request) -> Response:
     """Retry what failed (the job, with one more retry, or the expression)."""
-    require(request, "start")
+    who = require(request, "start")
     key = path_int(request, "key")
-    await asyncio.to_thread(hub(request).engine.resolve_incident, key)
+    await asyncio.to_thread(hub(request).engine.resolve_incident, key, by=actor_of(who, Channel.REST))
     return JSONResponse({"id": key, "state": "resolved"})
 
 

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engine import InstanceView
+from engine import Channel, InstanceView
 from hub.api.common import ApiError, field, hub, int_param, json_body, page_params, paged, path_int, require
+from protocols.actors import actor_of
 from protocols.instances import follow, outcome
 
 MAX_AWAIT_S = 300.0
@@ -49,7 +50,8 @@ async def start(request: Request) -> Response:
     if unknown:
         raise ApiError(400, f"unknown field {', '.join(sorted(repr(u) for u in unknown))}")
     engine = hub(request).engine
-    view = await asyncio.to_thread(engine.start, process_id, variables, version=version, owner=principal.name)
+    view = await asyncio.to_thread(engine.start, process_id, variables, version=version, owner=principal.name,
+                                   by=actor_of(principal, Channel.REST))
     if wait > 0:
         view = await follow(engine, view.key, wait, first=view)
     data = await asyncio.to_thread(instance_json, request, view)
@@ -81,8 +83,9 @@ async def get_instance(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
-    require(request, "start")
-    view = await asyncio.to_thread(hub(request).engine.cancel, path_int(request, "key"))
+    who = require(request, "start")
+    view = await asyncio.to_thread(hub(request).engine.cancel, path_int(request, "key"),
+                                   by=actor_of(who, Channel.REST))
     return JSONResponse(await asyncio.to_thread(instance_json, request, view))
 
 
@@ -101,12 +104,12 @@ async def journal(request: Request) -> Response:
 
 async def variables(request: Request) -> Response:
     """Set variables on the instance's root scope: ``{"variables": {...}}``."""
-    require(request, "start")
+    who = require(request, "start")
     key = path_int(request, "key")
     body = await json_body(request)
     values = field(body, "variables", dict, required=True)
     engine = hub(request).engine
-    await asyncio.to_thread(engine.set_variables, key, values)
+    await asyncio.to_thread(engine.set_variables, key, values, by=actor_of(who, Channel.REST))
     return JSONResponse(await asyncio.to_thread(instance_json, request, await asyncio.to_thread(engine.instance, key)))
 
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hub.api.common import ApiError, field, hub, json_body, require
+from hub.api.common import ApiError, audit_actor, field, hub, json_body, require
 from protocols.http import ConnectionFailed, EgressDenied, EgressPolicy
 from protocols.mcp.client import McpClientError, McpConfigError, list_tools
 from protocols.mcp.client_egress import admit_server
@@ -96,7 +96,7 @@ async def add_server(request: Request) -> Response:
     else:  # refuse before anything is started or contacted
         raise RegistryConflict(f"an MCP server named '{server.name}' is registered already")
     tools = await _fetch(request, server)
-    added = await asyncio.to_thread(registry.add, server, tools, actor=who.name)
+    added = await asyncio.to_thread(registry.add, server, tools, actor=audit_actor(who))
     listed = [{"name": t["name"], "hash": tool_hash(t), "description": t.get("description")} for t in tools]
     return JSONResponse({**added.to_json(), "tools": listed}, status_code=201)
 
@@ -112,7 +112,7 @@ async def get_server(request: Request) -> Response:
 
 async def remove_server(request: Request) -> Response:
     who = require(request, "admin")
-    await asyncio.to_thread(hub(request).registry.mcp.remove, request.path_params["name"], actor=who.name)
+    await asyncio.to_thread(hub(request).registry.mcp.remove, request.path_params["name"], actor=audit_actor(who))
     return Response(status_code=204)
 
 
@@ -125,7 +125,7 @@ async def server_tools(request: Request) -> Response:
     report = None
     if request.query_params.get("refresh", "").lower() in ("1", "true", "yes"):
         tools = await _fetch(request, server)
-        report = await asyncio.to_thread(registry.mcp.sync, name, tools, actor=who.name)
+        report = await asyncio.to_thread(registry.mcp.sync, name, tools, actor=audit_actor(who))
     items = await asyncio.to_thread(review, registry, name)
     return JSONResponse({"items": items, "sync": report.to_json() if report else None})
 
@@ -150,10 +150,27 @@ async def approve_tools(request: Request) -> Response:
         name,
         tool,
         expected_hash=expected.removeprefix("sha256:") if expected else None,
-        actor=who.name,
+        actor=audit_actor(who),
     )
     items = await asyncio.to_thread(review, registry, name)
     return JSONResponse({"approved": approved, "items": items})
+
+
+async def reject_tool(request: Request) -> Response:
+    """``{"tool", "hash", "reason"?}``: refuse the reviewed definition of a held tool; it stays blocked."""
+    who = require(request, "admin")
+    body = await json_body(request)
+    tool = field(body, "tool", str)
+    expected = field(body, "hash", str)
+    reason = field(body, "reason", str)
+    if tool is None or expected is None:
+        raise ApiError(400, "reject one tool: {\"tool\": NAME, \"hash\": the hash of the definition you reviewed}")
+    registry = hub(request).registry
+    rejected = await asyncio.to_thread(
+        registry.mcp.reject, request.path_params["name"], tool, expected_hash=expected.removeprefix("sha256:"),
+        reason=reason, actor=audit_actor(who),
+    )
+    return JSONResponse({"rejected": rejected.name, "state": str(rejected.state), "hash": rejected.hash})
 
 
 routes: list[BaseRoute] = [
@@ -163,4 +180,5 @@ routes: list[BaseRoute] = [
     Route("/api/v1/mcp-servers/{name}", remove_server, methods=["DELETE"]),
     Route("/api/v1/mcp-servers/{name}/tools", server_tools, methods=["GET"]),
     Route("/api/v1/mcp-servers/{name}/approve", approve_tools, methods=["POST"]),
+    Route("/api/v1/mcp-servers/{name}/reject", reject_tool, methods=["POST"]),
 ]

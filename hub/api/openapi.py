@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine import TASK_SORTS
 from hub.api.openapi_schemas import ID, OBJ, SCHEMAS, page, ref
 
 
@@ -97,7 +98,10 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     "/user-tasks": {
         "get": (
             "List user tasks (filters: state, candidateGroup, instance): the caller's own, those offered to it or "
-            "its groups and those offered to no one; an admin sees every task ('all=true' says so, admins only).",
+            "its groups and those offered to no one; an admin sees every task ('all=true' says so, admins only). "
+            "sort orders them: created (the default), dueDate, followUpDate or priority, ascending; a leading '-' "
+            "is descending (sort=-priority: escalated approvals first). Tasks without the date come last either "
+            "way; 'after' goes on after a task id in the same order.",
             "tasks",
             {
                 "parameters": [
@@ -106,6 +110,7 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                     {"name": "all", "in": "query", "schema": {"type": "boolean"}},
                     {"name": "candidateGroup", "in": "query", "schema": _S},
                     {"name": "instance", "in": "query", "schema": ID},
+                    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(TASK_SORTS)}},
                 ],
                 "responses": _ok(page("UserTask")),
             },
@@ -254,12 +259,22 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
             {"requestBody": {**_body({"tool": _S, "hash": _S}), "required": False}},
         )
     },
+    "/mcp-servers/{name}/reject": {
+        "post": (
+            "Reject the reviewed definition of a held tool (tool, hash, reason): it stays blocked.",
+            "admin",
+            {"requestBody": _body({"tool": _S, "hash": _S, "reason": _S}, ["tool", "hash"])},
+        )
+    },
     "/agents": {
         "get": ("List registered A2A agents.", "read", {}),
         "post": ("Register an A2A agent by URL (its card is fetched and pinned).", "admin", {}),
     },
     "/agents/{name}": {"get": ("One agent with its card.", "read", {}), "delete": ("Remove an agent.", "admin", {})},
     "/agents/{name}/approve": {"post": ("Approve the agent's current card.", "admin", {})},
+    "/inbound": {
+        "get": ("The active inbound webhooks (/inbound/{id}): element, method and guards, never a secret.", "admin", {})
+    },
     "/tokens": {
         "get": ("List API tokens (never their secrets).", "admin", {}),
         "post": (
@@ -269,6 +284,17 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         ),
     },
     "/tokens/{tokenId}": {"delete": ("Revoke a token (by id or name).", "admin", {})},
+    "/audit": {
+        "get": (
+            "The registry's audit, newest first: who changed a token, user, MCP server or A2A agent, and how.",
+            "admin",
+            {"parameters": [
+                {"name": "subject", "in": "query", "schema": _S},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                                            "default": 100}},
+            ]},
+        )
+    },
     "/users": {
         "get": ("List the local users with their groups.", "admin", {"responses": _ok(_items("User"))}),
         "post": (

@@ -104,8 +104,19 @@ SCHEMAS: dict[str, Any] = {
             "state": {"type": "string"},
             "formKey": {"type": ["string", "null"]},
             "priority": {"type": "integer"},
-            "dueDate": {"type": ["string", "null"]},
-            "followUpDate": {"type": ["string", "null"]},
+            "dueDate": {"type": ["string", "null"], "description": "When the task is due (ISO 8601 date-time): "
+                        "zeebe:taskSchedule, or an approval's policy dueDate."},
+            "followUpDate": {"type": ["string", "null"], "description": "When to look at the task again (ISO 8601)."},
+            "escalated": {"type": "boolean", "description": "An approval past its due date whose policy says "
+                          "onTimeout=\"escalate\" (its priority was raised to 100)."},
+            "approvers": {"type": "integer", "description": "An approval: how many distinct principals must "
+                          "approve the agent's call (its policies' approvals)."},
+            "approvedBy": {"type": "array", "items": {"type": "string"},
+                           "description": "An approval: who approved it so far (it stays open until enough have)."},
+            "allowMachines": {"type": "boolean", "description": "An approval: may a machine client approve it?"},
+            "excludedApprovers": {"type": "array", "items": {"type": "string"},
+                                  "description": "An approval: who may not approve it (four eyes: the instance's "
+                                  "starter and whoever acted in the agent's run)."},
             "createdAt": {**ID, "description": "Milliseconds since the epoch (UTC)."},
             "inputs": {
                 **OBJ,

@@ -1,4 +1,4 @@
-"""User tasks: list (filters: state, candidate group, instance), get, assign, unassign, complete.
+"""User tasks: list (filters: state, candidate group, instance; sort), get, assign, unassign, complete.
 
 Who may do what is ``protocols.task_access``: a refused completion or
 assignment is a 403 that says who may, and nothing changes.
@@ -7,6 +7,7 @@ assignment is a 403 that says who may, and nothing changes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -14,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engine import Engine, TaskView
+from engine import TASK_SORTS, Channel, Engine, TaskView
 from hub.api.common import ApiError, field, hub, int_param, json_body, page_params, paged, path_int, require
+from protocols.actors import actor_of
 from protocols.task_access import TaskRefused, check_assign, check_complete, is_admin, may_complete
 from registry import Principal
 
@@ -38,10 +40,13 @@ async def list_tasks(request: Request) -> Response:
     engine = hub(request).engine
     instance = int_param(request, "instance")
     group = request.query_params.get("candidateGroup") or None
+    sort = request.query_params.get("sort") or None
+    if sort is not None and sort not in TASK_SORTS:
+        raise ApiError(400, f"unknown sort '{sort}': use one of {', '.join(TASK_SORTS)}")
 
     def read(after: int | None) -> list[TaskView]:
         return engine.user_tasks(state=None if state == "all" else state, instance=instance, candidate_group=group,
-                                 limit=limit + 1, after=after)
+                                 limit=limit + 1, after=after, sort=sort)
 
     if is_admin(who):
         return paged([v.to_json() for v in await asyncio.to_thread(read, after)], limit)
@@ -110,7 +115,18 @@ def _assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) 
     except TaskRefused as exc:
         raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
                        candidateGroups=task.candidate_groups) from None
-    engine.claim_user_task(key, assignee)
+    engine.claim_user_task(key, assignee, by=actor_of(who, Channel.REST, override=_overrides(who, task, assignee)))
+
+
+def _overrides(who: Principal, task: TaskView, assignee: str | None) -> bool:
+    """Did only ``who``'s admin scope allow this assignment? The journal then says so (``override``)."""
+    if not is_admin(who):
+        return False
+    try:
+        check_assign(dataclasses.replace(who, scopes=who.scopes - {"admin"}), task, assignee)
+    except TaskRefused:
+        return True
+    return False
 
 
 async def complete(request: Request) -> Response:
@@ -128,7 +144,7 @@ async def complete(request: Request) -> Response:
         except TaskRefused as exc:
             raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
                            candidateGroups=task.candidate_groups) from None
-        engine.complete_user_task(key, values, completed_by=done.completed_by)
+        engine.complete_user_task(key, values, by=actor_of(who, Channel.REST, override=done.override))
         if done.override:
             log.warning("user task %s completed by %s", key, done.completed_by)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hub.commands.tokens import _registry
-from hub.console import AsJson, Db, fail
+from hub.console import AsJson, Db, fail, operator_record
 from hub.tables import printable, table
 from registry import RegistryError
 
@@ -51,7 +51,7 @@ def add(
         fail(str(exc))
     chosen = name or "".join(c if c.isalnum() or c in "-_." else "-" for c in str(card["name"])).strip("-")[:64]
     try:
-        agent = _registry(db).agents.add(chosen, url, card, token_env=token_env)
+        agent = _registry(db).agents.add(chosen, url, card, token_env=token_env, actor=operator_record())
     except RegistryError as exc:
         fail(str(exc))
     skills = ", ".join(s for s in agent.to_json()["skills"] if s) or "none listed"
@@ -91,8 +91,8 @@ def approve(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
     try:
         agent = registry.agents.get(name)
         card = asyncio.run(fetch_card(agent.url, egress=_egress(), token_env=agent.token_env))
-        registry.agents.refresh(name, card)
-        registry.agents.approve(name)
+        registry.agents.refresh(name, card, actor=operator_record())
+        registry.agents.approve(name, actor=operator_record())
     except (RegistryError, CardError) as exc:
         fail(str(exc))
     typer.echo(f"agent '{name}' approved")
@@ -101,7 +101,7 @@ def approve(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
 @app.command()
 def remove(name: Annotated[str, typer.Argument()], db: Db = None) -> None:
     try:
-        _registry(db).agents.remove(name)
+        _registry(db).agents.remove(name, actor=operator_record())
     except RegistryError as exc:
         fail(str(exc))
     typer.echo(f"agent '{name}' removed")

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.console import AsJson, Db, database_url, fail, open_registry
+from hub.console import AsJson, Db, database_url, fail, open_registry, operator_record
 from hub.tables import table
 from protocols.mcp.client_output import clean_text
 from protocols.mcp.client_review import STATE_LABELS, review
@@ -33,9 +33,6 @@ app = typer.Typer(
     help="Upstream MCP servers whose tools processes may call; each tool is pinned by a hash of its definition.",
     no_args_is_help=True,
 )
-
-ACTOR = "cli"
-
 
 @contextmanager
 def _registry(db: str | None) -> Iterator[Registry]:
@@ -156,7 +153,7 @@ def add(
         for tool in sorted(tools, key=lambda t: str(t["name"])):
             about = _first_line(tool.get("description"))
             typer.echo(f"  {clean_text(str(tool['name'])):<24} sha256:{tool_hash(tool)}  {about}")
-        registry.mcp.add(server, tools, actor=ACTOR)
+        registry.mcp.add(server, tools, actor=operator_record())
         typer.echo(f"registered MCP server '{name}' with {len(tools)} tool(s) approved")
 
 
@@ -192,7 +189,7 @@ def tools(
     """Fetch the server's tools again and show each one's state: approved, changed, pending (new) or removed."""
     with _registry(db) as registry:
         server = registry.mcp.get(name)
-        report = registry.mcp.sync(name, _fetch_tools(server), actor=ACTOR) if refresh else None
+        report = registry.mcp.sync(name, _fetch_tools(server), actor=operator_record()) if refresh else None
         items = review(registry, name)
     if as_json:
         typer.echo(json.dumps({"server": name, "sync": report.to_json() if report else None, "tools": items}, indent=2))
@@ -206,9 +203,10 @@ def tools(
         label = STATE_LABELS.get(item["state"], item["state"])
         fields = f": {', '.join(item['changedFields'])}" if item["changedFields"] else ""
         typer.echo(f"  {clean_text(item['name']):<24} {label}{fields}  sha256:{item['hash']}")
-    held = [i["name"] for i in items if not i["callable"] and i["state"] != "removed"]
+    held = [i["name"] for i in items if not i["callable"] and i["state"] not in ("removed", "rejected")]
     if held:
-        typer.echo(f"review, then approve with `agenthub mcp-server approve {name} [--tool NAME]`")
+        typer.echo(f"review, then approve with `agenthub mcp-server approve {name} [--tool NAME]` (or refuse a change "
+                   f"with `agenthub mcp-server reject {name} --tool NAME --hash HASH`)")
 
 
 @app.command()
@@ -232,14 +230,31 @@ def approve(
                     f"run `agenthub mcp-server tools {name}` again"
                 )
         approved = registry.mcp.approve(
-            name, tool, expected_hash=expect_hash.removeprefix("sha256:") if expect_hash else None, actor=ACTOR
+            name, tool, expected_hash=expect_hash.removeprefix("sha256:") if expect_hash else None,
+            actor=operator_record(),
         )
     typer.echo(f"approved: {', '.join(approved)}" if approved else "nothing to approve: every tool is approved")
+
+
+@app.command()
+def reject(
+    name: Annotated[str, typer.Argument(help="The server's name.")],
+    tool: Annotated[str, typer.Option("--tool", help="The held tool whose current definition you refuse.")],
+    expect_hash: Annotated[str, typer.Option("--hash", help="The hash of the definition you reviewed (as `tools` "
+                                             "showed): refused if the tool changed again since.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, for the audit.")] = None,
+    db: Db = None,
+) -> None:
+    """Reject a new or changed tool's current definition: it stays blocked, and a further change is held anew."""
+    with _registry(db) as registry:
+        rejected = registry.mcp.reject(name, tool, expected_hash=expect_hash.removeprefix("sha256:"), reason=reason,
+                                       actor=operator_record())
+    typer.echo(f"rejected {rejected.name} (sha256:{rejected.hash}): it stays blocked")
 
 
 @app.command()
 def remove(name: Annotated[str, typer.Argument(help="The server's name.")], db: Db = None) -> None:
     """Remove an MCP server and its pinned tools; processes that call it fail until it is added again."""
     with _registry(db) as registry:
-        registry.mcp.remove(name, actor=ACTOR)
+        registry.mcp.remove(name, actor=operator_record())
     typer.echo(f"removed MCP server '{name}'")

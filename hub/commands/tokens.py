@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hub.console import AsJson, Db, database_url, fail, open_registry
+from hub.console import AsJson, Db, database_url, fail, open_registry, operator_record
 from hub.tables import table, utc_time
 from registry import SCOPES, Registry, RegistryError
 
@@ -31,7 +31,7 @@ def create(
     """Create a token and print it once: it cannot be shown again."""
     registry = _registry(db)
     try:
-        info, secret = registry.tokens.create(name, scopes, user=user)
+        info, secret = registry.tokens.create(name, scopes, user=user, actor=operator_record())
     except RegistryError as exc:
         fail(str(exc))
     if as_json:
@@ -72,7 +72,7 @@ def revoke(
 ) -> None:
     """Revoke a token at once (hubs that cached it stop accepting it within two seconds)."""
     try:
-        ids = _registry(db).tokens.revoke(token)
+        ids = _registry(db).tokens.revoke(token, actor=operator_record())
     except RegistryError as exc:
         fail(str(exc))
     typer.echo(f"revoked {', '.join(ids)}")

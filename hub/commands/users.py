@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from hub.console import AsJson, Db, database_url, fail, open_registry
+from hub.console import AsJson, Db, database_url, fail, open_registry, operator_record
 from hub.tables import table, utc_time
 from registry import Registry, RegistryError
 
@@ -37,9 +37,9 @@ def add(
     registry = _registry(db)
     try:
         if update:
-            user = registry.users.update(user_id, name=name, groups=groups)
+            user = registry.users.update(user_id, name=name, groups=groups, actor=operator_record())
         else:
-            user = registry.users.add(user_id, name, groups or ())
+            user = registry.users.add(user_id, name, groups or (), actor=operator_record())
     except RegistryError as exc:
         fail(str(exc))
     if as_json:
@@ -68,7 +68,7 @@ def list_(as_json: AsJson = False, db: Db = None) -> None:
 def remove(user_id: Annotated[str, typer.Argument(metavar="ID", help="The user's id.")], db: Db = None) -> None:
     """Remove a user and revoke their tokens (hubs that cached one stop accepting it within two seconds)."""
     try:
-        revoked = _registry(db).users.remove(user_id)
+        revoked = _registry(db).users.remove(user_id, actor=operator_record())
     except RegistryError as exc:
         fail(str(exc))
     tokens = f"; revoked token{'s' if len(revoked) > 1 else ''} {', '.join(revoked)}" if revoked else ""

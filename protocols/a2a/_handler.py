@@ -59,7 +59,7 @@ from a2a.types import (
 from a2a.utils.errors import InvalidRequestError
 from a2a.utils.task import apply_history_length, validate_history_length
 
-from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound
+from engine import Channel, Conflict, Engine, InstanceView, InvalidInput, NotFound
 from engine.arguments import ArgumentError, check_arguments
 from engine.exposure import ToolSpec
 from protocols.a2a._convert import (
@@ -79,7 +79,9 @@ from protocols.a2a._convert import (
 )
 from protocols.a2a._listing import list_tasks
 from protocols.a2a.push_configs import PushConfigMethods, PushConfigs
+from protocols.actors import actor_of
 from protocols.instances import follow
+from protocols.task_access import TaskRefused, check_complete
 from registry import MessageIds, Principal
 
 T = TypeVar("T")
@@ -230,7 +232,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
                     message=f"context '{message.context_id}' is not the context '{snapshot.context_id}' "
                     f"of task {message.task_id}"
                 )
-            snapshot = await self._continue(snapshot, message)
+            snapshot = await self._continue(snapshot, message, principal)
         else:
             spec = await self._skill(params, context)
             variables = _checked(spec.input_schema(), message_variables(message, spec), spec.process_id)
@@ -239,7 +241,9 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             if message.context_id:
                 variables[CONTEXT_VARIABLE] = message.context_id
             try:
-                view = await self._io(lambda: self.engine.start(spec.process_id, variables, owner=principal.name))
+                by = actor_of(principal, Channel.A2A)
+                view = await self._io(lambda: self.engine.start(spec.process_id, variables, owner=principal.name,
+                                                                by=by))
             except (InvalidInput, NotFound) as exc:
                 raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))
@@ -293,7 +297,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         if ledger is not None and message.message_id:
             await self._io(lambda: ledger.record(principal.name, message.message_id, str(snapshot.key)))
 
-    async def _continue(self, snapshot: Snapshot, message: Message) -> Snapshot:
+    async def _continue(self, snapshot: Snapshot, message: Message, principal: Principal) -> Snapshot:
         state = snapshot.state
         if state in TERMINAL:
             raise UnsupportedOperationError(
@@ -308,8 +312,13 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             )
         variables = _checked({"type": "object"}, message_variables(message, None), "the user task")
         variables[MESSAGE_ID_VARIABLE] = message.message_id
-        try:
-            await self._io(lambda: self.engine.complete_user_task(int(mine["task"]), variables))
+        key = int(mine["task"])
+        try:  # the caller's own task; an approval assigned to it still follows the approval rule (task_access)
+            done = check_complete(principal, await self._io(lambda: self.engine.user_task(key)))
+            by = actor_of(principal, Channel.A2A, override=done.override)
+            await self._io(lambda: self.engine.complete_user_task(key, variables, by=by))
+        except TaskRefused as exc:
+            raise UnsupportedOperationError(message=str(exc)) from None
         except (NotFound, Conflict):
             raise UnsupportedOperationError(
                 message=f"the user task {mine['task']} of task {snapshot.key} was completed meanwhile"
@@ -378,13 +387,14 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
     @validate_request_params
     async def on_cancel_task(self, params: CancelTaskRequest, context: ServerCallContext) -> Task | None:
         snapshot = await self.owned(params.id, context)
-        _require(principal_of(context), "start", "cancelling a task")
+        who = principal_of(context)
+        _require(who, "start", "cancelling a task")
         if snapshot.view.state in ("completed", "terminated"):
             raise TaskNotCancelableError(
                 message=f"task {params.id} is {_state_name(snapshot.state)} and cannot be canceled"
             )
         try:
-            view = await self._io(lambda: self.engine.cancel(snapshot.key))
+            view = await self._io(lambda: self.engine.cancel(snapshot.key, by=actor_of(who, Channel.A2A)))
         except (Conflict, NotFound) as exc:
             raise TaskNotCancelableError(message=f"task {params.id} cannot be canceled: {exc}") from None
         return to_task(await self._io(lambda: read_snapshot(self.engine, view)))

@@ -48,7 +48,7 @@ from protocols.http.exceptions import (
 from protocols.http.secrets import SecretProvider, environ_secret
 from protocols.http.task import HttpTask, display_url, read_task
 
-__all__ = ["MAX_REDIRECTS", "HttpConnector", "HttpResponse"]
+__all__ = ["MAX_REDIRECTS", "HttpConnector", "HttpResponse", "masked", "redact"]
 
 MIB = 1024 * 1024
 MAX_REDIRECTS = 5
@@ -88,7 +88,7 @@ class HttpConnector:
     ``resolve`` and ``ssl_context`` replace the system resolver and the default
     trust store (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``); ``secrets``
     gives the values of ``{{secrets.NAME}}`` placeholders (by default the
-    environment variable ``AGENTHUB_SECRET_<NAME>``, read at call time).
+    environment variable ``AGENTHUB_SECRET_<NAME>`` or ``NAME``, read at call time).
     """
 
     def __init__(
@@ -110,14 +110,26 @@ class HttpConnector:
         self._ssl = ssl_context or httpx.create_ssl_context()
         self._secrets = secrets
 
+    @property
+    def secrets(self) -> SecretProvider:
+        """Where ``{{secrets.NAME}}`` values come from (the Camunda flavour reads them through this too)."""
+        return self._secrets
+
     async def __call__(self, job: Job) -> dict[str, Any]:
         task = read_task(job, default_timeout_s=self.timeout_s, secrets=self._secrets)
+        return _outcome(task, job, await self.send(task))
+
+    async def send(self, task: HttpTask) -> HttpResponse:
+        """Make the request ``task`` describes under the egress policy, redirects followed; the final answer.
+
+        Any status is an answer here: what a status means is the caller's business. Credentials that a
+        server echoes are still in the answer (``masked`` removes them).
+        """
         try:
             async with asyncio.timeout(task.timeout_s):
-                response = await self._follow(task)
+                return await self._follow(task)
         except TimeoutError:
             raise self._timed_out(task) from None
-        return _outcome(task, job, response)
 
     async def _follow(self, task: HttpTask) -> HttpResponse:
         hop = _Hop(task.method, task.url, task.headers, task.content)
@@ -141,7 +153,7 @@ class HttpConnector:
                 last = exc
         tried = ", ".join(str(a) for a in addresses)
         raise ConnectionFailed(
-            _redact(f"{task.where}: cannot connect to {display_url(hop.url)} at {tried}: {last}", task.secrets)
+            redact(f"{task.where}: cannot connect to {display_url(hop.url)} at {tried}: {last}", task.secrets)
         )
 
     async def _exchange(
@@ -171,7 +183,7 @@ class HttpConnector:
             raise self._timed_out(task) from None
         except httpx.HTTPError as exc:
             message = f"{task.where}: {hop.method} {display_url(hop.url)} failed: {type(exc).__name__}: {exc}"
-            raise ConnectionFailed(_redact(message, task.secrets)) from None
+            raise ConnectionFailed(redact(message, task.secrets)) from None
 
     async def _read(self, task: HttpTask, hop: _Hop, response: httpx.Response) -> bytes:
         cap = self.max_response_bytes
@@ -237,11 +249,11 @@ def _outcome(task: HttpTask, job: Job, response: HttpResponse) -> dict[str, Any]
     """The job's result variables, a BPMN error, or a failure, by status."""
     said = f"{task.method} {display_url(task.url)} answered {response.status} {response.reason}".rstrip()
     # A server may echo the request: the credentials sent are masked before anything is returned or raised.
-    value = _masked(response.to_variable(), task.credentials)
+    value = masked(response.to_variable(), task.credentials)
     if response.status in task.error_statuses:
-        raise BpmnError(f"HTTP_{response.status}", _redact(said, task.secrets), {"response": value})
+        raise BpmnError(f"HTTP_{response.status}", redact(said, task.secrets), {"response": value})
     if response.status >= 400:
-        raise HttpStatusFailure(_redact(f"{task.where}: {said}{_excerpt(response.body)}", task.secrets),
+        raise HttpStatusFailure(redact(f"{task.where}: {said}{_excerpt(response.body)}", task.secrets),
                                 response.status)
     if task.result_expression is None:
         return {task.result_variable or "response": value}
@@ -266,21 +278,21 @@ def _excerpt(body: Any) -> str:
     return f"; body: {text[:_EXCERPT]}" + ("..." if len(text) > _EXCERPT else "")
 
 
-def _redact(message: str, secrets: tuple[str, ...]) -> str:
+def redact(message: str, secrets: tuple[str, ...]) -> str:
     """Remove secrets (longest first) from a message (a server may echo them, a library may quote them)."""
     for secret in secrets:
         message = message.replace(secret, REDACTED)
     return message
 
 
-def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+def masked(value: Any, secrets: tuple[str, ...]) -> Any:
     """JSON-like ``value`` with the secrets removed from its strings, keys included."""
     if not secrets:
         return value
     if isinstance(value, str):
-        return _redact(value, secrets)
+        return redact(value, secrets)
     if isinstance(value, dict):
-        return {_redact(str(key), secrets): _masked(item, secrets) for key, item in value.items()}
+        return {redact(str(key), secrets): masked(item, secrets) for key, item in value.items()}
     if isinstance(value, list):
-        return [_masked(item, secrets) for item in value]
+        return [masked(item, secrets) for item in value]
     return value

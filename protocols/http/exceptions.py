@@ -9,6 +9,13 @@ HttpConnectorError               base: the call failed; the job fails, is retrie
  +-- RedirectFailed              more than five redirects, or a Location that is not an http(s) URL
  +-- HttpStatusFailure           a 4xx or 5xx status that ``errorStatuses`` does not turn into a BPMN error
 
+ConnectorError                   a Camunda connector's failure as its errorExpression sees it (``error.code``,
+ |                               ``error.message``, ``error.variables``): retried, after ``retryBackoff``
+ +-- ConnectorInputError         the task's inputs or headers are wrong: no retries, an incident at once
+
+``outbound.run_outbound`` turns these into ``engine.exceptions.JobFailure`` (or a BPMN error, as the
+``errorExpression`` says); they never reach the worker loop themselves.
+
 EgressConfigError (a ValueError) is raised when the allow-list itself is
 malformed, at start-up, never while a job runs. A status listed in
 ``errorStatuses`` is not an error of the connector: it raises
@@ -21,6 +28,7 @@ query: they may carry credentials.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class HttpConnectorError(Exception):
@@ -66,3 +74,31 @@ class HttpStatusFailure(HttpConnectorError):
 
 class EgressConfigError(ValueError):
     """An entry of the allow-list (``AGENTHUB_HTTP_ALLOW``) is not one of the accepted forms."""
+
+
+MESSAGE_CAP = 2000  # characters of a message an errorExpression sees as error.message
+
+
+class ConnectorError(Exception):
+    """A connector's failure as an error expression sees it: ``error.code``, ``error.message``, ``error.variables``.
+
+    ``code`` is what a BPMN error thrown for it would carry (an HTTP status as text, ``"404"``);
+    ``variables`` may hold what the connector got back (``{"response": {"headers", "body"}}``), masked.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, variables: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.variables = variables
+
+    def as_variable(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"type": type(self).__name__, "message": str(self)[:MESSAGE_CAP]}
+        if self.code is not None:
+            found["code"] = self.code
+        if self.variables is not None:
+            found["variables"] = self.variables
+        return found
+
+
+class ConnectorInputError(ConnectorError):
+    """The task's inputs or headers are wrong: retrying cannot help, so the job fails with no retries left."""

@@ -22,7 +22,7 @@ from engine.scheduler import Job
 from protocols.http.exceptions import InvalidTask
 from protocols.http.secrets import SecretProvider, SecretResolver, environ_secret
 
-__all__ = ["METHODS", "HttpTask", "StatusSet", "display_url", "read_task"]
+__all__ = ["METHODS", "HttpTask", "RequestInputs", "StatusSet", "build_task", "display_url", "read_task", "where_of"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # Framing and routing are the connector's: Host always names the URL's host, the others follow the body.
@@ -109,19 +109,77 @@ def _long_enough(values: list[str]) -> tuple[str, ...]:
     return tuple(sorted({v for v in values if len(v) >= 4}, key=len, reverse=True))
 
 
+@dataclass(frozen=True, slots=True)
+class RequestInputs:
+    """What a task asks for, as found (unchecked): ``build_task`` checks it and makes the ``HttpTask``.
+
+    ``url_from`` and ``query_from`` name where the url and the query came from, for messages.
+    """
+
+    method: Any
+    url: Any
+    headers: Any = None
+    query: Any = None
+    body: Any = None
+    timeout: Any = None
+    follow_redirects: Any = None
+    url_from: str = "the task header 'url'"
+    query_from: str = "the variable 'query'"
+
+
+def where_of(job: Job) -> str:
+    """How messages name a job's task: ``task 'Charge' of process 'order'``."""
+    return f"task '{job.element_id}' of process '{job.process_id}'"
+
+
 def read_task(job: Job, *, default_timeout_s: float, secrets: SecretProvider = environ_secret) -> HttpTask:
     """The request a job of type ``http`` describes; raises InvalidTask naming the header or variable at fault.
 
     ``{{secrets.NAME}}`` placeholders are replaced from ``secrets`` here, the last step before sending.
     """
-    where = f"task '{job.element_id}' of process '{job.process_id}'"
+    where = where_of(job)
+    inputs = RequestInputs(
+        method=_setting(job, "method", where),
+        url=_setting(job, "url", where),
+        headers=job.variables.get("headers"),
+        query=job.variables.get("query"),
+        body=job.variables.get("body"),
+        timeout=_setting(job, "timeout", where),
+        follow_redirects=_setting(job, "followRedirects", where),
+    )
+    return build_task(
+        inputs,
+        where=where,
+        default_timeout_s=default_timeout_s,
+        secrets=secrets,
+        error_statuses=StatusSet.parse(_setting(job, "errorStatuses", where), where),
+        result_variable=_result_variable(_setting(job, "resultVariable", where), where),
+        result_expression=_result_expression(job.headers.get("resultExpression"), where),
+    )
+
+
+def build_task(
+    inputs: RequestInputs,
+    *,
+    where: str,
+    default_timeout_s: float,
+    secrets: SecretProvider = environ_secret,
+    error_statuses: StatusSet | None = None,
+    result_variable: str | None = None,
+    result_expression: Expression | None = None,
+    known_secrets: tuple[str, ...] = (),
+) -> HttpTask:
+    """The checked request; raises InvalidTask naming the input at fault. Placeholders are replaced here.
+
+    ``known_secrets`` are values already put into ``inputs`` (a password inside a Basic header) to mask too.
+    """
     resolver = SecretResolver(secrets, where)
-    method = str(_setting(job, "method", where) or "GET").strip().upper()
+    method = str(inputs.method or "GET").strip().upper()
     if method not in METHODS:
         raise InvalidTask(f"{where}: method '{method}' is not one of {', '.join(sorted(METHODS))}")
-    headers = _request_headers(job.variables.get("headers"), where, resolver)
-    url = _url(job, where, resolver)
-    content, content_type = _content(resolver.data(job.variables.get("body"), "the variable 'body'"), where)
+    headers = _request_headers(inputs.headers, where, resolver)
+    url = _url(inputs, where, resolver)
+    content, content_type = _content(resolver.data(inputs.body, "the variable 'body'"), where)
     if content_type and not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", content_type))
     return HttpTask(
@@ -129,13 +187,13 @@ def read_task(job: Job, *, default_timeout_s: float, secrets: SecretProvider = e
         url=url,
         headers=tuple(headers),
         content=content,
-        timeout_s=_timeout(_setting(job, "timeout", where), default_timeout_s, where),
-        follow_redirects=_flag(_setting(job, "followRedirects", where), where),
-        error_statuses=StatusSet.parse(_setting(job, "errorStatuses", where), where),
-        result_variable=_result_variable(_setting(job, "resultVariable", where), where),
-        result_expression=_result_expression(job.headers.get("resultExpression"), where),
+        timeout_s=_timeout(inputs.timeout, default_timeout_s, where),
+        follow_redirects=_flag(inputs.follow_redirects, where),
+        error_statuses=error_statuses or StatusSet(),
+        result_variable=result_variable,
+        result_expression=result_expression,
         where=where,
-        resolved=tuple(resolver.values),
+        resolved=(*known_secrets, *resolver.values),
     )
 
 
@@ -150,12 +208,12 @@ def _setting(job: Job, name: str, where: str) -> Any:
         raise InvalidTask(f"{where}: task header '{name}' ({raw.strip()!r}) cannot be evaluated: {exc}") from None
 
 
-def _url(job: Job, where: str, resolver: SecretResolver) -> httpx.URL:
-    value = _setting(job, "url", where)
+def _url(inputs: RequestInputs, where: str, resolver: SecretResolver) -> httpx.URL:
+    value, named = inputs.url, inputs.url_from
     if value is None:
-        raise InvalidTask(f"{where}: the task header 'url' is missing (or its expression gave null)")
+        raise InvalidTask(f"{where}: {named} is missing (or its expression gave null)")
     if not isinstance(value, str):
-        raise InvalidTask(f"{where}: the task header 'url' gave {type(value).__name__}, expected a string")
+        raise InvalidTask(f"{where}: {named} gave {type(value).__name__}, expected a string")
     try:
         url = httpx.URL(resolver.text(value.strip(), "the url"))
     except httpx.InvalidURL as exc:
@@ -163,11 +221,11 @@ def _url(job: Job, where: str, resolver: SecretResolver) -> httpx.URL:
     if url.scheme not in ("http", "https") or not url.host:
         raise InvalidTask(resolver.mask(f"{where}: the url must be an absolute http:// or https:// URL, "
                                         f"got '{display_url(url)}'"))
-    query = job.variables.get("query")
+    query = inputs.query
     if query is None:
         return url
     if not isinstance(query, Mapping):
-        raise InvalidTask(f"{where}: the variable 'query' must be a context (object), not {type(query).__name__}")
+        raise InvalidTask(f"{where}: {inputs.query_from} must be a context (object), not {type(query).__name__}")
     params: list[tuple[str, str]] = []
     for key, item in query.items():
         params.extend((str(key), resolver.text(text, f"query parameter '{key}'"))

@@ -15,8 +15,9 @@ from typing import Any
 
 from mcp_types import CallToolResult, Tool, ToolAnnotations
 
-from engine import Conflict, Engine, InstanceView, InvalidInput, NotFound, TaskView
+from engine import TASK_SORTS, Channel, Conflict, Engine, InstanceView, InvalidInput, NotFound, TaskView
 from engine.arguments import ArgumentError, check_arguments
+from protocols.actors import actor_of
 from protocols.instances import outcome
 from protocols.mcp._context import MAX_ID, in_thread, require, tool_error, tool_result
 from protocols.task_access import TaskRefused, check_complete, is_admin, may_complete
@@ -107,6 +108,9 @@ class BuiltinTools:
                             "state": {"type": "string", "enum": ["created", "completed", "canceled", "all"]},
                             "instance": {**_ID, "description": "Only the tasks of this instance"},
                             "candidateGroup": {"type": "string", "description": "Only tasks offered to this group"},
+                            "sort": {"type": "string", "enum": list(TASK_SORTS),
+                                     "description": "Order: created (default), dueDate, followUpDate or priority; a "
+                                                    "leading '-' is descending. Tasks without the date come last."},
                             **_PAGE,
                         }
                     ),
@@ -118,7 +122,10 @@ class BuiltinTools:
                     "tasks",
                     "Complete an open user task with the given variables; the instance then moves on. Only a task "
                     "assigned to you, or unassigned and offered to you or one of your groups (or to no one), is "
-                    "yours to complete: any other is refused as 'forbidden'.",
+                    "yours to complete: any other is refused as 'forbidden'. An agent's tool call waiting for "
+                    "approval ({\"approved\": true} or {\"approved\": false, \"reason\": \"...\"}) is decided by a "
+                    "person among its candidates who neither started the instance nor acted in the agent's run; a "
+                    "machine client only where the policy allows machines.",
                     _schema({"task": {**_ID, "description": "The user task id"}, "variables": _VARIABLES}, ("task",)),
                     False,
                     self._complete_user_task,
@@ -190,7 +197,8 @@ class BuiltinTools:
 
         def read(after: int | None) -> list[TaskView]:
             return self.engine.user_tasks(state=None if state == "all" else state, instance=_int(args, "instance"),
-                                          candidate_group=args.get("candidateGroup"), limit=limit + 1, after=after)
+                                          candidate_group=args.get("candidateGroup"), limit=limit + 1, after=after,
+                                          sort=args.get("sort"))
 
         for _ in range(_SCAN_PAGES):  # the engine cannot filter by "mine or my groups'": filter here, page by page
             views = await in_thread(functools.partial(read, after))
@@ -207,15 +215,16 @@ class BuiltinTools:
 
         def complete() -> dict[str, Any]:
             task = self.engine.user_task(key)
-            if task.details.get("kind") == "approval":  # separation of duties: an MCP client may be an agent
-                raise Conflict(f"user task {key} approves an agent's tool call: a person decides it in the task "
-                               "list or over the REST API, not over MCP")
-            try:
+            try:  # an approval: a person among its candidates (a machine client, an agent perhaps, only if allowed)
                 done = check_complete(principal, task)
             except TaskRefused as exc:
                 raise Forbidden(str(exc)) from None
-            self.engine.complete_user_task(key, args.get("variables") or {}, completed_by=done.completed_by)
-            return {"task": key, "instance": outcome(self.engine, self.engine.instance(task.instance))}
+            by = actor_of(principal, Channel.MCP, override=done.override)
+            self.engine.complete_user_task(key, args.get("variables") or {}, by=by)
+            after = self.engine.user_task(key)
+            waiting = {"approvedBy": after.details.get("approvedBy"), "approvers": after.details.get("approvers")} \
+                if after.state == "created" else {}
+            return {"task": key, **waiting, "instance": outcome(self.engine, self.engine.instance(task.instance))}
 
         return await in_thread(complete)
 
@@ -227,6 +236,7 @@ class BuiltinTools:
                 args.get("variables") or {},
                 ttl_ms=int(args.get("timeToLiveMs", 0)),
                 message_id=args.get("messageId"),
+                by=actor_of(principal, Channel.MCP),
             )
         )
 

@@ -27,9 +27,10 @@ from typing import Any
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, Tool, ToolExecution
 
-from engine import Engine, InstanceView, InvalidInput, NotFound
+from engine import Channel, Engine, InstanceView, InvalidInput, NotFound
 from engine.arguments import ArgumentError, check_arguments
 from engine.exposure import ToolSpec
+from protocols.actors import actor_of
 from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
 from registry import Principal
@@ -86,7 +87,8 @@ class ProcessTools:
             return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}", problems=exc.problems)
         variables["caller"] = principal.name
         try:
-            return await in_thread(lambda: self.engine.start(spec.process_id, variables, owner=principal.name))
+            by = actor_of(principal, Channel.MCP)
+            return await in_thread(lambda: self.engine.start(spec.process_id, variables, owner=principal.name, by=by))
         except InvalidInput as exc:
             return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}")
         except NotFound as exc:  # undeployed between the lookup and the start

@@ -44,7 +44,8 @@ from mcp_types import (
     TasksToolsCapability,
 )
 
-from engine import Conflict, Engine, InstanceView
+from engine import Channel, Conflict, Engine, InstanceView
+from protocols.actors import actor_of
 from protocols.instances import follow, is_settled
 from protocols.mcp._context import MAX_ID, Context, in_thread, principal_of, require
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
@@ -112,13 +113,14 @@ class Tasks:
         return answer
 
     async def cancel(self, ctx: Context, params: CancelTaskRequestParams) -> dict[str, Any]:
-        require(principal_of(ctx), "start", "cancelling a task")
+        who = principal_of(ctx)
+        require(who, "start", "cancelling a task")
         view = await self._readable(ctx, params.task_id)  # only a task one may read: someone else's is "not found"
         key = view.key
         if view.state in ("completed", "terminated"):
             raise MCPError(INVALID_PARAMS, f"cannot cancel task {key}: its instance is already {view.state}")
         try:
-            await in_thread(lambda: self.engine.cancel(key))
+            await in_thread(lambda: self.engine.cancel(key, by=actor_of(who, Channel.MCP)))
         except Conflict as exc:
             raise MCPError(INVALID_PARAMS, f"cannot cancel task {key}: {exc}") from None
         return await self._task(key)

@@ -23,8 +23,9 @@ from engine.ports import ManualClock
 
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 STEP_CODE = ("runtime", "agent", "feel", "parser", "model")
-# The single place where FEEL reads the wall clock, for evaluations outside a step (the CLI's `feel` command).
-ALLOWED = {("feel/runtime.py", "system_now")}
+# The single places where FEEL reads the wall clock and the system's randomness, for evaluations outside a step
+# (the CLI's `feel` command, a connector's resultExpression).
+ALLOWED = {("feel/runtime.py", "system_now"), ("feel/runtime.py", "system_entropy")}
 _FORBIDDEN_MODULES = {"random", "uuid", "secrets", "time"}
 _FORBIDDEN_CALLS = {"now", "utcnow", "today", "fromtimestamp", "urandom", "getrandbits", "monotonic", "perf_counter"}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.scheduler import Job, WorkerRegistry
 from hub.app import create_app
+from hub.oidc import OidcConfig
 from hub.settings import HubSettings
-from registry import Principal
+from registry import Principal, generate_token
+from tests.oidc_issuer import Issuer
+from tests.ports import free_port
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "hub"
 
@@ -76,3 +81,41 @@ def start_hub(settings: HubSettings, workers: WorkerRegistry | None = None) -> t
             raise RuntimeError("the hub did not start")
         time.sleep(0.02)
     return server, thread
+
+
+@contextmanager
+def oidc_hub(
+    tmp_path: Path, issuer: Issuer, *, refresh_s: float = 0, client_id: str | None = None
+) -> Iterator[LiveHub]:
+    """A live hub that accepts sign-in by ``issuer``; with ``client_id`` the console's login page offers it too."""
+    port = free_port()
+    admin = generate_token()
+    oidc = OidcConfig(issuer=issuer.url, audience="agenthub", refresh_s=refresh_s, client_id=client_id)
+    settings = HubSettings(db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token=admin, oidc=oidc)
+    server, thread = start_hub(settings)
+    try:
+        yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin, app=server.config.app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def one_user_task(process_id: str, name: str, candidate_groups: str) -> bytes:
+    """A process that waits on one user task offered to ``candidate_groups``: the smallest model a task test needs."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:userTask id="approve" name="{name}">
+      <bpmn:extensionElements>
+        <zeebe:userTask/>
+        <zeebe:assignmentDefinition candidateGroups="{candidate_groups}"/>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()

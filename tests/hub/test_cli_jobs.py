@@ -81,7 +81,10 @@ def test_the_complaint_example_runs_end_to_end_from_the_cli_alone(cli: Cli) -> N
     cli("worker", "--workers", workers, "--until-idle")
     approval = _only_task(cli)
     assert approval["kind"] == "approval" and approval["tool"] == "propose_refund"
-    cli("complete", str(approval["id"]), "--vars", '{"approved": true}')
+    refused = cli("complete", str(approval["id"]), "--vars", '{"approved": true}', ok=False)  # the operator started it
+    assert refused.returncode == 2 and "--as USER_ID" in refused.stderr
+    cli("user", "add", "fay", "--groups", "finance")
+    cli("complete", str(approval["id"]), "--vars", '{"approved": true}', "--as", "fay")
     finished = cli("worker", "--workers", workers, "--until-idle")
     assert "agenthub.model" in finished.stderr  # the built-in model step is one of the job types it handled
     assert cli.json("instance", str(instance))["state"] == "completed"

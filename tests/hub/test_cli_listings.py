@@ -101,9 +101,10 @@ def test_tasks_show_who_they_are_for_when_they_were_created_and_are_due_and_what
     cli("deploy", str(DATA / "cli" / "refund_review.bpmn"))
     key = cli.json("start", "refund_review", "--vars", ORDER)["instance"]
     header, row = cli.lines("tasks")
-    assert _columns(header) == ["ID", "NAME", "INSTANCE", "FOR", "CREATED", "(UTC)", "DUE", "(UTC)", "INPUTS"]
+    assert _columns(header) == ["ID", "NAME", "INSTANCE", "FOR", "CREATED", "(UTC)", "DUE", "(UTC)", "FOLLOW-UP",
+                                "(UTC)", "PRIORITY", "INPUTS"]
     assert re.fullmatch(
-        rf"\d+\s+Review the refund\s+{key}\s+finance\s+{TIME}\s+2030-01-02 10:30:00\s+"
+        rf"\d+\s+Review the refund\s+{key}\s+finance\s+{TIME}\s+2030-01-02 10:30:00\s+50\s+"
         r'customer="ada", refund=\{"amount": 60, "reason": "never arrived"\}',
         row,
     ), row

@@ -122,6 +122,23 @@ def test_tools_shows_what_changed_and_approve_lets_the_process_run(
         engine.close()
 
 
+def test_reject_keeps_a_changed_tool_blocked_until_approved(
+    cli: Cli, http_upstream: HttpUpstream, registry: Registry
+) -> None:
+    cli("add", "upstream", "--url", http_upstream.url)
+    http_upstream.upstream.tools["echo"]["description"] = "Echo the text back, and keep a copy"
+    cli("tools", "upstream")
+    current = tool_hash(http_upstream.upstream.tools["echo"])
+    stale = cli("reject", "upstream", "--tool", "echo", "--hash", "0" * 64, code=2)
+    assert "changed again since it was reviewed" in stale.stderr
+    out = cli("reject", "upstream", "--tool", "echo", "--hash", f"sha256:{current}", "--reason", "keeps copies")
+    assert out.stdout == f"rejected echo (sha256:{current}): it stays blocked\n"
+    assert registry.mcp.tool("upstream", "echo").state == "rejected"
+    assert "rejected" in cli("tools", "upstream").stdout  # fetched again, the same definition: still rejected
+    assert not registry.mcp.tool("upstream", "echo").callable
+    assert cli("reject", "upstream", "--tool", "add", "--hash", "x", code=2).stderr.startswith("error: tool 'add'")
+
+
 def test_no_secret_is_printed_or_stored(
     cli: Cli, http_upstream: HttpUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from hub.oidc import OidcConfig
-from hub.settings import HubSettings
-from registry import generate_token
-from tests.hub.harness import LiveHub, start_hub
+from tests.hub.harness import LiveHub, oidc_hub
 from tests.oidc_issuer import Issuer
-from tests.ports import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -37,20 +33,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@contextmanager
-def oidc_hub(tmp_path: Path, issuer: Issuer, *, refresh_s: float = 0) -> Iterator[LiveHub]:
-    port = free_port()
-    admin = generate_token()
-    oidc = OidcConfig(issuer=issuer.url, audience="agenthub", refresh_s=refresh_s)
-    settings = HubSettings(db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token=admin, oidc=oidc)
-    server, thread = start_hub(settings)
-    try:
-        yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin, app=server.config.app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture

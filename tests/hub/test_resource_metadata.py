@@ -45,8 +45,9 @@ def test_a_401_points_at_the_metadata_and_the_metadata_is_reachable_from_there(l
         challenge = refused.headers["www-authenticate"]
         assert challenge.startswith("Bearer ")
         [url] = re.findall(r'resource_metadata="([^"]+)"', challenge)
-        assert url == f"{live_hub.url}/.well-known/oauth-protected-resource"
-        assert http.get(url).json()["resource"] == live_hub.url
+        resource = live_hub.url + ("/mcp" if path == "/mcp" else "")  # the MCP endpoint is a resource of its own
+        assert url == f"{live_hub.url}/.well-known/oauth-protected-resource" + ("/mcp" if path == "/mcp" else "")
+        assert http.get(url).json()["resource"] == resource
 
 
 def test_configured_authorization_servers_are_listed_and_the_document_is_valid_for_mcp_clients(

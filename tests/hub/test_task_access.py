@@ -16,26 +16,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.hub.harness import LiveHub
+from tests.hub.harness import LiveHub, one_user_task
 from tests.hub.test_users import Cli
 
-FINANCE = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:process id="refund" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
-    <bpmn:userTask id="approve" name="Approve the refund">
-      <bpmn:extensionElements>
-        <zeebe:userTask/>
-        <zeebe:assignmentDefinition candidateGroups="finance"/>
-      </bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+FINANCE = one_user_task("refund", "Approve the refund", "finance")
 
 
 @pytest.fixture

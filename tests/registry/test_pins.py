@@ -66,7 +66,7 @@ def test_a_nan_in_a_definition_is_refused_by_name() -> None:
 
 
 def test_states_are_the_strings_stored_in_the_tables() -> None:
-    assert [s.value for s in PinState] == ["approved", "pending", "changed", "removed"]
+    assert [s.value for s in PinState] == ["approved", "pending", "changed", "rejected", "removed"]
     assert PinState("approved") is PinState.APPROVED and PinState.CHANGED == "changed"
     assert json.dumps({"state": PinState.PENDING}) == '{"state": "pending"}'
 

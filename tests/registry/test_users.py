@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, inspect, text
 
 from registry import InvalidEntry, Principal, Registry, RegistryConflict, RegistryNotFound
-from registry.store import _MIGRATIONS
+from registry.store import _MIGRATIONS, HEAD_REVISION
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_the_migration_adds_users_to_a_registry_made_by_the_earlier_migrations(d
     registry = Registry.open(db_url)  # upgrades to the head revision
     try:
         with registry.store.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM registry_alembic_version")).scalar() == "0004"
+            assert conn.execute(text("SELECT version_num FROM registry_alembic_version")).scalar() == HEAD_REVISION
             assert "user_id" in {c["name"] for c in inspect(conn).get_columns("api_tokens")}
         [old] = registry.tokens.all()
         assert old.name == "old" and old.user is None  # an existing token stays a machine client's

@@ -15,13 +15,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def builtin(
-    name: str, *params: str, required: int | None = None, variadic: bool = False, needs_clock: bool = False
+    name: str, *params: str, required: int | None = None, variadic: bool = False, needs_clock: bool = False,
+    needs_entropy: bool = False,
 ) -> Callable[[F], F]:
     """Register ``impl`` as (one overload of) the built-in ``name`` with the given parameter names."""
 
     def register(impl: F) -> F:
         fn = FeelFunction(
-            name, params, impl, len(params) if required is None else required, variadic, needs_clock
+            name, params, impl, len(params) if required is None else required, variadic, needs_clock, needs_entropy
         )
         REGISTRY.setdefault(name, []).append(fn)
         return impl

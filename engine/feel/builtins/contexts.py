@@ -1,14 +1,18 @@
-"""Context and boolean built-ins: get value, get entries, context put/merge, context(), not,
-is defined, get or else, assert, is."""
+"""Context and boolean built-ins: get value, get entries, context put/merge (and Camunda's older names put and
+put all), context(), from json, to json, not, is defined, get or else, assert, is."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
+from decimal import Decimal
 from typing import Any
 
 from engine.feel import operators as ops
 from engine.feel.builtins._registry import builtin
 from engine.feel.exceptions import FeelEvaluationError
+from engine.feel.text import to_json
+from engine.feel.values import to_feel
 
 __all__: list[str] = []
 
@@ -57,6 +61,7 @@ def context_put_keys(context: Any, keys: Any, value: Any) -> Any:
     return _put(_context(context), keys if type(keys) is list else [keys], value)
 
 
+@builtin("put", "context", "key", "value")
 @builtin("context put", "context", "key", "value")
 def context_put(context: Any, key: Any, value: Any) -> Any:
     if type(key) is not str:
@@ -64,6 +69,7 @@ def context_put(context: Any, key: Any, value: Any) -> Any:
     return _put(_context(context), [key], value)
 
 
+@builtin("put all", "contexts")
 @builtin("context merge", "contexts")
 def context_merge(contexts: Any) -> Any:
     if type(contexts) is dict:
@@ -127,3 +133,25 @@ def is_same(value1: Any, value2: Any) -> Any:
 def from_ai(value: Any, *_declaration: Any) -> Any:
     """Camunda 8's marker for a parameter an AI agent fills in: the value itself; the rest describes it."""
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+@builtin("from json", "json")
+def from_json(text: Any) -> Any:
+    """The FEEL value of a JSON text (Camunda); null when it is not JSON."""
+    if type(text) is not str:
+        raise TypeError("string expected")
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        return None
+    return to_feel(data)
+
+
+@builtin("to json", "value")
+def to_json_text(value: Any) -> Any:
+    """The JSON text of a FEEL value (Camunda): temporal values as ISO 8601 strings, functions as null."""
+    return json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))

@@ -1,10 +1,11 @@
-"""Numeric built-ins: rounding, abs, modulo, sqrt, log, exp, odd, even, number()."""
+"""Numeric built-ins: rounding, abs, modulo, sqrt, log, exp, odd, even, number(), random number()."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import decimal
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -148,3 +149,9 @@ def number(text: Any, grouping: Any = None, decimal_sep: Any = None) -> Any:
     if not _NUMBER_RE.fullmatch(text):
         return None
     return CTX.plus(Decimal(text))
+
+
+@builtin("random number", needs_entropy=True)
+def random_number(entropy: Callable[[int], bytes]) -> Any:
+    """A number in [0, 1), as Camunda's ``random number()`` (53 random bits, like a Java double)."""
+    return Decimal(repr((int.from_bytes(entropy(8), "big") >> 11) / (1 << 53)))

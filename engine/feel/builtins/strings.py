@@ -1,7 +1,10 @@
-"""String built-ins: substring, string length, case, contains, regular expressions, split, join."""
+"""String built-ins: substring, string length, case, contains, regular expressions, split, join, uuid, base64."""
 
 from __future__ import annotations
 
+import base64
+import datetime as _dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -171,3 +174,23 @@ def is_blank(string: Any) -> Any:
 @builtin("trim", "string")
 def trim(string: Any) -> Any:
     return _text(string).strip()
+
+
+@builtin("uuid", needs_clock=True, needs_entropy=True)
+def uuid_(now: _dt.datetime, entropy: Callable[[int], bytes]) -> Any:
+    """A UUID version 7 (RFC 9562), as Camunda's ``uuid()``: the evaluation's time in milliseconds, then random."""
+    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(entropy(10), "big") & ((1 << 74) - 1)
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+@builtin("to base64", "value")
+def to_base64(value: Any) -> Any:
+    return base64.b64encode(_text(value).encode("utf-8")).decode("ascii")
+
+
+@builtin("from base64", "value")
+def from_base64(value: Any) -> Any:
+    return base64.b64decode(_text(value), validate=True).decode("utf-8")  # not base64 or not UTF-8: null

@@ -28,6 +28,7 @@ from engine.runtime.journal import EventType as _E
 from engine.runtime.kernel import ElementBehavior, Kernel
 from engine.runtime.limits import LimitReached
 from engine.runtime.state import ElementInstance, Phase
+from engine.runtime.task_dates import task_date
 from engine.runtime.task_inputs import user_task_inputs
 
 __all__ = [
@@ -212,6 +213,8 @@ def _create_user_task(step: Kernel, element: ElementInstance, node: UserTask) ->
     users = evaluate_strings(spec.candidate_users, scope, now, what="candidate users")
     due = evaluate_value(spec.due_date, scope, now, what="due date") if spec.due_date else None
     follow_up = evaluate_value(spec.follow_up_date, scope, now, what="follow-up date") if spec.follow_up_date else None
+    due_date = task_date(due, f"the due date of '{node.id}' (zeebe:taskSchedule dueDate)")
+    follow_up_date = task_date(follow_up, f"the follow-up date of '{node.id}' (zeebe:taskSchedule followUpDate)")
     priority = evaluate_value(spec.priority, scope, now, what="priority") if spec.priority else 50
     try:
         priority_value = int(priority)
@@ -230,11 +233,13 @@ def _create_user_task(step: Kernel, element: ElementInstance, node: UserTask) ->
             assignee=assignee,
             candidate_groups=groups,
             candidate_users=users,
-            due_date=_optional_string(due, "the due date"),
-            follow_up_date=_optional_string(follow_up, "the follow-up date"),
+            due_date=due_date[0] if due_date else None,
+            follow_up_date=follow_up_date[0] if follow_up_date else None,
             form_key=spec.form_key or spec.form_id,
             priority=priority_value,
             details=user_task_inputs(step, element, node),
+            due_at=due_date[1] if due_date else None,
+            follow_up_at=follow_up_date[1] if follow_up_date else None,
         )
     )
     activated(step, element, waits=True)

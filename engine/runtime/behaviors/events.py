@@ -125,8 +125,11 @@ def trigger(step: Kernel, command: m.Trigger) -> None:
         raise CommandRejected(f"nothing waits for event {command.wait} any more")
     target = step.process.nodes[command.element_id]
     variables = dict(command.variables)
-    if owner.waits[command.wait] == "timer" and not command.repeats:
+    timer = owner.waits[command.wait] == "timer"
+    if timer and not command.repeats:
         del owner.waits[command.wait]  # the timer row is gone: it fired for the last time
+    if timer and target.id == owner.element_id and step.behaviors.of(target).timer_fired(step, owner, command.wait):
+        return  # a timer of the element's own (an agent's time limit, an approval's due date), not a catch event's
     if target.id == owner.element_id:  # a catch event or receive task
         close_waits(step, owner)
         step.schedule(Phase.COMPLETE, owner, variables)

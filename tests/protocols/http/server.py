@@ -10,12 +10,15 @@ a background thread. Its routes:
 - ``/big?size=n``: ``n`` bytes of text with a Content-Length; ``/stream?size=n`` the same, chunked;
 - ``/text``, ``/mislabelled``: plain text, and text that claims to be JSON;
 - ``/redirect?to=url&status=302``: a redirect;
-- ``/loop``: redirects to itself.
+- ``/loop``: redirects to itself;
+- ``/oauth/token``: OAuth client credentials (``client-1``/``oauth-secret-1``, in the form or a Basic header)
+  give a new ``access_token`` valid for an hour; anything else answers 401.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import threading
 import time
@@ -36,12 +39,17 @@ class EchoServer:
     port: int
     hits: list[str] = field(default_factory=list)  # paths requested, in order
     received: list[dict[str, str]] = field(default_factory=list)  # request headers of /echo and /status, in order
+    at: list[float] = field(default_factory=list)  # when /status was asked (time.monotonic), in order
+    queries: list[list[list[str]]] = field(default_factory=list)  # the queries /echo received, in order
+    tokens: list[str] = field(default_factory=list)  # access tokens /oauth/token gave, in order
+    forms: list[dict[str, str]] = field(default_factory=list)  # the forms /oauth/token received, in order
 
 
 def _app(server: EchoServer) -> Starlette:
     async def echo(request: Request) -> Response:
         server.hits.append(request.url.path)
         server.received.append(dict(request.headers))
+        server.queries.append([[k, v] for k, v in request.query_params.multi_items()])
         body = await request.body()
         return JSONResponse({
             "method": request.method,
@@ -53,6 +61,7 @@ def _app(server: EchoServer) -> Starlette:
 
     async def status(request: Request) -> Response:
         server.hits.append(request.url.path)
+        server.at.append(time.monotonic())
         server.received.append(dict(request.headers))
         code = int(request.path_params["code"])
         return JSONResponse({"error": f"status {code}", "youSent": dict(request.headers)}, status_code=code)
@@ -101,6 +110,20 @@ def _app(server: EchoServer) -> Starlette:
         server.hits.append(request.url.path)
         return RedirectResponse("/loop", status_code=302)
 
+    async def oauth_token(request: Request) -> Response:
+        server.hits.append(request.url.path)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        server.forms.append(form)
+        client, secret = form.get("client_id"), form.get("client_secret")
+        basic = request.headers.get("authorization", "")
+        if basic.startswith("Basic "):
+            client, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if (client, secret) != ("client-1", "oauth-secret-1") or form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        token = f"access-{len(server.tokens) + 1}-{form.get('scope', '')}"
+        server.tokens.append(token)
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(routes=[
         Route("/echo", echo, methods=methods),
@@ -113,6 +136,7 @@ def _app(server: EchoServer) -> Starlette:
         Route("/mislabelled", mislabelled),
         Route("/redirect", redirect, methods=methods),
         Route("/loop", loop),
+        Route("/oauth/token", oauth_token, methods=["POST"]),
     ])
 
 

@@ -1,0 +1,100 @@
+"""Tasks in a real browser: a clerk completes a task through its form, an approver approves an agent's call.
+
+Each test saves a screenshot of its page (``tests.browser``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.hub.harness import LiveHub
+from tests.hub.web.console import sign_in
+from tests.hub.web.scenarios import deploy, person, start, tasks_of, wait_for
+
+
+def _state(hub: LiveHub, instance: int) -> dict[str, Any]:
+    with hub.client() as c:
+        found: dict[str, Any] = c.get(f"/api/v1/process-instances/{instance}").json()
+        return found
+
+
+def test_a_clerk_claims_and_completes_a_task_through_its_form_by_keyboard(live_hub: LiveHub, page: Any) -> None:
+    deploy(live_hub, "web-task.bpmn")
+    instance = start(live_hub, "web_task", {"note": "pay <b>it</b>", "amount": 120, "urgent": True})
+    task = wait_for(lambda: tasks_of(live_hub, instance))[0]["id"]
+    sign_in(page, live_hub, person(live_hub, "cleo", ["clerks"], ["tasks", "read"]))
+
+    page.goto(live_hub.url + "/tasks")
+    row = page.locator("tr", has=page.locator(f'a[href="/tasks/{task}"]'))
+    row.locator("button", has_text="Claim").click()
+    page.wait_for_url(f"{live_hub.url}/tasks/{task}")
+    assert page.locator("text=Unclaim").count() == 1
+    assert page.locator('input[name="field.note"]').input_value() == "pay <b>it</b>"
+
+    page.focus('input[name="field.amount"]')
+    page.keyboard.press("Control+A")
+    page.keyboard.type("99")
+    page.focus("#variables")
+    page.keyboard.type('{"verdict": "ok"}')
+    page.keyboard.press("Tab")  # to the Complete button
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/tasks\?done=\d+$"))
+    assert page.locator("[role=status]").inner_text() == f"Task {task} is done."
+    wait_for(lambda: _state(live_hub, instance)["state"] == "completed")
+    assert _state(live_hub, instance)["variables"]["verdict"] == "ok"
+    assert page.errors == []
+
+
+def test_an_approver_approves_an_agents_call_and_inspects_the_run(live_hub: LiveHub, page: Any) -> None:
+    deploy(live_hub, "web-agent.bpmn", "web-rules.json")
+    instance = start(live_hub, "web_agent", {"request": {"note": "<img src=x onerror=alert(1)> \u202eok"}})
+    approval = wait_for(lambda: [t for t in tasks_of(live_hub, instance) if t.get("kind") == "approval"])[0]
+    dialogs: list[str] = []
+
+    def dialog(opened: Any) -> None:  # a script the page ran would open one: none may
+        dialogs.append(opened.message)
+        opened.dismiss()
+
+    page.on("dialog", dialog)
+    sign_in(page, live_hub, person(live_hub, "olga", ["ops"], ["tasks", "read"]))
+
+    page.goto(live_hub.url + "/tasks")
+    page.click(f'a[href="/tasks/{approval["id"]}"]')
+    assert "send_note" in page.locator("#call").inner_text()
+    assert "<img src=x onerror=alert(1)>" in page.locator("pre.arguments").inner_text()
+    assert "\\u202eok" in page.locator("pre.arguments").inner_text()
+    page.click("button[value=approve]")
+    page.wait_for_url(re.compile(r".*/tasks\?done=\d+$"))
+    wait_for(lambda: _state(live_hub, instance)["state"] == "completed")
+
+    page.goto(f"{live_hub.url}/instances/{instance}/agents/{approval['agentElementInstance']}")
+    assert "finished" in page.locator("h1").inner_text()
+    assert page.locator("#models ~ table tbody tr").count() == 2
+    assert "approved by olga (via console)" in page.locator("#approvals ~ ul").inner_text()
+    assert page.locator(".chat .message").count() >= 4
+    assert dialogs == [] and page.errors == []
+
+
+def test_a_task_with_a_deployed_form_is_completed_through_form_js(live_hub: LiveHub, page: Any) -> None:
+    deploy(live_hub, "web-form.bpmn", "invoice-comment.form")
+    instance = start(live_hub, "web_form", {"comment": "first <b>draft</b>"})
+    task = wait_for(lambda: tasks_of(live_hub, instance))[0]["id"]
+    dialogs: list[str] = []
+    page.on("dialog", lambda opened: dialogs.append(opened.message))
+    sign_in(page, live_hub)
+
+    page.goto(f"{live_hub.url}/tasks/{task}")
+    page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
+    assert "Say what you think of the invoice" in page.locator(".form-js").inner_text()
+    field = page.get_by_label("Comment")
+    assert field.input_value() == "first <b>draft</b>"  # the instance's variable the field edits
+    field.fill("")
+    page.click("#task-form > p > button[type=submit]")
+    assert page.url.endswith(f"/tasks/{task}")  # required: form-js refuses the empty field, nothing is sent
+    field.fill("looks right")
+    page.click("#task-form > p > button[type=submit]")
+    page.wait_for_url(re.compile(r".*/tasks\?done=\d+$"))
+    wait_for(lambda: _state(live_hub, instance)["state"] == "completed")
+    assert _state(live_hub, instance)["variables"]["comment"] == "looks right"
+    assert dialogs == [] and page.errors == []
