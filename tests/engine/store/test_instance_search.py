@@ -1,4 +1,4 @@
-"""The console's instance queries answer the same on both stores: filters, newest first, keyset pages, tallies."""
+"""The console's instance queries answer the same on every store: filters, newest first, keyset pages, tallies."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from engine.store.instance_search import InstanceFilter
 MODEL = Path(__file__).resolve().parents[2] / "data" / "web" / "order.bpmn"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine[Any]]:
-    opened = Engine.open("memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'e.db'}")
+    url = {"memory": "memory:", "sqlite": f"sqlite:///{tmp_path / 'e.db'}"}.get(request.param)
+    opened = Engine.open(url or str(request.getfixturevalue("postgres_url")))
     opened.deploy([("order.bpmn", MODEL.read_bytes())])
     yield opened
     opened.close()
