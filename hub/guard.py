@@ -15,7 +15,9 @@ route can be added without it. In order:
 2. Origin: when present it must be exactly one of the hub's own origins
    (``http://127.0.0.1:PORT``, ``http://localhost:PORT``, ``http://[::1]:PORT``,
    the public URL) or a configured one; ``null``, look-alikes, other ports
-   and other cases are refused with 403 (M1).
+   and other cases are refused with 403 (M1). The one exception: a ``GET``,
+   ``HEAD`` or ``OPTIONS`` of an A2A agent card, a public document served
+   with CORS (``Access-Control-Allow-Origin: *``, no credentials).
 3. Token: ``Authorization: Bearer <token>`` is verified against the
    registry's hashes; missing or wrong gets 401 with a ``WWW-Authenticate``
    challenge. A token in the query string is refused even when valid,
@@ -56,10 +58,10 @@ from hub.web import COOKIE, is_console_path, is_public_console_path
 from registry import Principal, Sessions, Tokens
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-_PUBLIC = re.compile(
-    r"^/(health(/live|/ready)?|\.well-known/agent-card\.json|\.well-known/oauth-protected-resource(/.*)?"
-    r"|a2a/[^/]+/\.well-known/agent-card\.json)$"
-)
+_CARD = re.compile(r"^(/a2a/[^/]+)?/\.well-known/agent(-card)?\.json$")  # A2A cards: 1.0 (agent-card) and 0.3 (agent)
+_PUBLIC = re.compile(r"^/(health(/live|/ready)?|\.well-known/oauth-protected-resource(/.*)?)$")
+_CARD_METHODS = ("GET", "HEAD", "OPTIONS")  # what a page on another origin may do with a card: read it, preflight
+_JSONRPC_A2A = re.compile(r"^/a2a(/[^/:]+)?/?$")  # POST here: A2A's JSON-RPC; the rest of /a2a is HTTP+JSON
 _WEBHOOK = re.compile(r"^/inbound/[^/]+$")  # authenticated by hub.inbound as the model configures, not by a token
 _CACHE_S = 2.0  # a revoked token stops working within this many seconds
 _CLOSE = (b"connection", b"close")
@@ -108,7 +110,7 @@ class Guard:
         body = BoundedBody(receive, send, path=path, limit=limit, pending=_has_body(headers))
         declared = headers.get("content-length", "")
         if limit is not None and declared.isdigit() and int(declared) > limit:
-            await _refuse(body.send, path, 413, "Content Too Large", _too_large(limit))
+            await _refuse(body.send, path, 413, "Content Too Large", _too_large(limit), method=scope["method"])
             return
         refusal = await self._refusal(headers, path, scope)
         if refusal is not None and refusal[0] == 303:  # a console page without a session: sign in first
@@ -122,7 +124,7 @@ class Guard:
             # still writing it would otherwise see the connection reset instead of this answer. A larger one is
             # not read at all (the answer says Connection: close).
             await body.drain(_DRAIN_BYTES)
-            await _refuse(body.send, path, status, title, detail, extra)
+            await _refuse(body.send, path, status, title, detail, extra, method=scope["method"])
             return
         try:
             await self.app(scope, body.receive, body.send)
@@ -133,7 +135,7 @@ class Guard:
             log.debug("%s: the app failed on a body cut off at %s bytes", path, limit, exc_info=True)
 
     def _body_limit(self, path: str) -> int | None:
-        if _PUBLIC.match(path):
+        if _PUBLIC.match(path) or _CARD.match(path):
             return 0
         for prefix, limit in self.body_limits:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
@@ -144,10 +146,13 @@ class Guard:
         """Why the request may not go on (status, title, detail), or None; sets the principal when it may."""
         if not self._host_ok(headers.get("host", "")):
             return 403, "Forbidden", "the Host header does not name this hub"
+        card = _CARD.match(path) is not None
         origin = headers.get("origin")
-        if origin is not None and origin not in self._origins():
+        # A card is a public document (served with CORS, no credentials): any page may read it. Everything else,
+        # a POST to a card's path included, keeps refusing foreign origins.
+        if origin is not None and origin not in self._origins() and not (card and scope["method"] in _CARD_METHODS):
             return 403, "Forbidden", "requests from this Origin are not allowed"
-        if _PUBLIC.match(path) or _WEBHOOK.match(path):
+        if card or _PUBLIC.match(path) or _WEBHOOK.match(path):
             return None
         console = is_console_path(path)
         if console and is_public_console_path(path):
@@ -293,13 +298,31 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 async def _refuse(
-    send: Send, path: str, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    path: str,
+    status: int,
+    title: str,
+    detail: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    *,
+    method: str = "POST",
 ) -> None:
-    """A refusal in the caller's language: JSON-RPC (with no id) on /mcp and /a2a, problem+json elsewhere."""
+    """A refusal in the caller's language: JSON-RPC (with no id) on /mcp and A2A's JSON-RPC endpoints, A2A's
+    HTTP+JSON error on the rest of /a2a, problem+json elsewhere.
+
+    On /a2a the HTTP status carries the meaning and the JSON-RPC code is -32600 for every refusal: A2A defines no
+    code for authentication, and its -32001 and -32003 mean TaskNotFound and PushNotificationNotSupported (a
+    client would report "task not found" for a missing token). /mcp keeps its codes (the MCP SDK's clients read
+    them).
+    """
     body: dict[str, Any]
-    if path.startswith(("/mcp", "/a2a")):
-        code = {401: -32001, 413: -32600}.get(status, -32003)
+    if path.startswith("/mcp") or (method == "POST" and _JSONRPC_A2A.match(path)):
+        code = -32600 if path.startswith("/a2a") else {401: -32001, 413: -32600}.get(status, -32003)
         body = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": detail}}
+        media = b"application/json"
+    elif path.startswith("/a2a/"):
+        grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}.get(status, "INVALID_ARGUMENT")
+        body = {"error": {"code": status, "status": grpc, "message": detail}}
         media = b"application/json"
     else:
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail}

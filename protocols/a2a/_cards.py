@@ -4,6 +4,13 @@ Cards are built from the engine's ``ToolSpec``s on every request, so a new
 deployment shows at once; caches revalidate with the ``ETag`` (a hash of the
 card). The public card names each skill and its description; the
 authenticated extended card adds the inputs each skill takes.
+
+A card is written in one of two shapes, never both in one document: the A2A
+1.0 card (``card_json``), which the 1.0 JSON schema validates, and the 0.3
+card (``card_json_03``: ``url``, ``preferredTransport``, ``security``...) for
+0.3 clients, made from the same card by the SDK's converter. The SDK's own
+``agent_card_to_dict`` merges the two into one document, which the 1.0 schema
+refuses (it allows no extra fields); that is why it is not used here.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from a2a.server.request_handlers.response_helpers import agent_card_to_dict
+from a2a.compat.v0_3.conversions import to_compat_agent_card
 from a2a.types import (
     AgentCapabilities,
     AgentCard,
@@ -24,6 +31,7 @@ from a2a.types import (
     StringList,
 )
 from a2a.utils.constants import PROTOCOL_VERSION_0_3, PROTOCOL_VERSION_1_0, TransportProtocol
+from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 
 from engine.canonical import canonical_hash
 from engine.exposure import ToolSpec
@@ -33,6 +41,8 @@ HUB_PATH = "/a2a"
 """The hub-level endpoint: a message there names its skill (a process id) in ``metadata.skillId``."""
 
 CARD_PATH = "/.well-known/agent-card.json"
+CARD_PATH_03 = "/.well-known/agent.json"
+"""Where clients of A2A before 1.0 (the a2a-sdk 0.3 resolver's fallback, 0.2 clients) look for the card."""
 CACHE_CONTROL = "public, max-age=60"
 _BEARER = "bearer"
 _MODES = [JSON, TEXT]
@@ -106,8 +116,8 @@ def _card(
         supported_interfaces=[
             AgentInterface(url=url, protocol_binding=_JSONRPC, protocol_version=PROTOCOL_VERSION_1_0),
             AgentInterface(url=url, protocol_binding=_HTTP_JSON, protocol_version=PROTOCOL_VERSION_1_0),
-            # Listed last, so 1.0 clients pick the interfaces above; it gives the card the top-level url and
-            # preferredTransport that 0.3 clients read. The same endpoint answers the 0.3 method names.
+            # Listed last, so 1.0 clients pick the interfaces above; the 0.3 card (card_json_03) takes its url and
+            # preferredTransport from it. The same endpoint answers the 0.3 method names.
             AgentInterface(url=url, protocol_binding=_JSONRPC, protocol_version=PROTOCOL_VERSION_0_3),
         ],
         capabilities=AgentCapabilities(streaming=True, push_notifications=push, extended_agent_card=True),
@@ -126,7 +136,14 @@ def _card(
 
 
 def card_json(card: AgentCard) -> tuple[dict[str, Any], str]:
-    """The card as JSON (with the fields 0.3 clients look for) and its weak ETag."""
-    data = agent_card_to_dict(card)
-    digest = canonical_hash(data)
-    return data, f'W/"{digest[:32]}"'
+    """The card as an A2A 1.0 document, nothing else in it, and its weak ETag."""
+    return _tagged(MessageToDict(card))
+
+
+def card_json_03(card: AgentCard) -> tuple[dict[str, Any], str]:
+    """The card as an A2A 0.3 document, for 0.3 clients, and its weak ETag."""
+    return _tagged(to_compat_agent_card(card).model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def _tagged(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return data, f'W/"{canonical_hash(data)[:32]}"'

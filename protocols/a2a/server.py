@@ -1,6 +1,8 @@
 """The hub's A2A server: every exposed process is an agent at ``/a2a/{processId}``, and the hub one at ``/a2a``.
 
-Owns the routes: the public agent cards, and for each agent the JSON-RPC
+Owns the routes: the public agent cards (A2A 1.0 at ``agent-card.json``, 0.3
+at ``agent.json`` or when asked with ``A2A-Version: 0.3``; readable from any
+origin, CORS), and for each agent the JSON-RPC
 endpoint (``POST /a2a/{processId}``, with or without a trailing ``/``) and
 the HTTP+JSON routes under it (``/message:send``, ``/tasks/{id}``, ...),
 A2A 1.0 with the 0.3 names accepted too. The SDK's dispatchers parse and
@@ -47,7 +49,16 @@ from starlette.routing import BaseRoute, Route
 from engine import Engine, NotFound, strict_json
 from engine.exposure import ToolSpec
 from engine.strict_json import JsonProblem
-from protocols.a2a._cards import CACHE_CONTROL, CARD_PATH, HUB_PATH, card_json, hub_card, process_card
+from protocols.a2a._cards import (
+    CACHE_CONTROL,
+    CARD_PATH,
+    CARD_PATH_03,
+    HUB_PATH,
+    card_json,
+    card_json_03,
+    hub_card,
+    process_card,
+)
 from protocols.a2a._handler import AGENT, PRINCIPAL, ProcessTaskHandler, agent_of
 from protocols.a2a.push_configs import PushConfigs
 from registry import MessageIds, Principal
@@ -71,6 +82,14 @@ _NEEDS_START = frozenset(
 Setting a push config needs it too: it makes the hub send requests."""
 
 _CHALLENGE = 'Bearer realm="agenthub"'
+_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
+"""A card is a public document: any page may read it, never with credentials (so no Allow-Credentials)."""
+_PREFLIGHT = {
+    **_CORS,
+    "Access-Control-Allow-Methods": "GET",
+    "Access-Control-Allow-Headers": "A2A-Version, If-None-Match",
+    "Access-Control-Max-Age": "600",
+}
 
 
 class _PrincipalUser(User):
@@ -151,8 +170,9 @@ class A2AEndpoint:
     def _routes(self) -> list[BaseRoute]:
         hub, agent = HUB_PATH, HUB_PATH + "/{processId}"
         routes: list[BaseRoute] = [
-            Route(CARD_PATH, self._hub_card, methods=["GET"]),
-            Route(agent + CARD_PATH, self._process_card, methods=["GET"]),
+            Route(base + path, target, methods=["GET", "OPTIONS"])
+            for base, target in (("", self._hub_card), (agent, self._process_card))
+            for path in (CARD_PATH, CARD_PATH_03)
         ]
         # The hub endpoint's routes go first: /a2a/message:send must not be taken for an agent named "message:send"
         # (BPMN ids are NCNames, so no process id has a colon).
@@ -250,22 +270,41 @@ class A2AEndpoint:
         return max((int(r["deployedAt"]) for r in rows), default=0)
 
     async def _hub_card(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=_PREFLIGHT)
         card = await self._card(None, extended=False)
         assert card is not None
         return _card_response(request, card, await self._deployed_at(None))
 
     async def _process_card(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=_PREFLIGHT)
         process_id = request.path_params["processId"]
         card = await self._card(process_id, extended=False)
         if card is None:
-            return JSONResponse({"error": f"no agent '{process_id}': the process is not deployed or not exposed"}, 404)
+            missing = f"no agent '{process_id}': the process is not deployed or not exposed"
+            return JSONResponse({"error": missing}, 404, _CORS)
         return _card_response(request, card, await self._deployed_at(process_id))
 
 
 def _card_response(request: Request, card: AgentCard, modified_ms: int) -> Response:
-    data, etag = card_json(card)
+    """The card in the shape the client reads: 0.3 at ``agent.json`` or for ``A2A-Version: 0.x``, else 1.0.
+
+    A request with no ``A2A-Version`` gets the 1.0 card: card discovery comes
+    before any version is agreed, and 1.0 clients (and the TCK) fetch the card
+    without the header, while 0.3 clients that want their shape can look at
+    ``agent.json``, where clients before 1.0 looked.
+    """
+    legacy = request.url.path.endswith(CARD_PATH_03) or request.headers.get("a2a-version", "").strip().startswith("0.")
+    data, etag = (card_json_03 if legacy else card_json)(card)
     modified = datetime.datetime.fromtimestamp(modified_ms / 1000, tz=datetime.UTC)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Last-Modified": format_datetime(modified, usegmt=True)}
+    headers = {
+        **_CORS,
+        "ETag": etag,
+        "Cache-Control": CACHE_CONTROL,
+        "Last-Modified": format_datetime(modified, usegmt=True),
+        "Vary": "A2A-Version",
+    }
     wanted = [tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")]
     if etag.removeprefix("W/") in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)
@@ -333,8 +372,10 @@ def _refusal(
     """A refusal in the binding's shape: a JSON-RPC error, or the HTTP+JSON ``{"error": {...}}``."""
     headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else None
     if jsonrpc:
-        # The codes the hub's guard uses; 400: a parse error; 404: no such agent; 415: ContentTypeNotSupportedError.
-        code = {400: -32700, 401: -32001, 403: -32003, 404: -32601, 415: -32005}[status]
+        # 400: a parse error; 404: no such agent (so no such method); 415: ContentTypeNotSupportedError, as the TCK
+        # reads it. 401 and 403: the HTTP status says it, and -32600, as the hub's guard answers: A2A has no code
+        # for them, and its -32001 and -32003 mean TaskNotFound and PushNotificationNotSupported (docs/A2A.md).
+        code = {400: -32700, 401: -32600, 403: -32600, 404: -32601, 415: -32005}[status]
         error: dict[str, Any] = {"code": code, "message": detail}
         if field is not None:
             error["data"] = {"field": field}

@@ -1,14 +1,26 @@
-"""Agent cards: one per exposed process, the hub's listing them all, public, cacheable, and the extended card."""
+"""Agent cards: one per exposed process, the hub's listing them all, public, cacheable, and the extended card.
+
+The public card is an A2A 1.0 document that the 1.0 JSON schema validates
+(``schema/agent-card-1.0.json``, the AgentCard of the spec's ``a2a.json``);
+0.3 clients get the 0.3 document at ``agent.json`` or by asking with
+``A2A-Version: 0.3``. Cards are readable from any origin (CORS).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from a2a.types import GetExtendedAgentCardRequest
 from a2a.utils.proto_utils import warn_on_missing_required_fields
+from jsonschema import Draft202012Validator
 
 pytestmark = pytest.mark.anyio
+
+CARD_SCHEMA = Draft202012Validator(json.loads((Path(__file__).parent / "schema" / "agent-card-1.0.json").read_text()))
 
 
 async def test_each_exposed_process_has_a_public_card_at_its_agent_path(a2a_hub: Any) -> None:
@@ -31,7 +43,7 @@ async def test_each_exposed_process_has_a_public_card_at_its_agent_path(a2a_hub:
     assert card["capabilities"] == {"streaming": True, "pushNotifications": False, "extendedAgentCard": True}
     assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer"
     assert card["securityRequirements"] == [{"schemes": {"bearer": {}}}]
-    assert card["url"] == url and card["preferredTransport"] == "JSONRPC"  # the 0.3 fields, for older clients
+    assert not {"url", "preferredTransport", "protocolVersion", "security"} & card.keys()  # no 0.3 fields
     assert "max-age" in response.headers["cache-control"]
     assert response.headers["etag"].startswith('W/"')
 
@@ -77,3 +89,72 @@ async def test_the_extended_card_needs_a_token(a2a_hub: Any) -> None:
     for response in (rest, rpc):
         assert response.status_code == 401
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("path", ["/.well-known/agent-card.json", "/a2a/greet/.well-known/agent-card.json"])
+async def test_the_public_cards_validate_against_the_a2a_1_0_schema(a2a_hub: Any, path: str) -> None:
+    async with httpx.AsyncClient(base_url=a2a_hub.base) as http:  # discovery comes before any version is agreed
+        plain = (await http.get(path)).json()
+        asked = (await http.get(path, headers={"A2A-Version": "1.0"})).json()
+    assert plain == asked
+    assert [e.message for e in CARD_SCHEMA.iter_errors(plain)] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        ("/a2a/greet/.well-known/agent.json", "1.0"),
+        ("/a2a/greet/.well-known/agent-card.json", "0.3"),
+        ("/a2a/greet/.well-known/agent-card.json", "0.3.0"),
+    ],
+)
+async def test_0_3_clients_get_the_0_3_card_at_agent_json_or_by_asking_for_0_3(
+    a2a_hub: Any, path: str, version: str
+) -> None:
+    async with a2a_hub.http(token=None) as http:
+        response = await http.get(path, headers={"A2A-Version": version})
+    assert response.status_code == 200
+    card = response.json()
+    url = a2a_hub.agent_url("greet")
+    assert card["url"] == url and card["preferredTransport"] == "JSONRPC" and card["protocolVersion"] == "0.3"
+    assert card["security"] == [{"bearer": []}] and card["securitySchemes"]["bearer"]["type"] == "http"
+    assert card["supportsAuthenticatedExtendedCard"] is True
+    assert "supportedInterfaces" not in card and "securityRequirements" not in card  # no 1.0 fields
+    assert response.headers["vary"] == "A2A-Version"
+
+
+async def test_the_1_0_and_0_3_cards_have_different_etags(a2a_hub: Any) -> None:
+    async with a2a_hub.http(token=None) as http:
+        new = await http.get("/.well-known/agent-card.json")
+        old = await http.get("/.well-known/agent.json")
+        again = await http.get("/.well-known/agent.json", headers={"If-None-Match": new.headers["etag"]})
+    assert old.json()["url"] == a2a_hub.base + "/a2a"
+    assert new.headers["etag"] != old.headers["etag"]
+    assert again.status_code == 200  # the 1.0 card's tag does not revalidate the 0.3 one
+
+
+@pytest.mark.parametrize("path", ["/.well-known/agent-card.json", "/a2a/greet/.well-known/agent.json"])
+async def test_a_card_can_be_read_from_any_origin_without_credentials(a2a_hub: Any, path: str) -> None:
+    async with a2a_hub.http(token=None) as http:
+        read = await http.get(path, headers={"Origin": "https://elsewhere.example"})
+        preflight = await http.options(
+            path,
+            headers={
+                "Origin": "https://elsewhere.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "a2a-version",
+            },
+        )
+    assert read.status_code == 200 and read.headers["access-control-allow-origin"] == "*"
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
+    assert preflight.headers["access-control-allow-methods"] == "GET"
+    assert "a2a-version" in preflight.headers["access-control-allow-headers"].lower()
+    assert 0 < int(preflight.headers["access-control-max-age"]) <= 3600
+    for response in (read, preflight):
+        assert "access-control-allow-credentials" not in response.headers
+
+
+async def test_the_endpoints_send_no_cors_headers(a2a_hub: Any) -> None:
+    async with a2a_hub.http() as http:
+        response = await http.post("/a2a/greet", json={"jsonrpc": "2.0", "id": 1, "method": "ListTasks"})
+    assert "access-control-allow-origin" not in response.headers
