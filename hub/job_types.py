@@ -52,7 +52,8 @@ def job_handlers(
     if engine is not None:
         workers.register("a2a", A2ACallTask(registry, engine, egress))
         files = Path(settings.model_files) if settings.model_files else None
-        workers.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=files)))
+        workers.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=files),
+                                                   secrets=http.secrets, camunda_model=settings.camunda_model))
     for job_type, handler in (extra or default_registry).handlers.items():
         # A worker written for a Camunda connector's job type honours Camunda's task headers (resultVariable,
         # resultExpression, errorExpression, retryBackoff) as that connector would. The agentic ones are left

@@ -185,6 +185,9 @@ class HubSettings:
     # AGENTHUB_MODEL_FILES: the folder that agents' "scripted:PATH" / "rules:PATH" model files must lie in
     # (relative paths start there); `serve --examples DIR` sets it to DIR when unset
     model_files: str | None = None
+    # AGENTHUB_CAMUNDA_MODEL: a model string every Camunda AI Agent uses instead of its provider.* configuration
+    # (e.g. "offline" or "scripted:turns.json" for demos and tests); unset: its provider, through litellm
+    camunda_model: str | None = None
     # AGENTHUB_AGENT_POLICIES: a JSON file of policies over every agent's tool calls, applied before each
     # model's own: [{"tool": "*", "decision": "approve", "when": "=...", "candidateGroups": "...", "reason": "..."}]
     agent_policies: str | None = None
@@ -221,6 +224,7 @@ class HubSettings:
                 split("AGENTHUB_AUTHORIZATION_SERVERS"), "AGENTHUB_AUTHORIZATION_SERVERS"
             ),
             "model_files": env.get("AGENTHUB_MODEL_FILES") or None,
+            "camunda_model": (env.get("AGENTHUB_CAMUNDA_MODEL") or "").strip() or None,
             "agent_policies": env.get("AGENTHUB_AGENT_POLICIES") or None,
             "limits": runtime_limits(env),
             "mcp": mcp_limits(env),

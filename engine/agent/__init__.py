@@ -4,7 +4,8 @@ Owns: reading ``<agenthub:agent>``/``<agenthub:policy>`` (``config``), the
 tools an agent sees and the checking of their arguments (``tools``), the
 policy decision on each call (``governance``), the loop itself, run
 inside the engine's deterministic step (``loop``), and its deadlines as
-durable timers: ``maxDuration`` and approvals' due dates (``deadlines``). The contract with model
+durable timers: ``maxDuration`` and approvals' due dates (``deadlines``), and Camunda's AI Agent
+sub-process run on the same loop (``camunda``). The contract with model
 providers is ``turn``. Does not know: which model provider answers (the hub
 registers a handler for the model job type), HTTP, or any protocol.
 

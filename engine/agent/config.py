@@ -10,7 +10,9 @@
       ...
 
 Every attribute may be a FEEL expression starting with ``=``, evaluated when
-the agent starts (policies' ``when`` at each tool call). The parser keeps
+the agent starts (policies' ``when`` at each tool call), but ``toolVariables``:
+``propagate`` (the default, Zeebe's rule) or ``isolated``, fixed in the model
+because it decides where a tool's writes go before anything runs. The parser keeps
 agenthub elements generically; this module owns their meaning and reports
 what is wrong with them at deployment, with line numbers.
 """
@@ -21,12 +23,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from engine.agent.camunda import RESULT_VARIABLE, is_camunda_agent
 from engine.agent.tools import ToolProblem, tool_definitions, tool_nodes
 from engine.feel import FeelSyntaxError, compile_expression
 from engine.feel.api import is_expression, strip_marker
 from engine.model import AdHocSubProcess, FlowNode, Process
 from engine.model.elements import ExtensionElement
 from engine.parser import Problem
+from engine.runtime.records import ToolVariables
 
 __all__ = [
     "DECISIONS", "AgentConfig", "Policy", "PolicyDecision", "agent_config", "agent_problems", "policy_from_attributes",
@@ -48,7 +52,7 @@ class PolicyDecision(StrEnum):
 DECISIONS: tuple[PolicyDecision, ...] = tuple(PolicyDecision)  # from least to most strict
 _AGENT_ATTRIBUTES = frozenset({
     "model", "modelEndpoint", "instructions", "prompt", "resultVariable", "maxModelCalls", "maxToolCalls",
-    "maxTokens", "maxCost", "maxDuration",
+    "maxTokens", "maxCost", "maxDuration", "toolVariables",
 })
 _POLICY_ATTRIBUTES = frozenset({
     "tool", "when", "decision", "candidateGroups", "candidateUsers", "reason", "maxCalls", "allowMachines",
@@ -95,6 +99,8 @@ class AgentConfig:
     max_duration: str | None
     policies: tuple[Policy, ...]
     line: int | None
+    tool_variables: ToolVariables = ToolVariables.PROPAGATE  # static: where what a tool writes goes
+    camunda: bool = False  # Camunda's AI Agent sub-process: configured by its input variables (engine.agent.camunda)
 
 
 def _agent_element(node: FlowNode) -> ExtensionElement | None:  # the rule of AdHocSubProcess.has_agent
@@ -169,6 +175,12 @@ def policy_from_attributes(attrs: dict[str, str], *, line: int | None = None, or
 def agent_config(node: FlowNode) -> AgentConfig | None:
     """The agent on an ad-hoc subprocess, or None when it has none (assumes ``agent_problems`` found nothing)."""
     element = _agent_element(node)
+    if element is None and is_camunda_agent(node):  # its model and limits are its input variables, read at start
+        return AgentConfig(model="", instructions=None, prompt=None, result_variable=RESULT_VARIABLE,
+                           model_endpoint=None, max_model_calls="", max_tool_calls=None, max_tokens=None,
+                           max_cost=None, max_duration=None, line=node.line, camunda=True, policies=tuple(
+                               policy_from_attributes(dict(p.attributes), line=p.line)
+                               for p in _policy_elements(node, None)))
     if element is None or not isinstance(node, AdHocSubProcess):
         return None
     attrs = dict(element.attributes)
@@ -186,6 +198,7 @@ def agent_config(node: FlowNode) -> AgentConfig | None:
         max_duration=attrs.get("maxDuration"),
         policies=policies,
         line=element.line,
+        tool_variables=ToolVariables((attrs.get("toolVariables") or ToolVariables.PROPAGATE).strip()),
     )
 
 
@@ -207,7 +220,7 @@ def agent_problems(process: Process, source: str) -> list[Problem]:
     for node in process.nodes.values():
         element = _agent_element(node)
         policies = _policy_elements(node, element)
-        if element is None and not policies:
+        if element is None and not policies and not is_camunda_agent(node):
             continue
 
         def problem(message: str, line: int | None, node: FlowNode = node) -> None:
@@ -215,6 +228,10 @@ def agent_problems(process: Process, source: str) -> list[Problem]:
 
         if not isinstance(node, AdHocSubProcess):
             problem("agenthub:agent and agenthub:policy belong on an ad-hoc subprocess", (element or policies[0]).line)
+            continue
+        if element is None and is_camunda_agent(node):  # Camunda's AI Agent: its tools and our policies
+            for text, at in _tool_problems(process, node, policies, node.line):
+                problem(text, at)
             continue
         if element is None:
             problem("agenthub:policy needs an agenthub:agent on the same ad-hoc subprocess", policies[0].line)
@@ -236,22 +253,35 @@ def agent_problems(process: Process, source: str) -> list[Problem]:
                     compile_expression(strip_marker(raw))
                 except FeelSyntaxError as exc:
                     problem(f"agenthub:agent {name} is not valid FEEL: {exc}", element.line)
+        tool_variables = attrs.get("toolVariables")
+        if tool_variables is not None and tool_variables.strip() not in tuple(ToolVariables):
+            problem(f"agenthub:agent toolVariables must be {' or '.join(ToolVariables)} (a fixed choice, not FEEL), "
+                    f"not '{tool_variables}'", element.line)
         if node.job is not None:
             problem("an ad-hoc subprocess with an agenthub:agent cannot also have a zeebe:taskDefinition",
                     element.line)
-        try:
-            tool_definitions(process, node)
-        except ToolProblem as exc:
-            problem(f"a tool of this agent is declared wrongly: {exc}", element.line)
-        known = {tool.id for tool in tool_nodes(process, node)}
-        for policy_element in policies:
-            try:
-                policy = policy_from_attributes(dict(policy_element.attributes), line=policy_element.line)
-            except ValueError as exc:
-                problem(str(exc), policy_element.line)
-                continue
-            if policy.tool != "*" and policy.tool not in known:
-                problem(f"agenthub:policy names tool '{policy.tool}', which is not an inner activity without "
-                        f"incoming flows of '{node.id}' (tools: {', '.join(sorted(known)) or 'none'})",
-                        policy_element.line)
+        for text, at in _tool_problems(process, node, policies, element.line):
+            problem(text, at)
     return problems
+
+
+def _tool_problems(process: Process, node: AdHocSubProcess, policies: list[ExtensionElement],
+                   line: int | None) -> list[tuple[str, int | None]]:
+    """What is wrong with an agent's tools and its policies, each with its line."""
+    found: list[tuple[str, int | None]] = []
+    try:
+        tool_definitions(process, node)
+    except ToolProblem as exc:
+        found.append((f"a tool of this agent is declared wrongly: {exc}", line))
+    known = {tool.id for tool in tool_nodes(process, node)}
+    for policy_element in policies:
+        try:
+            policy = policy_from_attributes(dict(policy_element.attributes), line=policy_element.line)
+        except ValueError as exc:
+            found.append((str(exc), policy_element.line))
+            continue
+        if policy.tool != "*" and policy.tool not in known:
+            found.append((f"agenthub:policy names tool '{policy.tool}', which is not an inner activity without "
+                          f"incoming flows of '{node.id}' (tools: {', '.join(sorted(known)) or 'none'})",
+                          policy_element.line))
+    return found

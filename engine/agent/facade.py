@@ -7,12 +7,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from engine.agent.camunda import is_camunda_agent
 from engine.agent.tools import tool_definitions
 from engine.agent.turn import MODEL_JOB_TYPE, AgentTurn
 from engine.core import EngineCore
 from engine.exceptions import InvalidInput, NotFound
 from engine.model import AdHocSubProcess
 from engine.runtime import messages as m
+from engine.runtime.variables import ScopeView
 from engine.store.protocol import StoreTx
 from engine.validation import check_variables
 
@@ -49,11 +51,13 @@ class AgentCommands:
             node = process.nodes[element.element_id]
             assert isinstance(node, AdHocSubProcess)
             agent = element.agent
+            provider = ScopeView(state, element.key).get("provider") if is_camunda_agent(node) else None
             return AgentTurn(
                 job=job, instance=state.key, element_id=element.element_id, element_instance=element.key,
                 model=agent.model, model_endpoint=agent.endpoint,
                 messages=self._read_conversation(tx, element.key), tools=tool_definitions(process, node),
                 model_calls=agent.model_calls, deployment=tx.definitions.deployment_of(state.definition_key),
+                provider=provider if isinstance(provider, dict) else None,
             )
 
     def deployment_file(self, deployment: int, name: str) -> str | None:

@@ -15,7 +15,9 @@ an effect, so a run of 500 model calls keeps its state small. One turn:
    calls go back to the model as tool results saying why.
 4. When every call of the turn has a result, the next model step starts. A
    final answer completes the subprocess with ``{"response", "modelCalls",
-   "toolCalls"}``; a spent budget throws ``AGENT_LIMIT_REACHED``.
+   "toolCalls"}``; a spent budget throws ``AGENT_LIMIT_REACHED``. Camunda's
+   AI Agent sub-process starts from its input variables and ends with
+   Camunda's ``agent`` variable and errors instead (``camunda``).
 
 Nothing here does I/O or reads a clock: the step passes time and ids in.
 """
@@ -28,8 +30,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.actor import Actor
+from engine.agent import camunda
 from engine.agent.approvals import approval_rule, refusal
-from engine.agent.config import Policy, PolicyDecision, agent_config
+from engine.agent.config import AgentConfig, Policy, PolicyDecision, agent_config
 from engine.agent.deadlines import approval_deadline, arm_time_limit
 from engine.agent.governance import decide
 from engine.agent.tools import ToolProblem, arguments_hash, check_arguments, tool_definitions
@@ -92,12 +95,15 @@ class PreparedRun:
     run: AgentRun
     messages: list[dict[str, Any]]
     tools: list[str]
+    camunda_context: dict[str, Any] | None = None  # Camunda's agentContext to start from (engine.agent.camunda)
 
 
 def prepare(step: Kernel, element: ElementInstance, node: AdHocSubProcess) -> PreparedRun:
     """Evaluate the agent's configuration; raises ExpressionFailure (an incident) before anything changes."""
     config = agent_config(node)
     assert config is not None
+    if config.camunda:
+        return _prepare_camunda(step, element, node, config)
     model = _text(config.model, step, element, "model")
     if not model:
         raise ExpressionFailure(f"the agent of '{node.id}' has an empty model")
@@ -133,12 +139,28 @@ def prepare(step: Kernel, element: ElementInstance, node: AdHocSubProcess) -> Pr
         deadline=deadline,
     )
     run = AgentRun(model=model, endpoint=_text(config.model_endpoint, step, element, "modelEndpoint"),
-                   result_variable=config.result_variable, limits=limits)
+                   result_variable=config.result_variable, limits=limits, tool_variables=config.tool_variables)
     return PreparedRun(run=run, messages=messages, tools=[t.name for t in tools])
+
+
+def _prepare_camunda(step: Kernel, element: ElementInstance, node: AdHocSubProcess,
+                     config: AgentConfig) -> PreparedRun:
+    """Camunda's AI Agent: its model, prompts and model-call budget are its input variables."""
+    try:
+        tools = tool_definitions(step.process, node)
+    except ToolProblem as exc:
+        raise ExpressionFailure(f"the tools of agent '{node.id}' are declared wrongly: {exc}") from None
+    started = camunda.start(step, element, node, tools)
+    run = AgentRun(model=started.model, endpoint=None, result_variable=config.result_variable,
+                   limits=AgentLimits(model_calls=started.max_model_calls), tool_variables=config.tool_variables)
+    return PreparedRun(run=run, messages=started.messages, tools=[t.name for t in tools],
+                       camunda_context=started.context)
 
 
 def begin(step: Kernel, element: ElementInstance, prepared: PreparedRun) -> None:
     element.agent = prepared.run
+    if prepared.camunda_context is not None:  # before the first messages, which it already holds
+        camunda.begin(step, element, prepared.camunda_context)
     arm_time_limit(step, element)  # maxDuration runs as a timer too, for an agent that waits on a person
     step.record(_E.AGENT_STARTED, element, model=prepared.run.model, tools=prepared.tools,
                 limits=prepared.run.limits.to_dict())  # the budgets, for the console's agent inspector
@@ -152,6 +174,9 @@ def begin(step: Kernel, element: ElementInstance, prepared: PreparedRun) -> None
 def _append(step: Kernel, element: ElementInstance, messages: list[dict[str, Any]]) -> None:
     agent = element.agent
     assert agent is not None
+    # Camunda's agentContext keeps the conversation too; the first messages are in it from the start
+    if agent.conversation_length and camunda.is_camunda_agent(step.node(element)):
+        camunda.mirror(step, element, messages)
     step.effect(m.AppendConversation(owner=element.key, first=agent.conversation_length, messages=messages))
     agent.conversation_length += len(messages)
 
@@ -472,14 +497,23 @@ def _finish(step: Kernel, element: ElementInstance, response: Any) -> None:
     agent = element.agent
     assert agent is not None
     _withdraw(step, element)
-    step.record(_E.AGENT_FINISHED, element, modelCalls=agent.model_calls, toolCalls=agent.tool_calls)
     result = {"response": response, "modelCalls": agent.model_calls, "toolCalls": agent.tool_calls}
+    if camunda.is_camunda_agent(step.node(element)):  # Camunda's agent variable: responseText, context, ...
+        try:
+            result = camunda.result(step, element, response)
+        except camunda.ResponseNotJson as exc:
+            throw_error(step, element, camunda.PARSE_ERROR, str(exc), {})
+            return
+    step.record(_E.AGENT_FINISHED, element, modelCalls=agent.model_calls, toolCalls=agent.tool_calls)
     step.schedule(Phase.COMPLETE, element, {agent.result_variable: result})
 
 
 def _limit(step: Kernel, element: ElementInstance, reason: str) -> None:
     _withdraw(step, element)
     step.record(_E.AGENT_LIMIT_REACHED, element, reason=reason)
+    if camunda.is_camunda_agent(step.node(element)):  # its only budget is maxModelCalls: Camunda's error
+        throw_error(step, element, camunda.LIMIT_ERROR, camunda.limit_message(step, element), {})
+        return
     throw_error(step, element, LIMIT_ERROR, reason, {})
 
 

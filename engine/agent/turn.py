@@ -54,3 +54,6 @@ class AgentTurn:
     model_calls: int = 0  # model calls already made by this agent run
     # the deployment of the agent's process: a "scripted:NAME"/"rules:NAME" model file deployed with it is found there
     deployment: int | None = None
+    # a Camunda AI Agent's provider configuration (its ``provider`` variable, secrets as {{secrets.NAME}}):
+    # protocols.llm.camunda_providers maps it to the model to call (engine.agent.camunda)
+    provider: dict[str, Any] | None = None

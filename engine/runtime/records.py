@@ -15,7 +15,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["AgentLimits", "AgentRun", "Approval", "ParkedJob", "ToolCall"]
+__all__ = ["TOOL_CALL_LOCALS", "AgentLimits", "AgentRun", "Approval", "ParkedJob", "ToolCall", "ToolVariables"]
+
+
+class ToolVariables(StrEnum):
+    """Where the variables an agent's tool writes go (``<agenthub:agent toolVariables>``).
+
+    ``propagate``: as Zeebe propagates them, to the nearest scope that has the
+    name, else the process; only ``toolCallResult`` stays on the call's inner
+    instance. ``isolated``: everything the tool writes stays on its inner
+    instance, so no tool call changes a process variable.
+    """
+
+    PROPAGATE = "propagate"
+    ISOLATED = "isolated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +75,8 @@ class AgentRun:
     counts: dict[str, int] = field(default_factory=dict)  # tool -> calls that ran or were approved
     grace: int = 0  # extra model calls granted by resolving a limit's incident
     actors: list[str] = field(default_factory=list)  # who completed a user task in the run: no approver of it
+    # a run stored before the option existed kept its tools' variables in their inner instances: that stays so
+    tool_variables: ToolVariables = ToolVariables.ISOLATED
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +85,7 @@ class AgentRun:
             "tokens": self.tokens, "cost": str(self.cost), "messages": self.conversation_length,
             "pending": list(self.pending), "counts": dict(self.counts), "grace": self.grace,
             **({"actors": list(self.actors)} if self.actors else {}),
+            **({"toolVariables": self.tool_variables} if self.tool_variables != ToolVariables.ISOLATED else {}),
         }
 
     @staticmethod
@@ -80,7 +96,11 @@ class AgentRun:
             tool_calls=data["toolCalls"], tokens=data["tokens"], cost=Decimal(data["cost"]),
             conversation_length=data["messages"], pending=list(data.get("pending", [])),
             counts=dict(data.get("counts", {})), grace=data.get("grace", 0), actors=list(data.get("actors", [])),
+            tool_variables=ToolVariables(data.get("toolVariables", ToolVariables.ISOLATED)),
         )
+
+
+TOOL_CALL_LOCALS = ("toolCall", "toolCallResult")  # declared on a tool call's inner instance when it runs
 
 
 class Approval(StrEnum):
@@ -97,6 +117,9 @@ class ToolCall:
     several approvers (``needed``) keeps the ids of those who approved so far
     in ``approved_by``, and ``excluded`` the principals who may not approve it
     (four eyes: the instance's starter and who acted in the agent's run).
+    When the agent's tool variables propagate, ``written`` keeps what the
+    tool's elements wrote (they went up, out of the inner instance): the
+    call's result for the model when the tool leaves no ``toolCallResult``.
     """
 
     id: str
@@ -109,6 +132,7 @@ class ToolCall:
     excluded: list[str] = field(default_factory=list)
     due_date: str | None = None  # when the approval is due (ISO 8601, UTC), from its policy's dueDate
     on_timeout: str | None = None  # what the approval's due-date timer does: "reject" | "escalate" (engine.agent)
+    written: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "tool": self.tool, "argumentsHash": self.arguments_hash}
@@ -126,6 +150,8 @@ class ToolCall:
             data["dueDate"] = self.due_date
         if self.on_timeout is not None:
             data["onTimeout"] = self.on_timeout
+        if self.written is not None:
+            data["written"] = self.written
         return data
 
     @staticmethod
@@ -135,7 +161,7 @@ class ToolCall:
                         arguments=data.get("arguments"), approval=Approval(approval) if approval else None,
                         needed=data.get("needed", 1), approved_by=list(data.get("approvedBy", [])),
                         excluded=list(data.get("excluded", [])), due_date=data.get("dueDate"),
-                        on_timeout=data.get("onTimeout"))
+                        on_timeout=data.get("onTimeout"), written=data.get("written"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from engine.runtime.expressions import ExpressionFailure, apply_mappings
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import Behavior, BehaviorTable, CommandRejected
 from engine.runtime.limits import LimitReached, RuntimeLimits
+from engine.runtime.records import TOOL_CALL_LOCALS, ToolCall, ToolVariables
 from engine.runtime.state import ElementInstance, ElementState, IncidentAction, InstanceState, InstanceStatus, Phase
 from engine.runtime.variables import ScopeView, propagate, set_local
 from engine.runtime.waits import close_waits
@@ -125,6 +126,36 @@ class Step:
         except LimitReached as exc:
             self.incident(element, IncidentAction.ACTIVATE, "limit", str(exc))
 
+    def _tool_call(self, element: ElementInstance) -> tuple[ToolCall | None, bool]:
+        """The agent's tool call whose inner instance ``element`` runs in, and whether the call's writes stay there.
+
+        Propagating (the default), a tool writes as any element does: its inner instance declares ``toolCall``
+        and ``toolCallResult``, so those stay on it, and every other name goes to the nearest scope that has
+        it, else the process. Isolated, everything stays on the inner instance.
+        """
+        parent = self.state.elements.get(element.parent) if element.parent is not None else None
+        if parent is None or not parent.inner or parent.call is None:
+            return None, False
+        return parent.call, self._isolates(parent)
+
+    def _isolates(self, inner: ElementInstance) -> bool:
+        """Whether ``inner``, a tool call's inner instance, keeps everything written inside it."""
+        owner = self.state.elements.get(inner.parent) if inner.parent is not None else None
+        agent = owner.agent if owner is not None else None
+        return agent is None or agent.tool_variables == ToolVariables.ISOLATED
+
+    def _ceiling(self, key: int | None) -> int | None:
+        """The inner instance of the isolated tool call that ``key`` lies in, if any: what is written deeper
+        inside it (a subprocess's or a multi-instance tool's elements) goes no higher."""
+        while key is not None:
+            element = self.state.elements.get(key)
+            if element is None:
+                return None
+            if element.inner and element.call is not None and self._isolates(element):
+                return key
+            key = element.parent
+        return None
+
     def _complete(self, element: ElementInstance, variables: dict[str, Any] | None) -> None:
         node = self.node(element)
         if element.is_body:
@@ -132,19 +163,22 @@ class Step:
             return
         element.state = ElementState.COMPLETING
         values = variables or {}
-        parent = self.state.elements.get(element.parent) if element.parent is not None else None
-        # an agent's tool call writes only into its own inner instance: the model's calls never set process variables
-        isolated = parent is not None and parent.inner and parent.call is not None
+        call, isolated = self._tool_call(element)
+        written = values
         if node.outputs:
             self.set_variables(element.key, values, local=True)
             try:
-                results = apply_mappings(node.outputs, self.scope(element.key), self.now, what="output mapping")
+                written = apply_mappings(node.outputs, self.scope(element.key), self.now, what="output mapping")
             except ExpressionFailure as exc:
                 self.incident(element, IncidentAction.COMPLETE, "expression", str(exc))
                 return
-            self.set_variables(element.parent, results, local=isolated)
+            self.set_variables(element.parent, written, local=isolated)
         elif values:
             self.set_variables(element.parent if isolated else element.key, values, local=isolated)
+        if call is not None and not isolated:  # what went up is also what the tool returns, lacking a toolCallResult
+            kept = {k: v for k, v in written.items() if k not in TOOL_CALL_LOCALS}
+            if kept:
+                call.written = {**(call.written or {}), **kept}
         self.leave(element)
 
     # --- journal and effects ---------------------------------------------------------
@@ -187,7 +221,7 @@ class Step:
             set_local(self.state, key, values)
             self.record(_E.VARIABLES_UPDATED, scope=key, variables=journaled(values))  # credentials masked
         else:
-            for scope, written in propagate(self.state, key, values).items():
+            for scope, written in propagate(self.state, key, values, ceiling=self._ceiling(key)).items():
                 self.record(_E.VARIABLES_UPDATED, scope=scope, variables=journaled(written))
 
     def remove(self, element: ElementInstance) -> None:

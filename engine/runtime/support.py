@@ -5,8 +5,8 @@ model that uses the rest is refused with a problem naming each element,
 rather than accepted and stuck later.
 
 Some things a model may carry are accepted but not acted on, because the
-model still runs without them: Camunda's job-worker ad-hoc subprocess (its
-AI Agent), Camunda connector job types nothing here handles, inbound
+model still runs without them: Camunda's job-worker ad-hoc subprocess (but
+its AI Agent, which the agent loop runs), Camunda connector job types nothing here handles, inbound
 connector properties. Deploying such a model succeeds with a warning per
 element that says what will not happen (``process_warnings``), so an
 instance does not wait later without a word.
@@ -104,11 +104,10 @@ def _ad_hoc_warning(node: AdHocSubProcess) -> str | None:
     if node.job is None or node.has_agent:  # with <agenthub:agent> the agent runs it
         return None
     job_type = node.job.type.text
+    if not node.job.type.is_expression and job_type.strip().startswith(_AI_AGENT_JOB_WORKER):
+        return None  # Camunda's AI Agent: the agent loop runs it (engine.agent.camunda)
     what = f"adHocSubProcess with zeebe:taskDefinition type '{job_type}'"
-    if job_type.startswith(_AI_AGENT_JOB_WORKER):
-        reason = "Camunda's AI Agent job worker is not built in"
-    else:
-        reason = "ad-hoc subprocesses implemented by a job worker are not supported"
+    reason = "ad-hoc subprocesses implemented by a job worker are not supported"
     idle = "" if node.active_elements else (
         ", which activates nothing on its own (it has no activeElementsCollection) and waits")
     return (

@@ -74,19 +74,23 @@ def set_local(state: InstanceState, key: int, values: Mapping[str, Any]) -> None
         state.variables.setdefault(key, {}).update(values)
 
 
-def propagate(state: InstanceState, key: int | None, values: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
+def propagate(state: InstanceState, key: int | None, values: Mapping[str, Any], *,
+              ceiling: int | None = None) -> dict[int, dict[str, Any]]:
     """Write each value into the nearest scope from ``key`` upwards that has it, else the process scope.
 
-    Returns what was written, by scope, for the journal.
+    A ``ceiling`` (a scope at or above ``key``) is as far as values go: what reaches it without finding its
+    name is written there instead of in the process scope. Returns what was written, by scope, for the journal.
     """
     written: dict[int, dict[str, Any]] = {}
     for name, value in values.items():
-        target = state.root
+        target = state.root if ceiling is None else ceiling
         scope_key = key
         while scope_key is not None:
             scope = state.variables.get(scope_key)
             if scope is not None and name in scope:
                 target = scope_key
+                break
+            if scope_key == ceiling:
                 break
             element = state.elements.get(scope_key)
             scope_key = element.parent if element is not None else None

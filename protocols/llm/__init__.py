@@ -4,7 +4,9 @@ Owns: resolving an agent's ``model`` string to a ``ChatModel`` (litellm for
 real providers; ``offline``, ``scripted:PATH`` and ``rules:PATH`` for runs
 with no key and no network, registered the same way), mapping the engine's
 conversation to a provider's format and back, measuring usage (tokens, cost,
-latency), and the job handler for ``agenthub.model`` steps (``ModelTask``).
+latency), the job handler for ``agenthub.model`` steps (``ModelTask``), and
+the provider configuration of Camunda's AI Agent mapped to litellm
+(``camunda_providers``, credentials from ``{{secrets.NAME}}``).
 
 Does not know: policies, budgets, the journal or any engine state. The
 contract is ``engine.agent.turn``: an ``AgentTurn`` in, a ``ModelReply``
@@ -28,8 +30,8 @@ The offline models see the conversation as these facts (the FEEL context of
     reply = resolver.resolve(turn.model).complete(turn)
     reply.to_variables()  # {"answer": {...}, "usage": {...}}
 
-Keys come from the environment only and never appear in an answer, usage or
-error. Importing this package does not import litellm (it takes seconds);
+Keys come from the environment (a Camunda agent's from its secrets) and never
+appear in an answer, usage or error. Importing this package does not import litellm (it takes seconds);
 the first real model call does. Choosing models, endpoints and the file
 formats: ``docs/MODELS.md``.
 """

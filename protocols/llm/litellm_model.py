@@ -5,10 +5,12 @@ The model string is litellm's: ``provider/model`` such as
 The turn's ``model_endpoint`` becomes litellm's ``api_base``, which is how an
 OpenAI-compatible server (vLLM, a local gateway) is reached.
 
-Keys: only litellm reads them, from the environment (``OPENAI_API_KEY``,
-``ANTHROPIC_API_KEY``, ...). This module never takes one as an argument, and
-every answer, usage record and error it produces is scrubbed of the secret
-values found in the environment.
+Keys: litellm reads them from the environment (``OPENAI_API_KEY``,
+``ANTHROPIC_API_KEY``, ...). The one exception is a Camunda agent, whose
+credentials are secrets its provider configuration names
+(``camunda_providers``): they come in ``options``, with their values in
+``hidden``. Every answer, usage record and error this module produces is
+scrubbed of the secret values found in the environment and of ``hidden``.
 
 One call, one attempt: litellm's own retries are off, because the engine
 retries the job (with backoff, then an incident) and a hidden retry would
@@ -23,6 +25,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +53,8 @@ class LiteLLMModel:
         api_base: str | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         timer: Timer = time.perf_counter,
+        options: Mapping[str, Any] | None = None,
+        hidden: tuple[str, ...] = (),
     ) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, not {timeout_s}")
@@ -57,16 +62,19 @@ class LiteLLMModel:
         self.api_base = api_base
         self.timeout_s = timeout_s
         self._timer = timer
+        self._options = dict(options or {})  # more keyword arguments of litellm.completion (credentials too)
+        self._hidden = hidden
 
     def complete(self, turn: AgentTurn) -> ModelReply:
         litellm = _litellm()
-        hidden = secrets()
+        hidden = tuple(sorted({*secrets(), *self._hidden}, key=len, reverse=True))
         api_base = turn.model_endpoint or self.api_base
         self._check_provider(litellm, api_base)
         messages, tools = openai_messages(turn.messages), openai_tools(turn.tools)
         started = self._timer()
         try:
             response = litellm.completion(
+                **self._options,
                 model=self.model,
                 messages=messages,
                 tools=tools or None,

@@ -14,6 +14,10 @@ from typing import Any, Protocol
 
 from engine.agent.turn import AgentTurn
 from engine.scheduler import Job
+from protocols.http.secrets import SecretProvider, environ_secret
+from protocols.llm.camunda_providers import litellm_call
+from protocols.llm.litellm_model import DEFAULT_TIMEOUT_S, LiteLLMModel
+from protocols.llm.reply import ChatModel
 from protocols.llm.resolver import ModelResolver
 
 __all__ = ["ModelTask", "TurnSource"]
@@ -28,11 +32,25 @@ class TurnSource(Protocol):
 
 
 class ModelTask:
-    def __init__(self, turns: TurnSource, resolver: ModelResolver) -> None:
+    """Answers model steps. A Camunda agent's step calls the provider its ``provider`` variable configures
+    (``camunda_providers``, credentials from ``secrets``), unless ``camunda_model`` names a model every
+    Camunda agent uses instead (e.g. ``scripted:turns.json`` or ``offline`` for tests and demos)."""
+
+    def __init__(self, turns: TurnSource, resolver: ModelResolver, *, secrets: SecretProvider = environ_secret,
+                 camunda_model: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.turns = turns
         self.resolver = resolver
+        self.secrets = secrets
+        self.camunda_model = camunda_model
+        self.timeout_s = timeout_s
 
     def __call__(self, job: Job) -> dict[str, Any]:
         turn = self.turns.agent_turn(job.key)
-        model = self.resolver.resolve_for(turn.model, turn.deployment, self.turns.deployment_file)
+        if turn.provider is not None and not self.camunda_model:
+            call = litellm_call(turn.provider, self.secrets)
+            model: ChatModel = LiteLLMModel(call.model, api_base=call.api_base, timeout_s=call.timeout_s or
+                                            self.timeout_s, options=call.options, hidden=call.hidden)
+        else:
+            name = self.camunda_model if turn.provider is not None and self.camunda_model else turn.model
+            model = self.resolver.resolve_for(name, turn.deployment, self.turns.deployment_file)
         return model.complete(turn).to_variables()

@@ -136,8 +136,8 @@ def test_deploy_warns_on_stderr_about_what_will_not_be_acted_on_and_keeps_stdout
     warnings = result.stderr.splitlines()
     assert len(warnings) == 3 and all(w.startswith("warning: ") for w in warnings)
     assert re.match(r"warning: .*unacted\.bpmn:\d+: element 'agent': adHocSubProcess with zeebe:taskDefinition "
-                    r"type 'io\.camunda\.agenticai:aiagent-job-worker:1': Camunda's AI Agent job worker is not "
-                    r"built in, so no job is created", warnings[0])
+                    r"type 'my-planner': ad-hoc subprocesses implemented by a job worker are not supported, so no "
+                    r"job is created", warnings[0])
     assert "element 'fetch'" in warnings[1] and "element 'hook'" in warnings[2]
     report = cli.json("deploy", str(DATA / "deploy" / "unacted.bpmn"))
     assert [p["processId"] for p in report["processes"]] == ["unacted"] and report["processes"][0]["isNew"] is False

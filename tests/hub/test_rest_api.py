@@ -267,7 +267,7 @@ def test_a_deployment_answers_warnings_about_what_the_engine_will_not_act_on_wit
         ("unacted.bpmn", "hook"),
     ]
     agent = body["warnings"][0]
-    assert isinstance(agent["line"], int) and "AI Agent job worker is not built in" in agent["message"]
+    assert isinstance(agent["line"], int) and "implemented by a job worker are not supported" in agent["message"]
     plain = live_hub.deploy("straight.bpmn")
     assert plain["warnings"] == [] and plain["processes"][0]["warnings"] == []
 

@@ -24,7 +24,7 @@ from engine.runtime.behaviors.events import open_scope_waits
 from engine.runtime.expressions import ExpressionFailure, evaluate, evaluate_condition, evaluate_list
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import CommandRejected, ElementBehavior, Kernel
-from engine.runtime.records import ToolCall
+from engine.runtime.records import TOOL_CALL_LOCALS, ToolCall
 from engine.runtime.state import ElementInstance, ElementState, IncidentAction, Phase
 
 __all__ = ["AdHocSubProcessBehavior", "activate_from_outside", "activate_inner"]
@@ -100,8 +100,8 @@ class AdHocSubProcessBehavior(ElementBehavior):
         kernel.remove(inner)
         if inner.call is not None and element.agent is not None:
             result = local.get("toolCallResult")
-            if result is None:
-                result = {k: v for k, v in local.items() if k not in ("toolCall", "toolCallResult")}
+            if result is None:  # what the tool wrote: into its inner instance (isolated) or up (propagating)
+                result = {**{k: v for k, v in local.items() if k not in TOOL_CALL_LOCALS}, **(inner.call.written or {})}
             self.call_finished(kernel, element, inner.call, result)
             return
         if node.completion_condition is not None:

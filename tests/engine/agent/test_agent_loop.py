@@ -26,7 +26,8 @@ def test_an_agent_calls_its_tools_and_completes_with_its_final_answer(engine: En
     assert conversation[1]["content"] == "Help the customer"
     assert conversation[3]["content"]["status"] == "done"
     assert conversation[5]["content"] == "LATE PARCEL"  # a script tool's toolCallResult
-    assert "toolCall" not in view.variables and "status" not in view.variables  # tool output stays in its scope
+    assert "toolCall" not in view.variables and "toolCallResult" not in view.variables  # the call's own
+    assert view.variables["status"] == "done"  # a tool's other outputs propagate, as Zeebe propagates them
 
 
 def test_the_model_sees_the_tools_with_schemas_from_from_ai(engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from engine.runtime.records import AgentLimits, AgentRun, Approval, ParkedJob, ToolCall
+from engine.runtime.records import AgentLimits, AgentRun, Approval, ParkedJob, ToolCall, ToolVariables
 from engine.runtime.state import ElementInstance, ElementState, InstanceState
 
 # As the code before typed records wrote them (element.agent, element.call, element.parked were dicts).
@@ -62,3 +62,14 @@ def test_a_whole_instance_state_survives_a_save_and_reload() -> None:
                                         agent=AgentRun.from_dict(STORED_AGENT))
     again = InstanceState.from_dict(state.to_dict())
     assert again.to_dict() == state.to_dict()
+
+
+def test_a_run_stored_before_tool_variables_keeps_its_tools_isolated_and_a_propagating_one_says_so() -> None:
+    assert AgentRun.from_dict(STORED_AGENT).tool_variables == ToolVariables.ISOLATED  # as it ran when stored
+    run = AgentRun.from_dict({**STORED_AGENT, "toolVariables": "propagate"})
+    assert run.tool_variables == ToolVariables.PROPAGATE and run.to_dict()["toolVariables"] == "propagate"
+
+
+def test_what_a_propagating_tool_wrote_round_trips_with_its_call() -> None:
+    call = ToolCall(id="c1", tool="refund", arguments_hash="abc", written={"status": "done"})
+    assert ToolCall.from_dict(call.to_dict()) == call and call.to_dict()["written"] == {"status": "done"}

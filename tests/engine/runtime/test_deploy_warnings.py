@@ -27,8 +27,8 @@ def test_each_element_that_will_not_be_acted_on_is_warned_about_with_its_line(en
     assert all(w.source_name == "unacted.bpmn" for w in deployed.warnings)
     agent, fetch, hook = found["agent"], found["fetch"], found["hook"]
     assert agent.line == _line('id="agent"')
-    assert "'io.camunda.agenticai:aiagent-job-worker:1'" in agent.message
-    assert "AI Agent job worker is not built in" in agent.message and "no job is created" in agent.message
+    assert "'my-planner'" in agent.message
+    assert "implemented by a job worker are not supported" in agent.message and "no job is created" in agent.message
     assert fetch.line == _line('id="fetch"') and "'io.camunda:sendgrid:1', a Camunda connector" in fetch.message
     assert hook.line == _line('id="hook"') and "inbound connector ('io.camunda:webhook:1')" in hook.message
     assert str(agent).startswith(f"unacted.bpmn:{agent.line}: element 'agent': adHocSubProcess")

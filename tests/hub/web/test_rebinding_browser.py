@@ -44,8 +44,9 @@ def test_a_page_from_another_origin_cannot_call_a_tool(live_hub: LiveHub, page: 
             """async ([url, body, token]) => {
                 const tries = [
                     {method: "POST", headers: {"Content-Type": "text/plain"}, body},
-                    {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-                                               "Authorization": "Bearer " + token}, body},
+                    {method: "POST", body, headers: {"Content-Type": "application/json",
+                                                     "Accept": "application/json, text/event-stream",
+                                                     "Authorization": "Bearer " + token}},
                 ];
                 const out = [];
                 for (const init of tries) {
