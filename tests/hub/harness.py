@@ -84,20 +84,28 @@ def start_hub(settings: HubSettings, workers: WorkerRegistry | None = None) -> t
 
 
 @contextmanager
-def oidc_hub(
-    tmp_path: Path, issuer: Issuer, *, refresh_s: float = 0, client_id: str | None = None
-) -> Iterator[LiveHub]:
-    """A live hub that accepts sign-in by ``issuer``; with ``client_id`` the console's login page offers it too."""
-    port = free_port()
-    admin = generate_token()
-    oidc = OidcConfig(issuer=issuer.url, audience="agenthub", refresh_s=refresh_s, client_id=client_id)
-    settings = HubSettings(db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token=admin, oidc=oidc)
-    server, thread = start_hub(settings)
+def serve_hub(folder: Path, workers: WorkerRegistry | None = None, **settings: Any) -> Iterator[LiveHub]:
+    """A live hub on a free port with a fresh admin token and its SQLite database in ``folder``, for a ``with``;
+    ``settings`` are more ``HubSettings`` fields (``http_allow``, ``oidc``, ``mcp`` ...)."""
+    port, admin = free_port(), generate_token()
+    server, thread = start_hub(
+        HubSettings(db=f"sqlite:///{folder / 'hub.db'}", port=port, admin_token=admin, **settings), workers
+    )
     try:
         yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin, app=server.config.app)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def oidc_hub(
+    tmp_path: Path, issuer: Issuer, *, refresh_s: float = 0, client_id: str | None = None
+) -> Iterator[LiveHub]:
+    """A live hub that accepts sign-in by ``issuer``; with ``client_id`` the console's login page offers it too."""
+    oidc = OidcConfig(issuer=issuer.url, audience="agenthub", refresh_s=refresh_s, client_id=client_id)
+    with serve_hub(tmp_path, oidc=oidc) as live:
+        yield live
 
 
 def one_user_task(process_id: str, name: str, candidate_groups: str) -> bytes:

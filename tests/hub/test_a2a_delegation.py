@@ -28,12 +28,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.commands.agents import app as agents_cli
-from hub.settings import HubSettings
 from protocols.a2a import fetch_card
 from protocols.http import EgressPolicy
 from registry import generate_token
 from tests.data.a2a.client.remote_agent import TOKEN, serve_agent
-from tests.hub.harness import LiveHub, start_hub
+from tests.hub.harness import LiveHub, serve_hub
 from tests.ports import free_port
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "a2a"
@@ -44,15 +43,8 @@ TOKEN_ENV = "REMOTE_AGENT_TOKEN"
 @contextmanager
 def live_hub(folder: Path, *, http_allow: str | None = None) -> Iterator[LiveHub]:
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    admin = generate_token()
-    settings = HubSettings(db=f"sqlite:///{folder / 'hub.db'}", port=port, admin_token=admin, http_allow=http_allow)
-    server, thread = start_hub(settings)
-    try:
-        yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin, app=server.config.app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_hub(folder, http_allow=http_allow) as live:
+        yield live
 
 
 def deploy(client: httpx.Client, path: Path) -> None:

@@ -29,12 +29,9 @@ from typer.testing import CliRunner
 from engine import Engine
 from hub.cli import app as cli
 from hub.inbound.jwks import JwksCache, JwksUnavailable
-from hub.settings import HubSettings
 from protocols.http import EgressPolicy
-from registry import generate_token
-from tests.hub.harness import LiveHub, start_hub
+from tests.hub.harness import LiveHub, serve_hub
 from tests.oidc_issuer import Issuer
-from tests.ports import free_port
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "inbound"
 HMAC_SECRET = "hmac-secret-Zq81vX0"  # set in the environment: the model holds only {{secrets.INBOUND_TEST_HMAC}}
@@ -43,17 +40,9 @@ HMAC_SECRET = "hmac-secret-Zq81vX0"  # set in the environment: the model holds o
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveHub]:
     monkeypatch.setenv("INBOUND_TEST_HMAC", HMAC_SECRET)
-    port = free_port()
-    admin = generate_token()
     # The JWKS of the test issuer is on 127.0.0.1: the egress allow-list must admit it, as for the http connector.
-    settings = HubSettings(db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token=admin,
-                           http_allow="127.0.0.1")
-    server, thread = start_hub(settings)
-    try:
-        yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin, app=server.config.app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_hub(tmp_path, http_allow="127.0.0.1") as live:
+        yield live
 
 
 def deploy(hub: LiveHub, *names: str) -> None:

@@ -27,12 +27,11 @@ from hub.api import mcp_servers
 from hub.api.common import Hub, problem_handlers
 from hub.settings import HubSettings
 from protocols.mcp.tool_task import McpToolTask
-from registry import Principal, Registry, generate_token, tool_hash
+from registry import Principal, Registry, tool_hash
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import CANARY, StdioUpstream
 from tests.data.mcp_upstream.upstream import HttpUpstream, default_tools
-from tests.hub.harness import AsPrincipal, LiveHub, start_hub
-from tests.ports import free_port
+from tests.hub.harness import AsPrincipal, LiveHub, serve_hub
 
 # The upstream fixtures this module uses: assigned, so that pytest finds them and ruff sees no redefinition.
 _http_server = fixtures._http_server
@@ -202,16 +201,8 @@ def test_a_name_taken_is_refused_before_the_server_is_contacted(admin: TestClien
 @pytest.fixture
 def loopback_hub(tmp_path: Path) -> Iterator[LiveHub]:
     """A live hub whose egress allow-list admits loopback, where the upstream listens."""
-    port, admin_token = free_port(), generate_token()
-    settings = HubSettings(
-        db=f"sqlite:///{tmp_path / 'hub.db'}", port=port, admin_token=admin_token, http_allow="127.0.0.1"
-    )
-    server, thread = start_hub(settings)
-    try:
-        yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin_token, app=server.config.app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_hub(tmp_path, http_allow="127.0.0.1") as live:
+        yield live
 
 
 def test_through_the_real_hub_the_callers_token_never_reaches_the_upstream(

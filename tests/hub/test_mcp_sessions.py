@@ -17,11 +17,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from hub.settings import HubSettings
 from protocols.mcp.limits import McpLimits
-from registry import generate_token
-from tests.hub.harness import LiveHub, start_hub
-from tests.ports import free_port
+from tests.hub.harness import LiveHub, serve_hub
 
 pytestmark = pytest.mark.anyio
 
@@ -42,15 +39,8 @@ def anyio_backend() -> str:
 
 @contextmanager
 def hub_with(folder: Path, limits: McpLimits) -> Iterator[LiveHub]:
-    port = free_port()
-    admin = generate_token()
-    settings = HubSettings(db=f"sqlite:///{folder / 'hub.db'}", port=port, admin_token=admin, mcp=limits)
-    server, thread = start_hub(settings)
-    try:
-        yield LiveHub(url=f"http://127.0.0.1:{port}", port=port, admin=admin, app=server.config.app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_hub(folder, mcp=limits) as live:
+        yield live
 
 
 @asynccontextmanager
