@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.scheduler import Job, WorkerRegistry
@@ -127,3 +130,14 @@ def one_user_task(process_id: str, name: str, candidate_groups: str) -> bytes:
   </bpmn:process>
 </bpmn:definitions>
 """.encode()
+
+
+@asynccontextmanager
+async def assistant(hub: LiveHub, token: str, mode: str = "auto") -> AsyncIterator[Client]:
+    """The official MCP client on the hub's ``/mcp`` with a bearer ``token``, as an assistant connects;
+    ``mode`` is the client's: ``"auto"`` (its default), ``"legacy"`` (the initialize handshake) or a version."""
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode) as client,
+    ):
+        yield client

@@ -9,18 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-import httpx2
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
-from mcp.client.streamable_http import streamable_http_client
 
-from tests.hub.harness import DATA, LiveHub
+from tests.hub.harness import DATA, LiveHub, assistant
 
 pytestmark = pytest.mark.anyio
 AGENTHUB = str(Path(sys.executable).with_name("agenthub"))
@@ -29,15 +25,6 @@ AGENTHUB = str(Path(sys.executable).with_name("agenthub"))
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@asynccontextmanager
-async def assistant(hub: LiveHub, token: str, mode: str = "legacy") -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode) as client,
-    ):
-        yield client
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
-import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from protocols.mcp._rate import RATE_LIMITED
 from protocols.mcp.limits import McpLimits
-from tests.hub.harness import LiveHub
+from tests.hub.harness import LiveHub, assistant
 from tests.hub.test_mcp_sessions import hub_with
 
 pytestmark = pytest.mark.anyio
@@ -31,15 +28,6 @@ def anyio_backend() -> str:
 def hub(tmp_path: Path) -> Iterator[LiveHub]:
     with hub_with(tmp_path, FIVE_A_MINUTE) as live:
         yield live
-
-
-@asynccontextmanager
-async def assistant(hub: LiveHub, token: str, mode: str = "legacy") -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode) as client,
-    ):
-        yield client
 
 
 async def call(client: Client, outcomes: list[int | MCPError]) -> None:
@@ -81,11 +69,11 @@ async def test_m15_twenty_calls_of_a_get_exactly_five_then_retry_info_and_b_is_u
 async def test_m15_twenty_parallel_calls_of_a_get_exactly_five_and_b_is_unaffected(hub: LiveHub) -> None:
     a, b = hub.token("read"), hub.token("read")
     outcomes: list[int | MCPError] = []
-    async with assistant(hub, a) as client_a, anyio.create_task_group() as group:
+    async with assistant(hub, a, "legacy") as client_a, anyio.create_task_group() as group:
         for _ in range(20):
             group.start_soon(call, client_a, outcomes)
     check_five_then_refusals(outcomes)
     others: list[int | MCPError] = []
-    async with assistant(hub, b) as client_b:
+    async with assistant(hub, b, "legacy") as client_b:
         await call(client_b, others)
     assert others == [200]

@@ -6,19 +6,16 @@ sessions the way any client does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
 import httpx
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from protocols.mcp.limits import McpLimits
-from tests.hub.harness import LiveHub, serve_hub
+from tests.hub.harness import LiveHub, assistant, serve_hub
 
 pytestmark = pytest.mark.anyio
 
@@ -41,15 +38,6 @@ def anyio_backend() -> str:
 def hub_with(folder: Path, limits: McpLimits) -> Iterator[LiveHub]:
     with serve_hub(folder, mcp=limits) as live:
         yield live
-
-
-@asynccontextmanager
-async def assistant(hub: LiveHub, token: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode="legacy") as client,
-    ):
-        yield client
 
 
 async def open_session(http: httpx.AsyncClient, url: str, token: str) -> httpx.Response:
@@ -75,10 +63,10 @@ async def test_one_token_opening_sessions_without_end_is_refused_with_429_and_th
         assert "16 MCP sessions" in error["message"] and error["data"]["retryAfterSeconds"] >= 1
 
     # the admin (and any other token) still opens a session and calls a tool
-    async with assistant(live_hub, live_hub.admin) as admin:
+    async with assistant(live_hub, live_hub.admin, "legacy") as admin:
         listed = await admin.call_tool("agenthub_list_instances", {})
         assert not listed.is_error
-    async with assistant(live_hub, live_hub.token("read")) as other:
+    async with assistant(live_hub, live_hub.token("read"), "legacy") as other:
         assert not (await other.call_tool("agenthub_list_instances", {})).is_error
 
 

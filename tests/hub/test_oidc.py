@@ -13,18 +13,14 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
-from tests.hub.harness import LiveHub, oidc_hub
+from tests.hub.harness import LiveHub, assistant, oidc_hub
 from tests.oidc_issuer import Issuer
 
 pytestmark = pytest.mark.anyio
@@ -178,15 +174,6 @@ def test_the_metadata_names_the_issuer_as_the_authorization_server(hub: LiveHub,
             document = http.get(f"/.well-known/oauth-protected-resource{path}").json()
             assert document["authorization_servers"] == [issuer.url]
             assert document["resource"] == hub.url + path
-
-
-@asynccontextmanager
-async def assistant(hub: LiveHub, token: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http)) as client,
-    ):
-        yield client
 
 
 async def test_an_assistant_connects_to_mcp_with_a_signed_in_persons_token(hub: LiveHub, issuer: Issuer) -> None:

@@ -6,17 +6,12 @@ Every test runs against a live hub over real HTTP, with users and tokens made by
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
-from tests.hub.harness import LiveHub, one_user_task
+from tests.hub.harness import LiveHub, assistant, one_user_task
 from tests.hub.test_users import Cli
 
 FINANCE = one_user_task("refund", "Approve the refund", "finance")
@@ -149,15 +144,6 @@ def test_the_cli_claims_unclaims_and_completes_as_a_user_or_as_the_operator(live
     assert by_ada.get("completedBy") == "ada"
     [by_operator] = [e["data"] for e in overridden["items"] if e["type"] == "user_task_completed"]
     assert by_operator["completedBy"].startswith("cli:") and by_operator["completedBy"].endswith(" (override)")
-
-
-@asynccontextmanager
-async def assistant(hub: LiveHub, token: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http)) as client,
-    ):
-        yield client
 
 
 @pytest.mark.anyio

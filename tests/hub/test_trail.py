@@ -9,22 +9,17 @@ text from ``agenthub journal``. Registry changes name their actor in the audit (
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import httpx2
 import pytest
 from a2a.client import ClientConfig, ClientFactory
 from a2a.types import TaskState
 from a2a.utils.constants import TransportProtocol
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from hub.console import operator
-from tests.hub.harness import LiveHub, one_user_task
+from tests.hub.harness import LiveHub, assistant, one_user_task
 from tests.hub.test_users import Cli
 from tests.protocols.a2a.harness import message, send
 
@@ -168,15 +163,6 @@ def test_registry_changes_show_in_the_audit_with_who_made_them_and_how(live_hub:
     assert "user.updated" in lines[2] and 'groups=["finance", "managers"]' in lines[2]
     with live_hub.client(live_hub.token("read")) as reader:
         assert reader.get("/api/v1/audit").status_code == 403  # the audit is the admin's
-
-
-@asynccontextmanager
-async def assistant(hub: LiveHub, token: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http)) as client,
-    ):
-        yield client
 
 
 @pytest.mark.anyio

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from engine import Engine
-from engine.store import sql as sql_store
+from tests.engine.store.old_database import database_at
 
 REVIEW = Path(__file__).resolve().parents[2] / "data" / "store" / "review_groups.bpmn"
 
@@ -43,20 +41,11 @@ def test_a_groups_open_tasks_come_in_key_order_a_page_at_a_time(engine: Engine) 
 
 
 def test_a_database_from_before_the_group_rows_gets_its_tasks_groups_on_open(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = sa.create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(sql_store._MIGRATIONS))
-    with db.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0008")
-        conn.execute(sa.text(
-            "INSERT INTO user_tasks (key, instance_key, element_instance, element_id, process_id, name, state, "
-            "candidate_groups, candidate_users, priority, created_at) VALUES "
-            "(41, 1, 2, 'check', 'review', 'Check', 'created', '[\"sales\", \"support\"]', '[]', 50, 0), "
-            "(42, 3, 4, 'check', 'review', 'Check', 'created', '[]', '[]', 50, 0)"
-        ))
-    db.dispose()
+    url = database_at(tmp_path / "old.db", "0008",
+        "INSERT INTO user_tasks (key, instance_key, element_instance, element_id, process_id, name, state, "
+        "candidate_groups, candidate_users, priority, created_at) VALUES "
+        "(41, 1, 2, 'check', 'review', 'Check', 'created', '[\"sales\", \"support\"]', '[]', 50, 0), "
+        "(42, 3, 4, 'check', 'review', 'Check', 'created', '[]', '[]', 50, 0)")
     engine = Engine.open(url, synchronous="NORMAL")
     try:
         assert [t.key for t in engine.user_tasks(candidate_group="support")] == [41]

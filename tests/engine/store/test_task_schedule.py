@@ -11,13 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from engine import Engine, InvalidInput
 from engine.ports import ManualClock
-from engine.store import sql as sql_store
+from tests.engine.store.old_database import database_at
 
 SCHEDULED = Path(__file__).resolve().parents[2] / "data" / "deadlines" / "scheduled_review.bpmn"
 DUES = ["2030-01-03T00:00:00Z", None, "2030-01-01T10:00:00+02:00", "2030-01-02T00:00:00Z", None]
@@ -104,21 +101,12 @@ def test_an_unknown_sort_names_the_choices(any_engine: Engine) -> None:
 
 
 def test_a_database_from_before_the_sortable_dates_gets_them_on_open(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = sa.create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(sql_store._MIGRATIONS))
-    with db.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0009")
-        conn.execute(sa.text(
-            "INSERT INTO user_tasks (key, instance_key, element_instance, element_id, process_id, name, state, "
-            "candidate_groups, candidate_users, due_date, priority, created_at) VALUES "
-            "(41, 1, 2, 'check', 'review', 'Check', 'created', '[]', '[]', '2030-01-02T00:00:00+02:00', 50, 0), "
-            "(42, 3, 4, 'check', 'review', 'Check', 'created', '[]', '[]', NULL, 50, 0), "
-            "(43, 5, 6, 'check', 'review', 'Check', 'created', '[]', '[]', '2030-01-01T00:00:00Z', 50, 0)"
-        ))
-    db.dispose()
+    url = database_at(tmp_path / "old.db", "0009",
+        "INSERT INTO user_tasks (key, instance_key, element_instance, element_id, process_id, name, state, "
+        "candidate_groups, candidate_users, due_date, priority, created_at) VALUES "
+        "(41, 1, 2, 'check', 'review', 'Check', 'created', '[]', '[]', '2030-01-02T00:00:00+02:00', 50, 0), "
+        "(42, 3, 4, 'check', 'review', 'Check', 'created', '[]', '[]', NULL, 50, 0), "
+        "(43, 5, 6, 'check', 'review', 'Check', 'created', '[]', '[]', '2030-01-01T00:00:00Z', 50, 0)")
     engine = Engine.open(url, synchronous="NORMAL")
     try:
         assert [t.key for t in engine.user_tasks(sort="dueDate")] == [43, 41, 42]
