@@ -43,7 +43,7 @@ bench: $(STAMP)
 
 # Regenerate the hash-pinned lock files (needs uv in the venv: `.venv/bin/pip install uv`).
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra discover --generate-hashes --python-version 3.11 -o requirements.lock
 	printf '%s\n' $(BUILD_PINS) | $(BIN)/uv pip compile - --generate-hashes --python-version 3.11 -o build.lock
 
 # Fetch the console's front-end assets (bpmn-js, form-js) again with npm, check each tarball against the integrity

@@ -24,6 +24,7 @@ from engine.exceptions import (
     InvalidInput,
     JobLost,
     NotFound,
+    WaitRemote,
 )
 from engine.scheduler import Job, WorkerLoop, WorkerRegistry, WorkerSettings, worker
 from engine.store.task_order import TASK_SORTS
@@ -48,6 +49,7 @@ __all__ = [
     "JobLost",
     "NotFound",
     "TaskView",
+    "WaitRemote",
     "WorkerLoop",
     "WorkerRegistry",
     "WorkerSettings",

@@ -1,4 +1,5 @@
-"""Deploying BPMN: parse and check every resource, then store each process as a new version or reuse one."""
+"""Deploying BPMN and DMN: parse and check every resource, then store each process and decision as a new version or
+reuse one."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 
 from engine.agent.config import agent_problems
 from engine.core import EngineCore
+from engine.decisions import DeployedDecision, read_decisions, store_decisions
+from engine.dmn import DecisionGraph
 from engine.exceptions import DeploymentError, InvalidInput
-from engine.exposure import declaration, tool_problems
+from engine.exposure import offers_tool, tool_problems
 from engine.model import Definitions
 from engine.parser import BpmnParseError, Problem, parse_bpmn
 from engine.resources import DeploymentFiles, split_resources
@@ -37,12 +40,25 @@ class Deployer:
         progress: Callable[[int, int, str], None] | None = None,
     ) -> list[DeployedProcess]:
         """``Engine.deploy``: see its docstring."""
+        return self.deploy_all(resources, name=name, expose=expose, progress=progress)[0]
+
+    def deploy_all(
+        self,
+        resources: Sequence[tuple[str, bytes | str]],
+        *,
+        name: str | None = None,
+        expose: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> tuple[list[DeployedProcess], list[DeployedDecision]]:
+        """``deploy``, also answering the DMN decisions deployed (or reused)."""
         if not resources:
-            raise InvalidInput("nothing to deploy: give at least one BPMN resource")
+            raise InvalidInput("nothing to deploy: give at least one BPMN resource (or a .dmn file)")
         resources, files = split_resources(resources)
-        if not resources:
+        graphs, decision_problems = read_decisions(files.files)
+        if not resources and not graphs and not decision_problems:
             raise InvalidInput(
-                "nothing to deploy: give at least one BPMN resource (files such as model files go with the BPMN)"
+                "nothing to deploy: give at least one BPMN resource or .dmn file (files such as model files go with "
+                "the BPMN)"
             )
         with self._k.store.reader() as tx:
             known = {row.process_id for row in tx.definitions.versions()}
@@ -71,22 +87,25 @@ class Deployer:
                 warnings[(resource_name, process.id)] = tuple(found)
             parsed.append((resource_name, text, definitions))
         problems.extend(files.problems)
+        problems.extend(decision_problems)
         if problems:
             raise DeploymentError(problems)
-        stored = self._k.atomic(lambda tx: self._store(tx, parsed, files, name, expose))
-        return [dataclasses.replace(d, warnings=warnings.get((d.resource_name, d.process_id), ())) for d in stored]
+        stored, decisions = self._k.atomic(lambda tx: self._store(tx, parsed, files, graphs, name, expose))
+        processes = [dataclasses.replace(d, warnings=warnings.get((d.resource_name, d.process_id), ())) for d in stored]
+        return processes, decisions
 
     def _store(
         self,
         tx: StoreTx,
         parsed: list[tuple[str, str, Definitions]],
         files: DeploymentFiles,
+        graphs: dict[str, DecisionGraph],
         name: str | None,
         expose: bool,
-    ) -> list[DeployedProcess]:
+    ) -> tuple[list[DeployedProcess], list[DeployedDecision]]:
         at = self._k.millis()
         deployment = tx.next_key()
-        tx.definitions.insert_deployment(deployment, name or ", ".join(r for r, _, _ in parsed), at)
+        tx.definitions.insert_deployment(deployment, name or ", ".join([*(r for r, _, _ in parsed), *graphs]), at)
         for file_name, content in sorted(files.files.items()):
             digest = hashlib.sha256(content.encode()).hexdigest()
             tx.definitions.insert_resource(deployment, file_name, digest, content, at)
@@ -99,7 +118,7 @@ class Deployer:
                 if not process.executable:
                     continue
                 latest = tx.definitions.latest(process.id)
-                exposed = expose or declaration(process) is not None
+                exposed = expose or offers_tool(process)
                 if latest is not None and latest.checksum == checksum:
                     if exposed and not latest.exposed:
                         tx.definitions.expose(int(latest.key))
@@ -116,4 +135,4 @@ class Deployer:
                 self._k.remember(key, process)
                 self._k.unit(tx).register_start_events(process, key)
                 deployed.append(DeployedProcess(process.id, version, key, resource_name, is_new=True))
-        return deployed
+        return deployed, store_decisions(tx, deployment, graphs, files.files, at)

@@ -30,8 +30,11 @@ from engine.agent.facade import AgentCommands
 from engine.agent.turn import AgentTurn
 from engine.core import EngineCore, Settled
 from engine.correlation import EventCommands
+from engine.decision_commands import DecisionCommands, DecisionResult
+from engine.decisions import DeployedDecision
 from engine.deployment import Deployer
-from engine.exceptions import AskPerson, Conflict, NotFound
+from engine.event_log import EventLogQueries
+from engine.exceptions import AskPerson, Conflict, NotFound, WaitRemote
 from engine.exposure import ToolSpec
 from engine.instance_queries import InstanceQueries
 from engine.job_commands import JobCommands
@@ -71,8 +74,10 @@ class Engine(Generic[StoreT]):
         self._k = EngineCore(store, clock or SystemClock(), limits=limits or RuntimeLimits(),
                          agent_policies=agent_policies)
         self._deployer = Deployer(self._k)
+        self._decisions = DecisionCommands(self._k)
         self._queries = Queries(self._k)
         self.console = InstanceQueries(self._k)  # the web console's reads (filtered pages, counts, heat maps)
+        self.event_log = EventLogQueries(store)  # every step of a set of instances, streamed (discover's exports)
         self._events = EventCommands(self._k)
         self._jobs = JobCommands(self._k)
         self._agents = AgentCommands(self._k)
@@ -144,6 +149,24 @@ class Engine(Generic[StoreT]):
         uses that this engine accepts but will not act on.
         """
         return self._deployer.deploy(resources, name=name, expose=expose, progress=progress)
+
+    def deploy_all(
+        self, resources: Sequence[tuple[str, bytes | str]], *, name: str | None = None, expose: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> tuple[list[DeployedProcess], list[DeployedDecision]]:
+        """``deploy``, also answering the DMN decisions of the ``.dmn`` resources (new versions or reused)."""
+        return self._deployer.deploy_all(resources, name=name, expose=expose, progress=progress)
+
+    # --- decisions (engine.decision_commands) ------------------------------------------------------
+
+    def evaluate_decision(self, decision_id: str, variables: dict[str, Any] | None = None, *,
+                          version: int | None = None, version_tag: str | None = None) -> DecisionResult:
+        """Evaluate a deployed decision (its latest version, or the one given) outside any instance."""
+        return self._decisions.evaluate(decision_id, variables, version=version, version_tag=version_tag)
+
+    def decisions(self, decision_id: str | None = None) -> list[dict[str, Any]]:
+        """Every deployed decision version (of one decision)."""
+        return self._decisions.versions(decision_id)
 
     # --- instances --------------------------------------------------------------------------------
 
@@ -288,6 +311,14 @@ class Engine(Generic[StoreT]):
     def park_job(self, key: int, ask: AskPerson, *, worker: str, lock_version: int) -> None:
         """The job's handler asked a person: a user task stands in for the job until it is completed (AskPerson)."""
         self._jobs.park_job(key, ask, worker=worker, lock_version=lock_version)
+
+    def wait_job(self, key: int, wait: WaitRemote, *, worker: str, lock_version: int) -> None:
+        """The job's handler waits on remote work (WaitRemote): no lease, ready again after ``wait.seconds``."""
+        self._jobs.wait_job(key, wait, worker=worker, lock_version=lock_version)
+
+    def wake_job(self, key: int) -> bool:
+        """A job waiting on remote work is due now (a push notification came); False if it is not waiting."""
+        return self._jobs.wake_job(key)
 
     def activate_jobs(self, types: Sequence[str] | None, worker: str, *, max_jobs: int = 10,
                       lease_ms: int = 10_000, max_stalls: int = 3) -> list[ActivatedJob]:

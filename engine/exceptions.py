@@ -10,7 +10,10 @@ EngineError                      base: every error the facade raises on purpose
 Errors inside expressions never raise: they become incidents on the element.
 ``BpmnError`` is not an error of the engine: a job handler raises it to
 throw a BPMN error that the process may catch. ``AskPerson``, raised by a
-handler, parks its job on a user task until a person answers. ``JobFailure``,
+handler, parks its job on a user task until a person answers. ``WaitRemote``,
+raised by a handler, leaves its job waiting on work elsewhere (a remote task)
+without holding a worker: it is claimable again after ``seconds``, or at once
+when ``Engine.wake_job`` is called. ``JobFailure``,
 raised by a handler, fails the attempt as any exception does, but says how many
 retries are left and how long to wait before the next one (a connector's
 ``retryBackoff``, Camunda's ``jobError(...)``).
@@ -70,6 +73,28 @@ class AskPerson(Exception):
         self.candidate_groups = tuple(candidate_groups)
         self.answer_variable = answer_variable
         self.round = round
+
+
+class WaitRemote(Exception):
+    """Raised by a job handler: the job waits on work elsewhere and runs again after ``seconds`` (or when woken).
+
+    A durable wait, like a message subscription's: the job's lease is released
+    and no worker holds it, its retries are kept and its stall count reset. It
+    is claimable again after ``seconds``, or at once when ``Engine.wake_job``
+    is called (a push notification, any event that means "look again"). The
+    handler's next attempt reads what it needs from the job's variables (what
+    it recorded before), checks the remote work once and completes, throws,
+    asks a person or raises ``WaitRemote`` again. ``reason`` is shown where the
+    job is listed (``waitingFor.remoteWait``), with when it is checked next.
+    ``variables`` are set on the job's element instance, as local variables,
+    in the transaction that starts the wait: what the next attempt should read.
+    """
+
+    def __init__(self, seconds: float, reason: str, *, variables: dict[str, Any] | None = None) -> None:
+        super().__init__(f"waiting {seconds:g} s: {reason}")
+        self.seconds = max(float(seconds), 0.0)
+        self.reason = reason
+        self.variables = dict(variables or {})
 
 
 class BpmnError(Exception):

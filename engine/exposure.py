@@ -12,6 +12,18 @@
 The engine reads and checks the declaration; the protocol layers turn it
 into an MCP input schema or an A2A skill. Without declared inputs the tool
 takes any object of variables.
+
+Camunda's way is understood too (the "MCP start event" element template of
+Camunda 8.10's Processes MCP Server): a message start event of the process
+that carries the ``zeebe:property`` ``io.camunda.tool:name`` makes the process
+a tool under that name, with no ``<agenthub:tool>`` and no ``--expose``. Its
+description is composed as Camunda composes it: ``io.camunda.tool:purpose``,
+then ``## Inputs``, ``## When to use``, ``## When not to use`` and ``## Results``
+from ``inputs``, ``when_to_use``, ``when_not_to_use`` and ``results``, each
+given. A call starts the instance at that start event (``start_element``).
+The inputs are prose there, so the tool takes any object of variables, unless
+an ``<agenthub:tool>`` beside it declares them (it then gives the inputs and
+the description; the name and the start event stay Camunda's).
 """
 
 from __future__ import annotations
@@ -21,11 +33,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.model import Process
-from engine.model.elements import ExtensionElement
+from engine.model.elements import EventDefinitionKind, ExtensionElement, StartEvent
 from engine.parser import Problem
 
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CAMUNDA_TOOL_NAME = "io.camunda.tool:name"
+_CAMUNDA_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # the template's constraint
+_CAMUNDA_PARTS = (("io.camunda.tool:purpose", None), ("io.camunda.tool:inputs", "## Inputs"),
+                  ("io.camunda.tool:when_to_use", "## When to use"),
+                  ("io.camunda.tool:when_not_to_use", "## When not to use"), ("io.camunda.tool:results", "## Results"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +60,13 @@ class ToolSpec:
     description: str
     inputs: tuple[ToolInput, ...]
     declared: bool  # False: exposed at deployment without an <agenthub:tool> declaration
+    tool_name: str | None = None  # Camunda's MCP start event names the tool; else it is the process id
+    start_element: str | None = None  # the start event a call starts at (Camunda's MCP start event), else none
+
+    @property
+    def name(self) -> str:
+        """The tool's name: Camunda's ``io.camunda.tool:name``, else the process id."""
+        return self.tool_name or self.process_id
 
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema of the tool's arguments (the instance's start variables)."""
@@ -65,11 +89,36 @@ def declaration(process: Process) -> ExtensionElement | None:
     return next((e for e in process.extension_elements if e.name == "tool"), None)
 
 
+def camunda_tool_events(process: Process) -> list[StartEvent]:
+    """The process's message start events that carry Camunda's MCP start event template (a tool name)."""
+    return [node for node in process.nodes.values()
+            if isinstance(node, StartEvent) and node.parent == process.id and node.definition is not None
+            and node.definition.kind == EventDefinitionKind.MESSAGE
+            and any(key == CAMUNDA_TOOL_NAME for key, _ in node.properties)]
+
+
+def offers_tool(process: Process) -> bool:
+    """Whether the process makes itself a tool: ``<agenthub:tool>``, or Camunda's MCP start event."""
+    return declaration(process) is not None or bool(camunda_tool_events(process))
+
+
+def _camunda_description(properties: dict[str, str]) -> str:
+    parts = []
+    for key, label in _CAMUNDA_PARTS:
+        value = (properties.get(key) or "").strip()
+        if value:
+            parts.append(value if label is None else f"{label}\n{value}")
+    return "\n\n".join(parts)
+
+
 def tool_spec(process: Process, *, exposed: bool = False) -> ToolSpec | None:
-    """The tool a process offers: declared with ``<agenthub:tool>``, or exposed at deployment; else None."""
+    """The tool a process offers: declared with ``<agenthub:tool>``, Camunda's MCP start event, or exposed at
+    deployment; else None."""
     element = declaration(process)
-    if element is None and not exposed:
+    events = camunda_tool_events(process)
+    if element is None and not events and not exposed:
         return None
+    camunda = dict(events[0].properties) if events else {}
     inputs: list[ToolInput] = []
     for child in element.children if element is not None else ():
         if child.name != "input":
@@ -84,25 +133,39 @@ def tool_spec(process: Process, *, exposed: bool = False) -> ToolSpec | None:
             )
         )
     attrs = dict(element.attributes) if element is not None else {}
-    description = attrs.get("description") or process.documentation or process.name or f"Run process {process.id}"
+    description = attrs.get("description") or (_camunda_description(camunda) if element is None else "") or \
+        process.documentation or process.name or f"Run process {process.id}"
     return ToolSpec(
         process_id=process.id,
         title=process.name,
         description=description.strip(),
         inputs=tuple(inputs),
-        declared=element is not None,
+        declared=element is not None or bool(events),
+        tool_name=camunda[CAMUNDA_TOOL_NAME].strip() if events else None,
+        start_element=events[0].id if events else None,
     )
 
 
 def tool_problems(process: Process, source: str) -> list[Problem]:
-    """What is wrong with a process's ``<agenthub:tool>`` declaration, element by element."""
-    element = declaration(process)
-    if element is None:
-        return []
+    """What is wrong with a process's ``<agenthub:tool>`` declaration or Camunda MCP start event, element by
+    element."""
     problems: list[Problem] = []
 
-    def problem(message: str, line: int | None) -> None:
-        problems.append(Problem(source_name=source, line=line, element_id=process.id, message=message))
+    def problem(message: str, line: int | None, element_id: str = process.id) -> None:
+        problems.append(Problem(source_name=source, line=line, element_id=element_id, message=message))
+
+    events = camunda_tool_events(process)
+    for event in events:
+        name = dict(event.properties)[CAMUNDA_TOOL_NAME].strip()
+        if not _CAMUNDA_TOOL_NAME.match(name):
+            problem(f"the MCP start event's tool name ({CAMUNDA_TOOL_NAME}) '{name}' must be 1 to 100 letters, "
+                    "digits, hyphens, underscores or dots", event.line, event.id)
+    if len(events) > 1:
+        problem(f"the MCP start events {', '.join(e.id for e in events)} each name a tool: a process is one tool "
+                "here, so keep one of them", events[1].line, events[1].id)
+    element = declaration(process)
+    if element is None:
+        return problems
 
     seen: set[str] = set()
     for child in element.children:

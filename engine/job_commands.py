@@ -1,4 +1,4 @@
-"""What workers do with jobs: claim them under leases, complete, fail, throw a BPMN error, ask a person.
+"""What workers do with jobs: claim them under leases, complete, fail, throw a BPMN error, ask a person, wait.
 
 Every report on a job carries the lease it was activated with (``worker``,
 ``lock_version``): a worker whose lease expired and whose job went to
@@ -19,8 +19,8 @@ from typing import Any
 
 from engine.core import EngineCore, Settled
 from engine.crash import crashpoint
-from engine.exceptions import AskPerson, InvalidInput, JobLost, NotFound
-from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport
+from engine.exceptions import AskPerson, InvalidInput, JobLost, NotFound, WaitRemote
+from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport, WaitReport
 from engine.runtime import InstanceStatus, ScopeView
 from engine.runtime import messages as m
 from engine.store.exceptions import JobLockLost, JobNotFound
@@ -29,7 +29,9 @@ from engine.store.rows import JobRow
 from engine.validation import check_variables
 from engine.views import ActivatedJob
 
-__all__ = ["CompleteReport", "ErrorReport", "FailReport", "JobCommands", "JobReport", "ParkReport"]
+__all__ = ["CompleteReport", "ErrorReport", "FailReport", "JobCommands", "JobReport", "ParkReport", "WaitReport"]
+
+MAX_WAIT_REASON = 500
 
 
 class JobCommands:
@@ -57,6 +59,8 @@ class JobCommands:
         if isinstance(report, ErrorReport):
             return self._throw(report.key, report.code, report.message, report.variables, report.worker,
                                report.lock_version)
+        if isinstance(report, WaitReport):
+            return self._wait(report.key, report.wait, report.worker, report.lock_version)
         return self._park(report.key, report.ask, report.worker, report.lock_version)
 
     def complete_job(
@@ -141,6 +145,31 @@ class JobCommands:
 
         return work
 
+    def wait_job(self, key: int, wait: WaitRemote, *, worker: str, lock_version: int) -> None:
+        self._k.atomic(self._wait(key, wait, worker, lock_version))
+
+    def _wait(self, key: int, wait: WaitRemote, worker: str, lock_version: int) -> Callable[[StoreTx], None]:
+        reason = (wait.reason or "waiting on remote work")[:MAX_WAIT_REASON]
+        values = check_variables(wait.variables)
+
+        def work(tx: StoreTx) -> None:
+            row = _job(tx, key, worker, lock_version)
+            if values:  # what the next attempt reads, committed with the wait itself
+                self._k.run(tx, int(row.instance_key), m.SetVariables(int(row.element_instance), values, True))
+            # no journal event per round: a wait checked every 30 s for days would fill the journal; the job's
+            # row shows it (reason, next check) while it lasts
+            tx.jobs.wait(key, self._k.millis() + int(wait.seconds * 1000), reason)
+
+        return work
+
+    def wake_job(self, key: int) -> bool:
+        """Make a waiting job (``WaitRemote``) due now; False when it is not waiting (done, running, gone)."""
+        woken = self._k.atomic(lambda tx: tx.jobs.wake(key, self._k.millis()))
+        local = self._k.local_jobs
+        if woken and local is not None:
+            local.wake()  # a worker loop of this process looks at once instead of at its next poll
+        return bool(woken)
+
     def activate_jobs(
         self, types: Sequence[str] | None, worker: str, *, max_jobs: int = 10, lease_ms: int = 10_000,
         max_stalls: int = 3,
@@ -211,4 +240,5 @@ def _activated(tx: StoreTx, row: JobRow, worker: str) -> ActivatedJob:
         lock_version=int(row.lock_version),
         lease_expires_at=int(row.lock_expires_at or 0),
         stalls=int(row.stalls),
+        failures=int(row.failures),
     )

@@ -1,7 +1,7 @@
 """What a worker reports on a job, as values: ``Engine.report_jobs`` applies a list of them in one commit.
 
 Each mirrors one of the engine's single report commands (``complete_job``,
-``fail_job``, ``throw_error``, ``park_job``) and carries the lease the job
+``fail_job``, ``throw_error``, ``park_job``, ``wait_job``) and carries the lease the job
 was activated with. Plain data, apart from the engine, so the worker loop
 builds them without importing the engine's commands.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.exceptions import AskPerson
+from engine.exceptions import AskPerson, WaitRemote
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,4 +58,14 @@ class ParkReport:
     lock_version: int
 
 
-JobReport = CompleteReport | FailReport | ErrorReport | ParkReport
+@dataclass(frozen=True, slots=True)
+class WaitReport:
+    """``wait_job`` as one report of ``report_jobs``: the handler raised ``WaitRemote``."""
+
+    key: int
+    wait: WaitRemote
+    worker: str
+    lock_version: int
+
+
+JobReport = CompleteReport | FailReport | ErrorReport | ParkReport | WaitReport

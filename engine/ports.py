@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from engine.dmn import DecisionBinding, DecisionVersion
 from engine.model import Process
 
 
@@ -62,10 +63,15 @@ class CountingIds:
 
 
 class ProcessLookup(Protocol):
-    """Read access to deployed process definitions, as the step needs it."""
+    """Read access to deployed process definitions and DMN decisions, as the step needs it."""
 
     def latest(self, process_id: str) -> tuple[int, int, Process] | None:
         """``(definition_key, version, process)`` of the newest version, or None."""
         ...
 
     def by_key(self, definition_key: int) -> Process: ...
+
+    def decision(self, decision_id: str, binding: DecisionBinding, version_tag: str | None,
+                 definition_key: int) -> DecisionVersion | None:
+        """The version of a decision a business rule task of ``definition_key`` binds to, or None."""
+        ...

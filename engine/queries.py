@@ -142,6 +142,7 @@ class Queries:
                     "retries": r.retries,
                     "dueAt": from_millis(int(r.due_at)).isoformat(),
                     **({"error": r.error_message} if r.error_message else {}),
+                    **({"remoteWait": remote_wait(r)} if r.state == "ready" and r.wait_reason else {}),
                 }
                 for r in tx.jobs.of_instance(instance)
             ]
@@ -281,7 +282,14 @@ def waiting_for_worker(job: JobRow) -> dict[str, Any]:
     }
     if job.error_message:
         waiting["lastError"] = str(job.error_message)[:500]
+    if job.wait_reason:
+        waiting["remoteWait"] = remote_wait(job)
     return waiting
+
+
+def remote_wait(job: JobRow) -> dict[str, str]:
+    """A job that waits on remote work without a worker (``WaitRemote``): on what, and when it is checked next."""
+    return {"reason": str(job.wait_reason), "nextCheck": iso_utc(int(job.due_at))}
 
 
 def iso_utc(millis: int) -> str:

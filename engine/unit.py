@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from engine.actor import Actor
 from engine.agent.config import Policy
+from engine.decisions import decision_version
+from engine.dmn import DecisionBinding, DecisionVersion
 from engine.exceptions import Conflict, NotFound
 from engine.kernel import BEHAVIORS
 from engine.model import EventDefinitionKind, Process, StartEvent
@@ -68,6 +70,11 @@ class _Lookup:
 
     def by_key(self, definition_key: int) -> Process:
         return self._engine.process(self._tx, definition_key)
+
+    def decision(self, decision_id: str, binding: DecisionBinding, version_tag: str | None,
+                 definition_key: int) -> DecisionVersion | None:
+        deployment = self._tx.definitions.deployment_of(definition_key)
+        return decision_version(self._tx, decision_id, binding, version_tag, deployment)
 
 
 class UnitOfWork:

@@ -146,3 +146,4 @@ class ActivatedJob:
     lock_version: int
     lease_expires_at: int
     stalls: int = 0  # how often a worker died holding it: the worker loop runs such a job alone
+    failures: int = 0  # its failed attempts so far (since it was created or retried): the backoff doubles with each

@@ -10,6 +10,7 @@ in-process: Python ``@worker`` modules plus the built-in ``http``, ``mcp`` and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -27,12 +28,30 @@ from starlette.routing import BaseRoute, Mount, Route
 from engine import Engine, WorkerLoop
 from engine.scheduler import WorkerRegistry, WorkerSettings
 from hub import health
-from hub.api import admin, deployments, events, instances, jobs, mcp_servers, resource_metadata, tasks
+from hub.api import (
+    admin,
+    decisions,
+    deployments,
+    discover,
+    events,
+    instances,
+    jobs,
+    mcp_servers,
+    resource_metadata,
+    tasks,
+)
 from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.guard import Guard
 from hub.inbound import inbound_routes
-from hub.job_types import close_handlers, hub_policies, job_handlers, stop_waiting
+from hub.job_types import (
+    close_handlers,
+    gateway_of,
+    hub_policies,
+    job_handlers,
+    remote_call_sweeps,
+    stop_waiting,
+)
 from hub.oidc import OidcVerifier
 from hub.settings import HubSettings
 from hub.web import is_console_path
@@ -112,7 +131,7 @@ def create_app(
     engine.limits = settings.limits
     handlers = job_handlers(registry, settings, workers, engine=engine)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
-    endpoint = McpEndpoint(engine, limits=settings.mcp)
+    endpoint = McpEndpoint(engine, limits=settings.mcp, gateway=gateway_of(handlers))
     # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.
     push_egress = EgressPolicy.from_env(settings.http_allow)
     agents = A2AEndpoint(
@@ -135,10 +154,14 @@ def create_app(
             worker.start()
         pusher = PushThread.for_hub(engine, registry.push, push_egress, os.environ)
         pusher.start()
+        sweeps = [asyncio.create_task(sweep) for sweep in remote_call_sweeps(handlers)] if worker is not None else []
         try:
             async with endpoint.lifespan(), agents.lifespan():
                 yield
         finally:
+            for sweep in sweeps:
+                sweep.cancel()
+            await asyncio.gather(*sweeps, return_exceptions=True)
             pusher.stop()
             stop_waiting(handlers)
             if worker is not None:
@@ -150,12 +173,14 @@ def create_app(
         *resource_metadata.routes,
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         *deployments.routes,
+        *decisions.routes,
         *instances.routes,
         *tasks.routes,
         *events.routes,
         *jobs.routes,
         *admin.routes,
         *mcp_servers.routes,
+        *discover.routes,
         *inbound_routes(settings),  # /inbound/{webhookId} (the Guard lets it through to its own checks)
         Route("/mcp", endpoint.asgi),  # an ASGI app as endpoint: every method; /mcp/ goes to the Mount
         Mount("/mcp", app=endpoint.asgi),

@@ -39,6 +39,7 @@ from hub.output import (
 )
 from hub.progress import LiveCount
 from hub.settings import HubSettings, runtime_limits
+from hub.stopping import stop_on_signals
 from hub.tables import printable
 from protocols.actors import actor_of
 from protocols.task_access import TaskRefused, check_assign, check_complete, is_approval, may_complete
@@ -115,16 +116,21 @@ def read_files(files: list[Path]) -> list[tuple[str, bytes]]:
 
 def deploy_or_fail(engine: Engine, files: list[Path], *, expose: bool = False) -> list[Any]:
     """Deploy ``files`` (with the model files their agents name); problems end the command, warnings go to stderr."""
+    return deploy_all_or_fail(engine, files, expose=expose)[0]
+
+
+def deploy_all_or_fail(engine: Engine, files: list[Path], *, expose: bool = False) -> tuple[list[Any], list[Any]]:
+    """``deploy_or_fail``, also answering the DMN decisions of the ``.dmn`` files."""
     resources = read_files(files)
     try:
-        deployed = engine.deploy(resources, expose=expose, progress=deploy_progress(len(files)))
+        deployed, decisions = engine.deploy_all(resources, expose=expose, progress=deploy_progress(len(files)))
     except DeploymentError as exc:
         print_rejected(exc)
         raise typer.Exit(2) from None
     except EngineError as exc:
         fail(str(exc))
     print_deploy_warnings(deployed)
-    return deployed
+    return deployed, decisions
 
 
 def engine_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -139,7 +145,7 @@ def engine_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @app.command()
 def deploy(
-    files: Annotated[list[Path], typer.Argument(help="BPMN files.")],
+    files: Annotated[list[Path], typer.Argument(help="BPMN files, and .dmn files of DMN decisions.")],
     expose: Annotated[
         bool, typer.Option("--expose", help="Offer the processes as MCP tools and A2A skills (as <agenthub:tool/>).")
     ] = False,
@@ -149,7 +155,8 @@ def deploy(
     """Deploy BPMN files; prints each process id and version, and warns (on stderr) about what a model uses
     that the engine accepts but will not act on."""
     engine = open_engine(db)
-    print_deployed(deploy_or_fail(engine, files, expose=expose), as_json, expose=expose)
+    deployed, decisions = deploy_all_or_fail(engine, files, expose=expose)
+    print_deployed(deployed, as_json, expose=expose, decisions=decisions)
 
 
 @app.command()
@@ -392,8 +399,11 @@ def worker(
                 f"{loop.fired} timers fired"
             )
 
+        def say(line: str) -> None:
+            typer.echo(f"worker {loop.name}: {line}", err=True)
+
         try:
-            with LiveCount(counts):
+            with stop_on_signals(loop.stop, say), LiveCount(counts):
                 loop.run(until_idle=until_idle)
         except KeyboardInterrupt:
             loop.stop()
@@ -490,16 +500,19 @@ def variables(
 
 def _add_command_groups() -> None:
     """The command groups that live in modules of their own (they import this module's helpers)."""
-    from hub.commands import agents, audit, inbound, mcp_servers, serve, tokens, users
+    from hub.commands import agents, audit, decide, discover, inbound, mcp_servers, serve, tokens, users
 
     app.command()(serve.serve)
     app.command(name="audit")(audit.audit)
+    app.command(name="decide")(decide.decide)
     app.command(name="mcp")(serve.mcp)
     app.add_typer(tokens.app, name="token")
     app.add_typer(users.app, name="user")
     app.add_typer(mcp_servers.app, name="mcp-server")
     app.add_typer(agents.app, name="agent")
     app.add_typer(inbound.app, name="inbound")
+    app.command(name="export")(discover.export)
+    app.add_typer(discover.app, name="discover")
 
 
 _add_command_groups()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine import DeployedProcess
+from engine.decisions import DeployedDecision
 from engine.parser import Problem
 
 __all__ = ["deployment_report", "problem_json"]
@@ -21,8 +22,9 @@ def problem_json(problem: Problem) -> dict[str, Any]:
     }
 
 
-def deployment_report(deployed: Sequence[DeployedProcess], *, expose: bool) -> dict[str, Any]:
-    """The processes deployed, each with its warnings, and every warning once more in one list."""
+def deployment_report(deployed: Sequence[DeployedProcess], *, expose: bool,
+                      decisions: Sequence[DeployedDecision] = ()) -> dict[str, Any]:
+    """The processes deployed, each with its warnings, every warning once more in one list, and the DMN decisions."""
     processes = [
         {
             "processId": d.process_id,
@@ -35,4 +37,6 @@ def deployment_report(deployed: Sequence[DeployedProcess], *, expose: bool) -> d
         for d in deployed
     ]
     warnings = [problem_json(w) for w in dict.fromkeys(w for d in deployed for w in d.warnings)]
-    return {"processes": processes, "warnings": warnings, "exposed": expose}
+    return {"processes": processes, "warnings": warnings, "exposed": expose, "decisions": [
+        {"decisionId": d.decision_id, "name": d.name, "version": d.version, "key": d.key,
+         "resourceName": d.resource_name, "isNew": d.is_new} for d in decisions]}

@@ -2,7 +2,7 @@
 
 Every surface that runs jobs builds its handlers here, so a job that the hub
 runs (an agent's model step, ``http`` and Camunda's REST connector
-``io.camunda:http-json:1``, ``mcp``, ``a2a``) runs the same from
+``io.camunda:http-json:1``, ``mcp`` and Camunda's MCP clients, ``a2a``) runs the same from
 the command line, with the same settings: the model resolver and model files
 folder, the egress allow-list, the secret provider (``AGENTHUB_SECRETS_FILE``),
 the registry's servers and agents, and the hub-wide agent policies.
@@ -11,14 +11,17 @@ the registry's servers and agents, and the hub-wide agent policies.
 from __future__ import annotations
 
 import os
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from engine import Engine, strict_json
 from engine.agent import MODEL_JOB_TYPE, Policy, policy_from_attributes
 from engine.scheduler import WorkerRegistry, default_registry
 from hub.settings import HubSettings
 from protocols.a2a.call_task import A2ACallTask
+from protocols.gateway import GATEWAY_JOB_TYPE
+from protocols.gateway.gateway import Gateway
 from protocols.http import (
     CAMUNDA_REST_JOB_TYPE,
     CamundaOutbound,
@@ -28,10 +31,13 @@ from protocols.http import (
     secret_provider,
 )
 from protocols.llm import ModelResolver, ModelTask
+from protocols.llm.camunda_task import TASK_TYPE as CAMUNDA_AGENT_TASK
+from protocols.llm.camunda_task import CamundaAgentTask
+from protocols.mcp.camunda_client import MCP_CLIENT_JOB_TYPE, MCP_REMOTE_CLIENT_JOB_TYPE, CamundaMcpClient
 from protocols.mcp.tool_task import McpToolTask
 from registry import Registry
 
-__all__ = ["close_handlers", "hub_policies", "job_handlers", "stop_waiting"]
+__all__ = ["close_handlers", "gateway_of", "hub_policies", "job_handlers", "remote_call_sweeps", "stop_waiting"]
 
 _CAMUNDA_CONNECTORS: Final = ("io.camunda:", "io.camunda.connectors.")
 
@@ -48,12 +54,21 @@ def job_handlers(
     http = HttpConnector(egress, secrets=secret_provider(os.environ))
     workers.register("http", http)
     workers.register(CAMUNDA_REST_JOB_TYPE, CamundaRestConnector(http))  # one implementation, Camunda's names
-    workers.register("mcp", McpToolTask(registry, egress=egress))
+    mcp = McpToolTask(registry, egress=egress)
+    workers.register("mcp", mcp)
+    for job_type, remote in ((MCP_CLIENT_JOB_TYPE, False), (MCP_REMOTE_CLIENT_JOB_TYPE, True)):  # Camunda's, on mcp's
+        workers.register(job_type, CamundaOutbound(CamundaMcpClient(mcp, remote=remote), secrets=http.secrets))
     if engine is not None:
         workers.register("a2a", A2ACallTask(registry, engine, egress))
+        # the federated calls an approval let through (or an MCP Task started): the gateway's, on mcp's pool and pins
+        workers.register(GATEWAY_JOB_TYPE, Gateway(engine, registry, mcp, settings.gateway, egress))
         files = Path(settings.model_files) if settings.model_files else None
-        workers.register(MODEL_JOB_TYPE, ModelTask(engine, ModelResolver.standard(files_root=files),
-                                                   secrets=http.secrets, camunda_model=settings.camunda_model))
+        models = ModelTask(engine, ModelResolver.standard(files_root=files), secrets=http.secrets,
+                           camunda_model=settings.camunda_model)
+        workers.register(MODEL_JOB_TYPE, models)
+        # Camunda's AI Agent Task: one model turn per job, under Camunda's task headers (resultVariable=agent);
+        # its provider's {{secrets.NAME}} are resolved at the model call, as a sub-process agent's, and only there
+        workers.register(CAMUNDA_AGENT_TASK, CamundaOutbound(CamundaAgentTask(engine, models)))
     for job_type, handler in (extra or default_registry).handlers.items():
         # A worker written for a Camunda connector's job type honours Camunda's task headers (resultVariable,
         # resultExpression, errorExpression, retryBackoff) as that connector would. The agentic ones are left
@@ -61,6 +76,12 @@ def job_handlers(
         camunda = job_type.startswith(_CAMUNDA_CONNECTORS) and not isinstance(handler, CamundaOutbound)
         workers.register(job_type, CamundaOutbound(handler, secrets=http.secrets) if camunda else handler)
     return workers
+
+
+def gateway_of(workers: WorkerRegistry) -> Gateway | None:
+    """The gateway ``job_handlers`` registered (with an engine), for the MCP endpoint to offer federated tools."""
+    found = workers.handlers.get(GATEWAY_JOB_TYPE)
+    return found if isinstance(found, Gateway) else None
 
 
 def hub_policies(path: str | None) -> tuple[Policy, ...]:
@@ -87,6 +108,12 @@ def close_handlers(workers: WorkerRegistry) -> None:
     for handler in workers.handlers.values():
         if isinstance(handler, McpToolTask | A2ACallTask):
             handler.close()
+
+
+def remote_call_sweeps(workers: WorkerRegistry) -> list[Coroutine[Any, Any, None]]:
+    """What the hub runs while it serves: the a2a handler's sweep, which cancels the remote tasks of jobs that were
+    withdrawn while they waited without a worker (``protocols.a2a.call_sweep``)."""
+    return [h.sweep_forever() for h in workers.handlers.values() if isinstance(h, A2ACallTask)]
 
 
 def stop_waiting(workers: WorkerRegistry) -> None:

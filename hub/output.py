@@ -18,6 +18,7 @@ import typer
 
 from engine import DeployedProcess, DeploymentError, IncidentView, InstanceView, TaskView
 from engine.agent.turn import MODEL_JOB_TYPE
+from engine.decisions import DeployedDecision
 from hub.deployment_report import deployment_report
 from hub.tables import RAW_IN_JSON, clip, compact, due_time, printable, table, utc_time
 
@@ -55,6 +56,10 @@ def _lines(lines: Sequence[str]) -> None:
 
 
 def _waiting_line(waiting: dict[str, Any]) -> str:
+    remote = waiting.get("remoteWait")
+    if isinstance(remote, dict):  # no worker holds it on purpose: it waits on remote work (WaitRemote)
+        return (f"waiting on {clip(str(remote['reason']), 120)}; checked next at {due_time(remote['nextCheck'])} UTC"
+                f" (job {waiting['job']}, no worker slot held)")
     line = f"waiting for a worker of job type '{waiting['jobType']}' since {due_time(waiting['since'])} UTC"
     claims = int(waiting.get("claims", 0))
     if claims:
@@ -181,9 +186,11 @@ def print_incidents(views: Sequence[IncidentView], as_json: bool) -> None:
 # --- deployments -------------------------------------------------------------------------------
 
 
-def print_deployed(deployed: Sequence[DeployedProcess], as_json: bool, *, expose: bool) -> None:
-    """One line per process on stdout (or the REST API's JSON); the warnings go to stderr when deploying."""
-    report = deployment_report(deployed, expose=expose)
+def print_deployed(deployed: Sequence[DeployedProcess], as_json: bool, *, expose: bool,
+                   decisions: Sequence[DeployedDecision] = ()) -> None:
+    """One line per process and DMN decision on stdout (or the REST API's JSON); the warnings go to stderr when
+    deploying."""
+    report = deployment_report(deployed, expose=expose, decisions=decisions)
     if as_json:
         _json(report)
     else:
@@ -191,6 +198,9 @@ def print_deployed(deployed: Sequence[DeployedProcess], as_json: bool, *, expose
             note = "" if d.is_new else " (unchanged)"
             exposed = ", exposed as a tool" if expose else ""
             echo(f"{d.process_id} version {d.version}{note}{exposed}")
+        for decision in decisions:
+            echo(f"decision {decision.decision_id} version {decision.version}"
+                 f"{'' if decision.is_new else ' (unchanged)'}")
 
 
 def print_deploy_warnings(deployed: Sequence[DeployedProcess]) -> None:

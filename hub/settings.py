@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from engine.runtime.limits import RuntimeLimits
 from hub.oidc import ALGORITHMS, OidcConfig
+from protocols.gateway.settings import GatewaySettings, gateway_settings
 from protocols.mcp.limits import McpLimits
 
 DEFAULT_DB = "sqlite:///agenthub.db"
@@ -205,6 +206,9 @@ class HubSettings:
     # AGENTHUB_OIDC_ISSUER / _AUDIENCE / _GROUPS_CLAIM / _SCOPES_CLAIM / _NAME_CLAIM / _ALGORITHMS / _REFRESH_S:
     # sign-in by OpenID Connect (JWT bearer tokens from one issuer); None: only the hub's own API tokens
     oidc: OidcConfig | None = None
+    # AGENTHUB_GATEWAY_SERVERS / _AGENTS / _PRINCIPAL_RATE / _TOOL_RATE / _RATE_BURST: registered MCP servers' tools
+    # and A2A agents offered on /mcp, governed (docs/GATEWAY.md); default: none
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:
@@ -230,6 +234,7 @@ class HubSettings:
             "mcp": mcp_limits(env),
             "sqlite_synchronous": _synchronous(env.get("AGENTHUB_SQLITE_SYNCHRONOUS") or "FULL"),
             "oidc": oidc_config(env),
+            "gateway": gateway_settings(env),
         }
         if env.get("AGENTHUB_PORT"):
             values["port"] = parse_port(env["AGENTHUB_PORT"], "AGENTHUB_PORT")

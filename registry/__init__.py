@@ -7,7 +7,8 @@ agent cards by hash and deciding whether each may be called, the audit
 trail of registry changes, the webhook configs of A2A tasks with the
 durable outbox of their notifications (``registry.push``), and the A2A
 message ids each caller sent, kept 24 hours for deduplication
-(``registry.a2a_messages``).
+(``registry.a2a_messages``), and the remote A2A tasks that service tasks wait
+on without a worker (``registry.a2a_calls``).
 
 Does not know: HTTP, MCP or A2A wire formats, or the engine. Fetching tool
 lists and cards from the network is the protocols layer's job; it hands
@@ -19,6 +20,7 @@ plain dicts to this package.
 
 from __future__ import annotations
 
+from registry.a2a_calls import RemoteCall, RemoteCalls
 from registry.a2a_messages import MessageIds
 from registry.agents import AgentRegistry, RemoteAgent
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
@@ -42,6 +44,7 @@ class Registry:
         self.agents = AgentRegistry(store)
         self.push = PushStore(store)
         self.a2a_messages = MessageIds(store)
+        self.a2a_calls = RemoteCalls(store)
         self.sessions = Sessions(store, self.tokens)
 
     @classmethod
@@ -72,6 +75,8 @@ __all__ = [
     "RegistryNotFound",
     "RegistryStore",
     "RemoteAgent",
+    "RemoteCall",
+    "RemoteCalls",
     "Session",
     "Sessions",
     "SyncReport",

@@ -160,3 +160,15 @@ console_sessions = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_console_sessions_expires_at", "expires_at"),
 )
+
+# --- A2A tasks the hub's a2a service tasks wait on (migration 0006) -------------------------------
+
+a2a_remote_calls = Table(
+    "a2a_remote_calls",
+    metadata,
+    Column("job", BigInteger, primary_key=True, autoincrement=False),  # the engine's job that waits on the task
+    Column("instance", BigInteger, nullable=False),  # the job's process instance
+    Column("agent", String(255), nullable=False),  # the registered agent's name
+    Column("task_id", String(255), nullable=False),  # the task's id at that agent
+    Column("since", BigInteger, nullable=False),  # when the job first left its worker to wait
+)

@@ -5,7 +5,8 @@ tools an agent sees and the checking of their arguments (``tools``), the
 policy decision on each call (``governance``), the loop itself, run
 inside the engine's deterministic step (``loop``), and its deadlines as
 durable timers: ``maxDuration`` and approvals' due dates (``deadlines``), and Camunda's AI Agent
-sub-process run on the same loop (``camunda``). The contract with model
+sub-process run on the same loop (``camunda``), its Task flavour as data, one
+model turn per job (``camunda_task``), and their memory window (``camunda_memory``). The contract with model
 providers is ``turn``. Does not know: which model provider answers (the hub
 registers a handler for the model job type), HTTP, or any protocol.
 

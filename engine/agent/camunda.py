@@ -28,9 +28,11 @@ and keeping Camunda's context and result. Does not know: model providers or
 secrets (``protocols.llm``); governance, budgets and tools are the loop's, so
 ``<agenthub:policy>`` beside Camunda's extension elements governs its tool calls.
 
-Not done (yet): ``data.memory`` (the whole conversation is sent, no window),
-``data.events`` (events inside the agent), token counts in ``metrics``, and
-gateway tools (MCP, A2A).
+``data.memory`` (``camunda_memory``): the model sees the last ``contextWindowSize``
+messages, ``agentContext`` keeps them all; only ``in-process`` storage.
+
+Not done (yet): ``data.events`` (events inside the agent), token counts in ``metrics``, and
+A2A gateway tools (MCP clients are ``engine.agent.gateway``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from engine.agent.camunda_memory import MemoryConfigError, window_size
 from engine.agent.turn import ToolDefinition
 from engine.model import AdHocSubProcess, FlowNode
 from engine.runtime.expressions import ExpressionFailure
@@ -49,7 +52,7 @@ from engine.runtime.state import ElementInstance
 __all__ = [
     "CONTEXT_VARIABLE", "JOB_WORKER_TYPE", "LIMIT_ERROR", "MODEL_PREFIX", "PARSE_ERROR", "PROVIDER_TYPES",
     "RESULT_VARIABLE", "CamundaStart", "ResponseNotJson", "begin", "from_camunda", "is_camunda_agent",
-    "limit_message", "mirror", "response_text", "result", "start", "to_camunda",
+    "limit_message", "mirror", "respond", "response_text", "result", "start", "to_camunda",
 ]
 
 JOB_WORKER_TYPE: Final = "io.camunda.agenticai:aiagent-job-worker:"
@@ -205,6 +208,10 @@ def start(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools: 
     used = metrics.get("modelCalls")
     used = used if isinstance(used, int) and not isinstance(used, bool) and used >= 0 else 0
     limit = _whole(_path(data, "limits", "maxModelCalls"), "data.limits.maxModelCalls")
+    try:
+        window_size(data)  # the window is applied at each model step (engine.agent.facade); checked here, at start
+    except MemoryConfigError as exc:
+        raise ExpressionFailure(f"Camunda agent '{node.id}': {exc}") from None
     messages: list[dict[str, Any]] = []
     if isinstance(system, str) and system.strip():
         messages.append({"role": "system", "content": system})
@@ -285,10 +292,13 @@ def _parse_json(text: str) -> Any:
 
 def result(step: Kernel, element: ElementInstance, final: Any) -> dict[str, Any]:
     """Camunda's ``agent`` variable for a final answer; raises ResponseNotJson when format json is not met."""
-    scope = step.scope(element.key)
-    response = _path(scope.get("data"), "response")
+    response = _path(step.scope(element.key).get("data"), "response")
+    return respond(response, final, step.state.variables.get(element.key, {}).get(CONTEXT_VARIABLE))
+
+
+def respond(response: Any, final: Any, context: Any) -> dict[str, Any]:
+    """The answer's fields of ``agent`` under ``data.response`` (the task flavour, ``camunda_task``, shares it)."""
     kind = _path(response, "format", "type") or "text"
-    context = step.state.variables.get(element.key, {}).get(CONTEXT_VARIABLE)
     agent: dict[str, Any] = {}
     text = response_text(final)
     if text:

@@ -7,18 +7,31 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from engine.agent.camunda import is_camunda_agent
+from engine.agent.camunda import CONTEXT_VARIABLE, is_camunda_agent
+from engine.agent.camunda_memory import MemoryConfigError, window, window_size
+from engine.agent.gateway import agent_tools
 from engine.agent.tools import tool_definitions
 from engine.agent.turn import MODEL_JOB_TYPE, AgentTurn
 from engine.core import EngineCore
 from engine.exceptions import InvalidInput, NotFound
 from engine.model import AdHocSubProcess
 from engine.runtime import messages as m
+from engine.runtime.state import InstanceState
 from engine.runtime.variables import ScopeView
 from engine.store.protocol import StoreTx
 from engine.validation import check_variables
 
 __all__ = ["AgentCommands"]
+
+
+def _memory_window(messages: list[Any], state: InstanceState, owner: int, camunda: bool) -> list[Any]:
+    """What a Camunda agent's model sees: the window its ``data.memory`` asks for (agentContext keeps them all)."""
+    if not camunda:
+        return messages
+    try:
+        return window(messages, window_size(ScopeView(state, owner).get("data")))
+    except MemoryConfigError:  # refused when the agent started (camunda.start), so not reached with a model's input
+        return messages
 
 
 class AgentCommands:
@@ -51,11 +64,15 @@ class AgentCommands:
             node = process.nodes[element.element_id]
             assert isinstance(node, AdHocSubProcess)
             agent = element.agent
-            provider = ScopeView(state, element.key).get("provider") if is_camunda_agent(node) else None
+            camunda = is_camunda_agent(node)
+            provider = ScopeView(state, element.key).get("provider") if camunda else None
+            tools = agent_tools(process, node, state.variables.get(element.key, {}).get(CONTEXT_VARIABLE)) \
+                if camunda else tool_definitions(process, node)  # Camunda's: with its MCP clients' tools
             return AgentTurn(
                 job=job, instance=state.key, element_id=element.element_id, element_instance=element.key,
                 model=agent.model, model_endpoint=agent.endpoint,
-                messages=self._read_conversation(tx, element.key), tools=tool_definitions(process, node),
+                messages=_memory_window(self._read_conversation(tx, element.key), state, element.key, camunda),
+                tools=tools,
                 model_calls=agent.model_calls, deployment=tx.definitions.deployment_of(state.definition_key),
                 provider=provider if isinstance(provider, dict) else None,
             )

@@ -17,7 +17,8 @@ an effect, so a run of 500 model calls keeps its state small. One turn:
    final answer completes the subprocess with ``{"response", "modelCalls",
    "toolCalls"}``; a spent budget throws ``AGENT_LIMIT_REACHED``. Camunda's
    AI Agent sub-process starts from its input variables and ends with
-   Camunda's ``agent`` variable and errors instead (``camunda``).
+   Camunda's ``agent`` variable and errors instead (``camunda``); its MCP
+   clients list their tools before the first model step (``gateway``).
 
 Nothing here does I/O or reads a clock: the step passes time and ids in.
 """
@@ -30,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.actor import Actor
-from engine.agent import camunda
+from engine.agent import camunda, gateway
 from engine.agent.approvals import approval_rule, refusal
 from engine.agent.config import AgentConfig, Policy, PolicyDecision, agent_config
 from engine.agent.deadlines import approval_deadline, arm_time_limit
@@ -147,7 +148,7 @@ def _prepare_camunda(step: Kernel, element: ElementInstance, node: AdHocSubProce
                      config: AgentConfig) -> PreparedRun:
     """Camunda's AI Agent: its model, prompts and model-call budget are its input variables."""
     try:
-        tools = tool_definitions(step.process, node)
+        tools = gateway.agent_tools(step.process, node, None)  # its gateways' tools are listed once it started
     except ToolProblem as exc:
         raise ExpressionFailure(f"the tools of agent '{node.id}' are declared wrongly: {exc}") from None
     started = camunda.start(step, element, node, tools)
@@ -165,6 +166,12 @@ def begin(step: Kernel, element: ElementInstance, prepared: PreparedRun) -> None
     step.record(_E.AGENT_STARTED, element, model=prepared.run.model, tools=prepared.tools,
                 limits=prepared.run.limits.to_dict())  # the budgets, for the console's agent inspector
     _append(step, element, prepared.messages)
+    node = step.node(element)
+    assert isinstance(node, AdHocSubProcess)
+    calls = gateway.discover(step, element, node) if prepared.camunda_context is not None else []
+    if calls:  # Camunda's MCP clients list their tools first; the model is asked once all are in
+        prepared.run.pending.extend(calls)
+        return
     ask_model(step, element)
 
 
@@ -301,7 +308,7 @@ def model_answered(step: Kernel, element: ElementInstance, job: int, variables: 
         return
     node = step.node(element)
     assert isinstance(node, AdHocSubProcess)
-    tools = {t.name: t for t in tool_definitions(step.process, node)}
+    tools = {t.name: t for t in _tools(step, element, node)}
     policies = _policies(step, node)  # read once for the turn, not once per call
     for call in calls:
         _govern(step, element, node, tools, policies, call)
@@ -310,6 +317,13 @@ def model_answered(step: Kernel, element: ElementInstance, job: int, variables: 
 
 
 # --- governance and acting ------------------------------------------------------------------------------
+
+
+def _tools(step: Kernel, element: ElementInstance, node: AdHocSubProcess) -> list[ToolDefinition]:
+    if camunda.is_camunda_agent(node):  # with the tools its MCP clients listed (engine.agent.gateway)
+        context = step.state.variables.get(element.key, {}).get(camunda.CONTEXT_VARIABLE)
+        return gateway.agent_tools(step.process, node, context)
+    return tool_definitions(step.process, node)
 
 
 def _policies(step: Kernel, node: AdHocSubProcess) -> tuple[Policy, ...]:
@@ -371,14 +385,20 @@ def _govern(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools
 
 def _run_tool(step: Kernel, element: ElementInstance, node: AdHocSubProcess, record: ToolCall,
               arguments: dict[str, Any], inner: ElementInstance | None = None) -> None:
-    """Activate the tool's element, in an inner instance whose ``toolCall`` holds exactly ``arguments``."""
-    tool_call = {**arguments, "_meta": {"id": record.id, "name": record.tool}}
-    local = {"toolCall": tool_call, "toolCallResult": None}
+    """Activate the tool's element, in an inner instance whose ``toolCall`` holds exactly ``arguments``.
+
+    A gateway's tool (``MCP_<element>___<tool>``) activates its element with Camunda's ``tools/call``.
+    """
+    element_id, upstream = gateway.target(step.process, node, record.tool)
+    if upstream is None:
+        local = {"toolCall": {**arguments, "_meta": {"id": record.id, "name": record.tool}}, "toolCallResult": None}
+    else:
+        local = gateway.call_variables(record.id, element_id, upstream, arguments)
     if inner is None:
-        activate_inner(step, element, node, record.tool, local, call=record)
+        activate_inner(step, element, node, element_id, local, call=record)
     else:
         step.set_variables(inner.key, local, local=True)
-        step.enter(record.tool, inner.key)
+        step.enter(element_id, inner.key)
 
 
 def _ask_approval(step: Kernel, element: ElementInstance, node: AdHocSubProcess, record: ToolCall,
@@ -395,7 +415,7 @@ def _ask_approval(step: Kernel, element: ElementInstance, node: AdHocSubProcess,
                "agentElementInstance": element.key, "reason": reason, **rule.details()}
     step.effect(m.CreateUserTask(
         key=key, element_instance=inner.key, element_id=record.tool,
-        name=f"Approve: {step.process.nodes[record.tool].label}",
+        name=f"Approve: {step.process.nodes[gateway.target(step.process, node, record.tool)[0]].label}",
         assignee=None, candidate_groups=groups, candidate_users=rule.users, due_date=None, follow_up_date=None,
         form_key=None, priority=50, details=details))
     step.record(_E.AGENT_APPROVAL_REQUESTED, element, callId=record.id, tool=record.tool, task=key,
@@ -462,11 +482,17 @@ def tool_done(step: Kernel, element: ElementInstance, call: ToolCall, result: An
     """A tool call's element finished: its result goes back into the conversation."""
     agent = element.agent
     assert agent is not None
-    agent.tool_calls += 1
-    _tool_message(step, element, call.id, call.tool, result)
-    step.record(_E.AGENT_TOOL_RESULT, element, callId=call.id, tool=call.tool)
     node = step.node(element)
     assert isinstance(node, AdHocSubProcess)
+    if gateway.is_discovery(call.id):  # a gateway's listing, not a call of the model's
+        gateway.discovered(step, element, call, result, last=agent.pending == [call.id])
+        _resolved(step, element, call.id)
+        return
+    agent.tool_calls += 1
+    if gateway.target(step.process, node, call.tool)[1] is not None:
+        result = gateway.model_content(result)
+    _tool_message(step, element, call.id, call.tool, result)
+    step.record(_E.AGENT_TOOL_RESULT, element, callId=call.id, tool=call.tool)
     if node.completion_condition is not None and evaluate_condition(
             node.completion_condition, step.scope(element.key), step.now, what="completion condition"):
         _finish(step, element, None)

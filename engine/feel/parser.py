@@ -119,7 +119,7 @@ class Parser:
         best_len = end - start
         for cand in self._candidates(tok.value):
             if len(cand) > best_len and all(
-                self.tokens[start + k].value == part and self.tokens[start + k].kind in ("NAME", "OP")
+                self.tokens[start + k].value == part and self.tokens[start + k].kind in ("NAME", "OP", "NUMBER")
                 for k, part in enumerate(cand)
             ):
                 best_len = len(cand)

@@ -207,6 +207,16 @@ class ScriptTask(Activity):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessRuleTask(Activity):
+    """A business rule task that evaluates a deployed DMN decision in the step (``zeebe:calledDecision``)."""
+
+    decision_id: Value
+    result_variable: str
+    binding: str = "latest"  # latest | deployment | versionTag (engine.dmn.DecisionBinding)
+    version_tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UserTask(Activity):
     user_task: UserTaskDefinition = field(default_factory=UserTaskDefinition)
 

@@ -7,6 +7,7 @@ and element id, and raised together as one ``BpmnParseError``). It is the only
 module of the project that imports lxml. It understands BPMN DI, Camunda 8
 ``zeebe:`` extension elements and agenthub's own namespace
 ``urn:agenthub:bpmn:1`` (kept generically for the layers that interpret it).
+DMN 1.1 to 1.5 documents are read here too (``parse_dmn``, into ``engine.dmn.model``).
 The parser is a table (``_table.FLOW_NODES``): one map from tag to builder.
 
 Does not know: how anything runs (``engine.runtime``), FEEL semantics (it only
@@ -25,11 +26,12 @@ from typing import Final
 
 from engine.model import Definitions
 from engine.parser._definitions import build_definitions
+from engine.parser._dmn import DmnParseError, parse_dmn
 from engine.parser._problems import ProblemSink
 from engine.parser._xml import ParserLimits, load
 from engine.parser.exceptions import BpmnParseError, Problem
 
-__all__ = ["BpmnParseError", "ParserLimits", "Problem", "parse_bpmn"]
+__all__ = ["BpmnParseError", "DmnParseError", "ParserLimits", "Problem", "parse_bpmn", "parse_dmn"]
 
 DEFAULT_LIMITS: Final = ParserLimits()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from engine.model import (
     Activity,
     AdHocSubProcess,
+    BusinessRuleTask,
     CallActivity,
     FlowNode,
     JobDefinition,
@@ -82,13 +85,38 @@ def plain_activity(element: Element, fields: NodeFields, ctx: ProcessContext) ->
     return Activity(**_activity_fields(element, fields, ctx))
 
 
+_BINDINGS: Final = ("latest", "deployment", "versionTag")
+
+
 def job_task(element: Element, fields: NodeFields, ctx: ProcessContext) -> FlowNode:
-    """Service, send and business-rule tasks: a job of the ``zeebe:taskDefinition`` type."""
-    decision = zeebe_child(element, "calledDecision") is not None
-    if decision:
-        ctx.sink.at(element, "zeebe:calledDecision (DMN) is not supported yet; use a zeebe:taskDefinition")
-    job = job_definition(element, ctx, required=not decision) or _NO_JOB
+    """Service, send and business-rule tasks: a job of the ``zeebe:taskDefinition`` type, or a DMN decision."""
+    decision = zeebe_child(element, "calledDecision")
+    if decision is not None:
+        return _called_decision(element, decision, fields, ctx)
+    job = job_definition(element, ctx, required=True) or _NO_JOB
     return JobTask(**_activity_fields(element, fields, ctx), job=job, headers=headers(element))
+
+
+def _called_decision(element: Element, decision: Element, fields: NodeFields, ctx: ProcessContext) -> FlowNode:
+    """``zeebe:calledDecision decisionId resultVariable [bindingType versionTag]``: evaluated by the engine."""
+    raw_id = (decision.get("decisionId") or "").strip()
+    result_variable = (decision.get("resultVariable") or "").strip()
+    binding = (decision.get("bindingType") or "latest").strip()
+    version_tag = (decision.get("versionTag") or "").strip() or None
+    if not raw_id:
+        ctx.sink.at(element, "zeebe:calledDecision has no decisionId")
+    if not result_variable:
+        ctx.sink.at(element, "zeebe:calledDecision has no resultVariable")
+    if binding not in _BINDINGS:
+        ctx.sink.at(element, f"zeebe:calledDecision bindingType {binding!r} is not one of {', '.join(_BINDINGS)}")
+    if binding == "versionTag" and version_tag is None:
+        ctx.sink.at(element, "zeebe:calledDecision bindingType 'versionTag' needs a versionTag")
+    if zeebe_child(element, "taskDefinition") is not None:
+        ctx.sink.at(element, "a business rule task has either a zeebe:calledDecision or a zeebe:taskDefinition")
+    decision_id = ctx.value(raw_id, decision, "zeebe:calledDecision decisionId") if raw_id else Value(
+        text="", is_expression=False)
+    return BusinessRuleTask(**_activity_fields(element, fields, ctx), decision_id=decision_id,
+                            result_variable=result_variable, binding=binding, version_tag=version_tag)
 
 
 def script_task(element: Element, fields: NodeFields, ctx: ProcessContext) -> FlowNode:

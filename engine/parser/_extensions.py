@@ -34,7 +34,7 @@ _UNDERSTOOD: Final = frozenset(
         "priorityDefinition",
         "adHoc",
         "subscription",
-        "calledDecision",  # reported by the business-rule task builder, with a better message
+        "calledDecision",  # a business rule task evaluating a DMN decision (read by its builder)
         "versionTag",  # a deployment label; nothing to execute
         "userTaskForm",  # embedded form JSON for a "camunda-forms:bpmn:" formKey: presentation, not kept yet
     }

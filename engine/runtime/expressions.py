@@ -20,6 +20,10 @@ class ExpressionFailure(Exception):
     """An expression could not be evaluated, or gave a value of the wrong type."""
 
 
+class DecisionFailure(ExpressionFailure):
+    """A business rule task's DMN decision is not deployed, or its evaluation failed (an incident of type decision)."""
+
+
 def evaluate(source: str, scope: Mapping[str, Any], now: datetime, *, what: str = "expression") -> Any:
     try:
         # uuid() and random number() follow from the element instance, the time and the expression: a step replays.

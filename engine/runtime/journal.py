@@ -32,6 +32,7 @@ class EventType(StrEnum):
     USER_TASK_CLAIMED = "user_task_claimed"  # assigned or (assignee null) unassigned
     EVENT_RECEIVED = "event_received"  # a message or signal someone sent reached a waiting element
     CHILD_STARTED = "child_started"
+    DECISION_EVALUATED = "decision_evaluated"  # a business rule task's decision: id, version and matched rules
     ERROR_THROWN = "error_thrown"
     ERROR_CAUGHT = "error_caught"
     ESCALATION_THROWN = "escalation_thrown"

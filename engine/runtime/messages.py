@@ -254,7 +254,7 @@ class CreateIncident:
     key: int
     element_instance: int
     element_id: str
-    type: str  # "job" | "expression" | "called-process" | "error" | ...
+    type: str  # "job" | "expression" | "decision" | "called-process" | "error" | ...
     message: str
     job: int | None = None
 

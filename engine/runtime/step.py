@@ -20,7 +20,7 @@ from engine.ports import IdSource, ProcessLookup
 from engine.redaction import journaled
 from engine.runtime import commands
 from engine.runtime import messages as m
-from engine.runtime.expressions import ExpressionFailure, apply_mappings
+from engine.runtime.expressions import DecisionFailure, ExpressionFailure, apply_mappings
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import Behavior, BehaviorTable, CommandRejected
 from engine.runtime.limits import LimitReached, RuntimeLimits
@@ -121,6 +121,8 @@ class Step:
                 values = apply_mappings(node.inputs, self.scope(element.key), self.now, what="input mapping")
                 self.set_variables(element.key, values, local=True)
             self.behavior(node).activate(self, element, node)
+        except DecisionFailure as exc:
+            self.incident(element, IncidentAction.ACTIVATE, "decision", str(exc))
         except ExpressionFailure as exc:
             self.incident(element, IncidentAction.ACTIVATE, "expression", str(exc))
         except LimitReached as exc:

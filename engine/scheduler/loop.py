@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.crash import crashpoint
-from engine.exceptions import AskPerson, BpmnError, Conflict, JobFailure, JobLost, NotFound
-from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport
+from engine.exceptions import AskPerson, BpmnError, Conflict, JobFailure, JobLost, NotFound, WaitRemote
+from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport, WaitReport
 from engine.scheduler.local import LocalJobs
 from engine.scheduler.registry import Job, WorkerRegistry, default_registry
 from engine.views import ActivatedJob
@@ -72,10 +72,9 @@ class WorkerSettings:
     threads: int | None = None
 
 
-def backoff_ms(settings: WorkerSettings, retries_left: int, configured: int) -> int:
-    """Exponential backoff by attempt: base, 2x base, 4x base, ... capped."""
-    attempt = max(configured - retries_left, 1)
-    return int(min(settings.backoff_base_ms * 2 ** (attempt - 1), settings.backoff_max_ms))
+def backoff_ms(settings: WorkerSettings, failures: int) -> int:
+    """Exponential backoff by the job's failed attempts before this one: base, 2x base, 4x base, ... capped."""
+    return int(min(settings.backoff_base_ms * 2 ** min(max(failures, 0), 32), settings.backoff_max_ms))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +117,18 @@ class WorkerLoop:
         self._stop = threading.Event()
         self.completed = 0
         self.failed = 0
+        self.waited = 0  # jobs whose handler raised WaitRemote: each left its slot to wait without a worker
         self.fired = 0
         self._next_timer_check = 0
         self._poll_ms = int(self.settings.poll_interval_s * 1000)
         self._lock = threading.Lock()
         self._waker: Callable[[], None] | None = None
+        self._running: dict[asyncio.Task[Any], ActivatedJob] = {}
+
+    @property
+    def slots_held(self) -> int:
+        """How many of the ``concurrency`` slots running jobs hold now (a job waiting on remote work holds none)."""
+        return len(self._running)
 
     def stop(self) -> None:
         """Stop the loop (from any thread): it claims nothing more, and returns once its running jobs are reported."""
@@ -175,6 +181,7 @@ class WorkerLoop:
         )
         with self._lock:
             self._waker = waker
+            self._running = run.running
         previous, self.engine.local_jobs = self.engine.local_jobs, local if types else None
         try:
             await self._cycle(run, until_idle)
@@ -333,6 +340,8 @@ class WorkerLoop:
                     self.failed += 1
                 elif isinstance(report, CompleteReport):
                     self.completed += 1
+                elif isinstance(report, WaitReport):
+                    self.waited += 1
             elif isinstance(error, JobLost):
                 log.warning("%s", error)
             elif isinstance(error, (NotFound, Conflict)):  # canceled meanwhile
@@ -347,6 +356,8 @@ class WorkerLoop:
         job, error = outcome.job, outcome.error
         if isinstance(error, AskPerson):
             return ParkReport(job.key, error, worker=job.worker, lock_version=job.lock_version)
+        if isinstance(error, WaitRemote):  # the job leaves its slot; it is claimed again at its next check
+            return WaitReport(job.key, error, worker=job.worker, lock_version=job.lock_version)
         if isinstance(error, BpmnError):
             return ErrorReport(job.key, error.code, message=error.message, variables=error.variables,
                                worker=job.worker, lock_version=job.lock_version)
@@ -355,14 +366,14 @@ class WorkerLoop:
             wait = error.backoff_ms
             return FailReport(job.key, str(error) or type(error).__name__, worker=job.worker,
                               lock_version=job.lock_version, retries=error.retries,
-                              backoff_ms=backoff_ms(self.settings, job.retries - 1, job.retries) if wait is None
+                              backoff_ms=backoff_ms(self.settings, job.failures) if wait is None
                               else wait)
         if error is not None:
             message = f"{type(error).__name__}: {error}"
             log.warning("job %s (%s) failed: %s", job.key, job.type, message)
             detail = "".join(traceback.format_exception_only(error)).strip()
             return FailReport(job.key, detail or message, worker=job.worker, lock_version=job.lock_version,
-                              backoff_ms=backoff_ms(self.settings, job.retries - 1, job.retries))
+                              backoff_ms=backoff_ms(self.settings, job.failures))
         result = outcome.result
         if result is not None and not isinstance(result, dict):
             return FailReport(

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from engine.store.memory_decisions import MemoryDecisions
 from engine.store.memory_events import MemoryMessages, MemoryTimers
 from engine.store.memory_jobs import MemoryJobs
 from engine.store.memory_rows import (
@@ -40,6 +41,7 @@ class MemoryTx:
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
         self.definitions = MemoryDefinitions(tables)
+        self.decisions = MemoryDecisions(tables)
         self.instances = MemoryInstances(tables)
         self.jobs = MemoryJobs(tables)
         self.user_tasks = MemoryUserTasks(tables)

@@ -40,7 +40,7 @@ class MemoryJobs:
 
     def release(self, key: int, owner: str, lock_version: int) -> None:
         if self._held(key, owner, lock_version):
-            self._update(key, state="ready", lock_owner=None, lock_expires_at=None)
+            self._update(key, state="ready", lock_owner=None, lock_expires_at=None, wait_reason=None)
 
     def complete(self, key: int) -> None:
         self._update(key, state="completed", lock_expires_at=None)
@@ -53,7 +53,19 @@ class MemoryJobs:
             del self._t.jobs[key]
 
     def retry(self, key: int, retries: int, now: int) -> None:
-        self._update(key, state="ready", retries=retries, due_at=now, lock_owner=None, lock_expires_at=None, stalls=0)
+        self._update(key, state="ready", retries=retries, due_at=now, lock_owner=None, lock_expires_at=None, stalls=0,
+                     wait_reason=None, failures=0)
+
+    def wait(self, key: int, due_at: int, reason: str) -> None:
+        self._update(key, state="ready", due_at=due_at, lock_owner=None, lock_expires_at=None, stalls=0,
+                     wait_reason=free_text(reason))
+
+    def wake(self, key: int, now: int) -> bool:
+        row = self._t.jobs.get(key)
+        if row is None or row.state != "ready" or row.wait_reason is None:
+            return False
+        self._update(key, due_at=min(row.due_at, now))
+        return True
 
     def locked(self, key: int, owner: str | None, lock_version: int | None) -> JobRow:
         row = self._t.jobs.get(key)
@@ -62,8 +74,11 @@ class MemoryJobs:
         return row
 
     def fail(self, key: int, retries: int, due_at: int, message: str) -> None:
+        row = self._t.jobs.get(key)
+        failures = row.failures + 1 if row is not None else 1
         self._update(key, state="ready" if retries > 0 else "failed", retries=retries, due_at=due_at,
-                     lock_owner=None, lock_expires_at=None, error_message=free_text(message))
+                     lock_owner=None, lock_expires_at=None, error_message=free_text(message), wait_reason=None,
+                     failures=failures)
 
     def claim(
         self, types: Sequence[str] | None, owner: str, now: int, lease_ms: int, limit: int, *, alone_after: int = 1

@@ -15,6 +15,7 @@ from typing import Any
 from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.columns import dumps, free_text
+from engine.store.event_log import LogFilter, LoggedInstanceRow, journal_of_memory, log_instances_memory
 from engine.store.exceptions import ConcurrentUpdate, TaskMissing, TaskNotOpen
 from engine.store.instance_search import (
     ElementTally,
@@ -162,6 +163,12 @@ class MemoryInstances:
     def element_tally(self, process_id: str, version: int, *, after: int = 0) -> ElementTally:
         return element_tally_memory(self._t.instances.values(), self._t.journal.values(),
                                     self._t.incidents.values(), process_id, version, after)
+
+    def log_instances(self, where: LogFilter, *, after: int | None, limit: int) -> Sequence[LoggedInstanceRow]:
+        return log_instances_memory(self._t.instances.values(), where, after=after, limit=limit)
+
+    def journal_of(self, keys: Sequence[int], *, after: tuple[int, int] | None, limit: int) -> Sequence[JournalRow]:
+        return journal_of_memory(self._t.journal.values(), keys, after=after, limit=limit)
 
     def has_active_started_by(self, process_id: str, start_key: str) -> bool:
         return any(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from engine.store.rows import (
+    DecisionRow,
     DefinitionRow,
     DeploymentRow,
     IncidentRow,
@@ -27,6 +28,7 @@ class Tables:
     deployments: dict[int, DeploymentRow] = field(default_factory=dict)
     resources: dict[tuple[int, str], str] = field(default_factory=dict)  # (deployment, name) -> content
     definitions: dict[int, DefinitionRow] = field(default_factory=dict)
+    decisions: dict[int, DecisionRow] = field(default_factory=dict)
     xml: dict[int, str] = field(default_factory=dict)
     instances: dict[int, InstanceRow] = field(default_factory=dict)
     journal: dict[int, JournalRow] = field(default_factory=dict)

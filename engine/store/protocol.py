@@ -23,8 +23,10 @@ from typing import Any, Protocol
 
 from engine.runtime import InstanceState
 from engine.runtime import messages as m
+from engine.store.event_log import LogFilter, LoggedInstanceRow
 from engine.store.instance_search import ElementTally, InstanceFilter, ProcessCount
 from engine.store.rows import (
+    DecisionRow,
     DefinitionRow,
     DefinitionSource,
     DeploymentRow,
@@ -41,6 +43,7 @@ from engine.store.task_order import TaskOrder
 
 __all__ = [
     "ConversationRows",
+    "DecisionRows",
     "DefinitionRows",
     "IncidentRows",
     "InstanceRows",
@@ -74,6 +77,25 @@ class DefinitionRows(Protocol):
 
     def versions(self, process_id: str | None = None) -> Sequence[DefinitionRow]:
         """Every deployed version (of one process), ordered by process id and version."""
+        ...
+
+
+class DecisionRows(Protocol):
+    """Deployed DMN decision versions; the DMN text is the resource ``resource_name`` of ``deployment_key``."""
+
+    def insert(self, row: DecisionRow) -> None: ...
+
+    def find(self, decision_id: str, version: int | None = None, *,
+             version_tag: str | None = None) -> DecisionRow | None:
+        """The newest version of a decision (at ``version``, or with ``version_tag``); None when there is none."""
+        ...
+
+    def in_deployment(self, decision_id: str, deployment_key: int) -> DecisionRow | None:
+        """The version whose DMN text the deployment ``deployment_key`` carries (deployed there or earlier)."""
+        ...
+
+    def versions(self, decision_id: str | None = None) -> Sequence[DecisionRow]:
+        """Every deployed version (of one decision), ordered by decision id and version."""
         ...
 
 
@@ -119,6 +141,14 @@ class InstanceRows(Protocol):
         """One process version's element events in the journal past position ``after``, and open incidents."""
         ...
 
+    def log_instances(self, where: LogFilter, *, after: int | None, limit: int) -> Sequence[LoggedInstanceRow]:
+        """The instances an event log holds, oldest first, with keys above ``after`` (``engine.store.event_log``)."""
+        ...
+
+    def journal_of(self, keys: Sequence[int], *, after: tuple[int, int] | None, limit: int) -> Sequence[JournalRow]:
+        """The journal rows of the instances ``keys`` in (instance, position) order, past the pair ``after``."""
+        ...
+
 
 class JobRows(Protocol):
     """Jobs for workers, with leases (``lock_owner``, ``lock_version``, ``lock_expires_at``)."""
@@ -137,6 +167,14 @@ class JobRows(Protocol):
         ...
 
     def fail(self, key: int, retries: int, due_at: int, message: str) -> None: ...
+    def wait(self, key: int, due_at: int, reason: str) -> None:
+        """The job waits on remote work (``WaitRemote``): ready again at ``due_at``, no lease, stalls reset."""
+        ...
+
+    def wake(self, key: int, now: int) -> bool:
+        """A waiting job due at ``now`` at the latest; False when the job is not waiting."""
+        ...
+
 
     def claim(
         self, types: Sequence[str] | None, owner: str, now: int, lease_ms: int, limit: int, *, alone_after: int = 1
@@ -254,6 +292,8 @@ class StoreTx(Protocol):
 
     @property
     def definitions(self) -> DefinitionRows: ...
+    @property
+    def decisions(self) -> DecisionRows: ...
     @property
     def instances(self) -> InstanceRows: ...
     @property

@@ -22,6 +22,21 @@ class DeploymentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """A deployed DMN decision version; its DMN text is the resource ``resource_name`` of its deployment."""
+
+    key: int
+    decision_id: str
+    version: int
+    name: str | None
+    version_tag: str | None
+    deployment_key: int
+    resource_name: str
+    checksum: str  # of the DMN text, as the deployment's resource row has it
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class DefinitionRow:
     """A deployed process version, without its BPMN text (see ``DefinitionSource``)."""
 
@@ -91,6 +106,8 @@ class JobRow:
     headers: str
     error_message: str | None
     created_at: int
+    wait_reason: str | None = None  # set while it waits on remote work (``WaitRemote``)
+    failures: int = 0  # failed attempts since it was created or retried: a worker's backoff grows with them
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,24 @@ deployment_resources = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# DMN decisions, versioned per decision id as processes are; the DMN text is a deployment resource.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("decision_id", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(255)),
+    Column("version_tag", String(255)),
+    Column("deployment_key", BigInteger, nullable=False),
+    Column("resource_name", String(255), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("decision_id", "version", name="uq_decisions_decision_version"),
+    Index("ix_decisions_tag", "decision_id", "version_tag"),
+    Index("ix_decisions_checksum", "decision_id", "checksum"),
+)
+
 definitions = Table(
     "definitions",
     metadata,
@@ -129,6 +147,8 @@ jobs = Table(
     Column("headers", Text, nullable=False),
     Column("error_message", Text),
     Column("created_at", BigInteger, nullable=False),
+    Column("wait_reason", Text),  # set while the job waits on remote work (WaitRemote): ready, due at the next check
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),  # failed attempts: the backoff
     Index("ix_jobs_claim", "state", "type", "due_at"),
     Index("ix_jobs_lock", "state", "lock_expires_at"),
     Index("ix_jobs_instance", "instance_key"),

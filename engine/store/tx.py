@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection
 
 from engine.store.rawsql import Session
+from engine.store.tx_decisions import SqlDecisions
 from engine.store.tx_definitions import SqlDefinitions
 from engine.store.tx_events import SqlMessages, SqlTimers
 from engine.store.tx_instances import SqlConversations, SqlInstances
@@ -35,6 +36,7 @@ class Tx:
         self._reserved = reserved if reserved is not None else []
         self._drop_keys = drop_keys
         self.definitions = SqlDefinitions(session)
+        self.decisions = SqlDecisions(session)
         self.instances = SqlInstances(session)
         self.jobs = SqlJobs(session)
         self.user_tasks = SqlUserTasks(session)

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.columns import dumps
+from engine.store.event_log import LogFilter, LoggedInstanceRow, journal_of_sql, log_instances_sql
 from engine.store.exceptions import ConcurrentUpdate
 from engine.store.instance_search import (
     ElementTally,
@@ -133,6 +134,12 @@ class SqlInstances:
 
     def element_tally(self, process_id: str, version: int, *, after: int = 0) -> ElementTally:
         return element_tally_sql(self._s.conn, process_id, version, after)
+
+    def log_instances(self, where: LogFilter, *, after: int | None, limit: int) -> Sequence[LoggedInstanceRow]:
+        return log_instances_sql(self._s.conn, where, after=after, limit=limit)
+
+    def journal_of(self, keys: Sequence[int], *, after: tuple[int, int] | None, limit: int) -> Sequence[Any]:
+        return journal_of_sql(self._s.conn, keys, after=after, limit=limit)
 
     def has_active_started_by(self, process_id: str, start_key: str) -> bool:
         row = self._s.run(

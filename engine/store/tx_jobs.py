@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from engine.runtime import messages as m
 from engine.store.columns import dumps, free_text
@@ -51,7 +51,7 @@ class SqlJobs:
             update(jobs)
             .where(jobs.c.key == key, jobs.c.state == "locked", jobs.c.lock_owner == owner,
                    jobs.c.lock_version == lock_version)
-            .values(state="ready", lock_owner=None, lock_expires_at=None)
+            .values(state="ready", lock_owner=None, lock_expires_at=None, wait_reason=None)
         )
 
     def complete(self, key: int) -> None:
@@ -69,8 +69,27 @@ class SqlJobs:
         self._s.conn.execute(
             update(jobs)
             .where(jobs.c.key == key)
-            .values(state="ready", retries=retries, due_at=now, lock_owner=None, lock_expires_at=None, stalls=0)
+            .values(state="ready", retries=retries, due_at=now, lock_owner=None, lock_expires_at=None, stalls=0,
+                    wait_reason=None, failures=0)
         )
+
+    def wait(self, key: int, due_at: int, reason: str) -> None:
+        """The job waits on work elsewhere (``WaitRemote``): no lease, due again at ``due_at``, stalls reset."""
+        self._s.conn.execute(
+            update(jobs)
+            .where(jobs.c.key == key)
+            .values(state="ready", due_at=due_at, lock_owner=None, lock_expires_at=None, stalls=0,
+                    wait_reason=free_text(reason))
+        )
+
+    def wake(self, key: int, now: int) -> bool:
+        """A waiting job due at ``now`` (if it is later): whether the job is waiting at all."""
+        result = self._s.conn.execute(
+            update(jobs)
+            .where(jobs.c.key == key, jobs.c.state == "ready", jobs.c.wait_reason.is_not(None))
+            .values(due_at=case((jobs.c.due_at > now, now), else_=jobs.c.due_at))
+        )
+        return result.rowcount == 1
 
     def locked(self, key: int, owner: str | None, lock_version: int | None) -> Any:
         """The job row, checked against the caller's lease (fencing: an expired, re-claimed lease loses)."""
@@ -84,7 +103,8 @@ class SqlJobs:
             update(jobs)
             .where(jobs.c.key == key)
             .values(state="ready" if retries > 0 else "failed", retries=retries, due_at=due_at, lock_owner=None,
-                    lock_expires_at=None, error_message=free_text(message))
+                    lock_expires_at=None, error_message=free_text(message), wait_reason=None,
+                    failures=jobs.c.failures + 1)
         )
 
     def claim(
@@ -111,12 +131,18 @@ class SqlJobs:
 
     def ready(self, instance_keys: Sequence[int]) -> list[Any]:
         """The jobs of these instances that no worker holds now: what they wait on a worker for (ix_jobs_instance)."""
+        if len(instance_keys) == 1:  # every start and every command answers with its instance: the hot case
+            return self._s.run(
+                "SELECT * FROM jobs WHERE instance_key = :i AND state = 'ready'", {"i": instance_keys[0]}
+            ).all()
         found: list[Any] = []
         for start in range(0, len(instance_keys), 500):  # bounded IN lists, whatever the page size
+            params = {f"i{n}": key for n, key in enumerate(instance_keys[start : start + 500])}
             found.extend(
-                self._s.conn.execute(
-                    select(jobs).where(jobs.c.instance_key.in_(instance_keys[start : start + 500]),
-                                       jobs.c.state == "ready")
+                self._s.run(
+                    "SELECT * FROM jobs WHERE state = 'ready' AND instance_key IN ("
+                    + ", ".join(f":{name}" for name in params) + ")",
+                    params,
                 ).all()
             )
         return found

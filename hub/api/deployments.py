@@ -15,10 +15,11 @@ _XML_TYPES = ("application/xml", "text/xml", "application/bpmn+xml")
 
 
 async def deploy(request: Request) -> Response:
-    """Multipart upload of one or more BPMN files (any field name), or one raw XML body.
+    """Multipart upload of one or more BPMN (and .dmn) files (any field name), or one raw XML body.
 
     Answers the processes deployed and the ``warnings`` about what they use that the engine accepts but will
-    not act on (each with file, line, element and message, as the problems of a rejected deployment).
+    not act on (each with file, line, element and message, as the problems of a rejected deployment), and the
+    DMN ``decisions`` deployed (new versions or reused).
     """
     require(request, "deploy")
     engine = hub(request).engine
@@ -47,8 +48,8 @@ async def deploy(request: Request) -> Response:
             415,
             "send BPMN as multipart/form-data (one or more files) or as a raw application/xml body",
         )
-    deployed = await asyncio.to_thread(engine.deploy, resources, name=name, expose=expose)
-    return JSONResponse(deployment_report(deployed, expose=expose), status_code=201)
+    deployed, decisions = await asyncio.to_thread(engine.deploy_all, resources, name=name, expose=expose)
+    return JSONResponse(deployment_report(deployed, expose=expose, decisions=decisions), status_code=201)
 
 
 async def list_deployments(request: Request) -> Response:

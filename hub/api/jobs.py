@@ -1,4 +1,4 @@
-"""Jobs for external workers in any language: activate (long polling), complete, fail, throw an error.
+"""Jobs for external workers in any language: activate (long polling), complete, fail, throw an error; wake.
 
 An activated job carries ``worker`` and ``lockVersion``: every report on it
 (complete, fail, error) must send them back (RELIABILITY I6, fencing). A
@@ -145,9 +145,19 @@ async def throw_error(request: Request) -> Response:
     return JSONResponse({"key": key, "state": "error thrown", "errorCode": code})
 
 
+async def wake(request: Request) -> Response:
+    """A job that waits on remote work (its handler raised ``WaitRemote``) is checked now; 409 if it is not waiting."""
+    require(request, "jobs")
+    key = path_int(request, "key")
+    if not await asyncio.to_thread(hub(request).engine.wake_job, key):
+        raise ApiError(409, f"job {key} is not waiting on remote work (it is running, done, or no such job)")
+    return JSONResponse({"key": key, "state": "due"})
+
+
 routes: list[BaseRoute] = [
     Route("/api/v1/jobs/activate", activate, methods=["POST"]),
     Route("/api/v1/jobs/{key}/complete", complete, methods=["POST"]),
     Route("/api/v1/jobs/{key}/fail", fail, methods=["POST"]),
     Route("/api/v1/jobs/{key}/error", throw_error, methods=["POST"]),
+    Route("/api/v1/jobs/{key}/wake", wake, methods=["POST"]),
 ]

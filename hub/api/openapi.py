@@ -59,6 +59,15 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     },
     "/process-definitions/{processId}": {"get": ("Every version of one process.", "read", {})},
     "/process-definitions/{processId}/xml": {"get": ("The BPMN XML (?version=N).", "read", {})},
+    "/decisions": {"get": ("Every deployed DMN decision version (?decisionId=...).", "read", {})},
+    "/decisions/{decisionId}/evaluate": {
+        "post": (
+            "Evaluate a deployed DMN decision (the latest version, or version / versionTag) with variables; "
+            "answers result, matchedRules and evaluatedDecisions.",
+            "start",
+            {"requestBody": _body({**_VARS, "version": {"type": "integer"}, "versionTag": _S})},
+        )
+    },
     "/process-instances": {
         "post": (
             "Start an instance; with awaitCompletion (seconds) answer when it ends or the wait runs out.",
@@ -229,6 +238,9 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
             },
         )
     },
+    "/jobs/{key}/wake": {
+        "post": ("Check a job that waits on remote work (an A2A task) now; 409 if it is not waiting.", "jobs", {})
+    },
     "/mcp-servers": {
         "get": ("List registered MCP servers.", "read", {}),
         "post": (
@@ -294,6 +306,40 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                                                             "default": 100}},
             ]},
         )
+    },
+    "/export": {
+        "get": (
+            "The instances' journal as an event log, streamed: XES (IEEE 1849) or OCEL 2.0 JSON.",
+            "read",
+            {"parameters": [
+                {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["xes", "ocel"],
+                                                             "default": "xes"}},
+                {"name": "process", "in": "query", "schema": _S},
+                {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "from", "in": "query", "schema": _S, "description": "started at or after (ISO 8601)"},
+                {"name": "to", "in": "query", "schema": _S, "description": "started before (ISO 8601)"},
+            ]},
+        )
+    },
+    "/discover/inventory": {
+        "get": ("Every process: instances, completed, incidents, failure rate, cycle-time percentiles.", "read", {})
+    },
+    "/discover/conformance/{processId}": {
+        "get": ("Fitness and precision of a deployed version's instances against its model, and the deviating "
+                "instances (pm4py).", "read",
+                {"parameters": [{"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}}]})
+    },
+    "/discover/model": {
+        "get": ("A BPMN model with its diagram, mined from how the instances ran (pm4py's inductive miner).", "read",
+                {"parameters": [
+                    {"name": "process", "in": "query", "schema": _S},
+                    {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "noise", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+                ]})
+    },
+    "/discover/brief/{processId}": {
+        "get": ("One process's improvement brief: bottlenecks, rework, hot spots, ranked automation opportunities.",
+                "read", {})
     },
     "/users": {
         "get": ("List the local users with their groups.", "admin", {"responses": _ok(_items("User"))}),

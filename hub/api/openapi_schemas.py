@@ -87,6 +87,13 @@ SCHEMAS: dict[str, Any] = {
             "retries": {"type": "integer"},
             "claims": {"type": "integer", "description": "How often a worker took it before (0: none has)."},
             "lastError": {"type": "string", "description": "What the last failed attempt reported."},
+            "remoteWait": {
+                "type": "object",
+                "description": "Present while the job waits on remote work (an A2A task) without holding a worker:"
+                " what it waits on and when it is checked next (UTC). POST /api/v1/jobs/{key}/wake checks it now.",
+                "properties": {"reason": {"type": "string"}, "nextCheck": {"type": "string", "format": "date-time"}},
+                "required": ["reason", "nextCheck"],
+            },
         },
         "required": ["jobType", "since", "job", "retries", "claims"],
     },
@@ -173,8 +180,23 @@ SCHEMAS: dict[str, Any] = {
                 "description": "What the models use that the engine accepts but will not act on (deployed anyway).",
             },
             "exposed": {"type": "boolean"},
+            "decisions": {
+                "type": "array",
+                "description": "The DMN decisions of the .dmn files deployed: a new version, or reused (isNew false).",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "decisionId": {"type": "string"},
+                        "name": {"type": ["string", "null"]},
+                        "version": {"type": "integer"},
+                        "key": ID,
+                        "resourceName": {"type": "string"},
+                        "isNew": {"type": "boolean"},
+                    },
+                },
+            },
         },
-        "required": ["processes", "warnings", "exposed"],
+        "required": ["processes", "warnings", "exposed", "decisions"],
     },
     "Job": {
         "type": "object",

@@ -143,7 +143,7 @@ def mcp(
     """
     from hub.app import WorkerThread
     from hub.cli import open_engine, register_workers
-    from hub.job_types import close_handlers, hub_policies, job_handlers
+    from hub.job_types import close_handlers, gateway_of, hub_policies, job_handlers
     from protocols.mcp import McpEndpoint
     from registry import InvalidEntry, Principal, parse_scopes
 
@@ -169,7 +169,7 @@ def mcp(
         worker.start()
     principal = Principal(name=f"stdio:{os.environ.get('USER', 'local')}", scopes=granted)
     try:
-        asyncio.run(McpEndpoint(engine).run_stdio(principal))
+        asyncio.run(McpEndpoint(engine, gateway=gateway_of(handlers)).run_stdio(principal))  # federated tools too
     except KeyboardInterrupt:
         pass
     finally:

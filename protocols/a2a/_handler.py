@@ -243,7 +243,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             try:
                 by = actor_of(principal, Channel.A2A)
                 view = await self._io(lambda: self.engine.start(spec.process_id, variables, owner=principal.name,
-                                                                by=by))
+                                                                by=by, start_element=spec.start_element))
             except (InvalidInput, NotFound) as exc:
                 raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))

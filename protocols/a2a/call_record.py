@@ -49,6 +49,7 @@ class CallRecord:
     task_id: str | None = None
     context_id: str | None = None
     answered: int = 0  # the last round of a person's answers (to the task's input-required) sent to the agent
+    waited_since: int | None = None  # ms since the epoch: when the job first left its worker to wait (WaitRemote)
 
     def to_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -63,6 +64,8 @@ class CallRecord:
             found["contextId"] = self.context_id
         if self.answered:
             found["answered"] = self.answered
+        if self.waited_since is not None:
+            found["waitedSince"] = self.waited_since
         return found
 
     @classmethod
@@ -81,6 +84,7 @@ class CallRecord:
         if not isinstance(message_id, str) or not isinstance(sent_at, int):
             return None
         task_id, context_id, answered = raw.get("taskId"), raw.get("contextId"), raw.get("answered")
+        waited = raw.get("waitedSince")
         return cls(
             job.key,
             agent,
@@ -89,4 +93,5 @@ class CallRecord:
             task_id if isinstance(task_id, str) else None,
             context_id if isinstance(context_id, str) else None,
             answered if isinstance(answered, int) and not isinstance(answered, bool) else 0,
+            waited if isinstance(waited, int) and not isinstance(waited, bool) else None,
         )

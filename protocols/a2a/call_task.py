@@ -27,8 +27,16 @@ Lifecycle of one job:
    the remote task's id, as soon as the agent names the task and before any
    waiting. The record is journaled like any variable (it holds no secret)
    and ends with the task's element instance;
-3. the wait: streaming (SubscribeToTask) when the card says the agent
-   streams, else polling GetTask with exponential backoff (``WaitSettings``).
+3. the wait, first holding the worker's slot for ``inline_wait_s`` (1 s):
+   streaming (SubscribeToTask) when the card says the agent streams, else
+   polling GetTask (``WaitSettings``). A task still running then is waited
+   for without a worker: the record gets ``waitedSince``, the hub's list of
+   waiting calls (``registry.a2a_calls``) names the task, and the handler
+   raises ``engine.WaitRemote``, which frees the slot. Each later attempt
+   (at the next check, or when ``Engine.wake_job`` is called) reads the task
+   once and ends, asks, or waits again; the wait between checks doubles
+   (the task's age, between ``MIN_CHECK_S`` and ``MAX_CHECK_S``), and never
+   reaches past the ``timeout``'s deadline.
    A task in ``input-required`` becomes a user task in this process
    (``engine.AskPerson``, listed with ``"kind": "a2a-input"``, the agent's
    question and the artifacts so far); the job waits without a thread.
@@ -43,11 +51,13 @@ and sends nothing; without one (the hub died between sending and hearing the
 task's id) it sends the message again with the same messageId, which an agent
 that deduplicates messages answers with the same task.
 
-While it waits, the handler checks every ``job_check_s`` that its job is still
-open: a job withdrawn meanwhile (a boundary event fired, the instance was
-canceled) cancels the remote task and ends the wait. ``close()`` (the hub
-stopping) ends every wait at once without canceling anything: the next
-attempt resumes it.
+While it waits holding the slot, the handler checks every ``job_check_s``
+that its job is still open: a job withdrawn meanwhile (a boundary event
+fired, the instance was canceled) cancels the remote task and ends the wait.
+A job withdrawn while it waits without a worker is found by the hub's sweep
+(``sweep_forever``, ``protocols.a2a.call_sweep``), which cancels its task.
+``close()`` (the hub stopping) ends every wait at once without canceling
+anything: the next attempt resumes it.
 
 Outcomes:
 
@@ -69,24 +79,35 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
-from a2a.types import Message, Part, Role
-from google.protobuf.json_format import ParseDict  # type: ignore[import-untyped]
-from google.protobuf.struct_pb2 import Value  # type: ignore[import-untyped]
+import httpx
+from a2a.types import Message, TaskState
 
-from engine import AskPerson, BpmnError
+from engine import BpmnError, WaitRemote
 from engine.ports import Clock, SystemClock
 from engine.scheduler import Job
+from protocols.a2a.call_list import CallList
+from protocols.a2a.call_message import (
+    ANSWER_VARIABLE,
+    MAX_MESSAGE,
+    InvalidCallTask,
+    answer_message,
+    ask_person,
+    build_message,
+)
 from protocols.a2a.call_record import RECORD_VARIABLE, CallRecord, JobRecords
-from protocols.a2a.client import A2ACallError, AgentSession, TaskOutcome, WaitSettings, connect
+from protocols.a2a.call_supervise import supervise
+from protocols.a2a.call_sweep import cancel_quietly, sweep_orphans
+from protocols.a2a.client import TERMINAL, A2ACallError, AgentSession, TaskOutcome, WaitSettings, connect, state_name
 from protocols.http import EgressPolicy, Resolver, system_resolver
 from protocols.task_headers import required_header, timeout_header
-from registry import Registry, RemoteAgent
+from registry import Registry, RemoteAgent, RemoteCall
 
 __all__ = [
     "DEFAULT_RESULT_VARIABLE",
@@ -104,15 +125,11 @@ log = logging.getLogger("agenthub.a2a.call")
 
 JOB_TYPE = "a2a"
 DEFAULT_RESULT_VARIABLE = "a2aResult"
-ANSWER_VARIABLE = "a2aInput"  # a person's answer to the remote task's input-required (engine.AskPerson)
 FAILED, CANCELED, TIMED_OUT = "A2A_TASK_FAILED", "A2A_TASK_CANCELED", "A2A_TIMEOUT"
 MAX_TIMEOUT_S = 30 * 24 * 3600.0
-_CANCEL_TIMEOUT_S = 10.0
-_MAX_MESSAGE = 2000
-
-
-class InvalidCallTask(ValueError):
-    """The task's headers or input variables are wrong; the message names the header or variable."""
+INLINE_WAIT_S = 1.0  # how long a job waits for its task holding a worker slot, before it waits without one
+MIN_CHECK_S, MAX_CHECK_S = 1.0, 30.0  # the bounds of the durable wait between two checks of the task
+SWEEP_S = 30.0  # how often the hub looks for tasks whose job was withdrawn while it waited without a worker
 
 
 class WaitEnded(A2ACallError):
@@ -125,6 +142,8 @@ class A2ACallTask:
     ``egress`` decides which addresses an agent's interface may be reached at
     (the hub passes the ``http`` connector's, from ``AGENTHUB_HTTP_ALLOW``).
     ``environ`` is where tokens are read (default ``os.environ``, at each call).
+    ``inline_wait_s``: how long a call follows its task holding its worker slot before it waits without one
+    (``engine.WaitRemote``), checked again every ``MIN_CHECK_S`` to ``MAX_CHECK_S``.
     """
 
     def __init__(
@@ -136,6 +155,7 @@ class A2ACallTask:
         clock: Clock | None = None,
         settings: WaitSettings | None = None,
         job_check_s: float = 10.0,
+        inline_wait_s: float = INLINE_WAIT_S,
         environ: Mapping[str, str] | None = None,
         resolve: Resolver = system_resolver,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:16],
@@ -146,19 +166,46 @@ class A2ACallTask:
         self.clock = clock or SystemClock()
         self.settings = settings or WaitSettings()
         self.job_check_s = job_check_s
+        self.inline_wait_s = inline_wait_s
         self._environ = environ
         self._resolve = resolve
         self._new_id = new_id
         self._lock = threading.Lock()
         self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._ssl: ssl.SSLContext | None = None
+        self._calls = CallList(registry.a2a_calls)
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """One TLS context for every call: building one reads the CA bundle (~0.1 s of CPU), and a job that waits
+        long connects once per check."""
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        return self._ssl
 
     def close(self) -> None:
-        """End every wait now (from any thread); each of those jobs fails this attempt and resumes on the next."""
+        """End every wait now (from any thread); each of those jobs fails this attempt and resumes on the next.
+
+        Nothing is canceled at any agent: a job waiting without a worker is not touched at all.
+        """
         with self._lock:
             waiting = list(self._waiting)
         for loop, stop in waiting:
             with contextlib.suppress(RuntimeError):  # that loop has finished already
                 loop.call_soon_threadsafe(stop.set)
+
+    async def sweep(self) -> int:
+        """Cancel the tasks whose job was withdrawn while it waited without a worker; how many were canceled."""
+        return await sweep_orphans(self.registry, self.records, self.egress, settings=self.settings,
+                                   environ=self._environ_now(), resolve=self._resolve, ssl_context=self._ssl_context())
+
+    async def sweep_forever(self, every_s: float = SWEEP_S) -> None:
+        """``sweep`` every ``every_s`` until cancelled (the hub runs one while it serves); a failed sweep is logged."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweeping the A2A tasks of withdrawn jobs failed; trying again in %g s", every_s)
 
     async def __call__(self, job: Job) -> dict[str, Any]:
         name = _header(job, "agent")
@@ -178,13 +225,14 @@ class A2ACallTask:
         finally:
             with self._lock:
                 self._waiting.discard(entry)
+        await self._handled(job, current)
         if outcome.state == "input-required":
-            raise _ask(job, name, outcome, current)
+            raise ask_person(job, name, outcome, current)
         value = outcome.to_variable()
         if outcome.state in ("failed", "rejected", "canceled"):
             code = CANCELED if outcome.state == "canceled" else FAILED
             said = outcome.message or f"agent '{name}' reports task {outcome.task_id} as {outcome.state}"
-            raise BpmnError(code, said[:_MAX_MESSAGE], {result_variable: value})
+            raise BpmnError(code, said[:MAX_MESSAGE], {result_variable: value})
         return {result_variable: value}
 
     async def _call(
@@ -200,20 +248,14 @@ class A2ACallTask:
         current = record or CallRecord(job.key, agent.name, message.message_id, self._now_ms())
         remaining = None if timeout_s is None else timeout_s - (self._now_ms() - current.sent_at) / 1000
         async with connect(
-            agent, self.egress, settings=self.settings, environ=self._environ_now(), resolve=self._resolve
+            agent, self.egress, settings=self.settings, environ=self._environ_now(), resolve=self._resolve,
+            ssl_context=self._ssl_context(),
         ) as session:
             if remaining is not None and remaining <= 0:
-                await self._time_out(session, current, timeout_s, result_variable)
+                await self._time_out(job, session, current, timeout_s, result_variable)
             if record is None:
                 await self._remember(job, current)
-            elif record.task_id:
-                log.info(
-                    "job %s: waiting again for task %s of agent '%s' (nothing is sent again)",
-                    job.key,
-                    record.task_id,
-                    agent.name,
-                )
-            else:
+            elif not record.task_id:
                 log.warning(
                     "job %s: an earlier attempt sent message %s to agent '%s' and did not learn its task; "
                     "sending it again with the same messageId",
@@ -229,26 +271,37 @@ class A2ACallTask:
                     # shielded: once the write is under way it finishes, even if the wait is ended meanwhile
                     await asyncio.shield(self._remember(job, current))
                 except Exception:
-                    await _cancel_quietly(session, task_id)  # a task no attempt would ever wait for
+                    await cancel_quietly(session, task_id)  # a task no attempt would ever wait for
                     raise
 
-            answer = _answer(job, current)
+            answer = answer_message(job, current)
             if answer is not None:  # a person answered the task's input-required: pass it on, once per round
                 current = replace(current, answered=answer[0], job=job.key)
                 await self._remember(job, current)
                 work = session.send(answer[1], started=started)
+            elif current.task_id and current.waited_since is not None:
+                # a check after a wait without a worker (or after a restart): the task once, then wait again
+                return await self._check(job, session, current, remaining), current
             elif current.task_id:
+                log.info("job %s: waiting again for task %s of agent '%s' (nothing is sent again)",
+                         job.key, current.task_id, agent.name)
                 work = session.follow(current.task_id)
             else:
                 work = session.send(message, started=started)
-            ended = await self._supervise(job, work, remaining, stop)
+            ended = await supervise(
+                work, remaining=remaining, stop=stop, inline_s=self.inline_wait_s, check_s=self.job_check_s,
+                job_open=lambda: asyncio.to_thread(self._job_open, job), may_leave=lambda: bool(current.task_id),
+            )
             if isinstance(ended, TaskOutcome):
                 return ended, current
+            if ended == "inline":  # the task runs on: wait for it without holding the worker's slot
+                await self._leave(job, current, remaining)
             if ended == "timeout":
-                await self._time_out(session, current, timeout_s, result_variable)
+                await self._time_out(job, session, current, timeout_s, result_variable)
             if ended == "withdrawn":
                 if current.task_id:
-                    await _cancel_quietly(session, current.task_id)
+                    await cancel_quietly(session, current.task_id)
+                await self._handled(job, current)
                 raise WaitEnded(
                     f"job {job.key} was withdrawn while it waited for agent '{agent.name}' "
                     f"(task {current.task_id or 'not started'}, canceled there)"
@@ -258,50 +311,47 @@ class A2ACallTask:
                 f"{current.task_id or '(not known yet)'} of agent '{agent.name}'"
             )
 
-    async def _supervise(
-        self,
-        job: Job,
-        work: Coroutine[Any, Any, TaskOutcome],
-        remaining: float | None,
-        stop: asyncio.Event,
-    ) -> TaskOutcome | Literal["timeout", "withdrawn", "closing"]:
-        """Run ``work``: its outcome (or what it raised), unless the wait ends first; then why it ended.
+    async def _check(
+        self, job: Job, session: AgentSession, record: CallRecord, remaining: float | None
+    ) -> TaskOutcome:
+        """Read the task once: its outcome when it ended or asks for input, else ``WaitRemote`` again."""
+        assert record.task_id is not None
+        task = await session.get(record.task_id)
+        if task.status.state in TERMINAL or task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
+            return TaskOutcome.of_task(task)
+        raise self._wait(record, remaining, state_name(task.status.state))
 
-        ``"withdrawn"``: the job is no longer open. Whatever the answer, ``work``
-        has been canceled and awaited by then, so nothing of it outlives the call.
+    async def _leave(self, job: Job, record: CallRecord, remaining: float | None) -> NoReturn:
+        """Leave the worker's slot: the hub's list of waiting calls names the task, then ``WaitRemote``, which
+        writes the record with ``waitedSince`` in the transaction that starts the wait."""
+        assert record.task_id is not None
+        await self._calls.add(RemoteCall(job.key, job.instance, record.agent, record.task_id, self._now_ms()))
+        waited = replace(record, waited_since=self._now_ms()) if record.waited_since is None else record
+        wait = self._wait(waited, remaining, "working")
+        wait.variables[RECORD_VARIABLE] = waited.to_json()
+        raise wait
+
+    def _wait(self, record: CallRecord, remaining: float | None, state: str) -> WaitRemote:
+        """The durable wait until the next check: as long as the task has run so far, within the bounds and the
+        timeout, so the waits double (a task that takes an hour is looked at every 30 s, one that takes seconds
+        within a second or two of its end).
+
+        Rejected: a backoff counter in the record, written at every check: a journal event each time, for every
+        waiting call, for as long as it waits. The time since the first send, recorded already, gives the same
+        doubling for nothing.
         """
-        loop = asyncio.get_running_loop()
-        deadline = None if remaining is None else loop.time() + remaining
-        waiter = asyncio.ensure_future(work)
-        stopped = asyncio.ensure_future(stop.wait())
-        try:
-            next_check = loop.time() + self.job_check_s
-            while True:
-                until = next_check if deadline is None else min(next_check, deadline)
-                done, _ = await asyncio.wait(
-                    {waiter, stopped}, timeout=max(0.0, until - loop.time()), return_when=asyncio.FIRST_COMPLETED
-                )
-                if waiter in done:
-                    return waiter.result()
-                if stopped in done:
-                    return "closing"
-                if deadline is not None and loop.time() >= deadline:
-                    return "timeout"
-                if loop.time() >= next_check:
-                    if not await asyncio.to_thread(self._job_open, job):
-                        return "withdrawn"
-                    next_check = loop.time() + self.job_check_s
-        finally:
-            for pending in (waiter, stopped):
-                if not pending.done():
-                    pending.cancel()
-            await asyncio.gather(waiter, stopped, return_exceptions=True)
+        ran_s = max(self._now_ms() - record.sent_at, 0) / 1000
+        delay = min(max(ran_s, MIN_CHECK_S), MAX_CHECK_S)
+        if remaining is not None:
+            delay = min(delay, max(remaining, 0.0))  # the next check at the deadline at the latest: it times out
+        return WaitRemote(delay, f"A2A task {record.task_id} of agent '{record.agent}' ({state})")
 
     async def _time_out(
-        self, session: AgentSession, record: CallRecord, timeout_s: float | None, result_variable: str
+        self, job: Job, session: AgentSession, record: CallRecord, timeout_s: float | None, result_variable: str
     ) -> NoReturn:
         if record.task_id:
-            await _cancel_quietly(session, record.task_id)
+            await cancel_quietly(session, record.task_id)
+        await self._handled(job, record)
         value: dict[str, Any] = {
             "taskId": record.task_id,
             "contextId": record.context_id,
@@ -314,6 +364,11 @@ class A2ACallTask:
             "of the first send; it was canceled there",
             {result_variable: value},
         )
+
+    async def _handled(self, job: Job, record: CallRecord) -> None:
+        """The task's outcome is in hand: the hub's list of waiting calls forgets the job (it may hold none)."""
+        if record.waited_since is not None:
+            await self._calls.remove(job.key)
 
     async def _remember(self, job: Job, record: CallRecord) -> None:
         variables = {RECORD_VARIABLE: record.to_json()}
@@ -329,75 +384,6 @@ class A2ACallTask:
 
     def _environ_now(self) -> Mapping[str, str]:
         return os.environ if self._environ is None else self._environ
-
-
-async def _cancel_quietly(session: AgentSession, task_id: str) -> None:
-    """Ask the agent to cancel the task; what it answers changes nothing here (it may have ended already)."""
-    try:
-        async with asyncio.timeout(_CANCEL_TIMEOUT_S):
-            await session.cancel(task_id)
-    except Exception as exc:
-        log.info("agent '%s': canceling task %s failed: %s: %s", session.name, task_id, type(exc).__name__, exc)
-
-
-def build_message(job: Job, message_id: str) -> Message:
-    """The user message of the job: text from ``message``/``text``, data from ``data``, else all its variables."""
-    where = f"service task '{job.element_id}' (type 'a2a')"
-    variables = {k: v for k, v in job.variables.items() if k not in (RECORD_VARIABLE, ANSWER_VARIABLE)}
-    parts: list[Part] = []
-    for name in ("message", "text"):
-        text = variables.get(name)
-        if text is None:
-            continue
-        if not isinstance(text, str):
-            raise InvalidCallTask(f"{where}: variable '{name}' must be text, not {type(text).__name__}")
-        parts.append(Part(text=text, media_type="text/plain"))
-        break
-    data = variables.get("data")
-    if data is not None:
-        parts.append(Part(data=ParseDict(data, Value()), media_type="application/json"))
-    if not parts:
-        parts.append(Part(data=ParseDict(variables, Value()), media_type="application/json"))
-    message = Message(message_id=message_id, role=Role.ROLE_USER, parts=parts)
-    skill = job.headers.get("skill", "").strip()
-    if skill:
-        message.metadata.update({"skillId": skill})
-    return message
-
-
-def _answer(job: Job, record: CallRecord) -> tuple[int, Message] | None:
-    """A person's answer to the task's input-required, not yet sent: its round and the message that carries it."""
-    raw = job.variables.get(ANSWER_VARIABLE)
-    if not record.task_id or not isinstance(raw, Mapping):
-        return None
-    round_, variables = raw.get("round"), raw.get("variables")
-    if not isinstance(round_, int) or round_ <= record.answered or not isinstance(variables, Mapping):
-        return None
-    parts: list[Part] = []
-    text = variables.get("message", variables.get("text"))
-    if isinstance(text, str):
-        parts.append(Part(text=text, media_type="text/plain"))
-    data = {k: v for k, v in variables.items() if k not in ("message", "text")}
-    if data or not parts:
-        parts.append(Part(data=ParseDict(data, Value()), media_type="application/json"))
-    message = Message(message_id=f"{record.message_id}-answer-{round_}", role=Role.ROLE_USER, parts=parts,
-                      task_id=record.task_id, context_id=record.context_id or "")
-    return round_, message
-
-
-def _ask(job: Job, agent: str, outcome: TaskOutcome, record: CallRecord) -> AskPerson:
-    """The remote task asks for input: a user task in this process, whose answer the next attempt sends on."""
-    question = outcome.message or f"agent '{agent}' needs more input for task {outcome.task_id}"
-    groups = tuple(g.strip() for g in job.headers.get("inputCandidateGroups", "").split(",") if g.strip())
-    return AskPerson(
-        f"{agent}: {question}"[:255],
-        details={"kind": "a2a-input", "agent": agent, "taskId": outcome.task_id, "question": question[:_MAX_MESSAGE],
-                 "artifacts": outcome.artifacts},
-        assignee=job.headers.get("inputAssignee", "").strip() or None,
-        candidate_groups=groups,
-        answer_variable=ANSWER_VARIABLE,
-        round=record.answered + 1,
-    )
 
 
 def _header(job: Job, name: str) -> str:

@@ -26,6 +26,7 @@ import asyncio
 import copy
 import logging
 import os
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -159,14 +160,20 @@ async def connect(
     settings: WaitSettings | None = None,
     environ: Mapping[str, str] | None = None,
     resolve: Resolver = system_resolver,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[AgentSession]:
-    """A session with ``agent``: one HTTP client, closed when the block ends."""
+    """A session with ``agent``: one HTTP client, closed when the block ends.
+
+    ``ssl_context``: one to share between sessions (building one reads the CA bundle: tens of ms each time).
+    """
     settings = settings or WaitSettings()
     card = pinned_card(agent)
     headers = bearer_headers(agent, os.environ if environ is None else environ)
     streaming = card.capabilities.streaming
     binding = card.supported_interfaces[0].protocol_binding
-    async with checked_client(egress, headers=headers, timeout_s=settings.request_timeout_s, resolve=resolve) as http:
+    async with checked_client(
+        egress, headers=headers, timeout_s=settings.request_timeout_s, resolve=resolve, ssl_context=ssl_context
+    ) as http:
         config = ClientConfig(httpx_client=http, streaming=streaming, supported_protocol_bindings=[binding])
         async with ClientFactory(config).create(card) as client:
             yield AgentSession(agent.name, client, streaming=streaming, settings=settings)

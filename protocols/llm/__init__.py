@@ -6,7 +6,8 @@ with no key and no network, registered the same way), mapping the engine's
 conversation to a provider's format and back, measuring usage (tokens, cost,
 latency), the job handler for ``agenthub.model`` steps (``ModelTask``), and
 the provider configuration of Camunda's AI Agent mapped to litellm
-(``camunda_providers``, credentials from ``{{secrets.NAME}}``).
+(``camunda_providers``, credentials from ``{{secrets.NAME}}``), and the job
+handler of Camunda's AI Agent Task (``camunda_task``).
 
 Does not know: policies, budgets, the journal or any engine state. The
 contract is ``engine.agent.turn``: an ``AgentTurn`` in, a ``ModelReply``

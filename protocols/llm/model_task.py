@@ -46,6 +46,10 @@ class ModelTask:
 
     def __call__(self, job: Job) -> dict[str, Any]:
         turn = self.turns.agent_turn(job.key)
+        return self.model_for(turn).complete(turn).to_variables()
+
+    def model_for(self, turn: AgentTurn) -> ChatModel:
+        """The model that answers ``turn`` (Camunda's AI Agent Task asks it too: ``camunda_task``)."""
         if turn.provider is not None and not self.camunda_model:
             call = litellm_call(turn.provider, self.secrets)
             model: ChatModel = LiteLLMModel(call.model, api_base=call.api_base, timeout_s=call.timeout_s or
@@ -53,4 +57,4 @@ class ModelTask:
         else:
             name = self.camunda_model if turn.provider is not None and self.camunda_model else turn.model
             model = self.resolver.resolve_for(name, turn.deployment, self.turns.deployment_file)
-        return model.complete(turn).to_variables()
+        return model

@@ -14,6 +14,11 @@ What comes back depends on where the instance stands when the budget ends:
 - incident or terminated: ``isError: true`` with the instance's outcome.
 
 Every result carries ``_meta["agenthub/instance"]`` and ``_meta["agenthub/state"]``.
+
+A process with Camunda's MCP start event is listed under the tool name its
+template gives (``engine.exposure``) and a call starts it at that start event.
+Camunda's Processes MCP Server answers such a call with the instance key
+alone; here it is followed and answered as any process tool, above.
 """
 
 from __future__ import annotations
@@ -45,12 +50,22 @@ _TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # SEP-986: what clients acc
 
 
 def offered(spec: ToolSpec) -> bool:
-    return bool(_TOOL_NAME.match(spec.process_id)) and not spec.process_id.startswith(BUILTIN_PREFIX)
+    return bool(_TOOL_NAME.match(spec.name)) and not spec.name.startswith(BUILTIN_PREFIX)
+
+
+def _by_name(specs: list[ToolSpec]) -> dict[str, ToolSpec]:
+    """The offered tools by name; where two processes claim one name (a Camunda tool name that is another
+    process's id), the one the engine lists first (deployed first) keeps it."""
+    found: dict[str, ToolSpec] = {}
+    for spec in specs:
+        if offered(spec):
+            found.setdefault(spec.name, spec)
+    return found
 
 
 def as_tool(spec: ToolSpec) -> Tool:
     return Tool(
-        name=spec.process_id,
+        name=spec.name,
         title=spec.title,
         description=spec.description,
         input_schema=spec.input_schema(),
@@ -68,18 +83,15 @@ class ProcessTools:
     async def tools(self) -> list[Tool]:
         """Read from the engine on every listing, so a new deployment shows without a restart."""
         specs = await in_thread(self.engine.tools)
-        return [as_tool(spec) for spec in specs if offered(spec)]
+        return [as_tool(spec) for spec in _by_name(specs).values()]
 
     async def start(
         self, principal: Principal, name: str, arguments: Mapping[str, Any] | None
     ) -> InstanceView | CallToolResult:
         """The started instance, or the tool error that says why nothing started."""
         require(principal, "start", "calling a process tool")
-        try:
-            spec = await in_thread(lambda: self.engine.tool(name))
-        except NotFound:
-            spec = None
-        if spec is None or not offered(spec):
+        spec = _by_name(await in_thread(self.engine.tools)).get(name)
+        if spec is None:
             raise MCPError(INVALID_PARAMS, f"unknown tool '{name}': list the tools to see what this hub offers")
         try:
             variables = check_arguments(spec.input_schema(), arguments)
@@ -88,7 +100,8 @@ class ProcessTools:
         variables["caller"] = principal.name
         try:
             by = actor_of(principal, Channel.MCP)
-            return await in_thread(lambda: self.engine.start(spec.process_id, variables, owner=principal.name, by=by))
+            return await in_thread(lambda: self.engine.start(spec.process_id, variables, owner=principal.name, by=by,
+                                                             start_element=spec.start_element))
         except InvalidInput as exc:
             return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}")
         except NotFound as exc:  # undeployed between the lookup and the start

@@ -23,7 +23,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
@@ -50,6 +50,9 @@ from protocols.instances import follow, is_settled
 from protocols.mcp._context import MAX_ID, Context, in_thread, principal_of, require
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
 
+if TYPE_CHECKING:
+    from protocols.gateway import Gateway
+
 TASK_VERSIONS = frozenset({"2025-11-25"})
 TASK_CALL_METHOD = "agenthub/taskAugmentedToolCall"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
@@ -65,9 +68,10 @@ CAPABILITY = ServerTasksCapability(
 
 
 class Tasks:
-    def __init__(self, engine: Engine, processes: ProcessTools) -> None:
+    def __init__(self, engine: Engine, processes: ProcessTools, gateway: Gateway | None = None) -> None:
         self.engine = engine
         self.processes = processes
+        self.gateway = gateway  # a federated tool's task is an instance of the gateway's call process
 
     async def route(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         """Server middleware: send a task-augmented ``tools/call`` to ``TASK_CALL_METHOD``."""
@@ -85,7 +89,10 @@ class Tasks:
         principal = principal_of(ctx)
         if params.name.startswith(BUILTIN_PREFIX):
             raise MCPError(METHOD_NOT_FOUND, f"the tool '{params.name}' cannot run as a task: call it without 'task'")
-        started = await self.processes.start(principal, params.name, params.arguments)
+        if self.gateway is not None and self.gateway.owns(params.name):
+            started = await self.gateway.start_task(principal, params.name, params.arguments)
+        else:
+            started = await self.processes.start(principal, params.name, params.arguments)
         if isinstance(started, CallToolResult):  # invalid arguments: nothing started, no task
             raise MCPError(INVALID_PARAMS, _error_message(started))
         return {"task": await self._task(started.key)}
@@ -98,7 +105,10 @@ class Tasks:
         key = view.key
         if not is_settled(view):
             view = await follow(self.engine, key, self.processes.budget(ctx), first=view)
-        answer = await self.processes.result(view)
+        if self.gateway is not None and view.process_id == self.gateway.process_id:
+            answer = await self.gateway.instance_result(view)
+        else:
+            answer = await self.processes.result(view)
         meta = {**(answer.meta or {}), RELATED_TASK: {"taskId": str(key)}}
         return answer.model_copy(update={"meta": meta}).model_dump(by_alias=True, mode="json", exclude_none=True)
 

@@ -43,7 +43,7 @@ from mcp_types import CONNECTION_CLOSED, Implementation
 
 from protocols.http import ConnectionFailed, EgressDenied, EgressPolicy, Resolver, system_resolver
 from protocols.mcp.client_egress import checked_transport
-from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_text, limit_outcome
+from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_json, clean_text, limit_outcome
 from protocols.mcp.client_stdio import MissingVariable, StdioTransport, scrubbed_environment
 from registry import McpServer
 
@@ -70,6 +70,7 @@ __all__ = [
 MAX_MESSAGE_BYTES = 16 << 20  # one HTTP response, SSE event or stdio line; beyond it the connection is dropped
 TOOL_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
 _MAX_PAGES = 100
+_REQUESTS = ("resources/list", "resources/templates/list", "resources/read", "prompts/list", "prompts/get")
 _CLIENT_INFO = Implementation(name="agenthub", version="0.1.0")
 
 
@@ -214,6 +215,30 @@ class UpstreamSession:
             result = await self._client.call_tool(tool, dict(arguments))
         content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
         return limit_outcome(content, result.structured_content, result.is_error)
+
+    async def request(self, method: str, **params: Any) -> dict[str, Any]:
+        """A resource or prompt request, its result as cleaned JSON by alias (a listing: its first page).
+
+        ``method``: ``resources/list``, ``resources/templates/list``, ``resources/read`` (``uri``),
+        ``prompts/list``, ``prompts/get`` (``name``, ``arguments``). Nothing of these is pinned: they are not tools.
+        """
+        if method not in _REQUESTS:
+            raise ValueError(f"not a resource or prompt request: {method!r}")
+        client = self._client
+        result: Any
+        with self._translated():
+            if method == "resources/list":
+                result = await client.list_resources(cache_mode="refresh")
+            elif method == "resources/templates/list":
+                result = await client.list_resource_templates(cache_mode="refresh")
+            elif method == "resources/read":
+                result = await client.read_resource(str(params["uri"]), cache_mode="refresh")
+            elif method == "prompts/list":
+                result = await client.list_prompts(cache_mode="refresh")
+            else:
+                result = await client.get_prompt(str(params["name"]), params.get("arguments"))
+        found: dict[str, Any] = clean_json(result.model_dump(by_alias=True, mode="json", exclude_none=True))
+        return found
 
     @contextmanager
     def _translated(self) -> Iterator[None]:

@@ -29,7 +29,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server.context import CallNext, HandlerResult
@@ -63,6 +63,9 @@ from protocols.mcp._sessions import TokenSessions
 from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
 from protocols.mcp.limits import McpLimits
 from registry import Principal
+
+if TYPE_CHECKING:
+    from protocols.gateway import Gateway
 
 log = logging.getLogger("agenthub.mcp")
 
@@ -114,6 +117,7 @@ class McpEndpoint:
         call_timeout_s: float = 30.0,
         server_name: str = "agenthub",
         limits: McpLimits | None = None,
+        gateway: Gateway | None = None,
     ) -> None:
         if not (math.isfinite(call_timeout_s) and call_timeout_s >= 0):
             raise ValueError("call_timeout_s must be a finite number of seconds, 0 or more")
@@ -124,7 +128,8 @@ class McpEndpoint:
         self._processes = ProcessTools(engine, call_timeout_s)
         self._builtins = BuiltinTools(engine)
         self._resources = Resources(engine)
-        self._tasks = Tasks(engine, self._processes)
+        self._gateway = gateway  # federated upstream tools and agents (protocols.gateway), when the hub has one
+        self._tasks = Tasks(engine, self._processes, gateway)
         self.server = self._build_server(server_name)
         self._sessions = TokenSessions(
             self.server,
@@ -179,7 +184,8 @@ class McpEndpoint:
         """Process tools for callers who may start them (``start``), then the built-in tools their scopes allow."""
         principal = principal_of(ctx)
         tools = await self._processes.tools() if principal.has("start") else []
-        return ListToolsResult(tools=[*tools, *self._builtins.tools(principal)])
+        federated = await self._gateway.tools(principal) if self._gateway is not None else []
+        return ListToolsResult(tools=[*tools, *self._builtins.tools(principal), *federated])
 
     async def _call_tool(self, ctx: Context, params: CallToolRequestParams) -> CallToolResult:
         """A tool call; a busy database is a retryable tool error, and no internal error text reaches the caller."""
@@ -187,6 +193,9 @@ class McpEndpoint:
         try:
             if params.name in self._builtins.by_name:
                 return await self._builtins.call(principal, params.name, params.arguments)
+            if self._gateway is not None and self._gateway.owns(params.name):
+                budget = self._processes.budget(ctx)
+                return await self._gateway.call(principal, params.name, params.arguments, budget)
             if params.name.startswith(BUILTIN_PREFIX):
                 raise MCPError(
                     INVALID_PARAMS, f"unknown tool '{params.name}': list the tools to see what this hub offers"

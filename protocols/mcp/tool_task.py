@@ -55,7 +55,7 @@ import asyncio
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine import BpmnError, strict_json
@@ -65,7 +65,7 @@ from protocols.http import EgressPolicy
 from protocols.mcp.client import ToolOutcome, deadline
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
 from protocols.task_headers import required_header, timeout_header
-from registry import PinnedTool, Registry, RegistryNotFound, ToolBlocked, tool_hash
+from registry import McpServer, PinnedTool, Registry, RegistryNotFound, ToolBlocked, tool_hash
 
 __all__ = ["DEFAULT_RESULT_VARIABLE", "ERROR_CODE", "JOB_TYPE", "InvalidToolTask", "McpToolTask", "result_value"]
 
@@ -102,6 +102,7 @@ class McpToolTask:
         self.registry = registry
         self.default_timeout_s = default_timeout_s
         self.sync_ttl_s = sync_ttl_s
+        self.egress = egress
         self.pool = SessionPool(idle_s=idle_s, egress=egress)
         self._synced: dict[str, tuple[str, float]] = {}  # server -> (digest of its listing, when recorded)
         self._lock = threading.Lock()  # the registry's calls run on threads
@@ -121,13 +122,7 @@ class McpToolTask:
             self.pool.discard(server_name)  # removed from the registry: its session, if any, is closed
             raise
         timeout = _timeout(job) or self.default_timeout_s or float(server.timeout_s)
-        async with (
-            deadline(timeout, f"tool '{tool}' of MCP server '{server_name}'"),
-            self.pool.session(server) as session,
-        ):
-            listed = await session.list_tools()
-            pinned = await asyncio.to_thread(self._checked, server_name, tool, listed)
-            outcome = await session.call_tool(tool, _arguments(job, pinned))
+        outcome = await self.call_pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout)
         value = result_value(outcome)
         if outcome.is_error:
             message = outcome.text()[:_MAX_MESSAGE] or f"tool '{tool}' of MCP server '{server_name}' reported an error"
@@ -136,6 +131,40 @@ class McpToolTask:
         if outcome.truncated:
             variables[f"{result_variable}Truncated"] = True
         return variables
+
+    async def call_pinned(
+        self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float
+    ) -> ToolOutcome:
+        """List, record, check the pin, then call ``tool`` with ``arguments(pinned)``: what every job does, and
+        what the hub's gateway (``protocols.gateway``) does for a federated call, so both hold the same pins."""
+        async with (
+            deadline(timeout_s, f"tool '{tool}' of MCP server '{server.name}'"),
+            self.pool.session(server) as session,
+        ):
+            listed = await session.list_tools()
+            pinned = await asyncio.to_thread(self._checked, server.name, tool, listed)
+            return await session.call_tool(tool, arguments(pinned))
+
+    async def offered(self, server: McpServer, timeout_s: float) -> list[PinnedTool]:
+        """The server's tools that may be called now: listed upstream just now (and recorded) with exactly the
+        definition an admin approved. A tool new or changed upstream is not among them until approved."""
+        async with deadline(timeout_s, f"listing MCP server '{server.name}'"), self.pool.session(server) as session:
+            listed = await session.list_tools()
+        await asyncio.to_thread(self._record, server.name, listed)
+        seen = {str(t.get("name")): tool_hash(t) for t in listed}
+        pins = await asyncio.to_thread(self.registry.mcp.tools, server.name)
+        return [p for p in pins if p.callable and seen.get(p.name) == p.approved_hash]
+
+    def callable_listed(self, server: str, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record the listing; the listed tools that may be called now (approved, as approved). Blocking: a thread."""
+        self._record(server, listed)
+        pins = {pin.name: pin for pin in self.registry.mcp.tools(server)}
+        return [t for t in listed if (pin := pins.get(str(t.get("name")))) is not None and pin.callable
+                and tool_hash(t) == pin.approved_hash]
+
+    def checked_tool(self, server: str, tool: str, listed: list[dict[str, Any]]) -> PinnedTool:
+        """Record the listing, then the pin of ``tool`` or ``ToolBlocked``, as this job type checks it (a thread)."""
+        return self._checked(server, tool, listed)
 
     def _checked(self, server: str, tool: str, listed: list[dict[str, Any]]) -> PinnedTool:
         """Record the listing, then check the pin (registry calls: run on a thread, not on the worker's loop)."""

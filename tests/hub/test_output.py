@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from engine import InstanceView
-from hub.output import print_run_hints
+from hub.output import print_instance, print_run_hints
 from hub.tables import clip, compact, due_time, table, utc_time
 
 
@@ -50,6 +50,19 @@ def test_hints_for_job_types_the_hub_runs_and_for_camunda_connectors_say_what_to
     http, camunda = capsys.readouterr().err.splitlines()
     assert http.endswith("which the hub runs itself: start `agenthub worker` or `agenthub serve` on this database")
     assert "a Camunda connector that agenthub does not run" in camunda
+
+
+def test_a_job_waiting_on_remote_work_says_on_what_and_when_it_is_checked_next_and_gets_no_hint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    remote = {"reason": "A2A task t-1 of agent 'helper' (working)", "nextCheck": "2026-12-06T10:00:30Z"}
+    view = _view({**_waiting("a2a", claims=1), "remoteWait": remote})
+    print_instance(view, as_json=False)
+    print_run_hints(view)
+    out, err = capsys.readouterr()
+    assert ("    waiting on A2A task t-1 of agent 'helper' (working); checked next at 2026-12-06 10:00:30 UTC "
+            "(job 7, no worker slot held)") in out.splitlines()
+    assert err == ""
 
 
 def test_an_instance_waiting_for_nothing_gets_no_hint(capsys: pytest.CaptureFixture[str]) -> None:

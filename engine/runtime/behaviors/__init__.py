@@ -30,6 +30,7 @@ from engine.runtime.behaviors.activities import (
 )
 from engine.runtime.behaviors.ad_hoc import AdHocSubProcessBehavior
 from engine.runtime.behaviors.compensation import CompensationRules
+from engine.runtime.behaviors.decisions import BusinessRuleTaskBehavior
 from engine.runtime.behaviors.gateways import ExclusiveGateway, InclusiveGateway, ParallelGateway
 from engine.runtime.behaviors.multi_instance import MultiInstanceBody
 from engine.runtime.kernel import Behavior, BehaviorTable
@@ -53,7 +54,7 @@ RUNTIME_ROWS: Final[dict[ElementKind, Behavior]] = {
     K.SCRIPT_TASK: ScriptTaskBehavior(),
     K.SERVICE_TASK: _JOB,
     K.SEND_TASK: _JOB,
-    K.BUSINESS_RULE_TASK: _JOB,
+    K.BUSINESS_RULE_TASK: BusinessRuleTaskBehavior(),
     K.RECEIVE_TASK: _CATCH,
     K.USER_TASK: UserTaskBehavior(),
     K.EXCLUSIVE_GATEWAY: ExclusiveGateway(),

@@ -1,5 +1,8 @@
 """Syntax errors say what and where; limits stop runaway expressions; nothing else escapes."""
 
+import tracemalloc
+from decimal import Decimal
+
 import pytest
 
 from engine.feel import FeelError, FeelEvaluationError, FeelSyntaxError, compile_expression, evaluate
@@ -80,3 +83,26 @@ def test_values_that_share_sublists_cannot_blow_up_when_walked() -> None:
 def test_huge_number_literals_are_null_not_slow() -> None:
     assert evaluate("1e999999 + 1", {}) is None
     assert evaluate('substring("abc", x)', {"x": 10**100}) is None
+
+
+def test_a_megabyte_expression_is_refused_before_it_is_parsed_in_little_memory() -> None:
+    source = " + ".join(["1"] * 350_000)  # about 1 MB of FEEL
+    text = '"' + "a" * (1 << 20) + '"'  # a 1 MB string literal
+    tracemalloc.start()
+    try:
+        for big in (source, text):
+            with pytest.raises(FeelSyntaxError, match="longer than 100000 characters"):
+                evaluate(big, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024  # the source itself is all it holds: no tokens or tree were built
+
+
+def test_towers_of_powers_are_numbers_or_null_never_a_runaway_computation() -> None:
+    # ``**`` groups to the left in FEEL, so 9**9**9 is (9**9)**9: large but finite.
+    power = evaluate("9**9**9", {})
+    assert power == evaluate("(9**9)**9", {})
+    assert isinstance(power, Decimal) and power.adjusted() == 77 and str(power).startswith("1.96627050475552913618")
+    for tower in ("9**(9**9)", "9**(9**(9**9))", "(-9)**(9**9)", "decimal(9**(9**9), 2)"):
+        assert evaluate(tower, {}) is None, tower

@@ -1,0 +1,46 @@
+"""Discover: what the journal says about how the processes really run.
+
+Owns: event logs out in the standard formats (XES, IEEE 1849, and OCEL 2.0
+as JSON, both streamed), the process inventory (per process: how often, how
+long, how often it fails) and the improvement brief (bottlenecks, rework,
+exception hot spots and ranked automation opportunities, each with its
+expected impact stated from the data).
+
+Also process mining with pm4py (``mining``: a model discovered by the
+inductive miner, conformance of a version's instances to its model).
+
+Reads the journal through the engine's query API only
+(``Engine.event_log``, keyset pages), never SQL, and never writes to the
+engine. Does not know HTTP or the CLI (the hub serves what this returns).
+Needs no pm4py except for mining: pm4py (AGPL-3.0, the optional extra
+``agenthub[discover]``) is imported lazily in ``discover.mining`` only.
+"""
+
+from discover.elements import ElementCatalog, ElementInfo
+from discover.exceptions import DiscoverError, MiningUnavailable, UnknownProcess
+from discover.export import ExportCounts, ExportFormat, export_chunks, export_to
+from discover.inventory import ProcessSummary, brief, inventory
+from discover.mining import conformance, discover_model
+from discover.steps import Lifecycle, Step, steps_of
+from engine.event_log import LogFilter
+
+__all__ = [
+    "DiscoverError",
+    "ElementCatalog",
+    "ElementInfo",
+    "ExportCounts",
+    "ExportFormat",
+    "Lifecycle",
+    "LogFilter",
+    "MiningUnavailable",
+    "ProcessSummary",
+    "Step",
+    "UnknownProcess",
+    "brief",
+    "conformance",
+    "discover_model",
+    "export_chunks",
+    "export_to",
+    "inventory",
+    "steps_of",
+]
