@@ -1,5 +1,5 @@
-"""Deploying BPMN and DMN: parse and check every resource, then store each process and decision as a new version or
-reuse one."""
+"""Deploying BPMN, DMN and forms: parse and check every resource, then store each process, decision and form as a
+new version or reuse one."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from engine.decisions import DeployedDecision, read_decisions, store_decisions
 from engine.dmn import DecisionGraph
 from engine.exceptions import DeploymentError, InvalidInput
 from engine.exposure import offers_tool, tool_problems
+from engine.forms import FormDocument, read_forms, store_forms
 from engine.model import Definitions
 from engine.parser import BpmnParseError, Problem, parse_bpmn
 from engine.resources import DeploymentFiles, split_resources
@@ -55,10 +56,11 @@ class Deployer:
             raise InvalidInput("nothing to deploy: give at least one BPMN resource (or a .dmn file)")
         resources, files = split_resources(resources)
         graphs, decision_problems = read_decisions(files.files)
-        if not resources and not graphs and not decision_problems:
+        forms, form_problems = read_forms(files.files)
+        if not resources and not graphs and not decision_problems and not forms and not form_problems:
             raise InvalidInput(
-                "nothing to deploy: give at least one BPMN resource or .dmn file (files such as model files go with "
-                "the BPMN)"
+                "nothing to deploy: give at least one BPMN resource, .dmn or .form file (files such as model files go "
+                "with the BPMN)"
             )
         with self._k.store.reader() as tx:
             known = {row.process_id for row in tx.definitions.versions()}
@@ -88,9 +90,10 @@ class Deployer:
             parsed.append((resource_name, text, definitions))
         problems.extend(files.problems)
         problems.extend(decision_problems)
+        problems.extend(form_problems)
         if problems:
             raise DeploymentError(problems)
-        stored, decisions = self._k.atomic(lambda tx: self._store(tx, parsed, files, graphs, name, expose))
+        stored, decisions = self._k.atomic(lambda tx: self._store(tx, parsed, files, graphs, forms, name, expose))
         processes = [dataclasses.replace(d, warnings=warnings.get((d.resource_name, d.process_id), ())) for d in stored]
         return processes, decisions
 
@@ -100,12 +103,14 @@ class Deployer:
         parsed: list[tuple[str, str, Definitions]],
         files: DeploymentFiles,
         graphs: dict[str, DecisionGraph],
+        forms: dict[str, FormDocument],
         name: str | None,
         expose: bool,
     ) -> tuple[list[DeployedProcess], list[DeployedDecision]]:
         at = self._k.millis()
         deployment = tx.next_key()
-        tx.definitions.insert_deployment(deployment, name or ", ".join([*(r for r, _, _ in parsed), *graphs]), at)
+        tx.definitions.insert_deployment(deployment, name or ", ".join([*(r for r, _, _ in parsed), *graphs, *forms]),
+                                         at)
         for file_name, content in sorted(files.files.items()):
             digest = hashlib.sha256(content.encode()).hexdigest()
             tx.definitions.insert_resource(deployment, file_name, digest, content, at)
@@ -135,4 +140,5 @@ class Deployer:
                 self._k.remember(key, process)
                 self._k.unit(tx).register_start_events(process, key)
                 deployed.append(DeployedProcess(process.id, version, key, resource_name, is_new=True))
+        store_forms(tx, deployment, forms, files.files, at)
         return deployed, store_decisions(tx, deployment, graphs, files.files, at)

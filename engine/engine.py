@@ -36,6 +36,7 @@ from engine.deployment import Deployer
 from engine.event_log import EventLogQueries
 from engine.exceptions import AskPerson, Conflict, NotFound, WaitRemote
 from engine.exposure import ToolSpec
+from engine.form_links import FormQueries, LinkedForm
 from engine.instance_queries import InstanceQueries
 from engine.job_commands import JobCommands
 from engine.job_reports import JobReport
@@ -76,6 +77,7 @@ class Engine(Generic[StoreT]):
         self._deployer = Deployer(self._k)
         self._decisions = DecisionCommands(self._k)
         self._queries = Queries(self._k)
+        self._forms = FormQueries(self._k)
         self.console = InstanceQueries(self._k)  # the web console's reads (filtered pages, counts, heat maps)
         self.event_log = EventLogQueries(store)  # every step of a set of instances, streamed (discover's exports)
         self._events = EventCommands(self._k)
@@ -255,12 +257,14 @@ class Engine(Generic[StoreT]):
 
         ``completed_by`` is the older spelling of ``by=Actor(id=...)``. An approval that needs more approvers
         than it has so far records this one and stays open: the task ends when its element stops waiting on it.
+        A task with a form completes only with variables the form accepts (``FormInvalid`` lists each field's error).
         """
         values = check_variables(variables)
         who = by if by is not None else Actor(id=completed_by) if completed_by else None
 
         def work(tx: StoreTx) -> None:
             row = _open_task(tx, key)
+            self._forms.check(tx, row, values)
             instance, element = int(row.instance_key), int(row.element_instance)
             touched = self._k.run(tx, instance, m.CompleteUserTask(key, element, values, who))
             waiting = touched[instance].state.elements.get(element)
@@ -434,6 +438,14 @@ class Engine(Generic[StoreT]):
 
     def user_task(self, key: int) -> TaskView:
         return self._queries.user_task(key)
+
+    def user_task_form(self, key: int) -> LinkedForm | None:
+        """The form the user task links (``zeebe:formDefinition``), resolved by its binding; None without one."""
+        return self._forms.task_form(key)
+
+    def start_form(self, process_id: str, version: int | None = None) -> LinkedForm | None:
+        """The form of the process's none start event (at ``version``, or its latest); None without one."""
+        return self._forms.start_form(process_id, version)
 
     def incidents(self, *, state: str | None = "open", instance: int | None = None, limit: int = 100,
                   after: int | None = None) -> list[IncidentView]:

@@ -2,6 +2,7 @@
 
 EngineError                      base: every error the facade raises on purpose
  +-- InvalidInput                bad JSON, bad variables, a malformed request (nothing changed)
+ |    +-- FormInvalid            a user task's variables fail its form; ``errors`` lists each field's
  +-- DeploymentError             the BPMN did not parse or validate; ``problems`` lists each one
  +-- NotFound                    no such process, instance, job, user task or incident
  +-- Conflict                    the thing exists but the request no longer applies
@@ -22,6 +23,7 @@ retries are left and how long to wait before the next one (a connector's
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -31,6 +33,23 @@ class EngineError(Exception):
 
 class InvalidInput(EngineError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One form field whose submitted value fails the form: the field's ``key`` and what is wrong."""
+
+    field: str
+    message: str
+
+
+class FormInvalid(InvalidInput):
+    """Submitted variables fail the task's form (required, type, range, length, pattern, options)."""
+
+    def __init__(self, task: int, errors: Sequence[FieldError]) -> None:
+        self.errors = tuple(errors)
+        listed = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+        super().__init__(f"user task {task} was not completed: its form refuses the variables ({listed})")
 
 
 class DeploymentError(EngineError):

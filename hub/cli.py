@@ -145,7 +145,7 @@ def engine_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @app.command()
 def deploy(
-    files: Annotated[list[Path], typer.Argument(help="BPMN files, and .dmn files of DMN decisions.")],
+    files: Annotated[list[Path], typer.Argument(help="BPMN, .dmn (DMN decisions) and .form (Camunda Forms) files.")],
     expose: Annotated[
         bool, typer.Option("--expose", help="Offer the processes as MCP tools and A2A skills (as <agenthub:tool/>).")
     ] = False,

@@ -43,14 +43,14 @@ def read_deployment(paths: Sequence[Path], *, by_file_name: bool = False) -> lis
     """The resources to deploy for ``paths``: each file, plus the model files its agents name beside it.
 
     Each BPMN resource is named by its path as given, or with ``by_file_name`` by its file name alone; a ``.dmn``
-    file always by its file name.
+    or ``.form`` file always by its file name.
     """
     resources: list[tuple[str, bytes]] = []
     files: dict[str, tuple[Path, bytes]] = {}
     for path in paths:
         data = _read(path)
-        # A .dmn file is a deployment resource, whose name must be relative: its file name.
-        by_name = by_file_name or path.suffix.lower() == ".dmn"
+        # A .dmn or .form file is a deployment resource, whose name must be relative: its file name.
+        by_name = by_file_name or path.suffix.lower() in (".dmn", ".form")
         resources.append((path.name if by_name else str(path), data))
         for name in model_file_names(data.decode("utf-8", errors="replace")):
             beside = path.parent / name

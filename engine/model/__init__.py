@@ -10,6 +10,7 @@ about running instances (``engine.runtime``).
 
 from engine.model.definitions import Bounds, Definitions, Diagram, Edge, Process, Shape
 from engine.model.elements import (
+    EMBEDDED_FORM_PREFIX,
     Activity,
     AdHocSubProcess,
     BoundaryEvent,
@@ -21,6 +22,8 @@ from engine.model.elements import (
     EventDefinitionKind,
     ExtensionElement,
     FlowNode,
+    FormBinding,
+    FormLink,
     Gateway,
     JobDefinition,
     JobTask,
@@ -37,6 +40,7 @@ from engine.model.elements import (
 )
 
 __all__ = [
+    "EMBEDDED_FORM_PREFIX",
     "Activity",
     "AdHocSubProcess",
     "BoundaryEvent",
@@ -52,6 +56,8 @@ __all__ = [
     "EventDefinitionKind",
     "ExtensionElement",
     "FlowNode",
+    "FormBinding",
+    "FormLink",
     "Gateway",
     "JobDefinition",
     "JobTask",

@@ -72,6 +72,7 @@ class Process:
     extensions: Mapping[str, str] = field(default_factory=dict)  # agenthub:* attributes on the process
     line: int | None = None
     extension_elements: tuple[ExtensionElement, ...] = ()  # agenthub:* elements in extensionElements
+    forms: Mapping[str, str] = field(default_factory=dict)  # zeebe:userTaskForm id -> its form-js JSON
     scopes: Mapping[str, tuple[str, ...]] = field(init=False)
     _reach: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 

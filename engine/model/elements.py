@@ -125,6 +125,30 @@ class JobDefinition:
     retries: Value = field(default_factory=lambda: Value(text="3", is_expression=False))
 
 
+EMBEDDED_FORM_PREFIX = "camunda-forms:bpmn:"  # a formKey naming a form embedded by zeebe:userTaskForm
+
+
+class FormBinding(StrEnum):
+    """Which version of a linked form a task shows (``zeebe:formDefinition bindingType``), as Camunda 8 binds."""
+
+    LATEST = "latest"
+    DEPLOYMENT = "deployment"
+    VERSION_TAG = "versionTag"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormLink:
+    """A user task's or start event's ``zeebe:formDefinition``: one of a deployed form's id (bound as
+    ``binding`` says), a ``formKey`` (``camunda-forms:bpmn:<id>`` for a form embedded in the process by
+    ``zeebe:userTaskForm``, anything else for the application) or an ``externalReference`` (a URL)."""
+
+    form_id: str | None = None
+    form_key: str | None = None
+    external_reference: str | None = None
+    binding: FormBinding = FormBinding.LATEST
+    version_tag: str | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserTaskDefinition:
     assignee: Value | None = None
@@ -135,6 +159,7 @@ class UserTaskDefinition:
     form_key: str | None = None
     form_id: str | None = None
     priority: Value | None = None
+    form: FormLink | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +198,7 @@ class Event(FlowNode):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartEvent(Event):
     interrupting: bool = True
+    form: FormLink | None = None  # what a person fills in to start the process (a none start event's)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

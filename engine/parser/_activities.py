@@ -23,6 +23,7 @@ from engine.model import (
 from engine.parser._context import ActivityFields, NodeFields, ProcessContext
 from engine.parser._events import message_definition
 from engine.parser._extensions import headers, job_definition, zeebe_child
+from engine.parser._forms import form_link
 from engine.parser._names import bpmn
 from engine.parser._tree import Element, elements, text_of
 
@@ -156,6 +157,7 @@ def user_task(element: Element, fields: NodeFields, ctx: ProcessContext) -> Flow
         return ctx.value(raw, child, f"zeebe:{local} {attribute}")
 
     form = zeebe_child(element, "formDefinition")
+    link = form_link(element, ctx)
     definition = UserTaskDefinition(
         assignee=read("assignmentDefinition", "assignee"),
         candidate_groups=read("assignmentDefinition", "candidateGroups"),
@@ -165,6 +167,7 @@ def user_task(element: Element, fields: NodeFields, ctx: ProcessContext) -> Flow
         form_key=form.get("formKey") if form is not None else None,
         form_id=form.get("formId") if form is not None else None,
         priority=read("priorityDefinition", "priority"),
+        form=link,
     )
     return UserTask(**_activity_fields(element, fields, ctx), user_task=definition)
 

@@ -15,6 +15,7 @@ from engine.model import BoundaryEvent, EventDefinition, EventDefinitionKind, Fl
 from engine.model import Event as EventNode
 from engine.parser._context import Builder, NodeFields, ProcessContext
 from engine.parser._extensions import headers, job_definition
+from engine.parser._forms import form_link
 from engine.parser._names import BPMN, bpmn, prefixed, split
 from engine.parser._tree import Element, elements, text_of
 
@@ -163,7 +164,7 @@ def _definitions(
 def _start(element: Element, fields: NodeFields, ctx: ProcessContext) -> FlowNode:
     definitions = _definitions(element, ctx, _START, throwing=False)
     interrupting = ctx.flag(element, "isInterrupting", True)
-    return StartEvent(**fields, definitions=definitions, interrupting=interrupting)
+    return StartEvent(**fields, definitions=definitions, interrupting=interrupting, form=form_link(element, ctx))
 
 
 def _thrower(allowed: frozenset[EventDefinitionKind]) -> Builder:

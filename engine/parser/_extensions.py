@@ -36,7 +36,7 @@ _UNDERSTOOD: Final = frozenset(
         "subscription",
         "calledDecision",  # a business rule task evaluating a DMN decision (read by its builder)
         "versionTag",  # a deployment label; nothing to execute
-        "userTaskForm",  # embedded form JSON for a "camunda-forms:bpmn:" formKey: presentation, not kept yet
+        "userTaskForm",  # embedded form JSON for a "camunda-forms:bpmn:" formKey (engine.parser._forms)
     }
 )
 

@@ -29,6 +29,7 @@ from engine.parser._extensions import (
     io_mappings,
     properties,
 )
+from engine.parser._forms import embedded_forms
 from engine.parser._names import BPMN, bpmn, prefixed, split
 from engine.parser._table import FLOW_NODES, IGNORED_IN_SCOPE, SEQUENCE_FLOW
 from engine.parser._tree import Element, elements, line_of, text_of
@@ -219,4 +220,5 @@ def new_process(element: Element, ctx: ProcessContext, flows: dict[str, Sequence
         extensions=agenthub_attributes(element),
         line=line_of(element),
         extension_elements=agenthub_elements(element),
+        forms=embedded_forms(element, ctx),
     )

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 from engine.store.memory_decisions import MemoryDecisions
 from engine.store.memory_events import MemoryMessages, MemoryTimers
+from engine.store.memory_forms import MemoryForms
 from engine.store.memory_jobs import MemoryJobs
 from engine.store.memory_rows import (
     MemoryConversations,
@@ -42,6 +43,7 @@ class MemoryTx:
         self.tables = tables
         self.definitions = MemoryDefinitions(tables)
         self.decisions = MemoryDecisions(tables)
+        self.forms = MemoryForms(tables)
         self.instances = MemoryInstances(tables)
         self.jobs = MemoryJobs(tables)
         self.user_tasks = MemoryUserTasks(tables)

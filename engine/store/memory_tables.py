@@ -9,6 +9,7 @@ from engine.store.rows import (
     DecisionRow,
     DefinitionRow,
     DeploymentRow,
+    FormRow,
     IncidentRow,
     InstanceRow,
     JobRow,
@@ -29,6 +30,7 @@ class Tables:
     resources: dict[tuple[int, str], str] = field(default_factory=dict)  # (deployment, name) -> content
     definitions: dict[int, DefinitionRow] = field(default_factory=dict)
     decisions: dict[int, DecisionRow] = field(default_factory=dict)
+    forms: dict[int, FormRow] = field(default_factory=dict)
     xml: dict[int, str] = field(default_factory=dict)
     instances: dict[int, InstanceRow] = field(default_factory=dict)
     journal: dict[int, JournalRow] = field(default_factory=dict)

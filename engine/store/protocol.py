@@ -30,6 +30,7 @@ from engine.store.rows import (
     DefinitionRow,
     DefinitionSource,
     DeploymentRow,
+    FormRow,
     IncidentRow,
     InstanceRow,
     JobRow,
@@ -45,6 +46,7 @@ __all__ = [
     "ConversationRows",
     "DecisionRows",
     "DefinitionRows",
+    "FormRows",
     "IncidentRows",
     "InstanceRows",
     "JobRows",
@@ -96,6 +98,20 @@ class DecisionRows(Protocol):
 
     def versions(self, decision_id: str | None = None) -> Sequence[DecisionRow]:
         """Every deployed version (of one decision), ordered by decision id and version."""
+        ...
+
+
+class FormRows(Protocol):
+    """Deployed Camunda Form versions; the form's JSON is the resource ``resource_name`` of ``deployment_key``."""
+
+    def insert(self, row: FormRow) -> None: ...
+
+    def find(self, form_id: str, *, version_tag: str | None = None) -> FormRow | None:
+        """The newest version of a form (with ``version_tag``); None when there is none."""
+        ...
+
+    def in_deployment(self, form_id: str, deployment_key: int) -> FormRow | None:
+        """The version whose text the deployment ``deployment_key`` carries (deployed there or earlier)."""
         ...
 
 
@@ -294,6 +310,8 @@ class StoreTx(Protocol):
     def definitions(self) -> DefinitionRows: ...
     @property
     def decisions(self) -> DecisionRows: ...
+    @property
+    def forms(self) -> FormRows: ...
     @property
     def instances(self) -> InstanceRows: ...
     @property

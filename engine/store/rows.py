@@ -22,6 +22,20 @@ class DeploymentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FormRow:
+    """A deployed Camunda Form version; its form-js JSON is the resource ``resource_name`` of its deployment."""
+
+    key: int
+    form_id: str
+    version: int
+    version_tag: str | None
+    deployment_key: int
+    resource_name: str
+    checksum: str  # of the form's text, as the deployment's resource row has it
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionRow:
     """A deployed DMN decision version; its DMN text is the resource ``resource_name`` of its deployment."""
 

@@ -69,6 +69,23 @@ decisions = Table(
     Index("ix_decisions_checksum", "decision_id", "checksum"),
 )
 
+# Camunda Forms (form-js JSON), versioned per form id; the JSON text is a deployment resource.
+forms = Table(
+    "forms",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("form_id", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("version_tag", String(255)),
+    Column("deployment_key", BigInteger, nullable=False),
+    Column("resource_name", String(255), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("form_id", "version", name="uq_forms_form_version"),
+    Index("ix_forms_tag", "form_id", "version_tag"),
+    Index("ix_forms_checksum", "form_id", "checksum"),
+)
+
 definitions = Table(
     "definitions",
     metadata,

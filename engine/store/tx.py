@@ -17,6 +17,7 @@ from engine.store.rawsql import Session
 from engine.store.tx_decisions import SqlDecisions
 from engine.store.tx_definitions import SqlDefinitions
 from engine.store.tx_events import SqlMessages, SqlTimers
+from engine.store.tx_forms import SqlForms
 from engine.store.tx_instances import SqlConversations, SqlInstances
 from engine.store.tx_jobs import SqlJobs
 from engine.store.tx_tasks import SqlIncidents, SqlUserTasks
@@ -37,6 +38,7 @@ class Tx:
         self._drop_keys = drop_keys
         self.definitions = SqlDefinitions(session)
         self.decisions = SqlDecisions(session)
+        self.forms = SqlForms(session)
         self.instances = SqlInstances(session)
         self.jobs = SqlJobs(session)
         self.user_tasks = SqlUserTasks(session)

@@ -21,6 +21,7 @@ from engine import (
     DeploymentError,
     Engine,
     EngineError,
+    FormInvalid,
     InvalidInput,
     JobLost,
     NotFound,
@@ -220,6 +221,9 @@ def _error(request: Request, exc: Exception) -> Response:
             {"file": p.source_name, "line": p.line, "element": p.element_id, "message": p.message} for p in exc.problems
         ]
         return problem(400, str(exc), title="Invalid BPMN", problems=problems)
+    if isinstance(exc, FormInvalid):
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return problem(400, str(exc), title="Invalid form input", errors=errors)
     if isinstance(exc, (NotFound, RegistryNotFound)):
         return problem(404, str(exc))
     if isinstance(exc, (Conflict, JobLost, RegistryConflict, ToolBlocked)):

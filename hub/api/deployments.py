@@ -90,6 +90,17 @@ async def get_definition(request: Request) -> Response:
     return JSONResponse({"processId": process_id, "latestVersion": latest["version"], "versions": rows})
 
 
+async def start_form(request: Request) -> Response:
+    """The form of the process's none start event (``?version=``, or the latest): 404 when it has none."""
+    require(request, "read")
+    process_id = request.path_params["processId"]
+    version = int_param(request, "version", None, low=1)
+    form = await asyncio.to_thread(hub(request).engine.start_form, process_id, version)
+    if form is None:
+        raise ApiError(404, f"process '{process_id}' has no start form (zeebe:formDefinition on its start event)")
+    return JSONResponse(form.to_json())
+
+
 async def definition_xml(request: Request) -> Response:
     require(request, "read")
     version = int_param(request, "version", None, low=1)
@@ -103,4 +114,5 @@ routes: list[BaseRoute] = [
     Route("/api/v1/process-definitions", list_definitions, methods=["GET"]),
     Route("/api/v1/process-definitions/{processId}", get_definition, methods=["GET"]),
     Route("/api/v1/process-definitions/{processId}/xml", definition_xml, methods=["GET"]),
+    Route("/api/v1/process-definitions/{processId}/form", start_form, methods=["GET"]),
 ]

@@ -59,6 +59,7 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     },
     "/process-definitions/{processId}": {"get": ("Every version of one process.", "read", {})},
     "/process-definitions/{processId}/xml": {"get": ("The BPMN XML (?version=N).", "read", {})},
+    "/process-definitions/{processId}/form": {"get": ("The start event's form (?version=N).", "read", {})},
     "/decisions": {"get": ("Every deployed DMN decision version (?decisionId=...).", "read", {})},
     "/decisions/{decisionId}/evaluate": {
         "post": (

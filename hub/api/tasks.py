@@ -1,4 +1,5 @@
-"""User tasks: list (filters: state, candidate group, instance; sort), get, assign, unassign, complete.
+"""User tasks: list (filters: state, candidate group, instance; sort), get (with its form), assign, unassign,
+complete (400 with each field's ``errors`` when the variables fail the task's form).
 
 Who may do what is ``protocols.task_access``: a refused completion or
 assignment is a 403 that says who may, and nothing changes.
@@ -76,9 +77,12 @@ def _visible_page(
 
 
 async def get_task(request: Request) -> Response:
+    """The task, with ``form`` (``engine.form_links.LinkedForm``: the link and the form-js schema) when it has one."""
     require(request, "tasks")
-    view = await asyncio.to_thread(hub(request).engine.user_task, path_int(request, "key"))
-    return JSONResponse(view.to_json())
+    engine, key = hub(request).engine, path_int(request, "key")
+    view = await asyncio.to_thread(engine.user_task, key)
+    form = await asyncio.to_thread(engine.user_task_form, key)
+    return JSONResponse({**view.to_json(), **({"form": form.to_json()} if form is not None else {})})
 
 
 async def claim(request: Request) -> Response:

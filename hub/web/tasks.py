@@ -7,10 +7,12 @@ an action the principal may not take is not offered, and is refused with a
 and keeps those of the chosen tab; like the REST listing it reads a bounded
 number of pages per request and hands on a cursor when it stops early.
 
-A task's form: a Camunda Form deployed beside the BPMN (``<formId>.form``)
-is rendered in the browser by ``/static/forms.js`` (form-js); without one the
-page generates a form from the task's inputs (a field per simple value and a
-JSON text area for anything else).
+A task's form: the Camunda Form it links (``zeebe:formDefinition``: a
+deployed ``.form`` by ``formId`` and binding, or one embedded by
+``zeebe:userTaskForm``) is rendered in the browser by ``/static/forms.js``
+(form-js), and the engine checks what it sends again (a refusal lists each
+field); without one the page generates a form from the task's inputs (a field
+per simple value and a JSON text area for anything else).
 """
 
 from __future__ import annotations
@@ -136,24 +138,9 @@ def _may_complete(who: Principal, task: TaskView) -> bool:
 
 
 def _task_form(engine: Engine, task: TaskView) -> dict[str, Any] | None:
-    """The Camunda Form deployed as ``<formId>.form`` beside the task's process, or None."""
-    key = task.form_key
-    if not key or key.startswith("camunda-forms:"):
-        return None
-    instance = engine.instance(task.instance)
-    found = [d for d in engine.definitions(instance.process_id) if d["version"] == instance.version]
-    if not found:
-        return None
-    for name in (f"{key}.form", key):
-        text = engine.deployment_file(int(found[0]["deployment"]), name)
-        if text is None:
-            continue
-        try:
-            schema = json.loads(text)
-        except ValueError:
-            return None
-        return schema if isinstance(schema, dict) and isinstance(schema.get("components"), list) else None
-    return None
+    """The form-js schema of the Camunda Form the task links (``engine.form_links``), or None."""
+    form = engine.user_task_form(task.key)
+    return form.schema if form is not None else None
 
 
 def _policies(engine: Engine, task: TaskView) -> list[str]:

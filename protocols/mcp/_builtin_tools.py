@@ -15,7 +15,7 @@ from typing import Any
 
 from mcp_types import CallToolResult, Tool, ToolAnnotations
 
-from engine import TASK_SORTS, Channel, Conflict, Engine, InstanceView, InvalidInput, NotFound, TaskView
+from engine import TASK_SORTS, Channel, Conflict, Engine, FormInvalid, InstanceView, InvalidInput, NotFound, TaskView
 from engine.arguments import ArgumentError, check_arguments
 from protocols.actors import actor_of
 from protocols.instances import outcome
@@ -102,7 +102,7 @@ class BuiltinTools:
                     "tasks",
                     "List the user tasks you may complete (work waiting for a person), by default the open ones; "
                     "each task's 'inputs' are what it asks the person about (an agent's question, the values to "
-                    "review).",
+                    "review), and its 'form' (when it links one) the form-js schema its variables must satisfy.",
                     _schema(
                         {
                             "state": {"type": "string", "enum": ["created", "completed", "canceled", "all"]},
@@ -167,6 +167,9 @@ class BuiltinTools:
             return tool_error("notFound", str(exc))
         except Conflict as exc:
             return tool_error("conflict", str(exc))
+        except FormInvalid as exc:  # each field's error, as REST's problem lists them
+            return tool_error("invalidForm", str(exc), errors=[{"field": e.field, "message": e.message}
+                                                              for e in exc.errors])
         except InvalidInput as exc:
             return tool_error("invalidArguments", str(exc))
         except Forbidden as exc:
@@ -202,13 +205,22 @@ class BuiltinTools:
 
         for _ in range(_SCAN_PAGES):  # the engine cannot filter by "mine or my groups'": filter here, page by page
             views = await in_thread(functools.partial(read, after))
-            shown.extend(v.to_json() for v in views if is_admin(principal) or may_complete(principal, v))
+            shown.extend(await in_thread(functools.partial(self._with_forms, [
+                v for v in views if is_admin(principal) or may_complete(principal, v)])))
             if len(shown) > limit:
                 return {"tasks": shown[:limit], "next": shown[limit - 1]["id"]}
             if len(views) <= limit:
                 return {"tasks": shown, "next": None}
             after = views[-1].key
         return {"tasks": shown, "next": after}  # stopped early: a short page, go on after the last task read
+
+    def _with_forms(self, views: list[TaskView]) -> list[dict[str, Any]]:
+        """The tasks as JSON, each with ``form`` (the link and its form-js schema) where it links one."""
+        shown = []
+        for view in views:
+            form = self.engine.user_task_form(view.key)
+            shown.append({**view.to_json(), **({"form": form.to_json()} if form is not None else {})})
+        return shown
 
     async def _complete_user_task(self, principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
         key = int(args["task"])

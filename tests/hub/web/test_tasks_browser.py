@@ -6,6 +6,7 @@ Each test saves a screenshot of its page (``tests.browser``).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from tests.hub.harness import LiveHub
@@ -98,3 +99,30 @@ def test_a_task_with_a_deployed_form_is_completed_through_form_js(live_hub: Live
     wait_for(lambda: _state(live_hub, instance)["state"] == "completed")
     assert _state(live_hub, instance)["variables"]["comment"] == "looks right"
     assert dialogs == [] and page.errors == []
+
+
+def test_a_form_linked_by_form_id_is_rendered_by_form_js_and_its_values_pass_the_engines_check(
+    live_hub: LiveHub, page: Any,
+) -> None:
+    forms = Path(__file__).resolve().parents[2] / "data" / "forms"
+    files = [("files", (n, (forms / n).read_bytes(), "application/octet-stream"))
+             for n in ("review.bpmn", "claim-review.form", "claim-start.form")]
+    with live_hub.client() as c:
+        c.post("/api/v1/deployments", files=files).raise_for_status()
+    instance = start(live_hub, "claim_review")
+    task = wait_for(lambda: tasks_of(live_hub, instance))[0]["id"]
+    sign_in(page, live_hub)
+
+    page.goto(f"{live_hub.url}/tasks/{task}")
+    page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
+    page.get_by_label("Reviewer").fill("grace")
+    page.get_by_label("Amount approved").fill("250")
+    page.get_by_role("radio", name="Approve").check()
+    page.click("#task-form > p > button[type=submit]")
+    assert page.url.endswith(f"/tasks/{task}")  # the pattern: form-js refuses it, nothing is sent
+    page.get_by_label("Reviewer").fill("Grace")
+    page.click("#task-form > p > button[type=submit]")
+    page.wait_for_url(re.compile(r".*/tasks\?done=\d+$"))
+    wait_for(lambda: _state(live_hub, instance)["state"] == "completed")
+    variables = _state(live_hub, instance)["variables"]
+    assert (variables["reviewer"], variables["amount"], variables["decision"]) == ("Grace", 250, "approve")
