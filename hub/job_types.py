@@ -2,7 +2,7 @@
 
 Every surface that runs jobs builds its handlers here, so a job that the hub
 runs (an agent's model step, ``http`` and Camunda's REST connector
-``io.camunda:http-json:1``, ``mcp`` and Camunda's MCP clients, ``a2a``) runs the same from
+``io.camunda:http-json:1``, ``mcp`` and Camunda's MCP clients, ``a2a`` and Camunda's A2A client) runs the same from
 the command line, with the same settings: the model resolver and model files
 folder, the egress allow-list, the secret provider (``AGENTHUB_SECRETS_FILE``),
 the registry's servers and agents, and the hub-wide agent policies.
@@ -20,6 +20,7 @@ from engine.agent import MODEL_JOB_TYPE, Policy, policy_from_attributes
 from engine.scheduler import WorkerRegistry, default_registry
 from hub.settings import HubSettings
 from protocols.a2a.call_task import A2ACallTask
+from protocols.a2a.camunda_client import A2A_CLIENT_JOB_TYPE, CamundaA2aClient
 from protocols.gateway import GATEWAY_JOB_TYPE
 from protocols.gateway.gateway import Gateway
 from protocols.http import (
@@ -59,7 +60,10 @@ def job_handlers(
     for job_type, remote in ((MCP_CLIENT_JOB_TYPE, False), (MCP_REMOTE_CLIENT_JOB_TYPE, True)):  # Camunda's, on mcp's
         workers.register(job_type, CamundaOutbound(CamundaMcpClient(mcp, remote=remote), secrets=http.secrets))
     if engine is not None:
-        workers.register("a2a", A2ACallTask(registry, engine, egress))
+        a2a = A2ACallTask(registry, engine, egress)
+        workers.register("a2a", a2a)
+        # Camunda's A2A client, on a2a's registry pins, egress rules and durable waits (closed and swept with it)
+        workers.register(A2A_CLIENT_JOB_TYPE, CamundaOutbound(CamundaA2aClient(a2a), secrets=http.secrets))
         # the federated calls an approval let through (or an MCP Task started): the gateway's, on mcp's pool and pins
         workers.register(GATEWAY_JOB_TYPE, Gateway(engine, registry, mcp, settings.gateway, egress))
         files = Path(settings.model_files) if settings.model_files else None

@@ -42,6 +42,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from engine.agent import gateway_a2a
 from engine.agent.camunda_memory import MemoryConfigError, window_size
 from engine.agent.turn import ToolDefinition
 from engine.model import AdHocSubProcess, FlowNode
@@ -193,6 +194,9 @@ def start(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools: 
         raise ExpressionFailure(f"Camunda agent '{node.id}': provider.type must be one of "
                                 f"{', '.join(PROVIDER_TYPES)}, not {kind!r}")
     system = _path(data, "systemPrompt", "prompt")
+    if gateway_a2a.has_clients(step.process, node):  # Camunda's system prompt contributor for A2A tools
+        system = "\n\n".join(p for p in (system if isinstance(system, str) else "", gateway_a2a.INSTRUCTIONS)
+                               if p.strip())
     prompt = _path(data, "userPrompt", "prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise ExpressionFailure(f"Camunda agent '{node.id}': data.userPrompt.prompt must be a text that is not "

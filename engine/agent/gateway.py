@@ -1,5 +1,8 @@
 """Camunda's gateway tools: an MCP client element inside a Camunda agent stands for its server's tools.
 
+(An A2A client element, ``gateway.type = a2aClient``, stands for one remote agent: its names and shapes are
+``engine.agent.gateway_a2a``'s; discovery, calls and results go through the functions below for both kinds.)
+
 An inner element of Camunda's AI Agent sub-process that carries
 ``zeebe:property io.camunda.agenticai.gateway.type = mcpClient`` (as
 Camunda's MCP client templates set it in their ``aiAgentTool`` mode) is not
@@ -32,6 +35,7 @@ import copy
 import re
 from typing import Any, Final
 
+from engine.agent import gateway_a2a as a2a
 from engine.agent.tools import arguments_hash, tool_definitions
 from engine.agent.turn import ToolDefinition
 from engine.model import AdHocSubProcess, FlowNode, Process
@@ -46,16 +50,22 @@ __all__ = [
     "discovery_variables", "gateway_nodes", "is_discovery", "listed_tools", "model_content", "split", "target",
 ]
 
-GATEWAY_PROPERTY: Final = "io.camunda.agenticai.gateway.type"
+GATEWAY_PROPERTY: Final = a2a.GATEWAY_PROPERTY
 MCP_CLIENT: Final = "mcpClient"
 DISCOVERY_PREFIX: Final = "MCP_toolsList_"
 _NAME: Final = re.compile(r"^MCP_(?P<element>\S+?)___(?P<tool>\S+)$")
 _MAX_DESCRIPTION: Final = 4000
 
 
+def gateway_type(node: FlowNode) -> str | None:
+    """``mcpClient`` or ``a2aClient`` for a client element in its gateway (``aiAgentTool``) mode, else None."""
+    found = next((value.strip() for name, value in node.properties if name == GATEWAY_PROPERTY), None)
+    return found if found in (MCP_CLIENT, a2a.A2A_CLIENT) else None
+
+
 def is_gateway(node: FlowNode) -> bool:
-    """Whether ``node`` is an MCP client element in its gateway (``aiAgentTool``) mode."""
-    return any(name == GATEWAY_PROPERTY and value.strip() == MCP_CLIENT for name, value in node.properties)
+    """Whether ``node`` is an MCP or A2A client element in its gateway (``aiAgentTool``) mode."""
+    return gateway_type(node) is not None
 
 
 def gateway_nodes(process: Process, ad_hoc: AdHocSubProcess) -> list[FlowNode]:
@@ -64,9 +74,13 @@ def gateway_nodes(process: Process, ad_hoc: AdHocSubProcess) -> list[FlowNode]:
 
 
 def split(name: str) -> tuple[str, str] | None:
-    """``(elementId, toolName)`` of ``MCP_<elementId>___<toolName>``, else None."""
+    """``(elementId, toolName)`` of ``MCP_<elementId>___<toolName>``, ``(elementId, a2a.SEND)`` of
+    ``A2A_<elementId>``, else None."""
     found = _NAME.match(name)
-    return (found["element"], found["tool"]) if found else None
+    if found:
+        return found["element"], found["tool"]
+    element = a2a.split(name)
+    return (element, a2a.SEND) if element else None
 
 
 def target(process: Process, ad_hoc: AdHocSubProcess, tool: str) -> tuple[str, str | None]:
@@ -78,7 +92,7 @@ def target(process: Process, ad_hoc: AdHocSubProcess, tool: str) -> tuple[str, s
 
 
 def is_discovery(call_id: str) -> bool:
-    return call_id.startswith(DISCOVERY_PREFIX)
+    return call_id.startswith((DISCOVERY_PREFIX, a2a.DISCOVERY_PREFIX))
 
 
 def discovery_variables(element_id: str) -> tuple[str, dict[str, Any]]:
@@ -89,7 +103,9 @@ def discovery_variables(element_id: str) -> tuple[str, dict[str, Any]]:
 
 
 def call_variables(call_id: str, element_id: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The inner instance's variables that have ``element_id`` call its upstream ``tool``."""
+    """The inner instance's variables that have ``element_id`` call its upstream ``tool`` (or send, for A2A)."""
+    if tool == a2a.SEND:
+        return a2a.call_variables(call_id, element_id, arguments)
     return {"toolCall": {"_meta": {"id": call_id, "name": element_id}, "method": "tools/call",
                          "params": {"name": tool, "arguments": arguments}},
             "toolCallResult": None}
@@ -161,32 +177,41 @@ def _context(step: Kernel, element: ElementInstance) -> dict[str, Any] | None:
 
 def discover(step: Kernel, element: ElementInstance, node: AdHocSubProcess) -> list[str]:
     """Activate each gateway element with Camunda's discovery call; the ids of the calls (none: no gateways)."""
-    gateways = [n.id for n in gateway_nodes(step.process, node)]
+    nodes = gateway_nodes(step.process, node)
+    gateways = [n.id for n in nodes]
     context = _context(step, element)
     if not gateways or context is None:
         return []
     context["state"] = "TOOL_DISCOVERY"
-    context.setdefault("properties", {})["mcpClients"] = gateways
+    properties = context.setdefault("properties", {})
+    for kind, key in ((MCP_CLIENT, "mcpClients"), (a2a.A2A_CLIENT, "a2aClients")):
+        if any(gateway_type(n) == kind for n in nodes):
+            properties[key] = [n.id for n in nodes if gateway_type(n) == kind]
     step.set_variables(element.key, {_CONTEXT: context}, local=True)
     calls = []
-    for element_id in gateways:
-        call_id, variables = discovery_variables(element_id)
+    for gateway_node in nodes:
+        element_id = gateway_node.id
+        is_a2a = gateway_type(gateway_node) == a2a.A2A_CLIENT
+        call_id, variables = a2a.discovery_variables(element_id) if is_a2a else discovery_variables(element_id)
         record = ToolCall(id=call_id, tool=element_id, arguments_hash=arguments_hash(element_id, {
-            "method": "tools/list"}))
+            "operation": "fetchAgentCard"} if is_a2a else {"method": "tools/list"}))
         activate_inner(step, element, node, element_id, variables, call=record)
         calls.append(call_id)
     return calls
 
 
 def discovered(step: Kernel, element: ElementInstance, call: ToolCall, result: Any, *, last: bool) -> None:
-    """A gateway's listing came back: its tools join ``agentContext.toolDefinitions`` (READY with the ``last``)."""
-    tools = listed_tools(call.tool, result)
+    """A gateway's listing (or card) came back: its tools join ``agentContext.toolDefinitions`` (READY with the
+    ``last``)."""
+    is_a2a = call.id.startswith(a2a.DISCOVERY_PREFIX)
+    tools = a2a.card_tools(call.tool, result) if is_a2a else listed_tools(call.tool, result)
     context = _context(step, element)
     if context is None:
         return
     kept = [t for t in context.get("toolDefinitions") or [] if _gateway_of(t) != call.tool]
     kept.extend({"name": t.name, "description": t.description, "inputSchema": t.input_schema} for t in tools)
-    order = {g: i for i, g in enumerate(_path(context, "properties", "mcpClients") or [])}
+    listed = [*(_path(context, "properties", "mcpClients") or []), *(_path(context, "properties", "a2aClients") or [])]
+    order = {g: i for i, g in enumerate(listed)}
     kept.sort(key=lambda t: order.get(_gateway_of(t), -1))  # plain tools first, then the gateways' in model order
     context["toolDefinitions"] = kept
     if last:

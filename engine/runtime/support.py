@@ -94,11 +94,13 @@ def unsupported_problems(definitions: Definitions, resource: str) -> list[Proble
 
 # Job types of Camunda's connectors (e-mail, Kafka, Slack, the AI Agent, MCP and A2A clients ...): Camunda's
 # connector runtime runs them, which is not part of this engine. The hub runs its REST connector itself
-# (``protocols.http.camunda``) and the MCP clients (``protocols.mcp.camunda_client``), so a model using them
+# (``protocols.http.camunda``), the MCP and A2A clients (``protocols.mcp.camunda_client``,
+# ``protocols.a2a.camunda_client``), so a model using them
 # is not warned about.
 _CONNECTOR_PREFIXES: Final = ("io.camunda:", "io.camunda.agenticai:", "io.camunda.connectors.")
 _BUILT_IN_CONNECTORS: Final = frozenset({"io.camunda:http-json:1", "io.camunda.agenticai:mcpclient:1",
                                          "io.camunda.agenticai:mcpremoteclient:1",
+                                         "io.camunda.agenticai:a2aclient:0",  # protocols.a2a.camunda_client
                                          "io.camunda.agenticai:aiagent:1"})  # the AI Agent Task: protocols.llm
 _AI_AGENT_JOB_WORKER: Final = "io.camunda.agenticai:aiagent-job-worker:"
 

@@ -78,7 +78,8 @@ def ask_person(job: Job, agent: str, outcome: TaskOutcome, record: CallRecord) -
     groups = tuple(g.strip() for g in job.headers.get("inputCandidateGroups", "").split(",") if g.strip())
     return AskPerson(
         f"{agent}: {question}"[:255],
-        details={"kind": "a2a-input", "agent": agent, "taskId": outcome.task_id, "question": question[:MAX_MESSAGE],
+        details={"kind": "a2a-input", "agent": agent, "taskId": outcome.task_id, "contextId": outcome.context_id,
+                 "question": question[:MAX_MESSAGE],
                  "artifacts": outcome.artifacts},
         assignee=job.headers.get("inputAssignee", "").strip() or None,
         candidate_groups=groups,

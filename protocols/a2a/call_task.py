@@ -207,7 +207,9 @@ class A2ACallTask:
             except Exception:
                 log.exception("sweeping the A2A tasks of withdrawn jobs failed; trying again in %g s", every_s)
 
-    async def __call__(self, job: Job) -> dict[str, Any]:
+    async def __call__(self, job: Job, *, compose: Callable[[Job, str], Message] = build_message) -> dict[str, Any]:
+        """Run one attempt of ``job``. ``compose(job, message_id)`` builds the message to send (Camunda's A2A
+        client, ``camunda_client``, passes its own: its text, and the task or context it continues)."""
         name = _header(job, "agent")
         result_variable = job.headers.get("resultVariable", "").strip() or DEFAULT_RESULT_VARIABLE
         timeout_s = _timeout(job)
@@ -215,7 +217,7 @@ class A2ACallTask:
             raise A2ACallError(f"job {job.key} does not say its element instance, where the a2a task keeps its record")
         agent = await asyncio.to_thread(self.registry.agents.callable_agent, name)
         record = CallRecord.of_job(job, name, ANSWER_VARIABLE)
-        message = build_message(job, record.message_id if record else f"agenthub-job-{job.key}-{self._new_id()}")
+        message = compose(job, record.message_id if record else f"agenthub-job-{job.key}-{self._new_id()}")
         stop = asyncio.Event()
         entry = (asyncio.get_running_loop(), stop)
         with self._lock:

@@ -26,7 +26,7 @@ hands over is already masked.
 wraps every ``@worker`` of a Camunda connector job type with it): its dict is
 the answer, and without ``resultVariable`` or ``resultExpression`` it becomes
 the variables, as any worker's result does; an exception it raises is the
-error (``BpmnError``, ``AskPerson`` and ``JobFailure`` pass through). Given a
+error (``BpmnError``, ``AskPerson``, ``WaitRemote`` and ``JobFailure`` pass through). Given a
 secret provider, it replaces ``{{secrets.NAME}}`` in the job's variables before
 the handler sees them, as Camunda's runtime does, and masks those values in the
 answer and in every message.
@@ -45,7 +45,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from engine import BpmnError
-from engine.exceptions import AskPerson, JobFailure
+from engine.exceptions import AskPerson, JobFailure, WaitRemote
 from engine.feel import Expression, FeelError, FeelFunction, compile_expression, strip_marker, to_json
 from engine.scheduler import Job
 from engine.scheduler.registry import Handler
@@ -164,7 +164,7 @@ class CamundaOutbound:
                 result = await asyncio.to_thread(handler, job)
             if inspect.isawaitable(result):
                 result = await result
-        except (BpmnError, AskPerson, JobFailure, ConnectorError):
+        except (BpmnError, AskPerson, JobFailure, WaitRemote, ConnectorError):  # a durable wait passes through
             raise
         except Exception as exc:
             raise ConnectorError(redact(f"{type(exc).__name__}: {exc}", secrets)) from exc

@@ -1,7 +1,8 @@
 """A remote A2A agent for the client's tests, built with the a2a-sdk: its own AgentExecutor, uvicorn, 127.0.0.1.
 
 What it does with a new message is chosen by the message's data part
-(``{"mode": ...}``, default ``complete``):
+(``{"mode": ...}``, default ``complete``), or, for a client that sends text only, by a
+text ``mode:<mode>``:
 
 - ``complete``: completes at once with the artifact ``answer``: a data part
   ``{"echo": <the data received>, "text": <the text received>, "skill": <metadata.skillId>}``
@@ -104,7 +105,8 @@ class Executor(AgentExecutor):
         data = get_data_parts(list(context.message.parts))
         text = "\n".join(get_text_parts(list(context.message.parts)))
         first = data[0] if data and isinstance(data[0], dict) else {}
-        mode = str(first.get("mode", "complete"))
+        by_text = text.removeprefix("mode:") if not data and text.startswith("mode:") else None  # text-only clients
+        mode = by_text or str(first.get("mode", "complete"))
         skill_value = context.message.metadata.fields.get("skillId")
         skill = skill_value.string_value if skill_value is not None else None
         if mode == "reply" and context.current_task is None:
