@@ -6,6 +6,10 @@ long, how often it fails) and the improvement brief (bottlenecks, rework,
 exception hot spots and ranked automation opportunities, each with its
 expected impact stated from the data).
 
+The agents' own decisions (``agents``): per agent region, the tools it
+chooses in which order, where it loops, how often governance and people
+overrule it, its cost per outcome, and the drift between models and versions.
+
 Also process mining with pm4py (``mining``: a model discovered by the
 inductive miner, conformance of a version's instances to its model).
 
@@ -16,6 +20,7 @@ Needs no pm4py except for mining: pm4py (AGPL-3.0, the optional extra
 ``agenthub[discover]``) is imported lazily in ``discover.mining`` only.
 """
 
+from discover.agents import agent_behaviour
 from discover.elements import ElementCatalog, ElementInfo
 from discover.exceptions import DiscoverError, MiningUnavailable, UnknownProcess
 from discover.export import ExportCounts, ExportFormat, export_chunks, export_to
@@ -36,6 +41,7 @@ __all__ = [
     "ProcessSummary",
     "Step",
     "UnknownProcess",
+    "agent_behaviour",
     "brief",
     "conformance",
     "discover_model",

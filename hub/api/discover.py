@@ -1,5 +1,6 @@
 """Discover over REST: ``/api/v1/export`` (an event log, streamed), ``/api/v1/discover/inventory``,
-``/api/v1/discover/brief/{processId}`` and ``/api/v1/discover/conformance/{processId}`` (JSON), and
+``/api/v1/discover/brief/{processId}``, ``/api/v1/discover/agents?process=`` (the agents' own decisions) and
+``/api/v1/discover/conformance/{processId}`` (JSON), and
 ``/api/v1/discover/model`` (a mined BPMN model). All of them read, with the ``read`` scope; the last two need
 pm4py (the optional extra ``agenthub[discover]``) and answer 501 without it.
 
@@ -25,6 +26,7 @@ from discover import (
     LogFilter,
     MiningUnavailable,
     UnknownProcess,
+    agent_behaviour,
     brief,
     conformance,
     discover_model,
@@ -85,6 +87,15 @@ async def discover_brief(request: Request) -> Response:
     return JSONResponse(found)
 
 
+async def discover_agents(request: Request) -> Response:
+    """``{"agents": [...]}``: each agent region's own decisions (``discover.agents``), of ``process`` or all."""
+    require(request, "read")
+    process = request.query_params.get("process") or None
+    engine = hub(request).engine
+    found = await asyncio.to_thread(_discovering, lambda: agent_behaviour(engine, process))
+    return JSONResponse({"agents": found})
+
+
 async def discover_conformance(request: Request) -> Response:
     """``{"processId", "version", "instances", "fitness", "fittingInstances", "precision", "deviations": [...]}``."""
     require(request, "read")
@@ -114,6 +125,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/export", export, methods=["GET"]),
     Route("/api/v1/discover/inventory", discover_inventory, methods=["GET"]),
     Route("/api/v1/discover/brief/{processId}", discover_brief, methods=["GET"]),
+    Route("/api/v1/discover/agents", discover_agents, methods=["GET"]),
     Route("/api/v1/discover/conformance/{processId}", discover_conformance, methods=["GET"]),
     Route("/api/v1/discover/model", discover_bpmn, methods=["GET"]),
 ]

@@ -342,6 +342,11 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         "get": ("One process's improvement brief: bottlenecks, rework, hot spots, ranked automation opportunities.",
                 "read", {})
     },
+    "/discover/agents": {
+        "get": ("Each agent region's own decisions: tool sequences and directly-follows graph, loops, policy and "
+                "human overrule rates, tokens and cost per outcome, drift by model, provider and version.", "read",
+                {"parameters": [{"name": "process", "in": "query", "schema": _S}]})
+    },
     "/users": {
         "get": ("List the local users with their groups.", "admin", {"responses": _ok(_items("User"))}),
         "post": (

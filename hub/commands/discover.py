@@ -4,6 +4,7 @@
 a start-time range) into a file as XES or OCEL 2.0 JSON (``discover``);
 ``discover inventory`` sums up every process, ``discover brief PROCESS``
 says where one process loses time and what to automate first; ``discover
+agents`` mines the agents' own decisions; ``discover
 model`` mines a BPMN model from the log and ``discover conformance`` checks
 the log against a deployed version (both with pm4py, the optional extra).
 All of them only read.
@@ -17,9 +18,20 @@ from typing import Annotated, Any
 
 import typer
 
-from discover import DiscoverError, ExportFormat, LogFilter, brief, conformance, discover_model, export_to, inventory
+from discover import (
+    DiscoverError,
+    ExportFormat,
+    LogFilter,
+    agent_behaviour,
+    brief,
+    conformance,
+    discover_model,
+    export_to,
+    inventory,
+)
 from discover.export import epoch_millis
 from engine import Engine, EngineError
+from hub.commands.discover_agents import agent_lines
 from hub.console import AsJson, Db, database_url, fail, printable_url
 from hub.tables import table
 
@@ -102,6 +114,27 @@ def brief_(
         typer.echo(json.dumps(found, indent=2))
         return
     for line in _brief_lines(found):
+        typer.echo(line)
+
+
+@app.command(name="agents")
+def agents_(
+    process: Annotated[str | None, typer.Argument(help="Only this process id.")] = None,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """Each agent region's own decisions: tool sequences and graph, loops, denials, overrules, cost, drift."""
+    engine = _engine(db)
+    try:
+        found = agent_behaviour(engine, process)
+    except DiscoverError as exc:
+        fail(str(exc))
+    finally:
+        engine.close()
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    for line in agent_lines(found):
         typer.echo(line)
 
 

@@ -41,7 +41,7 @@ __all__ = [
 T = TypeVar("T")
 _TEMPLATES = Path(__file__).parent / "templates"
 NAV = (("/processes", "Processes"), ("/instances", "Instances"), ("/tasks", "Tasks"), ("/incidents", "Incidents"),
-       ("/registry", "Registry"))
+       ("/discover", "Discover"), ("/registry", "Registry"))
 # Scripts only from the hub itself; inline scripts never (data travels in <script type="application/json">, which
 # is not executed). Inline styles are allowed for the diagram library's SVG.
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.web import (
     diagram,
+    discover_page,
     incidents,
     inspector,
     instance,
@@ -31,6 +32,7 @@ routes: list[BaseRoute] = [
     *tasks.routes,
     *incidents.routes,
     *registry_page.routes,
+    *discover_page.routes,
     *inspector.routes,
     *diagram.routes,  # before processes: /processes/{id}/diagram.bpmn
     *processes.routes,

@@ -4,10 +4,11 @@
  *
  *   data-xml-url   where the BPMN XML comes from (same origin; the session cookie goes along)
  *   data-state-id  id of a <script type="application/json"> holding the state:
- *                  {"mode": "instance" | "heat",
+ *                  {"mode": "instance" | "heat" | "bottleneck",
  *                   "elements": {"<id>": {"state": "active"|"completed"|"incident", "active": n, "completed": n,
  *                                         "incidents": n}},
  *                   "flows": ["<sequenceFlowId>", ...]}
+ *                  in "bottleneck" mode an element is {"weight": ms, "label": "42%", "title": "..."} instead
  *
  * Afterwards the element carries data-rendered="true" (or "error", with the reason shown inside it), and each
  * element with a state has an overlay <div class="state-overlay" data-element-id data-state>. Text from the model
@@ -119,6 +120,21 @@
     return overlay;
   }
 
+  // A bottleneck map (the Discover page): each element's share of the time instances spent, as a badge, and its
+  // time ("weight", ms) on the heat scale.
+  function bottleneckOverlay(id, info) {
+    var overlay = node("div", "state-overlay bottleneck");
+    overlay.setAttribute("data-element-id", id);
+    overlay.setAttribute("data-state", "bottleneck");
+    overlay.setAttribute("data-weight", String(count(info.weight)));
+    if (info.label) overlay.appendChild(badge("bottleneck-share", String(info.label), String(info.title || "")));
+    return overlay;
+  }
+
+  function weightOf(info, bottleneck) {
+    return bottleneck ? count(info.weight) : count(info.active) + count(info.completed);
+  }
+
   // Heat on a log scale: one instance and a thousand should both be told apart from none.
   function heatStep(value, highest) {
     if (!value || !highest) return 0;
@@ -131,21 +147,21 @@
     var registry = entry.viewer.get("elementRegistry");
     var overlays = entry.viewer.get("overlays");
     var elements = state.elements && typeof state.elements === "object" ? state.elements : {};
-    var heat = state.mode === "heat";
+    var bottleneck = state.mode === "bottleneck";
+    var heat = state.mode === "heat" || bottleneck;
     var highest = 0;
     Object.keys(elements).forEach(function (id) {
-      var info = elements[id] || {};
-      highest = Math.max(highest, count(info.active) + count(info.completed));
+      highest = Math.max(highest, weightOf(elements[id] || {}, bottleneck));
     });
     Object.keys(elements).forEach(function (id) {
       var shape = registry.get(id);
       if (!shape || shape.waypoints) return; // not drawn in this diagram, or a flow
       var info = elements[id] || {};
-      var overlay = heat ? heatOverlay(id, info) : instanceOverlay(id, info);
+      var overlay = bottleneck ? bottleneckOverlay(id, info) : heat ? heatOverlay(id, info) : instanceOverlay(id, info);
       var state = overlay.getAttribute("data-state");
       mark(entry, id, "state-" + state);
       if (heat) {
-        var step = heatStep(count(info.active) + count(info.completed), highest);
+        var step = heatStep(weightOf(info, bottleneck), highest);
         if (step) mark(entry, id, "heat-" + step);
       }
       overlays.add(id, "state", { position: { top: -14, right: 14 }, html: overlay });
