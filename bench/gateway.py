@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/gateway.py [--calls 200] [--clients 20] [--runs 3] [--memory-calls 0]
 
-Two ways to the same ``echo`` tool (``bench/mcp_echo.py``, the official SDK
+Three ways to an ``echo`` tool (``bench/mcp_echo.py``, the official SDK
 server over streamable HTTP), interleaved within each run, each sequential
 (one session) and with ``--clients`` sessions at once:
 
@@ -11,7 +11,12 @@ server over streamable HTTP), interleaved within each run, each sequential
       the hub's rate limits and policies (a file with one policy that matches
       every call and lets it through), the pin check on a fresh upstream
       listing, the call on a pooled session and the audit row committed
-      (SQLite, synchronous=FULL) before the answer.
+      (SQLite, synchronous=FULL) before the answer;
+  (w) gateway, announcing upstream: the same through the hub, tool ``echow__echo``,
+      to a second echo server that advertises ``tools.listChanged``, so the
+      hub subscribes and reuses its listing between calls (the pin is still
+      compared at every call; ``protocols.mcp.client_listing``). (g) is the
+      path before that reuse, (w) after it, measured in the same run.
 
 Every call's answer is checked; a failed call stops the benchmark. Target
 (issue 17): (g) within 1.5x of (a) at p50 and 2x at p99. With
@@ -76,8 +81,9 @@ class Setup:
 
     def __init__(self, root: Path) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
-        upstream_port, hub_port = free_port(), free_port()
+        upstream_port, announcing_port, hub_port = free_port(), free_port(), free_port()
         self.upstream_url = f"http://127.0.0.1:{upstream_port}/mcp"
+        announcing_url = f"http://127.0.0.1:{announcing_port}/mcp"
         self.hub_url = f"http://127.0.0.1:{hub_port}/mcp"
         db = f"sqlite:///{root / 'hub.db'}"
         policies = root / "policies.json"
@@ -87,12 +93,15 @@ class Setup:
             capture_output=True, text=True, check=True,
         ).stdout.strip()
         env = {**os.environ, "AGENTHUB_ADMIN_TOKEN": self.token, "AGENTHUB_HTTP_ALLOW": "127.0.0.1",
-               "AGENTHUB_GATEWAY_SERVERS": "echo", "AGENTHUB_AGENT_POLICIES": str(policies),
+               "AGENTHUB_GATEWAY_SERVERS": "echo,echow", "AGENTHUB_AGENT_POLICIES": str(policies),
                "AGENTHUB_MCP_RATE": "0", "AGENTHUB_MCP_MAX_SESSIONS": "100"}
         self._spawn([sys.executable, str(HERE / "mcp_echo.py"), str(upstream_port)], env, root)
         wait_http(f"http://127.0.0.1:{upstream_port}/", self.procs[-1], "the upstream echo server")
-        subprocess.run([AGENTHUB, "mcp-server", "add", "echo", "--url", self.upstream_url, "--db", db],
-                       check=True, capture_output=True, env=env, cwd=root)
+        self._spawn([sys.executable, str(HERE / "mcp_echo.py"), str(announcing_port), "--announce"], env, root)
+        wait_http(f"http://127.0.0.1:{announcing_port}/", self.procs[-1], "the announcing echo server")
+        for name, url in (("echo", self.upstream_url), ("echow", announcing_url)):
+            subprocess.run([AGENTHUB, "mcp-server", "add", name, "--url", url, "--db", db],
+                           check=True, capture_output=True, env=env, cwd=root)
         self._spawn([AGENTHUB, "serve", "--port", str(hub_port), "--db", db, "--log-level", "warning"], env, root)
         self.hub = self.procs[-1]
         wait_http(f"http://127.0.0.1:{hub_port}/health", self.hub, "the hub")
@@ -117,13 +126,17 @@ def scenario(name: str, setup: Setup) -> tuple[str, dict[str, str], Call]:
         result = await client.call_tool("echo", {"text": f"hello {i}"})
         assert not result.is_error and result.structured_content == {"text": f"hello {i}"}, result
 
-    async def gateway(client: Client, i: int) -> None:
-        result = await client.call_tool("echo__echo", {"text": f"hello {i}"})
-        assert not result.is_error and result.structured_content == {"text": f"hello {i}"}, result
+    def through(tool: str) -> Call:
+        async def gateway(client: Client, i: int) -> None:
+            result = await client.call_tool(tool, {"text": f"hello {i}"})
+            assert not result.is_error and result.structured_content == {"text": f"hello {i}"}, result
+
+        return gateway
 
     if name == "a":
         return setup.upstream_url, {}, direct
-    return setup.hub_url, {"Authorization": f"Bearer {setup.token}"}, gateway
+    return setup.hub_url, {"Authorization": f"Bearer {setup.token}"}, through("echow__echo" if name == "w" else
+                                                                              "echo__echo")
 
 
 async def measure(url: str, headers: dict[str, str], call: Call, clients: int, calls: int) -> dict[str, float]:
@@ -181,7 +194,7 @@ def main() -> None:
         try:
             for run in range(args.runs):
                 for mode, clients in (("sequential", 1), (f"{args.clients} sessions", args.clients)):
-                    for name in ("a", "g"):  # interleaved: each run measures both, one after the other
+                    for name in ("a", "g", "w"):  # interleaved: each run measures both, one after the other
                         url, headers, call = scenario(name, setup)
                         measured = asyncio.run(measure(url, headers, call, clients, args.calls))
                         results.setdefault((name, mode), []).append(measured)
@@ -205,7 +218,8 @@ def report(
     print("| path | mode | p50 ms | p99 ms | calls/s | p50 vs direct | p99 vs direct |")
     print("|---|---|---|---|---|---|---|")
     for mode in sorted({m for _, m in results}, key=lambda m: m != "sequential"):
-        for name, label in (("a", "direct upstream"), ("g", "through the gateway")):
+        for name, label in (("a", "direct upstream"), ("g", "gateway, listing per call"),
+                            ("w", "gateway, announced listing reused")):
             p50, p99, rate = med(name, mode, "p50_ms"), med(name, mode, "p99_ms"), med(name, mode, "calls_s")
             print(f"| {label} | {mode} | {p50:.1f} | {p99:.1f} | {rate:.0f} | "
                   f"{p50 / med('a', mode, 'p50_ms'):.2f}x | {p99 / med('a', mode, 'p99_ms'):.2f}x |")

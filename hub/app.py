@@ -37,6 +37,7 @@ from hub.api import (
     instances,
     jobs,
     mcp_servers,
+    mcp_virtual,
     resource_metadata,
     tasks,
 )
@@ -131,7 +132,8 @@ def create_app(
     engine.limits = settings.limits
     handlers = job_handlers(registry, settings, workers, engine=engine)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
-    endpoint = McpEndpoint(engine, limits=settings.mcp, gateway=gateway_of(handlers))
+    endpoint = McpEndpoint(engine, limits=settings.mcp, gateway=gateway_of(handlers),
+                           virtual_servers=registry.virtual.find)
     # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.
     push_egress = EgressPolicy.from_env(settings.http_allow)
     agents = A2AEndpoint(
@@ -179,10 +181,12 @@ def create_app(
         *events.routes,
         *jobs.routes,
         *admin.routes,
+        *mcp_virtual.routes,  # before mcp_servers': /api/v1/mcp-servers/virtual is not a server's name
         *mcp_servers.routes,
         *discover.routes,
         *inbound_routes(settings),  # /inbound/{webhookId} (the Guard lets it through to its own checks)
         Route("/mcp", endpoint.asgi),  # an ASGI app as endpoint: every method; /mcp/ goes to the Mount
+        Route("/mcp/{name}", endpoint.virtual_asgi),  # a virtual server: a curated set (registry.virtual)
         Mount("/mcp", app=endpoint.asgi),
         *agents.routes,
         *console.routes,  # last: the console's pages take what the API and the protocols leave

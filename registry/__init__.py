@@ -8,7 +8,8 @@ trail of registry changes, the webhook configs of A2A tasks with the
 durable outbox of their notifications (``registry.push``), and the A2A
 message ids each caller sent, kept 24 hours for deduplication
 (``registry.a2a_messages``), and the remote A2A tasks that service tasks wait
-on without a worker (``registry.a2a_calls``).
+on without a worker (``registry.a2a_calls``), and the virtual MCP servers
+served at ``/mcp/{name}`` (``registry.virtual``).
 
 Does not know: HTTP, MCP or A2A wire formats, or the engine. Fetching tool
 lists and cards from the network is the protocols layer's job; it hands
@@ -31,6 +32,7 @@ from registry.sessions import DEFAULT_SESSION_S, Session, Sessions
 from registry.store import RegistryStore
 from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
 from registry.users import User, Users, parse_groups, valid_user_id
+from registry.virtual import VirtualServer, VirtualServers
 
 
 class Registry:
@@ -46,6 +48,7 @@ class Registry:
         self.a2a_messages = MessageIds(store)
         self.a2a_calls = RemoteCalls(store)
         self.sessions = Sessions(store, self.tokens)
+        self.virtual = VirtualServers(store)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -85,6 +88,8 @@ __all__ = [
     "ToolBlocked",
     "User",
     "Users",
+    "VirtualServer",
+    "VirtualServers",
     "generate_token",
     "parse_groups",
     "parse_scopes",

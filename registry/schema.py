@@ -172,3 +172,19 @@ a2a_remote_calls = Table(
     Column("task_id", String(255), nullable=False),  # the task's id at that agent
     Column("since", BigInteger, nullable=False),  # when the job first left its worker to wait
 )
+
+# --- virtual MCP servers (migration 0007) -----------------------------------------------------------
+
+virtual_servers = Table(
+    "virtual_servers",
+    metadata,
+    Column("name", String(64), primary_key=True),  # served at /mcp/{name}
+    Column("description", Text, nullable=False, server_default=""),
+    Column("processes", Text, nullable=False, server_default="[]"),  # JSON: process ids
+    Column("tools", Text, nullable=False, server_default="[]"),  # JSON: federated names, server__tool
+    Column("agents", Text, nullable=False, server_default="[]"),  # JSON: registered A2A agents' names
+    Column("allow_users", Text, nullable=False, server_default="[]"),  # JSON: principals' names
+    Column("allow_groups", Text, nullable=False, server_default="[]"),  # JSON: group names
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

@@ -263,6 +263,21 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
             },
         ),
     },
+    "/mcp-servers/virtual": {"get": ("List virtual MCP servers (curated sets served at /mcp/{name}).", "read", {})},
+    "/mcp-servers/virtual/{name}": {
+        "get": ("One virtual MCP server.", "read", {}),
+        "put": (
+            "Create or replace a virtual MCP server (201 when new).",
+            "admin",
+            {
+                "requestBody": _body(
+                    {"description": _S, **{k: {"type": "array", "items": _S} for k in (
+                        "processes", "tools", "agents", "allowUsers", "allowGroups")}},
+                )
+            },
+        ),
+        "delete": ("Remove a virtual MCP server.", "admin", {}),
+    },
     "/mcp-servers/{name}": {"get": ("One MCP server.", "read", {}), "delete": ("Remove an MCP server.", "admin", {})},
     "/mcp-servers/{name}/tools": {"get": ("Its tools and their pinning state (?refresh=true).", "read", {})},
     "/mcp-servers/{name}/approve": {

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hub.commands import mcp_virtual
 from hub.console import AsJson, Db, database_url, fail, open_registry, operator_record
 from hub.tables import table
 from protocols.mcp.client_output import clean_text
@@ -33,6 +34,7 @@ app = typer.Typer(
     help="Upstream MCP servers whose tools processes may call; each tool is pinned by a hash of its definition.",
     no_args_is_help=True,
 )
+app.add_typer(mcp_virtual.app, name="virtual")  # agenthub mcp-server virtual ...: curated sets at /mcp/NAME
 
 @contextmanager
 def _registry(db: str | None) -> Iterator[Registry]:

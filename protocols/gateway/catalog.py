@@ -8,6 +8,11 @@ schema. A listing is reused for ``listing_ttl_s``: the list is a menu, and
 every call lists and checks the pin again before it goes upstream. A server
 that cannot be listed offers nothing for that while, and the log says why:
 one broken upstream does not break the hub's listing.
+
+On a virtual server (``registry.VirtualServer``, served at ``/mcp/{name}``)
+the set is the server's own: its ``tools`` (federated names) and ``agents``,
+whatever ``AGENTHUB_GATEWAY_*`` federates on ``/mcp``; naming them there is
+the operator's decision to offer them, to that server's principals only.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocols.gateway.agent_tool import AGENT_INPUT_SCHEMA, describe
-from protocols.gateway.names import agent_tool_name, mcp_tool_name
+from protocols.gateway.names import agent_tool_name, mcp_tool_name, parse
 from protocols.gateway.settings import GatewaySettings
 from protocols.mcp.client import McpClientError
 from protocols.mcp.tool_task import McpToolTask
-from registry import McpServer, PinnedTool, Registry, RegistryError
+from registry import McpServer, PinnedTool, Registry, RegistryError, VirtualServer
 
 __all__ = ["Catalog", "FederatedTool"]
 
@@ -47,11 +52,19 @@ class Catalog:
         self.settings = settings
         self._listed: dict[str, tuple[float, list[FederatedTool]]] = {}  # server -> (when, its tools)
 
-    async def tools(self) -> list[FederatedTool]:
+    async def tools(self, within: VirtualServer | None = None) -> list[FederatedTool]:
+        """What ``/mcp`` offers (``within`` None), or what the virtual server ``within`` offers of its set."""
         servers = await asyncio.to_thread(self.registry.mcp.all)
-        chosen = [s for s in servers if self.settings.federates_server(s.name)]
+        if within is None:
+            chosen = [s for s in servers if self.settings.federates_server(s.name)]
+        else:
+            owners = {target.owner for target in map(parse, within.tools) if target is not None}
+            chosen = [s for s in servers if s.name in owners]
         listed = await asyncio.gather(*(self._server_tools(s) for s in chosen))
-        return [tool for tools in listed for tool in tools] + await self._agent_tools()
+        tools = [tool for tools in listed for tool in tools]
+        if within is not None:
+            tools = [tool for tool in tools if tool.name in within.tools]
+        return tools + await self._agent_tools(within)
 
     async def _server_tools(self, server: McpServer) -> list[FederatedTool]:
         now = time.monotonic()
@@ -68,12 +81,13 @@ class Catalog:
         self._listed[server.name] = (now, tools)
         return tools
 
-    async def _agent_tools(self) -> list[FederatedTool]:
+    async def _agent_tools(self, within: VirtualServer | None) -> list[FederatedTool]:
         agents = await asyncio.to_thread(self.registry.agents.all)
         tools = []
         for agent in agents:
             name = agent_tool_name(agent.name)
-            if name is None or not agent.callable or not self.settings.federates_agent(agent.name):
+            chosen = self.settings.federates_agent(agent.name) if within is None else agent.name in within.agents
+            if name is None or not agent.callable or not chosen:
                 continue
             tools.append(FederatedTool(name, str(agent.card.get("name") or agent.name), describe(agent),
                                        AGENT_INPUT_SCHEMA))

@@ -16,6 +16,10 @@ Every call, in this order (each refusal writes the call's audit row, ``audit``):
    agent must be callable in the registry (``agent_tool``). Both use the
    hub's egress policy.
 
+On a virtual server (``/mcp/{name}``, ``registry.VirtualServer``) step 1
+asks the server's set instead of the settings, and the audit row names the
+server (``virtual``); the rest of the path is the same, to the letter.
+
 Owns: that order and the mapping of outcomes onto MCP results. Does not
 know: the MCP session, transports or tokens (``protocols.mcp.server`` routes
 calls here with the verified principal).
@@ -49,7 +53,7 @@ from protocols.mcp._context import in_thread, require, tool_error, tool_result
 from protocols.mcp._rate import RATE_LIMITED
 from protocols.mcp.client import McpClientError
 from protocols.mcp.tool_task import McpToolTask
-from registry import Principal, Registry, RegistryNotFound, ToolBlocked
+from registry import Principal, Registry, RegistryNotFound, ToolBlocked, VirtualServer
 
 __all__ = ["JOB_TYPE", "PROCESS_ID", "Gateway"]
 
@@ -74,25 +78,32 @@ class Gateway:
 
     # --- the MCP server's side -----------------------------------------------------------------
 
-    async def tools(self, principal: Principal) -> list[Tool]:
-        if not principal.has("start") or not (self.settings.servers or self.settings.agents):
+    async def tools(self, principal: Principal, within: VirtualServer | None = None) -> list[Tool]:
+        """The federated tools ``/mcp`` offers (``within`` None), or those of the virtual server ``within``."""
+        if not principal.has("start"):
+            return []
+        if within is None and not (self.settings.servers or self.settings.agents):
             return []
         return [Tool(name=t.name, title=t.title, description=t.description, input_schema=t.input_schema,
-                     execution=ToolExecution(task_support="optional")) for t in await self.catalog.tools()]
+                     execution=ToolExecution(task_support="optional")) for t in await self.catalog.tools(within)]
 
-    def owns(self, name: str) -> bool:
+    def owns(self, name: str, within: VirtualServer | None = None) -> bool:
+        """Whether ``name`` is a federated tool here: on ``/mcp`` by the settings, on a virtual server by its set."""
         target = parse(name)
         if target is None:
             return False
+        if within is not None:
+            return target.owner in within.agents if target.is_agent else name in within.tools
         return (self.settings.federates_agent(target.owner) if target.is_agent
                 else self.settings.federates_server(target.owner))
 
     async def call(
-        self, principal: Principal, name: str, arguments: Mapping[str, Any] | None, budget_s: float
+        self, principal: Principal, name: str, arguments: Mapping[str, Any] | None, budget_s: float,
+        within: VirtualServer | None = None,
     ) -> CallToolResult:
         """A plain ``tools/call``: governed, then forwarded, or waited on while a person decides."""
         began = time.monotonic()
-        checked = await self._govern(principal, name, dict(arguments or {}), began)
+        checked = await self._govern(principal, name, dict(arguments or {}), began, within)
         if isinstance(checked, CallToolResult):
             return checked
         audit, decision, context = checked
@@ -103,11 +114,12 @@ class Gateway:
         return await self._forward(audit, dict(arguments or {}), budget_s, began)
 
     async def start_task(
-        self, principal: Principal, name: str, arguments: Mapping[str, Any] | None
+        self, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
+        within: VirtualServer | None = None,
     ) -> InstanceView | CallToolResult:
         """A task-augmented call: governed, then an instance of ``PROCESS_ID`` (the task) or the refusal."""
         began = time.monotonic()
-        checked = await self._govern(principal, name, dict(arguments or {}), began)
+        checked = await self._govern(principal, name, dict(arguments or {}), began, within)
         if isinstance(checked, CallToolResult):
             return checked
         audit, decision, context = checked
@@ -143,25 +155,28 @@ class Gateway:
         if target is None or not isinstance(arguments, dict):
             raise ValueError(f"instance {job.instance}: variables 'tool' and 'arguments' are not a federated call")
         began = time.monotonic()
+        virtual = job.variables.get("virtual")
         audit = CallAudit(principal, name, target, arguments_digest(arguments),
-                          {"instance": job.instance, "approvedCall": job.variables.get("needsApproval") is True})
+                          {"instance": job.instance, "approvedCall": job.variables.get("needsApproval") is True,
+                           **({"virtual": virtual} if isinstance(virtual, str) else {})})
         result = await self._forward(audit, arguments, self.call_timeout_s, began)
         return {"result": result.model_dump(by_alias=True, mode="json", exclude_none=True)}
 
     # --- the steps -----------------------------------------------------------------------------
 
-    def _target(self, name: str) -> FederatedName:
+    def _target(self, name: str, within: VirtualServer | None) -> FederatedName:
         target = parse(name)
-        if target is None or not self.owns(name):
+        if target is None or not self.owns(name, within):
             raise MCPError(INVALID_PARAMS, f"unknown tool '{name}': list the tools to see what this hub offers")
         return target
 
     async def _govern(
-        self, principal: Principal, name: str, arguments: dict[str, Any], began: float
+        self, principal: Principal, name: str, arguments: dict[str, Any], began: float, within: VirtualServer | None
     ) -> tuple[CallAudit, Decision, dict[str, Any]] | CallToolResult:
-        target = self._target(name)
+        target = self._target(name, within)
         require(principal, "start", "calling a federated tool")
-        audit = CallAudit(principal, name, target, arguments_digest(arguments))
+        audit = CallAudit(principal, name, target, arguments_digest(arguments),
+                          {"virtual": within.name} if within is not None else {})
         refusal = self.rates.take(principal, name)
         if refusal is not None:
             await self._write(audit, Outcome.RATE_LIMITED, began, reason=refusal.message)
@@ -185,7 +200,7 @@ class Gateway:
             "tool": audit.name, "arguments": arguments, "principal": principal_json(audit.principal),
             "needsApproval": asked, "candidateGroups": list(who.groups) if who else [],
             "candidateUsers": list(who.users) if who else [], "policies": list(decision.policies),
-            "reason": decision.reason,
+            "reason": decision.reason, "virtual": audit.data.get("virtual"),
             "question": f"{audit.principal.name} asks to call '{audit.name}': {decision.reason}" if asked else None,
         }
         by = actor_of(audit.principal, Channel.MCP)

@@ -49,6 +49,7 @@ from protocols.actors import actor_of
 from protocols.instances import follow, is_settled
 from protocols.mcp._context import MAX_ID, Context, in_thread, principal_of, require
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
+from protocols.mcp._virtual import virtual_of
 
 if TYPE_CHECKING:
     from protocols.gateway import Gateway
@@ -89,8 +90,9 @@ class Tasks:
         principal = principal_of(ctx)
         if params.name.startswith(BUILTIN_PREFIX):
             raise MCPError(METHOD_NOT_FOUND, f"the tool '{params.name}' cannot run as a task: call it without 'task'")
-        if self.gateway is not None and self.gateway.owns(params.name):
-            started = await self.gateway.start_task(principal, params.name, params.arguments)
+        within = virtual_of(ctx)  # on /mcp/{name}: the server's middleware let only its set through
+        if self.gateway is not None and self.gateway.owns(params.name, within):
+            started = await self.gateway.start_task(principal, params.name, params.arguments, within)
         else:
             started = await self.processes.start(principal, params.name, params.arguments)
         if isinstance(started, CallToolResult):  # invalid arguments: nothing started, no task

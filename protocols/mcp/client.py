@@ -38,6 +38,7 @@ import anyio
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import ListenNotSupportedError, Subscription
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, Implementation
 
@@ -215,6 +216,22 @@ class UpstreamSession:
             result = await self._client.call_tool(tool, dict(arguments))
         content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
         return limit_outcome(content, result.structured_content, result.is_error)
+
+    @asynccontextmanager
+    async def tool_changes(self) -> AsyncIterator[Subscription | None]:
+        """The server's ``notifications/tools/list_changed``, subscribed to (``subscriptions/listen``, 2026-07-28);
+        None when it does not advertise ``tools.listChanged`` or this session's protocol cannot subscribe."""
+        tools = self._client.server_capabilities.tools
+        if tools is None or not tools.list_changed:
+            yield None
+            return
+        async with AsyncExitStack() as stack:
+            try:
+                subscription = await stack.enter_async_context(self._client.listen(tools_list_changed=True))
+            except ListenNotSupportedError:
+                subscription = None
+            honored = subscription.honored if subscription is not None else None
+            yield subscription if honored is not None and honored.tools_list_changed else None
 
     async def request(self, method: str, **params: Any) -> dict[str, Any]:
         """A resource or prompt request, its result as cleaned JSON by alias (a listing: its first page).

@@ -40,6 +40,11 @@ A session is retired, and closed once its last job is done, when:
 - nobody used it for ``idle_s``;
 - the pool closes (then at once: requests still in flight fail);
 - its loop ends.
+
+With ``listing_reuse_s`` above 0, a session whose upstream lets itself be
+subscribed to ``notifications/tools/list_changed`` keeps its last listing
+for that long, dropped at any change notification (``client_listing``);
+every other session lists at every job, as before.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ from protocols.mcp.client import (
     resolve_headers,
     stdio_environment,
 )
+from protocols.mcp.client_listing import ToolListing, watch_tools
 from registry import McpServer
 
 __all__ = ["DEFAULT_IDLE_S", "PoolState", "PooledSession", "SessionPool", "fingerprint"]
@@ -120,6 +126,7 @@ class _Entry:
     idle_since: float = 0.0
     idle_timer: asyncio.TimerHandle | None = None
     holder: asyncio.Task[None] | None = None
+    listing: ToolListing = field(default_factory=lambda: ToolListing(0.0))  # reused while the upstream announces
 
 
 @dataclass(eq=False, slots=True)
@@ -171,9 +178,10 @@ class SessionPool:
 
     def __init__(
         self, *, idle_s: float = DEFAULT_IDLE_S, environ: Mapping[str, str] | None = None,
-        egress: EgressPolicy | None = None,
+        egress: EgressPolicy | None = None, listing_reuse_s: float = 0.0,
     ) -> None:
         self.idle_s = idle_s
+        self.listing_reuse_s = listing_reuse_s
         self._environ = environ
         self._egress = egress
         self._lock = threading.Lock()
@@ -301,8 +309,14 @@ class SessionPool:
             lease.entry = entry
             try:
                 session = await self._opened(entry)  # a job that gives up waiting leaves the opening to others
+                reused = entry.listing.fresh()
+                if reused is not None:
+                    return reused
+                generation, since = entry.listing.begin(), anyio.current_time()
                 with self._using(entry):
-                    return await session.list_tools()
+                    listed = await session.list_tools()
+                entry.listing.keep(generation, listed, since)
+                return listed
             except (McpConnectError, McpProtocolError) as exc:
                 # Only a session some earlier job left open is worth a second try; a fresh one that fails is the answer.
                 if attempt == 2 or not established or isinstance(exc, McpOutputTooLarge):
@@ -335,7 +349,7 @@ class SessionPool:
             self._retire(entry)
             entry = None
         if entry is None:
-            entry = _Entry(sessions, lease.server, lease.key)
+            entry = _Entry(sessions, lease.server, lease.key, listing=ToolListing(self.listing_reuse_s))
             sessions.entries[lease.server.name] = entry
             sessions.live.add(entry)
             entry.holder = asyncio.get_running_loop().create_task(
@@ -406,8 +420,12 @@ class SessionPool:
                 async with connect(server, environ=environ, egress=self._egress) as session:
                     opening.deadline = math.inf
                     entry.session = session
-                    entry.ready.set()
-                    await entry.stop.wait()
+                    async with anyio.create_task_group() as watching:
+                        if self.listing_reuse_s > 0:
+                            watching.start_soon(watch_tools, session, entry.listing)
+                        entry.ready.set()
+                        await entry.stop.wait()
+                        watching.cancel_scope.cancel()
             if entry.session is None and opening.cancelled_caught:
                 entry.error = McpTimeout(
                     f"MCP server '{server.name}' ({display_target(server)}): opening a session did not finish "

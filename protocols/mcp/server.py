@@ -20,6 +20,10 @@ for that, the session owner and the strict JSON check in front of the SDK.
 What one token may hold (``limits.McpLimits``, RELIABILITY.md M15): its open
 sessions (``_sessions``, 429 past the cap) and its tool calls per tool and
 minute (``_rate``, JSON-RPC ``-32029`` with ``data.retryAfterSeconds``).
+
+``virtual_asgi`` serves the virtual servers at ``/mcp/{name}`` with the same
+``Server``: ``_virtual`` admits the principal (403 before any session) and
+each request sees, and may call, only that server's set (``_virtual_set``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -54,15 +58,16 @@ from starlette.types import ASGIApp
 from engine import Engine
 from engine.store import DatabaseBusy
 from protocols.mcp._builtin_tools import BuiltinTools
-from protocols.mcp._context import Context, ServerState, principal_of, tool_error
+from protocols.mcp._context import Context, ServerState, in_thread, principal_of, tool_error
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
 from protocols.mcp._rate import RATE_LIMITED, CallRate
 from protocols.mcp._resources import Resources
 from protocols.mcp._sessions import TokenSessions
 from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
+from protocols.mcp._virtual import VirtualFront, processes_within, virtual_of
 from protocols.mcp.limits import McpLimits
-from registry import Principal
+from registry import Principal, VirtualServer
 
 if TYPE_CHECKING:
     from protocols.gateway import Gateway
@@ -118,6 +123,7 @@ class McpEndpoint:
         server_name: str = "agenthub",
         limits: McpLimits | None = None,
         gateway: Gateway | None = None,
+        virtual_servers: Callable[[str], VirtualServer | None] | None = None,
     ) -> None:
         if not (math.isfinite(call_timeout_s) and call_timeout_s >= 0):
             raise ValueError("call_timeout_s must be a finite number of seconds, 0 or more")
@@ -139,6 +145,8 @@ class McpEndpoint:
             max_body=MAX_BODY_BYTES,
         )
         self.asgi: ASGIApp = McpHttpFront(self._sessions.handle_request, max_body=MAX_BODY_BYTES)
+        # /mcp/{name}: ``virtual_servers(name)`` reads a definition (blocking); without it every name answers 404
+        self.virtual_asgi: ASGIApp = VirtualFront(self.asgi, virtual_servers or (lambda _name: None))
 
     def lifespan(self) -> AbstractAsyncContextManager[None]:
         """Runs the HTTP session manager; enter it once, in the hub's lifespan, before serving ``asgi``."""
@@ -177,25 +185,33 @@ class McpEndpoint:
         server.add_request_handler("tasks/result", GetTaskPayloadRequestParams, self._tasks.result)
         server.add_request_handler("tasks/list", PaginatedRequestParams, self._tasks.list_tasks)
         server.add_request_handler("tasks/cancel", CancelTaskRequestParams, self._tasks.cancel)
-        server.middleware.extend([self._deadline, self._rate_limit, self._tasks.route])
+        server.middleware.extend([self._deadline, self._rate_limit, self._virtual_set, self._tasks.route])
         return server
 
     async def _list_tools(self, ctx: Context, params: PaginatedRequestParams | None) -> ListToolsResult:
         """Process tools for callers who may start them (``start``), then the built-in tools their scopes allow."""
         principal = principal_of(ctx)
+        within = virtual_of(ctx)
         tools = await self._processes.tools() if principal.has("start") else []
-        federated = await self._gateway.tools(principal) if self._gateway is not None else []
+        federated = await self._gateway.tools(principal, within) if self._gateway is not None else []
+        if within is not None:  # a virtual server: its processes and federated tools, none of the hub's own
+            names = await self._virtual_processes(within)
+            return ListToolsResult(tools=[*(t for t in tools if t.name in names), *federated])
         return ListToolsResult(tools=[*tools, *self._builtins.tools(principal), *federated])
+
+    async def _virtual_processes(self, within: VirtualServer) -> set[str]:
+        return processes_within(await in_thread(self.engine.tools), within)
 
     async def _call_tool(self, ctx: Context, params: CallToolRequestParams) -> CallToolResult:
         """A tool call; a busy database is a retryable tool error, and no internal error text reaches the caller."""
         principal = principal_of(ctx)
+        within = virtual_of(ctx)  # on /mcp/{name}, ``_virtual_set`` let only the server's set through
         try:
-            if params.name in self._builtins.by_name:
+            if within is None and params.name in self._builtins.by_name:
                 return await self._builtins.call(principal, params.name, params.arguments)
-            if self._gateway is not None and self._gateway.owns(params.name):
+            if self._gateway is not None and self._gateway.owns(params.name, within):
                 budget = self._processes.budget(ctx)
-                return await self._gateway.call(principal, params.name, params.arguments, budget)
+                return await self._gateway.call(principal, params.name, params.arguments, budget, within)
             if params.name.startswith(BUILTIN_PREFIX):
                 raise MCPError(
                     INVALID_PARAMS, f"unknown tool '{params.name}': list the tools to see what this hub offers"
@@ -223,6 +239,19 @@ class McpEndpoint:
         with anyio.move_on_after(limit):
             return await call_next(ctx)
         raise MCPError(REQUEST_TIMEOUT, f"the request did not finish within {limit:g} seconds and was stopped")
+
+    async def _virtual_set(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        """Server middleware: on a virtual server, a ``tools/call`` (task-augmented too) outside its set is unknown."""
+        within = virtual_of(ctx)
+        params = ctx.params
+        if within is None or ctx.method != "tools/call" or not isinstance(params, Mapping):
+            return await call_next(ctx)
+        name = str(params.get("name"))
+        if not (self._gateway is not None and self._gateway.owns(name, within)) and \
+                name not in await self._virtual_processes(within):
+            raise MCPError(INVALID_PARAMS, f"unknown tool '{name[:128]}' on the virtual MCP server "
+                           f"'{within.name}': list the tools to see what it offers")
+        return await call_next(ctx)
 
     async def _rate_limit(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         """Server middleware: ``tools/call`` (task-augmented too) spends from the (token, tool) bucket (M15).

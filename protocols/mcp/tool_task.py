@@ -21,9 +21,12 @@ registry entry or a credential it reads changes), lists the server's tools on it
 then checks the pin: the tool must be approved in the registry *and* its
 definition as listed just now must hash to the approved hash. Only then is it
 called, on the session the listing came from. The listing is fetched on every
-job, never cached: it costs one round trip and is what keeps a rug pull from
-being called even once; the SDK uses it too, to check structured results
-against their output schema. What is cached (``sync_ttl_s`` per server) is the
+job, unless the upstream lets the session subscribe to its tool changes
+(``tools.listChanged`` and ``subscriptions/listen``): then a listing younger
+than ``listing_reuse_s`` is reused until a change notification drops it
+(``client_listing``), so an announced change is never called on the old pin.
+The SDK uses the listing too, to check structured results against their
+output schema. What is cached (``sync_ttl_s`` per server) is the
 registry write: a listing identical to the one this handler recorded last is
 not recorded again within that time. The hash comparison is never skipped.
 
@@ -73,6 +76,8 @@ JOB_TYPE = "mcp"
 ERROR_CODE = "MCP_TOOL_ERROR"
 DEFAULT_RESULT_VARIABLE = "result"
 MAX_TIMEOUT_S = 3600.0
+DEFAULT_LISTING_REUSE_S = 5.0
+"""How long a listing is reused on a session subscribed to the upstream's tool changes (``client_listing``)."""
 _MAX_MESSAGE = 2000
 
 
@@ -98,12 +103,13 @@ class McpToolTask:
         sync_ttl_s: float = 10.0,
         idle_s: float = DEFAULT_IDLE_S,
         egress: EgressPolicy | None = None,
+        listing_reuse_s: float = DEFAULT_LISTING_REUSE_S,
     ) -> None:
         self.registry = registry
         self.default_timeout_s = default_timeout_s
         self.sync_ttl_s = sync_ttl_s
         self.egress = egress
-        self.pool = SessionPool(idle_s=idle_s, egress=egress)
+        self.pool = SessionPool(idle_s=idle_s, egress=egress, listing_reuse_s=listing_reuse_s)
         self._synced: dict[str, tuple[str, float]] = {}  # server -> (digest of its listing, when recorded)
         self._lock = threading.Lock()  # the registry's calls run on threads
         self._finalizer = weakref.finalize(self, self.pool.close)
