@@ -13,8 +13,9 @@ All of them only read.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -34,6 +35,8 @@ from engine import Engine, EngineError
 from hub.commands.discover_agents import agent_lines
 from hub.console import AsJson, Db, database_url, fail, printable_url
 from hub.tables import table
+
+T = TypeVar("T")
 
 app = typer.Typer(help="What the journal says: the process inventory and improvement briefs.", no_args_is_help=True)
 
@@ -77,35 +80,12 @@ def export(
     typer.echo(f"wrote {counts.events} events of {counts.traces} instances to {out}")
 
 
-@app.command(name="inventory")
-def inventory_(as_json: AsJson = False, db: Db = None) -> None:
-    """Every process: instances, completed, incidents, failure rate and cycle-time percentiles."""
+def _report(db: str | None, compute: Callable[[Engine], T], as_json: bool,
+            lines: Callable[[T], Iterable[str]]) -> None:
+    """Compute from the database, then print it as JSON or as ``lines`` (a DiscoverError: one line, exit 2)."""
     engine = _engine(db)
     try:
-        found = [s.to_json() for s in inventory(engine)]
-    finally:
-        engine.close()
-    if as_json:
-        typer.echo(json.dumps(found, indent=2))
-        return
-    if not found:
-        typer.echo("no instances yet")
-        return
-    rows = [[p["processId"], str(p["instances"]), str(p["completed"]), str(p["terminated"]), str(p["active"]),
-             str(p["incidents"]), _ms(p["cycleTimeMs"].get("p50")), _ms(p["cycleTimeMs"].get("p90"))] for p in found]
-    for line in table(["PROCESS", "INSTANCES", "COMPLETED", "TERMINATED", "ACTIVE", "INCIDENTS", "CYCLE P50",
-                       "CYCLE P90"], rows):
-        typer.echo(line)
-
-
-@app.command(name="brief")
-def brief_(
-    process: Annotated[str, typer.Argument(help="The process id.")], as_json: AsJson = False, db: Db = None
-) -> None:
-    """Where one process loses time (bottlenecks, rework, incidents) and the automation opportunities, ranked."""
-    engine = _engine(db)
-    try:
-        found = brief(engine, process)
+        found = compute(engine)
     except DiscoverError as exc:
         fail(str(exc))
     finally:
@@ -113,8 +93,22 @@ def brief_(
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
-    for line in _brief_lines(found):
+    for line in lines(found):
         typer.echo(line)
+
+
+@app.command(name="inventory")
+def inventory_(as_json: AsJson = False, db: Db = None) -> None:
+    """Every process: instances, completed, incidents, failure rate and cycle-time percentiles."""
+    _report(db, lambda engine: [s.to_json() for s in inventory(engine)], as_json, _inventory_lines)
+
+
+@app.command(name="brief")
+def brief_(
+    process: Annotated[str, typer.Argument(help="The process id.")], as_json: AsJson = False, db: Db = None
+) -> None:
+    """Where one process loses time (bottlenecks, rework, incidents) and the automation opportunities, ranked."""
+    _report(db, lambda engine: brief(engine, process), as_json, _brief_lines)
 
 
 @app.command(name="agents")
@@ -124,18 +118,7 @@ def agents_(
     db: Db = None,
 ) -> None:
     """Each agent region's own decisions: tool sequences and graph, loops, denials, overrules, cost, drift."""
-    engine = _engine(db)
-    try:
-        found = agent_behaviour(engine, process)
-    except DiscoverError as exc:
-        fail(str(exc))
-    finally:
-        engine.close()
-    if as_json:
-        typer.echo(json.dumps(found, indent=2))
-        return
-    for line in agent_lines(found):
-        typer.echo(line)
+    _report(db, lambda engine: agent_behaviour(engine, process), as_json, agent_lines)
 
 
 @app.command(name="model")
@@ -170,22 +153,26 @@ def conformance_(
     db: Db = None,
 ) -> None:
     """How well a deployed version's instances fit its model: fitness, precision and the instances that deviate."""
-    engine = _engine(db)
-    try:
-        found = conformance(engine, process, version)
-    except DiscoverError as exc:
-        fail(str(exc))
-    finally:
-        engine.close()
-    if as_json:
-        typer.echo(json.dumps(found, indent=2))
+    _report(db, lambda engine: conformance(engine, process, version), as_json, _conformance_lines)
+
+
+def _inventory_lines(found: list[dict[str, Any]]) -> Iterator[str]:
+    if not found:
+        yield "no instances yet"
         return
-    typer.echo(f"process {found['processId']} version {found['version']}: {found['instances']} instances, fitness "
-               f"{found['fitness']:.2f} ({found['fittingInstances']:.0%} fit), precision {found['precision']:.2f}")
+    rows = [[p["processId"], str(p["instances"]), str(p["completed"]), str(p["terminated"]), str(p["active"]),
+             str(p["incidents"]), _ms(p["cycleTimeMs"].get("p50")), _ms(p["cycleTimeMs"].get("p90"))] for p in found]
+    yield from table(["PROCESS", "INSTANCES", "COMPLETED", "TERMINATED", "ACTIVE", "INCIDENTS", "CYCLE P50",
+                      "CYCLE P90"], rows)
+
+
+def _conformance_lines(found: dict[str, Any]) -> Iterator[str]:
+    yield (f"process {found['processId']} version {found['version']}: {found['instances']} instances, fitness "
+           f"{found['fitness']:.2f} ({found['fittingInstances']:.0%} fit), precision {found['precision']:.2f}")
     for d in found["deviations"]:
-        typer.echo(f"  instance {d['instance']} (fitness {d['fitness']:.2f}): ran {', '.join(d['activities'])}"
-                   + (f"; not allowed there: {', '.join(d['unexpected'])}" if d["unexpected"] else "")
-                   + (f"; skipped: {', '.join(d['skipped'])}" if d["skipped"] else ""))
+        yield (f"  instance {d['instance']} (fitness {d['fitness']:.2f}): ran {', '.join(d['activities'])}"
+               + (f"; not allowed there: {', '.join(d['unexpected'])}" if d["unexpected"] else "")
+               + (f"; skipped: {', '.join(d['skipped'])}" if d["skipped"] else ""))
 
 
 def _ms(value: Any) -> str:
