@@ -50,6 +50,7 @@ every other session lists at every job, as before.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import json
 import logging
@@ -269,7 +270,7 @@ class SessionPool:
         for future in waits:
             try:
                 future.result(timeout=2 * _CLOSE_GRACE_S)
-            except (TimeoutError, RuntimeError, asyncio.CancelledError):
+            except (TimeoutError, RuntimeError, asyncio.CancelledError, concurrent.futures.CancelledError):
                 log.warning("the MCP session pool did not close its sessions in time")
 
     def _join(self, loop: asyncio.AbstractEventLoop) -> _Sessions:

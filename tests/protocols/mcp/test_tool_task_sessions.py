@@ -10,6 +10,7 @@ session reused, replaced when the entry changes or the server goes away.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -196,5 +197,6 @@ def test_a_handler_that_is_never_closed_closes_its_sessions_when_it_is_collected
     task = McpToolTask(registry)
     echo(task)
     del task  # the finalizer closes the pool: the hub never calls close() on its handler
+    gc.collect()  # collected however it goes: by its last reference, or by the collector when a cycle held it
     assert new_children() == []
     wait_for(lambda: threads() <= before)
