@@ -148,6 +148,7 @@ def test_the_token_is_read_at_call_time_and_never_logged_or_recorded(
     records = Records()
     task = handler(registry, records, environ=environ)
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # importing litellm (other tests do) sets it to WARNING
     with pytest.raises(AgentUnusable, match=f"environment variable {TOKEN_ENV} is not set"):
         run(task, job(ASK, {"text": "hi"}))
     environ[TOKEN_ENV] = "not-the-token"
