@@ -51,9 +51,26 @@ from engine.runtime.kernel import Kernel
 from engine.runtime.state import ElementInstance
 
 __all__ = [
-    "CONTEXT_VARIABLE", "JOB_WORKER_TYPE", "LIMIT_ERROR", "MODEL_PREFIX", "PARSE_ERROR", "PROVIDER_TYPES",
-    "RESULT_VARIABLE", "CamundaStart", "ResponseNotJson", "begin", "from_camunda", "is_camunda_agent",
-    "limit_message", "mirror", "respond", "response_text", "result", "start", "to_camunda",
+    "CONTEXT_VARIABLE",
+    "JOB_WORKER_TYPE",
+    "LIMIT_ERROR",
+    "MODEL_PREFIX",
+    "PARSE_ERROR",
+    "PROVIDER_TYPES",
+    "RESULT_VARIABLE",
+    "CamundaStart",
+    "ResponseNotJson",
+    "begin",
+    "from_camunda",
+    "is_camunda_agent",
+    "limit_message",
+    "mirror",
+    "nested",
+    "respond",
+    "response_text",
+    "result",
+    "start",
+    "to_camunda",
 ]
 
 JOB_WORKER_TYPE: Final = "io.camunda.agenticai:aiagent-job-worker:"
@@ -76,7 +93,8 @@ def is_camunda_agent(node: FlowNode) -> bool:
     return not job_type.is_expression and job_type.text.strip().startswith(JOB_WORKER_TYPE)
 
 
-def _path(value: Any, *names: str) -> Any:
+def nested(value: Any, *names: str) -> Any:
+    """``value[names[0]][names[1]]...`` of Camunda's nested inputs; None where a level is missing or no object."""
     for name in names:
         if not isinstance(value, dict):
             return None
@@ -189,29 +207,29 @@ def start(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools: 
     """Read the agent's input variables; raises ExpressionFailure (an incident) when they do not make an agent."""
     scope = step.scope(element.key)
     provider, data, previous = scope.get("provider"), scope.get("data"), scope.get(CONTEXT_VARIABLE)
-    kind = _path(provider, "type")
+    kind = nested(provider, "type")
     if kind not in PROVIDER_TYPES:
         raise ExpressionFailure(f"Camunda agent '{node.id}': provider.type must be one of "
                                 f"{', '.join(PROVIDER_TYPES)}, not {kind!r}")
-    system = _path(data, "systemPrompt", "prompt")
+    system = nested(data, "systemPrompt", "prompt")
     if gateway_a2a.has_clients(step.process, node):  # Camunda's system prompt contributor for A2A tools
         system = "\n\n".join(p for p in (system if isinstance(system, str) else "", gateway_a2a.INSTRUCTIONS)
                                if p.strip())
-    prompt = _path(data, "userPrompt", "prompt")
+    prompt = nested(data, "userPrompt", "prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise ExpressionFailure(f"Camunda agent '{node.id}': data.userPrompt.prompt must be a text that is not "
                                 f"blank, but it was {prompt!r}")
-    documents = _path(data, "userPrompt", "documents")
+    documents = nested(data, "userPrompt", "documents")
     if documents:  # Camunda sends document contents; here the model is told which documents the user gave
         prompt = f"{prompt}\n\nDocuments: {json.dumps(documents, sort_keys=True, default=str)}"
     if previous is not None and not isinstance(previous, dict):
         raise ExpressionFailure(f"Camunda agent '{node.id}': agentContext must be a context (a previous "
                                 f"agent.context) or null, not {type(previous).__name__}")
-    earlier = _path(previous, "conversation", "messages") or []
-    metrics = dict(_path(previous, "metrics") or {})
+    earlier = nested(previous, "conversation", "messages") or []
+    metrics = dict(nested(previous, "metrics") or {})
     used = metrics.get("modelCalls")
     used = used if isinstance(used, int) and not isinstance(used, bool) and used >= 0 else 0
-    limit = _whole(_path(data, "limits", "maxModelCalls"), "data.limits.maxModelCalls")
+    limit = _whole(nested(data, "limits", "maxModelCalls"), "data.limits.maxModelCalls")
     try:
         window_size(data)  # the window is applied at each model step (engine.agent.facade); checked here, at start
     except MemoryConfigError as exc:
@@ -234,7 +252,7 @@ def start(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools: 
         "toolDefinitions": [{"name": t.name, "description": t.description, "inputSchema": t.input_schema}
                             for t in tools],
         "conversation": {"type": "in-process",
-                         "conversationId": _path(previous, "conversation", "conversationId") or
+                         "conversationId": nested(previous, "conversation", "conversationId") or
                          f"{step.state.key}-{element.key}",
                          "messages": camunda_messages},
     }
@@ -274,8 +292,8 @@ def mirror(step: Kernel, element: ElementInstance, messages: list[dict[str, Any]
 def limit_message(step: Kernel, element: ElementInstance) -> str:
     """Camunda's message for ``LIMIT_ERROR``: the model calls over the whole context, and the limit."""
     context = step.state.variables.get(element.key, {}).get(CONTEXT_VARIABLE)
-    limit = _path(step.scope(element.key).get("data"), "limits", "maxModelCalls")
-    return (f"Maximum number of model calls reached (modelCalls: {_path(context, 'metrics', 'modelCalls') or 0}, "
+    limit = nested(step.scope(element.key).get("data"), "limits", "maxModelCalls")
+    return (f"Maximum number of model calls reached (modelCalls: {nested(context, 'metrics', 'modelCalls') or 0}, "
             f"limit: {limit if limit is not None else _DEFAULT_MAX_MODEL_CALLS})")
 
 
@@ -296,29 +314,29 @@ def _parse_json(text: str) -> Any:
 
 def result(step: Kernel, element: ElementInstance, final: Any) -> dict[str, Any]:
     """Camunda's ``agent`` variable for a final answer; raises ResponseNotJson when format json is not met."""
-    response = _path(step.scope(element.key).get("data"), "response")
+    response = nested(step.scope(element.key).get("data"), "response")
     return respond(response, final, step.state.variables.get(element.key, {}).get(CONTEXT_VARIABLE))
 
 
 def respond(response: Any, final: Any, context: Any) -> dict[str, Any]:
     """The answer's fields of ``agent`` under ``data.response`` (the task flavour, ``camunda_task``, shares it)."""
-    kind = _path(response, "format", "type") or "text"
+    kind = nested(response, "format", "type") or "text"
     agent: dict[str, Any] = {}
     text = response_text(final)
     if text:
         agent["responseText"] = text
     if final is not None and not isinstance(final, str):
         agent["responseJson"] = final
-    elif text and (kind == "json" or _path(response, "format", "parseJson") is True):
+    elif text and (kind == "json" or nested(response, "format", "parseJson") is True):
         try:
             agent["responseJson"] = _parse_json(text)
         except (ValueError, IndexError):
             if kind == "json":
                 raise ResponseNotJson(f"the model's final answer is not JSON, which data.response.format "
                                       f"json asks for: {text[:200]!r}") from None
-    messages = _path(context, "conversation", "messages") or []
-    if _path(response, "includeAssistantMessage") is True and messages and messages[-1].get("role") == "assistant":
+    messages = nested(context, "conversation", "messages") or []
+    if nested(response, "includeAssistantMessage") is True and messages and messages[-1].get("role") == "assistant":
         agent["responseMessage"] = messages[-1]
-    if _path(response, "includeAgentContext") is True and context is not None:
+    if nested(response, "includeAgentContext") is True and context is not None:
         agent["context"] = context
     return agent

@@ -43,6 +43,7 @@ from engine.agent.camunda import (
     PROVIDER_TYPES,
     ResponseNotJson,
     from_camunda,
+    nested,
     respond,
     to_camunda,
 )
@@ -82,16 +83,8 @@ class TaskTurn:
     model_calls: int  # made over the whole context before this turn
 
 
-def _path(value: Any, *names: str) -> Any:
-    for name in names:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(name)
-    return value
-
-
 def _limit(data: Any) -> int:
-    value = _path(data, "limits", "maxModelCalls")
+    value = nested(data, "limits", "maxModelCalls")
     if value is None:
         return _DEFAULT_MAX_MODEL_CALLS
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or int(value) != value:
@@ -100,7 +93,7 @@ def _limit(data: Any) -> int:
 
 
 def _tools(process: Process, data: Any) -> list[ToolDefinition]:
-    container = _path(data, "tools", "containerElementId")
+    container = nested(data, "tools", "containerElementId")
     if container is None or container == "":
         return []  # an agent without tools
     node = process.nodes.get(container) if isinstance(container, str) else None
@@ -126,11 +119,11 @@ def _results(calls: list[dict[str, Any]], raw: Any) -> list[dict[str, Any]]:
 
 
 def _user(data: Any) -> dict[str, Any]:
-    prompt = _path(data, "userPrompt", "prompt")
+    prompt = nested(data, "userPrompt", "prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise AgentTaskError(f"data.userPrompt.prompt must be a text that is not blank, but it was {prompt!r}",
                              code=NO_USER_MESSAGE_ERROR)
-    documents = _path(data, "userPrompt", "documents")
+    documents = nested(data, "userPrompt", "documents")
     if documents:  # as the sub-process flavour: the model is told which documents the user gave
         prompt = f"{prompt}\n\nDocuments: {json.dumps(documents, sort_keys=True, default=str)}"
     return {"role": "user", "content": prompt}
@@ -140,10 +133,10 @@ def task_turn(process: Process, variables: dict[str, Any], *, instance: int, def
               conversation_id: str) -> TaskTurn:
     """The turn the task's variables ask for; AgentTaskError says why none can be taken."""
     provider, data = variables.get("provider"), variables.get("data")
-    kind = _path(provider, "type")
+    kind = nested(provider, "type")
     if not isinstance(provider, dict) or kind not in PROVIDER_TYPES:
         raise AgentTaskError(f"provider.type must be one of {', '.join(PROVIDER_TYPES)}, not {kind!r}")
-    previous = _path(data, "context")
+    previous = nested(data, "context")
     if previous is not None and not isinstance(previous, dict):
         raise AgentTaskError(f"data.context must be a context (a previous agent.context) or null, not "
                              f"{type(previous).__name__}")
@@ -153,9 +146,9 @@ def task_turn(process: Process, variables: dict[str, Any], *, instance: int, def
         raise AgentTaskError(str(exc)) from None
     tools = _tools(process, data)
     context = copy.deepcopy(previous) if previous else {}
-    kept = [m for m in _path(context, "conversation", "messages") or [] if isinstance(m, dict)]
+    kept = [m for m in nested(context, "conversation", "messages") or [] if isinstance(m, dict)]
     conversation = from_camunda(kept)  # ours, without the system message, which is renewed below
-    raw_results = _path(data, "tools", "toolCallResults")
+    raw_results = nested(data, "tools", "toolCallResults")
     last = conversation[-1] if conversation else None
     if last is not None and last.get("role") == "assistant" and last.get("toolCalls"):
         added = _results(last["toolCalls"], raw_results)
@@ -164,7 +157,7 @@ def task_turn(process: Process, variables: dict[str, Any], *, instance: int, def
                              "answer", code=EMPTY_CONTEXT_ERROR)
     else:  # a fresh turn, or a follow-up after an answer: the results of earlier turns are in the context already
         added = [_user(data)]
-    system = _path(data, "systemPrompt", "prompt")
+    system = nested(data, "systemPrompt", "prompt")
     lead = [{"role": "system", "content": system}] if isinstance(system, str) and system.strip() else []
     camunda_messages: list[dict[str, Any]] = []  # the kept messages stay as they were; the system message is renewed
     for message in lead:
@@ -172,7 +165,7 @@ def task_turn(process: Process, variables: dict[str, Any], *, instance: int, def
     camunda_messages.extend(m for m in kept if m.get("role") != "system")
     for message in added:
         to_camunda(message, camunda_messages)
-    metrics = _path(context, "metrics") if isinstance(_path(context, "metrics"), dict) else {}
+    metrics = nested(context, "metrics") if isinstance(nested(context, "metrics"), dict) else {}
     used = metrics.get("modelCalls")
     used = used if isinstance(used, int) and not isinstance(used, bool) and used >= 0 else 0
     limit = _limit(data)
@@ -187,7 +180,7 @@ def task_turn(process: Process, variables: dict[str, Any], *, instance: int, def
         "toolDefinitions": [{"name": t.name, "description": t.description, "inputSchema": t.input_schema}
                             for t in tools],
         "conversation": {"type": "in-process",
-                         "conversationId": _path(previous, "conversation", "conversationId") or conversation_id,
+                         "conversationId": nested(previous, "conversation", "conversationId") or conversation_id,
                          "messages": camunda_messages},
     })
     return TaskTurn(model=f"{MODEL_PREFIX}{kind}", provider=provider,
@@ -242,7 +235,7 @@ def task_result(turn: TaskTurn, answer: dict[str, Any], usage: dict[str, Any], d
     if calls:
         return agent
     try:
-        found = respond(_path(data, "response"), answer.get("final"), context)
+        found = respond(nested(data, "response"), answer.get("final"), context)
     except ResponseNotJson as exc:
         raise AgentTaskError(str(exc), code=PARSE_ERROR, retry=True) from None
     found.pop("context", None)  # the task's agent always carries its context

@@ -36,6 +36,7 @@ import re
 from typing import Any, Final
 
 from engine.agent import gateway_a2a as a2a
+from engine.agent.camunda import nested
 from engine.agent.tools import arguments_hash, tool_definitions
 from engine.agent.turn import ToolDefinition
 from engine.model import AdHocSubProcess, FlowNode, Process
@@ -159,12 +160,6 @@ def model_content(result: Any) -> Any:
 _CONTEXT = "agentContext"
 
 
-def _path(value: Any, *names: str) -> Any:
-    for name in names:
-        value = value.get(name) if isinstance(value, dict) else None
-    return value
-
-
 def _gateway_of(definition: Any) -> str | None:
     parts = split(str(definition.get("name"))) if isinstance(definition, dict) else None
     return parts[0] if parts else None
@@ -210,7 +205,8 @@ def discovered(step: Kernel, element: ElementInstance, call: ToolCall, result: A
         return
     kept = [t for t in context.get("toolDefinitions") or [] if _gateway_of(t) != call.tool]
     kept.extend({"name": t.name, "description": t.description, "inputSchema": t.input_schema} for t in tools)
-    listed = [*(_path(context, "properties", "mcpClients") or []), *(_path(context, "properties", "a2aClients") or [])]
+    properties = nested(context, "properties")
+    listed = [*(nested(properties, "mcpClients") or []), *(nested(properties, "a2aClients") or [])]
     order = {g: i for i, g in enumerate(listed)}
     kept.sort(key=lambda t: order.get(_gateway_of(t), -1))  # plain tools first, then the gateways' in model order
     context["toolDefinitions"] = kept

@@ -50,13 +50,13 @@ configuration of ``notification`` (the hub waits itself, it gives the agent no w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from a2a.types import Message
 
 from engine import BpmnError
+from engine.agent.camunda import nested
 from engine.exceptions import AskPerson
 from engine.scheduler import Job
 from engine.scheduler.timers import parse_duration
@@ -79,14 +79,6 @@ _MODES: Final = ("blocking", "polling", "notification")
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _path(value: Any, *names: str) -> Any:
-    for name in names:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(name)
-    return value
-
-
 class CamundaA2aClient:
     """The handler of ``io.camunda.agenticai:a2aclient:0``, sending through ``calls`` (the hub's ``a2a`` handler)."""
 
@@ -96,15 +88,15 @@ class CamundaA2aClient:
     async def __call__(self, job: Job) -> dict[str, Any]:
         where = f"task '{job.element_id}' of process '{job.process_id}'"
         data = job.variables.get("data")
-        mode = _path(data, "connectorMode", "type")
+        mode = nested(data, "connectorMode", "type")
         if mode == "standalone":
-            operation = _path(data, "connectorMode", "operation", "type")
-            params = _path(data, "connectorMode", "operation", "params")
-            settings = _path(data, "connectorMode", "operation", "settings")
+            operation = nested(data, "connectorMode", "operation", "type")
+            params = nested(data, "connectorMode", "operation", "params")
+            settings = nested(data, "connectorMode", "operation", "settings")
         elif mode == "aiAgentTool":
-            operation = _path(data, "connectorMode", "toolOperation", "operation")
-            params = _path(data, "connectorMode", "toolOperation", "params")
-            settings = _path(data, "connectorMode", "toolOperation", "sendMessageSettings")
+            operation = nested(data, "connectorMode", "toolOperation", "operation")
+            params = nested(data, "connectorMode", "toolOperation", "params")
+            settings = nested(data, "connectorMode", "toolOperation", "sendMessageSettings")
         else:
             raise ConnectorInputError(f"{where}: data.connectorMode.type must be standalone or aiAgentTool, "
                                       f"not {mode!r}")
@@ -132,11 +124,11 @@ class CamundaA2aClient:
 
     def _agent(self, data: Any, where: str) -> RemoteAgent:
         """The registered agent at the element's URL (a registry read: run on a thread)."""
-        url = _path(data, "connection", "url")
+        url = nested(data, "connection", "url")
         if not isinstance(url, str) or not url.strip():
             raise ConnectorInputError(f"{where}: data.connection.url must be the A2A agent's URL")
         base = url.strip().rstrip("/")
-        location = _path(data, "connection", "agentCardLocation")
+        location = nested(data, "connection", "agentCardLocation")
         wanted = {base, card_url(base)}
         if isinstance(location, str) and location.strip():
             wanted.add(f"{base}/{location.strip().lstrip('/')}")
@@ -149,20 +141,20 @@ class CamundaA2aClient:
             f"pinned and approved) are called; register it with `agenthub agent add {base}`")
 
     async def _send(self, job: Job, agent: RemoteAgent, params: Any, settings: Any, where: str) -> dict[str, Any]:
-        text = _path(params, "text")
+        text = nested(params, "text")
         if not isinstance(text, str) or not text.strip():
             raise ConnectorInputError(f"{where}: sendMessage needs the message's text (params.text)")
-        if _path(params, "documents"):
+        if nested(params, "documents"):
             raise ConnectorInputError(f"{where}: sending documents to an A2A agent is not supported; send text")
-        retrieval = _path(settings, "responseRetrievalMode", "type") or "blocking"
+        retrieval = nested(settings, "responseRetrievalMode", "type") or "blocking"
         if retrieval not in _MODES:
             raise ConnectorInputError(f"{where}: responseRetrievalMode.type must be one of {', '.join(_MODES)}, "
                                       f"not {retrieval!r}")
         headers = {"agent": agent.name, "resultVariable": _OUTCOME}
-        timeout = _path(settings, "timeout")
+        timeout = nested(settings, "timeout")
         if retrieval == "blocking" and isinstance(timeout, str) and timeout.strip():
             headers["timeout"] = str(_seconds(timeout, where))
-        continued = {name: _path(params, name) for name in ("taskId", "contextId", "referenceTaskIds")}
+        continued = {name: nested(params, name) for name in ("taskId", "contextId", "referenceTaskIds")}
         variables = {k: job.variables[k] for k in (RECORD_VARIABLE, ANSWER_VARIABLE) if k in job.variables}
         inner = Job(job.key, job.type, {**variables, "text": text}, headers, job.retries, job.instance,
                     job.element_id, job.process_id, job.element_instance)
@@ -193,7 +185,7 @@ class CamundaA2aClient:
         response: dict[str, Any] = {"result": result}
         if retrieval == "polling":
             response["pollingData"] = {"id": result.get("id") or result.get("messageId")}
-        token = _path(settings, "responseRetrievalMode", "token")
+        token = nested(settings, "responseRetrievalMode", "token")
         if retrieval == "notification" and isinstance(token, str) and token:
             response["pushNotificationData"] = {"token": token}
         return response

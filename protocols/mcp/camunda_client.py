@@ -47,6 +47,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, Final
 
+from engine.agent.camunda import nested
 from engine.scheduler import Job
 from protocols.http import ConnectorInputError
 from protocols.mcp.camunda_results import passes, shaped
@@ -61,14 +62,6 @@ MCP_REMOTE_CLIENT_JOB_TYPE: Final = "io.camunda.agenticai:mcpremoteclient:1"
 _TOOL_METHODS: Final = ("tools/list", "tools/call")
 _OTHER_METHODS: Final = ("resources/list", "resources/templates/list", "resources/read", "prompts/list",
                           "prompts/get")
-
-
-def _path(value: Any, *names: str) -> Any:
-    for name in names:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(name)
-    return value
 
 
 def _names(value: Any, where: str) -> list[str]:
@@ -92,17 +85,17 @@ class CamundaMcpClient:
     async def __call__(self, job: Job) -> dict[str, Any]:
         where = f"task '{job.element_id}' of process '{job.process_id}'"
         data = job.variables.get("data")
-        mode = _path(data, "connectorMode", "type")
+        mode = nested(data, "connectorMode", "type")
         if mode == "aiAgentTool":
-            method = _path(data, "connectorMode", "toolOperation", "method")
-            params = _path(data, "connectorMode", "toolOperation", "params")
-            filters = _path(data, "connectorMode", "toolModeFilters", "tools")
-            name, arguments = _path(params, "name"), _path(params, "arguments")
+            method = nested(data, "connectorMode", "toolOperation", "method")
+            params = nested(data, "connectorMode", "toolOperation", "params")
+            filters = nested(data, "connectorMode", "toolModeFilters", "tools")
+            name, arguments = nested(params, "name"), nested(params, "arguments")
         elif mode == "standalone":
-            method = _path(data, "connectorMode", "operation", "type")
-            filters = _path(data, "connectorMode", "standaloneModeFilters", "tools")
-            name = _path(data, "connectorMode", "operation", "toolName")
-            arguments = _path(data, "connectorMode", "operation", "toolArguments")
+            method = nested(data, "connectorMode", "operation", "type")
+            filters = nested(data, "connectorMode", "standaloneModeFilters", "tools")
+            name = nested(data, "connectorMode", "operation", "toolName")
+            arguments = nested(data, "connectorMode", "operation", "toolArguments")
         else:
             raise ConnectorInputError(f"{where}: data.connectorMode.type must be aiAgentTool or standalone, "
                                       f"not {mode!r}")
@@ -112,8 +105,8 @@ class CamundaMcpClient:
             known = _TOOL_METHODS + (_OTHER_METHODS if mode == "standalone" else ())
             raise ConnectorInputError(f"{where}: the MCP operation must be one of {', '.join(known)}, "
                                       f"not {method!r}")
-        included = _names(_path(filters, "included"), f"{where}: the included tools")
-        excluded = _names(_path(filters, "excluded"), f"{where}: the excluded tools")
+        included = _names(nested(filters, "included"), f"{where}: the included tools")
+        excluded = _names(nested(filters, "excluded"), f"{where}: the excluded tools")
         server = await asyncio.to_thread(self._server, data, where)
         if method == "tools/list":
             return await self._list(server, included, excluded)
@@ -131,7 +124,7 @@ class CamundaMcpClient:
         """The registered server the element names (a registry read: run on a thread)."""
         registry = self.tools.registry.mcp
         if not self.remote:
-            name = _path(data, "client", "clientId")
+            name = nested(data, "client", "clientId")
             if not isinstance(name, str) or not name.strip():
                 raise ConnectorInputError(f"{where}: data.client.clientId must name a registered MCP server")
             try:
@@ -139,11 +132,11 @@ class CamundaMcpClient:
             except RegistryNotFound:
                 raise ConnectorInputError(f"{where}: no MCP server named '{name.strip()}' is registered; register "
                                           f"it with `agenthub mcp-server add {name.strip()} ...`") from None
-        transport = _path(data, "transport", "type") or "http"
+        transport = nested(data, "transport", "type") or "http"
         if transport != "http":
             raise ConnectorInputError(f"{where}: data.transport.type {transport!r} is not supported; use http "
                                       "(streamable HTTP)")
-        url = _path(data, "transport", "http", "url")
+        url = nested(data, "transport", "http", "url")
         if not isinstance(url, str) or not url.strip():
             raise ConnectorInputError(f"{where}: data.transport.http.url must be the MCP server's URL")
         wanted = url.strip().rstrip("/")
@@ -157,21 +150,21 @@ class CamundaMcpClient:
     async def _other(self, job: Job, data: Any, method: str, where: str) -> dict[str, Any]:
         """A resource or prompt operation (standalone only), on a session of its own."""
         kind = method.split("/", 1)[0]
-        filters = _path(data, "connectorMode", "standaloneModeFilters", kind)
-        included = _names(_path(filters, "included"), f"{where}: the included {kind}")
-        excluded = _names(_path(filters, "excluded"), f"{where}: the excluded {kind}")
-        operation = _path(data, "connectorMode", "operation")
+        filters = nested(data, "connectorMode", "standaloneModeFilters", kind)
+        included = _names(nested(filters, "included"), f"{where}: the included {kind}")
+        excluded = _names(nested(filters, "excluded"), f"{where}: the excluded {kind}")
+        operation = nested(data, "connectorMode", "operation")
         params: dict[str, Any] = {}
         if method == "resources/read":
-            params["uri"] = _path(operation, "resourceUri")
+            params["uri"] = nested(operation, "resourceUri")
             if not isinstance(params["uri"], str) or not params["uri"]:
                 raise ConnectorInputError(f"{where}: resources/read needs data.connectorMode.operation.resourceUri")
             if not passes(params["uri"], included, excluded):
                 raise ConnectorInputError(f"{where}: reading resource '{params['uri']}' is not allowed by the "
                                           "element's resource filters")
         elif method == "prompts/get":
-            params["name"] = _path(operation, "promptName")
-            arguments = _path(operation, "promptArguments") or {}
+            params["name"] = nested(operation, "promptName")
+            arguments = nested(operation, "promptArguments") or {}
             if not isinstance(params["name"], str) or not params["name"]:
                 raise ConnectorInputError(f"{where}: prompts/get needs data.connectorMode.operation.promptName")
             if not isinstance(arguments, Mapping):
