@@ -17,11 +17,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engine.scheduler import Job, WorkerRegistry
+from engine import Engine
+from engine.scheduler import Job, WorkerRegistry, run_until_idle
 from hub.app import create_app
+from hub.job_types import close_handlers, job_handlers
 from hub.oidc import OidcConfig
 from hub.settings import HubSettings
-from registry import Principal, generate_token
+from registry import Principal, Registry, generate_token
 from tests.oidc_issuer import Issuer
 from tests.ports import free_port
 
@@ -141,3 +143,12 @@ async def assistant(hub: LiveHub, token: str, mode: str = "auto") -> AsyncIterat
         Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode) as client,
     ):
         yield client
+
+
+def run_hub_jobs(engine: Engine, registry: Registry) -> None:
+    """Run every job the hub's handlers take (``job_handlers``, egress open to 127.0.0.1) until none is due."""
+    workers = job_handlers(registry, HubSettings(http_allow="127.0.0.1"), engine=engine)
+    try:
+        run_until_idle(engine, workers, timeout_s=60)
+    finally:
+        close_handlers(workers)

@@ -23,6 +23,7 @@ from hub.settings import HubSettings
 from registry import Registry
 from tests.data.a2a.client.fixtures import TOKEN_ENV, register
 from tests.data.a2a.client.remote_agent import FAILURE_TEXT, TOKEN, RemoteAgent, serve_agent
+from tests.hub.harness import run_hub_jobs as run
 
 STANDALONE = Path(__file__).resolve().parents[1] / "data" / "a2a" / "camunda" / "camunda_a2a_standalone.bpmn"
 
@@ -43,14 +44,6 @@ def hub(tmp_path: Path) -> Iterator[tuple[Engine, Registry]]:
     finally:
         engine.close()
         registry.close()
-
-
-def run(engine: Engine, registry: Registry) -> None:
-    workers = job_handlers(registry, HubSettings(http_allow="127.0.0.1"), engine=engine)
-    try:
-        run_until_idle(engine, workers, timeout_s=60)
-    finally:
-        close_handlers(workers)
 
 
 def start(engine: Engine, url: str, retrieval: str = "blocking") -> int:

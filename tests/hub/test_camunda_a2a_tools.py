@@ -15,12 +15,10 @@ import pytest
 
 from engine import Engine
 from engine.agent import policy_from_attributes
-from engine.scheduler import run_until_idle
-from hub.job_types import close_handlers, job_handlers
-from hub.settings import HubSettings
 from registry import Registry
 from tests.data.a2a.client.fixtures import TOKEN_ENV, register
 from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent, serve_agent
+from tests.hub.harness import run_hub_jobs as run
 from tests.protocols.llm.openai_server import OpenAIServer, openai_server
 
 AGENT = Path(__file__).resolve().parents[1] / "data" / "a2a" / "camunda" / "camunda_a2a_agent.bpmn"
@@ -51,14 +49,6 @@ def hub(tmp_path: Path) -> Iterator[tuple[Engine, Registry]]:
     finally:
         engine.close()
         registry.close()
-
-
-def run(engine: Engine, registry: Registry) -> None:
-    workers = job_handlers(registry, HubSettings(http_allow="127.0.0.1"), engine=engine)
-    try:
-        run_until_idle(engine, workers, timeout_s=60)
-    finally:
-        close_handlers(workers)
 
 
 def start(engine: Engine, llm: OpenAIServer, remote: RemoteAgent) -> int:

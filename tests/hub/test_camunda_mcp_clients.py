@@ -17,14 +17,12 @@ import pytest
 
 from engine import Engine
 from engine.agent import policy_from_attributes
-from engine.scheduler import run_until_idle
-from hub.job_types import close_handlers, job_handlers
-from hub.settings import HubSettings
 from protocols.mcp.client import list_tools
 from registry import Registry
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.fixtures import http_entry
 from tests.data.mcp_upstream.upstream import HttpUpstream
+from tests.hub.harness import run_hub_jobs as run
 from tests.protocols.llm.openai_server import OpenAIServer, openai_server
 
 _http_server = fixtures._http_server
@@ -55,14 +53,6 @@ def hub(tmp_path: Path, http_upstream: HttpUpstream) -> Iterator[tuple[Engine, R
     finally:
         engine.close()
         registry.close()
-
-
-def run(engine: Engine, registry: Registry) -> None:
-    workers = job_handlers(registry, HubSettings(http_allow="127.0.0.1"), engine=engine)
-    try:
-        run_until_idle(engine, workers, timeout_s=60)
-    finally:
-        close_handlers(workers)
 
 
 def start_agent(engine: Engine, llm: OpenAIServer, upstream: HttpUpstream) -> int:
