@@ -103,7 +103,7 @@ from protocols.a2a.call_message import (
 )
 from protocols.a2a.call_record import RECORD_VARIABLE, CallRecord, JobRecords
 from protocols.a2a.call_supervise import supervise
-from protocols.a2a.call_sweep import cancel_quietly, sweep_orphans
+from protocols.a2a.call_sweep import CancelRetries, cancel_quietly, sweep_orphans
 from protocols.a2a.client import TERMINAL, A2ACallError, AgentSession, TaskOutcome, WaitSettings, connect, state_name
 from protocols.http import EgressPolicy, Resolver, system_resolver
 from protocols.task_headers import required_header, timeout_header
@@ -174,6 +174,7 @@ class A2ACallTask:
         self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._ssl: ssl.SSLContext | None = None
         self._calls = CallList(registry.a2a_calls)
+        self.cancel_retries = CancelRetries()  # the sweep's cancels that could not reach their agent yet
 
     def _ssl_context(self) -> ssl.SSLContext:
         """One TLS context for every call: building one reads the CA bundle (~0.1 s of CPU), and a job that waits
@@ -196,7 +197,8 @@ class A2ACallTask:
     async def sweep(self) -> int:
         """Cancel the tasks whose job was withdrawn while it waited without a worker; how many were canceled."""
         return await sweep_orphans(self.registry, self.records, self.egress, settings=self.settings,
-                                   environ=self._environ_now(), resolve=self._resolve, ssl_context=self._ssl_context())
+                                   environ=self._environ_now(), resolve=self._resolve, ssl_context=self._ssl_context(),
+                                   retries=self.cancel_retries)
 
     async def sweep_forever(self, every_s: float = SWEEP_S) -> None:
         """``sweep`` every ``every_s`` until cancelled (the hub runs one while it serves); a failed sweep is logged."""

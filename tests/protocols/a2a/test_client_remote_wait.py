@@ -16,6 +16,7 @@ from a2a.types import TaskState
 
 from engine import BpmnError, WaitRemote
 from engine.ports import ManualClock
+from protocols.a2a.call_sweep import GIVE_UP_S, CancelRetries
 from protocols.a2a.call_task import MAX_CHECK_S, MIN_CHECK_S, RECORD_VARIABLE
 from registry import Registry
 from tests.data.a2a.client import fixtures
@@ -108,3 +109,27 @@ def test_the_sweep_cancels_the_task_of_a_job_withdrawn_while_it_waited_and_closi
     assert asyncio.run(hub_handler.sweep()) == 1
     assert remote_task(remote, task_id).status.state == TaskState.TASK_STATE_CANCELED
     assert registry.a2a_calls.page() == []
+
+
+def test_a_cancel_that_cannot_reach_the_agent_is_kept_for_the_next_sweep_and_given_up_after_a_day(
+    registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = Records()
+    with serve_agent(streaming=False) as agent:
+        register(registry, agent)
+        _leaves(registry, records)
+    # the agent is gone (its port refuses connections) when the sweep finds the job withdrawn
+    hub_handler = handler(registry, records)
+    now = [1000.0]
+    hub_handler.cancel_retries = CancelRetries(clock=lambda: now[0])
+    records.open = False
+    assert asyncio.run(hub_handler.sweep()) == 0
+    assert len(registry.a2a_calls.page()) == 1, "kept for the next sweep"
+    assert "tries again" in caplog.text
+    now[0] += GIVE_UP_S - 1
+    assert asyncio.run(hub_handler.sweep()) == 0
+    assert len(registry.a2a_calls.page()) == 1
+    now[0] += 2
+    assert asyncio.run(hub_handler.sweep()) == 1
+    assert registry.a2a_calls.page() == []
+    assert "given up" in caplog.text
