@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from engine.store import sqlite_template
 from engine.store.exceptions import DatabaseBusy, StoreError
 from engine.store.keys import KeyAllocator
 from engine.store.rawsql import Session, driver_sql
@@ -27,6 +28,7 @@ from engine.store.tx import Tx
 
 HEAD_REVISION = "0015"  # the newest file in migrations/versions: a database there is not migrated again
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_T = TypeVar("_T")
 
 
 def _locked(exc: Exception) -> bool:
@@ -162,6 +164,10 @@ class SqlStore:
             conn.rollback()
         if current == HEAD_REVISION:
             return
+        key = f"engine:{HEAD_REVISION}"
+        before = self._raw(sqlite_template.names) if current is None and self.dialect == "sqlite" else None
+        if before is not None and self._raw(lambda raw: sqlite_template.replay(raw, key)):
+            return
         from alembic import command
         from alembic.config import Config
 
@@ -179,6 +185,15 @@ class SqlStore:
                         conn.execute(insert(key_blocks).values(name="keys", next_key=1))
                 except IntegrityError:
                     pass
+        if before is not None:
+            self._raw(lambda raw: sqlite_template.capture(raw, key, before))
+
+    def _raw(self, use: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``use`` the SQLite driver's own connection, outside any transaction."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert isinstance(raw, sqlite3.Connection)
+            return use(raw)
 
     # --- transactions ------------------------------------------------------------------
 
