@@ -7,7 +7,9 @@ What it measures (every measurement in a fresh subprocess, the median of ``--run
 
   straight    (a) start -> FEEL script -> exclusive gateway (FEEL) -> service task (Python worker) -> end.
               ``engine.start`` for N instances, then the jobs: by ``WorkerLoop(...).run(until_idle=True)``
-              (the headline) and by ``activate_jobs``/``complete_job`` directly, 32 jobs a claim.
+              (the headline) and by ``activate_jobs``/``complete_job`` directly, 32 jobs a claim; and by 16
+              callers starting instances at once on threads while one worker loop (concurrency 16) runs the jobs:
+              the callers' starts commit in groups and the loop's reports too (``callers``, group commit).
   parallel10  (b) a parallel split into 10 FEEL script tasks and a join (one ``engine.start`` each).
   mi100       (c) a 100-item parallel multi-instance FEEL script task (one ``engine.start`` each).
   usertask    (d) start -> user task -> end: N starts, then N ``complete_user_task``.
@@ -41,8 +43,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +68,7 @@ SPIFF_VENV = Path.home() / ".cache" / "agenthub-bench" / "spiff-venv"
 SYNCS = ("FULL", "NORMAL")
 JOB_TYPE = "bench-work"
 DIRECT_BATCH = 32
+CALLERS = 16  # threads starting instances at once in the ``callers`` driver (REST or MCP clients in a hub)
 PEER_TIMEOUT_S = 900
 WORKER_TIMEOUT_S = 900
 
@@ -167,6 +172,24 @@ def _drain_direct(engine: Engine, registry: Any) -> int:
             done += 1
 
 
+def _callers(engine: Engine, registry: Any, process_id: str, count: int) -> list[int]:
+    """``count`` starts from ``CALLERS`` threads at once while a worker loop runs the jobs; then it drains the rest."""
+    from engine import WorkerLoop, WorkerSettings
+
+    settings = WorkerSettings(poll_interval_s=0.01, concurrency=CALLERS)
+    loop = WorkerLoop(engine, registry, name="bench-callers", settings=settings)
+    running = threading.Thread(target=loop.run, name="bench-loop")
+    running.start()
+    try:
+        with ThreadPoolExecutor(CALLERS, thread_name_prefix="bench-caller") as pool:
+            keys = list(pool.map(lambda _: engine.start(process_id).key, range(count)))
+    finally:
+        loop.stop()  # reports what runs and hands back what it holds; the second loop runs whatever is left
+        running.join()
+    WorkerLoop(engine, registry, name="bench-callers", settings=settings).run(until_idle=True)
+    return keys
+
+
 def _journal_rows(engine: Engine) -> int:
     with engine.store.engine.connect() as conn:
         return int(conn.exec_driver_sql("SELECT count(*) FROM journal").scalar_one())
@@ -184,6 +207,8 @@ def run_engine(scenario: str, sync: str, n: int, driver: str, tmp: Path) -> dict
         settings = WorkerSettings(poll_interval_s=0.01)
 
         def one_round(count: int) -> list[int]:
+            if driver == "callers":
+                return _callers(engine, registry, process_id, count)
             keys = [engine.start(process_id).key for _ in range(count)]
             if scenario == "straight":
                 if driver == "loop":
@@ -623,6 +648,7 @@ def main(argv: list[str]) -> int:
     plan_ours = [
         ("straight", "loop", sizes.straight),
         ("straight", "direct", sizes.straight),
+        ("straight", "callers", sizes.straight),
         ("parallel10", "start", sizes.parallel10),
         ("mi100", "start", sizes.mi100),
         ("usertask", "start+complete", sizes.usertask),
