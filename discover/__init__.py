@@ -13,9 +13,17 @@ overrule it, its cost per outcome, and the drift between models and versions.
 Also process mining with pm4py (``mining``: a model discovered by the
 inductive miner, conformance of a version's instances to its model).
 
+Event logs in (``log_import``, ``log_store``, ``log_analysis``): XES, OCEL
+2.0 and CSV files of other systems, kept in discover's own tables
+(``schema``), apart from the journal, and measured by the same statistics.
+AI-drafted changes (``drafts``): a model's BPMN checked, laid out and
+diffed (``draft_checks``, ``draft_diff``), deployed only when a member of the
+process's owner group approves; ``compare`` measures two versions alike.
+
 Reads the journal through the engine's query API only
-(``Engine.event_log``, keyset pages), never SQL, and never writes to the
-engine. Does not know HTTP or the CLI (the hub serves what this returns).
+(``Engine.event_log``, keyset pages), never SQL, and writes to the engine
+only to deploy an approved draft. Does not know the model providers (the
+hub passes the model call in). Does not know HTTP or the CLI (the hub serves what this returns).
 Needs no pm4py except for mining: pm4py (AGPL-3.0, the optional extra
 ``agenthub[discover]``) is imported lazily in ``discover.mining`` only.
 """

@@ -7,12 +7,14 @@ deployed model, read once per process version and kept for the export.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from engine import Engine, NotFound
 from engine.model import Activity, Process
 
-__all__ = ["ElementCatalog", "ElementInfo"]
+__all__ = ["Catalog", "ElementCatalog", "ElementInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,15 @@ class ElementInfo:
     label: str  # the element's name, else its id
     kind: str  # the BPMN element type (``userTask``); "" where the model does not hold the element
     multi: bool = False  # a multi-instance activity: its body and each inner instance complete under its id
+
+
+class Catalog(Protocol):
+    """What the statistics ask of a log's elements: a deployed model's (``ElementCatalog``) or an imported log's
+    (``discover.imported.ImportedCatalog``)."""
+
+    def of(self, process_id: str, version: int) -> Mapping[str, ElementInfo]: ...
+
+    def flows(self, process_id: str, version: int) -> Mapping[str, tuple[str, str]]: ...
 
 
 class ElementCatalog:

@@ -8,17 +8,18 @@ field names (``processId``, ``instances``, ``completed``, ``incidents``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from discover.elements import ElementCatalog
+from discover.elements import Catalog, ElementCatalog
 from discover.export import check_process
 from discover.opportunities import opportunities
 from discover.stats import CONTAINERS, ElementStats, ProcessStats, percentiles
 from engine import Engine
-from engine.event_log import LogFilter
+from engine.event_log import LogFilter, Trace
 
-__all__ = ["ProcessSummary", "brief", "inventory"]
+__all__ = ["ProcessSummary", "brief", "brief_of", "collect", "inventory"]
 
 TOP = 5  # entries in each of the brief's lists
 
@@ -49,10 +50,10 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _collect(engine: Engine, where: LogFilter) -> dict[str, ProcessStats]:
-    catalog = ElementCatalog(engine)
+def collect(traces: Iterable[Trace], catalog: Catalog) -> dict[str, ProcessStats]:
+    """One pass over ``traces``: the statistics of each process they are of (the journal's, or an imported log's)."""
     found: dict[str, ProcessStats] = {}
-    for trace in engine.event_log.traces(where):
+    for trace in traces:
         process_id = trace.instance.process_id
         stats = found.get(process_id)
         if stats is None:
@@ -63,16 +64,22 @@ def _collect(engine: Engine, where: LogFilter) -> dict[str, ProcessStats]:
 
 def inventory(engine: Engine) -> list[ProcessSummary]:
     """Every process that has instances, by process id."""
-    found = _collect(engine, LogFilter())
+    found = collect(engine.event_log.traces(LogFilter()), ElementCatalog(engine))
     return [ProcessSummary(found[p]) for p in sorted(found)]
 
 
-def brief(engine: Engine, process_id: str) -> dict[str, Any]:
-    """The improvement brief of one process: its summary, where time goes (waiting by element, bottlenecks first),
-    rework loops, exception hot spots, its agents, and the automation opportunities ranked by expected impact."""
-    where = LogFilter(process_id=process_id)
+def brief(engine: Engine, process_id: str, version: int | None = None) -> dict[str, Any]:
+    """The improvement brief of one process (of one version of it): its summary, where time goes (waiting by
+    element, bottlenecks first), rework loops, exception hot spots, its agents, and the automation opportunities
+    ranked by expected impact."""
+    where = LogFilter(process_id=process_id, version=version)
     check_process(engine, where)
-    stats = _collect(engine, where).get(process_id) or ProcessStats(process_id)
+    return brief_of(collect(engine.event_log.traces(where), ElementCatalog(engine)).get(process_id)
+                    or ProcessStats(process_id))
+
+
+def brief_of(stats: ProcessStats) -> dict[str, Any]:
+    """The brief of statistics already collected (``collect``)."""
     # a subprocess's time is its children's: it is listed, but only the elements that do the work are bottlenecks
     waiting = sorted((e for e in stats.elements.values() if e.durations), key=lambda e: (-sum(e.durations),
                                                                                          e.element_id))

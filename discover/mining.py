@@ -26,22 +26,23 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from discover.elements import ElementCatalog
+from discover.elements import Catalog, ElementCatalog
 from discover.exceptions import DiscoverError, MiningUnavailable, UnknownProcess
 from discover.export import check_process
 from discover.stats import is_activity
 from discover.steps import Lifecycle, steps_of
 from engine import Engine, NotFound
-from engine.event_log import LogFilter
+from engine.event_log import LogFilter, Trace
 from engine.parser.layout import layout
 
-__all__ = ["MiningUnavailable", "conformance", "discover_model"]
+__all__ = ["MiningUnavailable", "conform", "conformance", "discover_model", "ensure_mining", "frame_of",
+           "mine"]
 
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _CASE, _ACTIVITY, _TIME = "case:concept:name", "concept:name", "time:timestamp"
@@ -54,6 +55,11 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+def ensure_mining() -> None:
+    """``MiningUnavailable`` (saying how to install it) unless pm4py can be imported."""
+    _pm4py()
+
+
 def _pm4py() -> Any:
     try:
         with _quiet():
@@ -63,15 +69,15 @@ def _pm4py() -> Any:
     return pm4py
 
 
-def _frame(engine: Engine, where: LogFilter) -> Any:
-    """The activity completions of ``where``'s instances as pm4py's data frame, in journal order."""
+def frame_of(traces: Iterable[Trace], catalog: Catalog) -> Any:
+    """The activity completions of ``traces`` (the journal's instances, or an imported log's cases) as pm4py's
+    data frame, in journal order."""
     import pandas  # pm4py's own dependency: there whenever pm4py is
 
-    catalog = ElementCatalog(engine)
     cases: list[str] = []
     names: list[str] = []
     times: list[int] = []
-    for trace in engine.event_log.traces(where):
+    for trace in traces:
         elements = catalog.of(trace.instance.process_id, trace.instance.version)
         case, last = str(trace.instance.key), ""
         for step in steps_of(trace.events, elements):
@@ -85,7 +91,8 @@ def _frame(engine: Engine, where: LogFilter) -> Any:
             times.append(step.at)
             last = step.element_id
     if not cases:
-        raise DiscoverError("no instance has completed an activity yet: there is nothing to mine")
+        raise DiscoverError("no instance (or imported case) has completed an activity yet: there is nothing to "
+                            "mine")
     return pandas.DataFrame({_CASE: cases, _ACTIVITY: names, _TIME: pandas.to_datetime(times, unit="ms", utc=True)})
 
 
@@ -95,8 +102,16 @@ def discover_model(engine: Engine, where: LogFilter, *, noise: float = 0.0) -> b
     if not 0.0 <= noise <= 1.0:
         raise DiscoverError(f"noise must be between 0 and 1, not {noise}")
     check_process(engine, where)
+    _pm4py()
+    return mine(frame_of(engine.event_log.traces(where), ElementCatalog(engine)), where.process_id or "processes",
+                noise)
+
+
+def mine(frame: Any, name: str, noise: float) -> bytes:
+    """The inductive miner's model of ``frame`` (``frame_of``), laid out, its process named ``discovered-NAME``."""
+    if not 0.0 <= noise <= 1.0:
+        raise DiscoverError(f"noise must be between 0 and 1, not {noise}")
     pm4py = _pm4py()
-    frame = _frame(engine, where)
     with _quiet():
         model = pm4py.discover_bpmn_inductive(frame, noise_threshold=noise)
     with tempfile.TemporaryDirectory(prefix="agenthub-mined-") as tmp:
@@ -104,7 +119,7 @@ def discover_model(engine: Engine, where: LogFilter, *, noise: float = 0.0) -> b
         with _quiet():
             pm4py.write_bpmn(model, str(path), auto_layout=False)
         xml = path.read_bytes()
-    return layout(_named(xml, f"discovered-{where.process_id or 'processes'}"))
+    return layout(_named(xml, f"discovered-{name}"))
 
 
 def _named(xml: bytes, process_id: str) -> bytes:
@@ -130,8 +145,15 @@ def conformance(engine: Engine, process_id: str, version: int | None = None) -> 
     except (NotFound, ValueError):
         raise UnknownProcess(f"process '{process_id}'" + (f" version {version}" if version else "")
                              + " is not deployed") from None
+    _pm4py()
+    return conform(frame_of(engine.event_log.traces(LogFilter(process_id=process_id, version=deployed)),
+                          ElementCatalog(engine)), xml, process_id, deployed, int)
+
+
+def conform(frame: Any, xml: str, process_id: str, version: int, case: Callable[[str], Any]) -> dict[str, Any]:
+    """Token-based replay of ``frame`` (``frame_of``) on the model ``xml``; ``case`` turns a frame's case column
+    back into what the deviations name (an instance key, an imported case id)."""
     pm4py = _pm4py()
-    frame = _frame(engine, LogFilter(process_id=process_id, version=deployed))
     with tempfile.TemporaryDirectory(prefix="agenthub-model-") as tmp:
         path = Path(tmp) / "model.bpmn"
         path.write_text(xml, encoding="utf-8")
@@ -144,7 +166,7 @@ def conformance(engine: Engine, process_id: str, version: int | None = None) -> 
         diagnostics = pm4py.conformance_diagnostics_token_based_replay(log, net, initial, final)
     deviations = [
         # a converted log keeps the case id as the trace's concept:name (the frame's column without "case:")
-        {"instance": int(trace.attributes["concept:name"]), "fitness": round(float(d["trace_fitness"]), 4),
+        {"instance": case(str(trace.attributes["concept:name"])), "fitness": round(float(d["trace_fitness"]), 4),
          "activities": [e[_ACTIVITY] for e in trace],
          "unexpected": sorted({str(t.label) for t in d["transitions_with_problems"] if t.label}),
          "skipped": sorted({str(t.label) for t in d["enabled_transitions_in_marking"] if t.label}),
@@ -153,7 +175,7 @@ def conformance(engine: Engine, process_id: str, version: int | None = None) -> 
     ]
     return {
         "processId": process_id,
-        "version": deployed,
+        "version": version,
         "instances": len(log),
         "fitness": round(float(fitness["log_fitness"]), 4),
         "fittingInstances": round(float(fitness["percentage_of_fitting_traces"]) / 100, 4),

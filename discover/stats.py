@@ -11,9 +11,10 @@ element passes (one duration each), never with the journal's other facts.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from discover.elements import ElementCatalog
+from discover.elements import Catalog
 from discover.steps import Lifecycle, steps_of
 from engine.event_log import LogEvent, Trace
 
@@ -84,7 +85,7 @@ class ProcessStats:
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)  # (gateway, flow target) -> times taken
     agents: dict[str, AgentStats] = field(default_factory=dict)
 
-    def add(self, trace: Trace, catalog: ElementCatalog) -> None:
+    def add(self, trace: Trace, catalog: Catalog) -> None:
         i = trace.instance
         self.versions.add(i.version)
         self.instances += 1
@@ -106,7 +107,7 @@ class ProcessStats:
             found = self.elements[element_id] = ElementStats(element_id, label, kind)
         return found
 
-    def _steps(self, trace: Trace, catalog: ElementCatalog) -> None:
+    def _steps(self, trace: Trace, catalog: Catalog) -> None:
         entered: dict[int | None, int] = {}
         suspended: dict[str, int] = {}
         entries: Counter[str] = Counter()
@@ -137,7 +138,7 @@ class ProcessStats:
                 self.elements[element_id].rework_instances += 1
                 self.elements[element_id].extra_passes += n - 1
 
-    def _facts(self, events: tuple[LogEvent, ...], flows: dict[str, tuple[str, str]]) -> None:
+    def _facts(self, events: tuple[LogEvent, ...], flows: Mapping[str, tuple[str, str]]) -> None:
         calls: dict[str, set[tuple[str, str]]] = {}  # agent element -> (tool, arguments hash) seen in this run
         started: dict[str, int] = {}
         for e in events:

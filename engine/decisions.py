@@ -35,6 +35,8 @@ class DeployedDecision:
     key: int
     resource_name: str
     is_new: bool
+    requirements_id: str = ""  # the DMN document's (``definitions``) id and name: Camunda's decision requirements
+    requirements_name: str = ""
 
 
 def is_dmn(name: str) -> bool:
@@ -84,14 +86,15 @@ def store_decisions(tx: StoreTx, deployment: int, graphs: Mapping[str, DecisionG
             latest = tx.decisions.find(decision.id)
             if latest is not None and latest.checksum == digest:
                 deployed.append(DeployedDecision(decision.id, decision.name, int(latest.version), int(latest.key),
-                                                 resource_name, is_new=False))
+                                                 resource_name, False, graph.id, graph.name))
                 continue
             version = int(latest.version) + 1 if latest is not None else 1
             key = tx.next_key()
             tx.decisions.insert(DecisionRow(key=key, decision_id=decision.id, version=version, name=decision.name,
                                             version_tag=decision.version_tag, deployment_key=deployment,
                                             resource_name=resource_name, checksum=digest, created_at=at))
-            deployed.append(DeployedDecision(decision.id, decision.name, version, key, resource_name, is_new=True))
+            deployed.append(DeployedDecision(decision.id, decision.name, version, key, resource_name, True, graph.id,
+                                             graph.name))
     return deployed
 
 

@@ -15,7 +15,7 @@ from engine.decisions import DeployedDecision, read_decisions, store_decisions
 from engine.dmn import DecisionGraph
 from engine.exceptions import DeploymentError, InvalidInput
 from engine.exposure import offers_tool, tool_problems
-from engine.forms import FormDocument, read_forms, store_forms
+from engine.forms import DeployedForm, FormDocument, read_forms, store_forms
 from engine.model import Definitions
 from engine.parser import BpmnParseError, Problem, parse_bpmn
 from engine.resources import DeploymentFiles, split_resources
@@ -24,6 +24,16 @@ from engine.runtime.support import process_warnings, unsupported_problems
 from engine.store.protocol import StoreTx
 from engine.store.rows import DefinitionRow
 from engine.views import DeployedProcess
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deployment:
+    """What one deployment stored: its key, and each process, decision and form (a new version or one reused)."""
+
+    key: int
+    processes: tuple[DeployedProcess, ...]
+    decisions: tuple[DeployedDecision, ...]
+    forms: tuple[DeployedForm, ...]
 
 
 class Deployer:
@@ -52,6 +62,18 @@ class Deployer:
         progress: Callable[[int, int, str], None] | None = None,
     ) -> tuple[list[DeployedProcess], list[DeployedDecision]]:
         """``deploy``, also answering the DMN decisions deployed (or reused)."""
+        done = self.deploy_resources(resources, name=name, expose=expose, progress=progress)
+        return list(done.processes), list(done.decisions)
+
+    def deploy_resources(
+        self,
+        resources: Sequence[tuple[str, bytes | str]],
+        *,
+        name: str | None = None,
+        expose: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> Deployment:
+        """``deploy``, answering the whole deployment: its key, processes, decisions and forms."""
         if not resources:
             raise InvalidInput("nothing to deploy: give at least one BPMN resource (or a .dmn file)")
         resources, files = split_resources(resources)
@@ -93,9 +115,11 @@ class Deployer:
         problems.extend(form_problems)
         if problems:
             raise DeploymentError(problems)
-        stored, decisions = self._k.atomic(lambda tx: self._store(tx, parsed, files, graphs, forms, name, expose))
-        processes = [dataclasses.replace(d, warnings=warnings.get((d.resource_name, d.process_id), ())) for d in stored]
-        return processes, decisions
+        stored = self._k.atomic(lambda tx: self._store(tx, parsed, files, graphs, forms, name, expose))
+        processes = tuple(
+            dataclasses.replace(d, warnings=warnings.get((d.resource_name, d.process_id), ())) for d in stored.processes
+        )
+        return dataclasses.replace(stored, processes=processes)
 
     def _store(
         self,
@@ -106,7 +130,7 @@ class Deployer:
         forms: dict[str, FormDocument],
         name: str | None,
         expose: bool,
-    ) -> tuple[list[DeployedProcess], list[DeployedDecision]]:
+    ) -> Deployment:
         at = self._k.millis()
         deployment = tx.next_key()
         tx.definitions.insert_deployment(deployment, name or ", ".join([*(r for r, _, _ in parsed), *graphs, *forms]),
@@ -140,5 +164,6 @@ class Deployer:
                 self._k.remember(key, process)
                 self._k.unit(tx).register_start_events(process, key)
                 deployed.append(DeployedProcess(process.id, version, key, resource_name, is_new=True))
-        store_forms(tx, deployment, forms, files.files, at)
-        return deployed, store_decisions(tx, deployment, graphs, files.files, at)
+        stored_forms = store_forms(tx, deployment, forms, files.files, at)
+        decisions = store_decisions(tx, deployment, graphs, files.files, at)
+        return Deployment(deployment, tuple(deployed), tuple(decisions), tuple(stored_forms))

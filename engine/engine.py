@@ -24,6 +24,7 @@ from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
+from engine import telemetry
 from engine.actor import Actor
 from engine.agent.config import Policy
 from engine.agent.facade import AgentCommands
@@ -32,7 +33,7 @@ from engine.core import EngineCore, Settled
 from engine.correlation import EventCommands
 from engine.decision_commands import DecisionCommands, DecisionResult
 from engine.decisions import DeployedDecision
-from engine.deployment import Deployer
+from engine.deployment import Deployer, Deployment
 from engine.event_log import EventLogQueries
 from engine.exceptions import AskPerson, Conflict, NotFound, WaitRemote
 from engine.exposure import ToolSpec
@@ -159,6 +160,12 @@ class Engine(Generic[StoreT]):
         """``deploy``, also answering the DMN decisions of the ``.dmn`` resources (new versions or reused)."""
         return self._deployer.deploy_all(resources, name=name, expose=expose, progress=progress)
 
+    def deploy_resources(
+        self, resources: Sequence[tuple[str, bytes | str]], *, name: str | None = None, expose: bool = False,
+    ) -> Deployment:
+        """``deploy``, answering the whole deployment: its key and each process, decision and form it stored."""
+        return self._deployer.deploy_resources(resources, name=name, expose=expose)
+
     # --- decisions (engine.decision_commands) ------------------------------------------------------
 
     def evaluate_decision(self, decision_id: str, variables: dict[str, Any] | None = None, *,
@@ -192,6 +199,7 @@ class Engine(Generic[StoreT]):
         values = check_variables(variables)
         if owner is None and by is not None:
             owner = by.id
+        trace: dict[str, str] = {}  # read here: ``grouped`` may run ``work`` on another caller's thread
 
         def work(tx: StoreTx) -> InstanceView:
             row = tx.definitions.find(process_id, version)
@@ -201,12 +209,16 @@ class Engine(Generic[StoreT]):
                 )
             unit = self._k.unit(tx)
             state = unit.new_instance(int(row.key), values, start_element=start_element, version=int(row.version),
-                                      by=by)
+                                      by=by, trace=trace)
             state.started_by = owner  # before the first save: the row is written with it
             unit.run()
             return instance_view(tx, state)
 
-        return self._k.grouped(work)  # starts arriving together on many threads commit together
+        with telemetry.command_span("start", process_id=process_id) as span:  # the instance keeps this span's trace
+            trace.update(telemetry.carrier())
+            view = self._k.grouped(work)  # starts arriving together on many threads commit together
+            span.set_attribute("agenthub.instance.key", view.key)
+            return view
 
     def cancel(self, instance: int, *, by: Actor | None = None) -> InstanceView:
         """Cancel a top-level instance with everything it started; ``by`` (who) goes into ``instance_terminated``."""
@@ -223,7 +235,8 @@ class Engine(Generic[StoreT]):
             touched = self._k.run(tx, instance, m.CancelInstance(by=by))
             return instance_view(tx, touched[instance].state)
 
-        return self._k.atomic(work)
+        with telemetry.command_span("cancel", instance_key=instance):
+            return self._k.atomic(work)
 
     def resolve_incident(self, key: int, *, by: Actor | None = None) -> None:
         """Retry what failed: the job (with one more retry) or the expression that could not be evaluated.
@@ -237,7 +250,8 @@ class Engine(Generic[StoreT]):
                 raise Conflict(f"incident {key} is already {row.state}")
             self._k.run(tx, int(row.instance_key), m.ResolveIncident(key, by=by))
 
-        self._k.atomic(work)
+        with telemetry.command_span("resolve_incident", incident_key=key):
+            self._k.atomic(work)
 
     def set_variables(
         self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True,
@@ -247,7 +261,8 @@ class Engine(Generic[StoreT]):
         ``reason`` they gave)."""
         values = check_variables(variables)
         command = m.SetVariables(scope, values, local, by, reason)
-        self._k.atomic(lambda tx: self._k.run(tx, instance, command) and None)
+        with telemetry.command_span("set_variables", instance_key=instance):
+            self._k.atomic(lambda tx: self._k.run(tx, instance, command) and None)
 
     # --- user tasks ---------------------------------------------------------------------------------
 
@@ -271,7 +286,8 @@ class Engine(Generic[StoreT]):
             if waiting is None or waiting.user_task != key:
                 tx.user_tasks.end(key, "completed", self._k.millis(), values)
 
-        self._k.grouped(work)
+        with telemetry.command_span("complete_user_task", user_task_key=key):
+            self._k.grouped(work)
 
     def claim_user_task(self, key: int, assignee: str | None, *, by: Actor | None = None) -> None:
         """Assign an open user task (``None``: unassign it); ``by`` (who) goes into ``user_task_claimed``."""
@@ -290,27 +306,32 @@ class Engine(Generic[StoreT]):
     # --- jobs (engine.job_commands) -------------------------------------------------------------------
 
     def complete_job(self, key: int, variables: dict[str, Any] | None = None, *, worker: str,
-                     lock_version: int) -> None:
+                     lock_version: int, result: dict[str, Any] | None = None) -> None:
         """Complete a job with its result. Every report on a job (complete, fail, throw an error, park) carries the
         lease it was activated with, ``worker`` and ``lock_version``: a worker whose lease expired and whose job went
-        to another worker gets ``JobLost`` instead of overwriting that worker's result (RELIABILITY I6)."""
-        self._jobs.complete_job(key, variables, worker=worker, lock_version=lock_version)
+        to another worker gets ``JobLost`` instead of overwriting that worker's result (RELIABILITY I6). A task
+        listener's job may carry a ``result`` (``{"denied", "deniedReason", "corrections"}``, as Camunda's)."""
+        with telemetry.command_span("complete_job", job_key=key):
+            self._jobs.complete_job(key, variables, worker=worker, lock_version=lock_version, result=result)
 
     def report_jobs(self, reports: Sequence[JobReport]) -> list[Settled[Any]]:
         """Several reports (complete, fail, throw an error, park) in one commit, each applied alone in a savepoint:
         one refused (``JobLost``, ``NotFound``, ``Conflict`` ...) rolls back only itself. One ``Settled`` per
         report, in order: its result, or the exception the single command would have raised."""
-        return self._jobs.report_jobs(reports)
+        with telemetry.command_span("report_jobs", jobs=len(reports)):
+            return self._jobs.report_jobs(reports)
 
     def fail_job(self, key: int, message: str, *, retries: int | None = None, backoff_ms: int = 0, worker: str,
                  lock_version: int) -> int:
         """Record a failed attempt; returns the retries left. At zero the job raises an incident."""
-        return self._jobs.fail_job(key, message, retries=retries, backoff_ms=backoff_ms, worker=worker,
-                                   lock_version=lock_version)
+        with telemetry.command_span("fail_job", job_key=key):
+            return self._jobs.fail_job(key, message, retries=retries, backoff_ms=backoff_ms, worker=worker,
+                                       lock_version=lock_version)
 
     def throw_error(self, key: int, code: str, message: str = "", variables: dict[str, Any] | None = None, *,
                     worker: str, lock_version: int) -> None:
-        self._jobs.throw_error(key, code, message, variables, worker=worker, lock_version=lock_version)
+        with telemetry.command_span("throw_error", job_key=key):
+            self._jobs.throw_error(key, code, message, variables, worker=worker, lock_version=lock_version)
 
     def park_job(self, key: int, ask: AskPerson, *, worker: str, lock_version: int) -> None:
         """The job's handler asked a person: a user task stands in for the job until it is completed (AskPerson)."""
@@ -328,6 +349,14 @@ class Engine(Generic[StoreT]):
                       lease_ms: int = 10_000, max_stalls: int = 3) -> list[ActivatedJob]:
         """Claim due jobs for a worker. A job whose worker died ``max_stalls`` times becomes an incident."""
         return self._jobs.activate_jobs(types, worker, max_jobs=max_jobs, lease_ms=lease_ms, max_stalls=max_stalls)
+
+    def job_lease(self, key: int) -> tuple[str, int]:
+        """The lease an activated job is held under (worker, lock version): for reports that carry none."""
+        return self._jobs.job_lease(key)
+
+    def set_job_timeout(self, key: int, timeout_ms: int) -> None:
+        """The activated job's lease runs out ``timeout_ms`` from now, whoever holds it."""
+        self._jobs.set_job_timeout(key, timeout_ms)
 
     def release_jobs(self, jobs: Sequence[ActivatedJob]) -> None:
         """Give back jobs a worker claimed but will not run (it is stopping), without counting a stall."""
@@ -352,12 +381,14 @@ class Engine(Generic[StoreT]):
         that open later. Publishing again with a message id that is still buffered is refused. ``by`` (who) is
         recorded where it arrives at once (``event_received``, or ``instance_started``), not when a buffered
         message is picked up later."""
-        return self._events.publish_message(name, correlation_key, variables, ttl_ms=ttl_ms, message_id=message_id,
-                                            by=by)
+        with telemetry.command_span("publish_message", message_name=name):
+            return self._events.publish_message(name, correlation_key, variables, ttl_ms=ttl_ms,
+                                                message_id=message_id, by=by)
 
     def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None, *, by: Actor | None = None) -> int:
         """Broadcast a signal to every waiting catch event, signal start event and event subprocess."""
-        return self._events.broadcast_signal(name, variables, by=by)
+        with telemetry.command_span("broadcast_signal", signal_name=name):
+            return self._events.broadcast_signal(name, variables, by=by)
 
     def fire_due_timers(self, *, limit: int = 100) -> int:
         """Fire every timer that is due now (at most ``limit``); returns how many fired."""

@@ -11,7 +11,14 @@
 
 The engine reads and checks the declaration; the protocol layers turn it
 into an MCP input schema or an A2A skill. Without declared inputs the tool
-takes any object of variables.
+takes any object of variables. An input may list the values it takes
+(``enum="low,high"``); ``<agenthub:schema>`` holds an explicit JSON Schema
+(Draft 2020-12) for the arguments instead of the inputs. What the tool
+returns is declared with ``<agenthub:output name=".." type=".."/>`` (its
+output schema), and how it behaves with the MCP hints as attributes of
+``<agenthub:tool>``: ``readOnlyHint``, ``destructiveHint``, ``idempotentHint``
+and ``openWorldHint`` (``true`` or ``false``). Prompts and resources declared
+beside it (``engine.declarations``) travel with the spec.
 
 Camunda's way is understood too (the "MCP start event" element template of
 Camunda 8.10's Processes MCP Server): a message start event of the process
@@ -32,11 +39,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from engine import strict_json
+from engine.declarations import PromptSpec, ResourceSpec, declaration_problems, prompts_of, resources_of
 from engine.model import Process
 from engine.model.elements import EventDefinitionKind, ExtensionElement, StartEvent
 from engine.parser import Problem
 
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
+HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CAMUNDA_TOOL_NAME = "io.camunda.tool:name"
 _CAMUNDA_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # the template's constraint
@@ -51,6 +61,15 @@ class ToolInput:
     type: str = "string"
     required: bool = False
     description: str | None = None
+    values: tuple[str, ...] = ()  # ``enum="a,b"``: the only values it takes
+
+    def schema(self) -> dict[str, Any]:
+        prop: dict[str, Any] = {"type": self.type}
+        if self.description:
+            prop["description"] = self.description
+        if self.values:
+            prop["enum"] = list(self.values)
+        return prop
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +81,11 @@ class ToolSpec:
     declared: bool  # False: exposed at deployment without an <agenthub:tool> declaration
     tool_name: str | None = None  # Camunda's MCP start event names the tool; else it is the process id
     start_element: str | None = None  # the start event a call starts at (Camunda's MCP start event), else none
+    outputs: tuple[ToolInput, ...] = ()  # <agenthub:output>: the variables a completed instance answers with
+    hints: tuple[tuple[str, bool], ...] = ()  # the MCP tool annotations declared on <agenthub:tool>
+    schema: str | None = None  # <agenthub:schema>: an explicit JSON Schema of the arguments (its text)
+    prompts: tuple[PromptSpec, ...] = ()
+    resources: tuple[ResourceSpec, ...] = ()
 
     @property
     def name(self) -> str:
@@ -70,19 +94,44 @@ class ToolSpec:
 
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema of the tool's arguments (the instance's start variables)."""
+        if self.schema is not None:
+            explicit: dict[str, Any] = strict_json.loads(self.schema)  # checked at deployment
+            return explicit
         if not self.inputs:
             return {"type": "object", "additionalProperties": True}
-        properties: dict[str, Any] = {}
-        for item in self.inputs:
-            prop: dict[str, Any] = {"type": item.type}
-            if item.description:
-                prop["description"] = item.description
-            properties[item.name] = prop
+        properties = {item.name: item.schema() for item in self.inputs}
         schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         required = [i.name for i in self.inputs if i.required]
         if required:
             schema["required"] = required
         return schema
+
+
+    def output_schema(self) -> dict[str, Any] | None:
+        """JSON Schema of a completed call's structured result, where outputs are declared.
+
+        Nothing is listed as required: a call that returns while the instance waits answers with its id and
+        state instead, and that answer must fit the schema too.
+        """
+        if not self.outputs:
+            return None
+        return {"type": "object", "properties": {item.name: item.schema() for item in self.outputs}}
+
+
+def _inputs(element: ExtensionElement | None, kind: str) -> tuple[ToolInput, ...]:
+    found = []
+    for child in element.children if element is not None else ():
+        if child.name != kind:
+            continue
+        attrs = dict(child.attributes)
+        found.append(ToolInput(
+            name=attrs.get("name", ""),
+            type=attrs.get("type", "string"),
+            required=attrs.get("required", "false").strip().lower() == "true",
+            description=attrs.get("description"),
+            values=tuple(v.strip() for v in attrs.get("enum", "").split(",") if v.strip()),
+        ))
+    return tuple(found)
 
 
 def declaration(process: Process) -> ExtensionElement | None:
@@ -119,19 +168,7 @@ def tool_spec(process: Process, *, exposed: bool = False) -> ToolSpec | None:
     if element is None and not events and not exposed:
         return None
     camunda = dict(events[0].properties) if events else {}
-    inputs: list[ToolInput] = []
-    for child in element.children if element is not None else ():
-        if child.name != "input":
-            continue
-        attrs = dict(child.attributes)
-        inputs.append(
-            ToolInput(
-                name=attrs.get("name", ""),
-                type=attrs.get("type", "string"),
-                required=attrs.get("required", "false").strip().lower() == "true",
-                description=attrs.get("description"),
-            )
-        )
+    schema = next((c.text or "" for c in element.children if c.name == "schema"), None) if element else None
     attrs = dict(element.attributes) if element is not None else {}
     description = attrs.get("description") or (_camunda_description(camunda) if element is None else "") or \
         process.documentation or process.name or f"Run process {process.id}"
@@ -139,10 +176,15 @@ def tool_spec(process: Process, *, exposed: bool = False) -> ToolSpec | None:
         process_id=process.id,
         title=process.name,
         description=description.strip(),
-        inputs=tuple(inputs),
+        inputs=_inputs(element, "input"),
         declared=element is not None or bool(events),
         tool_name=camunda[CAMUNDA_TOOL_NAME].strip() if events else None,
         start_element=events[0].id if events else None,
+        outputs=_inputs(element, "output"),
+        hints=tuple((h, attrs[h].strip().lower() == "true") for h in HINTS if h in attrs),
+        schema=schema,
+        prompts=prompts_of(process),
+        resources=resources_of(process),
     )
 
 
@@ -163,25 +205,37 @@ def tool_problems(process: Process, source: str) -> list[Problem]:
     if len(events) > 1:
         problem(f"the MCP start events {', '.join(e.id for e in events)} each name a tool: a process is one tool "
                 "here, so keep one of them", events[1].line, events[1].id)
+    problems.extend(declaration_problems(process, source))
     element = declaration(process)
     if element is None:
         return problems
-
-    seen: set[str] = set()
+    attrs = dict(element.attributes)
+    for hint in HINTS:
+        if hint in attrs and attrs[hint].strip().lower() not in ("true", "false"):
+            problem(f"agenthub:tool {hint} must be true or false", element.line)
+    seen: dict[str, set[str]] = {"input": set(), "output": set()}
     for child in element.children:
-        if child.name != "input":
-            problem(f"agenthub:tool may only hold agenthub:input elements, not '{child.name}'", child.line)
+        if child.name == "schema":
+            try:
+                if not isinstance(strict_json.loads(child.text or ""), dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                problem(f"agenthub:schema must hold a JSON Schema object: {exc}", child.line)
+            continue
+        if child.name not in seen:
+            problem(f"agenthub:tool may only hold agenthub:input, agenthub:output and agenthub:schema elements, "
+                    f"not '{child.name}'", child.line)
             continue
         attrs = dict(child.attributes)
-        name = attrs.get("name", "")
+        name, tag = attrs.get("name", ""), f"agenthub:{child.name}"
         if not _NAME.match(name):
-            problem(f"agenthub:input needs a name that is a variable name, not '{name}'", child.line)
-        elif name in seen:
-            problem(f"agenthub:input '{name}' is declared twice", child.line)
-        seen.add(name)
+            problem(f"{tag} needs a name that is a variable name, not '{name}'", child.line)
+        elif name in seen[child.name]:
+            problem(f"{tag} '{name}' is declared twice", child.line)
+        seen[child.name].add(name)
         kind = attrs.get("type", "string")
         if kind not in INPUT_TYPES:
-            problem(f"agenthub:input '{name}' has type '{kind}': use one of {', '.join(INPUT_TYPES)}", child.line)
+            problem(f"{tag} '{name}' has type '{kind}': use one of {', '.join(INPUT_TYPES)}", child.line)
         if attrs.get("required", "false").strip().lower() not in ("true", "false"):
-            problem(f"agenthub:input '{name}': required must be true or false", child.line)
+            problem(f"{tag} '{name}': required must be true or false", child.line)
     return problems

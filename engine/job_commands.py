@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.core import EngineCore, Settled
 from engine.crash import crashpoint
-from engine.exceptions import AskPerson, InvalidInput, JobLost, NotFound, WaitRemote
+from engine.exceptions import AskPerson, Conflict, InvalidInput, JobLost, NotFound, WaitRemote
 from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport, WaitReport
 from engine.runtime import InstanceStatus, ScopeView
 from engine.runtime import messages as m
@@ -52,7 +52,7 @@ class JobCommands:
 
     def _work(self, report: JobReport) -> Callable[[StoreTx], Any]:
         if isinstance(report, CompleteReport):
-            return self._complete(report.key, report.variables, report.worker, report.lock_version)
+            return self._complete(report.key, report.variables, report.worker, report.lock_version, report.result)
         if isinstance(report, FailReport):
             return self._fail(report.key, report.message, report.retries, report.backoff_ms, report.worker,
                               report.lock_version)
@@ -64,19 +64,21 @@ class JobCommands:
         return self._park(report.key, report.ask, report.worker, report.lock_version)
 
     def complete_job(
-        self, key: int, variables: dict[str, Any] | None = None, *, worker: str, lock_version: int
+        self, key: int, variables: dict[str, Any] | None = None, *, worker: str, lock_version: int,
+        result: dict[str, Any] | None = None,
     ) -> None:
-        self._k.grouped(self._complete(key, variables, worker, lock_version))
+        self._k.grouped(self._complete(key, variables, worker, lock_version, result))
 
     def _complete(
-        self, key: int, variables: dict[str, Any] | None, worker: str, lock_version: int
+        self, key: int, variables: dict[str, Any] | None, worker: str, lock_version: int,
+        result: dict[str, Any] | None = None,
     ) -> Callable[[StoreTx], None]:
         values = check_variables(variables)
 
         def work(tx: StoreTx) -> None:
             row = _job(tx, key, worker, lock_version)
             instance = int(row.instance_key)
-            touched = self._k.run(tx, instance, m.CompleteJob(key, int(row.element_instance), values))
+            touched = self._k.run(tx, instance, m.CompleteJob(key, int(row.element_instance), values, result))
             # the job's row is written once: a tombstone while its instance runs, gone with an instance that ended
             entry = touched.get(instance)
             if entry is None or entry.state.status == InstanceStatus.ACTIVE:
@@ -193,6 +195,27 @@ class JobCommands:
 
         return self._k.atomic(work)
 
+    def job_lease(self, key: int) -> tuple[str, int]:
+        """The lease the open job ``key`` is held under now (worker, lock version), for a surface whose workers
+        report without one (Camunda's /v2 API): ``NotFound`` when the job is not open, ``Conflict`` when no
+        worker holds it."""
+        with self._k.store.reader() as tx:
+            row = _job(tx, key, None, None)
+        if row.state != "locked" or row.lock_owner is None:
+            raise Conflict(f"job {key} is not activated: activate it before reporting on it")
+        return row.lock_owner, int(row.lock_version)
+
+    def set_job_timeout(self, key: int, timeout_ms: int) -> None:
+        """The lease of the activated job ``key`` runs out ``timeout_ms`` from now, whoever holds it."""
+
+        def work(tx: StoreTx) -> None:
+            row = _job(tx, key, None, None)
+            if row.state != "locked" or row.lock_owner is None:
+                raise Conflict(f"job {key} is not activated: only an activated job has a timeout to change")
+            tx.jobs.extend_lease(key, row.lock_owner, int(row.lock_version), self._k.millis() + timeout_ms)
+
+        self._k.atomic(work)
+
     def release_jobs(self, jobs: Sequence[ActivatedJob]) -> None:
         if jobs:
             with self._k.store.transaction() as tx:
@@ -214,7 +237,7 @@ def _raising(exc: Exception) -> Callable[[StoreTx], Any]:
     return work
 
 
-def _job(tx: StoreTx, key: int, worker: str, lock_version: int) -> JobRow:
+def _job(tx: StoreTx, key: int, worker: str | None, lock_version: int | None) -> JobRow:
     try:
         return tx.jobs.locked(key, worker, lock_version)
     except JobNotFound as exc:
@@ -241,4 +264,5 @@ def _activated(tx: StoreTx, row: JobRow, worker: str) -> ActivatedJob:
         lease_expires_at=int(row.lock_expires_at or 0),
         stalls=int(row.stalls),
         failures=int(row.failures),
+        trace=loaded[0].trace if loaded else None,
     )

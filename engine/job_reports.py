@@ -22,6 +22,7 @@ class CompleteReport:
     worker: str
     lock_version: int
     variables: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None  # a task listener's: {"denied", "deniedReason", "corrections"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,7 @@ class Queries:
                     "dueAt": from_millis(int(r.due_at)).isoformat(),
                     **({"error": r.error_message} if r.error_message else {}),
                     **({"remoteWait": remote_wait(r)} if r.state == "ready" and r.wait_reason else {}),
+                    **_listener_of(r),
                 }
                 for r in tx.jobs.of_instance(instance)
             ]
@@ -325,6 +326,8 @@ def _task(row: UserTaskRow) -> TaskView:
         priority=int(row.priority),
         created_at=int(row.created_at),
         details=json.loads(row.details) if row.details else {},
+        element_instance=int(row.element_instance),
+        ended_at=int(row.ended_at) if row.ended_at is not None else None,
     )
 
 
@@ -341,3 +344,10 @@ def _incident(row: IncidentRow) -> IncidentView:
         job=int(row.job_key) if row.job_key is not None else None,
         created_at=int(row.created_at),
     )
+
+
+def _listener_of(row: JobRow) -> dict[str, Any]:
+    """A listener job's kind and event (``engine.runtime.behaviors.listeners`` puts them in its headers)."""
+    headers = json.loads(row.headers) if row.headers else {}
+    kind = headers.get("agenthub:jobKind")
+    return {"kind": kind, "listenerEventType": headers.get("agenthub:listenerEventType")} if kind else {}

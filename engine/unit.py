@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from engine import telemetry
 from engine.actor import Actor
 from engine.agent.config import Policy
 from engine.decisions import decision_version
@@ -53,6 +54,7 @@ class Touched:
     rev: int | None
     process: Process
     events: list[m.JournalEvent] = field(default_factory=list)
+    ended_before: bool = False  # loaded after it ended: its end is not counted again
 
 
 class _Lookup:
@@ -97,13 +99,19 @@ class UnitOfWork:
     def new_instance(self, definition_key: int, variables: dict[str, Any], *, start_element: str | None = None,
                      key: int | None = None, parent: ParentLink | None = None,
                      version: int | None = None, start_key: str | None = None,
-                     by: Actor | None = None) -> InstanceState:
-        """Create an instance of a deployed definition and queue its start (``by``: who asked for it)."""
+                     by: Actor | None = None, trace: dict[str, str] | None = None) -> InstanceState:
+        """Create an instance of a deployed definition and queue its start (``by``: who asked for it).
+
+        ``trace``: the trace it joins (a called instance joins its parent's, ``{}``: none); None: the current
+        span's, if one records.
+        """
         process = self.engine.process(self.tx, definition_key)
         if version is None:
             version = self.tx.definitions.version_of(definition_key)
         state = InstanceState(key=key if key is not None else self.tx.next_key(), process_id=process.id,
-                              definition_key=definition_key, version=version, parent=parent, start_key=start_key)
+                              definition_key=definition_key, version=version, parent=parent, start_key=start_key,
+                              trace=(trace if trace is not None else telemetry.carrier()) or None)
+        telemetry.instruments().instances_started.add(1, {"agenthub.process.id": process.id})
         state.root = self.tx.next_key()
         self.touched[state.key] = Touched(state, None, process)
         self.send(state.key, m.StartInstance(variables=variables, start_element=start_element, by=by))
@@ -129,6 +137,10 @@ class UnitOfWork:
         for entry in self.touched.values():
             if entry.state.status != InstanceStatus.ACTIVE:
                 self.tx.jobs.delete_of_instance(entry.state.key)
+            if entry.state.status != InstanceStatus.ACTIVE and not entry.ended_before:
+                telemetry.instruments().instances_ended.add(1, {"agenthub.process.id": entry.state.process_id,
+                                                                "agenthub.instance.state": str(entry.state.status)})
+                entry.ended_before = True
             self.tx.instances.save(entry.state, entry.rev, self.at)
             self.tx.instances.append_journal(entry.state.key, entry.events, self.at)
         return self.touched
@@ -147,7 +159,7 @@ class UnitOfWork:
                 element_instance=effect.element_instance, process_id=entry.state.process_id,
                 retries=effect.retries, headers=dict(effect.headers),
                 variables=ScopeView(entry.state, effect.element_instance).flatten(), worker=local.owner,
-                lock_version=1, lease_expires_at=self.at + local.lease_ms,
+                lock_version=1, lease_expires_at=self.at + local.lease_ms, trace=entry.state.trace,
             ))
 
     def _load(self, key: int, tolerant: bool) -> Touched | None:
@@ -160,7 +172,8 @@ class UnitOfWork:
                 return None
             raise NotFound(f"process instance {key} does not exist")
         state, rev = loaded
-        entry = Touched(state, rev, self.engine.process(self.tx, state.definition_key))
+        entry = Touched(state, rev, self.engine.process(self.tx, state.definition_key),
+                        ended_before=state.status != InstanceStatus.ACTIVE)
         self.touched[key] = entry
         return entry
 
@@ -185,6 +198,10 @@ class UnitOfWork:
             tx.user_tasks.end(effect.key, "canceled", at)
         elif isinstance(effect, m.UpdateUserTask):
             tx.user_tasks.update_details(effect.key, effect.details)
+        elif isinstance(effect, m.AssignUserTask):
+            tx.user_tasks.assign(effect.key, effect.assignee)
+        elif isinstance(effect, m.FinishUserTask):
+            tx.user_tasks.end(effect.key, "completed", at, effect.variables)
         elif isinstance(effect, m.ScheduleUserTask):
             tx.user_tasks.schedule(effect.key, effect.due_date, effect.due_at)
         elif isinstance(effect, m.EscalateUserTask):
@@ -197,7 +214,8 @@ class UnitOfWork:
             tx.jobs.retry(effect.key, effect.retries, at)
         elif isinstance(effect, m.StartChild):
             self.new_instance(effect.definition_key, effect.variables, key=effect.key,
-                              parent=ParentLink(state.key, effect.element_instance, effect.depth))
+                              parent=ParentLink(state.key, effect.element_instance, effect.depth),
+                              trace=state.trace or {})
         elif isinstance(effect, m.CancelChild):
             self.send(effect.key, m.CancelInstance(reason="the calling instance ended the call activity"),
                       tolerant=True)

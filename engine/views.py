@@ -12,6 +12,7 @@ _NOT_INPUTS: Final = frozenset({
     "kind", "inputs", "agentElementInstance", "argumentsHash", "callId", "reasoning",
     # an approval's rule (engine.agent.approvals)
     "approvers", "approvedBy", "allowMachines", "excludedApprovers", "candidatesUnresolved",
+    "listener",  # where the task's completing listeners are (engine.runtime.behaviors.listeners)
 })
 
 
@@ -69,6 +70,8 @@ class TaskView:
     created_at: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
     escalated: bool = False  # an approval past its due date whose policy escalates (engine.agent.deadlines)
+    element_instance: int = 0  # the user task element's instance (0: not known to the one who built the view)
+    ended_at: int | None = None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -147,3 +150,15 @@ class ActivatedJob:
     lease_expires_at: int
     stalls: int = 0  # how often a worker died holding it: the worker loop runs such a job alone
     failures: int = 0  # its failed attempts so far (since it was created or retried): the backoff doubles with each
+    trace: dict[str, str] | None = None  # its instance's W3C trace context: the worker's span for it joins that trace
+
+    @property
+    def kind(self) -> str:
+        """Camunda's ``job.kind``: ``BPMN_ELEMENT``, ``EXECUTION_LISTENER`` or ``TASK_LISTENER`` (from the job's
+        reserved header ``agenthub:jobKind``, set by ``engine.runtime.behaviors.listeners``)."""
+        return self.headers.get("agenthub:jobKind", "BPMN_ELEMENT")
+
+    @property
+    def listener_event(self) -> str | None:
+        """A listener job's event (``START``, ``END``, ``COMPLETING``), else None."""
+        return self.headers.get("agenthub:listenerEventType")

@@ -28,11 +28,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from engine import Engine, WorkerLoop
 from engine.scheduler import WorkerRegistry, WorkerSettings
 from hub import health
+from hub import telemetry as hub_telemetry
 from hub.api import (
     admin,
     decisions,
     deployments,
     discover,
+    discover_logs,
+    drafts,
     events,
     instances,
     jobs,
@@ -43,6 +46,7 @@ from hub.api import (
 )
 from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
+from hub.camunda_api import routes as camunda_routes
 from hub.guard import Guard
 from hub.inbound import inbound_routes
 from hub.job_types import (
@@ -61,6 +65,7 @@ from hub.web.render import render
 from protocols.a2a import A2AEndpoint
 from protocols.a2a.push_configs import PushConfigs
 from protocols.a2a.push_dispatch import PushThread
+from protocols.a2a.signing import JWKS_PATH, CardSigner
 from protocols.http import EgressPolicy
 from protocols.mcp import McpEndpoint
 from protocols.mcp.server import MAX_BODY_BYTES as MCP_MAX_BODY_BYTES
@@ -132,13 +137,16 @@ def create_app(
     engine.limits = settings.limits
     handlers = job_handlers(registry, settings, workers, engine=engine)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
+    traced = hub_telemetry.install() if settings.otel else None  # before the endpoints: they record through it
     endpoint = McpEndpoint(engine, limits=settings.mcp, gateway=gateway_of(handlers),
                            virtual_servers=registry.virtual.find)
     # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.
     push_egress = EgressPolicy.from_env(settings.http_allow)
     agents = A2AEndpoint(
         engine, base_url=lambda: settings.base_url, push=PushConfigs(registry.push, push_egress),
-        messages=registry.a2a_messages,
+        messages=registry.a2a_messages, registry=registry,
+        signer=CardSigner.from_file(settings.a2a_signing_key, lambda: settings.base_url.rstrip("/") + JWKS_PATH)
+        if settings.a2a_signing_key else None,
     )
 
     @contextlib.asynccontextmanager
@@ -150,13 +158,16 @@ def create_app(
                 file=sys.stderr,
                 flush=True,
             )
+        if traced is not None:
+            hub_telemetry.watch(engine)
         worker = WorkerThread(engine, handlers) if settings.worker else None
         app.state.worker = worker
         if worker is not None:
             worker.start()
         pusher = PushThread.for_hub(engine, registry.push, push_egress, os.environ)
         pusher.start()
-        sweeps = [asyncio.create_task(sweep) for sweep in remote_call_sweeps(handlers)] if worker is not None else []
+        running = remote_call_sweeps(handlers, engine) if worker is not None else []
+        sweeps = [asyncio.create_task(sweep) for sweep in running]
         try:
             async with endpoint.lifespan(), agents.lifespan():
                 yield
@@ -169,9 +180,11 @@ def create_app(
             if worker is not None:
                 worker.stop()
             close_handlers(handlers)
+            hub_telemetry.unwatch(engine)
 
     routes: list[BaseRoute] = [
         *health.routes,
+        *hub_telemetry.routes,  # /metrics: Prometheus, when AGENTHUB_OTEL is on
         *resource_metadata.routes,
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         *deployments.routes,
@@ -184,6 +197,9 @@ def create_app(
         *mcp_virtual.routes,  # before mcp_servers': /api/v1/mcp-servers/virtual is not a server's name
         *mcp_servers.routes,
         *discover.routes,
+        *discover_logs.routes,
+        *drafts.routes,
+        *camunda_routes,  # /v2: Camunda 8's REST API, for its SDKs and Modeler
         *inbound_routes(settings),  # /inbound/{webhookId} (the Guard lets it through to its own checks)
         Route("/mcp", endpoint.asgi),  # an ASGI app as endpoint: every method; /mcp/ goes to the Mount
         Route("/mcp/{name}", endpoint.virtual_asgi),  # a virtual server: a curated set (registry.virtual)
@@ -219,4 +235,5 @@ def create_app(
     app.state.mcp = endpoint
     app.state.a2a = agents
     app.state.oidc = oidc
+    app.state.telemetry = traced
     return app

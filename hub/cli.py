@@ -422,6 +422,10 @@ def job_types(engine: Engine, url: str) -> Iterator[WorkerRegistry]:
         engine.agent_policies = hub_policies(settings.agent_policies)
     except ValueError as exc:
         fail(str(exc))
+    if settings.otel:  # AGENTHUB_OTEL: traces and metrics by OTLP (a worker serves no /metrics)
+        from hub.telemetry import install
+
+        install()
     registry = open_registry(url)
     handlers = job_handlers(registry, settings, engine=engine)
     try:
@@ -500,7 +504,7 @@ def variables(
 
 def _add_command_groups() -> None:
     """The command groups that live in modules of their own (they import this module's helpers)."""
-    from hub.commands import agents, audit, decide, discover, inbound, mcp_servers, serve, tokens, users
+    from hub.commands import agents, audit, decide, discover, drafts, inbound, mcp_servers, serve, tokens, users
 
     app.command()(serve.serve)
     app.command(name="audit")(audit.audit)
@@ -513,6 +517,7 @@ def _add_command_groups() -> None:
     app.add_typer(inbound.app, name="inbound")
     app.command(name="export")(discover.export)
     app.add_typer(discover.app, name="discover")
+    app.add_typer(drafts.app, name="draft")
 
 
 _add_command_groups()

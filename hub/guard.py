@@ -58,7 +58,8 @@ from hub.web import COOKIE, is_console_path, is_public_console_path
 from registry import Principal, Sessions, Tokens
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-_CARD = re.compile(r"^(/a2a/[^/]+)?/\.well-known/agent(-card)?\.json$")  # A2A cards: 1.0 (agent-card) and 0.3 (agent)
+_CARD = re.compile(r"^((/a2a/[^/]+)?/\.well-known/agent(-card)?\.json|/\.well-known/jwks\.json)$")
+"""A2A cards, 1.0 (agent-card) and 0.3 (agent), and the JWKS their signatures name: public documents."""
 _PUBLIC = re.compile(r"^/(health(/live|/ready)?|\.well-known/oauth-protected-resource(/.*)?)$")
 _CARD_METHODS = ("GET", "HEAD", "OPTIONS")  # what a page on another origin may do with a card: read it, preflight
 _JSONRPC_A2A = re.compile(r"^/a2a(/[^/:]+)?/?$")  # POST here: A2A's JSON-RPC; the rest of /a2a is HTTP+JSON
@@ -326,6 +327,8 @@ async def _refuse(
         media = b"application/json"
     else:
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        if path.startswith("/v2/"):  # Camunda's problem detail names the request (its clients require the field)
+            body["instance"] = path
         media = b"application/problem+json"
     data = json.dumps(body).encode()
     headers = [(b"content-type", media), (b"content-length", str(len(data)).encode()), *(extra or [])]

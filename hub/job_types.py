@@ -21,6 +21,7 @@ from engine.scheduler import WorkerRegistry, default_registry
 from hub.settings import HubSettings
 from protocols.a2a.call_task import A2ACallTask
 from protocols.a2a.camunda_client import A2A_CLIENT_JOB_TYPE, CamundaA2aClient
+from protocols.a2a.camunda_polling import CamundaA2aPolling
 from protocols.gateway import GATEWAY_JOB_TYPE
 from protocols.gateway.gateway import Gateway
 from protocols.http import (
@@ -63,7 +64,7 @@ def job_handlers(
         a2a = A2ACallTask(registry, engine, egress)
         workers.register("a2a", a2a)
         # Camunda's A2A client, on a2a's registry pins, egress rules and durable waits (closed and swept with it)
-        workers.register(A2A_CLIENT_JOB_TYPE, CamundaOutbound(CamundaA2aClient(a2a), secrets=http.secrets))
+        workers.register(A2A_CLIENT_JOB_TYPE, CamundaOutbound(CamundaA2aClient(a2a, engine), secrets=http.secrets))
         # the federated calls an approval let through (or an MCP Task started): the gateway's, on mcp's pool and pins
         workers.register(GATEWAY_JOB_TYPE, Gateway(engine, registry, mcp, settings.gateway, egress))
         files = Path(settings.model_files) if settings.model_files else None
@@ -114,10 +115,13 @@ def close_handlers(workers: WorkerRegistry) -> None:
             handler.close()
 
 
-def remote_call_sweeps(workers: WorkerRegistry) -> list[Coroutine[Any, Any, None]]:
+def remote_call_sweeps(workers: WorkerRegistry, engine: Engine | None = None) -> list[Coroutine[Any, Any, None]]:
     """What the hub runs while it serves: the a2a handler's sweep, which cancels the remote tasks of jobs that were
-    withdrawn while they waited without a worker (``protocols.a2a.call_sweep``)."""
-    return [h.sweep_forever() for h in workers.handlers.values() if isinstance(h, A2ACallTask)]
+    withdrawn while they waited without a worker (``protocols.a2a.call_sweep``), and, with the engine, the poller
+    of Camunda's A2A polling catch events (``protocols.a2a.camunda_polling``)."""
+    calls = [h for h in workers.handlers.values() if isinstance(h, A2ACallTask)]
+    polls = [CamundaA2aPolling(engine, h).poll_forever() for h in calls[:1]] if engine is not None else []
+    return [*(h.sweep_forever() for h in calls), *polls]
 
 
 def stop_waiting(workers: WorkerRegistry) -> None:

@@ -61,6 +61,16 @@ def runtime_limits(env: Mapping[str, str] | None = None) -> RuntimeLimits:
     return RuntimeLimits(**values)
 
 
+def parse_switch(raw: str, source: str) -> bool:
+    """On or off from the environment (1/true/yes/on, 0/false/no/off, empty: off); ValueError names the source."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{source} must be 1 (on) or 0 (off), not {raw!r}")
+
+
 def parse_number(raw: str, source: str) -> float:
     """A non-negative number from the environment; ValueError names the source."""
     try:
@@ -209,6 +219,12 @@ class HubSettings:
     # AGENTHUB_GATEWAY_SERVERS / _AGENTS / _PRINCIPAL_RATE / _TOOL_RATE / _RATE_BURST: registered MCP servers' tools
     # and A2A agents offered on /mcp, governed (docs/GATEWAY.md); default: none
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    # AGENTHUB_A2A_SIGNING_KEY: a PEM private key (EC P-256, RSA, Ed25519) that signs the A2A cards the hub serves;
+    # its public key at /.well-known/jwks.json (docs/A2A.md); unset: cards unsigned
+    a2a_signing_key: str | None = None
+    # AGENTHUB_OTEL (`serve --otel`): OpenTelemetry traces and metrics, Prometheus at /metrics, OTLP where the
+    # standard OTEL_EXPORTER_OTLP_* variables say (docs/TELEMETRY.md); default off
+    otel: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubSettings:
@@ -230,11 +246,13 @@ class HubSettings:
             "model_files": env.get("AGENTHUB_MODEL_FILES") or None,
             "camunda_model": (env.get("AGENTHUB_CAMUNDA_MODEL") or "").strip() or None,
             "agent_policies": env.get("AGENTHUB_AGENT_POLICIES") or None,
+            "a2a_signing_key": env.get("AGENTHUB_A2A_SIGNING_KEY") or None,
             "limits": runtime_limits(env),
             "mcp": mcp_limits(env),
             "sqlite_synchronous": _synchronous(env.get("AGENTHUB_SQLITE_SYNCHRONOUS") or "FULL"),
             "oidc": oidc_config(env),
             "gateway": gateway_settings(env),
+            "otel": parse_switch(env.get("AGENTHUB_OTEL") or "", "AGENTHUB_OTEL"),
         }
         if env.get("AGENTHUB_PORT"):
             values["port"] = parse_port(env["AGENTHUB_PORT"], "AGENTHUB_PORT")

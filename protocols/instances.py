@@ -131,7 +131,8 @@ def waiting_for(engine: Engine, view: InstanceView) -> list[dict[str, Any]]:
             }
         )
     for job in engine.jobs(view.key):
-        waits.append({"kind": "job", "element": job["element"], "type": job["type"], "state": job["state"]})
+        waits.append({"kind": "job", "element": job["element"], "type": job["type"], "state": job["state"],
+                      **({"listener": job["listenerEventType"]} if job.get("listenerEventType") else {})})
     for incident in engine.incidents(instance=view.key):
         waits.append(
             {"kind": "incident", "incident": incident.key, "element": incident.element_id, "message": incident.message}

@@ -9,7 +9,8 @@ durable outbox of their notifications (``registry.push``), and the A2A
 message ids each caller sent, kept 24 hours for deduplication
 (``registry.a2a_messages``), and the remote A2A tasks that service tasks wait
 on without a worker (``registry.a2a_calls``), and the virtual MCP servers
-served at ``/mcp/{name}`` (``registry.virtual``).
+served at ``/mcp/{name}`` (and ``/a2a/{name}``) (``registry.virtual``), and the gateway's
+daily call budgets (``registry.budgets``).
 
 Does not know: HTTP, MCP or A2A wire formats, or the engine. Fetching tool
 lists and cards from the network is the protocols layer's job; it hands
@@ -24,6 +25,7 @@ from __future__ import annotations
 from registry.a2a_calls import RemoteCall, RemoteCalls
 from registry.a2a_messages import MessageIds
 from registry.agents import AgentRegistry, RemoteAgent
+from registry.budgets import BudgetExhausted, CallBudgets
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
 from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_hash
 from registry.pins import PinState
@@ -49,6 +51,7 @@ class Registry:
         self.a2a_calls = RemoteCalls(store)
         self.sessions = Sessions(store, self.tokens)
         self.virtual = VirtualServers(store)
+        self.budgets = CallBudgets(store)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -62,6 +65,8 @@ __all__ = [
     "DEFAULT_SESSION_S",
     "SCOPES",
     "AgentRegistry",
+    "BudgetExhausted",
+    "CallBudgets",
     "InvalidEntry",
     "McpRegistry",
     "McpServer",

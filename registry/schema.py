@@ -7,7 +7,7 @@ integer milliseconds since the epoch (UTC).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, false
 
 metadata = MetaData()
 
@@ -187,4 +187,15 @@ virtual_servers = Table(
     Column("allow_groups", Text, nullable=False, server_default="[]"),  # JSON: group names
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("a2a", Boolean, nullable=False, server_default=false()),  # also an A2A agent at /a2a/{name} (0008)
+)
+
+# --- the gateway's daily call budgets (migration 0008) -----------------------------------------
+
+gateway_budget_usage = Table(
+    "gateway_budget_usage",
+    metadata,
+    Column("budget", String(300), primary_key=True),  # "principal:<name>" or "tool:<federated name>"
+    Column("day", String(10), primary_key=True),  # the UTC day, YYYY-MM-DD
+    Column("used", Integer, nullable=False),  # calls admitted that day
 )

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from registry.exceptions import RegistryError
 from registry.schema import registry_events
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0009"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 AuditActor: TypeAlias = str | Mapping[str, Any] | None

@@ -1,7 +1,9 @@
 """Virtual MCP servers: a named, curated set of processes, federated tools and A2A agents, and who may use it.
 
-The hub serves each at ``/mcp/{name}`` (``protocols.mcp``): only the set is
-listed or callable there, and only the allowed principals get in. This
+The hub serves each at ``/mcp/{name}`` (``protocols.mcp``), and one marked
+``a2a`` also as an A2A agent at ``/a2a/{name}`` whose skills are its processes
+(``protocols.a2a``): only the set is listed or callable there, and only the
+allowed principals get in. This
 module keeps the definitions; it does not know MCP, the gateway's rules or
 whether a named process, tool or agent exists now. A member that is not
 deployed, registered or approved is simply not offered until it is, as on
@@ -55,6 +57,10 @@ class VirtualServer:
     allow_groups: tuple[str, ...] = ()
     created_at: int = 0
     updated_at: int = 0
+    a2a: bool = False  # also served as an A2A agent at /a2a/{name}, its processes as skills
+
+    def offers_process(self, process_id: str) -> bool:
+        return process_id in self.processes
 
     def admits(self, principal: Principal) -> bool:
         """Whether ``principal`` may use this server: an admin, a listed name, or a member of a listed group."""
@@ -65,7 +71,8 @@ class VirtualServer:
         return {
             "name": self.name, "description": self.description, "processes": list(self.processes),
             "tools": list(self.tools), "agents": list(self.agents), "allowUsers": list(self.allow_users),
-            "allowGroups": list(self.allow_groups), "path": f"/mcp/{self.name}", "createdAt": self.created_at,
+            "allowGroups": list(self.allow_groups), "path": f"/mcp/{self.name}", "a2a": self.a2a,
+            "a2aPath": f"/a2a/{self.name}" if self.a2a else None, "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         }
 
@@ -100,6 +107,7 @@ def check_virtual_server(server: VirtualServer) -> VirtualServer:
         allow_groups=parse_groups(server.allow_groups),
         created_at=server.created_at,
         updated_at=server.updated_at,
+        a2a=server.a2a,
     )
 
 
@@ -107,7 +115,7 @@ def _server(row: Any) -> VirtualServer:
     return VirtualServer(
         row.name, row.description, tuple(json.loads(row.processes)), tuple(json.loads(row.tools)),
         tuple(json.loads(row.agents)), tuple(json.loads(row.allow_users)), tuple(json.loads(row.allow_groups)),
-        row.created_at, row.updated_at,
+        row.created_at, row.updated_at, bool(row.a2a),
     )
 
 
@@ -125,7 +133,7 @@ class VirtualServers:
             "description": checked.description, "processes": json.dumps(list(checked.processes)),
             "tools": json.dumps(list(checked.tools)), "agents": json.dumps(list(checked.agents)),
             "allow_users": json.dumps(list(checked.allow_users)),
-            "allow_groups": json.dumps(list(checked.allow_groups)), "updated_at": at,
+            "allow_groups": json.dumps(list(checked.allow_groups)), "updated_at": at, "a2a": checked.a2a,
         }
         with self.store.begin() as conn:
             created = conn.execute(
@@ -135,7 +143,8 @@ class VirtualServers:
                 conn.execute(insert(virtual_servers).values(name=checked.name, created_at=at, **values))
             else:
                 conn.execute(update(virtual_servers).where(virtual_servers.c.name == checked.name).values(**values))
-            data = {k: v for k, v in checked.to_json().items() if k not in ("name", "createdAt", "updatedAt")}
+            data = {k: v for k, v in checked.to_json().items()
+                    if k not in ("name", "createdAt", "updatedAt", "a2aPath")}
             kind = "mcp.virtual.added" if created else "mcp.virtual.updated"
             self.store.audit(conn, kind, f"virtual:{checked.name}", data, actor=actor)
             row = conn.execute(select(virtual_servers).where(virtual_servers.c.name == checked.name)).one()

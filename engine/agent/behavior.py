@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.actor import Actor
-from engine.agent import deadlines, loop
+from engine.agent import camunda_events, deadlines, loop
 from engine.agent.config import agent_config
 from engine.agent.deadlines import Deadline
 from engine.model import AdHocSubProcess, FlowNode
@@ -71,3 +71,6 @@ class AgentSubProcessBehavior(AdHocSubProcessBehavior):
 
     def call_finished(self, kernel: Kernel, element: ElementInstance, call: ToolCall, result: Any) -> None:
         loop.tool_done(kernel, element, call, result)
+
+    def event_subprocess_done(self, kernel: Kernel, scope: ElementInstance, event: ElementInstance) -> None:
+        camunda_events.event_done(kernel, scope, event)  # Camunda's data.events; our own agents ignore events

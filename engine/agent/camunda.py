@@ -31,8 +31,8 @@ secrets (``protocols.llm``); governance, budgets and tools are the loop's, so
 ``data.memory`` (``camunda_memory``): the model sees the last ``contextWindowSize``
 messages, ``agentContext`` keeps them all; only ``in-process`` storage.
 
-Not done (yet): ``data.events`` (events inside the agent), token counts in ``metrics``, and
-A2A gateway tools (MCP clients are ``engine.agent.gateway``).
+``data.events`` (event subprocesses inside the agent): ``camunda_events``. Gateway tools (MCP
+and A2A clients): ``engine.agent.gateway``. Not done (yet): token counts in ``metrics``.
 """
 
 from __future__ import annotations

@@ -226,6 +226,9 @@ def ask_model(step: Kernel, element: ElementInstance, *, grace: bool = False) ->
     if reason is not None:
         _limit(step, element, reason)
         return
+    if agent.events:  # what event subprocesses gave meanwhile (engine.agent.camunda_events), after the tool results
+        _append(step, element, [{"role": "user", "content": text} for text in agent.events])
+        agent.events = []
     open_job(step, element, MODEL_JOB_TYPE, MODEL_RETRIES, {"model": agent.model})
 
 
@@ -498,6 +501,21 @@ def tool_done(step: Kernel, element: ElementInstance, call: ToolCall, result: An
         _finish(step, element, None)
         return
     _resolved(step, element, call.id)
+
+
+def cancel_pending(step: Kernel, element: ElementInstance, result: str) -> None:
+    """End the tool calls in flight (their elements terminated); each gets ``result`` for the model."""
+    agent = element.agent
+    assert agent is not None
+    canceled = [c for c in agent.pending if not gateway.is_discovery(c)]  # a gateway's listing is not the model's
+    tools: dict[str, str] = {}
+    for child in step.state.children_of(element.key):
+        if child.inner and child.call is not None and child.call.id in canceled:
+            tools[child.call.id] = child.call.tool
+            step.terminate(child)
+    agent.pending = [c for c in agent.pending if c not in canceled]
+    for call_id in canceled:
+        _tool_message(step, element, call_id, tools.get(call_id, ""), result)
 
 
 def _resolved(step: Kernel, element: ElementInstance, call_id: str) -> None:

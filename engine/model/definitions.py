@@ -11,6 +11,8 @@ from engine.model.elements import (
     BoundaryEvent,
     ExtensionElement,
     FlowNode,
+    Listener,
+    ListenerEvent,
     SequenceFlow,
     StartEvent,
     SubProcess,
@@ -73,6 +75,7 @@ class Process:
     line: int | None = None
     extension_elements: tuple[ExtensionElement, ...] = ()  # agenthub:* elements in extensionElements
     forms: Mapping[str, str] = field(default_factory=dict)  # zeebe:userTaskForm id -> its form-js JSON
+    listeners: tuple[Listener, ...] = ()  # the process's zeebe:executionListeners (start, end)
     scopes: Mapping[str, tuple[str, ...]] = field(init=False)
     _reach: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
@@ -91,6 +94,9 @@ class Process:
 
     def node(self, element_id: str) -> FlowNode:
         return self.nodes[element_id]
+
+    def listeners_of(self, event: ListenerEvent) -> tuple[Listener, ...]:
+        return tuple(listener for listener in self.listeners if listener.event == event)
 
     def children(self, scope_id: str) -> tuple[FlowNode, ...]:
         return tuple(self.nodes[i] for i in self.scopes.get(scope_id, ()))

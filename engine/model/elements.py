@@ -88,6 +88,10 @@ class EventDefinition:
     correlation_key: Value | None = None
     wait_for_completion: bool = True
     condition: str | None = None  # FEEL of a conditional event, without the leading "="
+    # a conditional event's zeebe:conditionalFilter: which variables' changes re-evaluate it (empty: any), and on
+    # which kinds of change ("create", "update"; empty: both)
+    variable_names: tuple[str, ...] = ()
+    variable_events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +127,33 @@ class LoopCharacteristics:
 class JobDefinition:
     type: Value
     retries: Value = field(default_factory=lambda: Value(text="3", is_expression=False))
+
+
+class ListenerEvent(StrEnum):
+    """When a listener runs: ``zeebe:executionListener`` (start, end) or ``zeebe:taskListener`` (the rest)."""
+
+    START = "start"
+    END = "end"
+    CREATING = "creating"
+    ASSIGNING = "assigning"
+    UPDATING = "updating"
+    COMPLETING = "completing"
+    CANCELING = "canceling"
+
+
+EXECUTION_LISTENER_EVENTS = frozenset({ListenerEvent.START, ListenerEvent.END})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listener:
+    """One ``zeebe:executionListener`` or ``zeebe:taskListener``: a job of ``job.type`` the element waits for."""
+
+    event: ListenerEvent
+    job: JobDefinition
+
+    @property
+    def execution(self) -> bool:
+        return self.event in EXECUTION_LISTENER_EVENTS
 
 
 EMBEDDED_FORM_PREFIX = "camunda-forms:bpmn:"  # a formKey naming a form embedded by zeebe:userTaskForm
@@ -178,10 +209,14 @@ class FlowNode:
     properties: tuple[tuple[str, str], ...] = ()  # zeebe:properties
     line: int | None = None
     extensions: tuple[ExtensionElement, ...] = ()  # agenthub:* elements in extensionElements
+    listeners: tuple[Listener, ...] = ()  # zeebe:executionListeners and zeebe:taskListeners, in document order
 
     @property
     def label(self) -> str:
         return self.name or self.id
+
+    def listeners_of(self, event: ListenerEvent) -> tuple[Listener, ...]:
+        return tuple(listener for listener in self.listeners if listener.event == event)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,7 +30,7 @@ from engine.parser._context import ProcessContext
 K = EventDefinitionKind
 _PROCESS_STARTS: Final = frozenset({K.MESSAGE, K.TIMER, K.SIGNAL})
 _EVENT_SUBPROCESS_ONLY: Final = frozenset({K.ERROR, K.ESCALATION, K.COMPENSATE})
-_AFTER_EVENT_GATEWAY: Final = frozenset({K.MESSAGE, K.TIMER, K.SIGNAL})
+_AFTER_EVENT_GATEWAY: Final = frozenset({K.MESSAGE, K.TIMER, K.SIGNAL, K.CONDITIONAL})
 
 
 class _Report:
@@ -55,7 +55,10 @@ def _kind(node: FlowNode) -> EventDefinitionKind:
 def _process_scope(process: Process, report: _Report) -> None:
     starts = process.start_events(process.id)
     if not any(_kind(s) is K.NONE or _kind(s) in _PROCESS_STARTS for s in starts):
-        report.process(process, "process has no start event (a none, message, timer or signal start event)")
+        conditional = any(_kind(s) is K.CONDITIONAL for s in starts)
+        report.process(process, "process has no start event (a none, message, timer or signal start event)" + (
+            "; a conditional start event at the process level (Camunda starts such an instance through its API) "
+            "is not supported yet" if conditional else ""))
     if sum(1 for s in starts if _kind(s) is K.NONE) > 1:
         report.process(process, "process has more than one none start event")
     for start in starts:
@@ -137,7 +140,7 @@ def _event_based_targets(gateway: Gateway, flows: tuple[SequenceFlow, ...], proc
         if not (catches or isinstance(target, ReceiveTask)):
             report.flow(
                 flow,
-                f"an event-based gateway may only lead to message, timer or signal catch events "
+                f"an event-based gateway may only lead to message, timer, signal or conditional catch events "
                 f"or receive tasks, not to '{target.id}'",
             )
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from engine.model import ElementKind, ExtensionElement, FlowNode, LoopCharacteristics, Mapping, Value
+from engine.model import ElementKind, ExtensionElement, FlowNode, Listener, LoopCharacteristics, Mapping, Value
 from engine.parser._feel import feel_problem
 from engine.parser._problems import ProblemSink
 from engine.parser._tree import Element
@@ -100,6 +100,7 @@ class NodeFields(TypedDict):
     properties: tuple[tuple[str, str], ...]
     line: int | None
     extensions: tuple[ExtensionElement, ...]
+    listeners: tuple[Listener, ...]
 
 
 class ActivityFields(NodeFields):

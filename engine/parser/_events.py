@@ -14,7 +14,7 @@ from typing import Final
 from engine.model import BoundaryEvent, EventDefinition, EventDefinitionKind, FlowNode, StartEvent
 from engine.model import Event as EventNode
 from engine.parser._context import Builder, NodeFields, ProcessContext
-from engine.parser._extensions import headers, job_definition
+from engine.parser._extensions import headers, job_definition, zeebe_child
 from engine.parser._forms import form_link
 from engine.parser._names import BPMN, bpmn, prefixed, split
 from engine.parser._tree import Element, elements, text_of
@@ -114,7 +114,27 @@ def _conditional(definition: Element, event: Element, ctx: ProcessContext, throw
     if condition is None or not text_of(condition):
         ctx.sink.at(event, "conditional event has no condition")
         return EventDefinition(kind=K.CONDITIONAL)
-    return EventDefinition(kind=K.CONDITIONAL, condition=ctx.expression(text_of(condition), condition, "condition"))
+    names, events = _conditional_filter(definition, event, ctx)
+    return EventDefinition(kind=K.CONDITIONAL, condition=ctx.expression(text_of(condition), condition, "condition"),
+                           variable_names=names, variable_events=events)
+
+
+def _conditional_filter(definition: Element, event: Element, ctx: ProcessContext) -> tuple[tuple[str, ...],
+                                                                                        tuple[str, ...]]:
+    """``zeebe:conditionalFilter variableNames="a,b" variableEvents="create,update"``, on the event definition's
+    extension elements (where Camunda Modeler writes it) or the event's own."""
+    found = zeebe_child(definition, "conditionalFilter")
+    if found is None:
+        found = zeebe_child(event, "conditionalFilter")
+    if found is None:
+        return (), ()
+    names = tuple(n.strip() for n in (found.get("variableNames") or "").split(",") if n.strip())
+    events = tuple(e.strip() for e in (found.get("variableEvents") or "").split(",") if e.strip())
+    wrong = [e for e in events if e not in ("create", "update")]
+    if wrong:
+        ctx.sink.at(found, f"zeebe:conditionalFilter variableEvents {', '.join(wrong)!s} is not create or update",
+                    element_id=event.get("id"))
+    return names, tuple(e for e in events if e in ("create", "update"))
 
 
 def _terminate(definition: Element, event: Element, ctx: ProcessContext, throwing: bool) -> EventDefinition:
@@ -195,11 +215,11 @@ def _boundary(element: Element, fields: NodeFields, ctx: ProcessContext) -> Flow
     return BoundaryEvent(**fields, definitions=definitions, attached_to=attached_to, cancel_activity=cancel)
 
 
-_START: Final = frozenset({K.NONE, K.TIMER, K.MESSAGE, K.SIGNAL, K.ERROR, K.ESCALATION, K.COMPENSATE})
+_START: Final = frozenset({K.NONE, K.TIMER, K.MESSAGE, K.SIGNAL, K.ERROR, K.ESCALATION, K.COMPENSATE, K.CONDITIONAL})
 _END: Final = frozenset({K.NONE, K.TERMINATE, K.ERROR, K.ESCALATION, K.MESSAGE, K.SIGNAL, K.COMPENSATE})
 _CATCH: Final = frozenset({K.TIMER, K.MESSAGE, K.SIGNAL, K.LINK, K.CONDITIONAL})
 _THROW: Final = frozenset({K.NONE, K.MESSAGE, K.SIGNAL, K.ESCALATION, K.COMPENSATE, K.LINK})
-_BOUNDARY: Final = frozenset({K.TIMER, K.MESSAGE, K.SIGNAL, K.ERROR, K.ESCALATION, K.COMPENSATE})
+_BOUNDARY: Final = frozenset({K.TIMER, K.MESSAGE, K.SIGNAL, K.ERROR, K.ESCALATION, K.COMPENSATE, K.CONDITIONAL})
 
 start_event: Builder = _start
 end_event: Builder = _thrower(_END)

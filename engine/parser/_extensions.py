@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from engine.model import ExtensionElement, JobDefinition, Mapping, Value
+from engine.model import ExtensionElement, JobDefinition, Listener, ListenerEvent, Mapping, Value
 from engine.parser._context import ProcessContext
 from engine.parser._names import AGENTHUB, ZEEBE, bpmn, prefixed, split, zeebe
 from engine.parser._problems import ProblemSink
@@ -37,6 +37,9 @@ _UNDERSTOOD: Final = frozenset(
         "calledDecision",  # a business rule task evaluating a DMN decision (read by its builder)
         "versionTag",  # a deployment label; nothing to execute
         "userTaskForm",  # embedded form JSON for a "camunda-forms:bpmn:" formKey (engine.parser._forms)
+        "executionListeners",  # read by ``listeners`` (engine.runtime.listeners runs them)
+        "taskListeners",
+        "conditionalFilter",  # a conditional event's filter, read with its definition (engine.parser._events)
     }
 )
 
@@ -122,6 +125,48 @@ def job_definition(element: Element, ctx: ProcessContext, *, required: bool) -> 
     if not raw_retries:
         return JobDefinition(type=job_type)
     return JobDefinition(type=job_type, retries=ctx.value(raw_retries, definition, "zeebe:taskDefinition retries"))
+
+
+# Camunda 8.6 and 8.7 named three task listener events differently; 8.8's names are kept.
+_OLDER_TASK_EVENTS: Final = {"create": "creating", "assignment": "assigning", "update": "updating",
+                             "complete": "completing", "cancel": "canceling"}
+_LISTENERS: Final = (
+    ("executionListeners", "executionListener", frozenset({ListenerEvent.START, ListenerEvent.END})),
+    ("taskListeners", "taskListener", frozenset(ListenerEvent) - {ListenerEvent.START, ListenerEvent.END}),
+)
+
+
+def listeners(element: Element, ctx: ProcessContext) -> tuple[Listener, ...]:
+    """``zeebe:executionListeners`` and (on user tasks) ``zeebe:taskListeners``, each in document order."""
+    found: list[Listener] = []
+    for container_name, child_name, allowed in _LISTENERS:
+        container = zeebe_child(element, container_name)
+        if container is None:
+            continue
+        if child_name == "taskListener" and element.tag != bpmn("userTask"):
+            ctx.sink.at(container, "zeebe:taskListeners belong on a user task", element_id=element.get("id"))
+            continue
+        for tag, child in elements(container):
+            if tag != zeebe(child_name):
+                continue
+            raw_event = (child.get("eventType") or "").strip()
+            raw_event = _OLDER_TASK_EVENTS.get(raw_event, raw_event) if child_name == "taskListener" else raw_event
+            raw_type = (child.get("type") or "").strip()
+            if raw_event not in {event.value for event in allowed}:
+                names = ", ".join(sorted(event.value for event in allowed))
+                ctx.sink.at(child, f"zeebe:{child_name} eventType {raw_event!r} is not one of {names}",
+                            element_id=element.get("id"))
+                continue
+            if not raw_type:
+                ctx.sink.at(child, f"zeebe:{child_name} has no type (the job type a worker runs)",
+                            element_id=element.get("id"))
+                continue
+            job_type = ctx.value(raw_type, child, f"zeebe:{child_name} type")
+            raw_retries = (child.get("retries") or "").strip()
+            job = JobDefinition(type=job_type) if not raw_retries else JobDefinition(
+                type=job_type, retries=ctx.value(raw_retries, child, f"zeebe:{child_name} retries"))
+            found.append(Listener(event=ListenerEvent(raw_event), job=job))
+    return tuple(found)
 
 
 def agenthub_elements(element: Element) -> tuple[ExtensionElement, ...]:

@@ -27,6 +27,7 @@ from engine.parser._extensions import (
     check_zeebe,
     documentation,
     io_mappings,
+    listeners,
     properties,
 )
 from engine.parser._forms import embedded_forms
@@ -100,6 +101,7 @@ def _node_fields(element: Element, element_id: str, kind: ElementKind, scope: st
         properties=properties(element),
         line=line_of(element),
         extensions=agenthub_elements(element),
+        listeners=listeners(element, ctx),
     )
 
 
@@ -221,4 +223,5 @@ def new_process(element: Element, ctx: ProcessContext, flows: dict[str, Sequence
         line=line_of(element),
         extension_elements=agenthub_elements(element),
         forms=embedded_forms(element, ctx),
+        listeners=listeners(element, ctx),
     )

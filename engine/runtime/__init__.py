@@ -14,7 +14,10 @@ The step dispatches on element kind through a behaviour table
 see the step as ``kernel.Kernel`` and never import it. Does not know agents:
 the agent plugs in as the behaviour of an ad-hoc subprocess, and
 ``engine.kernel`` assembles the table with it. The state an agent run keeps
-(``records``) is plain data the runtime stores like any other.
+(``records``) is plain data the runtime stores like any other. Camunda's
+execution and task listeners (``behaviors.listeners``) and conditional
+events (``behaviors.conditions``) apply around elements of every kind: the
+step and the commands call them directly, not through the table.
 """
 
 from engine.runtime import messages

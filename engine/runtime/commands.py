@@ -11,12 +11,22 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.actor import Actor
+from engine.model import FlowNode, ListenerEvent
 from engine.runtime import messages as m
 from engine.runtime.behaviors.activation import open_job
 from engine.runtime.behaviors.activities import child_finished
 from engine.runtime.behaviors.ad_hoc import activate_from_outside
 from engine.runtime.behaviors.errors import child_error, raise_uncaught, throw_error
 from engine.runtime.behaviors.events import open_scope_waits, trigger
+from engine.runtime.behaviors.listeners import (
+    creating_done,
+    listener_job,
+    listener_job_done,
+    open_listener,
+    still_creating,
+    task_listener_result,
+)
+from engine.runtime.expressions import ExpressionFailure
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import CommandRejected, Kernel
 from engine.runtime.records import ParkedJob
@@ -81,16 +91,34 @@ def _start(command: m.StartInstance, step: Kernel) -> None:
     if command.variables and command.start_element is None:
         step.set_variables(root.key, dict(command.variables), local=True)
     open_scope_waits(step, root, process.id)
-    if command.start_element is None:
+    event_variables = None if command.start_element is None else dict(command.variables)
+    try:
+        if open_listener(step, root, process, ListenerEvent.START):  # the process's start listeners run first
+            root.pending = {"start": start_id, "event": event_variables}
+            return
+    except ExpressionFailure as exc:
+        raise _rejected(f"process '{process.id}' cannot start: {exc}") from None
+    _enter_start(step, root, start_id, event_variables)
+
+
+def _enter_start(step: Kernel, root: ElementInstance, start_id: str, event_variables: dict[str, Any] | None) -> None:
+    if event_variables is None:
         step.enter(start_id, root.key)
     else:  # a message, timer or signal start event: its variables arrive as the event's output
         event = step.create_element(start_id, root.key, state=ElementState.ACTIVE)
         step.record(_E.ELEMENT_ACTIVATED, event)
-        step.schedule(Phase.COMPLETE, event, dict(command.variables))
+        step.schedule(Phase.COMPLETE, event, event_variables)
 
 
 @_handles(m.CompleteJob)
 def _complete_job(command: m.CompleteJob, step: Kernel) -> None:
+    listened = step.state.elements.get(command.element_instance)
+    if listener_job(listened, command.job):
+        assert listened is not None
+        _active(step)
+        step.record(_E.JOB_COMPLETED, listened, job=command.job)
+        _listener_done(step, listened, command)
+        return
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
@@ -101,8 +129,48 @@ def _complete_job(command: m.CompleteJob, step: Kernel) -> None:
     step.schedule(Phase.COMPLETE, element, dict(command.variables))
 
 
+def _listener_done(step: Kernel, element: ElementInstance, command: m.CompleteJob) -> None:
+    """A listener job completed: the element goes on where its listeners held it (``behaviors.listeners``)."""
+    event = listener_job_done(step, element, dict(command.variables))
+    if element.key == step.state.root:
+        _process_listener_done(step, element, event)
+    elif event == ListenerEvent.START:
+        step.schedule(Phase.ACTIVATE, element)
+    elif event == ListenerEvent.END:
+        step.schedule(Phase.COMPLETE, element)
+    else:
+        _task_listener_done(step, element, event, command.result)
+
+
+def _process_listener_done(step: Kernel, root: ElementInstance, event: ListenerEvent) -> None:
+    """One of the process's own listeners completed: the next one, else the instance starts or completes."""
+    if event == ListenerEvent.END:
+        step.settle(root.key)  # completes the instance, or opens the next end listener's job
+    else:
+        _resume_process_start(step, root)
+
+
+def _resume_process_start(step: Kernel, root: ElementInstance) -> None:
+    """The next start listener of the process, else its start event (an incident's resolution comes here too)."""
+    try:
+        if open_listener(step, root, step.process, ListenerEvent.START):
+            return
+    except ExpressionFailure as exc:
+        step.incident(root, IncidentAction.JOB, "expression", str(exc))
+        return
+    pending, root.pending = root.pending or {}, None
+    _enter_start(step, root, pending["start"], pending.get("event"))
+
+
 @_handles(m.FailJob)
 def _fail_job(command: m.FailJob, step: Kernel) -> None:
+    listened = step.state.elements.get(command.element_instance)
+    if listener_job(listened, command.job):
+        assert listened is not None
+        _active(step)
+        step.incident(listened, IncidentAction.JOB, "job", command.message or "listener job failed with no retries "
+                      "left", job=command.job)
+        return
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
@@ -112,6 +180,8 @@ def _fail_job(command: m.FailJob, step: Kernel) -> None:
 
 @_handles(m.ThrowError)
 def _throw_error(command: m.ThrowError, step: Kernel) -> None:
+    if listener_job(step.state.elements.get(command.element_instance), command.job):
+        raise _rejected(f"job {command.job} is a listener's: it completes or fails, it throws no BPMN error")
     element = _waiting(step, command.element_instance, f"job {command.job}")
     if element.job != command.job:
         raise _rejected(f"job {command.job} is no longer open")
@@ -123,19 +193,73 @@ def _complete_task(command: m.CompleteUserTask, step: Kernel) -> None:
     element = _waiting(step, command.element_instance, f"user task {command.task}")
     if element.user_task != command.task:
         raise _rejected(f"user task {command.task} is no longer open")
-    behavior = step.behaviors.of(step.node(element))
+    node = step.node(element)
+    behavior = step.behaviors.of(node)
     if behavior.user_task_completed(step, element, dict(command.variables), command.by):
         return  # an agent's tool call that waited for approval
-    element.user_task = None
-    who = {"by": command.by.to_json(), "completedBy": command.by.id + (" (override)" if command.by.override else "")} \
-        if command.by is not None else {}  # completedBy: the older spelling, kept for readers of old journals
-    step.record(_E.USER_TASK_COMPLETED, element, task=command.task, variables=sorted(command.variables), **who)
-    if command.by is not None:
-        _acted_in_agent_runs(step, element, command.by.id)
-    if element.parked is not None:  # a job that asked a person: it runs again, with the answer
-        _resume_parked(step, element, dict(command.variables))
+    if still_creating(element):
+        raise _rejected(f"user task {command.task} is still being created: its creating listeners are running")
+    if element.pending is not None:
+        raise _rejected(f"user task {command.task} is already being completed: its completing listeners are running")
+    if node.listeners_of(ListenerEvent.COMPLETING):
+        _hold_completion(step, element, node, command)
         return
-    step.schedule(Phase.COMPLETE, element, dict(command.variables))
+    _finish_task(step, element, command.task, dict(command.variables), command.by)
+
+
+def _hold_completion(step: Kernel, element: ElementInstance, node: FlowNode, command: m.CompleteUserTask) -> None:
+    """The task has completing listeners: the completion waits for them (``behaviors.listeners``)."""
+    element.pending = {"variables": dict(command.variables), **({"by": command.by.to_json()} if command.by else {})}
+    element.listener = None
+    try:
+        open_listener(step, element, node, ListenerEvent.COMPLETING)
+    except ExpressionFailure as exc:
+        raise _rejected(f"user task {command.task} cannot complete: {exc}") from None
+    step.record(_E.USER_TASK_COMPLETING, element, task=command.task, **_by(command.by))
+    step.effect(m.UpdateUserTask(command.task, {"listener": {"state": "completing"}}))
+
+
+def _task_listener_done(step: Kernel, element: ElementInstance, event: ListenerEvent,
+                        result: dict[str, Any] | None) -> None:
+    """A task listener's job completed: its result corrects or denies; the last one lets the completion through."""
+    task, pending = element.user_task, element.pending
+    if task is not None and event == ListenerEvent.CREATING:
+        creating_done(step, element, task, result)
+        return
+    if task is None or pending is None or event != ListenerEvent.COMPLETING:
+        return
+    denied = task_listener_result(step, element, task, result)
+    if denied is None:
+        try:
+            if open_listener(step, element, step.node(element), ListenerEvent.COMPLETING):
+                return
+        except ExpressionFailure as exc:
+            denied = f"the next completing listener could not run: {exc}"
+    element.pending = None
+    element.listener = None
+    if denied is not None:
+        step.record(_E.USER_TASK_DENIED, element, task=task, reason=denied)
+        step.effect(m.UpdateUserTask(task, {"listener": {"state": "denied", "deniedReason": denied}}))
+        return
+    by = Actor.from_json(pending["by"]) if pending.get("by") else None
+    corrected = {"corrections": pending["corrections"]} if pending.get("corrections") else {}
+    step.effect(m.UpdateUserTask(task, {"listener": {"state": "completed", **corrected}}))
+    step.effect(m.FinishUserTask(task, dict(pending["variables"])))
+    _finish_task(step, element, task, dict(pending["variables"]), by)
+
+
+def _finish_task(step: Kernel, element: ElementInstance, task: int, variables: dict[str, Any],
+                 by: Actor | None) -> None:
+    element.user_task = None
+    who = {"by": by.to_json(), "completedBy": by.id + (" (override)" if by.override else "")} \
+        if by is not None else {}  # completedBy: the older spelling, kept for readers of old journals
+    step.record(_E.USER_TASK_COMPLETED, element, task=task, variables=sorted(variables), **who)
+    if by is not None:
+        _acted_in_agent_runs(step, element, by.id)
+    if element.parked is not None:  # a job that asked a person: it runs again, with the answer
+        _resume_parked(step, element, variables)
+        return
+    step.schedule(Phase.COMPLETE, element, variables)
 
 
 def _acted_in_agent_runs(step: Kernel, element: ElementInstance, principal: str) -> None:
@@ -181,6 +305,8 @@ def _resolve(command: m.ResolveIncident, step: Kernel) -> None:
     if action == IncidentAction.JOB:
         if element.job is not None:
             step.effect(m.RetryJob(element.job, retries=1))
+        elif element.key == step.state.root and element.pending is not None:  # a process start listener's type
+            _resume_process_start(step, element)
     elif phase is not None:
         step.schedule(phase, element)
     elif action == IncidentAction.SETTLE:

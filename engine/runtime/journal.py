@@ -30,6 +30,9 @@ class EventType(StrEnum):
     USER_TASK_CREATED = "user_task_created"
     USER_TASK_COMPLETED = "user_task_completed"
     USER_TASK_CLAIMED = "user_task_claimed"  # assigned or (assignee null) unassigned
+    USER_TASK_COMPLETING = "user_task_completing"  # a completion waits for the task's completing listeners
+    USER_TASK_DENIED = "user_task_denied"  # a completing listener denied the completion: the task stays open
+    USER_TASK_CORRECTED = "user_task_corrected"  # a task listener corrected the task (assignee, dates ...)
     EVENT_RECEIVED = "event_received"  # a message or signal someone sent reached a waiting element
     CHILD_STARTED = "child_started"
     DECISION_EVALUATED = "decision_evaluated"  # a business rule task's decision: id, version and matched rules

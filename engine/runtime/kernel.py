@@ -112,6 +112,10 @@ class Behavior(Protocol):
         """A timer the element armed for itself (not for an event of the model) fired; True when the behaviour
         took it. An agent's time limit and an approval's due date arrive here."""
 
+    def event_subprocess_done(self, kernel: Kernel, scope: ElementInstance, event: ElementInstance) -> None:
+        """An event subprocess inside ``scope``, an instance of this element, completed; its variables are still
+        there (an agent hears of an event this way: Camunda's ``data.events``)."""
+
 
 class ElementBehavior:
     """The common case of every hook: tokens enter directly, leave by conditions, and nothing waits."""
@@ -143,6 +147,9 @@ class ElementBehavior:
 
     def timer_fired(self, kernel: Kernel, element: ElementInstance, wait: int) -> bool:
         return False
+
+    def event_subprocess_done(self, kernel: Kernel, scope: ElementInstance, event: ElementInstance) -> None:
+        return None
 
 
 class MultiInstance(Protocol):

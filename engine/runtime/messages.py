@@ -29,6 +29,8 @@ class CompleteJob:
     job: int
     element_instance: int
     variables: dict[str, Any] = field(default_factory=dict)
+    # a task listener's result, as Camunda's: {"denied": bool, "deniedReason": str, "corrections": {...}}
+    result: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,22 @@ class UpdateUserTask:
 
 
 @dataclass(frozen=True, slots=True)
+class FinishUserTask:
+    """An open task ends completed inside a step: its completing listeners let the completion through."""
+
+    key: int
+    variables: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AssignUserTask:
+    """An open task's assignee changes in the step (a task listener's correction); None unassigns it."""
+
+    key: int
+    assignee: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleUserTask:
     """An open task gets a due date after it was created (an approval whose policy has a ``dueDate``)."""
 
@@ -358,6 +376,8 @@ Effect = (
     | CreateUserTask
     | CancelUserTask
     | UpdateUserTask
+    | AssignUserTask
+    | FinishUserTask
     | ScheduleUserTask
     | EscalateUserTask
     | CreateIncident

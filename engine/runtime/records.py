@@ -77,6 +77,7 @@ class AgentRun:
     actors: list[str] = field(default_factory=list)  # who completed a user task in the run: no approver of it
     # a run stored before the option existed kept its tools' variables in their inner instances: that stays so
     tool_variables: ToolVariables = ToolVariables.ISOLATED
+    events: list[Any] = field(default_factory=list)  # what event subprocesses gave, not yet told to the model
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +87,7 @@ class AgentRun:
             "pending": list(self.pending), "counts": dict(self.counts), "grace": self.grace,
             **({"actors": list(self.actors)} if self.actors else {}),
             **({"toolVariables": self.tool_variables} if self.tool_variables != ToolVariables.ISOLATED else {}),
+            **({"events": list(self.events)} if self.events else {}),
         }
 
     @staticmethod
@@ -97,6 +99,7 @@ class AgentRun:
             conversation_length=data["messages"], pending=list(data.get("pending", [])),
             counts=dict(data.get("counts", {})), grace=data.get("grace", 0), actors=list(data.get("actors", [])),
             tool_variables=ToolVariables(data.get("toolVariables", ToolVariables.ISOLATED)),
+            events=list(data.get("events", [])),
         )
 
 

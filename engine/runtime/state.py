@@ -39,6 +39,7 @@ class IncidentAction(StrEnum):
     SETTLE = "settle"  # check the element's scope again (an ad-hoc completion condition)
     JOB = "job"  # retry the element's job
     MODEL = "model"  # an agent: ask its model again, once more past a spent limit
+    CONDITION = "condition"  # evaluate the element's conditional events again (their condition failed)
 
     @property
     def phase(self) -> Phase | None:
@@ -88,6 +89,13 @@ class ElementInstance:
     call: ToolCall | None = None  # an agent's tool call held by an inner instance
     agent: AgentRun | None = None  # an agent's run on its ad-hoc subprocess: counters and the open turn
     parked: ParkedJob | None = None  # a job waiting for a person (AskPerson): how to create it again
+    # conditional events this instance waits for (its own, its boundary events', its event subprocesses'): event
+    # id -> whether the condition held when last evaluated (None: not evaluated yet, done on the step's next pass)
+    conditions: dict[str, bool | None] = field(default_factory=dict)
+    # the execution or task listener the element is at: [event ("start", "completing" ...), listeners of that event
+    # done]; its job, while one runs, is ``job`` (engine.runtime.listeners)
+    listener: list[Any] | None = None
+    pending: dict[str, Any] | None = None  # a user task's completion held by its completing listeners
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "element": self.element_id, "parent": self.parent, "state": self.state}
@@ -118,6 +126,12 @@ class ElementInstance:
             data["agent"] = self.agent.to_dict()
         if self.parked is not None:
             data["parked"] = self.parked.to_dict()
+        if self.conditions:
+            data["conditions"] = self.conditions
+        if self.listener is not None:
+            data["listener"] = self.listener
+        if self.pending is not None:
+            data["pending"] = self.pending
         return data
 
     @staticmethod
@@ -145,6 +159,9 @@ class ElementInstance:
             call=ToolCall.from_dict(call) if call is not None else None,
             agent=AgentRun.from_dict(agent) if agent is not None else None,
             parked=ParkedJob.from_dict(parked) if parked is not None else None,
+            conditions=data.get("conditions", {}),
+            listener=data.get("listener"),
+            pending=data.get("pending"),
         )
 
 
@@ -174,6 +191,9 @@ class InstanceState:
     # timer, a message, a call activity) or it predates the field. Metadata, not a variable: no step writes it,
     # so a process or a client setting variables cannot change whose A2A or MCP task the instance is.
     started_by: str | None = None
+    # The W3C trace context (``traceparent``, ``tracestate``) of the request that started it, when telemetry
+    # recorded one (``engine.telemetry.carrier``): its jobs and its children's spans join that trace. Metadata too.
+    trace: dict[str, str] | None = None
 
     def children_of(self, key: int) -> list[ElementInstance]:
         return [e for e in self.elements.values() if e.parent == key]
@@ -193,6 +213,7 @@ class InstanceState:
             "incidents": [[k, v] for k, v in self.incidents.items()],
             **({"startKey": self.start_key} if self.start_key is not None else {}),
             **({"startedBy": self.started_by} if self.started_by is not None else {}),
+            **({"trace": self.trace} if self.trace else {}),
         }
 
     @staticmethod
@@ -213,4 +234,5 @@ class InstanceState:
             incidents={k: IncidentAction(v) for k, v in data["incidents"]},
             start_key=data.get("startKey"),
             started_by=data.get("startedBy"),
+            trace=data.get("trace"),
         )

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.model import Activity, FlowNode, Process, SequenceFlow
+from engine.model import Activity, FlowNode, ListenerEvent, Process, SequenceFlow, SubProcess
 from engine.ports import IdSource, ProcessLookup
 from engine.redaction import journaled
 from engine.runtime import commands
 from engine.runtime import messages as m
+from engine.runtime.behaviors.conditions import VariableChange, evaluate_conditions
+from engine.runtime.behaviors.listeners import creating, listening, open_listener
 from engine.runtime.expressions import DecisionFailure, ExpressionFailure, apply_mappings
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import Behavior, BehaviorTable, CommandRejected
@@ -58,6 +60,7 @@ class Step:
         self.processes = processes
         self.result = StepResult()
         self._agenda: deque[tuple[Phase, int, Any]] = deque()
+        self._changes: list[VariableChange] = []  # variables written since conditions were last evaluated
 
     # --- entry --------------------------------------------------------------------
 
@@ -67,6 +70,17 @@ class Step:
         return self.result
 
     def drain(self) -> None:
+        """Run the agenda dry, then evaluate the conditional events that what it did may have triggered, until
+        none triggers any more (``behaviors.conditions``)."""
+        self._drain_agenda()
+        while any(e.conditions for e in self.state.elements.values()):
+            changes, self._changes = self._changes, []
+            if not evaluate_conditions(self, changes):
+                break
+            self._drain_agenda()
+        self._changes = []
+
+    def _drain_agenda(self) -> None:
         while self._agenda:
             action, key, payload = self._agenda.popleft()
             element = self.state.elements.get(key)
@@ -117,10 +131,13 @@ class Step:
                 element.is_body = True
                 self.behaviors.multi_instance.activate_body(self, element, node)
                 return
-            if node.inputs:
+            if node.inputs and element.listener is None:  # not again after its start listeners ran
                 values = apply_mappings(node.inputs, self.scope(element.key), self.now, what="input mapping")
                 self.set_variables(element.key, values, local=True)
+            if open_listener(self, element, node, ListenerEvent.START):
+                return  # the job's completion activates the element again (commands: _complete_job)
             self.behavior(node).activate(self, element, node)
+            creating(self, element, node)  # a user task's creating listeners
         except DecisionFailure as exc:
             self.incident(element, IncidentAction.ACTIVATE, "decision", str(exc))
         except ExpressionFailure as exc:
@@ -164,6 +181,18 @@ class Step:
             self.behaviors.multi_instance.complete_body(self, element, node)
             return
         element.state = ElementState.COMPLETING
+        if not listening(element, ListenerEvent.END) and not self._write_outputs(element, node, variables):
+            return
+        try:
+            if open_listener(self, element, node, ListenerEvent.END):
+                return  # the job's completion completes the element again, its outputs written
+        except ExpressionFailure as exc:
+            self.incident(element, IncidentAction.COMPLETE, "expression", str(exc))
+            return
+        self.leave(element)
+
+    def _write_outputs(self, element: ElementInstance, node: FlowNode, variables: dict[str, Any] | None) -> bool:
+        """The element's result through its output mappings (False: they failed, an incident)."""
         values = variables or {}
         call, isolated = self._tool_call(element)
         written = values
@@ -173,7 +202,7 @@ class Step:
                 written = apply_mappings(node.outputs, self.scope(element.key), self.now, what="output mapping")
             except ExpressionFailure as exc:
                 self.incident(element, IncidentAction.COMPLETE, "expression", str(exc))
-                return
+                return False
             self.set_variables(element.parent, written, local=isolated)
         elif values:
             self.set_variables(element.parent if isolated else element.key, values, local=isolated)
@@ -181,7 +210,7 @@ class Step:
             kept = {k: v for k, v in written.items() if k not in TOOL_CALL_LOCALS}
             if kept:
                 call.written = {**(call.written or {}), **kept}
-        self.leave(element)
+        return True
 
     # --- journal and effects ---------------------------------------------------------
 
@@ -220,10 +249,15 @@ class Step:
         if not values:
             return
         if local and key is not None:
+            known = self.state.variables.get(key, {})
+            self._changes.extend(VariableChange(key, name, name not in known) for name in values)
             set_local(self.state, key, values)
             self.record(_E.VARIABLES_UPDATED, scope=key, variables=journaled(values))  # credentials masked
         else:
+            seen = self.scope(key)
+            created = {name for name in values if name not in seen}
             for scope, written in propagate(self.state, key, values, ceiling=self._ceiling(key)).items():
+                self._changes.extend(VariableChange(scope, name, name in created) for name in written)
                 self.record(_E.VARIABLES_UPDATED, scope=scope, variables=journaled(written))
 
     def remove(self, element: ElementInstance) -> None:
@@ -273,6 +307,8 @@ class Step:
         parent = self.state.elements.get(element.parent) if element.parent is not None else None
         assert element.parent is not None and parent is not None
         self.behaviors.compensation.record_completion(self, element, node, parent)
+        if isinstance(node, SubProcess) and node.triggered_by_event and parent.element_id in self.process.nodes:
+            self.behavior(self.process.nodes[parent.element_id]).event_subprocess_done(self, parent, element)
         self.remove(element)
         self.record(_E.ELEMENT_COMPLETED, element)
         for flow in flows:
@@ -331,6 +367,14 @@ class Step:
 
     def complete_instance(self) -> None:
         root = self.state.elements[self.state.root]
+        if root.pending is not None:  # the process's start listeners still run: it has not begun
+            return
+        try:
+            if open_listener(self, root, self.process, ListenerEvent.END):
+                return  # the last end listener's job settles the process again (commands: _process_listener_done)
+        except ExpressionFailure as exc:
+            self.incident(root, IncidentAction.SETTLE, "expression", str(exc))
+            return
         variables = dict(self.state.variables.get(root.key, {}))
         self.remove(root)
         self.state.status = InstanceStatus.COMPLETED

@@ -25,6 +25,7 @@ from engine.model import (
     EventDefinitionKind,
     FlowNode,
     JobTask,
+    ListenerEvent,
     Process,
     StartEvent,
     SubProcess,
@@ -36,17 +37,17 @@ _NONE, _TIMER, _MESSAGE, _SIGNAL = (EventDefinitionKind.NONE, EventDefinitionKin
                                     EventDefinitionKind.SIGNAL)
 _ERROR, _ESCALATION, _COMPENSATE, _LINK = (EventDefinitionKind.ERROR, EventDefinitionKind.ESCALATION,
                                            EventDefinitionKind.COMPENSATE, EventDefinitionKind.LINK)
-_TERMINATE = EventDefinitionKind.TERMINATE
+_TERMINATE, _CONDITIONAL = EventDefinitionKind.TERMINATE, EventDefinitionKind.CONDITIONAL
 
 _EVENT_KINDS = {
     ElementKind.END_EVENT: {_NONE, _TERMINATE, _ERROR, _ESCALATION, _SIGNAL, _COMPENSATE, _MESSAGE},
     ElementKind.INTERMEDIATE_THROW_EVENT: {_NONE, _SIGNAL, _ESCALATION, _COMPENSATE, _LINK, _MESSAGE},
-    ElementKind.INTERMEDIATE_CATCH_EVENT: {_TIMER, _MESSAGE, _SIGNAL, _LINK},
-    ElementKind.BOUNDARY_EVENT: {_TIMER, _MESSAGE, _SIGNAL, _ERROR, _ESCALATION, _COMPENSATE},
+    ElementKind.INTERMEDIATE_CATCH_EVENT: {_TIMER, _MESSAGE, _SIGNAL, _LINK, _CONDITIONAL},
+    ElementKind.BOUNDARY_EVENT: {_TIMER, _MESSAGE, _SIGNAL, _ERROR, _ESCALATION, _COMPENSATE, _CONDITIONAL},
 }
 _START_KINDS = {
     "process": {_NONE, _TIMER, _MESSAGE, _SIGNAL},
-    "event subprocess": {_TIMER, _MESSAGE, _SIGNAL, _ERROR, _ESCALATION},
+    "event subprocess": {_TIMER, _MESSAGE, _SIGNAL, _ERROR, _ESCALATION, _CONDITIONAL},
     "subprocess": {_NONE},
 }
 _NOT_YET: dict[ElementKind, str] = {}
@@ -56,9 +57,27 @@ def _kinds(node: Event) -> set[EventDefinitionKind]:
     return {d.kind for d in node.definitions} or {_NONE}
 
 
+def _listener_problem(process: Process, node: FlowNode) -> str | None:
+    """Start listeners run before an element's own work; an event created by what triggers it has none to wait
+    for (as in Camunda, which refuses them there too). An error end event never completes: no end listener."""
+    if node.listeners_of(ListenerEvent.END) and isinstance(node, Event) and node.kind == ElementKind.END_EVENT \
+            and _ERROR in _kinds(node):
+        return "end execution listeners are not supported on an error end event (it throws instead of completing)"
+    if not node.listeners_of(ListenerEvent.START):
+        return None
+    after_gateway = any(process.nodes[process.flows[f].source].kind == ElementKind.EVENT_BASED_GATEWAY
+                        for f in node.incoming if f in process.flows)
+    if isinstance(node, BoundaryEvent) or (isinstance(node, StartEvent) and node.definitions) or after_gateway:
+        return f"start execution listeners are not supported on a {node.kind} triggered by its event"
+    return None
+
+
 def _problem(process: Process, node: FlowNode) -> str | None:
     if node.kind in _NOT_YET:
         return f"{_NOT_YET[node.kind]} are not supported yet"
+    listener = _listener_problem(process, node)
+    if listener is not None:
+        return listener
     if not isinstance(node, Event):
         return None
     kinds = _kinds(node)
@@ -70,8 +89,12 @@ def _problem(process: Process, node: FlowNode) -> str | None:
             "event subprocess" if isinstance(container, SubProcess) and container.triggered_by_event else "subprocess")
         allowed = _START_KINDS[where]
     else:
+        where = ""
         allowed = _EVENT_KINDS.get(node.kind, {_NONE})
     unsupported = kinds - allowed
+    if unsupported == {_CONDITIONAL} and where == "process":
+        return ("a conditional start event at the process level (Camunda starts such an instance through its API) "
+                "is not supported yet: use a conditional start event in an event subprocess, or a none start event")
     if unsupported:
         kind = sorted(unsupported)[0]
         return f"a {kind} {node.kind} is not supported" + (" yet" if kind == EventDefinitionKind.CONDITIONAL else "")
@@ -144,6 +167,14 @@ def _inbound_warning(node: FlowNode) -> str | None:
         context = next((value for name, value in node.properties if name == "inbound.context"), "")
         return (f"{node.kind} is a Camunda inbound connector ('{inbound}'), a webhook: only `agenthub serve` "
                 f"serves it, at /inbound/{context or '<inbound.context>'}; without the hub, nothing triggers it")
+    if inbound.strip() == "io.camunda.agenticai:a2aclient:webhook:0":  # hub.inbound too, for A2A push notifications
+        context = next((value for name, value in node.properties if name == "inbound.context"), "")
+        return (f"{node.kind} is Camunda's A2A webhook ('{inbound}'): only `agenthub serve` receives the agent's "
+                f"push notification, at /inbound/{context or '<inbound.context>'}; without the hub, nothing "
+                "triggers it")
+    if inbound.strip() == "io.camunda.agenticai:a2aclient:polling:0":  # protocols.a2a.camunda_polling, in the hub
+        return (f"{node.kind} is Camunda's A2A polling connector ('{inbound}'): only `agenthub serve` polls the "
+                "remote task; without the hub, nothing triggers it")
     if _MESSAGE in kinds:
         instead = "it is triggered only by a message published to it (`agenthub publish` or the REST API)"
     elif isinstance(node, StartEvent):
@@ -153,6 +184,18 @@ def _inbound_warning(node: FlowNode) -> str | None:
     return f"{node.kind} is a Camunda inbound connector ('{inbound}'), which is not built in: {instead}"
 
 
+_RUN_TASK_LISTENERS: Final = frozenset({ListenerEvent.CREATING, ListenerEvent.COMPLETING})
+
+
+def _task_listener_warning(node: FlowNode) -> str | None:
+    skipped = sorted({listener.event.value for listener in node.listeners
+                      if not listener.execution and listener.event not in _RUN_TASK_LISTENERS})
+    if not skipped:
+        return None
+    return (f"{node.kind} has task listeners for {', '.join(skipped)}, which this engine does not run yet (it runs "
+            "creating and completing listeners): the task goes on without them")
+
+
 def process_warnings(process: Process, resource: str) -> list[Problem]:
     """What ``process`` carries that is accepted but not acted on, one warning per element and cause."""
     if not process.executable:
@@ -160,7 +203,7 @@ def process_warnings(process: Process, resource: str) -> list[Problem]:
     warnings: list[Problem] = []
     for node in process.nodes.values():
         found = [_ad_hoc_warning(node) if isinstance(node, AdHocSubProcess) else None,
-                 _connector_warning(node), _inbound_warning(node)]
+                 _connector_warning(node), _inbound_warning(node), _task_listener_warning(node)]
         warnings.extend(
             Problem(source_name=resource, line=node.line, element_id=node.id, message=message)
             for message in found

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 import os
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from engine.crash import crashpoint
 from engine.exceptions import AskPerson, BpmnError, Conflict, JobFailure, JobLost, NotFound, WaitRemote
 from engine.job_reports import CompleteReport, ErrorReport, FailReport, JobReport, ParkReport, WaitReport
+from engine.scheduler.job_traces import JobTraces
 from engine.scheduler.local import LocalJobs
 from engine.scheduler.registry import Job, WorkerRegistry, default_registry
 from engine.views import ActivatedJob
@@ -124,6 +126,7 @@ class WorkerLoop:
         self._lock = threading.Lock()
         self._waker: Callable[[], None] | None = None
         self._running: dict[asyncio.Task[Any], ActivatedJob] = {}
+        self._traces = JobTraces()
 
     @property
     def slots_held(self) -> int:
@@ -316,13 +319,15 @@ class WorkerLoop:
             process_id=job.process_id,
             element_instance=job.element_instance,
         )
-        if run.is_async[job.type]:
-            result = handler(arg)
-        else:
-            result = await asyncio.get_running_loop().run_in_executor(run.threads, handler, arg)
-        if inspect.isawaitable(result):  # a plain callable that returned a coroutine runs on the loop as well
-            result = await result
-        return result
+        with self._traces.running(job):
+            if run.is_async[job.type]:
+                result = handler(arg)
+            else:  # the thread runs in this task's context: the job's span is current there too
+                context = contextvars.copy_context()
+                result = await asyncio.get_running_loop().run_in_executor(run.threads, context.run, handler, arg)
+            if inspect.isawaitable(result):  # a plain callable that returned a coroutine runs on the loop as well
+                result = await result
+            return result
 
     def _reports(self, outcomes: list[_Outcome]) -> None:
         """Report every outcome of a turn in one transaction, each in a savepoint of its own (one commit for all)."""
@@ -333,8 +338,11 @@ class WorkerLoop:
         if not reports:
             return
         failure: Exception | None = None
-        for report, settled in zip(reports, self.engine.report_jobs(reports), strict=True):
+        with self._traces.reporting(reports):
+            settles = self.engine.report_jobs(reports)
+        for outcome, report, settled in zip(outcomes, reports, settles, strict=True):
             error = settled.error
+            self._traces.reported(report, outcome.error, error)
             if error is None:
                 if isinstance(report, FailReport):
                     self.failed += 1

@@ -32,32 +32,41 @@ from discover import (
     discover_model,
     inventory,
 )
+from discover.compare import compare_versions
+from discover.exceptions import DraftConflict, DraftRefused, LogExists, LogFormatError, UnknownDraft, UnknownLog
 from discover.export import epoch_millis, export_chunks, media_type
 from hub.api.common import ApiError, hub, int_param, require
 
 T = TypeVar("T")
 
 
-def _discovering(fn: Callable[[], T]) -> T:
+def discovering(fn: Callable[[], T]) -> T:
+    """``fn()``, with discover's errors as the API's: 404 unknown, 403 refused, 409 conflict, 501 no pm4py, 400."""
     try:
         return fn()
-    except UnknownProcess as exc:
+    except (UnknownProcess, UnknownLog, UnknownDraft) as exc:
         raise ApiError(404, str(exc)) from None
     except MiningUnavailable as exc:
         raise ApiError(501, str(exc)) from None
+    except DraftRefused as exc:
+        raise ApiError(403, str(exc)) from None
+    except (LogExists, DraftConflict) as exc:
+        raise ApiError(409, str(exc)) from None
+    except LogFormatError as exc:
+        raise ApiError(400, str(exc), title="Unreadable event log", problems=exc.problems) from None
     except DiscoverError as exc:
         raise ApiError(400, str(exc)) from None
 
 
 def _moment(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
-    return None if not raw else _discovering(lambda: epoch_millis(raw, f"query parameter '{name}'"))
+    return None if not raw else discovering(lambda: epoch_millis(raw, f"query parameter '{name}'"))
 
 
 async def export(request: Request) -> Response:
     """The instances' journal as XES (``application/xml``) or OCEL 2.0 JSON, streamed."""
     require(request, "read")
-    fmt = _discovering(lambda: ExportFormat.parse(request.query_params.get("format", "xes")))
+    fmt = discovering(lambda: ExportFormat.parse(request.query_params.get("format", "xes")))
     process = request.query_params.get("process") or None
     version = int_param(request, "version", None, low=1)
     if version is not None and process is None:
@@ -65,7 +74,7 @@ async def export(request: Request) -> Response:
     where = LogFilter(process_id=process, version=version, started_from=_moment(request, "from"),
                       started_to=_moment(request, "to"))
     engine = hub(request).engine
-    chunks = await asyncio.to_thread(_discovering, lambda: export_chunks(engine, fmt, where))
+    chunks = await asyncio.to_thread(discovering, lambda: export_chunks(engine, fmt, where))
     name = f"{process or 'agenthub'}.{'xes' if fmt == ExportFormat.XES else 'ocel.json'}"
     return StreamingResponse(chunks, media_type=media_type(fmt),
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -79,12 +88,25 @@ async def discover_inventory(request: Request) -> Response:
 
 
 async def discover_brief(request: Request) -> Response:
-    """One process's improvement brief (``discover.brief``); 404 for a process that is not deployed."""
+    """One process's improvement brief (``discover.brief``); 404 for a process that is not deployed.
+    ``?compare=OLD,NEW``: two versions side by side on the same measures instead (``discover.compare``)."""
     require(request, "read")
     process_id = request.path_params["processId"]
     engine = hub(request).engine
-    found: dict[str, Any] = await asyncio.to_thread(_discovering, lambda: brief(engine, process_id))
+    raw = request.query_params.get("compare")
+    if raw:
+        old, new = _versions(raw)
+        compared = await asyncio.to_thread(discovering, lambda: compare_versions(engine, process_id, old, new))
+        return JSONResponse(compared)
+    found: dict[str, Any] = await asyncio.to_thread(discovering, lambda: brief(engine, process_id))
     return JSONResponse(found)
+
+
+def _versions(raw: str) -> tuple[int, int]:
+    parts = raw.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ApiError(400, f"query parameter 'compare' must be two versions, OLD,NEW (such as 1,2), not '{raw}'")
+    return int(parts[0]), int(parts[1])
 
 
 async def discover_agents(request: Request) -> Response:
@@ -92,7 +114,7 @@ async def discover_agents(request: Request) -> Response:
     require(request, "read")
     process = request.query_params.get("process") or None
     engine = hub(request).engine
-    found = await asyncio.to_thread(_discovering, lambda: agent_behaviour(engine, process))
+    found = await asyncio.to_thread(discovering, lambda: agent_behaviour(engine, process))
     return JSONResponse({"agents": found})
 
 
@@ -102,7 +124,7 @@ async def discover_conformance(request: Request) -> Response:
     process_id = request.path_params["processId"]
     version = int_param(request, "version", None, low=1)
     engine = hub(request).engine
-    found: dict[str, Any] = await asyncio.to_thread(_discovering, lambda: conformance(engine, process_id, version))
+    found: dict[str, Any] = await asyncio.to_thread(discovering, lambda: conformance(engine, process_id, version))
     return JSONResponse(found)
 
 
@@ -117,7 +139,7 @@ async def discover_bpmn(request: Request) -> Response:
     except ValueError:
         raise ApiError(400, f"query parameter 'noise' must be a number from 0 to 1, not '{raw_noise}'") from None
     engine = hub(request).engine
-    xml = await asyncio.to_thread(_discovering, lambda: discover_model(engine, where, noise=noise))
+    xml = await asyncio.to_thread(discovering, lambda: discover_model(engine, where, noise=noise))
     return Response(xml, media_type="application/xml")
 
 

@@ -34,6 +34,8 @@ def job_json(job: ActivatedJob) -> dict[str, Any]:
         "process": job.process_id,
         "retries": job.retries,
         "headers": job.headers,
+        "kind": job.kind,
+        "listenerEventType": job.listener_event,
         "variables": job.variables,
         "worker": job.worker,
         "lockVersion": job.lock_version,
@@ -93,13 +95,19 @@ def _fence(body: dict[str, Any]) -> tuple[str, int]:
 
 
 async def complete(request: Request) -> Response:
-    """``{"variables", "worker", "lockVersion"}``; the lease (``worker``, ``lockVersion``) is required."""
+    """``{"variables", "result", "worker", "lockVersion"}``; the lease (``worker``, ``lockVersion``) is required.
+
+    ``result`` is a task listener's (``{"denied": true, "deniedReason", "corrections": {"assignee", "dueDate",
+    ...}}``, as Camunda's): it denies the task's completion or corrects the task.
+    """
     require(request, "jobs")
     key = path_int(request, "key")
     body = await json_body(request, optional=True)
     worker, lock_version = _fence(body)
     variables = field(body, "variables", dict, default={})
-    await asyncio.to_thread(hub(request).engine.complete_job, key, variables, worker=worker, lock_version=lock_version)
+    result = field(body, "result", dict)
+    await asyncio.to_thread(hub(request).engine.complete_job, key, variables, worker=worker, lock_version=lock_version,
+                            result=result)
     return JSONResponse({"key": key, "state": "completed"})
 
 

@@ -5,7 +5,10 @@ Reading needs the ``read`` scope; defining and removing need ``admin``. A
 replaced)::
 
     {"description": "...", "processes": ["order"], "tools": ["files__read_file"], "agents": ["billing"],
-     "allowUsers": ["alice"], "allowGroups": ["sales"]}
+     "allowUsers": ["alice"], "allowGroups": ["sales"], "a2a": true}
+
+``a2a`` (default false) serves the set's processes as the skills of an A2A
+agent at ``/a2a/{name}`` too, to the same principals (docs/GATEWAY.md).
 
 Members are not checked against what is deployed or registered now: one that
 is missing is simply not offered until it is there (``registry.virtual``).
@@ -56,6 +59,7 @@ async def put_virtual(request: Request) -> Response:
         agents=_strings(body, "agents"),
         allow_users=_strings(body, "allowUsers"),
         allow_groups=_strings(body, "allowGroups"),
+        a2a=field(body, "a2a", bool, default=False),
     )
     saved, created = await asyncio.to_thread(hub(request).registry.virtual.put, server, actor=audit_actor(who))
     return JSONResponse(saved.to_json(), status_code=201 if created else 200)

@@ -150,9 +150,10 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         "post": (
             "Complete a task: its assignee; while unassigned its candidate users and groups; anyone when it names "
             "no one; an admin always (recorded as an override). 403 (nothing changes) otherwise, 409 when it is "
-            "no longer open.",
+            "no longer open. 202 when its completing listeners run first (the task's listener.state says "
+            "completing, then denied or completed).",
             "tasks",
-            {"requestBody": _body(_VARS), "responses": _ok(ref("UserTask"))},
+            {"requestBody": _body(_VARS), "responses": {**_ok(ref("UserTask")), **_ok(ref("UserTask"), "202")}},
         )
     },
     "/messages": {
@@ -205,9 +206,10 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     },
     "/jobs/{key}/complete": {
         "post": (
-            "Complete a job; send the lease it was activated with (worker, lockVersion): 400 without, 409 if stale.",
+            "Complete a job; send the lease it was activated with (worker, lockVersion): 400 without, 409 if stale. "
+            "A task listener's job may send a result: {denied, deniedReason, corrections}.",
             "jobs",
-            {"requestBody": _body({"variables": OBJ, **_LEASE}, ["worker", "lockVersion"])},
+            {"requestBody": _body({"variables": OBJ, "result": OBJ, **_LEASE}, ["worker", "lockVersion"])},
         )
     },
     "/jobs/{key}/fail": {
@@ -271,7 +273,7 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
             "admin",
             {
                 "requestBody": _body(
-                    {"description": _S, **{k: {"type": "array", "items": _S} for k in (
+                    {"description": _S, "a2a": {"type": "boolean"}, **{k: {"type": "array", "items": _S} for k in (
                         "processes", "tools", "agents", "allowUsers", "allowGroups")}},
                 )
             },
@@ -354,8 +356,48 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
                 ]})
     },
     "/discover/brief/{processId}": {
-        "get": ("One process's improvement brief: bottlenecks, rework, hot spots, ranked automation opportunities.",
+        "get": ("One process's improvement brief: bottlenecks, rework, hot spots, ranked automation opportunities; "
+                "with ?compare=OLD,NEW two versions side by side on the same measures.", "read",
+                {"parameters": [{"name": "compare", "in": "query", "schema": _S}]})
+    },
+    "/discover/logs": {
+        "get": ("The imported event logs (kept apart from the hub's own runs).", "read", {}),
+        "post": ("Import the body (XES, OCEL 2.0 JSON or CSV) as an event log named ?name=; 400 lists each problem "
+                 "of an unreadable file with its line, 409 if the name is taken.", "deploy",
+                 {"parameters": [{"name": n, "in": "query", "schema": _S} for n in (
+                     "name", "format", "filename", "caseColumn", "activityColumn", "timestampColumn",
+                     "resourceColumn", "lifecycleColumn", "caseType")]}),
+    },
+    "/discover/logs/{name}": {"delete": ("Delete an imported event log.", "deploy", {})},
+    "/discover/logs/{name}/brief": {
+        "get": ("An imported log's improvement brief: cycle times, waiting, rework, opportunities.", "read", {})
+    },
+    "/discover/logs/{name}/model": {
+        "get": ("A BPMN model mined from an imported log (pm4py).", "read",
+                {"parameters": [{"name": "noise", "in": "query", "schema": {"type": "number", "minimum": 0,
+                                                                            "maximum": 1}}]})
+    },
+    "/discover/logs/{name}/conformance/{processId}": {
+        "get": ("How well an imported log's cases fit a deployed process (pm4py).", "read",
+                {"parameters": [{"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}}]})
+    },
+    "/discover/drafts": {
+        "get": ("AI-drafted process changes, newest first.", "read",
+                {"parameters": [{"name": "process", "in": "query", "schema": _S},
+                                {"name": "state", "in": "query", "schema": _S}]}),
+        "post": ("Ask a model to draft a change of a process ({processId, goal, model}) from its brief: checked, "
+                 "laid out, diffed; deployed only on approval.", "deploy", {}),
+    },
+    "/discover/drafts/{draftId}": {
+        "get": ("A draft: checks, structural diff, diagram marks, BPMN, and once deployed the measured result.",
                 "read", {})
+    },
+    "/discover/drafts/{draftId}/approve": {
+        "post": ("Approve and deploy a draft: a member of the process's owner group, not its requester (403 "
+                 "otherwise).", "tasks", {})
+    },
+    "/discover/drafts/{draftId}/reject": {
+        "post": ("Reject a draft ({reason}): an owner-group member, or its requester withdrawing it.", "tasks", {})
     },
     "/discover/agents": {
         "get": ("Each agent region's own decisions: tool sequences and directly-follows graph, loops, policy and "

@@ -207,6 +207,9 @@ SCHEMAS: dict[str, Any] = {
             "element": {"type": "string"},
             "retries": {"type": "integer"},
             "headers": OBJ,
+            "kind": {"type": "string", "enum": ["BPMN_ELEMENT", "EXECUTION_LISTENER", "TASK_LISTENER"]},
+            "listenerEventType": {"type": ["string", "null"], "description": "a listener job's event: START, END, "
+                                  "COMPLETING"},
             "variables": OBJ,
             "worker": {"type": "string"},
             "lockVersion": {"type": "integer"},

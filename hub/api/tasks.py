@@ -108,11 +108,13 @@ async def _assign(request: Request, assignee: str | None) -> Response:
     who = require(request, "tasks")
     key = path_int(request, "key")
     engine = hub(request).engine
-    await asyncio.to_thread(_assign_now, engine, who, key, who.name if assignee is _SELF else assignee)
+    await asyncio.to_thread(assign_now, engine, who, key, who.name if assignee is _SELF else assignee)
     return JSONResponse((await asyncio.to_thread(engine.user_task, key)).to_json())
 
 
-def _assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) -> None:
+def assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) -> None:
+    """Assign (``None``: unassign) as ``who`` may (``protocols.task_access``): a 403 saying who may, otherwise;
+    an assignment only ``who``'s admin scope allowed is journaled as an override. Camunda's /v2 shares it."""
     task = engine.user_task(key)
     try:
         check_assign(who, task, assignee)
@@ -134,7 +136,11 @@ def _overrides(who: Principal, task: TaskView, assignee: str | None) -> bool:
 
 
 async def complete(request: Request) -> Response:
-    """``{"variables": {...}}``; 409 when the task is no longer open, 403 (nothing changes) when the caller may not."""
+    """``{"variables": {...}}``; 409 when the task is no longer open, 403 (nothing changes) when the caller may not.
+
+    A task with completing listeners answers 202 with ``"listener": {"state": "completing"}``: it completes when
+    their jobs have, or stays open with ``{"state": "denied", "deniedReason"}`` when one denies it.
+    """
     who = require(request, "tasks")
     key = path_int(request, "key")
     body = await json_body(request, optional=True)
@@ -153,7 +159,10 @@ async def complete(request: Request) -> Response:
             log.warning("user task %s completed by %s", key, done.completed_by)
 
     await asyncio.to_thread(work)
-    return JSONResponse((await asyncio.to_thread(engine.user_task, key)).to_json())
+    view = (await asyncio.to_thread(engine.user_task, key)).to_json()
+    # 202: the task has completing listeners, and completes when their jobs have (or stays open, denied)
+    held = view["state"] == "created" and (view.get("listener") or {}).get("state") == "completing"
+    return JSONResponse(view, status_code=202 if held else 200)
 
 
 routes: list[BaseRoute] = [

@@ -1,5 +1,7 @@
 """``agenthub export`` and ``agenthub discover inventory | brief``: event logs out, and what they say.
 
+``discover import`` reads another system's event log (XES, OCEL 2.0,
+CSV) into tables of its own, and ``--log NAME`` runs the analyses on it.
 ``export`` streams the journal of a set of instances (a process, a version,
 a start-time range) into a file as XES or OCEL 2.0 JSON (``discover``);
 ``discover inventory`` sums up every process, ``discover brief PROCESS``
@@ -30,15 +32,22 @@ from discover import (
     export_to,
     inventory,
 )
+from discover.compare import compare_versions
 from discover.export import epoch_millis
+from discover.log_analysis import log_brief, log_conformance, log_model, log_summary
 from engine import Engine, EngineError
 from hub.commands.discover_agents import agent_lines
+from hub.commands.discover_logs import delete_log, import_, list_logs, with_logs
+from hub.commands.discover_text import compare_lines
 from hub.console import AsJson, Db, database_url, fail, printable_url
 from hub.tables import table
 
 T = TypeVar("T")
 
 app = typer.Typer(help="What the journal says: the process inventory and improvement briefs.", no_args_is_help=True)
+app.command(name="import")(import_)
+app.command(name="logs")(list_logs)
+app.command(name="delete-log")(delete_log)
 
 
 def _engine(db: str | None) -> Engine:
@@ -90,6 +99,10 @@ def _report(db: str | None, compute: Callable[[Engine], T], as_json: bool,
         fail(str(exc))
     finally:
         engine.close()
+    _print(found, as_json, lines)
+
+
+def _print(found: T, as_json: bool, lines: Callable[[T], Iterable[str]]) -> None:
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
@@ -97,17 +110,41 @@ def _report(db: str | None, compute: Callable[[Engine], T], as_json: bool,
         typer.echo(line)
 
 
+Log = Annotated[str | None, typer.Option("--log", help="An imported log (`discover import`) instead of our runs.")]
+
+
 @app.command(name="inventory")
-def inventory_(as_json: AsJson = False, db: Db = None) -> None:
+def inventory_(log: Log = None, as_json: AsJson = False, db: Db = None) -> None:
     """Every process: instances, completed, incidents, failure rate and cycle-time percentiles."""
+    if log is not None:
+        found = with_logs(db, lambda logs: [log_summary(logs, log)])
+        _print(found, as_json, _inventory_lines)
+        return
     _report(db, lambda engine: [s.to_json() for s in inventory(engine)], as_json, _inventory_lines)
 
 
 @app.command(name="brief")
 def brief_(
-    process: Annotated[str, typer.Argument(help="The process id.")], as_json: AsJson = False, db: Db = None
+    process: Annotated[str | None, typer.Argument(help="The process id (none with --log).")] = None,
+    log: Log = None,
+    compare: Annotated[tuple[int, int] | None, typer.Option(
+        "--compare", help="OLD NEW: two versions side by side on the same measures.")] = None,
+    as_json: AsJson = False,
+    db: Db = None,
 ) -> None:
     """Where one process loses time (bottlenecks, rework, incidents) and the automation opportunities, ranked."""
+    if (process is None) == (log is None):
+        fail("name a process, or an imported log with --log")
+    if log is not None:
+        if compare is not None:
+            fail("--compare compares two versions of a process: an imported log has none")
+        _print(with_logs(db, lambda logs: log_brief(logs, log)), as_json, _brief_lines)
+        return
+    assert process is not None
+    if compare is not None:
+        old, new = compare
+        _report(db, lambda engine: compare_versions(engine, process, old, new), as_json, compare_lines)
+        return
     _report(db, lambda engine: brief(engine, process), as_json, _brief_lines)
 
 
@@ -127,11 +164,18 @@ def model_(
     process: Annotated[str | None, typer.Option("--process", help="Only this process id.")] = None,
     version: Annotated[int | None, typer.Option("--version", min=1, help="Only this version (with --process).")] = None,
     noise: Annotated[float, typer.Option("--noise", help="Leave out behaviour rarer than this share (0 to 1).")] = 0.0,
+    log: Log = None,
     db: Db = None,
 ) -> None:
     """Discover a BPMN model (with its diagram) from how the instances ran: pm4py's inductive miner."""
     if version is not None and process is None:
         fail("--version needs --process")
+    if log is not None:
+        if process is not None:
+            fail("--log mines an imported log: leave out --process")
+        xml = with_logs(db, lambda logs: log_model(logs, log, noise=noise))
+        _write(out, xml)
+        return
     engine = _engine(db)
     try:
         xml = discover_model(engine, LogFilter(process_id=process, version=version), noise=noise)
@@ -145,14 +189,28 @@ def model_(
     typer.echo(f"wrote the discovered model to {out}")
 
 
+def _write(out: Path, xml: bytes) -> None:
+    try:
+        out.write_bytes(xml)
+    except OSError as exc:
+        fail(f"cannot write '{out}': {exc.strerror or exc}")
+    typer.echo(f"wrote the discovered model to {out}")
+
+
 @app.command(name="conformance")
 def conformance_(
     process: Annotated[str, typer.Argument(help="The process id.")],
     version: Annotated[int | None, typer.Option("--version", min=1, help="The version (default: the latest).")] = None,
+    log: Annotated[str | None, typer.Option("--log", help="Check an imported log's cases against the process "
+                                                          "instead of its instances.")] = None,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
     """How well a deployed version's instances fit its model: fitness, precision and the instances that deviate."""
+    if log is not None:
+        _report(db, lambda engine: with_logs(db, lambda logs: log_conformance(engine, logs, log, process, version)),
+                as_json, _conformance_lines)
+        return
     _report(db, lambda engine: conformance(engine, process, version), as_json, _conformance_lines)
 
 
@@ -167,10 +225,13 @@ def _inventory_lines(found: list[dict[str, Any]]) -> Iterator[str]:
 
 
 def _conformance_lines(found: dict[str, Any]) -> Iterator[str]:
-    yield (f"process {found['processId']} version {found['version']}: {found['instances']} instances, fitness "
+    yield ((f"log {found['log']} against " if "log" in found else "")
+           + f"process {found['processId']} version {found['version']}: {found['instances']} "
+           + ("cases" if "log" in found else "instances") + ", fitness "
            f"{found['fitness']:.2f} ({found['fittingInstances']:.0%} fit), precision {found['precision']:.2f}")
+    what = "case" if "log" in found else "instance"
     for d in found["deviations"]:
-        yield (f"  instance {d['instance']} (fitness {d['fitness']:.2f}): ran {', '.join(d['activities'])}"
+        yield (f"  {what} {d['instance']} (fitness {d['fitness']:.2f}): ran {', '.join(d['activities'])}"
                + (f"; not allowed there: {', '.join(d['unexpected'])}" if d["unexpected"] else "")
                + (f"; skipped: {', '.join(d['skipped'])}" if d["skipped"] else ""))
 

@@ -2,7 +2,8 @@
 
 A virtual server offers only what it names: processes (of those exposed as
 tools), federated upstream tools (``SERVER__TOOL``) and registered A2A agents,
-to the users and groups it allows (and admins). Every call through it is
+to the users and groups it allows (and admins); with ``--a2a`` its processes
+are also the skills of an A2A agent at ``/a2a/{name}``. Every call through it is
 governed and audited as a call on ``/mcp`` (docs/GATEWAY.md). ``add`` on an
 existing name replaces its definition whole.
 """
@@ -36,12 +37,15 @@ def add(
     allow_user: Annotated[Many, typer.Option("--allow-user", help="A principal allowed in. Repeatable.")] = None,
     allow_group: Annotated[Many, typer.Option("--allow-group", help="A group allowed in. Repeatable.")] = None,
     description: Annotated[str, typer.Option("--description", help="What it is for.")] = "",
+    a2a: Annotated[bool, typer.Option("--a2a", help="Also serve its processes as the skills of an A2A agent at "
+                                      "/a2a/NAME, to the same users and groups.")] = False,
     db: Db = None,
 ) -> None:
     """Define (or replace) a virtual MCP server."""
     server = VirtualServer(
         name=name, description=description, processes=tuple(process or ()), tools=tuple(tool or ()),
         agents=tuple(agent or ()), allow_users=tuple(allow_user or ()), allow_groups=tuple(allow_group or ()),
+        a2a=a2a,
     )
     registry = open_registry(database_url(db))
     try:
@@ -51,7 +55,8 @@ def add(
     finally:
         registry.close()
     typer.echo(f"{'defined' if created else 'replaced'} virtual MCP server '{name}' at /mcp/{name}: "
-               f"{len(saved.processes)} process(es), {len(saved.tools)} tool(s), {len(saved.agents)} agent(s)")
+               f"{len(saved.processes)} process(es), {len(saved.tools)} tool(s), {len(saved.agents)} agent(s)"
+               + (f"; and an A2A agent at /a2a/{name} with its processes as skills" if saved.a2a else ""))
     if not (saved.allow_users or saved.allow_groups):
         typer.echo("note: it allows no users or groups, so only admins may use it (--allow-user, --allow-group)")
 
@@ -70,7 +75,8 @@ def list_(as_json: AsJson = False, db: Db = None) -> None:
     if not servers:
         typer.echo("no virtual MCP servers (define one with `agenthub mcp-server virtual add NAME --tool S__T ...`)")
         return
-    rows = [[s.name, f"/mcp/{s.name}", str(len(s.processes)), str(len(s.tools)), str(len(s.agents)),
+    rows = [[s.name, f"/mcp/{s.name}" + (f", /a2a/{s.name}" if s.a2a else ""), str(len(s.processes)),
+             str(len(s.tools)), str(len(s.agents)),
              ", ".join([*s.allow_users, *(f"group:{g}" for g in s.allow_groups)]) or "(admins only)"]
             for s in servers]
     for line in table(["NAME", "PATH", "PROCESSES", "TOOLS", "AGENTS", "ALLOWED"], rows):
@@ -92,6 +98,7 @@ def show(name: Annotated[str, typer.Argument(help="The server's name.")], as_jso
         typer.echo(json.dumps(server.to_json(), indent=2))
         return
     typer.echo(f"virtual MCP server '{server.name}' at /mcp/{server.name}" +
+               (f" and A2A agent at /a2a/{server.name}" if server.a2a else "") +
                (f": {server.description}" if server.description else ""))
     for label, values in (("processes", server.processes), ("tools", server.tools), ("agents", server.agents),
                           ("allowed users", server.allow_users), ("allowed groups", server.allow_groups)):

@@ -40,6 +40,9 @@ def serve(
         typer.Option("--examples", help="A folder of example processes (BPMN + workers.py) to deploy, exposed."),
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    otel: Annotated[
+        bool, typer.Option("--otel", help="OpenTelemetry traces and metrics, Prometheus at /metrics (AGENTHUB_OTEL=1).")
+    ] = False,
     db: Db = None,
 ) -> None:
     """Run the hub: REST API under /api/v1, MCP at /mcp, health at /health; with the worker loop unless told not to."""
@@ -75,6 +78,7 @@ def serve(
         port=port,
         worker=not no_worker,
         allowed_hosts=tuple(allowed_host) if allowed_host else None,
+        otel=True if otel else None,
     )
     registry = open_registry(settings.db)
     if not is_loopback(host) and not (settings.admin_token or registry.tokens.all()):

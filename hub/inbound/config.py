@@ -1,5 +1,9 @@
 """A webhook's configuration as Camunda's webhook connector (``io.camunda:webhook:1``) reads it from a BPMN element.
 
+Camunda's A2A webhook (``io.camunda.agenticai:a2aclient:webhook:0``, on an
+intermediate catch or boundary event) is one too, with the same properties:
+the body it is given is the pushed A2A task (``hub.inbound.endpoint``).
+
 The element carries ``zeebe:properties``; the names are the element templates'
 (``inbound.context``, ``inbound.method``, ``inbound.shouldValidateHmac``,
 ``inbound.hmacSecret``, ``inbound.hmacHeader``, ``inbound.hmacAlgorithm``,
@@ -21,8 +25,9 @@ from enum import StrEnum
 from typing import Final
 
 from engine.model import BoundaryEvent, Event, EventDefinitionKind, Process, StartEvent
+from protocols.a2a.camunda_inbound import WEBHOOK_TYPE as A2A_WEBHOOK_TYPE
 
-__all__ = ["WEBHOOK_TYPE", "WebhookElement", "WebhookKind", "webhooks_of"]
+__all__ = ["A2A_WEBHOOK_TYPE", "WEBHOOK_TYPE", "WebhookElement", "WebhookKind", "webhooks_of"]
 
 WEBHOOK_TYPE: Final = "io.camunda:webhook:1"
 _OLDER_NAMES: Final = {
@@ -51,6 +56,7 @@ class WebhookElement:
     kind: WebhookKind
     message_name: str | None
     properties: tuple[tuple[str, str], ...]
+    inbound_type: str = WEBHOOK_TYPE  # or Camunda's A2A webhook, whose body is an A2A task (A2A_WEBHOOK_TYPE)
 
     def get(self, name: str) -> str | None:
         """The property ``name`` (or its older name), None when absent or blank."""
@@ -118,9 +124,12 @@ def webhooks_of(process: Process, version: int, *, catching_only: bool = False) 
             continue
         props = dict(node.properties)
         webhook_id = props.get("inbound.context", "").strip()
-        if props.get("inbound.type", "").strip() != WEBHOOK_TYPE or not webhook_id:
+        inbound = props.get("inbound.type", "").strip()
+        if inbound not in (WEBHOOK_TYPE, A2A_WEBHOOK_TYPE) or not webhook_id:
             continue
         kind = _kind(node)
+        if inbound == A2A_WEBHOOK_TYPE and kind not in (WebhookKind.INTERMEDIATE, WebhookKind.BOUNDARY):
+            continue  # Camunda's A2A webhook waits for one task's end: a catch event only
         if kind is None or (kind in (WebhookKind.START, WebhookKind.MESSAGE_START) and
                             (catching_only or node.parent != process.id)):
             continue
@@ -128,5 +137,6 @@ def webhooks_of(process: Process, version: int, *, catching_only: bool = False) 
         found.append(WebhookElement(
             webhook_id=webhook_id, process_id=process.id, version=version, element_id=node.id, kind=kind,
             message_name=definition.ref if definition is not None else None, properties=node.properties,
+            inbound_type=inbound,
         ))
     return found

@@ -20,6 +20,7 @@ import asyncio
 import html
 import json
 import logging
+from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -31,9 +32,10 @@ from engine import strict_json
 from hub.api.common import hub, read_body, require
 from hub.inbound.active import WebhookCache, active_webhooks
 from hub.inbound.checks import Refused, WebhookMisconfigured, WebhookRequest, check_request
-from hub.inbound.config import WebhookElement
+from hub.inbound.config import A2A_WEBHOOK_TYPE, WebhookElement
 from hub.inbound.jwks import JwksCache
 from hub.inbound.trigger import choose, correlate, respond, variables_of, verification
+from protocols.a2a.camunda_results import pushed_task
 from protocols.http import EgressPolicy
 from protocols.http.secrets import SecretProvider
 
@@ -136,6 +138,8 @@ class InboundWebhooks:
             admitted = await self._admitted(elements, webhook_request)
             if not readable:
                 raise Refused(400, "the body is not what its Content-Type says (JSON unless declared otherwise)")
+            if all(e.inbound_type == A2A_WEBHOOK_TYPE for e in admitted):  # Camunda's: request.body is an A2aTask
+                webhook_request = replace(webhook_request, body=pushed_task(webhook_request.body))
             element = choose(admitted, webhook_request)
             if element is None:
                 log.info("webhook %s: %s matched no activation condition; consumed", shown, request.method)

@@ -18,7 +18,7 @@ __all__ = ["COOKIE", "is_console_path", "is_public_console_path"]
 
 COOKIE = "agenthub_session"
 # Everything that is not the API, a protocol endpoint, health or a well-known document is the console's.
-_NOT_CONSOLE = re.compile(r"^/(api/|mcp(/|$)|a2a(/|$)|health(/|$)|\.well-known/)")
+_NOT_CONSOLE = re.compile(r"^/(api/|v2(/|$)|mcp(/|$)|a2a(/|$)|health(/|$)|metrics$|\.well-known/)")
 _PUBLIC = re.compile(r"^/(login(/oidc(/callback)?)?|static/.+|favicon\.ico)$")
 
 

@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from hub.web import (
     diagram,
     discover_page,
+    drafts_page,
     incidents,
     inspector,
     instance,
@@ -32,6 +33,7 @@ routes: list[BaseRoute] = [
     *tasks.routes,
     *incidents.routes,
     *registry_page.routes,
+    *drafts_page.routes,  # before discover_page: /discover/{processId} would take /discover/drafts
     *discover_page.routes,
     *inspector.routes,
     *diagram.routes,  # before processes: /processes/{id}/diagram.bpmn

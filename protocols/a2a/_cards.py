@@ -136,13 +136,19 @@ def _card(
 
 
 def card_json(card: AgentCard) -> tuple[dict[str, Any], str]:
-    """The card as an A2A 1.0 document, nothing else in it, and its weak ETag."""
-    return _tagged(MessageToDict(card))
+    """The card as an A2A 1.0 document, nothing else in it, and its weak ETag (of the card without its
+    signatures: an ES256 signature differs at every signing, the card it signs does not)."""
+    data = MessageToDict(card)
+    return data, _tagged({k: v for k, v in data.items() if k != "signatures"})[1]
 
 
 def card_json_03(card: AgentCard) -> tuple[dict[str, Any], str]:
-    """The card as an A2A 0.3 document, for 0.3 clients, and its weak ETag."""
-    return _tagged(to_compat_agent_card(card).model_dump(mode="json", by_alias=True, exclude_none=True))
+    """The card as an A2A 0.3 document, for 0.3 clients, and its weak ETag; unsigned (0.3 canonicalizes another
+    document, so a 1.0 signature would not verify there)."""
+    unsigned = AgentCard()
+    unsigned.CopyFrom(card)
+    unsigned.ClearField("signatures")
+    return _tagged(to_compat_agent_card(unsigned).model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 def _tagged(data: dict[str, Any]) -> tuple[dict[str, Any], str]:

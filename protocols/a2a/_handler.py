@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -62,6 +63,7 @@ from a2a.utils.task import apply_history_length, validate_history_length
 from engine import Channel, Conflict, Engine, InstanceView, InvalidInput, NotFound
 from engine.arguments import ArgumentError, check_arguments
 from engine.exposure import ToolSpec
+from protocols import tracecontext
 from protocols.a2a._convert import (
     CALLER_VARIABLE,
     CONTEXT_VARIABLE,
@@ -78,6 +80,7 @@ from protocols.a2a._convert import (
     to_task,
 )
 from protocols.a2a._listing import list_tasks
+from protocols.a2a._virtual import VirtualAgents, virtual_of, within
 from protocols.a2a.push_configs import PushConfigMethods, PushConfigs
 from protocols.actors import actor_of
 from protocols.instances import follow
@@ -131,6 +134,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         self.extended_card = extended_card
         self.push = push
         self.messages = messages
+        self.virtual: VirtualAgents | None = None  # set by the endpoint: audits calls through virtual agents
 
     async def _io(self, work: Callable[[], T]) -> T:
         return await asyncio.to_thread(work)
@@ -152,7 +156,9 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         except NotFound:
             raise missing from None
         agent = agent_of(context)
-        if snapshot.caller != principal.name or (agent is not None and snapshot.view.process_id != agent):
+        elsewhere = ((agent is not None and snapshot.view.process_id != agent)
+                     or not within(context, snapshot.view.process_id))  # a virtual agent: only its set's tasks
+        if snapshot.caller != principal.name or elsewhere:
             raise missing
         return snapshot
 
@@ -165,7 +171,9 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
     async def on_list_tasks(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
         principal = principal_of(context)
         validate_history_length(params)
-        return await self._io(lambda: list_tasks(self.engine, params, principal.name, agent_of(context)))
+        server = virtual_of(context)  # a virtual agent lists its set's tasks only
+        within = server.processes if server is not None else None
+        return await self._io(lambda: list_tasks(self.engine, params, principal.name, agent_of(context), within))
 
     # --- sending messages ---------------------------------------------------------------------
 
@@ -204,7 +212,16 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             yield event
 
     async def _accept(self, params: SendMessageRequest, context: ServerCallContext) -> Snapshot:
-        """Start an instance for the message, or complete the caller's user task with it (a message with a taskId)."""
+        """Start an instance for the message, or complete the caller's user task with it (a message with a taskId).
+
+        It continues the trace the message's metadata carries (``protocols.tracecontext``)."""
+        attributes = {"rpc.system": "a2a", "rpc.method": "SendMessage", "agenthub.a2a.agent": agent_of(context)}
+        with tracecontext.server_span("SendMessage", tracecontext.a2a_carrier(params.message), attributes) as span:
+            snapshot = await self._accept_traced(params, context)
+            span.set_attribute("agenthub.instance.key", snapshot.key)
+            return snapshot
+
+    async def _accept_traced(self, params: SendMessageRequest, context: ServerCallContext) -> Snapshot:
         principal = principal_of(context)
         _require(principal, "start", "sending a message")
         message = params.message
@@ -246,6 +263,9 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
                                                                 by=by, start_element=spec.start_element))
             except (InvalidInput, NotFound) as exc:
                 raise InvalidParamsError(message=f"cannot start '{spec.process_id}': {exc}") from None
+            hidden = (CALLER_VARIABLE, MESSAGE_ID_VARIABLE, CONTEXT_VARIABLE)
+            sent = {k: v for k, v in variables.items() if k not in hidden}
+            await self._audit_virtual(context, spec.process_id, "ok", instance=view.key, argumentsHash=sent)
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))
         return snapshot
 
@@ -334,13 +354,24 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             found = params.message.metadata.fields.get("skillId") or params.metadata.fields.get("skillId")
             skill_id = found.string_value if found is not None else ""
         try:
-            return await self._io(lambda: self.engine.tool(skill_id))
+            if within(context, skill_id):
+                return await self._io(lambda: self.engine.tool(skill_id))
         except NotFound:
             pass
-        offered = ", ".join(sorted(s.process_id for s in await self._io(self.engine.tools))) or "none"
+        await self._audit_virtual(context, skill_id, "denied", reason="not a skill of this virtual agent")
+        offered = ", ".join(sorted(s.process_id for s in await self._io(self.engine.tools)
+                                   if within(context, s.process_id))) or "none"
         if not skill_id:
             raise InvalidParamsError(message=f"name the skill in the message's metadata.skillId; skills: {offered}")
         raise InvalidParamsError(message=f"unknown skill '{skill_id}'; skills: {offered}")
+
+    async def _audit_virtual(self, context: ServerCallContext, skill_id: str, outcome: str, **details: Any) -> None:
+        """The gateway's audit row of a call through a virtual agent (``_virtual``); nothing at other endpoints."""
+        server = virtual_of(context)
+        if server is not None and self.virtual is not None:
+            began = context.state.get("began", time.monotonic())
+            audit = self.virtual.audit
+            await self._io(lambda: audit(principal_of(context), server, skill_id, outcome, began, **details))
 
     # --- streaming ----------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ docs/A2A.md).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from a2a.types import ListTasksRequest, ListTasksResponse, TaskState
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
 from a2a.utils.errors import InvalidParamsError
@@ -21,15 +23,20 @@ from protocols.a2a._convert import identity, read_snapshot, to_task
 _BATCH = 500
 
 
-def list_tasks(engine: Engine, params: ListTasksRequest, caller: str, agent: str | None) -> ListTasksResponse:
-    """One page of the caller's tasks (of ``agent``'s process, or of every process at the hub endpoint)."""
+def list_tasks(
+    engine: Engine, params: ListTasksRequest, caller: str, agent: str | None, within: Collection[str] | None = None
+) -> ListTasksResponse:
+    """One page of the caller's tasks (of ``agent``'s process, of the processes ``within`` a virtual agent's set,
+    or of every process at the hub endpoint)."""
     size = DEFAULT_LIST_TASKS_PAGE_SIZE
     if params.HasField("page_size"):
         validate_page_size(params.page_size)
         size = params.page_size
     before = _page_key(params.page_token) if params.page_token else None
     mine = []
-    for view in _instances(engine, agent):
+    found = _instances(engine, agent) if within is None else sorted(
+        (view for process_id in within for view in _instances(engine, process_id)), key=lambda view: view.key)
+    for view in found:
         owner, context_id = identity(engine, view)
         if owner == caller and (not params.context_id or context_id == params.context_id):
             mine.append(view)

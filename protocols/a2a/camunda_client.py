@@ -37,14 +37,26 @@ would correlate it; ``polling`` adds ``pollingData.id`` (the task's or
 message's id), ``notification`` ``pushNotificationData.token``.
 A failed, rejected or canceled task is an answer (``status.state``), not an
 error, as in Camunda: the agent's model reads it.
-Rejected: answering ``polling`` at once with a working task, as Camunda
-does: without its inbound polling connector nothing would ever bring the
-result, and the durable wait already does that connector's work.
 
-Not done: Camunda's inbound ``a2aclient:polling:0`` / ``:webhook:0`` catch
-events (deploy warns that nothing triggers them), documents (refused),
-``historyLength`` (the task's history is not returned) and the webhook
-configuration of ``notification`` (the hub waits itself, it gives the agent no webhook).
+Answering at once: when the job's process has Camunda's catch event for the
+mode (``protocols.a2a.camunda_inbound``: the ``a2aclient:polling:0`` connector
+for ``polling``, ``a2aclient:webhook:0`` for ``notification``), a standalone
+send answers as Camunda does, with the task as the agent first describes it
+(usually ``submitted`` or ``working``) and ``pollingData.id`` or
+``pushNotificationData.token``; ``notification`` then asks the agent to push
+the task's updates to ``responseRetrievalMode.webhookUrl`` with that token (and
+``authenticationSchemes``/``credentials`` as its authentication). The catch
+event waits on its message subscription, durably and without a worker: the
+hub polls the task (``protocols.a2a.camunda_polling``) or receives the push
+(``hub.inbound``). The message id is ``agenthub-job-<job key>``, the same on a
+retry, for an agent that deduplicates.
+Rejected: answering at once without such a catch event, as Camunda always
+does: nothing in the model would ever bring the result, and the durable wait
+already does that connector's work.
+
+Not done: documents (refused), ``historyLength`` (the task's history is not
+returned), and the webhook configuration of ``notification`` without a
+webhook catch event (the hub waits itself, it gives the agent no webhook).
 """
 
 from __future__ import annotations
@@ -53,9 +65,9 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from a2a.types import Message
+from a2a.types import AuthenticationInfo, Message, TaskPushNotificationConfig
 
-from engine import BpmnError
+from engine import BpmnError, Engine
 from engine.agent.camunda import nested
 from engine.exceptions import AskPerson
 from engine.scheduler import Job
@@ -63,13 +75,15 @@ from engine.scheduler.timers import parse_duration
 from protocols.a2a.call_message import ANSWER_VARIABLE, build_message
 from protocols.a2a.call_record import RECORD_VARIABLE
 from protocols.a2a.call_task import MAX_TIMEOUT_S, A2ACallTask
+from protocols.a2a.camunda_inbound import POLLING_TYPE, WEBHOOK_TYPE, catching
 from protocols.a2a.camunda_results import agent_card_result, send_result
 from protocols.a2a.cards import CardError, card_url, fetch_card
+from protocols.a2a.client import connect
 from protocols.http import ConnectorInputError
 from protocols.http.exceptions import ConnectorError
-from registry import RemoteAgent, ToolBlocked
+from registry import Registry, RemoteAgent, ToolBlocked
 
-__all__ = ["A2A_CLIENT_JOB_TYPE", "CARD_CODE", "TIMEOUT_CODE", "CamundaA2aClient"]
+__all__ = ["A2A_CLIENT_JOB_TYPE", "CARD_CODE", "TIMEOUT_CODE", "CamundaA2aClient", "registered_agent"]
 
 A2A_CLIENT_JOB_TYPE: Final = "io.camunda.agenticai:a2aclient:0"
 TIMEOUT_CODE: Final = "A2A_CLIENT_SEND_MESSAGE_RESPONSE_TIMEOUT"
@@ -82,8 +96,10 @@ _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 class CamundaA2aClient:
     """The handler of ``io.camunda.agenticai:a2aclient:0``, sending through ``calls`` (the hub's ``a2a`` handler)."""
 
-    def __init__(self, calls: A2ACallTask) -> None:
+    def __init__(self, calls: A2ACallTask, engine: Engine | None = None) -> None:
         self.calls = calls
+        self.engine = engine  # where the models are read, to see whether an A2A catch event waits (None: never)
+        self._catches: dict[tuple[str, int], frozenset[str]] = {}
 
     async def __call__(self, job: Job) -> dict[str, Any]:
         where = f"task '{job.element_id}' of process '{job.process_id}'"
@@ -106,7 +122,8 @@ class CamundaA2aClient:
         agent = await asyncio.to_thread(self._agent, data, where)
         if operation == "fetchAgentCard":
             return {"result": agent_card_result(await self._fetch_card(agent, where))}
-        return await self._send(job, agent, params, settings, where)
+        at_once = mode == "standalone" and await self._caught(job, nested(settings, "responseRetrievalMode", "type"))
+        return await self._send(job, agent, params, settings, where, at_once=at_once)
 
     async def _fetch_card(self, agent: RemoteAgent, where: str) -> dict[str, Any]:
         """The agent's card as it is now, through the egress rules; one that differs from the approved pin is
@@ -123,24 +140,49 @@ class CamundaA2aClient:
         return card
 
     def _agent(self, data: Any, where: str) -> RemoteAgent:
-        """The registered agent at the element's URL (a registry read: run on a thread)."""
-        url = nested(data, "connection", "url")
-        if not isinstance(url, str) or not url.strip():
-            raise ConnectorInputError(f"{where}: data.connection.url must be the A2A agent's URL")
-        base = url.strip().rstrip("/")
-        location = nested(data, "connection", "agentCardLocation")
-        wanted = {base, card_url(base)}
-        if isinstance(location, str) and location.strip():
-            wanted.add(f"{base}/{location.strip().lstrip('/')}")
-        registry = self.calls.registry.agents
-        for agent in registry.all():
-            if {agent.url.rstrip("/"), card_url(agent.url.rstrip("/"))} & wanted:
-                return registry.callable_agent(agent.name)  # a changed card holds the agent until approved
-        raise ConnectorInputError(
-            f"{where}: the A2A agent at {base} is not registered, and only registered agents (whose cards are "
-            f"pinned and approved) are called; register it with `agenthub agent add {base}`")
+        return registered_agent(self.calls.registry, data, where)
 
-    async def _send(self, job: Job, agent: RemoteAgent, params: Any, settings: Any, where: str) -> dict[str, Any]:
+    async def _caught(self, job: Job, retrieval: Any) -> bool:
+        """Whether the job's process has Camunda's A2A catch event for ``retrieval`` (polling, notification)."""
+        wanted = {"polling": POLLING_TYPE, "notification": WEBHOOK_TYPE}.get(str(retrieval))
+        if wanted is None or self.engine is None:
+            return False
+        engine = self.engine
+        version = (await asyncio.to_thread(engine.instance, job.instance)).version
+        key = (job.process_id, version)
+        if key not in self._catches:
+            process = await asyncio.to_thread(engine.process, job.process_id, version)
+            self._catches[key] = frozenset(k for k in (POLLING_TYPE, WEBHOOK_TYPE) if catching(process, k))
+        return wanted in self._catches[key]
+
+    async def _submit(self, job: Job, agent: RemoteAgent, message: Message, settings: Any,
+                      where: str) -> dict[str, Any]:
+        """Send and answer at once, as Camunda does when a catch event waits for the task's end."""
+        mode = nested(settings, "responseRetrievalMode")
+        push = None
+        if nested(mode, "type") == "notification":
+            url = nested(mode, "webhookUrl")
+            if not isinstance(url, str) or not url.strip():
+                raise ConnectorInputError(f"{where}: notification mode needs responseRetrievalMode.webhookUrl, where "
+                                          "the agent sends the task's updates (the hub's /inbound/<webhook id>)")
+            token = nested(mode, "token")
+            push = TaskPushNotificationConfig(url=url.strip(), token=str(token) if token else "")
+            schemes, credentials = nested(mode, "authenticationSchemes"), nested(mode, "credentials")
+            scheme = schemes[0] if isinstance(schemes, list) and schemes else schemes
+            if isinstance(scheme, str) and scheme.strip():
+                push.authentication.CopyFrom(AuthenticationInfo(scheme=scheme.split(",")[0].strip(),
+                                                                credentials=str(credentials or "")))
+        async with connect(agent, self.calls.egress, settings=self.calls.settings) as session:
+            outcome = await session.submit(message, push=push)
+        response: dict[str, Any] = {"result": send_result(outcome.to_variable())}
+        if push is not None and push.token:
+            response["pushNotificationData"] = {"token": push.token}
+        elif push is None:
+            response["pollingData"] = {"id": response["result"].get("id") or response["result"].get("messageId")}
+        return response
+
+    async def _send(self, job: Job, agent: RemoteAgent, params: Any, settings: Any, where: str, *,
+                    at_once: bool = False) -> dict[str, Any]:
         text = nested(params, "text")
         if not isinstance(text, str) or not text.strip():
             raise ConnectorInputError(f"{where}: sendMessage needs the message's text (params.text)")
@@ -170,6 +212,8 @@ class CamundaA2aClient:
                 message.reference_task_ids.extend(str(r) for r in references if r)
             return message
 
+        if at_once:
+            return await self._submit(job, agent, compose(inner, f"agenthub-job-{job.key}"), settings, where)
         try:
             outcome = (await self.calls(inner, compose=compose))[_OUTCOME]
         except AskPerson as asked:  # input-required: Camunda hands the task back, for its caller to answer
@@ -189,6 +233,26 @@ class CamundaA2aClient:
         if retrieval == "notification" and isinstance(token, str) and token:
             response["pushNotificationData"] = {"token": token}
         return response
+
+
+def registered_agent(registry: Registry, data: Any, where: str) -> RemoteAgent:
+    """The registered agent at ``data.connection.url`` (a registry read: run it on a thread); refused when none is,
+    or when its card changed since it was approved."""
+    url = nested(data, "connection", "url")
+    if not isinstance(url, str) or not url.strip():
+        raise ConnectorInputError(f"{where}: data.connection.url must be the A2A agent's URL")
+    base = url.strip().rstrip("/")
+    location = nested(data, "connection", "agentCardLocation")
+    wanted = {base, card_url(base)}
+    if isinstance(location, str) and location.strip():
+        wanted.add(f"{base}/{location.strip().lstrip('/')}")
+    agents = registry.agents
+    for agent in agents.all():
+        if {agent.url.rstrip("/"), card_url(agent.url.rstrip("/"))} & wanted:
+            return agents.callable_agent(agent.name)  # a changed card holds the agent until approved
+    raise ConnectorInputError(
+        f"{where}: the A2A agent at {base} is not registered, and only registered agents (whose cards are "
+        f"pinned and approved) are called; register it with `agenthub agent add {base}`")
 
 
 def _seconds(duration: str, where: str) -> float:

@@ -1,7 +1,8 @@
 """Camunda's A2A result shapes (``A2aAgentCard``, ``A2aMessage``, ``A2aTask``), from a pinned card or an outcome.
 
 Pure functions: the card is the registry's pinned JSON, the outcome the
-``a2a`` job type's (``TaskOutcome.to_variable``). Parts become Camunda's
+``a2a`` job type's (``TaskOutcome.to_variable``), a pushed body the JSON an
+agent posts to a webhook (``pushed_task``, for Camunda's A2A webhook catch event). Parts become Camunda's
 contents: text as ``{type: "text", text}``, anything else (data, a file's
 description) as ``{type: "object", content}``. Empty lists are left out, as
 Camunda leaves them out.
@@ -11,7 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["agent_card_result", "send_result"]
+from a2a.types import Task, TaskStatusUpdateEvent
+from google.protobuf.json_format import ParseDict, ParseError  # type: ignore[import-untyped]
+
+from protocols.a2a.client_outcome import TaskOutcome, message_text, state_name
+
+__all__ = ["agent_card_result", "pushed_task", "send_result"]
 
 _SKILL_FIELDS = ("id", "name", "description", "tags", "examples", "inputModes", "outputModes")
 
@@ -59,4 +65,59 @@ def send_result(outcome: dict[str, Any]) -> dict[str, Any]:
         shaped.append(item)
     if shaped:
         task["artifacts"] = shaped
+    return task
+
+
+def pushed_task(body: Any) -> Any:
+    """The ``A2aTask`` a push notification's body stands for, as Camunda's webhook gives it (``request.body``).
+
+    A2A 1.0 agents post a ``StreamResponse``: ``{"task": ...}`` (the whole task, as this hub's own A2A server
+    sends it) or ``{"statusUpdate": ...}`` (its id, context and status only: no artifacts); A2A 0.3 agents (and
+    Camunda's) post the task itself. Anything else is given back unchanged, for the activation condition to
+    refuse.
+    """
+    if not isinstance(body, dict):
+        return body
+    try:
+        if isinstance(body.get("task"), dict):
+            return send_result(TaskOutcome.of_task(ParseDict(body["task"], Task(), ignore_unknown_fields=True))
+                               .to_variable())
+        if isinstance(body.get("statusUpdate"), dict):
+            update = ParseDict(body["statusUpdate"], TaskStatusUpdateEvent(), ignore_unknown_fields=True)
+            status: dict[str, Any] = {"state": state_name(update.status.state)}
+            said = message_text(update.status.message.parts) if update.status.HasField("message") else None
+            if said:
+                status["message"] = _agent_message(None, update.context_id, update.task_id,
+                                                   [{"type": "text", "text": said}])
+            return {"kind": "task", "id": update.task_id, "contextId": update.context_id, "status": status}
+    except (ParseError, ValueError, TypeError):
+        return body
+    if "id" in body and isinstance(body.get("status"), dict):
+        return _task_v03(body)
+    return body
+
+
+def _task_v03(body: dict[str, Any]) -> dict[str, Any]:
+    """An A2A 0.3 task (``kind``-tagged parts, lower-case states) in Camunda's shape."""
+    def contents(parts: Any) -> list[dict[str, Any]]:
+        found: list[Any] = []
+        for part in parts if isinstance(parts, list) else []:
+            if isinstance(part, dict):
+                found.append(part["text"] if isinstance(part.get("text"), str) else part.get("data", part))
+        return _contents(found)
+
+    status = body["status"]
+    state = str(status.get("state") or "unknown").lower().removeprefix("task_state_").replace("_", "-")
+    shaped_status: dict[str, Any] = {"state": state}
+    said = status.get("message")
+    if isinstance(said, dict):
+        shaped_status["message"] = _agent_message(said.get("messageId"), body.get("contextId"), body.get("id"),
+                                                  contents(said.get("parts")))
+    task: dict[str, Any] = {"kind": "task", "id": body.get("id"), "contextId": body.get("contextId"),
+                            "status": shaped_status}
+    artifacts = [{"artifactId": a.get("artifactId"), "name": a.get("name"), "description": a.get("description"),
+                  "contents": contents(a.get("parts"))}
+                 for a in body.get("artifacts") or [] if isinstance(a, dict)]
+    if artifacts:
+        task["artifacts"] = artifacts
     return task

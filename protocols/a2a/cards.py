@@ -7,6 +7,9 @@ made to a checked address (``_egress``). Registering an agent at a refused
 address (the metadata service 169.254.169.254, a private network) therefore
 fails with a ``CardError`` naming the address and the setting, before any
 connection is made.
+
+A card that is signed (A2A 1.0 ``signatures``) must verify with a key its own
+origin publishes (``signing.verify_card``), or registering it fails.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import httpx
 
 from engine import strict_json
 from protocols.a2a._egress import checked_client
+from protocols.a2a.signing import SignatureProblem, verify_card
 from protocols.http import EgressPolicy, HttpConnectorError, Resolver, system_resolver
 
 MAX_CARD_BYTES = 1024 * 1024
@@ -71,4 +75,31 @@ async def fetch_card(
         raise CardError(f"{target} did not return JSON: {exc}") from None
     if not isinstance(card, dict) or not isinstance(card.get("name"), str):
         raise CardError(f"{target} is not an agent card (no 'name')")
+    if card.get("signatures"):  # signed (A2A 1.0): one signature must verify with a key its origin publishes
+
+        async def jwks(url: str) -> dict[str, Any]:
+            return await _fetch_json(url, egress, timeout_s, resolve)
+
+        try:
+            await verify_card(card, target, jwks)
+        except SignatureProblem as exc:
+            raise CardError(str(exc)) from None
     return card
+
+
+async def _fetch_json(url: str, egress: EgressPolicy, timeout_s: float, resolve: Resolver) -> dict[str, Any]:
+    """A small public JSON document (a JWKS), fetched as the card is; CardError says what went wrong."""
+    try:
+        async with checked_client(egress, headers={}, timeout_s=timeout_s, resolve=resolve) as client:
+            response = await client.get(url, headers={"Accept": "application/json"})
+    except (HttpConnectorError, httpx.HTTPError) as exc:
+        raise CardError(f"cannot fetch the keys the card is signed with from {url}: {exc}") from None
+    if response.status_code != 200 or len(response.content) > MAX_CARD_BYTES:
+        raise CardError(f"GET {url} (the keys the card is signed with) answered {response.status_code}")
+    try:
+        found = strict_json.loads(response.content)
+    except strict_json.JsonProblem as exc:
+        raise CardError(f"{url} did not return JSON: {exc}") from None
+    if not isinstance(found, dict):
+        raise CardError(f"{url} is not a JWK set")
+    return found

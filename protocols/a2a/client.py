@@ -44,6 +44,7 @@ from a2a.types import (
     StreamResponse,
     SubscribeToTaskRequest,
     Task,
+    TaskPushNotificationConfig,
     TaskState,
     TaskStatus,
 )
@@ -51,6 +52,7 @@ from a2a.utils.constants import TransportProtocol
 from a2a.utils.errors import A2AError, TaskNotFoundError
 from google.protobuf.json_format import ParseError  # type: ignore[import-untyped]
 
+from protocols import tracecontext
 from protocols.a2a._egress import checked_client
 from protocols.a2a.client_errors import A2ACallError, AgentUnusable, RemoteTaskLost, ResultTooLarge
 from protocols.a2a.client_outcome import TaskOutcome, message_text, state_name
@@ -195,7 +197,18 @@ class AgentSession:
         self._seen: dict[str, TaskState] = {}
 
     async def send(self, message: Message, *, started: Started) -> TaskOutcome:
-        """Send ``message`` and wait for the task it starts to end; a direct answer ends the call at once."""
+        """Send ``message`` and wait for the task it starts to end; a direct answer ends the call at once.
+
+        The message's metadata carries the current trace context (``protocols.tracecontext``)."""
+        attributes = {"rpc.system": "a2a", "rpc.method": "SendMessage", "agenthub.a2a.agent": self.name}
+        with tracecontext.client_span(f"SendMessage {self.name}", attributes) as (span, carrier):
+            if carrier:
+                message.metadata.update(carrier)
+            outcome = await self._send(message, started)
+            span.set_attribute("agenthub.a2a.task_state", outcome.state)
+            return outcome
+
+    async def _send(self, message: Message, started: Started) -> TaskOutcome:
         request = SendMessageRequest(message=message)
         if not self.streaming:
             request.configuration.return_immediately = True  # the task at once, then polled
@@ -223,6 +236,25 @@ class AgentSession:
         if not task_id:
             raise A2ACallError(f"agent '{self.name}' answered the message with neither a task nor a message")
         return await self.follow(task_id)
+
+    async def submit(self, message: Message, *, push: TaskPushNotificationConfig | None = None) -> TaskOutcome:
+        """Send ``message`` and return at once with the task as the agent first describes it (or its direct
+        answer), as Camunda's A2A client does in its polling and notification modes; ``push``: where the agent
+        sends the task's updates. Nothing here follows the task."""
+        request = SendMessageRequest(message=message)
+        request.configuration.return_immediately = True
+        if push is not None:
+            request.configuration.task_push_notification_config.CopyFrom(push)
+        async for event in self._client.send_message(request, context=self._stream):
+            kind = event.WhichOneof("payload")
+            if kind == "message":
+                return TaskOutcome.of_message(event.message)
+            if kind == "task":
+                return TaskOutcome.of_task(event.task)
+            task_id, _, _ = _event_task(event)
+            if task_id:
+                return TaskOutcome.of_task(await self.get(task_id))
+        raise A2ACallError(f"agent '{self.name}' answered the message with neither a task nor a message")
 
     async def follow(self, task_id: str) -> TaskOutcome:
         """Wait for task ``task_id`` to end, or to ask for input (``input-required``); its outcome then."""

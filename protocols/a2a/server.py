@@ -29,6 +29,7 @@ import contextlib
 import datetime
 import importlib.metadata
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email.utils import format_datetime
 from typing import Any
@@ -60,8 +61,10 @@ from protocols.a2a._cards import (
     process_card,
 )
 from protocols.a2a._handler import AGENT, PRINCIPAL, ProcessTaskHandler, agent_of
+from protocols.a2a._virtual import VIRTUAL, VirtualAgents, virtual_card, virtual_of
 from protocols.a2a.push_configs import PushConfigs
-from registry import MessageIds, Principal
+from protocols.a2a.signing import JWKS_PATH, CardSigner
+from registry import MessageIds, Principal, Registry, VirtualServer
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -117,14 +120,21 @@ class _ContextBuilder(DefaultServerCallContextBuilder):
         if isinstance(principal, Principal):
             context.state[PRINCIPAL] = principal
             context.user = _PrincipalUser(principal)
+        virtual = request.scope.get("state", {}).get(VIRTUAL)
         process_id = request.path_params.get("processId")
-        if isinstance(process_id, str):
+        if isinstance(virtual, VirtualServer):  # a virtual agent (_virtual): the hub's endpoint narrowed to its set
+            context.state[VIRTUAL] = virtual
+            context.state["began"] = time.monotonic()
+        elif isinstance(process_id, str):
             context.state[AGENT] = process_id
         return context
 
 
 class A2AEndpoint:
     """The A2A routes over one engine; ``base_url()`` is the hub's public URL, used in the cards.
+
+    With ``registry``, the virtual servers it defines with ``a2a`` are agents at ``/a2a/{name}`` (``_virtual``);
+    with ``signer``, the cards are signed (``signing``).
 
     ``messages`` remembers the message ids each caller sent, so that a message sent again returns its first task
     (default: the registry store of ``push``; with neither, messages are not deduplicated).
@@ -139,10 +149,14 @@ class A2AEndpoint:
         stream_timeout_s: float = 300.0,
         push: PushConfigs | None = None,
         messages: MessageIds | None = None,
+        registry: Registry | None = None,
+        signer: CardSigner | None = None,
     ) -> None:
         self.engine = engine
         self.base_url = base_url
         self.push = push
+        self.virtual = VirtualAgents(registry) if registry is not None else None  # virtual agents at /a2a/{name}
+        self.signer = signer  # signs every 1.0 card; its key at /.well-known/jwks.json (signing)
         if messages is None and push is not None:
             # The message ids live in the registry beside the push configs; the hub hands over only the latter.
             messages = MessageIds(push.store.store)
@@ -154,6 +168,7 @@ class A2AEndpoint:
             push=push,
             messages=messages,
         )
+        self.handler.virtual = self.virtual
         builder = _ContextBuilder()
         self._jsonrpc = JsonRpcDispatcher(self.handler, context_builder=builder, enable_v0_3_compat=True)
         self._rest = RestDispatcher(self.handler, context_builder=builder)
@@ -174,6 +189,7 @@ class A2AEndpoint:
             for base, target in (("", self._hub_card), (agent, self._process_card))
             for path in (CARD_PATH, CARD_PATH_03)
         ]
+        routes.append(Route(JWKS_PATH, self._jwks, methods=["GET", "OPTIONS"]))
         # The hub endpoint's routes go first: /a2a/message:send must not be taken for an agent named "message:send"
         # (BPMN ids are NCNames, so no process id has a colon).
         for base in (hub, agent):
@@ -216,7 +232,12 @@ class A2AEndpoint:
             if not isinstance(principal, Principal):
                 return _refusal(401, "this endpoint needs an API token: Authorization: Bearer <token>", jsonrpc)
             process_id = request.path_params.get("processId")
-            if isinstance(process_id, str) and await self._spec(process_id) is None:
+            virtual = await self._virtual(process_id) if isinstance(process_id, str) else None
+            if virtual is not None and self.virtual is not None:
+                if not virtual.admits(principal):  # 403 before anything else, audited
+                    return _refusal(403, await asyncio.to_thread(self.virtual.refuse, principal, virtual), jsonrpc)
+                request.scope.setdefault("state", {})[VIRTUAL] = virtual
+            elif isinstance(process_id, str) and await self._spec(process_id) is None:
                 return _refusal(404, f"no agent '{process_id}': the process is not deployed or not exposed", jsonrpc)
             body, problem = await _strict_body(request)
             needed, request_id = _jsonrpc_scope(body) if jsonrpc else (needs, None)
@@ -235,6 +256,9 @@ class A2AEndpoint:
 
         return endpoint
 
+    async def _virtual(self, name: str) -> VirtualServer | None:
+        return None if self.virtual is None else await asyncio.to_thread(self.virtual.find, name)
+
     # --- cards --------------------------------------------------------------------------------
 
     async def _spec(self, process_id: str) -> ToolSpec | None:
@@ -251,14 +275,34 @@ class A2AEndpoint:
         push = self.push is not None
         if process_id is None:
             specs = await asyncio.to_thread(self.engine.tools)
-            return hub_card(specs, self.base_url(), _hub_version(), extended=extended, push=push)
+            return self._signed(hub_card(specs, self.base_url(), _hub_version(), extended=extended, push=push))
         spec = await self._spec(process_id)
         if spec is None:
             return None
         version = await self._process_version(process_id)
-        return process_card(spec, self.base_url(), version, extended=extended, push=push)
+        return self._signed(process_card(spec, self.base_url(), version, extended=extended, push=push))
+
+    def _signed(self, card: AgentCard) -> AgentCard:
+        return card if self.signer is None else self.signer.sign(card)
+
+    async def _jwks(self, request: Request) -> Response:
+        """The public keys the cards are signed with (A2A 1.0 signed cards: the ``jku`` of each signature)."""
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=_PREFLIGHT)
+        if self.signer is None:
+            return JSONResponse({"error": "this hub does not sign its agent cards (AGENTHUB_A2A_SIGNING_KEY)"}, 404,
+                                _CORS)
+        return JSONResponse(self.signer.jwks(), headers={**_CORS, "Cache-Control": CACHE_CONTROL})
+
+    async def _virtual_card(self, server: VirtualServer, *, extended: bool) -> AgentCard:
+        specs = await asyncio.to_thread(self.engine.tools)
+        return self._signed(virtual_card(server, specs, self.base_url(), _hub_version(), extended=extended,
+                                         push=self.push is not None))
 
     async def _extended_card(self, context: ServerCallContext) -> AgentCard:
+        server = virtual_of(context)
+        if server is not None:
+            return await self._virtual_card(server, extended=True)
         card = await self._card(agent_of(context), extended=True)
         if card is None:  # undeployed since the gate looked
             raise ExtendedAgentCardNotConfiguredError(message=f"no agent '{agent_of(context)}'")
@@ -280,6 +324,10 @@ class A2AEndpoint:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=_PREFLIGHT)
         process_id = request.path_params["processId"]
+        server = await self._virtual(process_id)
+        if server is not None:
+            modified = max(server.updated_at, await self._deployed_at(None))  # its set, or what it offers, changed
+            return _card_response(request, await self._virtual_card(server, extended=False), modified)
         card = await self._card(process_id, extended=False)
         if card is None:
             missing = f"no agent '{process_id}': the process is not deployed or not exposed"

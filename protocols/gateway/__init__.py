@@ -4,8 +4,8 @@ Owns: which registered servers and agents are federated (``settings``), the
 names their tools go by (``names``), what is listed (``catalog``), and the
 path of one federated call (``gateway``): rate limits and the hub's policies
 (``governance``, through ``engine.agent.decide``: the rules an agent's tool
-call obeys), an approval as a process instance the caller waits on
-(``approval``), forwarding (the ``mcp`` job type's pins and session pool;
+call obeys), daily call budgets (``budgets``), an approval as a process
+instance the caller waits on, under four eyes (``approval``), forwarding (the ``mcp`` job type's pins and session pool;
 ``agent_tool`` for A2A), and the audit row of every call (``audit``).
 
 Does not know: MCP sessions and transports (``protocols.mcp.server`` hands

@@ -7,9 +7,14 @@ gateway, not exposed as a tool: its id starts with ``agenthub_``)::
     start -> needsApproval? -> [user task "approve"] -> approved? -> call (job) -> done
                                                       \\-> rejected
 
-The approval is an ordinary user task offered to the approving policies'
-candidate groups and users; completing it with ``{"approved": true}`` lets the
-call go on, anything else ends the instance at ``rejected``. The call itself
+The approval is a user task offered to the approving policies' candidate
+groups and users, and an approval task (``<agenthub:approval/>``,
+``engine.runtime.task_approval``) under the rules of an agent's approvals:
+four eyes (the caller, who started the instance, may not approve their own
+call: refused on every surface, and by the engine) and persons only unless
+every approving policy says ``allowMachines``. Completing it with
+``{"approved": true}`` lets the call go on, anything else ends the instance
+at ``rejected``. The call itself
 is a job of type ``JOB_TYPE`` (one try: a ``tools/call`` is never sent twice;
 a failure is an incident a person can see and retry), run by the hub's worker
 loop through the same gateway, pins and audit as a direct call. So the caller
@@ -18,7 +23,7 @@ person takes, and an MCP Task's id is the instance id (``protocols.mcp._tasks``)
 
 Variables: ``tool`` (the federated name), ``arguments``, ``principal`` (who
 called: name, scopes, groups, person, token), ``needsApproval``,
-``candidateGroups``, ``candidateUsers``, ``question`` (what the person is
+``candidateGroups``, ``candidateUsers``, ``allowMachines``, ``question`` (what the person is
 asked), ``policies`` and ``reason``; the job adds ``result`` (the upstream's
 answer: ``content``, ``structuredContent``, ``isError``).
 """
@@ -39,7 +44,8 @@ JOB_TYPE = GATEWAY_JOB_TYPE
 
 _BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="gateway_call" targetNamespace="urn:agenthub:gateway">
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:agenthub="urn:agenthub:bpmn:1" id="gateway_call"
+    targetNamespace="urn:agenthub:gateway">
   <bpmn:process id="{PROCESS_ID}" name="Federated tool call" isExecutable="true">
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="needsApproval"/>
@@ -52,6 +58,7 @@ _BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:extensionElements>
         <zeebe:userTask/>
         <zeebe:assignmentDefinition candidateGroups="=candidateGroups" candidateUsers="=candidateUsers"/>
+        <agenthub:approval allowMachines="=allowMachines"/>
         <zeebe:ioMapping>
           <zeebe:input source="=question" target="question"/>
           <zeebe:input source="=tool" target="tool"/>

@@ -36,6 +36,7 @@ class Outcome(StrEnum):
     APPROVAL_REQUESTED = "approvalRequested"  # a policy asked for a person's approval: an instance waits
     REJECTED = "rejected"  # a person refused the approval
     RATE_LIMITED = "rateLimited"
+    BUDGET = "budget"  # a daily call budget is spent (protocols.gateway.budgets)
     BLOCKED = "blocked"  # the tool is not approved as offered now (pins), or the agent's card changed
     FAILED = "failed"  # unreachable, timed out, a protocol error
     WAITING = "waiting"  # an A2A task still running when the call's budget ended

@@ -7,7 +7,9 @@ Every call, in this order (each refusal writes the call's audit row, ``audit``):
 2. the per-principal and per-tool rate limits (``governance.GatewayRates``):
    JSON-RPC ``-32029`` with ``data.retryAfterSeconds``;
 3. the hub's policies (``governance.verdict``, the agents' ``decide``):
-   ``deny`` is a tool error saying why and which policies; ``approve`` starts
+   ``deny`` is a tool error saying why and which policies; then the daily
+   budgets (``budgets``): one spent is a tool error of type ``budget``;
+   ``approve`` starts
    the ``approval`` process and keeps the caller waiting for the call's budget
    (or, as an MCP Task, for as long as it takes);
 4. ``allow``: forwarded now. An MCP tool goes through the ``mcp`` job type's
@@ -43,6 +45,7 @@ from protocols.actors import actor_of
 from protocols.gateway.agent_tool import ask_agent
 from protocols.gateway.approval import JOB_TYPE, PROCESS_ID, ApprovalProcess, principal_from, principal_json
 from protocols.gateway.audit import CallAudit, Outcome, arguments_digest, size_of
+from protocols.gateway.budgets import GatewayBudgets
 from protocols.gateway.catalog import Catalog
 from protocols.gateway.governance import GatewayRates, candidates, policy_context, verdict
 from protocols.gateway.names import FederatedName, parse
@@ -73,6 +76,7 @@ class Gateway:
         self.call_timeout_s = call_timeout_s
         self.catalog = Catalog(registry, mcp, settings)
         self.rates = GatewayRates(settings)
+        self.budgets = GatewayBudgets(settings, registry.budgets)
         self.process = ApprovalProcess(engine)
         self.process_id = PROCESS_ID
 
@@ -188,6 +192,13 @@ class Gateway:
             await self._write(audit, Outcome.DENIED, began, reason=decision.reason, alert=decision.alert or None)
             return tool_error("denied", f"the hub's policies deny this call of '{name}': {decision.reason}",
                               policies=list(decision.policies))
+        if self.budgets.enabled:
+            now = self.engine.clock.now()
+            spent = await asyncio.to_thread(self.budgets.take, principal, name, now)
+            if spent is not None:
+                await self._write(audit, Outcome.BUDGET, began, reason=spent.message, budget=spent.budget)
+                return tool_error("budget", spent.message, budget=spent.budget, limit=spent.limit,
+                                  retryAfterSeconds=spent.retry_after_s)
         return audit, decision, context
 
     async def _start(
@@ -200,6 +211,7 @@ class Gateway:
             "tool": audit.name, "arguments": arguments, "principal": principal_json(audit.principal),
             "needsApproval": asked, "candidateGroups": list(who.groups) if who else [],
             "candidateUsers": list(who.users) if who else [], "policies": list(decision.policies),
+            "allowMachines": asked and all(p.allow_machines for p in decision.approvers),
             "reason": decision.reason, "virtual": audit.data.get("virtual"),
             "question": f"{audit.principal.name} asks to call '{audit.name}': {decision.reason}" if asked else None,
         }

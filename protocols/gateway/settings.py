@@ -13,6 +13,13 @@ federated tools together) and ``AGENTHUB_GATEWAY_TOOL_RATE`` (calls per minute
 of one federated tool, all principals together), each with bursts of
 ``AGENTHUB_GATEWAY_RATE_BURST``; 0 switches a limit off. They come on top of
 the per-(token, tool) limit every ``tools/call`` passes (``AGENTHUB_MCP_RATE``).
+
+Beside them, daily budgets: ``AGENTHUB_GATEWAY_PRINCIPAL_DAILY_CALLS`` (calls
+one principal may make in a UTC day, all federated tools together) and
+``AGENTHUB_GATEWAY_TOOL_DAILY_CALLS`` (calls of one federated tool in a UTC
+day, all principals together); 0 switches a budget off. Unlike the buckets,
+which live in the hub process, budgets are counted in the registry
+(``registry.budgets``): they hold across restarts and hub processes.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ class GatewaySettings:
     principal_rate_per_minute: float = 0
     tool_rate_per_minute: float = 0
     rate_burst: int = 20
+    principal_daily_calls: int = 0  # federated calls of one principal per UTC day; 0: no budget
+    tool_daily_calls: int = 0  # calls of one federated tool per UTC day, all principals together; 0: no budget
     listing_ttl_s: float = 10.0  # how long an upstream listing is reused for tools/list (calls always list anew)
 
     def __post_init__(self) -> None:
@@ -40,6 +49,10 @@ class GatewaySettings:
                 raise ValueError(f"{name} must be calls per minute, 0 or more, not {value}")
         if self.rate_burst < 1:
             raise ValueError(f"AGENTHUB_GATEWAY_RATE_BURST must be at least 1, not {self.rate_burst}")
+        for name, calls in (("AGENTHUB_GATEWAY_PRINCIPAL_DAILY_CALLS", self.principal_daily_calls),
+                            ("AGENTHUB_GATEWAY_TOOL_DAILY_CALLS", self.tool_daily_calls)):
+            if calls < 0:
+                raise ValueError(f"{name} must be calls per day, 0 or more, not {calls}")
 
     def federates_server(self, name: str) -> bool:
         return "*" in self.servers or name in self.servers
@@ -63,13 +76,18 @@ def gateway_settings(env: Mapping[str, str]) -> GatewaySettings:
         except ValueError:
             raise ValueError(f"{variable} must be a number, not {raw!r}") from None
 
-    burst = number("AGENTHUB_GATEWAY_RATE_BURST", 20)
-    if not burst.is_integer():
-        raise ValueError(f"AGENTHUB_GATEWAY_RATE_BURST must be a whole number, not {burst:g}")
+    def whole(variable: str, default: int) -> int:
+        value = number(variable, default)
+        if not value.is_integer():
+            raise ValueError(f"{variable} must be a whole number, not {value:g}")
+        return int(value)
+
     return GatewaySettings(
         servers=names("AGENTHUB_GATEWAY_SERVERS"),
         agents=names("AGENTHUB_GATEWAY_AGENTS"),
         principal_rate_per_minute=number("AGENTHUB_GATEWAY_PRINCIPAL_RATE", 0),
         tool_rate_per_minute=number("AGENTHUB_GATEWAY_TOOL_RATE", 0),
-        rate_burst=int(burst),
+        rate_burst=whole("AGENTHUB_GATEWAY_RATE_BURST", 20),
+        principal_daily_calls=whole("AGENTHUB_GATEWAY_PRINCIPAL_DAILY_CALLS", 0),
+        tool_daily_calls=whole("AGENTHUB_GATEWAY_TOOL_DAILY_CALLS", 0),
     )

@@ -27,13 +27,14 @@ from __future__ import annotations
 from typing import Any, Final, Protocol
 
 from engine import InstanceView
-from engine.agent.camunda_task import TASK_TYPE, AgentTaskError, task_result, task_turn
+from engine.agent.camunda_task import TASK_TYPE, AgentTaskError, discovery_result, task_result, task_turn
 from engine.agent.turn import AgentTurn
 from engine.model import Process
 from engine.scheduler import Job
 from protocols.http.exceptions import ConnectorError, ConnectorInputError
 from protocols.llm.exceptions import ModelError, UnknownModel
 from protocols.llm.model_task import ModelTask
+from protocols.llm.traced import complete
 
 __all__ = ["TASK_TYPE", "CamundaAgentTask", "ProcessSource"]
 
@@ -67,12 +68,15 @@ class CamundaAgentTask:
                              conversation_id=f"{job.instance}-{job.element_instance}")
         except AgentTaskError as exc:
             raise _connector_error(where, exc) from None
+        discovering = discovery_result(turn)
+        if discovering is not None:  # the gateways list their tools first: no model call this time
+            return discovering
         asked = AgentTurn(job=job.key, instance=job.instance, element_id=job.element_id,
                           element_instance=job.element_instance, model=turn.model, model_endpoint=None,
                           messages=turn.messages, tools=turn.tools, model_calls=turn.model_calls,
                           provider=turn.provider)
         try:
-            reply = self.models.model_for(asked).complete(asked)
+            reply = complete(self.models.model_for(asked), asked)
         except UnknownModel as exc:
             raise ConnectorInputError(f"{where}: {exc}", code=MODEL_CALL_ERROR) from None
         except ModelError as exc:

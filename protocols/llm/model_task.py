@@ -19,6 +19,7 @@ from protocols.llm.camunda_providers import litellm_call
 from protocols.llm.litellm_model import DEFAULT_TIMEOUT_S, LiteLLMModel
 from protocols.llm.reply import ChatModel
 from protocols.llm.resolver import ModelResolver
+from protocols.llm.traced import complete
 
 __all__ = ["ModelTask", "TurnSource"]
 
@@ -46,7 +47,7 @@ class ModelTask:
 
     def __call__(self, job: Job) -> dict[str, Any]:
         turn = self.turns.agent_turn(job.key)
-        return self.model_for(turn).complete(turn).to_variables()
+        return complete(self.model_for(turn), turn).to_variables()
 
     def model_for(self, turn: AgentTurn) -> ChatModel:
         """The model that answers ``turn`` (Camunda's AI Agent Task asks it too: ``camunda_task``)."""

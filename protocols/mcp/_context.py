@@ -46,6 +46,13 @@ def principal_of(ctx: Context) -> Principal:
     return found
 
 
+def session_key(ctx: Context) -> str:
+    """Who and which session a request belongs to: the principal and ``Mcp-Session-Id`` (stdio: one session)."""
+    request = ctx.request
+    found = request.headers.get("mcp-session-id") if request is not None else "stdio"
+    return f"{principal_of(ctx).name}\x00{found or ''}"
+
+
 def require(principal: Principal, scope: str, action: str) -> None:
     """Refuse with ``FORBIDDEN`` unless the principal holds ``scope``."""
     if not principal.has(scope):

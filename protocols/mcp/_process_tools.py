@@ -8,12 +8,20 @@ as the instance's ``started_by``), and follows it for the call's time budget
 while sending progress.
 What comes back depends on where the instance stands when the budget ends:
 
-- completed: its variables as ``structuredContent``;
+- completed: its variables as ``structuredContent`` (only the declared
+  outputs where ``<agenthub:output>`` declares them, matching the tool's
+  ``outputSchema``); a list of MCP content blocks in the variable
+  ``mcpContent`` (``CONTENT_VARIABLE``: text, image, audio, embedded
+  resource, as the MCP schema writes them) follows the JSON text as the
+  result's content, so a process can answer with pictures or documents;
 - waiting (a person, a timer, a message, a worker): a non-error result with
   the instance id, its state and ``waitingFor``, so the client can check later;
 - incident or terminated: ``isError: true`` with the instance's outcome.
 
 Every result carries ``_meta["agenthub/instance"]`` and ``_meta["agenthub/state"]``.
+While the call follows the instance, its journal goes to the client as
+progress and log messages (``_logging``), and a user task for the caller
+becomes an elicitation when the client can answer one (``_elicitation``).
 
 A process with Camunda's MCP start event is listed under the tool name its
 template gives (``engine.exposure``) and a call starts it at that start event.
@@ -30,7 +38,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, Tool, ToolExecution
+from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Tool, ToolAnnotations, ToolExecution
+from pydantic import TypeAdapter, ValidationError
 
 from engine import Channel, Engine, InstanceView, InvalidInput, NotFound
 from engine.arguments import ArgumentError, check_arguments
@@ -38,6 +47,8 @@ from engine.exposure import ToolSpec
 from protocols.actors import actor_of
 from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
+from protocols.mcp._elicitation import MAX_ROUNDS, ask_caller, can_elicit
+from protocols.mcp._logging import JournalFeed, LogLevels
 from registry import Principal
 
 BUILTIN_PREFIX = "agenthub_"
@@ -46,6 +57,10 @@ BUILTIN_PREFIX = "agenthub_"
 WAIT_META_KEY = "agenthub/waitSeconds"
 """``_meta`` key with which a caller shortens the call's time budget (0 returns right after the start)."""
 
+CONTENT_VARIABLE = "mcpContent"
+"""A completed instance's variable holding MCP content blocks for the result (not part of its structured data)."""
+
+_BLOCKS: TypeAdapter[list[ContentBlock]] = TypeAdapter(list[ContentBlock])
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # SEP-986: what clients accept as a tool name
 
 
@@ -69,6 +84,8 @@ def as_tool(spec: ToolSpec) -> Tool:
         title=spec.title,
         description=spec.description,
         input_schema=spec.input_schema(),
+        output_schema=spec.output_schema(),
+        annotations=ToolAnnotations.model_validate(dict(spec.hints)) if spec.hints else None,
         execution=ToolExecution(task_support="optional"),
     )
 
@@ -76,9 +93,10 @@ def as_tool(spec: ToolSpec) -> Tool:
 class ProcessTools:
     """Starting exposed processes for tool calls, and turning instances into tool results."""
 
-    def __init__(self, engine: Engine, call_timeout_s: float) -> None:
+    def __init__(self, engine: Engine, call_timeout_s: float, log_levels: LogLevels | None = None) -> None:
         self.engine = engine
         self.call_timeout_s = call_timeout_s
+        self.log_levels = log_levels or LogLevels()
 
     async def tools(self) -> list[Tool]:
         """Read from the engine on every listing, so a new deployment shows without a restart."""
@@ -115,15 +133,25 @@ class ProcessTools:
         if isinstance(started, CallToolResult):
             return started
         budget = self.budget(ctx) - (time.monotonic() - began)
-        step = 0
+        feed = JournalFeed(ctx, self.engine, started.key, self.log_levels.allowed(ctx))
 
         async def progress(view: InstanceView) -> None:
-            nonlocal step
-            step += 1
-            await ctx.session.report_progress(step, None, _progress_message(view))
+            await feed.flush()
+            feed.step += 1
+            await ctx.session.report_progress(feed.step, None, _progress_message(view))
 
-        await progress(started)
+        await ctx.session.report_progress(feed.step, None, _progress_message(started))
+        await feed.flush()
+        deadline = time.monotonic() + budget
         view = await follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True)
+        rounds = 0
+        while view.state == "active" and rounds < MAX_ROUNDS and deadline > time.monotonic() and can_elicit(ctx):
+            rounds += 1
+            if not await ask_caller(ctx, self.engine, principal, view, deadline - time.monotonic()):
+                break
+            view = await follow(self.engine, view.key, deadline - time.monotonic(), on_change=progress,
+                                until_outside=True)
+        await feed.flush()
         return await self.result(view)
 
     def budget(self, ctx: Context) -> float:
@@ -137,7 +165,7 @@ class ProcessTools:
         """The tool result for an instance as it stands now."""
         meta = {"agenthub/instance": view.key, "agenthub/state": view.state}
         if view.state == "completed":
-            return tool_result(dict(view.variables), meta=meta)
+            return await self._completed(view, meta)
         data = await in_thread(lambda: outcome(self.engine, view))
         if view.state == "incident":
             messages = [w["message"] for w in data.get("waitingFor", []) if w["kind"] == "incident"]
@@ -151,6 +179,28 @@ class ProcessTools:
             f'Check on it later with agenthub_get_instance {{"instance": {view.key}}}.'
         )
         return tool_result(data, note=note, meta=meta)
+
+
+    async def _completed(self, view: InstanceView, meta: dict[str, Any]) -> CallToolResult:
+        data = dict(view.variables)
+        blocks: list[ContentBlock] = []
+        note = None
+        if CONTENT_VARIABLE in data:
+            try:
+                blocks = _BLOCKS.validate_python(data[CONTENT_VARIABLE])
+                del data[CONTENT_VARIABLE]
+            except ValidationError as exc:
+                note = f"the variable {CONTENT_VARIABLE} is not a list of MCP content blocks ({exc.error_count()} " \
+                       "problems), so it stays in the structured result"
+        try:
+            outputs = (await in_thread(lambda: self.engine.tool(view.process_id))).outputs
+        except NotFound:  # not exposed (any longer): all its variables
+            outputs = ()
+        if outputs:
+            data = {item.name: data[item.name] for item in outputs if item.name in data}
+        result = tool_result(data, note=note, meta=meta)
+        result.content.extend(blocks)
+        return result
 
 
 def _progress_message(view: InstanceView) -> str:

@@ -36,6 +36,8 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
+from protocols.mcp._events import RETRY_MS, RecentEvents
+
 # The caller of the request being admitted: `_admit_session` is handed only the owner's identity, not its scopes.
 _caller: ContextVar[AuthenticatedUser | None] = ContextVar("agenthub_mcp_caller", default=None)
 
@@ -64,6 +66,8 @@ class TokenSessions(StreamableHTTPSessionManager):
             session_idle_timeout=idle_s,
             max_request_body_size=max_body,
             max_sessions=None,  # decided in _admit_session
+            event_store=RecentEvents(),  # SSE priming events and Last-Event-ID replay (_events)
+            retry_interval=RETRY_MS,
         )
         self.per_token = per_token
         self.total = total

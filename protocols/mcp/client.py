@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -40,8 +40,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError, Subscription
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, Implementation
+from mcp_types import CONNECTION_CLOSED, Implementation, RequestParamsMeta
 
+from protocols import tracecontext
 from protocols.http import ConnectionFailed, EgressDenied, EgressPolicy, Resolver, system_resolver
 from protocols.mcp.client_egress import checked_transport
 from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_json, clean_text, limit_outcome
@@ -212,8 +213,15 @@ class UpstreamSession:
         raise McpProtocolError(f"MCP server '{self.server.name}' listed more than {_MAX_PAGES} pages of tools")
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome:
-        with self._translated():
-            result = await self._client.call_tool(tool, dict(arguments))
+        """Call ``tool``; the request's ``_meta`` carries the current trace context (``protocols.tracecontext``)."""
+        attributes = {"mcp.method.name": "tools/call", "gen_ai.operation.name": "execute_tool",
+                      "gen_ai.tool.name": tool, "agenthub.mcp.server": self.server.name}
+        with tracecontext.client_span(f"tools/call {tool}", attributes) as (span, carrier):
+            with self._translated():
+                result = await self._client.call_tool(tool, dict(arguments),
+                                                      meta=cast(RequestParamsMeta, carrier) if carrier else None)
+            if result.is_error:
+                tracecontext.failed(span, f"the tool '{tool}' answered with an error")
         content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
         return limit_outcome(content, result.structured_content, result.is_error)
 

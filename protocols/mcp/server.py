@@ -9,7 +9,10 @@ One ``McpEndpoint`` serves both transports from one low-level SDK ``Server``:
   opens with.
 
 Owns: mapping MCP requests onto the engine (``_process_tools``,
-``_builtin_tools``, ``_resources``, ``_tasks``) and the limits on them.
+``_builtin_tools``, ``_resources``, ``_tasks``, ``_prompts``, ``_logging``,
+``_subscriptions``) and the limits on them. Capabilities are advertised
+where the protocol version defines them: Tasks on 2025-11-25, logging and
+resource subscriptions up to 2025-11-25 (2026-07-28 removed both).
 
 Does not know: tokens, Host or Origin. The hub's guard checks those in front
 of every route and leaves the verified ``registry.Principal`` in
@@ -52,18 +55,24 @@ from mcp_types import (
     ListToolsResult,
     PaginatedRequestParams,
     ServerCapabilities,
+    SetLevelRequestParams,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp
 
 from engine import Engine
 from engine.store import DatabaseBusy
+from protocols import tracecontext
 from protocols.mcp._builtin_tools import BuiltinTools
 from protocols.mcp._context import Context, ServerState, in_thread, principal_of, tool_error
 from protocols.mcp._http import McpHttpFront
+from protocols.mcp._logging import LogLevels
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
+from protocols.mcp._prompts import Prompts
 from protocols.mcp._rate import RATE_LIMITED, CallRate
 from protocols.mcp._resources import Resources
 from protocols.mcp._sessions import TokenSessions
+from protocols.mcp._subscriptions import Subscriptions
 from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
 from protocols.mcp._virtual import VirtualFront, processes_within, virtual_of
 from protocols.mcp.limits import McpLimits
@@ -104,6 +113,8 @@ class _HubServer(Server[ServerState]):
         )
         if protocol_version is None or protocol_version in TASK_VERSIONS:  # None: the initialize handshake
             capabilities = capabilities.model_copy(update={"tasks": CAPABILITY})
+        if protocol_version in MODERN_PROTOCOL_VERSIONS:  # logging/setLevel is gone (SEP-2577)
+            capabilities = capabilities.model_copy(update={"logging": None})
         return capabilities
 
 
@@ -131,9 +142,12 @@ class McpEndpoint:
         self.call_timeout_s = call_timeout_s
         self.limits = limits = limits or McpLimits()
         self._rate = CallRate(limits.rate_per_minute, limits.rate_burst)
-        self._processes = ProcessTools(engine, call_timeout_s)
+        self._log_levels = LogLevels()
+        self._processes = ProcessTools(engine, call_timeout_s, self._log_levels)
         self._builtins = BuiltinTools(engine)
         self._resources = Resources(engine)
+        self._prompts = Prompts(engine)
+        self._subscriptions = Subscriptions(engine, self._resources)
         self._gateway = gateway  # federated upstream tools and agents (protocols.gateway), when the hub has one
         self._tasks = Tasks(engine, self._processes, gateway)
         self.server = self._build_server(server_name)
@@ -150,14 +164,24 @@ class McpEndpoint:
 
     def lifespan(self) -> AbstractAsyncContextManager[None]:
         """Runs the HTTP session manager; enter it once, in the hub's lifespan, before serving ``asgi``."""
-        return self._sessions.run()
+        return self._watching(self._sessions.run())
+
+    @asynccontextmanager
+    async def _watching(self, inner: AbstractAsyncContextManager[None]) -> AsyncIterator[None]:
+        """``inner`` with the resource subscriptions' watcher running beside it."""
+        async with inner, anyio.create_task_group() as tasks:
+            tasks.start_soon(self._subscriptions.run)
+            try:
+                yield
+            finally:
+                tasks.cancel_scope.cancel()
 
     async def run_stdio(self, principal: Principal) -> None:
         """Serve MCP over this process's stdin and stdout as ``principal`` until the client closes stdin.
 
         Nothing else may write to stdout meanwhile: it carries the protocol.
         """
-        async with stdio_server() as (read_stream, write_stream):
+        async with self._watching(_nothing()), stdio_server() as (read_stream, write_stream):
             await serve_dual_era_loop(
                 self.server, read_stream, write_stream, lifespan_state=ServerState(principal=principal)
             )
@@ -179,13 +203,20 @@ class McpEndpoint:
             on_list_resources=self._resources.list_resources,
             on_list_resource_templates=self._resources.list_templates,
             on_read_resource=self._resources.read,
+            on_subscribe_resource=self._subscriptions.subscribe,
+            on_unsubscribe_resource=self._subscriptions.unsubscribe,
+            on_list_prompts=self._prompts.list_prompts,
+            on_get_prompt=self._prompts.get,
+            on_completion=self._prompts.complete,
         )
+        # registered directly: the constructor's on_set_logging_level warns that 2026-07-28 removed logging
+        server.add_request_handler("logging/setLevel", SetLevelRequestParams, self._log_levels.set_level)
         server.add_request_handler(TASK_CALL_METHOD, CallToolRequestParams, self._tasks.create)
         server.add_request_handler("tasks/get", GetTaskRequestParams, self._tasks.get)
         server.add_request_handler("tasks/result", GetTaskPayloadRequestParams, self._tasks.result)
         server.add_request_handler("tasks/list", PaginatedRequestParams, self._tasks.list_tasks)
         server.add_request_handler("tasks/cancel", CancelTaskRequestParams, self._tasks.cancel)
-        server.middleware.extend([self._deadline, self._rate_limit, self._virtual_set, self._tasks.route])
+        server.middleware.extend([_traced, self._deadline, self._rate_limit, self._virtual_set, self._tasks.route])
         return server
 
     async def _list_tools(self, ctx: Context, params: PaginatedRequestParams | None) -> ListToolsResult:
@@ -272,6 +303,22 @@ class McpEndpoint:
                 {"retryAfterSeconds": wait},
             )
         return await call_next(ctx)
+
+
+async def _traced(ctx: Context, call_next: CallNext) -> HandlerResult:
+    """Server middleware: a request continues the trace its ``_meta`` carries (``protocols.tracecontext``)."""
+    if ctx.request_id is None:  # a notification
+        return await call_next(ctx)
+    name = ctx.params.get("name") if isinstance(ctx.params, Mapping) else None
+    target = name[:128] if isinstance(name, str) else None
+    attributes = {"mcp.method.name": ctx.method, "gen_ai.tool.name": target}
+    with tracecontext.server_span(f"{ctx.method} {target}" if target else ctx.method, ctx.meta, attributes):
+        return await call_next(ctx)
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
 
 
 @asynccontextmanager

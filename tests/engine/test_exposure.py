@@ -47,11 +47,11 @@ def test_the_latest_version_decides_whether_a_process_is_a_tool(engine: Engine) 
 
 def test_a_bad_tool_declaration_is_refused_with_its_line(engine: Engine) -> None:
     text = (DATA / "straight.bpmn").read_text().replace('type="number"', 'type="money"')
-    text = text.replace("</agenthub:tool>", '<agenthub:input name="amount"/><agenthub:output/></agenthub:tool>')
+    text = text.replace("</agenthub:tool>", '<agenthub:input name="amount"/><agenthub:outcome/></agenthub:tool>')
     with pytest.raises(DeploymentError) as caught:
         engine.deploy([("straight.bpmn", text)])
     messages = [p.message for p in caught.value.problems]
     assert any("type 'money'" in m for m in messages)
     assert any("declared twice" in m for m in messages)
-    assert any("not 'output'" in m for m in messages)
+    assert any("not 'outcome'" in m for m in messages)
     assert all(p.line is not None for p in caught.value.problems)

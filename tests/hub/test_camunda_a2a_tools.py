@@ -126,3 +126,42 @@ def test_a_hub_policy_holds_a_call_of_the_a2a_tool_for_approval_and_the_approved
 
     assert len(remote.received) == 1
     assert engine.instance(key).variables["agent"]["responseText"] == "Done."
+
+
+TASK = AGENT.with_name("camunda_a2a_agent_task.bpmn")
+
+
+def test_an_agent_task_discovers_its_a2a_client_first_then_the_process_runs_the_models_call_through_it(
+    hub: tuple[Engine, Registry], llm: OpenAIServer, remote: RemoteAgent
+) -> None:
+    engine, registry = hub
+    register(registry, remote)
+    llm.reply_tool_calls(("call_1", "A2A_Helper", {"text": "What is 6 times 7?"}), ("call_2", "Shout", {"text": "hi"}))
+    llm.reply_text("The helper is done.")
+    [deployed] = engine.deploy([(TASK.name, TASK.read_bytes())])
+    assert deployed.warnings == ()
+    key = engine.start("camunda_a2a_agent_task", {"inputText": "Ask the helper, please.", "llmEndpoint": llm.url,
+                                                  "agentUrl": remote.url}).key
+    run(engine, registry)
+
+    assert engine.incidents(instance=key) == []
+    first, second = (r.body for r in llm.received)  # the discovery round asked the model nothing
+    assert [t["function"]["name"] for t in first["tools"]] == ["Shout", "A2A_Helper"]
+    assert json.loads(first["tools"][1]["function"]["description"])["name"] == "Remote helper"
+    assert "input-required" in first["messages"][0]["content"]  # Camunda's A2A instructions in the system prompt
+    assert [m["role"] for m in first["messages"]] == ["system", "user"]
+    results = {m["tool_call_id"]: m["content"] for m in second["messages"] if m["role"] == "tool"}
+    answer = json.loads(results["call_1"])
+    assert answer["kind"] == "task" and answer["status"]["state"] == "completed"
+    assert results["call_2"] == "HI"
+    [received] = remote.received  # discovery fetched the card; the one message is the model's
+    assert received.task_id == ""
+
+    agent = engine.instance(key).variables["agent"]
+    assert agent["responseText"] == "The helper is done." and agent["toolCalls"] == []
+    context = agent["context"]
+    assert context["state"] == "READY" and context["properties"] == {"a2aClients": ["Helper"]}
+    assert [t["name"] for t in context["toolDefinitions"]] == ["Shout", "A2A_Helper"]
+    assert context["metrics"]["modelCalls"] == 2
+    calls = next(m for m in context["conversation"]["messages"] if m["role"] == "assistant")["toolCalls"]
+    assert [c["name"] for c in calls] == ["A2A_Helper", "Shout"]  # the conversation keeps the model's names

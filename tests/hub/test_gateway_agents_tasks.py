@@ -97,7 +97,8 @@ async def test_an_agent_task_still_running_at_the_budget_comes_back_as_its_id_an
 @pytest.fixture
 def policies(tmp_path: Path) -> Path:
     path = tmp_path / "policies.json"
-    path.write_text(json.dumps([{"tool": "up__echo", "decision": "approve", "reason": "echo needs a look"}]))
+    path.write_text(json.dumps([{"tool": "up__echo", "decision": "approve", "reason": "echo needs a look",
+                                "allowMachines": "true"}]))
     return path
 
 

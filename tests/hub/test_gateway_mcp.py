@@ -62,7 +62,8 @@ def policies(tmp_path: Path) -> Path:
     path = tmp_path / "policies.json"
     path.write_text(json.dumps([
         {"tool": "up__add", "decision": "deny", "when": "toolCall.a > 100", "reason": "sums over 100 need finance"},
-        {"tool": "up__echo", "decision": "approve", "candidateGroups": "ops", "reason": "echo needs a look"},
+        {"tool": "up__echo", "decision": "approve", "candidateGroups": "ops", "reason": "echo needs a look",
+         "allowMachines": "true"},  # the admin token, a machine client, approves in these tests
         {"tool": "*", "decision": "deny", "when": 'principal.name = "intruder"', "reason": "not this caller"},
     ]))
     return path

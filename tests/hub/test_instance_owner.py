@@ -75,7 +75,8 @@ async def mcp_call(hub: LiveHub, token: str, method: str, params: dict[str, Any]
         found: dict[str, Any] = answer.json()
         return found
     for line in answer.text.splitlines():
-        if line.startswith("data:") and json.loads(line.removeprefix("data:")).get("id") == 1:
+        if line.startswith("data:") and line.removeprefix("data:").strip() and \
+                json.loads(line.removeprefix("data:")).get("id") == 1:  # not the empty SSE priming event
             data: dict[str, Any] = json.loads(line.removeprefix("data:"))
             return data
     raise AssertionError(f"no answer in {answer.text!r}")

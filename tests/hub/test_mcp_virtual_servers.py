@@ -60,7 +60,7 @@ def hub(tmp_path: Path, http_upstream: HttpUpstream, remote: RemoteAgent) -> Ite
     policies.write_text(json.dumps([
         {"tool": "up__add", "decision": "deny", "when": "toolCall.a > 100", "reason": "sums over 100 need finance"},
         {"tool": "up__add", "decision": "approve", "when": "toolCall.a = 42", "candidateGroups": "ops",
-         "reason": "the answer needs a look"},
+         "reason": "the answer needs a look", "allowMachines": "true"},
     ]))
     with serve_hub(tmp_path, http_allow="127.0.0.1", gateway=GatewaySettings(listing_ttl_s=0),
                    agent_policies=str(policies), mcp=McpLimits(rate_per_minute=0)) as live:

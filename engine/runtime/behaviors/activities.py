@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.actor import Actor
 from engine.model import (
     CallActivity,
     ElementKind,
@@ -25,9 +26,11 @@ from engine.runtime.expressions import (
     evaluate_value,
 )
 from engine.runtime.journal import EventType as _E
-from engine.runtime.kernel import ElementBehavior, Kernel
+from engine.runtime.kernel import CommandRejected, ElementBehavior, Kernel
 from engine.runtime.limits import LimitReached
 from engine.runtime.state import ElementInstance, Phase
+from engine.runtime.task_approval import approval_details
+from engine.runtime.task_approval import refusal as approval_refusal
 from engine.runtime.task_dates import task_date
 from engine.runtime.task_inputs import user_task_inputs
 
@@ -67,6 +70,13 @@ class UserTaskBehavior(ElementBehavior):
         if not isinstance(node, UserTask):
             raise _unsupported(node)
         _create_user_task(kernel, element, node)
+
+    def user_task_completed(self, kernel: Kernel, element: ElementInstance, variables: dict[str, Any],
+                            by: Actor | None) -> bool:
+        refused = approval_refusal(kernel, kernel.node(element), by)  # <agenthub:approval/>: four eyes
+        if refused is not None:
+            raise CommandRejected(refused)
+        return False
 
 
 class CallActivityBehavior(ElementBehavior):
@@ -237,7 +247,7 @@ def _create_user_task(step: Kernel, element: ElementInstance, node: UserTask) ->
             follow_up_date=follow_up_date[0] if follow_up_date else None,
             form_key=spec.form_key or spec.form_id,
             priority=priority_value,
-            details=user_task_inputs(step, element, node),
+            details={**user_task_inputs(step, element, node), **approval_details(step, element, node)},
             due_at=due_date[1] if due_date else None,
             follow_up_at=follow_up_date[1] if follow_up_date else None,
         )

@@ -5,7 +5,8 @@ subscription, by key). A catch event or receive task waits for its own
 event; an activity waits for the events of its boundary events; a scope
 (the process or a subprocess) for the start events of its event
 subprocesses; an event-based gateway for the events after it. Waits close
-when their owner leaves or is terminated.
+when their owner leaves or is terminated. Conditional events are armed here
+too, but wait for no one outside: ``behaviors.conditions`` evaluates them.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from engine.runtime.waits import close_waits
 from engine.scheduler.timers import TimerDefinitionError, schedule
 
 __all__ = [
-    "WAITABLE", "catch_at_boundary", "close_waits", "open_boundary_waits", "open_gateway_waits", "open_own_wait",
-    "open_scope_waits", "open_wait", "resolve_name", "spawn", "start_event_subprocess", "trigger", "waitable",
+    "WAITABLE", "catch_at_boundary", "close_waits", "gateway_caught", "open_boundary_waits", "open_gateway_waits",
+    "open_own_wait", "open_scope_waits", "open_wait", "resolve_name", "spawn", "start_event_subprocess", "trigger",
+    "waitable",
 ]
 
 
@@ -88,6 +90,15 @@ def resolve_name(step: Kernel, element: ElementInstance, ref: str | None) -> str
     return str(value)
 
 
+def _arm_condition(owner: ElementInstance, event: FlowNode) -> bool:
+    """A conditional event: armed on ``owner``, evaluated at the end of the step (``behaviors.conditions``)."""
+    definition = event.definition if isinstance(event, Event) else None
+    if definition is None or definition.kind != EventDefinitionKind.CONDITIONAL:
+        return False
+    owner.conditions[event.id] = None
+    return True
+
+
 def open_boundary_waits(step: Kernel, element: ElementInstance, node: FlowNode) -> None:
     if not isinstance(node, Activity) or not node.boundary_events:
         return
@@ -95,6 +106,8 @@ def open_boundary_waits(step: Kernel, element: ElementInstance, node: FlowNode) 
         definition = waitable(boundary)
         if definition is not None:
             open_wait(step, element, boundary, definition)
+        else:
+            _arm_condition(element, boundary)
 
 
 def open_scope_waits(step: Kernel, scope: ElementInstance, scope_id: str) -> None:
@@ -104,6 +117,8 @@ def open_scope_waits(step: Kernel, scope: ElementInstance, scope_id: str) -> Non
             definition = waitable(start)
             if definition is not None:
                 open_wait(step, scope, start, definition)
+            else:
+                _arm_condition(scope, start)
 
 
 def open_gateway_waits(step: Kernel, gateway: ElementInstance, node: FlowNode) -> None:
@@ -111,6 +126,8 @@ def open_gateway_waits(step: Kernel, gateway: ElementInstance, node: FlowNode) -
         target = step.process.nodes[flow.target]
         definition = waitable(target) if target.kind != ElementKind.RECEIVE_TASK else _receive(target)
         if definition is None:
+            if _arm_condition(gateway, target):
+                continue
             raise ExpressionFailure(f"event-based gateway '{node.id}' leads to '{target.id}', which catches no event")
         open_wait(step, gateway, target, definition)
 
@@ -141,17 +158,22 @@ def trigger(step: Kernel, command: m.Trigger) -> None:
     elif isinstance(target, StartEvent):
         start_event_subprocess(step, owner, target, variables)
     elif step.node(owner).kind == ElementKind.EVENT_BASED_GATEWAY:
-        close_waits(step, owner)
-        step.remove(owner)
-        step.record(_E.ELEMENT_COMPLETED, owner)
-        flow = next(f for f in step.process.outgoing(step.node(owner)) if f.target == target.id)
-        step.record(_E.FLOW_TAKEN, None, flow=flow.id)
-        assert owner.parent is not None
-        caught = step.create_element(target.id, owner.parent, state=ElementState.ACTIVE)
-        step.record(_E.ELEMENT_ACTIVATED, caught)
-        step.schedule(Phase.COMPLETE, caught, variables)
+        gateway_caught(step, owner, target, variables)
     else:  # pragma: no cover - waits are only opened for the cases above
         raise ExpressionFailure(f"'{target.id}' cannot react to an event for '{owner.element_id}'")
+
+
+def gateway_caught(step: Kernel, gateway: ElementInstance, target: FlowNode, variables: dict[str, Any]) -> None:
+    """The event after an event-based gateway that came first: the gateway leaves through it; the others close."""
+    close_waits(step, gateway)
+    step.remove(gateway)
+    step.record(_E.ELEMENT_COMPLETED, gateway)
+    flow = next(f for f in step.process.outgoing(step.node(gateway)) if f.target == target.id)
+    step.record(_E.FLOW_TAKEN, None, flow=flow.id)
+    assert gateway.parent is not None
+    caught = step.create_element(target.id, gateway.parent, state=ElementState.ACTIVE)
+    step.record(_E.ELEMENT_ACTIVATED, caught)
+    step.schedule(Phase.COMPLETE, caught, variables)
 
 
 def spawn(step: Kernel, element_id: str, parent: int | None, variables: dict[str, Any]) -> ElementInstance:
@@ -175,6 +197,7 @@ def start_event_subprocess(step: Kernel, scope: ElementInstance, start: StartEve
     assert isinstance(sub, SubProcess)
     if start.interrupting:
         close_waits(step, scope)
+        scope.conditions.clear()
         for child in step.state.children_of(scope.key):
             step.terminate(child)
         scope.joins.clear()
@@ -187,7 +210,7 @@ def open_own_wait(step: Kernel, element: ElementInstance, node: FlowNode) -> boo
     """Intermediate catch events and receive tasks wait for their own event; returns whether one was opened."""
     definition = waitable(node) if node.kind != ElementKind.RECEIVE_TASK else _receive(node)
     if definition is None:
-        return False
+        return _arm_condition(element, node)
     open_wait(step, element, node, definition)
     return True
 

@@ -9,6 +9,7 @@
  *                                         "incidents": n}},
  *                   "flows": ["<sequenceFlowId>", ...]}
  *                  in "bottleneck" mode an element is {"weight": ms, "label": "42%", "title": "..."} instead
+ *                  in "diff" mode (a drafted change) an element or flow is {"change": "added" | "changed"}
  *
  * Afterwards the element carries data-rendered="true" (or "error", with the reason shown inside it), and each
  * element with a state has an overlay <div class="state-overlay" data-element-id data-state>. Text from the model
@@ -141,9 +142,31 @@
     return Math.max(1, Math.ceil((Math.log(value + 1) / Math.log(highest + 1)) * HEAT_STEPS));
   }
 
+  // A drafted change (the drafts page): what the draft added or changed, marked on its diagram, flows included.
+  function applyDiff(entry, elements) {
+    var registry = entry.viewer.get("elementRegistry");
+    var overlays = entry.viewer.get("overlays");
+    Object.keys(elements).forEach(function (id) {
+      var shape = registry.get(id);
+      var change = (elements[id] || {}).change === "added" ? "added" : "changed";
+      if (!shape) return;
+      mark(entry, id, "diff-" + change);
+      if (shape.waypoints) return;
+      var overlay = node("div", "state-overlay diff");
+      overlay.setAttribute("data-element-id", id);
+      overlay.setAttribute("data-state", change);
+      overlay.appendChild(badge("diff-" + change, change, change + " by the draft"));
+      overlays.add(id, "state", { position: { top: -14, right: 14 }, html: overlay });
+    });
+  }
+
   function applyState(entry, state) {
     clearState(entry);
     if (!state) return;
+    if (state.mode === "diff") {
+      applyDiff(entry, state.elements && typeof state.elements === "object" ? state.elements : {});
+      return;
+    }
     var registry = entry.viewer.get("elementRegistry");
     var overlays = entry.viewer.get("overlays");
     var elements = state.elements && typeof state.elements === "object" ? state.elements : {};

@@ -254,9 +254,9 @@ def test_feel_syntax_errors_are_reported_where_the_expression_is(middle: str, ma
         ('<bpmn:callChoreography id="t"/>', "bpmn:callChoreography"),
         ('<bpmn:task id="t"><bpmn:standardLoopCharacteristics/></bpmn:task>', "standardLoopCharacteristics"),
         (
-            '<bpmn:task id="t"><bpmn:extensionElements><zeebe:executionListeners/>'
+            '<bpmn:task id="t"><bpmn:extensionElements><zeebe:linkedResources/>'
             "</bpmn:extensionElements></bpmn:task>",
-            "zeebe:executionListeners",
+            "zeebe:linkedResources",
         ),
     ],
 )
@@ -396,9 +396,9 @@ def test_the_same_id_in_two_processes_is_reported() -> None:
 
 def test_an_unknown_zeebe_extension_on_the_process_is_reported() -> None:
     text = document(
-        around('<bpmn:task id="t"/>') + "<bpmn:extensionElements><zeebe:executionListeners/></bpmn:extensionElements>"
+        around('<bpmn:task id="t"/>') + "<bpmn:extensionElements><zeebe:linkedResources/></bpmn:extensionElements>"
     )
-    assert_reported(text, "<zeebe:executionListeners", "p", "unsupported Camunda 8 extension zeebe:executionListeners")
+    assert_reported(text, "<zeebe:linkedResources", "p", "unsupported Camunda 8 extension zeebe:linkedResources")
 
 
 def test_an_is_executable_that_is_not_a_boolean_is_reported() -> None:

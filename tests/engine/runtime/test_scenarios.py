@@ -20,6 +20,7 @@ A scenario is ``tests/data/scenarios/NAME.bpmn`` with ``NAME.json`` beside it:
       "steps": [                               # applied in order once the instance waits
         {"completeTask": "Approve", "variables": {"approved": true}},
         {"resolveIncident": "Check", "setVariables": {"x": 1}},
+        {"setVariables": {"x": 2}},                     # set variables on the instance (with propagation)
         {"cancel": true},                               # cancel the scenario's instance
         {"advanceClock": "PT10M"},                      # move the ManualClock on by an ISO duration
         {"publish": "paid", "key": "o-1", "variables": {"paid": true},
@@ -190,6 +191,8 @@ class ScenarioRun:
             incidents = [i for i in self.engine.incidents() if i.element_id == step["resolveIncident"]]
             assert incidents, f"no open incident at '{step['resolveIncident']}'"
             self.engine.resolve_incident(incidents[0].key)
+        elif "setVariables" in step:
+            self.engine.set_variables(self._the_instance(), step["setVariables"], local=False)
         elif "cancel" in step:
             self.engine.cancel(self._the_instance())
         elif "advanceClock" in step:

@@ -50,11 +50,19 @@ def test_the_environment_names_servers_agents_and_rates() -> None:
     assert settings.principal_rate_per_minute == 30 and settings.rate_burst == 5
 
 
+def test_the_environment_sets_the_daily_budgets() -> None:
+    settings = gateway_settings({"AGENTHUB_GATEWAY_PRINCIPAL_DAILY_CALLS": "100",
+                                 "AGENTHUB_GATEWAY_TOOL_DAILY_CALLS": "1000"})
+    assert (settings.principal_daily_calls, settings.tool_daily_calls) == (100, 1000)
+
+
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("AGENTHUB_GATEWAY_TOOL_RATE", "fast", "must be a number"),
     ("AGENTHUB_GATEWAY_PRINCIPAL_RATE", "-1", "0 or more"),
     ("AGENTHUB_GATEWAY_RATE_BURST", "2.5", "whole number"),
     ("AGENTHUB_GATEWAY_RATE_BURST", "0", "at least 1"),
+    ("AGENTHUB_GATEWAY_PRINCIPAL_DAILY_CALLS", "1.5", "whole number"),
+    ("AGENTHUB_GATEWAY_TOOL_DAILY_CALLS", "-3", "0 or more"),
 ])
 def test_a_wrong_setting_is_refused_by_name(variable: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=f"{variable}.*{message}"):

@@ -54,13 +54,14 @@ class McpHub:
 
     @asynccontextmanager
     async def client(
-        self, token: str | None = "agent", *, mode: str = "legacy", path: str = "/mcp"
+        self, token: str | None = "agent", *, mode: str = "legacy", path: str = "/mcp", **options: Any
     ) -> AsyncIterator[Client]:
-        """An official ``mcp.Client`` over Streamable HTTP; ``mode`` is "legacy" (2025-11-25) or "2026-07-28"."""
+        """An official ``mcp.Client`` over Streamable HTTP; ``mode`` is "legacy" (2025-11-25) or "2026-07-28";
+        ``options`` are more ``Client`` fields (``logging_callback``, ``message_handler`` ...)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
             transport = streamable_http_client(self.url.removesuffix("/mcp") + path, http_client=http)
-            async with Client(transport, mode=mode) as client:
+            async with Client(transport, mode=mode, **options) as client:
                 yield client
 
     def http(self, token: str | None = "agent") -> httpx2.AsyncClient:

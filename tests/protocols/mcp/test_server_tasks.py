@@ -65,7 +65,7 @@ def _message(answer: httpx2.Response, request_id: int) -> dict[str, Any]:
         found: dict[str, Any] = answer.json()
         return found
     for line in answer.text.splitlines():
-        if line.startswith("data:"):
+        if line.startswith("data:") and line.removeprefix("data:").strip():  # not the empty SSE priming event
             message: dict[str, Any] = json.loads(line.removeprefix("data:"))
             if message.get("id") == request_id:
                 return message

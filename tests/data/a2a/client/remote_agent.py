@@ -30,12 +30,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from a2a.helpers.proto_helpers import get_data_parts, get_text_parts, new_task_from_user_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.server.tasks import (
+    BasePushNotificationSender,
+    InMemoryPushNotificationConfigStore,
+    InMemoryTaskStore,
+    TaskUpdater,
+)
 from a2a.types import (
     AgentCapabilities,
     AgentCard,
@@ -224,8 +230,9 @@ class RemoteAgent:
 
 
 @contextmanager
-def serve_agent(*, streaming: bool = True, binding: str = "JSONRPC") -> Iterator[RemoteAgent]:
-    """The agent on 127.0.0.1 (a free port), stopped when the block ends."""
+def serve_agent(*, streaming: bool = True, binding: str = "JSONRPC", push: bool = False) -> Iterator[RemoteAgent]:
+    """The agent on 127.0.0.1 (a free port), stopped when the block ends; ``push``: it sends push notifications
+    (each event of a task, as the a2a-sdk does, to the URL a message's configuration names)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -233,8 +240,13 @@ def serve_agent(*, streaming: bool = True, binding: str = "JSONRPC") -> Iterator
     base = f"http://127.0.0.1:{port}"
     state = AgentState()
     agent_card = card(base, streaming=streaming, binding=binding)
+    configs = InMemoryPushNotificationConfigStore() if push else None
+    # no kept-alive connections: nothing is left open when the server stops without closing this client
+    pusher = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_keepalive_connections=0)) if push else None
     handler = DefaultRequestHandler(
-        agent_executor=Executor(state), task_store=InMemoryTaskStore(), agent_card=agent_card
+        agent_executor=Executor(state), task_store=InMemoryTaskStore(), agent_card=agent_card,
+        push_config_store=configs,
+        push_sender=BasePushNotificationSender(pusher, configs) if pusher and configs else None,
     )
     routes = [*create_agent_card_routes(agent_card), *create_jsonrpc_routes(handler, "/"), *create_rest_routes(handler)]
     app = _Recorder(Starlette(routes=routes), state)

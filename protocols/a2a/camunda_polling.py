@@ -1,0 +1,193 @@
+"""Camunda's A2A polling connector (``io.camunda.agenticai:a2aclient:polling:0``): the hub polls the remote task.
+
+An intermediate catch event or receive task with that ``inbound.type``
+waits on its message subscription, whose correlation key Camunda's template
+sets to the sender's ``pollingData.id``. While the hub serves, ``poll_forever``
+goes over the waiting subscriptions at such elements, as Camunda's inbound
+runtime does (``A2aPollingProcessInstancesFetcherTask`` and ``A2aPollingTask``):
+
+1. the element's ``clientResponse`` (``protocols.a2a.camunda_inbound.client_response``);
+   a message, or a task no longer ``submitted``/``working``, needs no polling;
+2. otherwise the task (``result.id``) is read once (GetTask) from the agent at
+   ``data.connection.url``, which must be registered and approved, through the
+   egress rules, at most every ``data.taskPollingInterval`` (default PT10S)
+   per subscription; the sweep itself runs every ``data.processPollingInterval``
+   (the smallest of the deployed elements', default PT5S);
+3. ``{result, pollingData}`` is checked against ``activationCondition``
+   (FEEL over it; absent: true), and when it holds the subscription's message
+   is published with its correlation key and the variables
+   ``resultVariable`` / ``resultExpression`` give (Camunda's default
+   ``={response: result}``).
+
+The wait is the subscription's: nothing is held while a task runs, a hub
+that restarts polls again, and a boundary event or a cancel simply closes the
+subscription. A poll that fails (an unregistered agent, an unreachable one,
+a task it forgot) is logged with the instance and element, once per distinct
+problem, and tried again at the next interval; the instance shows it waits
+at the element (``agenthub instance show``). Not done: ``data.historyLength``
+(the task's history is not read) and the element's ``messageIdExpression`` and
+``messageTtl`` (the message reaches a waiting subscription, so it is not buffered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from engine import Actor, Channel, Engine
+from engine.feel import compile_expression, strip_marker, to_json
+from engine.model import FlowNode, Process
+from engine.scheduler.timers import TimerDefinitionError, parse_duration
+from protocols.a2a.call_task import A2ACallTask
+from protocols.a2a.camunda_client import registered_agent
+from protocols.a2a.camunda_inbound import POLLING_TYPE, catching, client_response, property_of
+from protocols.a2a.camunda_results import send_result
+from protocols.a2a.client import TaskOutcome, connect
+
+__all__ = ["CamundaA2aPolling"]
+
+log = logging.getLogger("agenthub.a2a.camunda")
+
+_RUNNING: Final = ("submitted", "working")
+_TASK_INTERVAL_S: Final = 10.0  # Camunda's default data.taskPollingInterval
+_SWEEP_S: Final = 5.0  # Camunda's default data.processPollingInterval
+_IDLE_S: Final = 1.0  # how soon a hub with no polling element deployed looks again (a definitions read)
+_MIN_S, _MAX_S = 0.05, 300.0
+_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _seconds(raw: str | None, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        seconds = ((_EPOCH + parse_duration(raw.strip())) - _EPOCH).total_seconds()
+    except (TimerDefinitionError, ValueError):
+        return default
+    return min(max(seconds, _MIN_S), _MAX_S)
+
+
+def _evaluate(source: str, variables: dict[str, Any]) -> Any:
+    return to_json(compile_expression(strip_marker(source)).evaluate(variables))
+
+
+def _needs_polling(response: dict[str, Any]) -> bool:
+    result = response.get("result")
+    state = result.get("status", {}).get("state") if isinstance(result, dict) else None
+    return isinstance(result, dict) and result.get("kind") == "task" and state in _RUNNING
+
+
+class CamundaA2aPolling:
+    """Polls the remote tasks that waiting polling elements are for; ``calls`` gives the registry and egress."""
+
+    def __init__(self, engine: Engine, calls: A2ACallTask) -> None:
+        self.engine = engine
+        self.calls = calls
+        self._models: dict[int, list[FlowNode]] = {}  # polling elements by definition key (a version never changes)
+        self._polled: dict[int, float] = {}  # subscription key -> when its task was last read (monotonic)
+        self._reported: dict[int, str] = {}  # subscription key -> the last problem logged for it
+
+    def _elements(self) -> dict[tuple[str, int], dict[str, FlowNode]]:
+        """The polling elements of every deployed version, by (process id, version) and element id."""
+        found: dict[tuple[str, int], dict[str, FlowNode]] = {}
+        for row in self.engine.definitions():
+            key = int(str(row["key"]))
+            if key not in self._models:
+                process: Process = self.engine.process(str(row["processId"]), int(str(row["version"])))
+                self._models[key] = catching(process, POLLING_TYPE)
+            if self._models[key]:
+                found[(str(row["processId"]), int(str(row["version"])))] = {n.id: n for n in self._models[key]}
+        return found
+
+    def sweep_interval(self) -> float:
+        """How often to sweep: the smallest ``data.processPollingInterval`` of the deployed polling elements."""
+        nodes = [n for key in self._models for n in self._models[key]]
+        return min((_seconds(property_of(n, "data.processPollingInterval"), _SWEEP_S) for n in nodes),
+                   default=_IDLE_S)
+
+    async def poll_once(self) -> int:
+        """One sweep over the waiting polling elements; how many messages it published."""
+        elements = await asyncio.to_thread(self._elements)
+        if not elements:
+            return 0
+        names = {(pid, node.id) for (pid, _), nodes in elements.items() for node in nodes.values()}
+        waiting = [s for s in await asyncio.to_thread(self.engine.subscriptions)
+                   if s.get("instance") is not None and (s["process"], s["element"]) in names]
+        open_keys = {int(s["key"]) for s in waiting}
+        for gone in set(self._polled) - open_keys:
+            self._polled.pop(gone, None)
+            self._reported.pop(gone, None)
+        published = 0
+        for subscription in waiting:
+            try:
+                published += await self._poll(subscription, elements)
+            except Exception as exc:  # one subscription's trouble never stops the others
+                self._report(subscription, f"{type(exc).__name__}: {exc}")
+        return published
+
+    async def poll_forever(self) -> None:
+        """``poll_once`` every sweep interval until cancelled (the hub runs it while it serves)."""
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("polling the A2A tasks of waiting elements failed; trying again")
+            await asyncio.sleep(self.sweep_interval())
+
+    async def _poll(self, subscription: dict[str, Any], elements: dict[tuple[str, int], dict[str, FlowNode]]) -> int:
+        key, instance = int(subscription["key"]), int(subscription["instance"])
+        view = await asyncio.to_thread(self.engine.instance, instance)
+        node = elements.get((view.process_id, view.version), {}).get(str(subscription["element"]))
+        if node is None:
+            return 0
+        interval = _seconds(property_of(node, "data.taskPollingInterval"), _TASK_INTERVAL_S)
+        now = time.monotonic()
+        if now - self._polled.get(key, -interval) < interval:
+            return 0
+        self._polled[key] = now
+        where = f"element '{node.id}' of instance {instance}"
+        response = client_response(node, view.variables)
+        if not isinstance(response, dict) or not isinstance(response.get("result"), dict):
+            self._report(subscription, f"{where} has no A2A client response to poll for (map the sender's result "
+                                       "to its input internal_clientResponse)")
+            return 0
+        if _needs_polling(response):
+            response = {**response, "result": await self._read(node, view.variables, response["result"], where)}
+        condition = property_of(node, "activationCondition")
+        if condition is not None and _evaluate(condition, response) is not True:
+            return 0
+        variables: dict[str, Any] = {}
+        name = property_of(node, "resultVariable")
+        if name is not None:
+            variables[name.strip()] = response
+        expression = property_of(node, "resultExpression")
+        if expression is not None:
+            mapped = _evaluate(expression, response)
+            if isinstance(mapped, dict):
+                variables.update(mapped)
+        by = Actor(id=f"a2a-polling:{node.id}", channel=Channel.ENGINE)
+        await asyncio.to_thread(self.engine.publish_message, str(subscription["name"]),
+                                str(subscription.get("correlationKey") or ""), variables, by=by)
+        log.info("%s: the A2A task %s ended; published message '%s'", where,
+                 response["result"].get("id"), subscription["name"])
+        return 1
+
+    async def _read(self, node: FlowNode, variables: dict[str, Any], task: dict[str, Any], where: str) -> Any:
+        """The task as the agent describes it now, in Camunda's shape."""
+        url = property_of(node, "data.connection.url")
+        location = property_of(node, "data.connection.agentCardLocation")
+        connection = {"url": _evaluate(url, variables) if url and url.lstrip().startswith("=") else url,
+                      "agentCardLocation": location}
+        agent = await asyncio.to_thread(registered_agent, self.calls.registry, {"connection": connection}, where)
+        async with connect(agent, self.calls.egress, settings=self.calls.settings) as session:
+            found = await session.get(str(task.get("id")))
+        return send_result(TaskOutcome.of_task(found).to_variable())
+
+    def _report(self, subscription: dict[str, Any], problem: str) -> None:
+        key = int(subscription["key"])
+        if self._reported.get(key) != problem:
+            self._reported[key] = problem
+            log.warning("A2A polling for instance %s (element '%s'): %s; trying again at the next interval",
+                        subscription["instance"], subscription["element"], problem)

@@ -1,0 +1,138 @@
+"""Resource subscriptions: ``notifications/resources/updated`` when a subscribed instance changes.
+
+``resources/subscribe`` takes any URI that ``resources/read`` would answer
+(an instance's state, or a resource a process declares) and needs the
+``read`` scope; an unknown URI is ``INVALID_PARAMS``. Instances are what
+change: a declared resource is fixed text, so its subscription is accepted
+and stays quiet.
+
+``run`` is one task per endpoint. It wakes when the engine commits in this
+process (``Engine.commit_listeners``), else every ``POLL_S`` for commits of
+other processes, and at most every ``MIN_INTERVAL_S``; it then reads, for
+each subscribed instance, whether its journal grew past the position last
+seen (one indexed query with a ``LIMIT``), and if so notifies the session
+on its standalone stream. A session holds at most ``PER_SESSION``
+subscriptions and the endpoint ``TOTAL`` (``INVALID_REQUEST`` past either);
+a session whose notification cannot be delivered loses its subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import partial
+
+import anyio
+from mcp.server.session import ServerSession
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, INVALID_REQUEST, EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+
+from engine import Engine
+from protocols.mcp._context import Context, in_thread, principal_of, require, session_key
+from protocols.mcp._resources import Resources
+
+log = logging.getLogger("agenthub.mcp")
+
+PER_SESSION = 64
+TOTAL = 4096
+POLL_S = 1.0
+MIN_INTERVAL_S = 0.1
+PAGE = 500
+_INSTANCE = re.compile(r"^agenthub://instances/([0-9]{1,19})$")
+
+
+@dataclass
+class _Watch:
+    session: ServerSession
+    positions: dict[str, int] = field(default_factory=dict)  # uri -> the journal position last seen (-1: none)
+
+
+class Subscriptions:
+    def __init__(self, engine: Engine, resources: Resources) -> None:
+        self.engine = engine
+        self.resources = resources
+        self._watches: dict[str, _Watch] = {}
+        self._wake = anyio.Event()
+
+    def count(self) -> int:
+        return sum(len(w.positions) for w in self._watches.values())
+
+    async def subscribe(self, ctx: Context, params: SubscribeRequestParams) -> EmptyResult:
+        require(principal_of(ctx), "read", "subscribing to resources")
+        uri = str(params.uri)
+        if not await self.resources.exists(uri):
+            raise MCPError(
+                INVALID_PARAMS, "resource not found: subscribe to a URI that resources/read answers", {"uri": uri[:200]}
+            )
+        watch = self._watches.setdefault(session_key(ctx), _Watch(ctx.session))
+        watch.session = ctx.session
+        if uri not in watch.positions and (len(watch.positions) >= PER_SESSION or self.count() >= TOTAL):
+            raise MCPError(
+                INVALID_REQUEST,
+                f"too many subscriptions: a session may hold {PER_SESSION} (the hub "
+                f"{TOTAL}); unsubscribe from some first",
+            )
+        watch.positions[uri] = await self._position(uri)
+        self._wake.set()
+        return EmptyResult()
+
+    async def unsubscribe(self, ctx: Context, params: UnsubscribeRequestParams) -> EmptyResult:
+        principal_of(ctx)
+        key = session_key(ctx)
+        watch = self._watches.get(key)
+        if watch is not None:
+            watch.positions.pop(str(params.uri), None)
+            if not watch.positions:
+                del self._watches[key]
+        return EmptyResult()
+
+    async def _position(self, uri: str) -> int:
+        found = _INSTANCE.match(uri)
+        if found is None:
+            return -1
+        key, position = int(found.group(1)), 0
+        while True:  # to the journal's end, a page at a time
+            entries = await in_thread(partial(self.engine.journal, key, after=position, limit=PAGE))
+            if entries:
+                position = int(entries[-1]["position"])
+            if len(entries) < PAGE:
+                return position
+
+    async def run(self) -> None:
+        """Notify subscribers of changed instances until cancelled."""
+        loop = asyncio.get_running_loop()
+
+        def on_commit() -> None:  # runs on the committing thread
+            loop.call_soon_threadsafe(self._wake.set)
+
+        self.engine.commit_listeners.add(on_commit)
+        try:
+            while True:
+                with anyio.move_on_after(POLL_S):
+                    await self._wake.wait()
+                self._wake = anyio.Event()
+                if self._watches:
+                    await self._check()
+                await anyio.sleep(MIN_INTERVAL_S)
+        finally:
+            self.engine.commit_listeners.discard(on_commit)
+
+    async def _check(self) -> None:
+        for key, watch in list(self._watches.items()):
+            for uri, seen in list(watch.positions.items()):
+                found = _INSTANCE.match(uri)
+                if found is None:
+                    continue
+                instance = int(found.group(1))
+                newer = await in_thread(partial(self.engine.journal, instance, after=seen, limit=PAGE))
+                if not newer:
+                    continue
+                watch.positions[uri] = int(newer[-1]["position"])
+                try:
+                    await watch.session.send_resource_updated(uri)
+                except Exception as exc:  # the session is gone: nobody is listening any more
+                    log.debug("dropped the subscriptions of a session that went away: %s", exc)
+                    self._watches.pop(key, None)
+                    break

@@ -1,0 +1,59 @@
+"""Prompts, resources, outputs and hints a process declares beside its ``<agenthub:tool>`` (engine.declarations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import DeploymentError, Engine
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "mcp_surface"
+
+
+def test_a_tool_carries_its_prompts_resources_outputs_and_hints(engine: Engine) -> None:
+    engine.deploy([("refund.bpmn", (DATA / "refund.bpmn").read_bytes())])
+    spec = engine.tool("refund")
+    [prompt] = spec.prompts
+    assert (prompt.name, [a.name for a in prompt.arguments]) == ("refund_request", ["order", "priority"])
+    assert [(m.type, m.uri) for m in prompt.messages] == [("text", None), ("resource", "refunds://orders/{{order}}")]
+    policy, order = spec.resources
+    assert (policy.template, order.template) == (False, True)
+    assert order.match("refunds://orders/O-1") == {"order": "O-1"} and order.match("refunds://policy") is None
+    assert policy.match("refunds://policy") == {}
+    assert spec.output_schema() == {
+        "type": "object",
+        "properties": {"refunded": {"type": "number", "description": "The amount refunded"}},
+    }
+    assert dict(spec.hints) == {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False}
+
+
+def test_bad_prompt_resource_and_hint_declarations_are_refused_together_with_their_lines(engine: Engine) -> None:
+    text = (DATA / "refund.bpmn").read_text()
+    text = text.replace('destructiveHint="true"', 'destructiveHint="maybe"')
+    text = text.replace('name="refund_request"', 'name="refund request"')
+    text = text.replace('type="resource" uri="refunds://orders/{{order}}"', 'type="video"')
+    text = text.replace('uri="refunds://policy"', "")
+    with pytest.raises(DeploymentError) as caught:
+        engine.deploy([("refund.bpmn", text)])
+    messages = [p.message for p in caught.value.problems]
+    assert any("destructiveHint must be true or false" in m for m in messages)
+    assert any("agenthub:prompt needs a name" in m for m in messages)
+    assert any("type must be one of text, image, audio, resource, not 'video'" in m for m in messages)
+    assert any("needs either a uri or a uriTemplate" in m for m in messages)
+    assert all(p.line is not None for p in caught.value.problems)
+
+
+def test_an_explicit_json_schema_replaces_the_declared_inputs_and_must_be_an_object(engine: Engine) -> None:
+    text = (
+        (DATA / "refund.bpmn")
+        .read_text()
+        .replace(
+            '<agenthub:output name="refunded"',
+            '<agenthub:schema>{"type": "object", "minProperties": 1}</agenthub:schema><agenthub:output name="refunded"',
+        )
+    )
+    engine.deploy([("refund.bpmn", text)])
+    assert engine.tool("refund").input_schema() == {"type": "object", "minProperties": 1}
+    with pytest.raises(DeploymentError, match="must hold a JSON Schema object"):
+        engine.deploy([("refund.bpmn", text.replace('{"type": "object", "minProperties": 1}', "[1]"))])

@@ -1,0 +1,153 @@
+"""Camunda's A2A waiting modes, run by a live hub: the A2A client answers at once and a catch event waits.
+
+The sender (``io.camunda.agenticai:a2aclient:0``, polling or notification mode)
+hands back the remote task as it is (``pollingData`` / ``pushNotificationData``
+beside it); the process then waits at Camunda's polling
+(``io.camunda.agenticai:a2aclient:polling:0``, the hub polls the task) or webhook
+(``io.camunda.agenticai:a2aclient:webhook:0``, the agent's push notification at
+``/inbound/{id}``) catch event, on its message subscription: no job, no worker.
+The remote agent is built with the a2a-sdk on 127.0.0.1 and registered; the
+models are our own, with the properties of Camunda's element templates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from registry import Registry
+from tests.data.a2a.client.fixtures import TOKEN_ENV, register
+from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent, serve_agent
+from tests.hub.harness import LiveHub, serve_hub
+
+MODELS = Path(__file__).resolve().parents[1] / "data" / "a2a" / "camunda"
+
+
+@dataclass
+class Hub:
+    live: LiveHub
+    folder: Path
+
+    @contextmanager
+    def agent(self, *, push: bool = False) -> Iterator[RemoteAgent]:
+        """A remote agent registered in the hub's registry for the block (its name is unique by its port)."""
+        with serve_agent(streaming=False, push=push) as remote:
+            registry = Registry.open(f"sqlite:///{self.folder / 'hub.db'}")
+            try:
+                register(registry, remote, name=f"helper-{remote.port}")
+                yield remote
+            finally:
+                registry.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    folder = tmp_path_factory.mktemp("a2a-waits")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TOKEN_ENV, TOKEN)
+        with serve_hub(folder, http_allow="127.0.0.1") as live, live.client() as c:
+            for name in ("camunda_a2a_polling.bpmn", "camunda_a2a_webhook.bpmn"):
+                files = [("files", (name, (MODELS / name).read_bytes(), "application/xml"))]
+                c.post("/api/v1/deployments", files=files).raise_for_status()
+            yield Hub(live, folder)
+
+
+def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def start(c: httpx.Client, process_id: str, variables: dict[str, Any]) -> int:
+    answer = c.post("/api/v1/process-instances", json={"processId": process_id, "variables": variables})
+    answer.raise_for_status()
+    return int(answer.json()["instance"])
+
+
+def instance(c: httpx.Client, key: int) -> dict[str, Any]:
+    found: dict[str, Any] = c.get(f"/api/v1/process-instances/{key}").json()
+    return found
+
+
+def waits_at(c: httpx.Client, key: int, element: str) -> bool:
+    found = instance(c, key)
+    assert found["state"] == "active", found  # an incident or an early end fails the test at once
+    return [e["elementId"] for e in found["activeElements"]] == [element]
+
+
+def test_polling_mode_answers_the_running_task_at_once_and_the_catch_event_waits_until_the_hub_polls_it_done(
+    hub: Hub,
+) -> None:
+    with hub.agent() as remote, hub.live.client() as c:
+        key = start(c, "camunda_a2a_polling", {"agentUrl": remote.url, "question": "mode:wait"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the polling catch event")
+        sent = instance(c, key)["variables"]["clientResponse"]
+        assert sent["result"]["kind"] == "task" and sent["result"]["status"]["state"] in ("submitted", "working")
+        assert sent["pollingData"] == {"id": sent["result"]["id"]}
+        [element] = instance(c, key)["activeElements"]
+        assert "waitingFor" not in element  # a subscription, no job: no worker is held while the task runs
+
+        remote.release()
+        until(lambda: instance(c, key)["state"] == "completed", "the instance to end")
+
+        done = instance(c, key)["variables"]["completedClientResponse"]
+        assert (done["kind"], done["id"], done["contextId"]) == ("task", sent["result"]["id"],
+                                                                sent["result"]["contextId"])
+        assert done["status"] == {"state": "completed"}
+        [artifact] = done["artifacts"]
+        assert artifact["name"] == "answer" and artifact["contents"][1] == {"type": "text", "text": "done"}
+        assert len(remote.received) == 1  # polling sends nothing again
+
+
+def test_notification_mode_configures_the_push_and_the_webhook_catch_event_takes_the_agents_notification(
+    hub: Hub,
+) -> None:
+    with hub.agent(push=True) as remote, hub.live.client() as c:
+        token = "push-token-1"
+        key = start(c, "camunda_a2a_webhook", {"agentUrl": remote.url, "question": "mode:wait", "token": token,
+                                               "webhookUrl": f"{hub.live.url}/inbound/a2a-answers"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the webhook catch event")
+        sent = instance(c, key)["variables"]["clientResponse"]
+        assert sent["result"]["status"]["state"] in ("submitted", "working")
+        assert sent["pushNotificationData"] == {"token": token} and "pollingData" not in sent
+
+        remote.release()
+        until(lambda: instance(c, key)["state"] == "completed", "the push notification to end the wait")
+
+        done = instance(c, key)["variables"]["completedClientResponse"]
+        assert (done["kind"], done["id"]) == ("task", sent["result"]["id"])
+        assert done["status"]["state"] == "completed"
+
+
+def test_the_webhook_takes_a_task_as_a2a_0_3_agents_push_it_and_refuses_one_still_working(hub: Hub) -> None:
+    with hub.agent() as remote, hub.live.client() as c:  # an agent without push: the test posts in its place
+        key = start(c, "camunda_a2a_webhook", {"agentUrl": remote.url, "question": "mode:wait", "token": "t-2",
+                                               "webhookUrl": f"{hub.live.url}/inbound/a2a-answers"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the webhook catch event")
+        task_id = instance(c, key)["variables"]["clientResponse"]["result"]["id"]
+        pushed = {"kind": "task", "id": task_id, "contextId": "ctx",
+                  "status": {"state": "working"}}
+        headers = {"X-A2A-Notification-Token": "t-2"}
+        with httpx.Client(base_url=hub.live.url, timeout=30) as anonymous:
+            working = anonymous.post("/inbound/a2a-answers", json=pushed, headers=headers)
+            assert working.status_code == 422 and "Activation condition not met" in working.text
+            pushed["status"] = {"state": "completed", "message": {"role": "agent", "messageId": "m1",
+                                                                  "parts": [{"kind": "text", "text": "all done"}]}}
+            pushed["artifacts"] = [{"artifactId": "a1", "name": "answer",
+                                    "parts": [{"kind": "data", "data": {"n": 42}}, {"kind": "text", "text": "42"}]}]
+            assert anonymous.post("/inbound/a2a-answers", json=pushed, headers=headers).status_code == 200
+        until(lambda: instance(c, key)["state"] == "completed", "the instance to end")
+
+        done = instance(c, key)["variables"]["completedClientResponse"]
+        assert done["status"]["state"] == "completed"
+        assert done["status"]["message"]["contents"] == [{"type": "text", "text": "all done"}]
+        assert done["artifacts"][0]["contents"] == [{"type": "object", "content": {"n": 42}},
+                                                    {"type": "text", "text": "42"}]

@@ -1,0 +1,94 @@
+"""Camunda's listeners and conditional events through the REST API of a live hub.
+
+An external worker sees what a listener job is, and a completing listener
+that denies keeps the task open, saying why; variables set over REST trigger
+a conditional boundary event that interrupts a user task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.hub.harness import LiveHub, serve_hub
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+LISTENERS = DATA / "listeners" / "task_listeners.bpmn"
+CONDITIONAL = DATA / "scenarios" / "event_conditional_boundary.bpmn"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    with serve_hub(tmp_path_factory.mktemp("listeners")) as live:
+        with live.client() as c:
+            files = [("files", (p.name, p.read_bytes(), "application/xml")) for p in (LISTENERS, CONDITIONAL)]
+            c.post("/api/v1/deployments", files=files).raise_for_status()
+        yield live
+
+
+def _one_job(c: httpx.Client, job_type: str) -> dict[str, Any]:
+    answer = c.post("/api/v1/jobs/activate", json={"type": job_type, "worker": "listener-worker"})
+    assert answer.status_code == 200, answer.text
+    [job] = answer.json()["jobs"]
+    return dict(job)
+
+
+def _complete(c: httpx.Client, job: dict[str, Any], **body: Any) -> None:
+    answer = c.post(f"/api/v1/jobs/{job['key']}/complete",
+                    json={"worker": job["worker"], "lockVersion": job["lockVersion"], **body})
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_worker_sees_listener_jobs_for_what_they_are_and_a_denial_keeps_the_task_open(hub: LiveHub) -> None:
+    with hub.client() as c:
+        started = c.post("/api/v1/process-instances", json={"processId": "task_listeners"}).json()
+        key = started["instance"]
+        [waiting] = started["waitingFor"]
+        assert (waiting["kind"], waiting["type"], waiting["listener"]) == ("job", "prepare-approval", "START")
+        start = _one_job(c, "prepare-approval")
+        assert (start["kind"], start["listenerEventType"], start["element"]) == ("EXECUTION_LISTENER", "START",
+                                                                                 "Approve")
+        _complete(c, start, variables={"prepared": True})
+        _complete(c, _one_job(c, "route-approval"))
+        [task] = c.get("/api/v1/user-tasks", params={"instance": key}).json()["items"]
+        assert task["listener"] == {"state": "created"}
+
+        held = c.post(f"/api/v1/user-tasks/{task['id']}/complete", json={"variables": {"approved": True}})
+        assert held.status_code == 202 and held.json()["listener"] == {"state": "completing"}
+        validate = _one_job(c, "validate-approval")
+        assert (validate["kind"], validate["listenerEventType"]) == ("TASK_LISTENER", "COMPLETING")
+        _complete(c, validate, result={"denied": True, "deniedReason": "needs a second approver"})
+
+        denied = c.get(f"/api/v1/user-tasks/{task['id']}").json()
+        assert denied["state"] == "created"
+        assert denied["listener"] == {"state": "denied", "deniedReason": "needs a second approver"}
+        instance = c.get(f"/api/v1/process-instances/{key}").json()
+        assert instance["state"] == "active" and instance["variables"]["prepared"] is True
+        assert "approved" not in instance["variables"]
+
+        again = c.post(f"/api/v1/user-tasks/{task['id']}/complete", json={"variables": {"approved": True}})
+        assert again.status_code == 202
+        _complete(c, _one_job(c, "validate-approval"), result={"corrections": {"assignee": "carol"}})
+        _complete(c, _one_job(c, "audit-approval"))
+        final = c.get(f"/api/v1/process-instances/{key}").json()
+        assert final["state"] == "completed" and final["variables"]["approved"] is True
+        done = c.get(f"/api/v1/user-tasks/{task['id']}").json()
+        assert done["state"] == "completed" and done["assignee"] == "carol"
+        assert done["listener"] == {"state": "completed", "corrections": {"assignee": "carol"}}
+
+
+def test_variables_set_over_rest_trigger_a_conditional_boundary_event(hub: LiveHub) -> None:
+    with hub.client() as c:
+        started = c.post("/api/v1/process-instances",
+                         json={"processId": "event_conditional_boundary", "variables": {"addressChanged": False}})
+        key = started.json()["instance"]
+        [task] = c.get("/api/v1/user-tasks", params={"instance": key}).json()["items"]
+        changed = c.post(f"/api/v1/process-instances/{key}/variables", json={"variables": {"addressChanged": True}})
+        assert changed.status_code == 200 and changed.json()["state"] == "completed"
+        assert c.get(f"/api/v1/user-tasks/{task['id']}").json()["state"] == "canceled"
+        journal = c.get(f"/api/v1/process-instances/{key}/journal").json()["items"]
+        assert ("element_completed", "AddressChanged") in [(e["type"], e.get("elementId")) for e in journal]
