@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -47,6 +48,7 @@ from hub.api import (
 from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.camunda_api import routes as camunda_routes
+from hub.drafting import draft_tool
 from hub.guard import Guard
 from hub.inbound import inbound_routes
 from hub.job_types import (
@@ -139,7 +141,9 @@ def create_app(
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
     traced = hub_telemetry.install() if settings.otel else None  # before the endpoints: they record through it
     endpoint = McpEndpoint(engine, limits=settings.mcp, gateway=gateway_of(handlers),
-                           virtual_servers=registry.virtual.find)
+                           virtual_servers=registry.virtual.find,
+                           extra_tools=(draft_tool(engine, registry.store,
+                                                   Path(settings.model_files) if settings.model_files else None),))
     # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.
     push_egress = EgressPolicy.from_env(settings.http_allow)
     agents = A2AEndpoint(

@@ -147,6 +147,7 @@ def mcp(
     """
     from hub.app import WorkerThread
     from hub.cli import open_engine, register_workers
+    from hub.drafting import draft_tool
     from hub.job_types import close_handlers, gateway_of, hub_policies, job_handlers
     from protocols.mcp import McpEndpoint
     from registry import InvalidEntry, Principal, parse_scopes
@@ -173,7 +174,10 @@ def mcp(
         worker.start()
     principal = Principal(name=f"stdio:{os.environ.get('USER', 'local')}", scopes=granted)
     try:
-        asyncio.run(McpEndpoint(engine, gateway=gateway_of(handlers)).run_stdio(principal))  # federated tools too
+        files = Path(settings.model_files) if settings.model_files else None
+        endpoint = McpEndpoint(engine, gateway=gateway_of(handlers),  # federated tools too
+                               extra_tools=(draft_tool(engine, registry.store, files),))
+        asyncio.run(endpoint.run_stdio(principal))
     except KeyboardInterrupt:
         pass
     finally:

@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from protocols.mcp._builtin_tools import BuiltinTool, ToolRefusal
     from protocols.mcp.server import McpEndpoint
 
-__all__ = ["McpEndpoint"]
+__all__ = ["BuiltinTool", "McpEndpoint", "ToolRefusal"]
 
 
 def __getattr__(name: str) -> Any:
@@ -32,4 +33,8 @@ def __getattr__(name: str) -> Any:
         from protocols.mcp.server import McpEndpoint
 
         return McpEndpoint
+    if name in ("BuiltinTool", "ToolRefusal"):  # tools the hub adds beside the agenthub_* ones (extra_tools)
+        from protocols.mcp import _builtin_tools
+
+        return getattr(_builtin_tools, name)
     raise AttributeError(name)

@@ -9,7 +9,7 @@ with ``{"error": {"type", "message"}}``), which the model can read and act on.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,14 @@ _SCAN_PAGES = 10  # engine pages read to fill one page of the tasks a caller may
 
 class Forbidden(Exception):
     """The caller may not do this (a task that is not theirs to complete): a tool error, not a protocol error."""
+
+
+class ToolRefusal(Exception):
+    """A tool the hub adds (``extra`` below) refuses the call: ``{"error": {"type": kind, "message": ...}}``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 Handler = Callable[[Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -70,7 +78,10 @@ class BuiltinTool:
 
 
 class BuiltinTools:
-    def __init__(self, engine: Engine) -> None:
+    """The ``agenthub_*`` tools, and those the hub adds (``extra``: tools of layers this package may not import,
+    such as discover's drafts), under the same scopes, argument checks and tool errors."""
+
+    def __init__(self, engine: Engine, extra: Sequence[BuiltinTool] = ()) -> None:
         self.engine = engine
         self.by_name = {
             tool.name: tool
@@ -150,6 +161,10 @@ class BuiltinTools:
                 ),
             )
         }
+        for tool in extra:
+            if tool.name in self.by_name:
+                raise ValueError(f"the hub's tool '{tool.name}' is defined twice")
+            self.by_name[tool.name] = tool
 
     def tools(self, principal: Principal) -> list[Tool]:
         return [tool.as_tool() for tool in self.by_name.values() if principal.has(tool.scope)]
@@ -174,6 +189,8 @@ class BuiltinTools:
             return tool_error("invalidArguments", str(exc))
         except Forbidden as exc:
             return tool_error("forbidden", str(exc))
+        except ToolRefusal as exc:
+            return tool_error(exc.kind, str(exc))
 
     # --- handlers: plain JSON in, plain JSON out ---------------------------------------------
 

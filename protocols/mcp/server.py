@@ -34,7 +34,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import math
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,7 @@ from starlette.types import ASGIApp
 from engine import Engine
 from engine.store import DatabaseBusy
 from protocols import tracecontext
-from protocols.mcp._builtin_tools import BuiltinTools
+from protocols.mcp._builtin_tools import BuiltinTool, BuiltinTools
 from protocols.mcp._context import Context, ServerState, in_thread, principal_of, tool_error
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._logging import LogLevels
@@ -135,6 +135,7 @@ class McpEndpoint:
         limits: McpLimits | None = None,
         gateway: Gateway | None = None,
         virtual_servers: Callable[[str], VirtualServer | None] | None = None,
+        extra_tools: Sequence[BuiltinTool] = (),
     ) -> None:
         if not (math.isfinite(call_timeout_s) and call_timeout_s >= 0):
             raise ValueError("call_timeout_s must be a finite number of seconds, 0 or more")
@@ -144,7 +145,7 @@ class McpEndpoint:
         self._rate = CallRate(limits.rate_per_minute, limits.rate_burst)
         self._log_levels = LogLevels()
         self._processes = ProcessTools(engine, call_timeout_s, self._log_levels)
-        self._builtins = BuiltinTools(engine)
+        self._builtins = BuiltinTools(engine, extra_tools)
         self._resources = Resources(engine)
         self._prompts = Prompts(engine)
         self._subscriptions = Subscriptions(engine, self._resources)

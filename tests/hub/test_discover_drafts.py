@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from hub.cli import app
 from tests.discover.test_drafts import IMPROVED, OWNED
 from tests.discover.test_log_import import orders_csv
-from tests.hub.harness import LiveHub, serve_hub
+from tests.hub.harness import LiveHub, assistant, serve_hub
 from tests.hub.web.console import csrf_of, signed_in_client
 
 
@@ -171,3 +171,31 @@ def test_the_console_shows_a_draft_marked_on_its_diagram_and_offers_the_decision
         assert done.status_code == 303 and done.headers["location"] == f"{path}?message=rejected"
     with hub.client() as c:
         assert c.get(f"/api/v1/discover/drafts/{draft['id']}").json()["reason"] == "keep the old name"
+
+
+@pytest.mark.anyio
+async def test_an_assistant_with_the_deploy_scope_drafts_a_change_over_mcp_and_one_without_it_sees_no_tool(
+    hub: LiveHub, people: dict[str, str], tmp_path: Path
+) -> None:
+    owned, improved = (text.replace('<bpmn:process id="claim"', '<bpmn:process id="claim_mcp"')
+                       for text in (OWNED, IMPROVED))
+    script = tmp_path / "draft.json"
+    script.write_text(json.dumps([{"final": {"bpmn": improved}}]))
+    with hub.client() as c:
+        c.post("/api/v1/deployments", files=[("files", ("claim_mcp.bpmn", owned.encode(), "application/xml"))]
+               ).raise_for_status()
+    async with assistant(hub, people["ada"]) as client:
+        assert "agenthub_draft" in {tool.name for tool in (await client.list_tools()).tools}
+        made = await client.call_tool("agenthub_draft", {"processId": "claim_mcp", "goal": "tell customers",
+                                                         "model": f"scripted:{script}"})
+        unknown = await client.call_tool("agenthub_draft", {"processId": "nowhere", "goal": "x", "model": "offline"})
+    assert not made.is_error and made.structured_content is not None
+    draft = made.structured_content
+    assert (draft["processId"], draft["state"], draft["requestedBy"]) == ("claim_mcp", "proposed", "ada")
+    assert draft["checksPassed"] and draft["diff"]
+    assert unknown.is_error and unknown.structured_content is not None
+    assert unknown.structured_content["error"]["type"] == "notFound"
+    async with assistant(hub, people["bob"]) as client:  # no deploy scope: not offered
+        assert "agenthub_draft" not in {tool.name for tool in (await client.list_tools()).tools}
+    with hub.client(people["ada"]) as c:  # the draft waits for an owner, as any other
+        assert c.get(f"/api/v1/discover/drafts/{draft['id']}").json()["state"] == "proposed"
