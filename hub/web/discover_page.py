@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from discover import DiscoverError, agent_behaviour, brief, inventory
 from discover.timeline import timeline
 from hub.web import plots
-from hub.web.render import PageError, blocking, hub_of, page, render, require_page
+from hub.web.render import PageError, blocking, hub_of, page, render, require_page, signed_in
 
 __all__ = ["duration", "routes"]
 
@@ -86,7 +86,8 @@ def _brief_page(request: Request, process_id: str) -> dict[str, Any]:
         raise PageError(404, str(exc)) from None
     latest = engine.definitions(process_id)[-1]["version"]
     return {"process_id": process_id, "version": latest, "brief": b, "timeline": line, "agents": agents,
-            "plots": _plots(b, line), "state": _bottleneck_state(b["waitingByElement"]), "duration": duration}
+            "plots": _plots(b, line), "state": _bottleneck_state(b["waitingByElement"]), "duration": duration,
+            "may_draft": signed_in(request).has("deploy")}
 
 
 @page

@@ -1,6 +1,9 @@
 """The console's drafts: AI-drafted process changes to look at, and to approve or reject where one may.
 
-``GET /discover/drafts`` lists them (newest first); ``GET /discover/drafts/{id}``
+``POST /discover/{processId}/draft`` (the form on a process's brief page, for
+whom has ``deploy``) asks the model named there for a draft towards the goal
+given, as ``agenthub draft`` does, and shows it. ``GET /discover/drafts``
+lists them (newest first); ``GET /discover/drafts/{id}``
 shows one: its goal and checks, the diagram of the drafted model with what
 was added or changed marked (static/diagram.js, mode "diff"), the removed
 elements and flows listed (they are not in the drafted diagram), and once
@@ -12,6 +15,7 @@ routes check it again. Reading needs ``read``; deciding, ``tasks`` (as REST).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -20,14 +24,15 @@ from starlette.routing import BaseRoute, Route
 
 from discover.draft_diff import marks
 from discover.drafts import Drafts
-from discover.exceptions import DiscoverError, DraftConflict, DraftRefused, UnknownDraft
-from hub.drafting import draft_json
+from discover.exceptions import DiscoverError, DraftConflict, DraftRefused, UnknownDraft, UnknownProcess
+from hub.drafting import draft_json, model_ask
 from hub.web.discover_page import duration
 from hub.web.render import PageError, blocking, form, hub_of, page, render, require_page, signed_in
 
 __all__ = ["routes"]
 
-_MESSAGES = {"approved": "Approved: the draft is deployed as a new version.", "rejected": "Rejected."}
+_MESSAGES = {"approved": "Approved: the draft is deployed as a new version.", "rejected": "Rejected.",
+             "proposed": "Drafted: it waits for a person of the process's owner group to approve it."}
 
 
 def _drafts(request: Request) -> Drafts:
@@ -100,6 +105,25 @@ async def approve(request: Request) -> Response:
 
 
 @page
+async def propose(request: Request) -> Response:
+    who = require_page(request, "deploy")
+    data = await form(request)
+    process_id = request.path_params["processId"]
+    goal, model = (str(data.get(name) or "").strip() for name in ("goal", "model"))
+    if not goal or not model:
+        raise PageError(400, "say what the change should achieve (goal) and which model drafts it")
+    files = hub_of(request).settings.model_files
+    ask = model_ask(model, Path(files) if files else None)
+    try:
+        draft = await blocking(_drafts(request).propose, process_id, goal, model, ask, by=who.name)
+    except UnknownProcess as exc:
+        raise PageError(404, str(exc)) from None
+    except DiscoverError as exc:
+        raise PageError(400, str(exc)) from None
+    return RedirectResponse(f"/discover/drafts/{draft.id}?message=proposed", status_code=303)
+
+
+@page
 async def reject(request: Request) -> Response:
     who = require_page(request, "tasks")
     data = await form(request)
@@ -115,4 +139,5 @@ routes: list[BaseRoute] = [  # before discover_page's: /discover/{processId} wou
     Route("/discover/drafts/{draftId}/diagram.bpmn", draft_diagram, methods=["GET"]),
     Route("/discover/drafts/{draftId}/approve", approve, methods=["POST"]),
     Route("/discover/drafts/{draftId}/reject", reject, methods=["POST"]),
+    Route("/discover/{processId}/draft", propose, methods=["POST"]),
 ]

@@ -56,3 +56,26 @@ def test_a_draft_is_drawn_with_its_changes_marked_and_an_owner_approves_it_there
     assert "Deployed as version 2." in " ".join(page.inner_text("main").split())
     assert page.locator("h1 .muted").inner_text() == "deployed"
     assert page.errors == []
+
+
+def test_a_person_with_the_deploy_scope_asks_for_a_draft_from_the_brief_page_and_one_without_it_sees_no_form(
+    drafted: tuple[LiveHub, str, int], page: Any, tmp_path: Path
+) -> None:
+    hub, cy, _ = drafted
+    script = tmp_path / "again.json"
+    script.write_text(json.dumps([{"final": {"bpmn": IMPROVED}}]))
+    dee = person(hub, "dee", ["analysts"], ["read", "deploy"])
+    sign_in(page, hub, cy)  # read and tasks, no deploy: no form
+    page.goto(f"{hub.url}/discover/claim")
+    assert page.locator("form.draft-form").count() == 0
+    page.context.clear_cookies()
+    sign_in(page, hub, dee)
+    page.goto(f"{hub.url}/discover/claim")
+    page.fill("form.draft-form input[name=goal]", "tell customers")
+    page.fill("form.draft-form input[name=model]", f"scripted:{script}")
+    page.click("button[data-action=draft]")
+    page.wait_for_url(f"{hub.url}/discover/drafts/*?message=proposed")
+    assert "waits for a person of the process's owner group" in " ".join(page.inner_text("main").split())
+    assert page.locator("h1 .muted").inner_text() == "proposed"
+    assert page.locator("button[data-action=approve]").count() == 0  # dee is not an owner
+    assert page.errors == []
