@@ -48,7 +48,7 @@ from hub.api import (
 from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.camunda_api import routes as camunda_routes
-from hub.drafting import draft_tool
+from hub.draft_tool import draft_tool
 from hub.guard import Guard
 from hub.inbound import inbound_routes
 from hub.job_types import (

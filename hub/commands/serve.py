@@ -147,7 +147,7 @@ def mcp(
     """
     from hub.app import WorkerThread
     from hub.cli import open_engine, register_workers
-    from hub.drafting import draft_tool
+    from hub.draft_tool import draft_tool
     from hub.job_types import close_handlers, gateway_of, hub_policies, job_handlers
     from protocols.mcp import McpEndpoint
     from registry import InvalidEntry, Principal, parse_scopes
