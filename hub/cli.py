@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -385,29 +386,46 @@ def worker(
 ) -> None:
     """Run the worker loop: execute due jobs, the hub's built-in job types (agents' model steps, http, mcp, a2a)
     and the @worker handlers of --workers, and fire due timers."""
-    register_workers(workers)
-    engine = open_engine(db)
-    with job_types(engine, database_url(db)) as handlers:
-        loop = WorkerLoop(
-            engine, handlers, settings=WorkerSettings(concurrency=concurrency, lease_ms=int(lease * 1000))
-        )
-        typer.echo(f"worker {loop.name}: firing timers; handling {', '.join(handlers.types())}", err=True)
+    # The signals are caught from the start: one that comes while the worker loads (its imports, the database,
+    # the handlers: seconds on a busy machine) stops the loop before it claims anything.
+    loops: list[WorkerLoop] = []
+    asked = threading.Event()
 
-        def counts() -> str:
-            return (
-                f"worker {loop.name}: {loop.completed} jobs completed, {loop.failed} failed attempts, "
-                f"{loop.fired} timers fired"
-            )
-
-        def say(line: str) -> None:
-            typer.echo(f"worker {loop.name}: {line}", err=True)
-
-        try:
-            with stop_on_signals(loop.stop, say), LiveCount(counts):
-                loop.run(until_idle=until_idle)
-        except KeyboardInterrupt:
+    def stop() -> None:
+        asked.set()
+        for loop in loops:
             loop.stop()
-        typer.echo(counts(), err=True)
+
+    def say(line: str) -> None:
+        typer.echo(f"worker {loops[0].name if loops else os.getpid()}: {line}", err=True)
+
+    try:
+        with stop_on_signals(stop, say):
+            register_workers(workers)
+            engine = open_engine(db)
+            with job_types(engine, database_url(db)) as handlers:
+                loop = WorkerLoop(
+                    engine, handlers, settings=WorkerSettings(concurrency=concurrency, lease_ms=int(lease * 1000))
+                )
+                loops.append(loop)
+                if asked.is_set():
+                    loop.stop()
+                typer.echo(f"worker {loop.name}: firing timers; handling {', '.join(handlers.types())}", err=True)
+
+                def counts() -> str:
+                    return (
+                        f"worker {loop.name}: {loop.completed} jobs completed, {loop.failed} failed attempts, "
+                        f"{loop.fired} timers fired"
+                    )
+
+                with LiveCount(counts):
+                    loop.run(until_idle=until_idle)
+                typer.echo(counts(), err=True)
+    except KeyboardInterrupt:  # a second signal: stopped at once
+        stop()
+        if loops:
+            typer.echo(f"worker {loops[0].name}: {loops[0].completed} jobs completed, {loops[0].failed} failed "
+                       f"attempts, {loops[0].fired} timers fired", err=True)
 
 
 @contextlib.contextmanager

@@ -309,8 +309,11 @@ def run_background(session: Session, code: str) -> str | None:
         problem = wait_healthy(job, port)
         if problem:
             return problem + "\n(does `agenthub serve` honour AGENTHUB_PORT?)" if replaced else problem
-    else:
-        time.sleep(3)
+    else:  # a reader presses Ctrl-C once the command has said it runs, not while it is still starting
+        deadline = time.monotonic() + 60
+        while job.alive() and not job.output().strip() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
     if not job.alive():
         return f"stopped by itself, exit {job.process.returncode}:\n{_tail(job.output())}"
     code_at_stop = job.stop(signal.SIGINT)

@@ -50,6 +50,9 @@ class CallRecord:
     context_id: str | None = None
     answered: int = 0  # the last round of a person's answers (to the task's input-required) sent to the agent
     waited_since: int | None = None  # ms since the epoch: when the job first left its worker to wait (WaitRemote)
+    # Not kept (never in to_json): this attempt resumed a task an earlier attempt started, which may have listed
+    # the call in the hub's list of waiting calls and then lost its wait's report (a lease lost under load).
+    resumed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {

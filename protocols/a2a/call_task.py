@@ -290,6 +290,7 @@ class A2ACallTask:
                 log.info("job %s: waiting again for task %s of agent '%s' (nothing is sent again)",
                          job.key, current.task_id, agent.name)
                 work = session.follow(current.task_id)
+                current = replace(current, resumed=True)
             else:
                 work = session.send(message, started=started)
             ended = await supervise(
@@ -370,8 +371,12 @@ class A2ACallTask:
         )
 
     async def _handled(self, job: Job, record: CallRecord) -> None:
-        """The task's outcome is in hand: the hub's list of waiting calls forgets the job (it may hold none)."""
-        if record.waited_since is not None:
+        """The task's outcome is in hand: the hub's list of waiting calls forgets the job (it may hold none).
+
+        Asked whenever the job may be listed: it waited without a worker, or this attempt resumed a task an
+        earlier attempt started (that one may have listed the call and then lost its wait's report).
+        """
+        if record.waited_since is not None or record.resumed:
             await self._calls.remove(job.key)
 
     async def _remember(self, job: Job, record: CallRecord) -> None:

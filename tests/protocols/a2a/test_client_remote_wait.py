@@ -75,6 +75,19 @@ def test_a_check_reads_the_task_once_waits_again_while_it_works_and_completes_on
     assert registry.a2a_calls.page() == []  # handled: the hub forgets the call
 
 
+def test_a_wait_whose_report_was_lost_is_still_forgotten_when_the_next_attempt_resumes_and_finishes_the_task(
+    registry: Registry, remote: RemoteAgent
+) -> None:
+    records = Records()
+    _leaves(registry, records)  # listed the call, but say its WaitRemote report never landed (a lease lost)
+    started = records.written[-1]  # the record as the engine kept it: the task, no waitedSince
+    assert "waitedSince" not in started and len(registry.a2a_calls.page()) == 1
+    remote.release()
+    outcome = run(handler(registry, records, inline_wait_s=INLINE_S), job(ASK, {**WAIT, RECORD_VARIABLE: started}))
+    assert outcome["a2aResult"]["state"] == "completed"
+    assert registry.a2a_calls.page() == []  # forgotten, not left for the sweep to cancel a finished task
+
+
 def test_the_check_at_the_deadline_cancels_the_task_and_throws_a2a_timeout(
     registry: Registry, remote: RemoteAgent
 ) -> None:
