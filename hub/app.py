@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from engine import Engine, WorkerLoop
 from engine.scheduler import WorkerRegistry, WorkerSettings
+from engine.store import sqlite_template
 from hub import health
 from hub import telemetry as hub_telemetry
 from hub.api import (
@@ -134,7 +135,7 @@ def create_app(
     workers: WorkerRegistry | None = None,
 ) -> Starlette:
     engine = engine or Engine.open(settings.db, synchronous=settings.sqlite_synchronous)
-    registry = registry or Registry.open(settings.db)
+    registry = registry or Registry.open(settings.db, templates=sqlite_template)
     engine.agent_policies = hub_policies(settings.agent_policies)
     engine.limits = settings.limits
     handlers = job_handlers(registry, settings, workers, engine=engine)

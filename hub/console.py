@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from engine import Channel
+from engine.store import sqlite_template
 from hub.settings import DEFAULT_DB
 from hub.tables import printable
 from protocols.actors import actor_of
@@ -50,6 +51,6 @@ def printable_url(url: str) -> str:
 def open_registry(url: str) -> Registry:
     """The registry on the database at ``url``, or the end of the command with one message."""
     try:
-        return Registry.open(url)
+        return Registry.open(url, templates=sqlite_template)
     except Exception as exc:
         fail(f"cannot open database '{printable_url(url)}': {exc}")

@@ -31,7 +31,7 @@ from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_ha
 from registry.pins import PinState
 from registry.push import PushConfig, PushDelivery, PushStore
 from registry.sessions import DEFAULT_SESSION_S, Session, Sessions
-from registry.store import RegistryStore
+from registry.store import RegistryStore, SchemaTemplates
 from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
 from registry.users import User, Users, parse_groups, valid_user_id
 from registry.virtual import VirtualServer, VirtualServers
@@ -54,8 +54,8 @@ class Registry:
         self.budgets = CallBudgets(store)
 
     @classmethod
-    def open(cls, url: str) -> Registry:
-        return cls(RegistryStore(url))
+    def open(cls, url: str, *, templates: SchemaTemplates | None = None) -> Registry:
+        return cls(RegistryStore(url, templates=templates))
 
     def close(self) -> None:
         self.store.close()
@@ -85,6 +85,7 @@ __all__ = [
     "RemoteAgent",
     "RemoteCall",
     "RemoteCalls",
+    "SchemaTemplates",
     "Session",
     "Sessions",
     "SyncReport",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import make_url
@@ -24,6 +25,21 @@ AuditActor: TypeAlias = str | Mapping[str, Any] | None
 audit row's ``actor`` column, the whole record into its data as ``by``."""
 
 
+_T = TypeVar("_T")
+
+
+class SchemaTemplates(Protocol):
+    """Replays what the first migration run of this process created on a new SQLite database, instead of
+    replaying the migrations (``engine.store.sqlite_template``, which the hub passes in: the registry does not
+    import the engine)."""
+
+    def names(self, raw: sqlite3.Connection) -> frozenset[str]: ...
+
+    def capture(self, raw: sqlite3.Connection, key: str, before: frozenset[str]) -> None: ...
+
+    def replay(self, raw: sqlite3.Connection, key: str) -> bool: ...
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -35,7 +51,8 @@ class RegistryStore:
     this keeps to plain SQLAlchemy Core and short transactions.
     """
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 30000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30000, templates: SchemaTemplates | None = None) -> None:
+        self._templates = templates
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {}
@@ -90,6 +107,10 @@ class RegistryStore:
             conn.rollback()
         if current == HEAD_REVISION:
             return
+        key, templates = f"registry:{HEAD_REVISION}", self._templates
+        before = self._raw(templates.names) if templates and current is None and self.dialect == "sqlite" else None
+        if templates and before is not None and self._raw(lambda raw: templates.replay(raw, key)):
+            return
         from alembic import command
         from alembic.config import Config
 
@@ -100,6 +121,15 @@ class RegistryStore:
                 conn.execute(text("SELECT pg_advisory_xact_lock(7243002)"))  # one migrator at a time
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        if templates and before is not None:
+            self._raw(lambda raw: templates.capture(raw, key, before))
+
+    def _raw(self, use: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``use`` the SQLite driver's own connection, outside any transaction."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert isinstance(raw, sqlite3.Connection)
+            return use(raw)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
