@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from discover.exceptions import UnknownProcess
 from discover.inventory import ProcessSummary, brief_of, collect
 from discover.log_store import ImportedLogs
-from discover.mining import conform, ensure_mining, frame_of, mine
+from discover.mining import conform, deployed_model, ensure_mining, frame_of, mine
 from discover.stats import ProcessStats
-from engine import Engine, NotFound
+from engine import Engine
 
 __all__ = ["log_brief", "log_conformance", "log_model", "log_summary"]
 
@@ -54,12 +53,7 @@ def log_conformance(engine: Engine, logs: ImportedLogs, name: str, process_id: s
     """How well the log's cases fit a deployed process version (its latest by default): matched by activity
     name (the log's activities against the model's task names)."""
     logs.get(name)
-    try:
-        xml = engine.definition_xml(process_id, version)
-        deployed = version or max(d["version"] for d in engine.definitions(process_id))
-    except (NotFound, ValueError):
-        raise UnknownProcess(f"process '{process_id}'" + (f" version {version}" if version else "")
-                             + " is not deployed") from None
+    xml, deployed = deployed_model(engine, process_id, version)
     ensure_mining()
     frame = frame_of(logs.traces(name), logs.catalog(name))
     ids = logs.case_ids(name, sorted({int(c) for c in frame["case:concept:name"]}))

@@ -41,8 +41,8 @@ from engine import Engine, NotFound
 from engine.event_log import LogFilter, Trace
 from engine.parser.layout import layout
 
-__all__ = ["MiningUnavailable", "conform", "conformance", "discover_model", "ensure_mining", "frame_of",
-           "mine"]
+__all__ = ["MiningUnavailable", "conform", "conformance", "deployed_model", "discover_model", "ensure_mining",
+           "frame_of", "mine"]
 
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _CASE, _ACTIVITY, _TIME = "case:concept:name", "concept:name", "time:timestamp"
@@ -136,15 +136,20 @@ def _named(xml: bytes, process_id: str) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
-def conformance(engine: Engine, process_id: str, version: int | None = None) -> dict[str, Any]:
-    """How well the instances of a deployed version (its latest by default) fit its model: token-based replay's
-    fitness and precision, and each instance that deviates with what it did that the model does not allow."""
+def deployed_model(engine: Engine, process_id: str, version: int | None = None) -> tuple[str, int]:
+    """The BPMN of a deployed version (its latest by default) and that version; ``UnknownProcess`` when none."""
     try:
         xml = engine.definition_xml(process_id, version)
-        deployed = version or max(d["version"] for d in engine.definitions(process_id))
+        return xml, version or max(d["version"] for d in engine.definitions(process_id))
     except (NotFound, ValueError):
         raise UnknownProcess(f"process '{process_id}'" + (f" version {version}" if version else "")
                              + " is not deployed") from None
+
+
+def conformance(engine: Engine, process_id: str, version: int | None = None) -> dict[str, Any]:
+    """How well the instances of a deployed version (its latest by default) fit its model: token-based replay's
+    fitness and precision, and each instance that deviates with what it did that the model does not allow."""
+    xml, deployed = deployed_model(engine, process_id, version)
     _pm4py()
     return conform(frame_of(engine.event_log.traces(LogFilter(process_id=process_id, version=deployed)),
                           ElementCatalog(engine)), xml, process_id, deployed, int)
