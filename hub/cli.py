@@ -399,6 +399,10 @@ def worker(
     def say(line: str) -> None:
         typer.echo(f"worker {loops[0].name if loops else os.getpid()}: {line}", err=True)
 
+    def counts(loop: WorkerLoop) -> str:
+        return (f"worker {loop.name}: {loop.completed} jobs completed, {loop.failed} failed attempts, "
+                f"{loop.fired} timers fired")
+
     try:
         with stop_on_signals(stop, say):
             register_workers(workers)
@@ -412,20 +416,13 @@ def worker(
                     loop.stop()
                 typer.echo(f"worker {loop.name}: firing timers; handling {', '.join(handlers.types())}", err=True)
 
-                def counts() -> str:
-                    return (
-                        f"worker {loop.name}: {loop.completed} jobs completed, {loop.failed} failed attempts, "
-                        f"{loop.fired} timers fired"
-                    )
-
-                with LiveCount(counts):
+                with LiveCount(lambda: counts(loop)):
                     loop.run(until_idle=until_idle)
-                typer.echo(counts(), err=True)
+                typer.echo(counts(loop), err=True)
     except KeyboardInterrupt:  # a second signal: stopped at once
         stop()
         if loops:
-            typer.echo(f"worker {loops[0].name}: {loops[0].completed} jobs completed, {loops[0].failed} failed "
-                       f"attempts, {loops[0].fired} timers fired", err=True)
+            typer.echo(counts(loops[0]), err=True)
 
 
 @contextlib.contextmanager

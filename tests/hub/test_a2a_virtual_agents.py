@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from engine.canonical import canonical_hash
 from hub.cli import app as cli
 from tests.hub.harness import LiveHub, serve_hub
+from tests.hub.test_mcp_virtual_servers import user_token
 from tests.protocols.a2a.harness import artifact_data, message, send
 
 pytestmark = pytest.mark.anyio
@@ -51,13 +52,6 @@ def hub(folder: Path) -> Iterator[LiveHub]:
             c.post("/api/v1/users", json={"id": "mallory", "groups": ["ops"]}).raise_for_status()
             c.put("/api/v1/mcp-servers/virtual/sales", json=SALES).raise_for_status()
         yield live
-
-
-def user_token(hub: LiveHub, user: str) -> str:
-    with hub.client() as c:
-        made = c.post("/api/v1/tokens", json={"name": f"{user}-token", "scopes": ["start"], "user": user})
-    assert made.status_code == 201, made.text
-    return str(made.json()["token"])
 
 
 @asynccontextmanager
