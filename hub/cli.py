@@ -385,7 +385,8 @@ def worker(
     db: Db = None,
 ) -> None:
     """Run the worker loop: execute due jobs, the hub's built-in job types (agents' model steps, http, mcp, a2a)
-    and the @worker handlers of --workers, and fire due timers."""
+    and the @worker handlers of --workers, and fire due timers; beside it, as serve does, poll the A2A tasks of
+    Camunda's polling catch events and cancel the remote tasks of withdrawn a2a waits."""
     # The signals are caught from the start: one that comes while the worker loads (its imports, the database,
     # the handlers: seconds on a busy machine) stops the loop before it claims anything.
     loops: list[WorkerLoop] = []
@@ -408,6 +409,8 @@ def worker(
             register_workers(workers)
             engine = open_engine(db)
             with job_types(engine, database_url(db)) as handlers:
+                from hub.job_types import running_sweeps  # loaded with the job types: the protocols' SDKs
+
                 loop = WorkerLoop(
                     engine, handlers, settings=WorkerSettings(concurrency=concurrency, lease_ms=int(lease * 1000))
                 )
@@ -416,7 +419,7 @@ def worker(
                     loop.stop()
                 typer.echo(f"worker {loop.name}: firing timers; handling {', '.join(handlers.types())}", err=True)
 
-                with LiveCount(lambda: counts(loop)):
+                with LiveCount(lambda: counts(loop)), running_sweeps(handlers, engine):
                     loop.run(until_idle=until_idle)
                 typer.echo(counts(loop), err=True)
     except KeyboardInterrupt:  # a second signal: stopped at once

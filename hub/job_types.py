@@ -10,8 +10,11 @@ the registry's servers and agents, and the hub-wide agent policies.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import Coroutine
+import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,7 +42,15 @@ from protocols.mcp.camunda_client import MCP_CLIENT_JOB_TYPE, MCP_REMOTE_CLIENT_
 from protocols.mcp.tool_task import McpToolTask
 from registry import Registry
 
-__all__ = ["close_handlers", "gateway_of", "hub_policies", "job_handlers", "remote_call_sweeps", "stop_waiting"]
+__all__ = [
+    "close_handlers",
+    "gateway_of",
+    "hub_policies",
+    "job_handlers",
+    "remote_call_sweeps",
+    "running_sweeps",
+    "stop_waiting",
+]
 
 _CAMUNDA_CONNECTORS: Final = ("io.camunda:", "io.camunda.connectors.")
 
@@ -122,6 +133,36 @@ def remote_call_sweeps(workers: WorkerRegistry, engine: Engine | None = None) ->
     calls = [h for h in workers.handlers.values() if isinstance(h, A2ACallTask)]
     polls = [CamundaA2aPolling(engine, h).poll_forever() for h in calls[:1]] if engine is not None else []
     return [*(h.sweep_forever() for h in calls), *polls]
+
+
+@contextlib.contextmanager
+def running_sweeps(workers: WorkerRegistry, engine: Engine) -> Iterator[None]:
+    """Run ``remote_call_sweeps`` for the block, on an event loop of their own in a background thread: what
+    ``agenthub worker`` runs beside its worker loop, as ``serve`` runs them beside its own. Leaving the block
+    cancels them and waits for them to end."""
+    coroutines = remote_call_sweeps(workers, engine)
+    if not coroutines:
+        yield
+        return
+    loop = asyncio.new_event_loop()
+    done = asyncio.Event()
+
+    async def sweep() -> None:
+        tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
+        await done.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(sweep(),), name="agenthub-sweeps", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(done.set)
+        thread.join(timeout=30)
+        if not thread.is_alive():
+            loop.close()
 
 
 def stop_waiting(workers: WorkerRegistry) -> None:

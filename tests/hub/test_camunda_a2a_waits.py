@@ -12,6 +12,10 @@ models are our own, with the properties of Camunda's element templates.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +32,7 @@ from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent, serve_agent
 from tests.hub.harness import LiveHub, serve_hub
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "a2a" / "camunda"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -151,3 +156,33 @@ def test_the_webhook_takes_a_task_as_a2a_0_3_agents_push_it_and_refuses_one_stil
         assert done["status"]["message"]["contents"] == [{"type": "text", "text": "all done"}]
         assert done["artifacts"][0]["contents"] == [{"type": "object", "content": {"n": 42}},
                                                     {"type": "text", "text": "42"}]
+
+
+def test_agenthub_worker_polls_the_catch_event_as_serve_does_when_the_hub_serves_without_its_worker(
+    tmp_path: Path,
+) -> None:
+    """``serve`` without its worker loop and ``agenthub worker`` beside it, as a real process: the worker sends the
+    message and polls the running task at the catch event until it is done (the CLI runs what serve runs)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TOKEN_ENV, TOKEN)
+        with serve_hub(tmp_path, worker=False) as live, live.client() as c, serve_agent(streaming=False) as remote:
+            name = "camunda_a2a_polling.bpmn"
+            c.post("/api/v1/deployments", files=[("files", (name, (MODELS / name).read_bytes(), "application/xml"))]
+                   ).raise_for_status()
+            registry = Registry.open(f"sqlite:///{tmp_path / 'hub.db'}")
+            register(registry, remote)
+            registry.close()
+            key = start(c, "camunda_a2a_polling", {"agentUrl": remote.url, "question": "mode:wait"})
+            env = {**os.environ, "AGENTHUB_HTTP_ALLOW": "127.0.0.1", "AGENTHUB_DB": f"sqlite:///{tmp_path / 'hub.db'}"}
+            worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], cwd=REPO, env=env,
+                                      stderr=subprocess.PIPE, text=True)
+            try:
+                until(lambda: waits_at(c, key, "WaitForCompletion"), "the polling catch event", timeout=60)
+                remote.release()
+                until(lambda: instance(c, key)["state"] == "completed", "the worker to poll the task done")
+                assert instance(c, key)["variables"]["completedClientResponse"]["status"] == {"state": "completed"}
+                assert len(remote.received) == 1
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                _, said = worker.communicate(timeout=30)
+            assert worker.returncode == 0, said
