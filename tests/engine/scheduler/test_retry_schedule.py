@@ -16,7 +16,7 @@ from engine.ports import ManualClock
 from tests.engine.scheduler.test_worker_loop import BPMN
 
 
-def _wait(condition: Any, timeout_s: float = 20) -> None:
+def _wait(condition: Any, timeout_s: float = 60) -> None:  # generous: a loaded CI machine
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, "timed out"
