@@ -47,14 +47,20 @@ def cli(hub: LiveHub, tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
-def tokens(cli: Cli) -> dict[str, str]:
-    """A token for each person: sam and fay and gus in finance, bob in support, ada the customer, root an admin."""
+def tokens(hub: LiveHub) -> dict[str, str]:
+    """A token for each person: sam and fay and gus in finance, bob in support, ada the customer, root an admin
+    (made by the admin over REST: a dozen CLI processes cost more than the tests; tests/hub/test_users.py covers
+    the CLI's side)."""
     made = {}
-    for user, groups, scopes in (("sam", "finance", "read,start,tasks"), ("fay", "finance", "read,tasks"),
-                                 ("gus", "finance", "read,tasks"), ("bob", "support", "read,tasks"),
-                                 ("ada", "", "read,tasks"), ("root", "ops", "admin")):
-        cli("user", "add", user, "--name", user.title(), *(["--groups", groups] if groups else []))
-        made[user] = cli("token", "create", "--user", user, "--scopes", scopes, "--name", user).stdout.splitlines()[-1]
+    with hub.client() as admin:
+        for user, groups, scopes in (("sam", "finance", "read,start,tasks"), ("fay", "finance", "read,tasks"),
+                                     ("gus", "finance", "read,tasks"), ("bob", "support", "read,tasks"),
+                                     ("ada", "", "read,tasks"), ("root", "ops", "admin")):
+            admin.post("/api/v1/users", json={"id": user, "name": user.title(),
+                                              "groups": groups.split(",") if groups else []}).raise_for_status()
+            answer = admin.post("/api/v1/tokens", json={"user": user, "name": user, "scopes": scopes.split(",")})
+            answer.raise_for_status()
+            made[user] = answer.json()["token"]
     return made
 
 
