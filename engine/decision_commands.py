@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.core import EngineCore
-from engine.decisions import decision_version
+from engine.decision_tools import DecisionToolSpec, decision_tool
+from engine.decisions import decision_version, load_version
 from engine.dmn import DecisionBinding, DmnError, evaluate_decision
 from engine.exceptions import InvalidInput, NotFound
 from engine.feel import to_json
@@ -68,6 +69,13 @@ class DecisionCommands:
         )
         name = found.graph.decisions[found.decision_id].name
         return DecisionResult(found.decision_id, name, found.version, found.key, to_json(outcome.value), evaluated)
+
+    def tools(self) -> list[DecisionToolSpec]:
+        """The decisions offered as tools: each one's newest version, where it is marked ``<agenthub:tool/>``."""
+        with self._k.store.reader() as tx:
+            newest = {str(r.decision_id): r for r in tx.decisions.versions()}  # ordered by id, then version
+            found = [decision_tool(load_version(tx, row)) for row in newest.values()]
+        return [spec for spec in found if spec is not None]
 
     def versions(self, decision_id: str | None = None) -> list[dict[str, Any]]:
         """Every deployed decision version (of one decision), by id and version."""

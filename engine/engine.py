@@ -32,6 +32,7 @@ from engine.agent.turn import AgentTurn
 from engine.core import EngineCore, Settled
 from engine.correlation import EventCommands
 from engine.decision_commands import DecisionCommands, DecisionResult
+from engine.decision_tools import DecisionToolSpec
 from engine.decisions import DeployedDecision
 from engine.deployment import Deployer, Deployment
 from engine.event_log import EventLogQueries
@@ -176,6 +177,10 @@ class Engine(Generic[StoreT]):
     def decisions(self, decision_id: str | None = None) -> list[dict[str, Any]]:
         """Every deployed decision version (of one decision)."""
         return self._decisions.versions(decision_id)
+
+    def decision_tools(self) -> list[DecisionToolSpec]:
+        """The decisions offered as tools (``<agenthub:tool/>``): each one's newest version, where it is marked."""
+        return self._decisions.tools()
 
     # --- instances --------------------------------------------------------------------------------
 

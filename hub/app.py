@@ -142,7 +142,7 @@ def create_app(
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
     traced = hub_telemetry.install() if settings.otel else None  # before the endpoints: they record through it
     endpoint = McpEndpoint(engine, limits=settings.mcp, gateway=gateway_of(handlers),
-                           virtual_servers=registry.virtual.find,
+                           virtual_servers=registry.virtual.find, registry=registry,
                            extra_tools=(draft_tool(engine, registry.store,
                                                    Path(settings.model_files) if settings.model_files else None),))
     # A2A push notifications go only where the http connector may go (AGENTHUB_HTTP_ALLOW), checked at connect time.

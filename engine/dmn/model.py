@@ -106,6 +106,7 @@ class TableInput:
     expression: str
     label: str | None = None
     allowed: str | None = None  # inputValues unary tests
+    type_ref: str | None = None  # the inputExpression's typeRef
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +143,14 @@ Boxed = (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ToolMark:
+    """``<agenthub:tool name=".." description=".."/>`` in a decision's ``extensionElements``: an MCP tool."""
+
+    name: str | None = None  # the tool's name; the decision id when not given
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
     id: str
     name: str
@@ -152,6 +161,8 @@ class Decision:
     required_knowledge: tuple[str, ...] = ()  # ids of BKMs and decision services
     version_tag: str | None = None  # zeebe:versionTag (Camunda 8) or camunda:versionTag (Camunda 7 modeler)
     line: int | None = None
+    description: str | None = None  # the decision's <description>
+    tool: ToolMark | None = None  # marked <agenthub:tool/>: offered as an MCP tool (engine.decision_tools)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

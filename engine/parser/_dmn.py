@@ -3,13 +3,16 @@
 Elements are matched by local name inside any of the DMN model namespaces
 (the root must be a ``definitions`` of one of them), so a model saved by any
 DMN modeler of those versions reads the same; ``camunda:versionTag`` on a
-decision (Camunda Modeler's DMN namespace) becomes the graph's version tag.
+decision (Camunda Modeler's DMN namespace) becomes the graph's version tag,
+and ``<agenthub:tool/>`` in a decision's ``extensionElements`` marks it as a
+tool (``engine.decision_tools``).
 Problems are collected with line and element id and raised together, as for
 BPMN. The evaluation is ``engine.dmn``'s; nothing here knows FEEL semantics.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from engine.dmn.model import (
@@ -35,8 +38,10 @@ from engine.dmn.model import (
     Rule,
     TableInput,
     TableOutput,
+    ToolMark,
 )
 from engine.dmn.model import Boxed as _Boxed
+from engine.parser._names import AGENTHUB
 from engine.parser._problems import ProblemSink
 from engine.parser._tree import Element, elements, line_of
 from engine.parser._xml import ParserLimits, load
@@ -44,6 +49,7 @@ from engine.parser.exceptions import BpmnParseError
 
 __all__ = ["DMN_NAMESPACES", "DmnParseError", "parse_dmn"]
 
+_TOOL_NAME: Final = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # what MCP clients accept as a tool name
 DMN_NAMESPACES: Final = frozenset({
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -99,6 +105,10 @@ def _type_ref(element: Element | None) -> str | None:
         return None
     raw = raw.strip()
     return raw.split(":", 1)[1] if raw.startswith(("feel:", "FEEL:")) else raw
+
+
+def _text_of(element: Element | None) -> str:
+    return "".join(str(t) for t in element.itertext()).strip() if element is not None else ""
 
 
 def _href(element: Element | None) -> str:
@@ -197,7 +207,7 @@ class _Reader:
                 self.sink.at(element, f"unknown aggregation {raw_aggregation!r}")
         inputs = tuple(
             TableInput(expression=_text(_kid(i, "inputExpression")) or "null", label=i.get("label"),
-                       allowed=_text(_kid(i, "inputValues")))
+                       allowed=_text(_kid(i, "inputValues")), type_ref=_type_ref(_kid(i, "inputExpression")))
             for i in _kids(element, "input")
         )
         outputs = tuple(
@@ -261,6 +271,20 @@ def _version_tag(element: Element) -> str | None:
     return None
 
 
+def _tool_mark(element: Element, sink: ProblemSink) -> ToolMark | None:
+    """``<extensionElements><agenthub:tool name? description?/>``: the decision is offered as an MCP tool."""
+    for extensions in _kids(element, "extensionElements"):
+        for tag, child in elements(extensions):
+            if tag != f"{{{AGENTHUB}}}tool":
+                continue
+            name = (child.get("name") or "").strip() or None
+            if name is not None and not _TOOL_NAME.match(name):
+                sink.at(child, f"agenthub:tool name '{name}' must be 1 to 128 letters, digits, dots, hyphens or "
+                               "underscores")
+            return ToolMark(name=name, description=(child.get("description") or "").strip() or None)
+    return None
+
+
 def _graph(root: Element, sink: ProblemSink) -> DecisionGraph:
     reader = _Reader(sink)
     graph = DecisionGraph(id=root.get("id") or "", name=root.get("name") or "", namespace=root.get("namespace") or "")
@@ -283,6 +307,7 @@ def _graph(root: Element, sink: ProblemSink) -> DecisionGraph:
                 required_inputs=_refs(element, "informationRequirement", "requiredInput"),
                 required_knowledge=_refs(element, "knowledgeRequirement", "requiredKnowledge"),
                 version_tag=_version_tag(element), line=line_of(element),
+                description=(_text_of(_kid(element, "description")) or None), tool=_tool_mark(element, sink),
             )
             tags.append(graph.decisions[ident].version_tag)
             if not ident:

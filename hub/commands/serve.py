@@ -175,7 +175,7 @@ def mcp(
     principal = Principal(name=f"stdio:{os.environ.get('USER', 'local')}", scopes=granted)
     try:
         files = Path(settings.model_files) if settings.model_files else None
-        endpoint = McpEndpoint(engine, gateway=gateway_of(handlers),  # federated tools too
+        endpoint = McpEndpoint(engine, gateway=gateway_of(handlers), registry=registry,  # federated tools too
                                extra_tools=(draft_tool(engine, registry.store, files),))
         asyncio.run(endpoint.run_stdio(principal))
     except KeyboardInterrupt:

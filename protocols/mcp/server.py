@@ -9,7 +9,7 @@ One ``McpEndpoint`` serves both transports from one low-level SDK ``Server``:
   opens with.
 
 Owns: mapping MCP requests onto the engine (``_process_tools``,
-``_builtin_tools``, ``_resources``, ``_tasks``, ``_prompts``, ``_logging``,
+``_decision_tools``, ``_builtin_tools``, ``_resources``, ``_tasks``, ``_prompts``, ``_logging``,
 ``_subscriptions``) and the limits on them. Capabilities are advertised
 where the protocol version defines them: Tasks on 2025-11-25, logging and
 resource subscriptions up to 2025-11-25 (2026-07-28 removed both).
@@ -65,6 +65,7 @@ from engine.store import DatabaseBusy
 from protocols import tracecontext
 from protocols.mcp._builtin_tools import BuiltinTool, BuiltinTools
 from protocols.mcp._context import Context, ServerState, in_thread, principal_of, tool_error
+from protocols.mcp._decision_tools import DecisionTools
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._logging import LogLevels
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
@@ -76,7 +77,7 @@ from protocols.mcp._subscriptions import Subscriptions
 from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
 from protocols.mcp._virtual import VirtualFront, processes_within, virtual_of
 from protocols.mcp.limits import McpLimits
-from registry import Principal, VirtualServer
+from registry import Principal, Registry, VirtualServer
 
 if TYPE_CHECKING:
     from protocols.gateway import Gateway
@@ -136,6 +137,7 @@ class McpEndpoint:
         gateway: Gateway | None = None,
         virtual_servers: Callable[[str], VirtualServer | None] | None = None,
         extra_tools: Sequence[BuiltinTool] = (),
+        registry: Registry | None = None,
     ) -> None:
         if not (math.isfinite(call_timeout_s) and call_timeout_s >= 0):
             raise ValueError("call_timeout_s must be a finite number of seconds, 0 or more")
@@ -146,6 +148,7 @@ class McpEndpoint:
         self._log_levels = LogLevels()
         self._processes = ProcessTools(engine, call_timeout_s, self._log_levels)
         self._builtins = BuiltinTools(engine, extra_tools)
+        self._decisions = DecisionTools(engine, registry)  # decisions marked <agenthub:tool/>; audited in registry
         self._resources = Resources(engine)
         self._prompts = Prompts(engine)
         self._subscriptions = Subscriptions(engine, self._resources)
@@ -225,11 +228,12 @@ class McpEndpoint:
         principal = principal_of(ctx)
         within = virtual_of(ctx)
         tools = await self._processes.tools() if principal.has("start") else []
+        decisions = await self._decisions.tools() if principal.has("start") and within is None else []
         federated = await self._gateway.tools(principal, within) if self._gateway is not None else []
         if within is not None:  # a virtual server: its processes and federated tools, none of the hub's own
             names = await self._virtual_processes(within)
             return ListToolsResult(tools=[*(t for t in tools if t.name in names), *federated])
-        return ListToolsResult(tools=[*tools, *self._builtins.tools(principal), *federated])
+        return ListToolsResult(tools=[*tools, *decisions, *self._builtins.tools(principal), *federated])
 
     async def _virtual_processes(self, within: VirtualServer) -> set[str]:
         return processes_within(await in_thread(self.engine.tools), within)
@@ -248,6 +252,9 @@ class McpEndpoint:
                 raise MCPError(
                     INVALID_PARAMS, f"unknown tool '{params.name}': list the tools to see what this hub offers"
                 )
+            decision = await self._decisions.find(params.name) if within is None else None
+            if decision is not None:
+                return await self._decisions.call(principal, decision, params.arguments)
             return await self._processes.call(ctx, principal, params.name, params.arguments)
         except DatabaseBusy:
             return tool_error(
