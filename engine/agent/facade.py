@@ -75,6 +75,7 @@ class AgentCommands:
                 tools=tools,
                 model_calls=agent.model_calls, deployment=tx.definitions.deployment_of(state.definition_key),
                 provider=provider if isinstance(provider, dict) else None,
+                max_tokens=None if agent.limits.tokens is None else max(agent.limits.tokens - agent.tokens, 1),
             )
 
     def deployment_file(self, deployment: int, name: str) -> str | None:

@@ -58,6 +58,7 @@ LIMIT_ERROR = "AGENT_LIMIT_REACHED"
 MODEL_RETRIES = 3
 MAX_CONTENT_CHARS = 64 * 1024  # a tool result or model text kept in the conversation, beyond which it is cut
 _MAX_CALL_ID = 64
+_MAX_STOP_REASON = 64  # a provider's stop reason ("endTurn", "maxTokens"), kept in the journal
 
 
 # --- starting -----------------------------------------------------------------------------------
@@ -247,9 +248,10 @@ def _usage(agent: AgentRun, usage: Any) -> dict[str, Any]:
         cost = Decimal(0)
     agent.tokens += tokens_in + tokens_out
     agent.cost += cost
-    model = usage.get("model")
+    model, stop = usage.get("model"), usage.get("stopReason")
     return {"model": model if isinstance(model, str) and model else agent.model, "inputTokens": tokens_in,
-            "outputTokens": tokens_out, "costUsd": str(cost), "latencyMs": _count(usage.get("latencyMs"))}
+            "outputTokens": tokens_out, "costUsd": str(cost), "latencyMs": _count(usage.get("latencyMs")),
+            **({"stopReason": stop[:_MAX_STOP_REASON]} if isinstance(stop, str) and stop else {})}
 
 
 def _calls(answer: dict[str, Any], call_no: int) -> list[dict[str, Any]] | None:

@@ -17,7 +17,8 @@ Conversation messages are plain JSON, one of::
 An answer is ``{"toolCalls": [{"id": str | None, "name": str, "arguments": {...} | str,
 "confidence": number | None}], "content": str | None}`` or ``{"final": <any JSON>,
 "content": str | None}``. Usage is ``{"model": str, "inputTokens": int,
-"outputTokens": int, "costUsd": number, "latencyMs": int}`` (missing numbers count as 0).
+"outputTokens": int, "costUsd": number, "latencyMs": int}`` (missing numbers count as 0), plus
+``"stopReason": str`` where the provider says why it stopped (kept in the journal).
 """
 
 from __future__ import annotations
@@ -57,3 +58,4 @@ class AgentTurn:
     # a Camunda AI Agent's provider configuration (its ``provider`` variable, secrets as {{secrets.NAME}}):
     # protocols.llm.camunda_providers maps it to the model to call (engine.agent.camunda)
     provider: dict[str, Any] | None = None
+    max_tokens: int | None = None  # what is left of the agent's token budget (maxTokens), None without one

@@ -7,6 +7,7 @@ ModelError                 base: the model step failed; the job fails, is retrie
  +-- NoRuleMatched         no rule of a rules file applies to the conversation
  +-- RuleFailed            a rule's FEEL expression could not be evaluated
  +-- ModelCallFailed       the provider call failed: connection, HTTP status, timeout or an unreadable response
+ +-- ModelUnavailable      no retry can help this step (``mcp:sampling`` with no caller to ask): an incident at once
 
 None of them is a BPMN error on purpose: a model that cannot answer is an
 operational problem (a key, an endpoint, a file), and an incident is where an
@@ -23,6 +24,7 @@ __all__ = [
     "ModelCallFailed",
     "ModelError",
     "ModelFileInvalid",
+    "ModelUnavailable",
     "NoRuleMatched",
     "RuleFailed",
     "ScriptExhausted",
@@ -62,3 +64,8 @@ class RuleFailed(ModelError):
 
 class ModelCallFailed(ModelError):
     pass
+
+
+class ModelUnavailable(ModelError):
+    """The model cannot answer this step and retrying will not change that: ``ModelTask`` fails the job without
+    retries, so the incident says why at once (``ModelTask`` turns it into ``JobFailure(retries=0)``)."""

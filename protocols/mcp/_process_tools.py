@@ -21,7 +21,9 @@ What comes back depends on where the instance stands when the budget ends:
 Every result carries ``_meta["agenthub/instance"]`` and ``_meta["agenthub/state"]``.
 While the call follows the instance, its journal goes to the client as
 progress and log messages (``_logging``), and a user task for the caller
-becomes an elicitation when the client can answer one (``_elicitation``).
+becomes an elicitation when the client can answer one (``_elicitation``),
+and an agent of the instance whose model is ``mcp:sampling`` asks the
+client's own model (``sampling``).
 
 A process with Camunda's MCP start event is listed under the tool name its
 template gives (``engine.exposure``) and a call starts it at that start event.
@@ -49,6 +51,7 @@ from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
 from protocols.mcp._elicitation import MAX_ROUNDS, ask_caller, can_elicit
 from protocols.mcp._logging import JournalFeed, LogLevels
+from protocols.mcp.sampling import CALLERS, PendingCaller, SamplingCallers, caller_of
 from registry import Principal
 
 BUILTIN_PREFIX = "agenthub_"
@@ -93,10 +96,12 @@ def as_tool(spec: ToolSpec) -> Tool:
 class ProcessTools:
     """Starting exposed processes for tool calls, and turning instances into tool results."""
 
-    def __init__(self, engine: Engine, call_timeout_s: float, log_levels: LogLevels | None = None) -> None:
+    def __init__(self, engine: Engine, call_timeout_s: float, log_levels: LogLevels | None = None,
+                 sampling: SamplingCallers = CALLERS) -> None:
         self.engine = engine
         self.call_timeout_s = call_timeout_s
         self.log_levels = log_levels or LogLevels()
+        self.sampling = sampling
 
     async def tools(self) -> list[Tool]:
         """Read from the engine on every listing, so a new deployment shows without a restart."""
@@ -128,10 +133,18 @@ class ProcessTools:
     async def call(
         self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None
     ) -> CallToolResult:
+        with self.sampling.opening() as pending:  # the instance's mcp:sampling model steps ask this call's client
+            return await self._call(ctx, principal, name, arguments, pending)
+
+    async def _call(
+        self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
+        pending: PendingCaller,
+    ) -> CallToolResult:
         began = time.monotonic()
         started = await self.start(principal, name, arguments)
         if isinstance(started, CallToolResult):
             return started
+        pending.bind(started.key, caller_of(ctx, began + self.budget(ctx)))
         budget = self.budget(ctx) - (time.monotonic() - began)
         feed = JournalFeed(ctx, self.engine, started.key, self.log_levels.allowed(ctx))
 

@@ -10,8 +10,9 @@ Host and Origin through untouched.
 The suite's "everything server" fixtures (``test_simple_text``, images,
 audio, embedded resources, errors, progress, logging, its prompts and
 ``test://`` resources) are processes under ``mcp_fixtures/``, deployed
-exposed and run through the real process-tool path. Scenarios still out of
-reach (elicitation, sampling, SEP-2322 and SEP-2663 fixtures) are listed
+exposed and run through the real process-tool path (``test_sampling``: an
+agent on ``mcp:sampling``). Scenarios still out of
+reach (SEP-2322 and SEP-2663 fixtures) are listed
 with their reasons in ``mcp-conformance-expected-failures.yml``; the lifecycle,
 tools-list, ping, stateless and DNS-rebinding scenarios must pass and are
 not allowed in that file.

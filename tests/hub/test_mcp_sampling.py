@@ -1,0 +1,142 @@
+"""MCP sampling on a live hub: an agent with ``model="mcp:sampling"`` runs on the calling assistant's own model.
+
+The official ``mcp`` client answers ``sampling/createMessage`` with its ``sampling_callback``; a client without
+the capability gets a tool error naming why, and the instance an incident that says the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import (
+    CreateMessageRequestParams,
+    CreateMessageResult,
+    CreateMessageResultWithTools,
+    SamplingCapability,
+    SamplingToolsCapability,
+    TextContent,
+    ToolResultContent,
+    ToolUseContent,
+)
+
+from tests.hub.harness import LiveHub, serve_hub
+
+pytestmark = pytest.mark.anyio
+FIXTURE = Path(__file__).resolve().parent / "mcp_fixtures" / "test_sampling.bpmn"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    with serve_hub(tmp_path_factory.mktemp("sampling")) as live:
+        live.deploy("sampling_agent.bpmn", expose=True)
+        with live.client() as rest:
+            files = [("files", (FIXTURE.name, FIXTURE.read_bytes(), "application/xml"))]
+            rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
+        yield live
+
+
+async def _call(hub: LiveHub, tool: str, arguments: dict[str, Any], mode: str = "legacy", **options: Any) -> Any:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {hub.admin}"}, timeout=30) as http,
+        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode, **options) as client,
+    ):
+        return await client.call_tool(tool, arguments)
+
+
+def _journal(hub: LiveHub, instance: int) -> list[dict[str, Any]]:
+    with hub.client() as rest:
+        answer = rest.get(f"/api/v1/process-instances/{instance}/journal", params={"limit": 1000})
+        answer.raise_for_status()
+        return list(answer.json()["items"])
+
+
+async def test_a_process_tool_whose_agent_uses_mcp_sampling_runs_on_the_callers_model(hub: LiveHub) -> None:
+    asked: list[CreateMessageRequestParams] = []
+
+    async def sample(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        asked.append(params)
+        return CreateMessageResult(
+            role="assistant", content=TextContent(text="Paris"), model="test-model", stop_reason="endTurn"
+        )
+
+    done = await _call(hub, "test_sampling", {"prompt": "The capital of France?"}, sampling_callback=sample)
+    [params] = asked
+    assert [(m.role, m.content.text) for m in params.messages] == [("user", "The capital of France?")]  # type: ignore[union-attr]
+    assert params.max_tokens == 4096 and params.tools is None and params.model_preferences is None
+    assert not done.is_error
+    assert [b.text for b in done.content if isinstance(b, TextContent)][-1] == "LLM response: Paris"
+    called = [e for e in _journal(hub, done.meta["agenthub/instance"]) if e["type"] == "agent_model_called"]
+    assert [(e["data"]["model"], e["data"]["stopReason"], e["data"]["inputTokens"]) for e in called] == [
+        ("test-model", "endTurn", 0)
+    ]
+
+
+async def test_a_client_with_sampling_tools_gets_the_agents_tools_its_budget_and_its_model_hints(
+    hub: LiveHub,
+) -> None:
+    asked: list[CreateMessageRequestParams] = []
+
+    async def sample(context: Any, params: CreateMessageRequestParams) -> CreateMessageResultWithTools:
+        asked.append(params)
+        if len(asked) == 1:
+            use = ToolUseContent(id="u1", name="order_status", input={})
+            return CreateMessageResultWithTools(role="assistant", content=[use], model="m", stop_reason="toolUse")
+        return CreateMessageResultWithTools(role="assistant", content=TextContent(text="It has shipped."), model="m")
+
+    done = await _call(
+        hub,
+        "sampling_agent",
+        {"question": "Where is order 7?"},
+        sampling_callback=sample,
+        sampling_capabilities=SamplingCapability(tools=SamplingToolsCapability()),
+    )
+    first, second = asked
+    assert first.system_prompt == "You answer questions about orders." and first.max_tokens == 500
+    assert [t.name for t in first.tools or []] == ["order_status"]
+    assert [h.name for h in (first.model_preferences and first.model_preferences.hints) or []] == ["claude-test"]
+    use, result = second.messages[-2:]
+    assert isinstance(use.content, list) and isinstance(use.content[0], ToolUseContent)
+    assert isinstance(result.content, list) and isinstance(result.content[0], ToolResultContent)
+    assert result.content[0].tool_use_id == "u1"
+    assert not done.is_error and done.structured_content["reply"]["response"] == "It has shipped."
+
+
+async def _never(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+    raise AssertionError("a 2026-07-28 connection cannot carry a sampling request")
+
+
+@pytest.mark.parametrize(("mode", "callback"), [("legacy", None), ("2026-07-28", _never)])
+async def test_a_client_without_the_sampling_capability_gets_an_error_and_the_instance_an_incident_saying_why(
+    hub: LiveHub, mode: str, callback: Any
+) -> None:
+    failed = await _call(hub, "test_sampling", {"prompt": "Anyone there?"}, mode, sampling_callback=callback)
+    notes = " ".join(b.text for b in failed.content if isinstance(b, TextContent))
+    assert failed.is_error and (failed.meta or {})["agenthub/state"] == "incident"
+    assert "did not declare the 'sampling' capability" in notes
+    with hub.client() as rest:
+        incidents = rest.get("/api/v1/incidents", params={"instance": failed.meta["agenthub/instance"]}).json()
+    [incident] = incidents["items"]
+    assert "did not declare the 'sampling' capability" in incident["message"]
+
+
+async def test_an_instance_not_started_by_a_waiting_mcp_call_has_an_incident_saying_the_session_is_gone(
+    hub: LiveHub,
+) -> None:
+    with hub.client() as rest:
+        body = {"processId": "test_sampling", "variables": {"prompt": "over REST"}, "awaitCompletion": 20}
+        started = rest.post("/api/v1/process-instances", json=body)  # answers once the incident is raised
+        started.raise_for_status()
+        incidents = rest.get("/api/v1/incidents", params={"instance": started.json()["instance"]}).json()["items"]
+    assert started.json()["state"] == "incident"  # at once: no retry can find a caller
+    assert "the caller's MCP session is gone" in incidents[0]["message"]
