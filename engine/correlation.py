@@ -1,4 +1,5 @@
-"""Messages, signals and timers from outside: publishing, broadcasting and firing due timers."""
+"""Messages, signals and timers from outside: publishing, broadcasting and firing due timers; and what something
+outside that brings a waiting element's message (a poller) says about that wait: a note, or an incident."""
 
 from __future__ import annotations
 
@@ -105,3 +106,21 @@ class EventCommands:
             return len(rows)
 
         return self._k.atomic(work)
+
+    # --- waits kept going from outside (a poller that brings the message) ----------------------------
+
+    def note_wait(self, subscription: int, note: str | None, *, failures: int = 0,
+                  next_check_ms: int | None = None) -> bool:
+        """Note why the check that brings a waiting subscription's message failed (``failures`` in a row, checked
+        next at ``next_check_ms``), shown as the element's ``waitingFor``; None clears it. False: it is gone."""
+        return self._k.atomic(lambda tx: tx.messages.note(subscription, note, failures, next_check_ms))
+
+    def raise_wait_incident(self, instance: int, element_instance: int, kind: str, message: str, *,
+                            by: Actor | None = None) -> None:
+        """Put a waiting element in an incident that says why its wait cannot go on; resolving it changes nothing
+        but the incident (the element still waits, and its poller tries again)."""
+
+        def work(tx: StoreTx) -> None:
+            self._k.run(tx, instance, m.RaiseIncident(element_instance, kind, message, by=by))
+
+        self._k.atomic(work)

@@ -390,6 +390,14 @@ class Engine(Generic[StoreT]):
             return self._events.publish_message(name, correlation_key, variables, ttl_ms=ttl_ms,
                                                 message_id=message_id, by=by)
 
+    def note_wait(self, subscription: int, note: str | None, *, failures: int = 0,
+                  next_check_ms: int | None = None) -> bool:
+        return self._events.note_wait(subscription, note, failures=failures, next_check_ms=next_check_ms)
+
+    def raise_wait_incident(self, instance: int, element_instance: int, kind: str, message: str, *,
+                            by: Actor | None = None) -> None:
+        self._events.raise_wait_incident(instance, element_instance, kind, message, by=by)
+
     def broadcast_signal(self, name: str, variables: dict[str, Any] | None = None, *, by: Actor | None = None) -> int:
         """Broadcast a signal to every waiting catch event, signal start event and event subprocess."""
         with telemetry.command_span("broadcast_signal", signal_name=name):

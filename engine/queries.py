@@ -13,7 +13,7 @@ from engine.model import Process
 from engine.runtime import InstanceState, InstanceStatus
 from engine.scheduler.timers import from_millis
 from engine.store.protocol import StoreTx
-from engine.store.rows import IncidentRow, InstanceRow, JobRow, UserTaskRow
+from engine.store.rows import IncidentRow, InstanceRow, JobRow, SubscriptionRow, UserTaskRow
 from engine.store.task_order import TaskOrder
 from engine.views import IncidentView, InstanceView, TaskView
 
@@ -124,8 +124,11 @@ class Queries:
                     "name": r.name,
                     "correlationKey": r.correlation_key,
                     "instance": r.instance_key,
+                    "elementInstance": r.element_instance,
                     "element": r.element_id,
                     "process": r.process_id,
+                    **({"waitNote": r.wait_note} if r.wait_note else {}),
+                    "waitFailures": int(r.wait_failures or 0),
                 }
                 for r in tx.messages.subscriptions(instance)
             ]
@@ -239,6 +242,7 @@ def instance_view(
         status = "incident"
     if ready is None:
         ready = _by_key(tx.jobs.ready([state.key])) if state.status == InstanceStatus.ACTIVE else {}
+    noted = _noted_waits(tx, state)
     elements = [
         {
             "elementId": e.element_id,
@@ -246,6 +250,7 @@ def instance_view(
             "state": e.state.value,
             **({"incident": e.incident} if e.incident else {}),
             **({"waitingFor": waiting_for_worker(ready[e.job])} if e.job in ready else {}),
+            **({"waitingFor": noted[e.key]} if e.key in noted else {}),
         }
         for e in state.elements.values()
         if e.key != state.root and not e.inner  # an ad-hoc activation's scope is not an element of the model
@@ -262,6 +267,32 @@ def instance_view(
         ended_at=int(row.ended_at) if row is not None and row.ended_at is not None else None,
         started_by=state.started_by,
     )
+
+
+def _noted_waits(tx: StoreTx, state: InstanceState) -> dict[int, dict[str, Any]]:
+    """The ``waitingFor`` of elements whose message wait something outside keeps going and noted a problem on (a
+    poll that failed), by element instance; read only when an active element waits on a message at all."""
+    if state.status != InstanceStatus.ACTIVE or not any(
+        "message" in e.waits.values() for e in state.elements.values()
+    ):
+        return {}
+    return {int(r.element_instance): waiting_for_message(r) for r in tx.messages.subscriptions(state.key)
+            if r.wait_note and r.element_instance is not None}
+
+
+def waiting_for_message(row: SubscriptionRow) -> dict[str, Any]:
+    """An active element's ``waitingFor`` when it waits on a message that something outside brings and that
+    noted a problem: the message, what the last check said, how many failed in a row and when it checks next."""
+    waiting: dict[str, Any] = {
+        "message": row.name,
+        "correlationKey": row.correlation_key,
+        "subscription": int(row.key),
+        "lastError": str(row.wait_note)[:500],
+        "failures": int(row.wait_failures or 0),
+    }
+    if row.next_check_at is not None:
+        waiting["nextCheck"] = iso_utc(int(row.next_check_at))
+    return waiting
 
 
 def _by_key(rows: Sequence[JobRow]) -> dict[int, JobRow]:

@@ -38,7 +38,9 @@ from protocols.http import (
 from protocols.llm import ModelResolver, ModelTask
 from protocols.llm.camunda_task import TASK_TYPE as CAMUNDA_AGENT_TASK
 from protocols.llm.camunda_task import CamundaAgentTask
+from protocols.llm.documents import http_fetch
 from protocols.mcp.camunda_client import MCP_CLIENT_JOB_TYPE, MCP_REMOTE_CLIENT_JOB_TYPE, CamundaMcpClient
+from protocols.mcp.sampling import SAMPLING_PREFIX, sampling_model
 from protocols.mcp.tool_task import McpToolTask
 from registry import Registry
 
@@ -79,8 +81,10 @@ def job_handlers(
         # the federated calls an approval let through (or an MCP Task started): the gateway's, on mcp's pool and pins
         workers.register(GATEWAY_JOB_TYPE, Gateway(engine, registry, mcp, settings.gateway, egress))
         files = Path(settings.model_files) if settings.model_files else None
-        models = ModelTask(engine, ModelResolver.standard(files_root=files), secrets=http.secrets,
-                           camunda_model=settings.camunda_model)
+        resolver = ModelResolver.standard(files_root=files)
+        resolver.register(SAMPLING_PREFIX, sampling_model)  # mcp:sampling: the calling MCP client's own model
+        models = ModelTask(engine, resolver, secrets=http.secrets, camunda_model=settings.camunda_model,
+                           documents=http_fetch(http))  # a Camunda agent's prompt documents, under egress rules
         workers.register(MODEL_JOB_TYPE, models)
         # Camunda's AI Agent Task: one model turn per job, under Camunda's task headers (resultVariable=agent);
         # its provider's {{secrets.NAME}} are resolved at the model call, as a sub-process agent's, and only there

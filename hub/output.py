@@ -56,6 +56,10 @@ def _lines(lines: Sequence[str]) -> None:
 
 
 def _waiting_line(waiting: dict[str, Any]) -> str:
+    if "jobType" not in waiting:  # a message wait whose poller noted a failure (Camunda's A2A polling)
+        later = f"; polled again at {due_time(waiting['nextCheck'])} UTC" if waiting.get("nextCheck") else ""
+        return (f"waiting for message '{waiting['message']}': the last poll failed "
+                f"({waiting.get('failures', 0)} in a row): {clip(str(waiting['lastError']), 160)}{later}")
     remote = waiting.get("remoteWait")
     if isinstance(remote, dict):  # no worker holds it on purpose: it waits on remote work (WaitRemote)
         return (f"waiting on {clip(str(remote['reason']), 120)}; checked next at {due_time(remote['nextCheck'])} UTC"
@@ -93,7 +97,7 @@ def _unclaimed(view: InstanceView) -> dict[str, str]:
     found: dict[str, str] = {}
     for element in view.active_elements:
         waiting = element.get("waitingFor")
-        if waiting is not None and not waiting.get("claims"):
+        if waiting is not None and "jobType" in waiting and not waiting.get("claims"):
             job_type, since = str(waiting["jobType"]), str(waiting["since"])
             found[job_type] = min(since, found.get(job_type, since))
     return found

@@ -9,7 +9,7 @@ input variables, read when the agent starts:
     provider.type (and provider.<type>.*)   which model: ``protocols.llm.camunda_providers`` maps it
                                            to litellm, with credentials from secrets, at each model step
     data.systemPrompt.prompt               the system message
-    data.userPrompt.prompt / .documents    the user message
+    data.userPrompt.prompt / .documents    the user message (documents: ``camunda_documents``)
     data.limits.maxModelCalls              counted over the whole context, follow-up turns included
     data.response.format.type              text (``parseJson``) or json: how ``responseJson`` is made
     data.response.includeAssistantMessage  ``responseMessage`` in the result
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from engine.agent import gateway_a2a
+from engine.agent.camunda_documents import checked_documents, document_blocks, documents_of
 from engine.agent.camunda_memory import MemoryConfigError, window_size
 from engine.agent.turn import ToolDefinition
 from engine.model import AdHocSubProcess, FlowNode
@@ -130,7 +131,8 @@ def to_camunda(message: dict[str, Any], messages: list[dict[str, Any]]) -> None:
     role = message.get("role")
     if role in ("system", "user"):
         text = message.get("content")
-        messages.append({"role": role, "content": [_text_block(text if isinstance(text, str) else json.dumps(text))]})
+        messages.append({"role": role, "content": [_text_block(text if isinstance(text, str) else json.dumps(text)),
+                                                   *document_blocks(message)]})
     elif role == "assistant":
         text = response_text(message["final"], message.get("content")) if "final" in message \
             else message.get("content")
@@ -165,7 +167,9 @@ def from_camunda(messages: Any) -> list[dict[str, Any]]:
     for message in messages if isinstance(messages, list) else []:
         role = message.get("role") if isinstance(message, dict) else None
         if role == "user":
-            out.append({"role": "user", "content": _plain(message.get("content"))})
+            documents = documents_of(message.get("content"))
+            out.append({"role": "user", "content": _plain(message.get("content")),
+                        **({"documents": documents} if documents else {})})
         elif role == "assistant":
             text = _plain(message.get("content")) or None
             calls = message.get("toolCalls")
@@ -219,9 +223,7 @@ def start(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools: 
     if not isinstance(prompt, str) or not prompt.strip():
         raise ExpressionFailure(f"Camunda agent '{node.id}': data.userPrompt.prompt must be a text that is not "
                                 f"blank, but it was {prompt!r}")
-    documents = nested(data, "userPrompt", "documents")
-    if documents:  # Camunda sends document contents; here the model is told which documents the user gave
-        prompt = f"{prompt}\n\nDocuments: {json.dumps(documents, sort_keys=True, default=str)}"
+    documents = checked_documents(nested(data, "userPrompt", "documents"), f"Camunda agent '{node.id}'")
     if previous is not None and not isinstance(previous, dict):
         raise ExpressionFailure(f"Camunda agent '{node.id}': agentContext must be a context (a previous "
                                 f"agent.context) or null, not {type(previous).__name__}")
@@ -238,7 +240,7 @@ def start(step: Kernel, element: ElementInstance, node: AdHocSubProcess, tools: 
     if isinstance(system, str) and system.strip():
         messages.append({"role": "system", "content": system})
     messages.extend(from_camunda(earlier))
-    messages.append({"role": "user", "content": prompt})
+    messages.append({"role": "user", "content": prompt, **({"documents": documents} if documents else {})})
     camunda_messages: list[dict[str, Any]] = []
     for message in messages:
         to_camunda(message, camunda_messages)

@@ -60,10 +60,12 @@ from engine.agent.camunda import (
     respond,
     to_camunda,
 )
+from engine.agent.camunda_documents import checked_documents
 from engine.agent.camunda_memory import MemoryConfigError, window, window_size
 from engine.agent.tools import ToolProblem, check_arguments
 from engine.agent.turn import ToolDefinition
 from engine.model import AdHocSubProcess, Process
+from engine.runtime.expressions import ExpressionFailure
 
 __all__ = ["EMPTY_CONTEXT_ERROR", "NO_USER_MESSAGE_ERROR", "TASK_TYPE", "AgentTaskError", "TaskTurn",
            "discovery_result", "task_result", "task_turn"]
@@ -179,10 +181,11 @@ def _user(data: Any) -> dict[str, Any]:
     if not isinstance(prompt, str) or not prompt.strip():
         raise AgentTaskError(f"data.userPrompt.prompt must be a text that is not blank, but it was {prompt!r}",
                              code=NO_USER_MESSAGE_ERROR)
-    documents = nested(data, "userPrompt", "documents")
-    if documents:  # as the sub-process flavour: the model is told which documents the user gave
-        prompt = f"{prompt}\n\nDocuments: {json.dumps(documents, sort_keys=True, default=str)}"
-    return {"role": "user", "content": prompt}
+    try:  # as the sub-process flavour: the documents become content parts at the model call
+        documents = checked_documents(nested(data, "userPrompt", "documents"), "the AI Agent Task")
+    except ExpressionFailure as exc:
+        raise AgentTaskError(str(exc)) from None
+    return {"role": "user", "content": prompt, **({"documents": documents} if documents else {})}
 
 
 def task_turn(process: Process, variables: dict[str, Any], *, instance: int, definition: int | None,

@@ -302,6 +302,8 @@ def _resolve(command: m.ResolveIncident, step: Kernel) -> None:
     element.incident = None
     step.record(_E.INCIDENT_RESOLVED, element, incident=command.incident, **_by(command.by))
     phase = action.phase
+    if action == IncidentAction.WAIT:
+        return  # the element still waits (its subscription stayed open): its poller sees no incident and polls
     if action == IncidentAction.JOB:
         if element.job is not None:
             step.effect(m.RetryJob(element.job, retries=1))
@@ -313,6 +315,14 @@ def _resolve(command: m.ResolveIncident, step: Kernel) -> None:
         step.settle(element.key)
     else:  # an action of the element's own kind (an agent asks its model again)
         step.behaviors.of(step.node(element)).resume(step, element, action)
+
+
+@_handles(m.RaiseIncident)
+def _raise_incident(command: m.RaiseIncident, step: Kernel) -> None:
+    element = _waiting(step, command.element_instance, f"element instance {command.element_instance}")
+    if element.incident is not None:
+        raise _rejected(f"element instance {command.element_instance} already waits in incident {element.incident}")
+    step.incident(element, IncidentAction.WAIT, command.type, command.message)
 
 
 @_handles(m.SetVariables)

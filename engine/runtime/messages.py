@@ -110,6 +110,17 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class RaiseIncident:
+    """Something outside that keeps an element's wait going gave up on it (a remote task that is gone): the element
+    waits in an incident until a person resolves it, which lets the outside try again."""
+
+    element_instance: int
+    type: str
+    message: str
+    by: Actor | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChildError:
     """A called instance threw an error (or escalation) it did not catch: the search goes on at the call activity."""
 
@@ -168,6 +179,7 @@ Command = (
     | ChildFinished
     | CancelInstance
     | ResolveIncident
+    | RaiseIncident
     | SetVariables
     | Trigger
     | ChildError

@@ -40,6 +40,7 @@ class IncidentAction(StrEnum):
     JOB = "job"  # retry the element's job
     MODEL = "model"  # an agent: ask its model again, once more past a spent limit
     CONDITION = "condition"  # evaluate the element's conditional events again (their condition failed)
+    WAIT = "wait"  # nothing: the element keeps waiting, and what keeps its wait going from outside tries again
 
     @property
     def phase(self) -> Phase | None:

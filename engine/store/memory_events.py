@@ -69,6 +69,14 @@ class MemoryMessages:
         found = [r for r in self._t.subscriptions.values() if instance_key is None or r.instance_key == instance_key]
         return sorted(found, key=lambda r: r.key)
 
+    def note(self, key: int, note: str | None, failures: int, next_check_at: int | None) -> bool:
+        row = self._t.subscriptions.get(key)
+        if row is None:
+            return False
+        self._t.subscriptions[key] = dataclasses.replace(row, wait_note=note, wait_failures=failures,
+                                                         next_check_at=next_check_at)
+        return True
+
     def with_id(self, name: str, correlation_key: str, message_id: str, now: int) -> MessageRow | None:
         return next(
             (r for r in self._t.messages.values()

@@ -195,6 +195,9 @@ class SubscriptionRow:
     process_id: str
     element_id: str
     created_at: int
+    wait_note: str | None = None  # what keeps the wait going from outside says (a failed poll), for waitingFor
+    wait_failures: int | None = None  # failures in a row behind the note
+    next_check_at: int | None = None  # when the wait is checked next (millis)
 
 
 @dataclass(frozen=True, slots=True)

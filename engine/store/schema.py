@@ -266,6 +266,10 @@ subscriptions = Table(
     Column("process_id", String(255), nullable=False),
     Column("element_id", String(255), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # what keeps the wait going from outside says about it (a poll that failed): for waitingFor, never a rule
+    Column("wait_note", Text),
+    Column("wait_failures", Integer),  # the note's failures in a row
+    Column("next_check_at", BigInteger),  # when the wait is checked next (millis)
     Index("ix_subscriptions_name", "kind", "name", "correlation_key"),
     Index("ix_subscriptions_instance", "instance_key"),
     Index("ix_subscriptions_definition", "definition_key"),

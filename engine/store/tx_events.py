@@ -82,6 +82,11 @@ class SqlMessages:
             query = query.where(subscriptions.c.instance_key == instance_key)
         return self._s.conn.execute(query).all()
 
+    def note(self, key: int, note: str | None, failures: int, next_check_at: int | None) -> bool:
+        done = self._s.conn.execute(update(subscriptions).where(subscriptions.c.key == key).values(
+            wait_note=note, wait_failures=failures, next_check_at=next_check_at))
+        return bool(done.rowcount)
+
     def with_id(self, name: str, correlation_key: str, message_id: str, now: int) -> Any:
         return self._s.conn.execute(
             select(messages).where(

@@ -73,7 +73,7 @@ SCHEMAS: dict[str, Any] = {
             "elementInstance": ID,
             "state": {"type": "string"},
             "incident": {**ID, "description": "The open incident that stops it, if any."},
-            "waitingFor": ref("WaitingForWorker"),
+            "waitingFor": {"oneOf": [ref("WaitingForWorker"), ref("WaitingForMessage")]},
         },
         "required": ["elementId", "elementInstance", "state"],
     },
@@ -96,6 +96,20 @@ SCHEMAS: dict[str, Any] = {
             },
         },
         "required": ["jobType", "since", "job", "retries", "claims"],
+    },
+    "WaitingForMessage": {
+        "type": "object",
+        "description": "A message wait that the hub keeps going by polling (Camunda's A2A polling catch event or"
+        " receive task), present while its last poll failed: the error, the failures in a row, the next poll (UTC).",
+        "properties": {
+            "message": {"type": "string"},
+            "correlationKey": {"type": ["string", "null"]},
+            "subscription": ID,
+            "lastError": {"type": "string"},
+            "failures": {"type": "integer"},
+            "nextCheck": {"type": "string", "format": "date-time"},
+        },
+        "required": ["message", "subscription", "lastError", "failures"],
     },
     "UserTask": {
         "type": "object",

@@ -2,7 +2,7 @@
 
 - a start event's webhook is active in the latest version of its process only
   (as Camunda activates start-event connectors of the latest version);
-- an intermediate catch or boundary event's webhook is active in the latest
+- an intermediate catch or boundary event's (or a receive task's) webhook is active in the latest
   version, and in an older version while an instance of it waits at that
   element (an open subscription), since the message a request publishes
   reaches any version's waiting instance.
@@ -16,14 +16,12 @@ definition key (``cache``) instead of reading the process again each time.
 from __future__ import annotations
 
 from engine import Engine
-from hub.inbound.config import WebhookElement, WebhookKind, webhooks_of
+from hub.inbound.config import CATCHING, WebhookElement, webhooks_of
 
 __all__ = ["WebhookCache", "active_webhooks"]
 
 WebhookCache = dict[int, list[WebhookElement]]
 """The webhook elements of each process version, by definition key."""
-
-_CATCHING = (WebhookKind.INTERMEDIATE, WebhookKind.BOUNDARY)
 
 
 def _of(engine: Engine, row: dict[str, object], cache: WebhookCache | None) -> list[WebhookElement]:
@@ -51,7 +49,7 @@ def active_webhooks(engine: Engine, webhook_id: str | None = None, *,
         found.extend(_of(engine, row, cache))
     waiting: set[tuple[str, str]] | None = None
     for row in older:
-        candidates = [c for c in _of(engine, row, cache) if c.kind in _CATCHING
+        candidates = [c for c in _of(engine, row, cache) if c.kind in CATCHING
                       and (webhook_id is None or c.webhook_id == webhook_id)]
         if not candidates:
             continue

@@ -1,8 +1,10 @@
 """A webhook's configuration as Camunda's webhook connector (``io.camunda:webhook:1``) reads it from a BPMN element.
 
 Camunda's A2A webhook (``io.camunda.agenticai:a2aclient:webhook:0``, on an
-intermediate catch or boundary event) is one too, with the same properties:
-the body it is given is the pushed A2A task (``hub.inbound.endpoint``).
+intermediate catch event, a boundary event or a receive task, as its element
+templates place it) is one too, with the same properties: the body it is given
+is the pushed A2A task (``hub.inbound.endpoint``). A receive task with a
+message waits and is reached as an intermediate catch event is.
 
 The element carries ``zeebe:properties``; the names are the element templates'
 (``inbound.context``, ``inbound.method``, ``inbound.shouldValidateHmac``,
@@ -24,10 +26,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from engine.model import BoundaryEvent, Event, EventDefinitionKind, Process, StartEvent
+from engine.model import BoundaryEvent, Event, EventDefinitionKind, FlowNode, Process, ReceiveTask, StartEvent
 from protocols.a2a.camunda_inbound import WEBHOOK_TYPE as A2A_WEBHOOK_TYPE
 
-__all__ = ["A2A_WEBHOOK_TYPE", "WEBHOOK_TYPE", "WebhookElement", "WebhookKind", "webhooks_of"]
+__all__ = ["A2A_WEBHOOK_TYPE", "CATCHING", "WEBHOOK_TYPE", "WebhookElement", "WebhookKind", "webhooks_of"]
 
 WEBHOOK_TYPE: Final = "io.camunda:webhook:1"
 _OLDER_NAMES: Final = {
@@ -43,6 +45,11 @@ class WebhookKind(StrEnum):
     MESSAGE_START = "messageStart"  # a message start event: the request publishes its message
     INTERMEDIATE = "intermediate"  # an intermediate catch event: the request publishes its message
     BOUNDARY = "boundary"  # a message boundary event: the request publishes its message
+    RECEIVE = "receiveTask"  # a receive task with a message: the request publishes its message
+
+
+CATCHING: Final = frozenset({WebhookKind.INTERMEDIATE, WebhookKind.BOUNDARY, WebhookKind.RECEIVE})
+"""The kinds that wait in an instance (a message subscription of an element instance)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,7 +108,11 @@ class WebhookElement:
         }
 
 
-def _kind(node: Event) -> WebhookKind | None:
+def _kind(node: FlowNode) -> WebhookKind | None:
+    if isinstance(node, ReceiveTask):
+        return WebhookKind.RECEIVE if node.message is not None else None
+    if not isinstance(node, Event):
+        return None
     kinds = {d.kind for d in node.definitions}
     if isinstance(node, StartEvent):
         if not kinds:
@@ -113,14 +124,14 @@ def _kind(node: Event) -> WebhookKind | None:
 
 
 def webhooks_of(process: Process, version: int, *, catching_only: bool = False) -> list[WebhookElement]:
-    """The webhook elements of one process version (``catching_only``: intermediate and boundary events only).
+    """The webhook elements of one process version (``catching_only``: catch and boundary events, receive tasks).
 
     Start events count at the process level only (an event subprocess's start is not reachable from outside);
     an element with ``inbound.type`` ``io.camunda:webhook:1`` and no ``inbound.context`` is left out.
     """
     found: list[WebhookElement] = []
     for node in process.nodes.values():
-        if not isinstance(node, Event):
+        if not isinstance(node, Event | ReceiveTask):
             continue
         props = dict(node.properties)
         webhook_id = props.get("inbound.context", "").strip()
@@ -128,12 +139,13 @@ def webhooks_of(process: Process, version: int, *, catching_only: bool = False) 
         if inbound not in (WEBHOOK_TYPE, A2A_WEBHOOK_TYPE) or not webhook_id:
             continue
         kind = _kind(node)
-        if inbound == A2A_WEBHOOK_TYPE and kind not in (WebhookKind.INTERMEDIATE, WebhookKind.BOUNDARY):
-            continue  # Camunda's A2A webhook waits for one task's end: a catch event only
+        if inbound == A2A_WEBHOOK_TYPE and kind not in CATCHING:
+            continue  # Camunda's A2A webhook waits for one task's end: a catch event or receive task only
         if kind is None or (kind in (WebhookKind.START, WebhookKind.MESSAGE_START) and
                             (catching_only or node.parent != process.id)):
             continue
-        definition = next((d for d in node.definitions if d.kind == EventDefinitionKind.MESSAGE), None)
+        definitions = node.definitions if isinstance(node, Event) else (node.message,)
+        definition = next((d for d in definitions if d is not None and d.kind == EventDefinitionKind.MESSAGE), None)
         found.append(WebhookElement(
             webhook_id=webhook_id, process_id=process.id, version=version, element_id=node.id, kind=kind,
             message_name=definition.ref if definition is not None else None, properties=node.properties,

@@ -9,7 +9,8 @@ the remote task's end: an intermediate catch event or receive task with the
   (``protocols.a2a.camunda_polling``) until the task leaves ``submitted`` and
   ``working``;
 - ``io.camunda.agenticai:a2aclient:webhook:0``: the agent's push
-  notification, received at ``/inbound/{inbound.context}`` (``hub.inbound``).
+  notification, received at ``/inbound/{inbound.context}`` (``hub.inbound``),
+  by a catch event and a receive task alike.
 
 Both wait on the element's message subscription (its correlation key comes
 from the sender's ``clientResponse``), so the wait is the engine's: durable,
@@ -45,8 +46,6 @@ def inbound_type(node: FlowNode) -> str | None:
     if not isinstance(node, Event | ReceiveTask):
         return None
     kind = (property_of(node, "inbound.type") or "").strip()
-    if kind == WEBHOOK_TYPE and not isinstance(node, Event):
-        return None  # the hub's webhooks (hub.inbound) publish to catch events only, not to receive tasks
     return kind if kind in (POLLING_TYPE, WEBHOOK_TYPE) else None
 
 

@@ -21,10 +21,17 @@ runtime does (``A2aPollingProcessInstancesFetcherTask`` and ``A2aPollingTask``):
 
 The wait is the subscription's: nothing is held while a task runs, a hub
 that restarts polls again, and a boundary event or a cancel simply closes the
-subscription. A poll that fails (an unregistered agent, an unreachable one,
-a task it forgot) is logged with the instance and element, once per distinct
-problem, and tried again at the next interval; the instance shows it waits
-at the element (``agenthub instance show``). Not done: ``data.historyLength``
+subscription. A poll that fails is never silent (Camunda writes it to the
+connector's activity log and polls on forever; we show it where the instance
+is looked at): its error, the failures in a row and the next poll go on the
+element's ``waitingFor`` (``Engine.note_wait``, kept on the subscription's row,
+so another hub and a restarted one see it and count on), and it is tried again
+at the next interval. A poll that cannot succeed (the task is gone: TaskNotFound
+or HTTP 404/410; the agent is no longer registered; no ``clientResponse`` to
+poll for), or the ``agenthub.maxPollFailures``-th failure in a row (a
+``zeebe:property`` of the element, default 5), puts the element in an incident
+that says why (``Engine.raise_wait_incident``); resolving it (``agenthub
+retry``, ``POST /api/v1/incidents/{key}/resolve``) polls again, counting from zero. Not done: ``data.historyLength``
 (the task's history is not read) and the element's ``messageIdExpression`` and
 ``messageTtl`` (the message reaches a waiting subscription, so it is not buffered).
 """
@@ -37,6 +44,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import httpx
+
 from engine import Actor, Channel, Engine
 from engine.feel import compile_expression, strip_marker, to_json
 from engine.model import FlowNode, Process
@@ -46,6 +55,8 @@ from protocols.a2a.camunda_client import registered_agent
 from protocols.a2a.camunda_inbound import POLLING_TYPE, catching, client_response, property_of
 from protocols.a2a.camunda_results import send_result
 from protocols.a2a.client import TaskOutcome, connect
+from protocols.a2a.client_errors import RemoteTaskLost
+from protocols.http import ConnectorInputError
 
 __all__ = ["CamundaA2aPolling"]
 
@@ -57,6 +68,9 @@ _SWEEP_S: Final = 5.0  # Camunda's default data.processPollingInterval
 _IDLE_S: Final = 1.0  # how soon a hub with no polling element deployed looks again (a definitions read)
 _MIN_S, _MAX_S = 0.05, 300.0
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
+_MAX_FAILURES: Final = 5  # failed polls in a row before the element's incident (agenthub.maxPollFailures)
+_GONE: Final = (404, 410)
+INCIDENT_TYPE: Final = "a2aPolling"
 
 
 def _seconds(raw: str | None, default: float) -> float:
@@ -71,6 +85,22 @@ def _seconds(raw: str | None, default: float) -> float:
 
 def _evaluate(source: str, variables: dict[str, Any]) -> Any:
     return to_json(compile_expression(strip_marker(source)).evaluate(variables))
+
+
+def _max_failures(node: FlowNode) -> int:
+    raw = property_of(node, "agenthub.maxPollFailures")
+    try:
+        return max(int(raw), 1) if raw is not None else _MAX_FAILURES
+    except ValueError:
+        return _MAX_FAILURES
+
+
+def _cannot_succeed(exc: BaseException) -> bool:
+    """A poll that polling again cannot mend: the task is gone, the agent is not registered, nothing to poll for."""
+    if isinstance(exc, RemoteTaskLost | ConnectorInputError):
+        return True
+    cause = exc.__cause__
+    return isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code in _GONE
 
 
 def _needs_polling(response: dict[str, Any]) -> bool:
@@ -121,10 +151,7 @@ class CamundaA2aPolling:
             self._reported.pop(gone, None)
         published = 0
         for subscription in waiting:
-            try:
-                published += await self._poll(subscription, elements)
-            except Exception as exc:  # one subscription's trouble never stops the others
-                self._report(subscription, f"{type(exc).__name__}: {exc}")
+            published += await self._poll(subscription, elements)
         return published
 
     async def poll_forever(self) -> None:
@@ -147,29 +174,43 @@ class CamundaA2aPolling:
         if now - self._polled.get(key, -interval) < interval:
             return 0
         self._polled[key] = now
+        waiting_in = subscription.get("elementInstance")
+        if any(e.get("incident") for e in view.active_elements if e.get("elementInstance") == waiting_in):
+            return 0  # it waits in an incident: once a person resolves it, polling goes on
         where = f"element '{node.id}' of instance {instance}"
-        response = client_response(node, view.variables)
-        if not isinstance(response, dict) or not isinstance(response.get("result"), dict):
-            self._report(subscription, f"{where} has no A2A client response to poll for (map the sender's result "
-                                       "to its input internal_clientResponse)")
+        try:
+            published = await self._check(subscription, node, view.variables, where)
+        except Exception as exc:  # one subscription's trouble never stops the others
+            await self._failed(subscription, node, interval, where, exc)
             return 0
+        if subscription.get("waitNote"):
+            await asyncio.to_thread(self.engine.note_wait, key, None)
+        return published
+
+    async def _check(self, subscription: dict[str, Any], node: FlowNode, variables: dict[str, Any],
+                     where: str) -> int:
+        """Read the task when it still runs, and publish the message once the activation condition holds."""
+        response = client_response(node, variables)
+        if not isinstance(response, dict) or not isinstance(response.get("result"), dict):
+            raise ConnectorInputError("the element has no A2A client response to poll for (map the sender's "
+                                      "result to its input internal_clientResponse)")
         if _needs_polling(response):
-            response = {**response, "result": await self._read(node, view.variables, response["result"], where)}
+            response = {**response, "result": await self._read(node, variables, response["result"], where)}
         condition = property_of(node, "activationCondition")
         if condition is not None and _evaluate(condition, response) is not True:
             return 0
-        variables: dict[str, Any] = {}
+        values: dict[str, Any] = {}
         name = property_of(node, "resultVariable")
         if name is not None:
-            variables[name.strip()] = response
+            values[name.strip()] = response
         expression = property_of(node, "resultExpression")
         if expression is not None:
             mapped = _evaluate(expression, response)
             if isinstance(mapped, dict):
-                variables.update(mapped)
+                values.update(mapped)
         by = Actor(id=f"a2a-polling:{node.id}", channel=Channel.ENGINE)
         await asyncio.to_thread(self.engine.publish_message, str(subscription["name"]),
-                                str(subscription.get("correlationKey") or ""), variables, by=by)
+                                str(subscription.get("correlationKey") or ""), values, by=by)
         log.info("%s: the A2A task %s ended; published message '%s'", where,
                  response["result"].get("id"), subscription["name"])
         return 1
@@ -185,9 +226,34 @@ class CamundaA2aPolling:
             found = await session.get(str(task.get("id")))
         return send_result(TaskOutcome.of_task(found).to_variable())
 
-    def _report(self, subscription: dict[str, Any], problem: str) -> None:
+    async def _failed(self, subscription: dict[str, Any], node: FlowNode, interval: float, where: str,
+                      exc: Exception) -> None:
+        """Note the failure on the element's wait; an incident when it cannot succeed or failed too often."""
+        key, instance = int(subscription["key"]), int(subscription["instance"])
+        problem = f"{type(exc).__name__}: {exc}"[:1000]
+        failures = int(subscription.get("waitFailures") or 0) + 1
+        limit = _max_failures(node)
+        final = _cannot_succeed(exc)
+        if not final and failures < limit:
+            self._report(subscription, problem, "trying again at the next interval")
+            due = int(self.engine.clock.now().timestamp() * 1000 + interval * 1000)
+            await asyncio.to_thread(self.engine.note_wait, key, problem, failures=failures, next_check_ms=due)
+            return
+        why = "polling again cannot succeed" if final else f"{failures} polls in a row failed (the limit)"
+        message = (f"polling the A2A task for {where}: {why}; the last: {problem}. Resolve this incident "
+                   "(`agenthub retry <incident>`) to poll again")
+        self._report(subscription, problem, "an incident holds the element until it is resolved")
+        await asyncio.to_thread(self.engine.note_wait, key, problem, failures=0, next_check_ms=None)
+        by = Actor(id=f"a2a-polling:{node.id}", channel=Channel.ENGINE)
+        try:
+            await asyncio.to_thread(self.engine.raise_wait_incident, instance, int(subscription["elementInstance"]),
+                                    INCIDENT_TYPE, message, by=by)
+        except Exception as refused:  # it stopped waiting meanwhile (a message, a boundary event, a cancel)
+            log.info("%s: no incident raised, the element no longer waits: %s", where, refused)
+
+    def _report(self, subscription: dict[str, Any], problem: str, then: str) -> None:
         key = int(subscription["key"])
         if self._reported.get(key) != problem:
             self._reported[key] = problem
-            log.warning("A2A polling for instance %s (element '%s'): %s; trying again at the next interval",
-                        subscription["instance"], subscription["element"], problem)
+            log.warning("A2A polling for instance %s (element '%s'): %s; %s",
+                        subscription["instance"], subscription["element"], problem, then)

@@ -65,6 +65,7 @@ class HttpResponse:
     reason: str
     headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
     body: Any  # parsed JSON, text, or None when empty
+    content: bytes = b""  # the body as received, for a caller that needs the bytes (an image, a PDF)
 
     def to_variable(self) -> dict[str, Any]:
         return {"status": self.status, "headers": self.headers, "body": self.body}
@@ -176,7 +177,7 @@ class HttpConnector:
                 if location is not None:
                     return HttpResponse(status, reason, found, None), location
                 data = await self._read(task, hop, r)
-                return HttpResponse(status, reason, found, _parse_body(hop.method, r, data)), None
+                return HttpResponse(status, reason, found, _parse_body(hop.method, r, data), data), None
         except httpx.ConnectError:
             raise
         except httpx.TimeoutException:

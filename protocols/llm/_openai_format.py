@@ -29,7 +29,10 @@ def openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for index, message in enumerate(messages):
         role = message.get("role")
-        if role in ("system", "user"):
+        if role == "user" and message.get("parts"):  # the prompt's documents, read (protocols.llm.documents)
+            parts = [{"type": "text", "text": _text(message.get("content"))}, *message["parts"]]
+            out.append({"role": role, "content": parts})
+        elif role in ("system", "user"):
             out.append({"role": role, "content": _text(message.get("content"))})
         elif role == "assistant" and message.get("toolCalls"):
             calls = [

@@ -32,7 +32,7 @@ from engine.agent.turn import AgentTurn
 from engine.model import Process
 from engine.scheduler import Job
 from protocols.http.exceptions import ConnectorError, ConnectorInputError
-from protocols.llm.exceptions import ModelError, UnknownModel
+from protocols.llm.exceptions import ModelError, ModelUnavailable, UnknownModel
 from protocols.llm.model_task import ModelTask
 from protocols.llm.traced import complete
 
@@ -76,8 +76,9 @@ class CamundaAgentTask:
                           messages=turn.messages, tools=turn.tools, model_calls=turn.model_calls,
                           provider=turn.provider)
         try:
+            asked = self.models.read_documents(asked)
             reply = complete(self.models.model_for(asked), asked)
-        except UnknownModel as exc:
+        except (UnknownModel, ModelUnavailable) as exc:  # no retry helps (a document the hub cannot send)
             raise ConnectorInputError(f"{where}: {exc}", code=MODEL_CALL_ERROR) from None
         except ModelError as exc:
             raise ConnectorError(f"{where}: {exc}", code=MODEL_CALL_ERROR) from None

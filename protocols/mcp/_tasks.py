@@ -189,7 +189,7 @@ class Tasks:
             names = ", ".join(f"'{t.name or t.element_id}' (task {t.key}){_asking(t.inputs)}" for t in open_tasks)
             return "input_required", f"waiting for a person to complete user task {names}"
         waits = sorted({str(e["waitingFor"]["jobType"]) for e in view.active_elements
-                        if "waitingFor" in e and not e["waitingFor"]["claims"]})
+                        if "jobType" in e.get("waitingFor", {}) and not e["waitingFor"]["claims"]})
         if waits:
             types = ", ".join(f"'{t}'" for t in waits)
             return "working", f"instance {view.key} of {view.process_id} waits for a worker of job type {types}"

@@ -25,7 +25,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from hub.cli import app as cli
 from registry import Registry
 from tests.data.a2a.client.fixtures import TOKEN_ENV, register
 from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent, serve_agent
@@ -39,6 +41,14 @@ REPO = Path(__file__).resolve().parents[2]
 class Hub:
     live: LiveHub
     folder: Path
+
+    @contextmanager
+    def registry(self) -> Iterator[Registry]:
+        registry = Registry.open(f"sqlite:///{self.folder / 'hub.db'}")
+        try:
+            yield registry
+        finally:
+            registry.close()
 
     @contextmanager
     def agent(self, *, push: bool = False) -> Iterator[RemoteAgent]:
@@ -58,7 +68,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(TOKEN_ENV, TOKEN)
         with serve_hub(folder, http_allow="127.0.0.1") as live, live.client() as c:
-            for name in ("camunda_a2a_polling.bpmn", "camunda_a2a_webhook.bpmn"):
+            for name in ("camunda_a2a_polling.bpmn", "camunda_a2a_polling_receive.bpmn", "camunda_a2a_webhook.bpmn",
+                         "camunda_a2a_webhook_receive.bpmn"):
                 files = [("files", (name, (MODELS / name).read_bytes(), "application/xml"))]
                 c.post("/api/v1/deployments", files=files).raise_for_status()
             yield Hub(live, folder)
@@ -112,6 +123,91 @@ def test_polling_mode_answers_the_running_task_at_once_and_the_catch_event_waits
         assert len(remote.received) == 1  # polling sends nothing again
 
 
+def waiting_for(c: httpx.Client, key: int) -> dict[str, Any]:
+    [element] = instance(c, key)["activeElements"]
+    found: dict[str, Any] = element.get("waitingFor", {})
+    return found
+
+
+def test_a_failing_poll_shows_its_error_and_next_poll_on_the_element_and_a_poll_that_succeeds_clears_it(
+    hub: Hub,
+) -> None:
+    with hub.agent() as remote, hub.live.client() as c, hub.registry() as registry:
+        key = start(c, "camunda_a2a_polling", {"agentUrl": remote.url, "question": "mode:wait"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the polling catch event")
+        name = f"helper-{remote.port}"
+        card = registry.agents.get(name).card
+        registry.agents.refresh(name, {**card, "description": "changed upstream"})  # held until approved
+
+        until(lambda: waiting_for(c, key).get("failures", 0) >= 2, "two failed polls noted on the element")
+        waiting = waiting_for(c, key)
+        assert "ToolBlocked" in waiting["lastError"] and f"agenthub agent approve {name}" in waiting["lastError"]
+        assert waiting["message"] == "a2a-polling-4f0c2d" and waiting["nextCheck"].endswith("Z")
+        assert instance(c, key)["state"] == "active"  # under agenthub.maxPollFailures (100): no incident yet
+        shown = CliRunner().invoke(cli, ["instance", str(key), "--db", f"sqlite:///{hub.folder / 'hub.db'}"])
+        assert shown.exit_code == 0 and "the last poll failed" in shown.output and "ToolBlocked" in shown.output
+
+        registry.agents.approve(name)
+        until(lambda: waiting_for(c, key) == {}, "the next poll to succeed and clear the note")
+        remote.release()
+        until(lambda: instance(c, key)["state"] == "completed", "the instance to end")
+
+
+def test_a_poll_that_cannot_succeed_raises_an_incident_at_once_and_resolving_it_polls_again(hub: Hub) -> None:
+    with hub.agent() as remote, hub.live.client() as c, hub.registry() as registry:
+        key = start(c, "camunda_a2a_polling", {"agentUrl": remote.url, "question": "mode:wait"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the polling catch event")
+        name = f"helper-{remote.port}"
+        registry.agents.remove(name)  # no longer registered: polling again cannot mend that
+
+        until(lambda: instance(c, key)["state"] == "incident", "the incident")
+        [incident] = c.get("/api/v1/incidents", params={"instance": key}).json()["items"]
+        assert (incident["element"], incident["type"]) == ("WaitForCompletion", "a2aPolling")
+        assert "polling again cannot succeed" in incident["message"] and "not registered" in incident["message"]
+        [element] = instance(c, key)["activeElements"]
+        assert element["incident"] == incident["id"] and "not registered" in element["waitingFor"]["lastError"]
+
+        register(registry, remote, name=name)
+        c.post(f"/api/v1/incidents/{incident['id']}/resolve").raise_for_status()
+        remote.release()
+        until(lambda: instance(c, key)["state"] == "completed", "polling to resume and end the wait")
+        assert instance(c, key)["variables"]["completedClientResponse"]["status"] == {"state": "completed"}
+
+
+def test_a_remote_task_the_agent_no_longer_knows_raises_an_incident_at_once(hub: Hub) -> None:
+    with hub.agent() as remote, hub.live.client() as c:
+        key = start(c, "camunda_a2a_polling_receive", {"agentUrl": remote.url, "question": "mode:wait"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the polling receive task")
+        sent = instance(c, key)["variables"]["clientResponse"]
+        gone = {**sent, "result": {**sent["result"], "id": "a-task-the-agent-never-had"}}
+        c.post(f"/api/v1/process-instances/{key}/variables", json={"variables": {"clientResponse": gone}}
+               ).raise_for_status()
+
+        until(lambda: instance(c, key)["state"] == "incident", "the incident")
+        [incident] = c.get("/api/v1/incidents", params={"instance": key}).json()["items"]
+        assert "polling again cannot succeed" in incident["message"] and "RemoteTaskLost" in incident["message"]
+        c.post(f"/api/v1/process-instances/{key}/cancel").raise_for_status()
+        remote.release()
+
+
+def test_a_polling_receive_task_raises_an_incident_after_max_poll_failures_in_a_row(hub: Hub) -> None:
+    with hub.agent() as remote, hub.live.client() as c, hub.registry() as registry:
+        key = start(c, "camunda_a2a_polling_receive", {"agentUrl": remote.url, "question": "mode:wait"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the polling receive task")
+        name = f"helper-{remote.port}"
+        registry.agents.refresh(name, {**registry.agents.get(name).card, "description": "changed upstream"})
+
+        until(lambda: instance(c, key)["state"] == "incident", "the incident after two failed polls")
+        [incident] = c.get("/api/v1/incidents", params={"instance": key}).json()["items"]
+        assert "2 polls in a row failed" in incident["message"] and "ToolBlocked" in incident["message"]
+
+        registry.agents.approve(name)
+        remote.release()
+        c.post(f"/api/v1/incidents/{incident['id']}/resolve").raise_for_status()
+        until(lambda: instance(c, key)["state"] == "completed", "the receive task to be polled done")
+        assert instance(c, key)["variables"]["completedClientResponse"]["status"] == {"state": "completed"}
+
+
 def test_notification_mode_configures_the_push_and_the_webhook_catch_event_takes_the_agents_notification(
     hub: Hub,
 ) -> None:
@@ -130,6 +226,25 @@ def test_notification_mode_configures_the_push_and_the_webhook_catch_event_takes
         done = instance(c, key)["variables"]["completedClientResponse"]
         assert (done["kind"], done["id"]) == ("task", sent["result"]["id"])
         assert done["status"]["state"] == "completed"
+
+
+def test_a_receive_task_with_the_a2a_webhook_waits_and_the_agents_push_completes_it_as_the_catch_event(
+    hub: Hub,
+) -> None:
+    with hub.agent(push=True) as remote, hub.live.client() as c:
+        key = start(c, "camunda_a2a_webhook_receive", {"agentUrl": remote.url, "question": "mode:wait",
+                                                       "token": "rt-1",
+                                                       "webhookUrl": f"{hub.live.url}/inbound/a2a-receipts"})
+        until(lambda: waits_at(c, key, "WaitForCompletion"), "the webhook receive task")
+        sent = instance(c, key)["variables"]["clientResponse"]
+        [listed] = [w for w in c.get("/api/v1/inbound").json()["items"] if w["webhookId"] == "a2a-receipts"]
+        assert (listed["elementId"], listed["kind"]) == ("WaitForCompletion", "receiveTask")
+
+        remote.release()
+        until(lambda: instance(c, key)["state"] == "completed", "the push notification to complete the receive task")
+
+        done = instance(c, key)["variables"]["response"]
+        assert (done["kind"], done["id"], done["status"]["state"]) == ("task", sent["result"]["id"], "completed")
 
 
 def test_the_webhook_takes_a_task_as_a2a_0_3_agents_push_it_and_refuses_one_still_working(hub: Hub) -> None:

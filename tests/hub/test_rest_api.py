@@ -311,8 +311,10 @@ def test_the_openapi_document_describes_waiting_for_a_worker_task_inputs_and_dep
 ) -> None:
     with live_hub.client() as c:
         schemas = c.get("/api/v1/openapi.json").json()["components"]["schemas"]
-    assert schemas["ActiveElement"]["properties"]["waitingFor"] == {"$ref": "#/components/schemas/WaitingForWorker"}
+    assert schemas["ActiveElement"]["properties"]["waitingFor"] == {"oneOf": [
+        {"$ref": "#/components/schemas/WaitingForWorker"}, {"$ref": "#/components/schemas/WaitingForMessage"}]}
     assert {"jobType", "since", "job", "claims"} <= set(schemas["WaitingForWorker"]["properties"])
+    assert {"message", "lastError", "failures", "nextCheck"} <= set(schemas["WaitingForMessage"]["properties"])
     assert "inputs" in schemas["UserTask"]["required"]
     assert schemas["Deployment"]["properties"]["warnings"]["items"] == {
         "$ref": "#/components/schemas/DeploymentProblem"
