@@ -36,7 +36,7 @@ from engine.decision_tools import DecisionToolSpec
 from engine.decisions import DeployedDecision
 from engine.deployment import Deployer, Deployment
 from engine.event_log import EventLogQueries
-from engine.exceptions import AskPerson, Conflict, NotFound, WaitRemote
+from engine.exceptions import AskPerson, Conflict, InvalidInput, NotFound, WaitRemote
 from engine.exposure import ToolSpec
 from engine.form_links import FormQueries, LinkedForm
 from engine.instance_queries import InstanceQueries
@@ -46,8 +46,9 @@ from engine.model import Process
 from engine.ports import Clock, SystemClock
 from engine.queries import Queries, instance_view
 from engine.runtime import messages as m
-from engine.runtime.journal import EventType
+from engine.runtime.expressions import ExpressionFailure
 from engine.runtime.limits import RuntimeLimits
+from engine.runtime.task_changes import task_fields
 from engine.scheduler.local import LocalJobs
 from engine.store.exceptions import RowMissing, StateConflict
 from engine.store.memory import MemoryStore
@@ -295,18 +296,31 @@ class Engine(Generic[StoreT]):
             self._k.grouped(work)
 
     def claim_user_task(self, key: int, assignee: str | None, *, by: Actor | None = None) -> None:
-        """Assign an open user task (``None``: unassign it); ``by`` (who) goes into ``user_task_claimed``."""
+        """Assign an open user task (``None``: unassign it); ``by`` (who) goes into ``user_task_claimed``. A task with
+        assigning listeners keeps its assignee until they have run (``"listener": {"state": "assigning"}``), and
+        one of them may deny the assignment (``engine.runtime.behaviors.task_assignment``)."""
 
         def work(tx: StoreTx) -> None:
             row = _open_task(tx, key)
-            tx.user_tasks.assign(key, assignee)
-            data: dict[str, Any] = {"task": key, "assignee": assignee}
-            if by is not None:
-                data["by"] = by.to_json()
-            event = m.JournalEvent(EventType.USER_TASK_CLAIMED, row.element_id, int(row.element_instance), data)
-            tx.instances.append_journal(int(row.instance_key), [event], self._k.millis())
+            self._k.run(tx, int(row.instance_key), m.AssignTask(key, int(row.element_instance), assignee, by))
 
         self._k.atomic(work)
+
+    def update_user_task(self, key: int, changes: dict[str, Any], *, by: Actor | None = None) -> None:
+        """Change an open task's ``candidateGroups``, ``candidateUsers``, ``dueDate``, ``followUpDate`` or
+        ``priority`` (Camunda's changeset; ``InvalidInput`` names a wrong one). A task with updating listeners
+        keeps them until they have run (``"listener": {"state": "updating"}``, ``behaviors.task_update``)."""
+        try:
+            task_fields(changes, f"the update of user task {key}")
+        except ExpressionFailure as exc:
+            raise InvalidInput(str(exc)) from None
+
+        def work(tx: StoreTx) -> None:
+            row = _open_task(tx, key)
+            self._k.run(tx, int(row.instance_key), m.UpdateTask(key, int(row.element_instance), dict(changes), by))
+
+        with telemetry.command_span("update_user_task", user_task_key=key):
+            self._k.atomic(work)
 
     # --- jobs (engine.job_commands) -------------------------------------------------------------------
 

@@ -204,6 +204,8 @@ class UnitOfWork:
             tx.user_tasks.end(effect.key, "completed", at, effect.variables)
         elif isinstance(effect, m.ScheduleUserTask):
             tx.user_tasks.schedule(effect.key, effect.due_date, effect.due_at)
+        elif isinstance(effect, m.ReviseUserTask):
+            tx.user_tasks.revise(effect.key, effect.fields)
         elif isinstance(effect, m.EscalateUserTask):
             tx.user_tasks.escalate(effect.key, effect.priority, at)
         elif isinstance(effect, m.CreateIncident):

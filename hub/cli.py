@@ -284,19 +284,20 @@ def claim(
     db: Db = None,
 ) -> None:
     """Assign a user task to someone; only they may complete it then (with --as, under that user's rules)."""
-    _assign(db, task_id, user, as_user)
-    typer.echo(f"user task {task_id} assigned to {user}")
+    held = _assign(db, task_id, user, as_user)
+    typer.echo(f"user task {task_id} {held}assigned to {user}")
 
 
 @app.command()
 def unclaim(task_id: Annotated[int, typer.Argument(help="User task id.")], as_user: As = None,
             db: Db = None) -> None:
     """Unassign a user task: it is offered to its candidates again."""
-    _assign(db, task_id, None, as_user)
-    typer.echo(f"user task {task_id} unassigned")
+    held = _assign(db, task_id, None, as_user)
+    typer.echo(f"user task {task_id} {held}unassigned")
 
 
-def _assign(db: str | None, task_id: int, assignee: str | None, as_user: str | None) -> None:
+def _assign(db: str | None, task_id: int, assignee: str | None, as_user: str | None) -> str:
+    """Assign; says "to be " when the task's assigning listeners hold the assignment until their jobs have run."""
     by = cli_actor(db, as_user)
     engine = open_engine(db)
     if as_user is not None:  # the local operator may assign any task; a user only as the task rules allow
@@ -305,6 +306,8 @@ def _assign(db: str | None, task_id: int, assignee: str | None, as_user: str | N
         except TaskRefused as exc:
             fail(str(exc))
     engine_call(engine.claim_user_task, task_id, assignee, by=by)
+    listener = engine_call(engine.user_task, task_id).details.get("listener") or {}
+    return "to be " if listener.get("state") == "assigning" else ""
 
 
 @app.command()

@@ -20,12 +20,15 @@ from engine.runtime.behaviors.errors import child_error, raise_uncaught, throw_e
 from engine.runtime.behaviors.events import open_scope_waits, trigger
 from engine.runtime.behaviors.listeners import (
     creating_done,
+    held,
     listener_job,
     listener_job_done,
     open_listener,
     still_creating,
     task_listener_result,
 )
+from engine.runtime.behaviors.task_assignment import assign, assign_created, assigning_done
+from engine.runtime.behaviors.task_update import update, updating_done
 from engine.runtime.expressions import ExpressionFailure
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import CommandRejected, Kernel
@@ -199,6 +202,8 @@ def _complete_task(command: m.CompleteUserTask, step: Kernel) -> None:
         return  # an agent's tool call that waited for approval
     if still_creating(element):
         raise _rejected(f"user task {command.task} is still being created: its creating listeners are running")
+    if (reason := held(element)) is not None:  # its assigning or updating listeners run
+        raise _rejected(f"user task {command.task} is {reason}")
     if element.pending is not None:
         raise _rejected(f"user task {command.task} is already being completed: its completing listeners are running")
     if node.listeners_of(ListenerEvent.COMPLETING):
@@ -225,6 +230,13 @@ def _task_listener_done(step: Kernel, element: ElementInstance, event: ListenerE
     task, pending = element.user_task, element.pending
     if task is not None and event == ListenerEvent.CREATING:
         creating_done(step, element, task, result)
+        assign_created(step, element, step.node(element))  # the assignee it was created with, once they all ran
+        return
+    if task is not None and event == ListenerEvent.ASSIGNING:
+        assigning_done(step, element, task, result)
+        return
+    if task is not None and event == ListenerEvent.UPDATING:
+        updating_done(step, element, task, result)
         return
     if task is None or pending is None or event != ListenerEvent.COMPLETING:
         return
@@ -272,6 +284,10 @@ def _acted_in_agent_runs(step: Kernel, element: ElementInstance, principal: str)
         if scope.agent is not None and principal not in scope.agent.actors:
             scope.agent.actors.append(principal)
         key = scope.parent
+
+
+_handles(m.AssignTask)(assign)
+_handles(m.UpdateTask)(update)
 
 
 @_handles(m.ChildFinished)

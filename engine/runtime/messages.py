@@ -62,6 +62,27 @@ class CompleteUserTask:
 
 
 @dataclass(frozen=True, slots=True)
+class AssignTask:
+    """Someone assigns an open task (``assignee`` None: unassigns it); its assigning listeners may hold it."""
+
+    task: int
+    element_instance: int
+    assignee: str | None
+    by: Actor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateTask:
+    """Someone updates an open task's attributes (Camunda's changeset: ``candidateGroups``, ``candidateUsers``,
+    ``dueDate``, ``followUpDate``, ``priority``); its updating listeners may hold the update."""
+
+    task: int
+    element_instance: int
+    changes: dict[str, Any]
+    by: Actor | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChildFinished:
     """A called instance completed (``variables`` are its root variables) or was terminated."""
 
@@ -79,6 +100,17 @@ class CancelInstance:
 @dataclass(frozen=True, slots=True)
 class ResolveIncident:
     incident: int
+    by: Actor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseIncident:
+    """Something outside that keeps an element's wait going gave up on it (a remote task that is gone): the element
+    waits in an incident until a person resolves it, which lets the outside try again."""
+
+    element_instance: int
+    type: str
+    message: str
     by: Actor | None = None
 
 
@@ -107,17 +139,6 @@ class Trigger:
     variables: dict[str, Any] = field(default_factory=dict)
     repeats: bool = False
     by: Actor | None = None  # who published the message or broadcast the signal (a timer has no one)
-
-
-@dataclass(frozen=True, slots=True)
-class RaiseIncident:
-    """Something outside that keeps an element's wait going gave up on it (a remote task that is gone): the element
-    waits in an incident until a person resolves it, which lets the outside try again."""
-
-    element_instance: int
-    type: str
-    message: str
-    by: Actor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +197,8 @@ Command = (
     | FailJob
     | ThrowError
     | CompleteUserTask
+    | AssignTask
+    | UpdateTask
     | ChildFinished
     | CancelInstance
     | ResolveIncident
@@ -269,6 +292,14 @@ class ScheduleUserTask:
     key: int
     due_date: str
     due_at: int  # epoch ms
+
+
+@dataclass(frozen=True, slots=True)
+class ReviseUserTask:
+    """An open task's attributes change (an update, a task listener's correction): store columns to values."""
+
+    key: int
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +422,7 @@ Effect = (
     | AssignUserTask
     | FinishUserTask
     | ScheduleUserTask
+    | ReviseUserTask
     | EscalateUserTask
     | CreateIncident
     | ResolveIncidentRow

@@ -22,6 +22,7 @@ from engine.runtime import commands
 from engine.runtime import messages as m
 from engine.runtime.behaviors.conditions import VariableChange, evaluate_conditions
 from engine.runtime.behaviors.listeners import creating, listening, open_listener
+from engine.runtime.behaviors.task_assignment import assign_created
 from engine.runtime.expressions import DecisionFailure, ExpressionFailure, apply_mappings
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import Behavior, BehaviorTable, CommandRejected
@@ -129,6 +130,8 @@ class Step:
         try:
             if isinstance(node, Activity) and node.loop is not None and self._inner_of_body(element) is None:
                 element.is_body = True
+                if open_listener(self, element, node, ListenerEvent.START):
+                    return  # the body's start listeners run before its input collection is read, then each inner's
                 self.behaviors.multi_instance.activate_body(self, element, node)
                 return
             if node.inputs and element.listener is None:  # not again after its start listeners ran
@@ -138,6 +141,7 @@ class Step:
                 return  # the job's completion activates the element again (commands: _complete_job)
             self.behavior(node).activate(self, element, node)
             creating(self, element, node)  # a user task's creating listeners
+            assign_created(self, element, node)  # then its assigning listeners, when it has an assignee
         except DecisionFailure as exc:
             self.incident(element, IncidentAction.ACTIVATE, "decision", str(exc))
         except ExpressionFailure as exc:
@@ -177,7 +181,14 @@ class Step:
 
     def _complete(self, element: ElementInstance, variables: dict[str, Any] | None) -> None:
         node = self.node(element)
-        if element.is_body:
+        if element.is_body:  # its end listeners run once every inner instance's have, before it leaves
+            element.state = ElementState.COMPLETING
+            try:
+                if open_listener(self, element, node, ListenerEvent.END):
+                    return
+            except ExpressionFailure as exc:
+                self.incident(element, IncidentAction.COMPLETE, "expression", str(exc))
+                return
             self.behaviors.multi_instance.complete_body(self, element, node)
             return
         element.state = ElementState.COMPLETING

@@ -184,7 +184,8 @@ def _inbound_warning(node: FlowNode) -> str | None:
     return f"{node.kind} is a Camunda inbound connector ('{inbound}'), which is not built in: {instead}"
 
 
-_RUN_TASK_LISTENERS: Final = frozenset({ListenerEvent.CREATING, ListenerEvent.COMPLETING})
+_RUN_TASK_LISTENERS: Final = frozenset(
+    {ListenerEvent.CREATING, ListenerEvent.ASSIGNING, ListenerEvent.UPDATING, ListenerEvent.COMPLETING})
 
 
 def _task_listener_warning(node: FlowNode) -> str | None:
@@ -193,7 +194,7 @@ def _task_listener_warning(node: FlowNode) -> str | None:
     if not skipped:
         return None
     return (f"{node.kind} has task listeners for {', '.join(skipped)}, which this engine does not run yet (it runs "
-            "creating and completing listeners): the task goes on without them")
+            "creating, assigning, updating and completing listeners): the task goes on without them")
 
 
 def process_warnings(process: Process, resource: str) -> list[Problem]:

@@ -223,6 +223,12 @@ class MemoryUserTasks:
         if row is not None and row.state == "created":
             self._t.user_tasks[key] = dataclasses.replace(row, due_date=due_date, due_at=due_at)
 
+    def revise(self, key: int, fields: dict[str, Any]) -> None:
+        row = self._t.user_tasks.get(key)
+        if row is not None and row.state == "created":
+            values: dict[str, Any] = {k: dumps(v) if k.startswith("candidate_") else v for k, v in fields.items()}
+            self._t.user_tasks[key] = dataclasses.replace(row, **values)
+
     def escalate(self, key: int, priority: int, now: int) -> None:
         row = self._t.user_tasks.get(key)
         if row is not None and row.state == "created":

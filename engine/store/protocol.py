@@ -224,6 +224,10 @@ class UserTaskRows(Protocol):
         """Give an open task a due date (an approval whose policy has a ``dueDate``)."""
         ...
 
+    def revise(self, key: int, fields: dict[str, Any]) -> None:
+        """Set an open task's attributes (``messages.ReviseUserTask``: columns, candidate lists as lists)."""
+        ...
+
     def escalate(self, key: int, priority: int, now: int) -> None:
         """Raise an open task's priority and mark it escalated at ``now``."""
         ...

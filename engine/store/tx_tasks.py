@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, insert, or_, select, update
+from sqlalchemy import Select, and_, delete, insert, or_, select, update
 
 from engine.runtime import messages as m
 from engine.store.columns import dumps, free_text
@@ -135,6 +135,17 @@ class SqlUserTasks:
             .where(user_tasks.c.key == key, user_tasks.c.state == "created")
             .values(due_date=due_date, due_at=due_at)
         )
+
+    def revise(self, key: int, fields: dict[str, Any]) -> None:
+        values = {k: dumps(v) if k.startswith("candidate_") else v for k, v in fields.items()}
+        changed = self._s.conn.execute(
+            update(user_tasks).where(user_tasks.c.key == key, user_tasks.c.state == "created").values(**values)
+        ).rowcount
+        if changed and "candidate_groups" in fields:  # the index a listing by candidate group reads
+            self._s.conn.execute(delete(user_task_groups).where(user_task_groups.c.task_key == key))
+            groups = sorted({g for g in fields["candidate_groups"] if g})
+            if groups:
+                self._s.conn.execute(insert(user_task_groups), [{"group_name": g, "task_key": key} for g in groups])
 
     def escalate(self, key: int, priority: int, now: int) -> None:
         self._s.conn.execute(

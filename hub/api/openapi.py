@@ -126,12 +126,26 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
             },
         ),
     },
-    "/user-tasks/{key}": {"get": ("One user task.", "tasks", {"responses": _ok(ref("UserTask"))})},
+    "/user-tasks/{key}": {
+        "get": ("One user task.", "tasks", {"responses": _ok(ref("UserTask"))}),
+        "patch": (
+            "Update a task as Camunda's changeset does (candidateGroups, candidateUsers, dueDate, followUpDate, "
+            "priority; null: unchanged, empty: cleared), by whoever may complete it. 202 when its updating "
+            "listeners run first (listener.state updating, then denied or updated); 400 for another field.",
+            "tasks",
+            {"requestBody": _body({"candidateGroups": {"type": "array", "items": _S},
+                                   "candidateUsers": {"type": "array", "items": _S}, "dueDate": _S,
+                                   "followUpDate": _S, "priority": {"type": "integer"}}),
+             "responses": {**_ok(ref("UserTask")), **_ok(ref("UserTask"), "202")}},
+        ),
+    },
     "/user-tasks/{key}/assignment": {
         "post": (
-            "Assign a task: to yourself when you may complete it, to anyone else as an admin; 403 otherwise.",
+            "Assign a task: to yourself when you may complete it, to anyone else as an admin; 403 otherwise. "
+            "202 when its assigning listeners run first (listener.state assigning, then denied or assigned).",
             "tasks",
-            {"requestBody": _body({"assignee": _S}, ["assignee"]), "responses": _ok(ref("UserTask"))},
+            {"requestBody": _body({"assignee": _S}, ["assignee"]),
+             "responses": {**_ok(ref("UserTask")), **_ok(ref("UserTask"), "202")}},
         ),
         "delete": (
             "Unassign a task (yours, or anyone's as an admin): it is offered to its candidates again.",

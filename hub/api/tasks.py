@@ -1,5 +1,6 @@
 """User tasks: list (filters: state, candidate group, instance; sort), get (with its form), assign, unassign,
-complete (400 with each field's ``errors`` when the variables fail the task's form).
+update (Camunda's changeset), complete (400 with each field's ``errors`` when the variables fail the task's form).
+An assignment, update or completion that the task's listeners hold answers 202 (``engine.runtime.behaviors``).
 
 Who may do what is ``protocols.task_access``: a refused completion or
 assignment is a 403 that says who may, and nothing changes.
@@ -11,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -109,7 +111,39 @@ async def _assign(request: Request, assignee: str | None) -> Response:
     key = path_int(request, "key")
     engine = hub(request).engine
     await asyncio.to_thread(assign_now, engine, who, key, who.name if assignee is _SELF else assignee)
-    return JSONResponse((await asyncio.to_thread(engine.user_task, key)).to_json())
+    view = (await asyncio.to_thread(engine.user_task, key)).to_json()
+    # 202: the task has assigning listeners, and is assigned when their jobs have (or keeps its assignee, denied)
+    return JSONResponse(view, status_code=202 if _held(view, "assigning") else 200)
+
+
+def _held(view: dict[str, Any], state: str) -> bool:
+    """Whether the task's listeners hold a transition (``state``: assigning, updating, completing)."""
+    return view["state"] == "created" and (view.get("listener") or {}).get("state") == state
+
+
+async def update(request: Request) -> Response:
+    """``PATCH`` with Camunda's changeset (``candidateGroups``, ``candidateUsers``, ``dueDate``, ``followUpDate``,
+    ``priority``; null: unchanged, "" or []: cleared), by whoever may complete the task. 202 while its updating
+    listeners run (``"listener": {"state": "updating"}``); 400 naming a field it cannot change."""
+    who = require(request, "tasks")
+    key = path_int(request, "key")
+    body = await json_body(request)
+    engine = hub(request).engine
+    await asyncio.to_thread(update_now, engine, who, key, body)
+    view = (await asyncio.to_thread(engine.user_task, key)).to_json()
+    return JSONResponse(view, status_code=202 if _held(view, "updating") else 200)
+
+
+def update_now(engine: Engine, who: Principal, key: int, changes: dict[str, Any]) -> None:
+    """Update as ``who`` may (whoever may complete the task: ``protocols.task_access``); Camunda's /v2 shares it."""
+    task = engine.user_task(key)
+    try:
+        done = check_complete(who, task)
+    except TaskRefused as exc:
+        raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
+                       candidateGroups=task.candidate_groups) from None
+    kept = {name: value for name, value in changes.items() if value is not None}
+    engine.update_user_task(key, kept, by=actor_of(who, Channel.REST, override=done.override))
 
 
 def assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) -> None:
@@ -161,13 +195,13 @@ async def complete(request: Request) -> Response:
     await asyncio.to_thread(work)
     view = (await asyncio.to_thread(engine.user_task, key)).to_json()
     # 202: the task has completing listeners, and completes when their jobs have (or stays open, denied)
-    held = view["state"] == "created" and (view.get("listener") or {}).get("state") == "completing"
-    return JSONResponse(view, status_code=202 if held else 200)
+    return JSONResponse(view, status_code=202 if _held(view, "completing") else 200)
 
 
 routes: list[BaseRoute] = [
     Route("/api/v1/user-tasks", list_tasks, methods=["GET"]),
     Route("/api/v1/user-tasks/{key}", get_task, methods=["GET"]),
+    Route("/api/v1/user-tasks/{key}", update, methods=["PATCH"]),
     Route("/api/v1/user-tasks/{key}/assignment", assign, methods=["POST"]),
     Route("/api/v1/user-tasks/{key}/assignment", unassign, methods=["DELETE"]),
     Route("/api/v1/user-tasks/{key}/claim", claim, methods=["POST"]),

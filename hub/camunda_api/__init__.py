@@ -40,6 +40,7 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("POST", "/v2/user-tasks/{userTaskKey}/assignment", tasks.assign),
     ("DELETE", "/v2/user-tasks/{userTaskKey}/assignee", tasks.unassign),
     ("POST", "/v2/user-tasks/{userTaskKey}/completion", tasks.complete),
+    ("PATCH", "/v2/user-tasks/{userTaskKey}", tasks.update),
     ("POST", "/v2/incidents/search", incidents.search_incidents),
     ("POST", "/v2/incidents/{incidentKey}/resolution", incidents.resolve),
     ("POST", "/v2/variables/search", incidents.search_variables),

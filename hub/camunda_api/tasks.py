@@ -18,13 +18,13 @@ from starlette.responses import JSONResponse, Response
 
 from engine import Channel, Engine, NotFound, TaskView
 from hub.api.common import ApiError, field, hub, json_body, require
-from hub.api.tasks import assign_now
+from hub.api.tasks import assign_now, update_now
 from hub.camunda_api.filters import equals, filter_of, key_filter
 from hub.camunda_api.wire import TENANT, Definitions, cursor, iso, page_json, path_key, root_of, search_page
 from protocols.actors import actor_of
 from protocols.task_access import TaskRefused, check_complete, is_admin, may_complete
 
-__all__ = ["assign", "complete", "search", "unassign"]
+__all__ = ["assign", "complete", "search", "unassign", "update"]
 
 _STATES = {"CREATED": "created", "COMPLETED": "completed", "CANCELED": "canceled"}
 _FILTERS = (
@@ -147,6 +147,16 @@ async def assign(request: Request) -> Response:
         assign_now(engine, who, task, assignee)
 
     await asyncio.to_thread(work)
+    return Response(status_code=204)
+
+
+async def update(request: Request) -> Response:
+    """``{"changeset": {candidateGroups, candidateUsers, dueDate, followUpDate, priority}, "action"}``: 204."""
+    who = require(request, "tasks")
+    task = path_key(request, "userTaskKey")
+    body = await json_body(request, optional=True)
+    changes = field(body, "changeset", dict, default={})
+    await asyncio.to_thread(update_now, hub(request).engine, who, task, changes)
     return Response(status_code=204)
 
 

@@ -19,13 +19,15 @@ from tests.hub.harness import LiveHub, serve_hub
 DATA = Path(__file__).resolve().parents[1] / "data"
 LISTENERS = DATA / "listeners" / "task_listeners.bpmn"
 CONDITIONAL = DATA / "scenarios" / "event_conditional_boundary.bpmn"
+ASSIGNING = DATA / "listeners" / "assigning.bpmn"
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     with serve_hub(tmp_path_factory.mktemp("listeners")) as live:
         with live.client() as c:
-            files = [("files", (p.name, p.read_bytes(), "application/xml")) for p in (LISTENERS, CONDITIONAL)]
+            files = [("files", (p.name, p.read_bytes(), "application/xml"))
+                     for p in (LISTENERS, CONDITIONAL, ASSIGNING)]
             c.post("/api/v1/deployments", files=files).raise_for_status()
         yield live
 
@@ -79,6 +81,38 @@ def test_a_worker_sees_listener_jobs_for_what_they_are_and_a_denial_keeps_the_ta
         done = c.get(f"/api/v1/user-tasks/{task['id']}").json()
         assert done["state"] == "completed" and done["assignee"] == "carol"
         assert done["listener"] == {"state": "completed", "corrections": {"assignee": "carol"}}
+
+
+def test_an_assignment_and_an_update_answer_202_while_the_task_s_listeners_run(hub: LiveHub) -> None:
+    with hub.client() as c:
+        key = c.post("/api/v1/process-instances", json={"processId": "assigning",
+                                                        "variables": {"firstReviewer": "bob"}}).json()["instance"]
+        for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
+            _complete(c, _one_job(c, job_type))
+        [task] = c.get("/api/v1/user-tasks", params={"instance": key}).json()["items"]
+        assert task["assignee"] == "bob"
+
+        held = c.post(f"/api/v1/user-tasks/{task['id']}/assignment", json={"assignee": "carol"})
+        assert held.status_code == 202, held.text
+        assert held.json()["assignee"] == "bob"
+        assert held.json()["listener"] == {"state": "assigning", "assignee": "carol"}
+        check = _one_job(c, "check-reviewer")
+        assert (check["kind"], check["listenerEventType"]) == ("TASK_LISTENER", "ASSIGNING")
+        _complete(c, check)
+        _complete(c, _one_job(c, "notify-reviewer"))
+        assert c.get(f"/api/v1/user-tasks/{task['id']}").json()["assignee"] == "carol"
+
+        updated = c.patch(f"/api/v1/user-tasks/{task['id']}", json={"priority": 80, "dueDate": None})
+        assert updated.status_code == 202 and updated.json()["listener"]["state"] == "updating"
+        assert c.patch(f"/api/v1/user-tasks/{task['id']}", json={"priority": 10}).status_code == 409  # held
+        _complete(c, _one_job(c, "audit-review-change"))
+        assert c.get(f"/api/v1/user-tasks/{task['id']}").json()["priority"] == 80
+        wrong = c.patch(f"/api/v1/user-tasks/{task['id']}", json={"name": "x"})
+        assert wrong.status_code == 400 and "cannot change name" in wrong.text
+        camunda = c.patch(f"/v2/user-tasks/{task['id']}", json={"changeset": {"candidateGroups": ["claims"]}})
+        assert camunda.status_code == 204, camunda.text
+        _complete(c, _one_job(c, "audit-review-change"))
+        assert c.get(f"/api/v1/user-tasks/{task['id']}").json()["candidateGroups"] == ["claims"]
 
 
 def test_variables_set_over_rest_trigger_a_conditional_boundary_event(hub: LiveHub) -> None:

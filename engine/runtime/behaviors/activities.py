@@ -12,6 +12,7 @@ from engine.model import (
     EventDefinitionKind,
     FlowNode,
     JobTask,
+    ListenerEvent,
     ScriptTask,
     SubProcess,
     UserTask,
@@ -234,6 +235,8 @@ def _create_user_task(step: Kernel, element: ElementInstance, node: UserTask) ->
         ) from None
     key = step.ids.next_key()
     element.user_task = key
+    if assignee and node.listeners_of(ListenerEvent.ASSIGNING):  # given once its assigning listeners ran
+        element.pending, assignee = {"assign": assignee}, None
     step.effect(
         m.CreateUserTask(
             key=key,

@@ -3,10 +3,14 @@
 ``zeebe:executionListeners`` on any flow node: ``start`` listeners run after
 the element's input mappings and before its own work (the element is still
 activating meanwhile), ``end`` listeners after its output mappings and
-before it takes its outgoing flows (it is completing). ``zeebe:taskListeners``
-on a user task: ``completing`` listeners run when someone completes the task
-and before it completes; the last one's result may deny the completion (the
-task stays open and says why) or correct the task (assignee, due date ...).
+before it takes its outgoing flows (it is completing); a multi-instance
+body's run before its input collection is read and after its output
+collection is complete. ``zeebe:taskListeners`` on a user task:
+``completing`` listeners run when someone completes the task and before it
+completes; the last one's result may deny the completion (the task stays
+open and says why) or correct the task (assignee, dates, candidates,
+priority). ``assigning`` and ``updating`` listeners hold an assignment or an
+update the same way (``task_assignment``, ``task_update``).
 Several listeners of one event run in document order, each job created when
 the one before completed. A listener job's variables are written as a job
 completion's are (to the nearest scope that has each name, else the process).
@@ -32,16 +36,17 @@ from engine.runtime.expressions import ExpressionFailure, evaluate_value
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import Kernel
 from engine.runtime.state import ElementInstance
-from engine.runtime.task_dates import task_date
+from engine.runtime.task_changes import task_fields
 
 __all__ = [
-    "EVENT_HEADER", "KIND_HEADER", "TASK_HEADER", "JobKind", "creating", "creating_done", "listener_job",
-    "listener_job_done", "listening", "open_listener", "still_creating", "task_listener_result",
+    "ASSIGNEE_HEADER", "EVENT_HEADER", "KIND_HEADER", "TASK_HEADER", "JobKind", "creating", "creating_done", "held",
+    "listener_job", "listener_job_done", "listening", "open_listener", "still_creating", "task_listener_result",
 ]
 
 KIND_HEADER: Final = "agenthub:jobKind"
 EVENT_HEADER: Final = "agenthub:listenerEventType"
 TASK_HEADER: Final = "agenthub:userTaskKey"
+ASSIGNEE_HEADER: Final = "agenthub:assignee"  # an assigning listener's job: the assignee being given ("": none)
 
 
 class JobKind(StrEnum):
@@ -81,6 +86,8 @@ def open_listener(step: Kernel, element: ElementInstance, node: FlowNode | Proce
     headers = {KIND_HEADER: kind.value, EVENT_HEADER: event.value.upper()}
     if element.user_task is not None and not listener.execution:
         headers[TASK_HEADER] = str(element.user_task)
+    if event == ListenerEvent.ASSIGNING and element.pending is not None:
+        headers[ASSIGNEE_HEADER] = element.pending.get("assign") or ""
     key = open_job(step, element, job_type, retry_count, headers, listener=event.value)
     element.listener = [event.value, done, key]
     return True
@@ -121,6 +128,18 @@ def still_creating(element: ElementInstance) -> bool:
         and element.listener[2] is not None
 
 
+_HELD: Final = (("assign", "being assigned: its assigning"), ("update", "being updated: its updating"),
+                ("variables", "already being completed: its completing"))
+
+
+def held(element: ElementInstance) -> str | None:
+    """Why the element's task cannot change now (its listeners hold a transition), as the end of a sentence."""
+    if still_creating(element):
+        return "still being created: its creating listeners are running"
+    pending = element.pending or {}
+    return next((f"{why} listeners are running" for key, why in _HELD if key in pending), None)
+
+
 def creating_done(step: Kernel, element: ElementInstance, task: int, result: dict[str, Any] | None) -> None:
     """A creating listener's job completed: its corrections apply; the next one runs, else the task is created."""
     task_listener_result(step, element, task, result)  # a creating listener corrects; it has nothing to deny
@@ -131,7 +150,8 @@ def creating_done(step: Kernel, element: ElementInstance, task: int, result: dic
     except ExpressionFailure as exc:
         state = {"state": "created", "failed": str(exc)}
     corrections = element.pending.get("corrections") if element.pending else None
-    element.pending = None
+    held = element.pending.get("assign") if element.pending else None  # the assignee it was created with
+    element.pending = {"assign": held} if held else None
     if corrections:
         state["corrections"] = corrections
     step.effect(m.UpdateUserTask(task, {"listener": state}))
@@ -142,8 +162,8 @@ def creating_done(step: Kernel, element: ElementInstance, task: int, result: dic
 _CORRECTABLE: Final = ("assignee", "dueDate", "followUpDate", "candidateUsers", "candidateGroups", "priority")
 
 
-def task_listener_result(step: Kernel, element: ElementInstance, task: int,
-                         result: dict[str, Any] | None) -> str | None:
+def task_listener_result(step: Kernel, element: ElementInstance, task: int, result: dict[str, Any] | None,
+                         event: ListenerEvent = ListenerEvent.COMPLETING) -> str | None:
     """Apply a task listener's ``result`` to ``task``: its corrections; returns the reason when it denies."""
     result = result or {}
     corrections = result.get("corrections") or {}
@@ -157,22 +177,27 @@ def task_listener_result(step: Kernel, element: ElementInstance, task: int,
         step.record(EventType.USER_TASK_CORRECTED, element, task=task, ignored=unknown)
     if result.get("denied") is True:
         reason = result.get("deniedReason")
-        return str(reason) if reason else "denied by a completing listener"
+        return str(reason) if reason else f"denied by {'an' if event == ListenerEvent.ASSIGNING else 'a'} {event} "\
+            "listener"
     return None
 
 
 def _correct(step: Kernel, element: ElementInstance, task: int, corrections: dict[str, Any]) -> None:
     if "assignee" in corrections:
-        assignee = corrections["assignee"]
-        step.effect(m.AssignUserTask(task, str(assignee) if assignee else None))
-    if corrections.get("dueDate"):
+        assignee = str(corrections["assignee"]) if corrections["assignee"] else None
+        if element.pending is not None and "assign" in element.pending:  # an assignment is held: it changes
+            element.pending["assign"] = assignee
+        elif listening(element, ListenerEvent.CREATING) and step.node(element).listeners_of(ListenerEvent.ASSIGNING):
+            element.pending = {**(element.pending or {}), "assign": assignee}  # assigned after its listeners ran
+        else:
+            step.effect(m.AssignUserTask(task, assignee))
+    attributes = {name: value for name, value in corrections.items() if name != "assignee" and value is not None}
+    if attributes:
         try:
-            due = task_date(corrections["dueDate"], "the dueDate a task listener corrected")
-        except ExpressionFailure as exc:  # the correction is dropped, and the journal says why
-            step.record(EventType.USER_TASK_CORRECTED, element, task=task, ignored=["dueDate"], reason=str(exc))
-            due = None
-        if due is not None:
-            step.effect(m.ScheduleUserTask(task, due[0], due[1]))
+            step.effect(m.ReviseUserTask(task, task_fields(attributes, "a task listener's corrections")))
+        except ExpressionFailure as exc:  # the corrections are dropped, and the journal says why
+            step.record(EventType.USER_TASK_CORRECTED, element, task=task, ignored=sorted(attributes),
+                        reason=str(exc))
     step.record(EventType.USER_TASK_CORRECTED, element, task=task, corrections=sorted(corrections))
     if element.pending is None:  # kept for the task's record (a creating listener's, until the last one ran)
         element.pending = {"corrections": {}}

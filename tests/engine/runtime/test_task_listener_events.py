@@ -1,0 +1,181 @@
+"""Camunda 8.8's assigning, updating and canceling task listeners, and execution listeners on a multi-instance
+body, on the in-memory store and SQLite.
+
+Each event's listeners are jobs the task waits for, one at a time; an
+assigning listener may deny the assignment (the old assignee stays) or
+correct it; a failed listener job is an incident whose resolution runs it
+again. test_listeners.py covers creating and completing listeners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import Engine
+from engine.exceptions import Conflict, InvalidInput
+from engine.ports import ManualClock
+from engine.views import ActivatedJob
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "listeners"
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def eng(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    url = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'agenthub.db'}"
+    opened = Engine.open(url, clock=ManualClock())
+    yield opened
+    opened.close()
+
+
+def one_job(engine: Engine, job_type: str) -> ActivatedJob:
+    [job] = engine.activate_jobs([job_type], "test")
+    return job
+
+
+def complete(engine: Engine, job: ActivatedJob, variables: dict[str, Any] | None = None,
+             result: dict[str, Any] | None = None) -> None:
+    engine.complete_job(job.key, variables or {}, worker=job.worker, lock_version=job.lock_version, result=result)
+
+
+def _review(engine: Engine, first: str = "bob") -> tuple[int, int]:
+    """A started review whose creating and initial assigning listeners have run: (instance, task)."""
+    engine.deploy([("assigning.bpmn", (DATA / "assigning.bpmn").read_bytes())])
+    key = engine.start("assigning", {"firstReviewer": first}).key
+    complete(engine, one_job(engine, "route-review"))
+    complete(engine, one_job(engine, "check-reviewer"))
+    complete(engine, one_job(engine, "notify-reviewer"))
+    [task] = engine.user_tasks(instance=key)
+    return key, task.key
+
+
+def test_a_task_created_with_an_assignee_runs_creating_then_assigning_listeners_before_it_is_assigned(
+        eng: Engine) -> None:
+    [deployed] = eng.deploy([("assigning.bpmn", (DATA / "assigning.bpmn").read_bytes())])
+    [warning] = [w.message for w in deployed.warnings]  # canceling listeners only: the rest run
+    assert "task listeners for canceling, which this engine does not run yet" in warning
+    key = eng.start("assigning", {"firstReviewer": "bob"}).key
+    assert eng.activate_jobs(["check-reviewer"], "test") == []  # the creating listener runs first
+    complete(eng, one_job(eng, "route-review"))
+    [task] = eng.user_tasks(instance=key)
+    assert task.assignee is None and task.to_json()["listener"] == {"state": "assigning", "assignee": "bob"}
+    job = one_job(eng, "check-reviewer")
+    assert (job.kind, job.listener_event, job.headers["agenthub:assignee"]) == ("TASK_LISTENER", "ASSIGNING", "bob")
+    complete(eng, job)
+    complete(eng, one_job(eng, "notify-reviewer"))
+    [assigned] = eng.user_tasks(instance=key)
+    assert assigned.assignee == "bob" and assigned.to_json()["listener"] == {"state": "assigned", "assignee": "bob"}
+
+
+def test_an_assignee_a_creating_listener_gives_goes_through_the_assigning_listeners(eng: Engine) -> None:
+    eng.deploy([("assigning.bpmn", (DATA / "assigning.bpmn").read_bytes())])
+    key = eng.start("assigning", {"firstReviewer": None}).key
+    complete(eng, one_job(eng, "route-review"), result={"corrections": {"assignee": "dave"}})
+    [task] = eng.user_tasks(instance=key)
+    assert task.assignee is None and one_job(eng, "check-reviewer").headers["agenthub:assignee"] == "dave"
+
+
+def test_an_assignment_waits_for_its_listeners_and_a_denial_keeps_the_old_assignee(eng: Engine) -> None:
+    key, task = _review(eng)
+    eng.claim_user_task(task, "carol")
+    [held] = eng.user_tasks(instance=key)
+    assert held.assignee == "bob" and held.to_json()["listener"] == {"state": "assigning", "assignee": "carol"}
+    with pytest.raises(Conflict, match="is being assigned"):
+        eng.claim_user_task(task, "dave")
+    with pytest.raises(Conflict, match="being assigned"):
+        eng.complete_user_task(task, {})
+    complete(eng, one_job(eng, "check-reviewer"), result={"denied": True, "deniedReason": "carol is on leave"})
+    [denied] = eng.user_tasks(instance=key)
+    assert denied.assignee == "bob"
+    assert denied.to_json()["listener"] == {"state": "denied", "event": "assigning",
+                                            "deniedReason": "carol is on leave"}
+    assert eng.activate_jobs(["notify-reviewer"], "test") == []  # a denial ends the round
+    eng.claim_user_task(task, None)  # a new round: unassigning runs the listeners again, from the first
+    assert one_job(eng, "check-reviewer").headers["agenthub:assignee"] == ""
+
+
+def test_an_assigning_listener_corrects_the_assignee_being_given_and_the_task_s_dates(eng: Engine) -> None:
+    key, task = _review(eng)
+    eng.claim_user_task(task, "carol")
+    complete(eng, one_job(eng, "check-reviewer"),
+             result={"corrections": {"assignee": "erin", "dueDate": "2030-02-01T10:00:00Z"}})
+    job = one_job(eng, "notify-reviewer")
+    assert job.headers["agenthub:assignee"] == "erin"  # the next listener sees the corrected assignee
+    complete(eng, job, {"notified": True})
+    [assigned] = eng.user_tasks(instance=key)
+    assert (assigned.assignee, assigned.due_date) == ("erin", "2030-02-01T10:00:00Z")
+    claimed = [e for e in eng.journal(key) if e["type"] == "user_task_claimed"]
+    assert claimed[-1]["data"]["assignee"] == "erin" and eng.instance(key).variables["notified"] is True
+
+
+def test_a_failed_assigning_listener_is_an_incident_whose_resolution_runs_it_again(eng: Engine) -> None:
+    key, task = _review(eng)
+    eng.claim_user_task(task, "carol")
+    job = one_job(eng, "check-reviewer")
+    eng.fail_job(job.key, "directory down", retries=0, worker=job.worker, lock_version=job.lock_version)
+    [incident] = eng.incidents(instance=key)
+    assert incident.element_id == "Review" and "directory down" in incident.message
+    assert eng.user_task(task).assignee == "bob"
+    eng.resolve_incident(incident.key)
+    complete(eng, one_job(eng, "check-reviewer"))
+    complete(eng, one_job(eng, "notify-reviewer"))
+    assert eng.user_task(task).assignee == "carol"
+
+
+def test_an_update_waits_for_its_updating_listeners_and_a_correction_wins_over_the_update(eng: Engine) -> None:
+    key, task = _review(eng)
+    eng.update_user_task(task, {"priority": 90, "candidateGroups": ["claims"], "followUpDate": "2030-01-15T08:00:00Z"})
+    held = eng.user_task(task)
+    assert (held.priority, held.candidate_groups) == (50, [])
+    assert held.to_json()["listener"] == {"state": "updating", "changes": ["candidateGroups", "followUpDate",
+                                                                          "priority"]}
+    with pytest.raises(Conflict, match="being updated"):
+        eng.claim_user_task(task, "carol")
+    job = one_job(eng, "audit-review-change")
+    assert (job.kind, job.listener_event) == ("TASK_LISTENER", "UPDATING")
+    complete(eng, job, result={"corrections": {"priority": 70}})
+    updated = eng.user_task(task)
+    assert (updated.priority, updated.candidate_groups, updated.follow_up_date) == (70, ["claims"],
+                                                                                   "2030-01-15T08:00:00Z")
+    assert updated.to_json()["listener"]["state"] == "updated"
+    assert [t.key for t in eng.user_tasks(instance=key, candidate_group="claims")] == [task]
+    assert "user_task_updated" in [e["type"] for e in eng.journal(key)]
+
+
+def test_an_updating_listener_denies_the_update_and_a_wrong_change_is_refused_before_any_runs(eng: Engine) -> None:
+    _, task = _review(eng)
+    with pytest.raises(InvalidInput, match="priority"):
+        eng.update_user_task(task, {"priority": 200})
+    with pytest.raises(InvalidInput, match="cannot change assignee"):
+        eng.update_user_task(task, {"assignee": "carol"})
+    eng.update_user_task(task, {"dueDate": "2030-03-01T12:00:00Z"})
+    complete(eng, one_job(eng, "audit-review-change"), result={"denied": True, "deniedReason": "frozen"})
+    denied = eng.user_task(task)
+    assert denied.due_date is None
+    assert denied.to_json()["listener"] == {"state": "denied", "event": "updating", "deniedReason": "frozen"}
+
+
+def test_execution_listeners_run_on_the_multi_instance_body_and_on_each_inner_instance(eng: Engine) -> None:
+    eng.deploy([("multi_instance_body.bpmn", (DATA / "multi_instance_body.bpmn").read_bytes())])
+    key = eng.start("multi_instance_body", {}).key
+    body_start = one_job(eng, "count-parcels")  # before the input collection is read: it may provide it
+    assert (body_start.kind, body_start.listener_event) == ("EXECUTION_LISTENER", "START")
+    complete(eng, body_start, {"parcels": ["p1", "p2"]})
+    inner_starts = eng.activate_jobs(["count-parcels"], "test")
+    assert sorted(job.variables["parcel"] for job in inner_starts) == ["p1", "p2"]
+    for job in inner_starts:
+        complete(eng, job)
+    for job in eng.activate_jobs(["ship-parcel"], "test"):
+        complete(eng, job)
+    inner_ends = eng.activate_jobs(["close-shipment"], "test")
+    assert len(inner_ends) == 2
+    for job in inner_ends:
+        complete(eng, job)
+    body_end = one_job(eng, "close-shipment")
+    assert body_end.listener_event == "END" and body_end.variables["labels"] == ["label-p1", "label-p2"]
+    assert eng.instance(key).state == "active"
+    complete(eng, body_end)
+    assert eng.instance(key).state == "completed"
