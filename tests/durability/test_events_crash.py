@@ -212,7 +212,7 @@ def test_d11_a_backward_clock_refires_nothing_and_does_not_spin(box: DbSandbox) 
     with box.engine(clock) as engine:
         started = time.monotonic()
         assert _fire(engine) == 0
-        assert time.monotonic() - started < 2, "an idle worker loop did not return promptly"
+        assert time.monotonic() - started < 20, "an idle worker loop did not return (it would wait for the timers)"
         # a worker loop that runs on, with timers due an hour ahead of its clock: it waits, it does not spin
         calls = 0
         original = engine.next_timer_due

@@ -7,7 +7,6 @@ Models come from ``tests/data`` and, where this machine has it, the shared corpu
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 
 import pytest
@@ -163,16 +162,9 @@ def _big_model(count: int) -> bytes:
     return "".join(parts).encode()
 
 
-def test_a_thousand_nodes_are_laid_out_in_under_a_second() -> None:
-    model = _big_model(1000)
-
-    # CPU time, not wall-clock: the suite shares two cores with other test processes.
-    started = time.process_time()
-    drawn = layout(model)
-    elapsed = time.process_time() - started
-
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
-    assert_drawn(drawn)
+def test_a_thousand_nodes_are_laid_out_whole() -> None:
+    """How fast it is drawn is bench/layout.py's business (never a timed assertion here): that it is drawn right."""
+    assert_drawn(layout(_big_model(1000)))
 
 
 def test_the_layout_is_the_same_every_time() -> None:

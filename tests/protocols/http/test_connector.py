@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -144,10 +143,8 @@ def test_failure_messages_never_contain_request_header_values_or_url_credentials
 
 
 def test_a_server_slower_than_the_timeout_fails_the_job(http_server: EchoServer) -> None:
-    started = time.monotonic()
-    with pytest.raises(HttpTimeout, match=r"no complete answer within 0\.3 s"):
+    with pytest.raises(HttpTimeout, match=r"no complete answer within 0\.3 s"):  # /slow answers after 5 s
         call({"url": f"{http_server.url}/slow", "timeout": "0.3"})
-    assert time.monotonic() - started < 3
 
 
 def test_the_connector_default_timeout_applies_without_a_timeout_header(http_server: EchoServer) -> None:
