@@ -249,6 +249,7 @@ def instance_view(
             "elementInstance": e.key,
             "state": e.state.value,
             **({"incident": e.incident} if e.incident else {}),
+            **({"calledInstance": e.child_instance} if e.child_instance is not None else {}),
             **({"waitingFor": waiting_for_worker(ready[e.job])} if e.job in ready else {}),
             **({"waitingFor": noted[e.key]} if e.key in noted else {}),
         }

@@ -38,6 +38,7 @@ from protocols.http import (
 from protocols.llm import ModelResolver, ModelTask
 from protocols.llm.camunda_task import TASK_TYPE as CAMUNDA_AGENT_TASK
 from protocols.llm.camunda_task import CamundaAgentTask
+from protocols.llm.camunda_tools_schema import TOOLS_SCHEMA_TYPE, CamundaToolsSchema
 from protocols.llm.documents import http_fetch
 from protocols.mcp.camunda_client import MCP_CLIENT_JOB_TYPE, MCP_REMOTE_CLIENT_JOB_TYPE, CamundaMcpClient
 from protocols.mcp.sampling import SAMPLING_PREFIX, sampling_model
@@ -55,6 +56,9 @@ __all__ = [
 ]
 
 _CAMUNDA_CONNECTORS: Final = ("io.camunda:", "io.camunda.connectors.")
+# what Camunda's MCP and A2A clients read (their template's ``data.*`` inputs and a gateway call's ``toolCall``):
+# secrets are resolved there only, so an agent's ``provider`` secrets, visible to its tools, are not needed by them
+CAMUNDA_CLIENT_INPUTS: Final = frozenset({"data", "toolCall"})
 
 
 def job_handlers(
@@ -72,12 +76,14 @@ def job_handlers(
     mcp = McpToolTask(registry, egress=egress)
     workers.register("mcp", mcp)
     for job_type, remote in ((MCP_CLIENT_JOB_TYPE, False), (MCP_REMOTE_CLIENT_JOB_TYPE, True)):  # Camunda's, on mcp's
-        workers.register(job_type, CamundaOutbound(CamundaMcpClient(mcp, remote=remote), secrets=http.secrets))
+        workers.register(job_type, CamundaOutbound(CamundaMcpClient(mcp, remote=remote), secrets=http.secrets,
+                                                   inputs=CAMUNDA_CLIENT_INPUTS))
     if engine is not None:
         a2a = A2ACallTask(registry, engine, egress)
         workers.register("a2a", a2a)
         # Camunda's A2A client, on a2a's registry pins, egress rules and durable waits (closed and swept with it)
-        workers.register(A2A_CLIENT_JOB_TYPE, CamundaOutbound(CamundaA2aClient(a2a, engine), secrets=http.secrets))
+        workers.register(A2A_CLIENT_JOB_TYPE, CamundaOutbound(CamundaA2aClient(a2a, engine), secrets=http.secrets,
+                                                              inputs=CAMUNDA_CLIENT_INPUTS))
         # the federated calls an approval let through (or an MCP Task started): the gateway's, on mcp's pool and pins
         workers.register(GATEWAY_JOB_TYPE, Gateway(engine, registry, mcp, settings.gateway, egress))
         files = Path(settings.model_files) if settings.model_files else None
@@ -89,6 +95,8 @@ def job_handlers(
         # Camunda's AI Agent Task: one model turn per job, under Camunda's task headers (resultVariable=agent);
         # its provider's {{secrets.NAME}} are resolved at the model call, as a sub-process agent's, and only there
         workers.register(CAMUNDA_AGENT_TASK, CamundaOutbound(CamundaAgentTask(engine, models)))
+        # Camunda's ad-hoc tools schema: the tools of an ad-hoc subprocess, no model asked
+        workers.register(TOOLS_SCHEMA_TYPE, CamundaOutbound(CamundaToolsSchema(engine)))
     for job_type, handler in (extra or default_registry).handlers.items():
         # A worker written for a Camunda connector's job type honours Camunda's task headers (resultVariable,
         # resultExpression, errorExpression, retryBackoff) as that connector would. The agentic ones are left

@@ -102,8 +102,12 @@ def _signature(view: InstanceView) -> tuple[Any, ...]:
     return (view.state, tuple(sorted((e["elementId"], e["state"]) for e in view.active_elements)))
 
 
-def waiting_for(engine: Engine, view: InstanceView) -> list[dict[str, Any]]:
-    """What an active instance waits on: people (user tasks), timers, messages, workers (jobs), incidents."""
+_CALL_DEPTH = 4  # how many levels of called instances an instance's waitingFor shows
+
+
+def waiting_for(engine: Engine, view: InstanceView, *, depth: int = 0) -> list[dict[str, Any]]:
+    """What an active instance waits on: people (user tasks), timers, messages, workers (jobs), incidents, and
+    the instances its call activities called (``calledInstance``, with what those wait on in turn)."""
     if view.state in _FINISHED:
         return []
     waits: list[dict[str, Any]] = []
@@ -137,6 +141,16 @@ def waiting_for(engine: Engine, view: InstanceView) -> list[dict[str, Any]]:
         waits.append(
             {"kind": "incident", "incident": incident.key, "element": incident.element_id, "message": incident.message}
         )
+    for element in view.active_elements:
+        child = element.get("calledInstance")
+        if child is None:
+            continue
+        called = engine.instance(int(child))
+        call: dict[str, Any] = {"kind": "calledInstance", "element": element["elementId"], "instance": called.key,
+                                "process": called.process_id, "state": called.state}
+        if depth < _CALL_DEPTH:  # a deeper chain is named, not walked: the called instance's own view has it
+            call["waitingFor"] = waiting_for(engine, called, depth=depth + 1)
+        waits.append(call)
     return waits
 
 

@@ -124,7 +124,8 @@ _CONNECTOR_PREFIXES: Final = ("io.camunda:", "io.camunda.agenticai:", "io.camund
 _BUILT_IN_CONNECTORS: Final = frozenset({"io.camunda:http-json:1", "io.camunda.agenticai:mcpclient:1",
                                          "io.camunda.agenticai:mcpremoteclient:1",
                                          "io.camunda.agenticai:a2aclient:0",  # protocols.a2a.camunda_client
-                                         "io.camunda.agenticai:aiagent:1"})  # the AI Agent Task: protocols.llm
+                                         "io.camunda.agenticai:aiagent:1",  # the AI Agent Task: protocols.llm
+                                         "io.camunda.agenticai:adhoctoolsschema:1"})  # protocols.llm too
 _AI_AGENT_JOB_WORKER: Final = "io.camunda.agenticai:aiagent-job-worker:"
 
 

@@ -29,7 +29,10 @@ the variables, as any worker's result does; an exception it raises is the
 error (``BpmnError``, ``AskPerson``, ``WaitRemote`` and ``JobFailure`` pass through). Given a
 secret provider, it replaces ``{{secrets.NAME}}`` in the job's variables before
 the handler sees them, as Camunda's runtime does, and masks those values in the
-answer and in every message.
+answer and in every message. A connector that declares the variables it reads
+(``inputs``: the MCP and A2A clients read ``data`` and ``toolCall``) has secrets
+resolved in those only, as Camunda binds a connector's input: a variable it never
+reads, such as the agent's ``provider`` that its tools see, needs no secret here.
 """
 
 from __future__ import annotations
@@ -131,9 +134,11 @@ async def run_outbound(
 class CamundaOutbound:
     """A job handler of a Camunda connector type, under Camunda's task headers (see the module docstring)."""
 
-    def __init__(self, handler: Handler, *, secrets: SecretProvider | None = None) -> None:
+    def __init__(self, handler: Handler, *, secrets: SecretProvider | None = None,
+                 inputs: frozenset[str] | None = None) -> None:
         self.handler = handler
         self._secrets = secrets
+        self._inputs = inputs  # the variables the connector reads (None: all); secrets are resolved in these
 
     async def __call__(self, job: Job) -> dict[str, Any]:
         where = f"task '{job.element_id}' of process '{job.process_id}'"
@@ -141,7 +146,9 @@ class CamundaOutbound:
             return await run_outbound(job, lambda: self._answer(job), where, answer_is_variables=True)
         resolver = SecretResolver(self._secrets, where)
         try:
-            resolved = dataclasses.replace(job, variables=resolver.data(job.variables, "an input"))
+            variables = {name: resolver.data(value, "an input") if self._inputs is None or name in self._inputs
+                         else value for name, value in job.variables.items()}
+            resolved = dataclasses.replace(job, variables=variables)
         except InvalidTask as exc:
             raise JobFailure(str(exc), retries=0) from None
         values = tuple(sorted({v for v in resolver.values if v}, key=len, reverse=True))

@@ -89,3 +89,32 @@ def test_standalone_mcp_clients_list_and_read_resources_and_get_prompts_in_camun
         close_handlers(workers)
         engine.close()
         registry.close()
+
+
+SECRET_SCOPE = MODEL.parent / "camunda_mcp_secret_scope.bpmn"
+
+
+def test_a_client_needs_only_the_secrets_of_its_own_inputs_not_those_of_a_provider_it_can_see(
+    tmp_path: Path, docs_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("UNSET_BEDROCK_KEY", raising=False)
+    monkeypatch.delenv("UNSET_DOCS_URI", raising=False)
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    registry.mcp.add(McpServer(name="docs", transport="http", url=docs_url), [], actor="test")
+    engine = Engine.open(f"sqlite:///{tmp_path / 'agenthub.db'}")
+    workers = job_handlers(registry, HubSettings(http_allow="127.0.0.1"), engine=engine)
+    try:
+        engine.deploy([(SECRET_SCOPE.name, SECRET_SCOPE.read_bytes())])
+        key = engine.start("camunda_mcp_secret_scope", {"mcpUrl": docs_url}).key
+        run_until_idle(engine, workers, timeout_s=60)
+
+        # the sub-process's provider secret is unset, and the client inside it, which never reads it, ran
+        assert engine.instance(key).variables["resources"]["resources"][0]["uri"] == "file:///readme.txt"
+        # a secret the client does read and that has no value is still an incident that names it
+        [incident] = engine.incidents(instance=key)
+        assert incident.element_id == "ReadWithSecret"
+        assert "{{secrets.UNSET_DOCS_URI}}" in incident.message
+    finally:
+        close_handlers(workers)
+        engine.close()
+        registry.close()
