@@ -62,8 +62,8 @@ async def follow(
         deadline = time.monotonic() + max(0.0, timeout_s)
         seen = _signature(view)
         delay = poll_s
-        if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
-            return view
+        if until_outside and (outside := await _outside(engine, view)) is not None:
+            return outside
         while not is_settled(view):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -80,11 +80,25 @@ async def follow(
                 delay = poll_s
                 if on_change is not None:
                     await on_change(view)
-                if until_outside and await asyncio.to_thread(waits_outside_only, engine, view):
+                if until_outside and (outside := await _outside(engine, view)) is not None:
+                    view = outside
                     break
     finally:
         engine.commit_listeners.discard(on_commit)
     return view
+
+
+async def _outside(engine: Engine, view: InstanceView) -> InstanceView | None:
+    """The instance read again when ``view`` waits only on the outside world and it still stands there; else None.
+
+    The check reads the jobs and waits after ``view`` was read: a job that completed in between (its instance now
+    at a user task) would pass the check with ``view`` still at the job, without the job's variables. The view
+    read after the check, at the same elements, is the one to answer with; one that moved on is followed on.
+    """
+    if not await asyncio.to_thread(waits_outside_only, engine, view):
+        return None
+    fresh = await asyncio.to_thread(engine.instance, view.key)
+    return fresh if _signature(fresh) == _signature(view) else None
 
 
 def waits_outside_only(engine: Engine, view: InstanceView) -> bool:
