@@ -137,6 +137,18 @@ class ElementInstance:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> ElementInstance:
+        if data.keys() <= _SCALAR_KEYS:  # most element instances: no loop, joins, waits or records to rebuild
+            return ElementInstance(
+                data["key"],
+                data["element"],
+                data["parent"],
+                _ELEMENT_STATES.get(data["state"]) or ElementState(data["state"]),
+                loop_counter=data.get("loop_counter"),
+                job=data.get("job"),
+                user_task=data.get("user_task"),
+                child_instance=data.get("child_instance"),
+                incident=data.get("incident"),
+            )
         loop = data.get("loop")
         call, agent, parked = data.get("call"), data.get("agent"), data.get("parked")
         return ElementInstance(
@@ -164,6 +176,13 @@ class ElementInstance:
             listener=data.get("listener"),
             pending=data.get("pending"),
         )
+
+
+# The keys ``ElementInstance.to_dict`` writes whose values are stored as they are: a dict with no others is read
+# back without the general path's twenty lookups (a state is read back on nearly every command).
+_SCALAR_KEYS = frozenset({"key", "element", "parent", "state", "loop_counter", "job", "user_task", "child_instance",
+                          "incident"})
+_ELEMENT_STATES = {state.value: state for state in ElementState}
 
 
 @dataclass(slots=True)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# One encoder for every call: ``json.dumps`` with options builds a new one each time, which cost as much as the
+# encoding of a small value (several per step). Encoding keeps no state on the encoder, so threads share it.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 
 def dumps(value: Any) -> str:
     """A JSON column's text."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def free_text(value: str) -> str:

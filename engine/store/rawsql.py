@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from collections.abc import Callable, Sequence
+from itertools import starmap
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 _ROW_TYPES: dict[tuple[str, ...], Any] = {}
+_NAME = itemgetter(0)  # of a column in ``cursor.description``
 
 
 def driver_sql(text: str, dialect: str) -> str:
@@ -45,8 +48,8 @@ class Result:
         description = self._cursor.description
         if not rows or description is None:
             return list(rows)
-        row_type = _row_type(tuple(d[0] for d in description))
-        return [row_type(*row) for row in rows]
+        row_type = _row_type(tuple(map(_NAME, description)))
+        return list(starmap(row_type, rows))
 
     def all(self) -> list[Any]:
         return self._wrap(self._cursor.fetchall()) if self._cursor.description is not None else []

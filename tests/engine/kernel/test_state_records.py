@@ -73,3 +73,14 @@ def test_a_run_stored_before_tool_variables_keeps_its_tools_isolated_and_a_propa
 def test_what_a_propagating_tool_wrote_round_trips_with_its_call() -> None:
     call = ToolCall(id="c1", tool="refund", arguments_hash="abc", written={"status": "done"})
     assert ToolCall.from_dict(call.to_dict()) == call and call.to_dict()["written"] == {"status": "done"}
+
+
+def test_an_element_instance_reads_back_equal_whether_it_holds_only_plain_fields_or_more() -> None:
+    plain = ElementInstance(key=9, element_id="Task", parent=1, state=ElementState.ACTIVE, job=12, loop_counter=2,
+                            user_task=13, child_instance=14, incident=15)
+    fuller = ElementInstance(key=10, element_id="Join", parent=1, joins={"Join": {"f1": 1}}, waits={16: "timer"},
+                             is_body=True, conditions={"Cond": None}, listener=["start", 0, None])
+    for element in (plain, fuller, ElementInstance(key=11, element_id="Start", parent=None)):
+        again = ElementInstance.from_dict(element.to_dict())
+        assert again == element and again.to_dict() == element.to_dict()
+        assert isinstance(again.state, ElementState)
