@@ -21,9 +21,12 @@ from typing import Any
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parents[1]
-for entry in (ROOT, ROOT / "bench"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+# feel_tck sits beside this script: bench/ goes last, never first, so that ``engine`` stays the package and not
+# bench/engine.py, also in the processes a test that loaded this module spawns later (they copy sys.path)
+if str(ROOT / "bench") not in sys.path:
+    sys.path.append(str(ROOT / "bench"))
 
 from feel_tck import NOW, child, children, same, xml_value  # noqa: E402
 
