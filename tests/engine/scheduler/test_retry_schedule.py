@@ -48,12 +48,14 @@ def test_a_failing_job_is_tried_at_0_1_and_3_seconds_and_then_completes(tmp_path
     try:
         start = _millis(clock)
         instance = engine.start("one_job", {"kind": "flaky"})
-        _wait(lambda: len(attempts) == 1)
+        # the failure committed first: its due time is read from the clock then (advanced before it, the retry
+        # would fall due 999 ms later than the test expects; a loaded machine got there)
+        _wait(lambda: len(attempts) == 1 and loop.failed == 1)
         clock.advance(timedelta(milliseconds=999))
         time.sleep(0.3)  # the loop polls every 20 ms: the job is not due yet, so it does not run
         assert len(attempts) == 1
         clock.advance(timedelta(milliseconds=1))
-        _wait(lambda: len(attempts) == 2)
+        _wait(lambda: len(attempts) == 2 and loop.failed == 2)
         clock.advance(timedelta(milliseconds=1_999))
         time.sleep(0.3)
         assert len(attempts) == 2
