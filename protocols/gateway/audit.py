@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from engine import Channel
 from engine.canonical import NotCanonical, canonical_hash, canonical_json
 from protocols.actors import actor_of
 from protocols.gateway.names import FederatedName
 from registry import Principal, Registry
 
-__all__ = ["AUDIT_KIND", "CallAudit", "Outcome", "arguments_digest", "size_of"]
+__all__ = ["AUDIT_KIND", "AuditRow", "CallAudit", "Outcome", "arguments_digest", "size_of"]
 
 AUDIT_KIND = "gateway.call"
 
@@ -58,7 +60,7 @@ def size_of(value: Any) -> int:
 
 @dataclass(slots=True)
 class CallAudit:
-    """One call's row, filled in as the call goes, then ``write``-ten once."""
+    """One call's row, filled in as the call goes, then made a ``row`` once (``audit_log`` commits it)."""
 
     principal: Principal
     name: str
@@ -66,13 +68,27 @@ class CallAudit:
     arguments_hash: str
     data: dict[str, Any] = field(default_factory=dict)
 
-    def write(self, registry: Registry, outcome: Outcome, latency_ms: float, **details: Any) -> None:
-        """Commit the row (blocking: run it off the event loop)."""
+    def row(self, outcome: Outcome, latency_ms: float, **details: Any) -> AuditRow:
+        """The row as it will be committed."""
         target = {"agent": self.target.owner} if self.target.is_agent else {
             "server": self.target.owner, "upstreamTool": self.target.tool}
         data = {"tool": self.name, **target, "principal": self.principal.name,
                 "argumentsHash": self.arguments_hash, "outcome": str(outcome),
                 "latencyMs": round(latency_ms, 3), **self.data, **details}
-        actor = actor_of(self.principal, Channel.MCP).to_json()
+        return AuditRow(f"gateway:{self.name}", data, actor_of(self.principal, Channel.MCP).to_json())
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One ``gateway.call`` row, ready to insert (``protocols.gateway.audit_log`` commits them in groups)."""
+
+    subject: str
+    data: dict[str, Any]
+    actor: dict[str, Any]
+
+    def insert(self, registry: Registry, conn: Connection) -> None:
+        registry.store.audit(conn, AUDIT_KIND, self.subject, self.data, actor=self.actor)
+
+    def commit(self, registry: Registry) -> None:
         with registry.store.begin() as conn:
-            registry.store.audit(conn, AUDIT_KIND, f"gateway:{self.name}", data, actor=actor)
+            self.insert(registry, conn)

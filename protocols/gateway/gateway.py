@@ -1,6 +1,7 @@
 """The gateway: one federated call from ``/mcp`` to an upstream MCP tool or a registered A2A agent, governed.
 
-Every call, in this order (each refusal writes the call's audit row, ``audit``):
+Every call, in this order (each refusal writes the call's audit row, ``audit``, committed in groups by
+``audit_log`` before the answer):
 
 1. the name must be federated (``names``, ``settings``) and the caller hold
    ``start``, else the call is refused as for any unknown tool;
@@ -45,6 +46,7 @@ from protocols.actors import actor_of
 from protocols.gateway.agent_tool import ask_agent
 from protocols.gateway.approval import JOB_TYPE, PROCESS_ID, ApprovalProcess, principal_from, principal_json
 from protocols.gateway.audit import CallAudit, Outcome, arguments_digest, size_of
+from protocols.gateway.audit_log import AuditLog
 from protocols.gateway.budgets import GatewayBudgets
 from protocols.gateway.catalog import Catalog
 from protocols.gateway.governance import GatewayRates, candidates, policy_context, verdict
@@ -77,6 +79,7 @@ class Gateway:
         self.catalog = Catalog(registry, mcp, settings)
         self.rates = GatewayRates(settings)
         self.budgets = GatewayBudgets(settings, registry.budgets)
+        self.audit_log = AuditLog(registry)
         self.process = ApprovalProcess(engine)
         self.process_id = PROCESS_ID
 
@@ -279,4 +282,4 @@ class Gateway:
     async def _write(self, audit: CallAudit, what: Outcome, began: float, **details: Any) -> None:
         latency_ms = (time.monotonic() - began) * 1000
         shown = {k: v for k, v in details.items() if v is not None}
-        await asyncio.to_thread(audit.write, self.registry, what, latency_ms, **shown)
+        await self.audit_log.write(audit.row(what, latency_ms, **shown))
