@@ -3,9 +3,10 @@
 Usage:
   .venv/bin/python bench/layout.py [--nodes 1000] [--runs 9]
 
-The model is a chain of tasks with a gateway every tenth node, each with a loop back and a branch around (the
-shape tests/hub/web/test_layout.py checks is drawn right). Printed: the median and the slowest of ``--runs``
-layouts, in CPU seconds (the machine is shared) and wall seconds. The target is under a second for 1,000 nodes.
+The model is a chain of tasks with a gateway every tenth node, each with a loop back and a branch around
+(``tests.models.chain_with_loops``, the shape tests/hub/web/test_layout.py checks is drawn right). Printed: the
+median and the slowest of ``--runs`` layouts, in CPU seconds (the machine is shared) and wall seconds. The
+target is under a second for 1,000 nodes.
 The script never fails because of a number.
 """
 
@@ -21,25 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.parser.layout import BPMN, layout  # noqa: E402
-
-
-def model(count: int) -> bytes:
-    """A chain of ``count`` tasks, a gateway every tenth with a loop back and a branch around."""
-    parts = [f'<definitions xmlns="{BPMN}" id="d"><process id="big">', '<startEvent id="n0"/>']
-    flows = []
-    for i in range(1, count):
-        kind = "exclusiveGateway" if i % 10 == 0 else "task"
-        parts.append(f'<{kind} id="n{i}"/>')
-        flows.append((f"n{i - 1}", f"n{i}"))
-        if i % 10 == 0 and i > 10:
-            flows.append((f"n{i}", f"n{i - 7}"))
-            flows.append((f"n{i - 10}", f"n{i}"))
-    parts.append(f'<endEvent id="n{count}"/>')
-    flows.append((f"n{count - 1}", f"n{count}"))
-    parts += [f'<sequenceFlow id="f{k}" sourceRef="{s}" targetRef="{t}"/>' for k, (s, t) in enumerate(flows)]
-    parts.append("</process></definitions>")
-    return "".join(parts).encode()
+from engine.parser.layout import layout  # noqa: E402
+from tests.models import chain_with_loops  # noqa: E402
 
 
 def main() -> int:
@@ -47,7 +31,7 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    xml = model(args.nodes)
+    xml = chain_with_loops(args.nodes)
     cpu: list[float] = []
     wall: list[float] = []
     for _ in range(args.runs):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["one_service_task"]
+__all__ = ["chain_with_loops", "one_service_task"]
 
 
 def one_service_task(process_id: str, job_type: str = "work") -> bytes:
@@ -21,3 +21,22 @@ def one_service_task(process_id: str, job_type: str = "work") -> bytes:
   </bpmn:process>
 </bpmn:definitions>
 """.encode()
+
+
+def chain_with_loops(count: int, namespace: str = "http://www.omg.org/spec/BPMN/20100524/MODEL") -> bytes:
+    """A chain of ``count`` tasks with no diagram, a gateway every tenth with a loop back and a branch around (the
+    layout's test and bench/layout.py)."""
+    parts = [f'<definitions xmlns="{namespace}" id="d"><process id="big">', '<startEvent id="n0"/>']
+    flows = []
+    for i in range(1, count):
+        kind = "exclusiveGateway" if i % 10 == 0 else "task"
+        parts.append(f'<{kind} id="n{i}"/>')
+        flows.append((f"n{i - 1}", f"n{i}"))
+        if i % 10 == 0 and i > 10:
+            flows.append((f"n{i}", f"n{i - 7}"))  # a loop
+            flows.append((f"n{i - 10}", f"n{i}"))  # a branch around
+    parts.append(f'<endEvent id="n{count}"/>')
+    flows.append((f"n{count - 1}", f"n{count}"))
+    parts += [f'<sequenceFlow id="f{k}" sourceRef="{s}" targetRef="{t}"/>' for k, (s, t) in enumerate(flows)]
+    parts.append("</process></definitions>")
+    return "".join(parts).encode()

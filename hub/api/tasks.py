@@ -134,14 +134,19 @@ async def update(request: Request) -> Response:
     return JSONResponse(view, status_code=202 if _held(view, "updating") else 200)
 
 
+def _refused(task: TaskView, exc: TaskRefused) -> ApiError:
+    """A 403 saying why, with who may act on the task (its assignee and candidates)."""
+    return ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
+                    candidateGroups=task.candidate_groups)
+
+
 def update_now(engine: Engine, who: Principal, key: int, changes: dict[str, Any]) -> None:
     """Update as ``who`` may (whoever may complete the task: ``protocols.task_access``); Camunda's /v2 shares it."""
     task = engine.user_task(key)
     try:
         done = check_complete(who, task)
     except TaskRefused as exc:
-        raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
-                       candidateGroups=task.candidate_groups) from None
+        raise _refused(task, exc) from None
     kept = {name: value for name, value in changes.items() if value is not None}
     engine.update_user_task(key, kept, by=actor_of(who, Channel.REST, override=done.override))
 
@@ -153,8 +158,7 @@ def assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) -
     try:
         check_assign(who, task, assignee)
     except TaskRefused as exc:
-        raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
-                       candidateGroups=task.candidate_groups) from None
+        raise _refused(task, exc) from None
     engine.claim_user_task(key, assignee, by=actor_of(who, Channel.REST, override=_overrides(who, task, assignee)))
 
 
@@ -186,8 +190,7 @@ async def complete(request: Request) -> Response:
         try:
             done = check_complete(who, task)
         except TaskRefused as exc:
-            raise ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
-                           candidateGroups=task.candidate_groups) from None
+            raise _refused(task, exc) from None
         engine.complete_user_task(key, values, by=actor_of(who, Channel.REST, override=done.override))
         if done.override:
             log.warning("user task %s completed by %s", key, done.completed_by)

@@ -203,3 +203,26 @@ def _correct(step: Kernel, element: ElementInstance, task: int, corrections: dic
         element.pending = {"corrections": {}}
     element.pending["corrections"] = {**element.pending.get("corrections", {}), **corrections}
     step.effect(m.UpdateUserTask(task, {"listener": {"state": "corrected", "corrections": corrections}}))
+
+
+def held_change_settled(step: Kernel, element: ElementInstance, task: int, result: dict[str, Any] | None,
+                        event: ListenerEvent, change: str) -> dict[str, Any] | None:
+    """An ``assigning`` or ``updating`` listener's job completed (``change``: the pending change it holds, "assign"
+    or "update"): None while the next listener runs, or when one denied the change (journaled, shown on the task);
+    else the pending change, now let through, for the caller to apply."""
+    if element.pending is None or change not in element.pending:
+        return None
+    denied = task_listener_result(step, element, task, result, event)
+    if denied is None:
+        try:
+            if open_listener(step, element, step.node(element), event):
+                return None
+        except ExpressionFailure as exc:
+            denied = f"the next {event.value} listener could not run: {exc}"
+    pending, element.pending, element.listener = element.pending, None, None
+    if denied is not None:
+        step.record(EventType.USER_TASK_DENIED, element, task=task, reason=denied, event=event.value)
+        step.effect(m.UpdateUserTask(task, {"listener": {"state": "denied", "event": event.value,
+                                                         "deniedReason": denied}}))
+        return None
+    return pending

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.model import FlowNode, ListenerEvent
 from engine.runtime import messages as m
-from engine.runtime.behaviors.listeners import held, open_listener, still_creating, task_listener_result
+from engine.runtime.behaviors.listeners import held, held_change_settled, open_listener, still_creating
 from engine.runtime.expressions import ExpressionFailure
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import CommandRejected, Kernel
@@ -84,20 +84,8 @@ def _hold(step: Kernel, element: ElementInstance, node: FlowNode, task: int) -> 
 
 def assigning_done(step: Kernel, element: ElementInstance, task: int, result: dict[str, Any] | None) -> None:
     """An assigning listener's job completed: the next one runs, else the assignment is made or denied."""
-    if element.pending is None or "assign" not in element.pending:
-        return
-    denied = task_listener_result(step, element, task, result, _ASSIGNING)
-    if denied is None:
-        try:
-            if open_listener(step, element, step.node(element), _ASSIGNING):
-                return
-        except ExpressionFailure as exc:
-            denied = f"the next assigning listener could not run: {exc}"
-    pending, element.pending, element.listener = element.pending, None, None
-    if denied is not None:
-        step.record(EventType.USER_TASK_DENIED, element, task=task, reason=denied, event=_ASSIGNING.value)
-        step.effect(m.UpdateUserTask(task, {"listener": {"state": "denied", "event": _ASSIGNING.value,
-                                                         "deniedReason": denied}}))
+    pending = held_change_settled(step, element, task, result, _ASSIGNING, "assign")
+    if pending is None:
         return
     assignee = pending.get("assign")
     by = {"by": pending["by"]} if pending.get("by") else {}

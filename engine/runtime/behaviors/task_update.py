@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.model import ListenerEvent
 from engine.runtime import messages as m
-from engine.runtime.behaviors.listeners import held, open_listener, task_listener_result
+from engine.runtime.behaviors.listeners import held, held_change_settled, open_listener
 from engine.runtime.expressions import ExpressionFailure
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import CommandRejected, Kernel
@@ -63,20 +63,8 @@ def update(command: m.UpdateTask, step: Kernel) -> None:
 
 def updating_done(step: Kernel, element: ElementInstance, task: int, result: dict[str, Any] | None) -> None:
     """An updating listener's job completed: the next one runs, else the update applies or is denied."""
-    if element.pending is None or "update" not in element.pending:
-        return
-    denied = task_listener_result(step, element, task, result, _UPDATING)
-    if denied is None:
-        try:
-            if open_listener(step, element, step.node(element), _UPDATING):
-                return
-        except ExpressionFailure as exc:
-            denied = f"the next updating listener could not run: {exc}"
-    pending, element.pending, element.listener = element.pending, None, None
-    if denied is not None:
-        step.record(EventType.USER_TASK_DENIED, element, task=task, reason=denied, event=_UPDATING.value)
-        step.effect(m.UpdateUserTask(task, {"listener": {"state": "denied", "event": _UPDATING.value,
-                                                         "deniedReason": denied}}))
+    pending = held_change_settled(step, element, task, result, _UPDATING, "update")
+    if pending is None:
         return
     corrections: dict[str, Any] = pending.get("corrections") or {}
     changes = {name: value for name, value in pending["update"].items() if name not in corrections}

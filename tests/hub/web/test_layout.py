@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from engine.parser.layout import BPMN, BPMNDI, DC, DI, layout, needs_layout
+from tests.models import chain_with_loops
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CORPUS = Path("/work/shared/corpus")
@@ -144,27 +145,9 @@ def test_an_agents_tools_lie_in_a_grid_inside_the_ad_hoc_subprocess() -> None:
     assert event[1] + event[3] / 2 == host[1] + host[3]  # the boundary event sits on its host's bottom edge
 
 
-def _big_model(count: int) -> bytes:
-    """A chain of ``count`` tasks, a gateway every tenth with a loop back and a branch around."""
-    parts = [f'<definitions xmlns="{BPMN}" id="d"><process id="big">', '<startEvent id="n0"/>']
-    flows = []
-    for i in range(1, count):
-        kind = "exclusiveGateway" if i % 10 == 0 else "task"
-        parts.append(f'<{kind} id="n{i}"/>')
-        flows.append((f"n{i - 1}", f"n{i}"))
-        if i % 10 == 0 and i > 10:
-            flows.append((f"n{i}", f"n{i - 7}"))  # a loop
-            flows.append((f"n{i - 10}", f"n{i}"))  # a branch around
-    parts.append(f'<endEvent id="n{count}"/>')
-    flows.append((f"n{count - 1}", f"n{count}"))
-    parts += [f'<sequenceFlow id="f{k}" sourceRef="{s}" targetRef="{t}"/>' for k, (s, t) in enumerate(flows)]
-    parts.append("</process></definitions>")
-    return "".join(parts).encode()
-
-
 def test_a_thousand_nodes_are_laid_out_whole() -> None:
     """How fast it is drawn is bench/layout.py's business (never a timed assertion here): that it is drawn right."""
-    assert_drawn(layout(_big_model(1000)))
+    assert_drawn(layout(chain_with_loops(1000)))
 
 
 def test_the_layout_is_the_same_every_time() -> None:
@@ -173,7 +156,7 @@ def test_the_layout_is_the_same_every_time() -> None:
 
 
 def test_loops_run_back_beneath_the_flow() -> None:
-    drawn = etree.fromstring(layout(_big_model(30)))
+    drawn = etree.fromstring(layout(chain_with_loops(30)))
     shapes = _bounds(drawn)
     lowest = max(y + h for _, y, _, h in shapes.values())
     loop = drawn.find(".//bpmn:sequenceFlow[@sourceRef='n20'][@targetRef='n13']", NS)
