@@ -114,15 +114,18 @@ def test_the_installer_itself_is_pinned() -> None:
 
 
 def test_make_installs_the_locks_exactly_without_resolving_and_checks_them() -> None:
-    """--no-deps: nothing beyond the lock is looked up; pip check: the locked set is consistent."""
+    """--no-deps: nothing beyond the lock is looked up; pip check: the locked set is consistent. requirements.lock
+    goes in with uv (from build.lock), and with pip should uv fail: both ways exactly."""
     makefile = (REPO / "Makefile").read_text()
     installs = [line for line in makefile.splitlines() if "pip install" in line and ".lock" in line]
-    assert len(installs) == 2
+    assert {lock for line in installs for lock in ("build.lock", "requirements.lock") if lock in line} == {
+        "build.lock", "requirements.lock"}
+    assert any("$(BIN)/uv pip install" in line and "requirements.lock" in line for line in installs)
     assert all("--no-deps" in line and "--require-hashes" in line for line in installs)
     assert "-m pip check" in makefile
 
 
 def test_ci_makes_a_new_virtual_environment_without_pip_s_cache() -> None:
     run = (REPO / ".ci" / "run").read_text()
-    assert "rm -rf .venv" in run and "PIP_NO_CACHE_DIR=1" in run
+    assert "rm -rf .venv" in run and "PIP_NO_CACHE_DIR=1" in run and "UV_NO_CACHE=1" in run
     assert run.rstrip().endswith("make test")
