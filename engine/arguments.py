@@ -28,11 +28,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from engine import strict_json
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["MAX_ARGUMENT_BYTES", "MAX_DEPTH", "MAX_PROBLEMS", "ArgumentError", "check_arguments"]
 
@@ -115,6 +116,8 @@ def _limit_problem(values: dict[str, Any]) -> str | None:
 
 
 def _schema_problems(schema: Mapping[str, Any], values: dict[str, Any]) -> list[str]:
+    import jsonschema  # here, not at the top: loading it is ~70 ms of every CLI command that never checks arguments
+
     validator = jsonschema.Draft202012Validator(schema)
     problems: dict[str, None] = {}  # ordered and without repeats
     mistyped: set[tuple[str | int, ...]] = set()

@@ -19,13 +19,14 @@ from discover.drafts import Ask, Draft, DraftState
 from discover.exceptions import DiscoverError
 from engine import Engine
 from engine.agent.turn import AgentTurn
-from protocols.llm import ModelError, ModelResolver
 
 __all__ = ["draft_json", "model_ask"]
 
 
 def model_ask(model: str, files_root: Path | None = None) -> Ask:
     """The conversation -> the answer of ``model`` (``engine.agent.turn``'s format)."""
+    from protocols.llm import ModelError, ModelResolver  # the model stack loads only for a draft
+
     resolver = ModelResolver.standard(files_root=files_root)
 
     def ask(messages: list[dict[str, Any]]) -> dict[str, Any]:

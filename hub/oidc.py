@@ -34,13 +34,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from registry import Principal
 from registry.tokens import SCOPES
+
+if TYPE_CHECKING:  # httpx and PyJWT load when a token is first checked, not with every CLI command
+    import httpx
+    import jwt
 
 __all__ = ["ALGORITHMS", "OidcConfig", "OidcVerifier", "looks_like_jwt"]
 
@@ -103,6 +104,8 @@ class OidcVerifier:
     async def endpoints(self) -> tuple[str, str] | None:
         """The issuer's authorization and token endpoints (from discovery, fetched once), or None if unknown."""
         if self._endpoints is None:
+            import httpx
+
             try:
                 async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT_S, follow_redirects=False) as http:
                     discovery = await _json(http, self.config.issuer.rstrip("/") + "/.well-known/openid-configuration")
@@ -120,6 +123,8 @@ class OidcVerifier:
         return self._endpoints
 
     async def _verify(self, token: str, audience: str, nonce: str | None) -> Principal:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -196,6 +201,8 @@ class OidcVerifier:
         """Fetch discovery, then the JWKS; replace the cached keys. Failures are logged and leave the old keys."""
         self._fetched_at = self._clock()
         issuer = self.config.issuer
+        import httpx
+
         try:
             async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT_S, follow_redirects=False) as http:
                 discovery = await _json(http, issuer.rstrip("/") + "/.well-known/openid-configuration")
@@ -230,6 +237,8 @@ class OidcVerifier:
         """A signing key with an allowed algorithm, or None; symmetric (``oct``) keys are never taken."""
         if not isinstance(entry, dict) or entry.get("kty") == "oct" or entry.get("use", "sig") != "sig":
             return None
+        import jwt
+
         try:
             key = jwt.PyJWK(entry)
         except jwt.PyJWTError:

@@ -24,7 +24,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
-from sqlalchemy.orm import aliased
 
 from registry.exceptions import InvalidEntry
 from registry.schema import a2a_push_configs as configs
@@ -246,7 +245,7 @@ class PushStore:
         a live lease on it and no older delivery of its config is pending.
         A delivery whose config is gone is dropped here.
         """
-        older = aliased(deliveries)
+        older = deliveries.alias("older")
         waiting = (
             select(older.c.id)
             .where(

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import jsonschema
-
 from engine import strict_json
 from engine.agent.turn import ToolDefinition
 from engine.arguments import ArgumentError
@@ -121,6 +119,8 @@ def _explicit_schema(node: FlowNode) -> dict[str, Any] | None:
         raise ToolProblem(f"agenthub:schema of '{node.id}' is not JSON: {exc}") from None
     if not isinstance(schema, dict) or schema.get("type") != "object":
         raise ToolProblem(f'agenthub:schema of \'{node.id}\' must be a JSON Schema with "type": "object"')
+    import jsonschema  # loaded with the first schema, not with every CLI command
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:

@@ -14,7 +14,6 @@ import typer
 
 from engine import Engine, EngineError
 from hub.console import AsJson, Db, database_url, fail, printable_url
-from hub.inbound import active_webhooks
 from hub.tables import table
 
 app = typer.Typer(help="Inbound webhooks (Camunda's io.camunda:webhook:1) served at /inbound/{id}.",
@@ -32,6 +31,8 @@ def list_webhooks(as_json: AsJson = False, db: Db = None) -> None:
     except Exception as exc:
         fail(f"cannot open database '{printable_url(url)}': {exc}")
     try:
+        from hub.inbound import active_webhooks  # the web stack loads only for this command
+
         found = active_webhooks(engine)
     finally:
         engine.close()
