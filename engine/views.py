@@ -83,6 +83,11 @@ class TaskView:
             return stored
         return {k: v for k, v in self.details.items() if k not in _NOT_INPUTS}
 
+    def held(self, transition: str) -> bool:
+        """Whether the task's listeners hold ``transition`` (assigning, updating, completing) until their jobs run."""
+        listener = self.details.get("listener")
+        return self.state == "created" and isinstance(listener, dict) and listener.get("state") == transition
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.key,

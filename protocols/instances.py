@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine import Engine, InstanceView
+from protocols.commits import commit_signal
 
 Progress = Callable[[InstanceView], Awaitable[None]]
 
@@ -50,14 +51,7 @@ async def follow(
     ``agenthub worker`` processes) are seen by polling, every 50 ms backing
     off to 500 ms.
     """
-    loop = asyncio.get_running_loop()
-    committed = asyncio.Event()
-
-    def on_commit() -> None:  # runs on the committing thread
-        loop.call_soon_threadsafe(committed.set)
-
-    engine.commit_listeners.add(on_commit)  # before the first read: no commit after it goes unnoticed
-    try:
+    async with commit_signal(engine) as committed:  # before the first read: no commit after it goes unnoticed
         view = first if first is not None else await asyncio.to_thread(engine.instance, key)
         deadline = time.monotonic() + max(0.0, timeout_s)
         seen = _signature(view)
@@ -83,8 +77,6 @@ async def follow(
                 if until_outside and (outside := await _outside(engine, view)) is not None:
                     view = outside
                     break
-    finally:
-        engine.commit_listeners.discard(on_commit)
     return view
 
 

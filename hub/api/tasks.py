@@ -111,14 +111,9 @@ async def _assign(request: Request, assignee: str | None) -> Response:
     key = path_int(request, "key")
     engine = hub(request).engine
     await asyncio.to_thread(assign_now, engine, who, key, who.name if assignee is _SELF else assignee)
-    view = (await asyncio.to_thread(engine.user_task, key)).to_json()
+    view = await asyncio.to_thread(engine.user_task, key)
     # 202: the task has assigning listeners, and is assigned when their jobs have (or keeps its assignee, denied)
-    return JSONResponse(view, status_code=202 if _held(view, "assigning") else 200)
-
-
-def _held(view: dict[str, Any], state: str) -> bool:
-    """Whether the task's listeners hold a transition (``state``: assigning, updating, completing)."""
-    return view["state"] == "created" and (view.get("listener") or {}).get("state") == state
+    return JSONResponse(view.to_json(), status_code=202 if view.held("assigning") else 200)
 
 
 async def update(request: Request) -> Response:
@@ -130,8 +125,8 @@ async def update(request: Request) -> Response:
     body = await json_body(request)
     engine = hub(request).engine
     await asyncio.to_thread(update_now, engine, who, key, body)
-    view = (await asyncio.to_thread(engine.user_task, key)).to_json()
-    return JSONResponse(view, status_code=202 if _held(view, "updating") else 200)
+    view = await asyncio.to_thread(engine.user_task, key)
+    return JSONResponse(view.to_json(), status_code=202 if view.held("updating") else 200)
 
 
 def _refused(task: TaskView, exc: TaskRefused) -> ApiError:
@@ -196,9 +191,9 @@ async def complete(request: Request) -> Response:
             log.warning("user task %s completed by %s", key, done.completed_by)
 
     await asyncio.to_thread(work)
-    view = (await asyncio.to_thread(engine.user_task, key)).to_json()
+    view = await asyncio.to_thread(engine.user_task, key)
     # 202: the task has completing listeners, and completes when their jobs have (or stays open, denied)
-    return JSONResponse(view, status_code=202 if _held(view, "completing") else 200)
+    return JSONResponse(view.to_json(), status_code=202 if view.held("completing") else 200)
 
 
 routes: list[BaseRoute] = [

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from engine import ActivatedJob, Engine
 from hub.api.common import ApiError, field, hub, json_body, require
 from hub.camunda_api.wire import TENANT, Definitions, path_key, root_of
+from protocols.commits import commit_signal
 
 __all__ = ["activate", "complete", "fail", "throw_error", "update"]
 
@@ -71,13 +72,7 @@ async def _claim(
 ) -> list[ActivatedJob]:
     """Claim jobs; with none due, wait for a commit (or the next poll) and try again until ``wait_s`` passes."""
     loop = asyncio.get_running_loop()
-    committed = asyncio.Event()
-
-    def on_commit() -> None:  # runs on the committing thread
-        loop.call_soon_threadsafe(committed.set)
-
-    engine.commit_listeners.add(on_commit)
-    try:
+    async with commit_signal(engine) as committed:
         deadline = loop.time() + wait_s
         while True:
             jobs = await asyncio.to_thread(
@@ -89,8 +84,6 @@ async def _claim(
                 return jobs
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(committed.wait(), min(left, _POLL_S))
-    finally:
-        engine.commit_listeners.discard(on_commit)
 
 
 def job_json(

@@ -2,7 +2,12 @@
 (``protocols.task_access``): a refusal is a 403 that says who may, and nothing changes.
 
 A search shows an admin every task and anyone else the tasks they may
-complete, as ``GET /api/v1/user-tasks`` does. Filters other than ``state``,
+complete, as ``GET /api/v1/user-tasks`` does. An assignment, update or
+completion that the task's listeners hold is answered, as Camunda answers
+it, when they have run: 204 once applied, 409 ``INVALID_STATE`` with the
+listener's reason when one denied it, 504 ``DEADLINE_EXCEEDED`` when they
+have not finished within 15 s (the change then waits on; the task's
+``listener`` field in ``/api/v1`` shows where). Filters other than ``state``,
 ``processInstanceKey`` and ``candidateGroup`` are applied to each page the
 engine reads, so a page may hold fewer than ``page.limit`` tasks while
 ``hasMoreTotalItems`` says more follow.
@@ -11,6 +16,8 @@ engine reads, so a page may hold fewer than ``page.limit`` tasks while
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -22,10 +29,14 @@ from hub.api.tasks import assign_now, update_now
 from hub.camunda_api.filters import equals, filter_of, key_filter
 from hub.camunda_api.wire import TENANT, Definitions, cursor, iso, page_json, path_key, root_of, search_page
 from protocols.actors import actor_of
+from protocols.commits import commit_signal
 from protocols.task_access import TaskRefused, check_complete, is_admin, may_complete
 
 __all__ = ["assign", "complete", "search", "unassign", "update"]
 
+_LISTENERS_S = 15.0  # how long a held change is awaited: Camunda's gateway waits as long for a command's result
+_POLL_S = 0.5  # listener jobs completed by another hub process are seen by reading again
+_DENIED = {"assigning": "Assignment", "updating": "Update", "completing": "Completion"}
 _STATES = {"CREATED": "created", "COMPLETED": "completed", "CANCELED": "canceled"}
 _FILTERS = (
     "userTaskKey",
@@ -140,14 +151,14 @@ async def assign(request: Request) -> Response:
     override = field(body, "allowOverride", bool, default=True)
     engine: Engine = hub(request).engine
 
-    def work() -> None:
-        current = engine.user_task(task).assignee
-        if not override and current and current != assignee:
-            raise ApiError(409, f"user task {task} is assigned to '{current}' and 'allowOverride' is false")
+    def work() -> TaskView:
+        before = engine.user_task(task)
+        if not override and before.assignee and before.assignee != assignee:
+            raise ApiError(409, f"user task {task} is assigned to '{before.assignee}' and 'allowOverride' is false")
         assign_now(engine, who, task, assignee)
+        return before
 
-    await asyncio.to_thread(work)
-    return Response(status_code=204)
+    return await _after_listeners(engine, task, "assigning", "ASSIGN", await asyncio.to_thread(work))
 
 
 async def update(request: Request) -> Response:
@@ -156,15 +167,27 @@ async def update(request: Request) -> Response:
     task = path_key(request, "userTaskKey")
     body = await json_body(request, optional=True)
     changes = field(body, "changeset", dict, default={})
-    await asyncio.to_thread(update_now, hub(request).engine, who, task, changes)
-    return Response(status_code=204)
+    engine: Engine = hub(request).engine
+
+    def work() -> TaskView:
+        before = engine.user_task(task)
+        update_now(engine, who, task, changes)
+        return before
+
+    return await _after_listeners(engine, task, "updating", "UPDATE", await asyncio.to_thread(work))
 
 
 async def unassign(request: Request) -> Response:
     who = require(request, "tasks")
     task = path_key(request, "userTaskKey")
-    await asyncio.to_thread(assign_now, hub(request).engine, who, task, None)
-    return Response(status_code=204)
+    engine: Engine = hub(request).engine
+
+    def work() -> TaskView:
+        before = engine.user_task(task)
+        assign_now(engine, who, task, None)
+        return before
+
+    return await _after_listeners(engine, task, "assigning", "ASSIGN", await asyncio.to_thread(work))
 
 
 async def complete(request: Request) -> Response:
@@ -175,13 +198,40 @@ async def complete(request: Request) -> Response:
     values = field(body, "variables", dict, default={})
     engine: Engine = hub(request).engine
 
-    def work() -> None:
+    def work() -> TaskView:
         view = engine.user_task(task)
         try:
             done = check_complete(who, view)
         except TaskRefused as exc:
             raise ApiError(403, str(exc)) from None
         engine.complete_user_task(task, values, by=actor_of(who, Channel.REST, override=done.override))
+        return view
 
-    await asyncio.to_thread(work)
+    return await _after_listeners(engine, task, "completing", "COMPLETE", await asyncio.to_thread(work))
+
+
+async def _after_listeners(engine: Engine, task: int, transition: str, command: str, before: TaskView) -> Response:
+    """204 once the task's ``transition`` listeners have let the change through (at once without listeners).
+
+    409 when one denied it; 504 when they have not finished within ``_LISTENERS_S``.
+    """
+    held = False
+    async with commit_signal(engine) as committed:
+        deadline = time.monotonic() + _LISTENERS_S
+        while (view := await asyncio.to_thread(engine.user_task, task)).held(transition):
+            held = True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ApiError(504, f"the {transition} listeners of user task {task} have not finished within "
+                                    f"{_LISTENERS_S:g} s; the change waits on them")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), min(left, _POLL_S))
+            committed.clear()
+    listener = view.details.get("listener")
+    # a denial from before this change (the task had no such listeners, or they ran before the first read) is old
+    fresh = held or listener != before.details.get("listener")
+    if isinstance(listener, dict) and listener.get("state") == "denied" and fresh:
+        reason = listener.get("deniedReason") or ""
+        raise ApiError(409, f"Command '{command}' rejected with code 'INVALID_STATE': {_DENIED[transition]} of the "
+                            f"User Task with key '{task}' was denied by Task Listener. Reason to deny: '{reason}'")
     return Response(status_code=204)
