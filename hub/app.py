@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from engine import Engine, WorkerLoop
 from engine.scheduler import WorkerRegistry, WorkerSettings
 from engine.store import sqlite_template
-from hub import health
+from hub import a2a_push, health
 from hub import telemetry as hub_telemetry
 from hub.api import (
     admin,
@@ -138,7 +138,8 @@ def create_app(
     registry = registry or Registry.open(settings.db, templates=sqlite_template)
     engine.agent_policies = hub_policies(settings.agent_policies)
     engine.limits = settings.limits
-    handlers = job_handlers(registry, settings, workers, engine=engine)
+    # agents that push notify a2a calls' tasks to this hub's own URL (AGENTHUB_PUBLIC_URL, else where it listens)
+    handlers = job_handlers(registry, settings, workers, engine=engine, push_base=settings.base_url)
     hub = Hub(engine=engine, registry=registry, workers=handlers, settings=settings)
     traced = hub_telemetry.install() if settings.otel else None  # before the endpoints: they record through it
     endpoint = McpEndpoint(engine, limits=settings.mcp, gateway=gateway_of(handlers),
@@ -206,6 +207,7 @@ def create_app(
         *drafts.routes,
         *camunda_routes,  # /v2: Camunda 8's REST API, for its SDKs and Modeler
         *inbound_routes(settings),  # /inbound/{webhookId} (the Guard lets it through to its own checks)
+        *a2a_push.routes,  # /a2a-push/{job}: an agent's notification, with its call's token (past the Guard too)
         Route("/mcp", endpoint.asgi),  # an ASGI app as endpoint: every method; /mcp/ goes to the Mount
         Route("/mcp/{name}", endpoint.virtual_asgi),  # a virtual server: a curated set (registry.virtual)
         Mount("/mcp", app=endpoint.asgi),

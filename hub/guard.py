@@ -24,7 +24,8 @@ route can be added without it. In order:
    since URLs end up in logs. Public paths (health, agent cards, protected
    resource metadata) skip this step only, and so do inbound webhooks
    (``/inbound/{id}``), which take a body and authenticate by the means their
-   model configures (``hub.inbound``). When sign-in by OpenID Connect is
+   model configures (``hub.inbound``), and agents' push notifications to
+   ``/a2a-push/{job}``, which carry their call's own token (``hub.a2a_push``). When sign-in by OpenID Connect is
    configured, a bearer token that is a JWT (three base64url parts) is
    verified by ``hub.oidc`` against the issuer's keys instead; without it a
    JWT is just a wrong API token (401).
@@ -64,6 +65,7 @@ _PUBLIC = re.compile(r"^/(health(/live|/ready)?|\.well-known/oauth-protected-res
 _CARD_METHODS = ("GET", "HEAD", "OPTIONS")  # what a page on another origin may do with a card: read it, preflight
 _JSONRPC_A2A = re.compile(r"^/a2a(/[^/:]+)?/?$")  # POST here: A2A's JSON-RPC; the rest of /a2a is HTTP+JSON
 _WEBHOOK = re.compile(r"^/inbound/[^/]+$")  # authenticated by hub.inbound as the model configures, not by a token
+_A2A_PUSH = re.compile(r"^/a2a-push/[0-9]+$")  # an agent's notification: its call's own token (hub.a2a_push)
 _CACHE_S = 2.0  # a revoked token stops working within this many seconds
 _CLOSE = (b"connection", b"close")
 _DRAIN_BYTES = 64 * 1024  # a refused request's body up to this size is read to its end before the answer
@@ -153,7 +155,7 @@ class Guard:
         # a POST to a card's path included, keeps refusing foreign origins.
         if origin is not None and origin not in self._origins() and not (card and scope["method"] in _CARD_METHODS):
             return 403, "Forbidden", "requests from this Origin are not allowed"
-        if card or _PUBLIC.match(path) or _WEBHOOK.match(path):
+        if card or _PUBLIC.match(path) or _WEBHOOK.match(path) or _A2A_PUSH.match(path):
             return None
         console = is_console_path(path)
         if console and is_public_console_path(path):

@@ -62,11 +62,14 @@ CAMUNDA_CLIENT_INPUTS: Final = frozenset({"data", "toolCall"})
 
 
 def job_handlers(
-    registry: Registry, settings: HubSettings, extra: WorkerRegistry | None = None, *, engine: Engine | None = None
+    registry: Registry, settings: HubSettings, extra: WorkerRegistry | None = None, *, engine: Engine | None = None,
+    push_base: str | None = None,
 ) -> WorkerRegistry:
     """The job types this hub runs: the built-in connectors, then every ``@worker`` handler loaded.
 
     ``a2a`` needs the engine (it keeps a record on the job's element instance), so it is there only with one.
+    ``push_base``: the URL where agents reach this hub's ``/a2a-push/`` (default: ``AGENTHUB_PUBLIC_URL``, when
+    set); a process that serves no HTTP (``agenthub worker``) names the hub that does, or none.
     """
     workers = WorkerRegistry()
     egress = EgressPolicy.from_env(settings.http_allow)
@@ -79,7 +82,7 @@ def job_handlers(
         workers.register(job_type, CamundaOutbound(CamundaMcpClient(mcp, remote=remote), secrets=http.secrets,
                                                    inputs=CAMUNDA_CLIENT_INPUTS))
     if engine is not None:
-        a2a = A2ACallTask(registry, engine, egress)
+        a2a = A2ACallTask(registry, engine, egress, push_base=push_base or settings.public_url)
         workers.register("a2a", a2a)
         # Camunda's A2A client, on a2a's registry pins, egress rules and durable waits (closed and swept with it)
         workers.register(A2A_CLIENT_JOB_TYPE, CamundaOutbound(CamundaA2aClient(a2a, engine), secrets=http.secrets,

@@ -15,8 +15,11 @@ which ends with the element instance: exactly when it is needed.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 
@@ -35,6 +38,13 @@ class RemoteCall:
     agent: str
     task_id: str
     since: int  # ms since the epoch
+    push_token_hash: str | None = None  # sha256 (hex) of the token the agent's push notifications carry
+
+    def accepts_push(self, token: str | None) -> bool:
+        """Whether ``token`` is the one this call gave its agent (compared in constant time)."""
+        if not token or not self.push_token_hash:
+            return False
+        return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), self.push_token_hash)
 
 
 class RemoteCalls:
@@ -43,12 +53,16 @@ class RemoteCalls:
     def __init__(self, store: RegistryStore) -> None:
         self.store = store
 
-    def add(self, job: int, instance: int, agent: str, task_id: str, *, now: int | None = None) -> None:
+    def add(self, job: int, instance: int, agent: str, task_id: str, *, now: int | None = None,
+            push_token_hash: str | None = None) -> None:
         """Remember (again) that ``job`` waits on ``task_id`` of ``agent``; a row for the job is replaced."""
-        with self.store.begin() as conn:
-            conn.execute(delete(calls).where(calls.c.job == job))
-            conn.execute(insert(calls).values(job=job, instance=instance, agent=agent[:255], task_id=task_id[:255],
-                                              since=now_ms() if now is None else now))
+        self.apply([RemoteCall(job, instance, agent, task_id, now_ms() if now is None else now, push_token_hash)])
+
+    def get(self, job: int) -> RemoteCall | None:
+        """The call ``job`` waits on without a worker, if it does."""
+        with self.store.read() as conn:
+            row = conn.execute(select(calls).where(calls.c.job == job)).first()
+        return None if row is None else _call(row)
 
     def remove(self, job: int) -> None:
         with self.store.begin() as conn:
@@ -63,7 +77,7 @@ class RemoteCalls:
                 if isinstance(change, RemoteCall):
                     conn.execute(insert(calls).values(
                         job=change.job, instance=change.instance, agent=change.agent[:255],
-                        task_id=change.task_id[:255], since=change.since,
+                        task_id=change.task_id[:255], since=change.since, push_token_hash=change.push_token_hash,
                     ))
 
     def page(self, *, after: int | None = None, limit: int = 500) -> list[RemoteCall]:
@@ -73,4 +87,9 @@ class RemoteCalls:
             query = query.where(calls.c.job > after)
         with self.store.read() as conn:
             rows = conn.execute(query).all()
-        return [RemoteCall(int(r.job), int(r.instance), str(r.agent), str(r.task_id), int(r.since)) for r in rows]
+        return [_call(r) for r in rows]
+
+
+def _call(row: Any) -> RemoteCall:
+    return RemoteCall(int(row.job), int(row.instance), str(row.agent), str(row.task_id), int(row.since),
+                      row.push_token_hash)

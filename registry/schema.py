@@ -171,6 +171,8 @@ a2a_remote_calls = Table(
     Column("agent", String(255), nullable=False),  # the registered agent's name
     Column("task_id", String(255), nullable=False),  # the task's id at that agent
     Column("since", BigInteger, nullable=False),  # when the job first left its worker to wait
+    # sha256 of the token the call gave the agent for push notifications (migration 0010); null: none given
+    Column("push_token_hash", String(64)),
 )
 
 # --- virtual MCP servers (migration 0007) -----------------------------------------------------------

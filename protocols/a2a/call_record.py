@@ -53,6 +53,9 @@ class CallRecord:
     # Not kept (never in to_json): this attempt resumed a task an earlier attempt started, which may have listed
     # the call in the hub's list of waiting calls and then lost its wait's report (a lease lost under load).
     resumed: bool = False
+    # Not kept either: the token this attempt gave the agent for push notifications (only its hash is stored, in
+    # the hub's list of waiting calls, when the job leaves its worker; an attempt that did not send has none).
+    push_token: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {

@@ -77,8 +77,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
+import secrets
 import ssl
 import threading
 import uuid
@@ -87,7 +89,8 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 import httpx
-from a2a.types import Message, TaskState
+from a2a.types import Message, TaskPushNotificationConfig, TaskState
+from a2a.utils.errors import InvalidParamsError, PushNotificationNotSupportedError, UnsupportedOperationError
 
 from engine import BpmnError, WaitRemote
 from engine.ports import Clock, SystemClock
@@ -112,6 +115,7 @@ from registry import Registry, RemoteAgent, RemoteCall
 __all__ = [
     "DEFAULT_RESULT_VARIABLE",
     "JOB_TYPE",
+    "PUSH_PATH",
     "RECORD_VARIABLE",
     "A2ACallTask",
     "CallRecord",
@@ -129,7 +133,13 @@ FAILED, CANCELED, TIMED_OUT = "A2A_TASK_FAILED", "A2A_TASK_CANCELED", "A2A_TIMEO
 MAX_TIMEOUT_S = 30 * 24 * 3600.0
 INLINE_WAIT_S = 1.0  # how long a job waits for its task holding a worker slot, before it waits without one
 MIN_CHECK_S, MAX_CHECK_S = 1.0, 30.0  # the bounds of the durable wait between two checks of the task
+PUSH_PATH = "/a2a-push/"  # + the job's key: where agents notify a call's task (hub.a2a_push)
 SWEEP_S = 30.0  # how often the hub looks for tasks whose job was withdrawn while it waited without a worker
+
+
+# What an agent answers a message whose push notification config it will not take (a URL its rules refuse, or no
+# push support after all): the message is sent again without one.
+_PUSH_REFUSED = (InvalidParamsError, PushNotificationNotSupportedError, UnsupportedOperationError)
 
 
 class WaitEnded(A2ACallError):
@@ -143,7 +153,9 @@ class A2ACallTask:
     (the hub passes the ``http`` connector's, from ``AGENTHUB_HTTP_ALLOW``).
     ``environ`` is where tokens are read (default ``os.environ``, at each call).
     ``inline_wait_s``: how long a call follows its task holding its worker slot before it waits without one
-    (``engine.WaitRemote``), checked again every ``MIN_CHECK_S`` to ``MAX_CHECK_S``.
+    (``engine.WaitRemote``), checked again every ``MIN_CHECK_S`` to ``MAX_CHECK_S``. ``push_base``: the hub's
+    URL as agents reach it; with it, an agent whose card says it pushes is asked to notify the task's updates
+    to ``{push_base}/a2a-push/{job}``, which checks a waiting job at once.
     """
 
     def __init__(
@@ -159,6 +171,7 @@ class A2ACallTask:
         environ: Mapping[str, str] | None = None,
         resolve: Resolver = system_resolver,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:16],
+        push_base: str | None = None,
     ) -> None:
         self.registry = registry
         self.records = records
@@ -170,6 +183,7 @@ class A2ACallTask:
         self._environ = environ
         self._resolve = resolve
         self._new_id = new_id
+        self.push_base = push_base.rstrip("/") if push_base else None
         self._lock = threading.Lock()
         self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._ssl: ssl.SSLContext | None = None
@@ -292,7 +306,26 @@ class A2ACallTask:
                 work = session.follow(current.task_id)
                 current = replace(current, resumed=True)
             else:
-                work = session.send(message, started=started)
+
+                async def first_send() -> TaskOutcome:
+                    """The message, asking a pushing agent for notifications; one that refuses them (its own egress
+                    rules may not reach this hub) gets the message again without, and its task is polled."""
+                    nonlocal current
+                    push = self._push_config(job, session)
+                    if push is None:
+                        return await session.send(message, started=started)
+                    current = replace(current, push_token=push.token)
+                    try:
+                        return await session.send(message, started=started, push=push)
+                    except _PUSH_REFUSED as exc:
+                        if current.task_id:
+                            raise
+                        log.info("job %s: agent '%s' refused to notify %s (%s: %s); sending without, checking the "
+                                 "task itself", job.key, agent.name, push.url, type(exc).__name__, exc)
+                        current = replace(current, push_token=None)
+                        return await session.send(message, started=started)
+
+                work = first_send()
             ended = await supervise(
                 work, remaining=remaining, stop=stop, inline_s=self.inline_wait_s, check_s=self.job_check_s,
                 job_open=lambda: asyncio.to_thread(self._job_open, job), may_leave=lambda: bool(current.task_id),
@@ -330,11 +363,23 @@ class A2ACallTask:
         """Leave the worker's slot: the hub's list of waiting calls names the task, then ``WaitRemote``, which
         writes the record with ``waitedSince`` in the transaction that starts the wait."""
         assert record.task_id is not None
-        await self._calls.add(RemoteCall(job.key, job.instance, record.agent, record.task_id, self._now_ms()))
+        token_hash = hashlib.sha256(record.push_token.encode()).hexdigest() if record.push_token else None
+        await self._calls.add(RemoteCall(job.key, job.instance, record.agent, record.task_id, self._now_ms(),
+                                         token_hash))
         waited = replace(record, waited_since=self._now_ms()) if record.waited_since is None else record
         wait = self._wait(waited, remaining, "working")
         wait.variables[RECORD_VARIABLE] = waited.to_json()
         raise wait
+
+    def _push_config(self, job: Job, session: AgentSession) -> TaskPushNotificationConfig | None:
+        """Where the agent notifies the task's updates, so that a wait without a worker is checked at once rather
+        than at its next check: given when the hub has a URL for it and the agent's card says it pushes. A fresh
+        token per call; only its hash is kept (``registry.a2a_calls``), and a push that does not carry it is
+        refused (``hub.a2a_push``). A push only brings the check forward: the outcome is still read from the
+        agent (GetTask), never taken from the notification."""
+        if self.push_base is None or not session.pushes:
+            return None
+        return TaskPushNotificationConfig(url=f"{self.push_base}{PUSH_PATH}{job.key}", token=secrets.token_urlsafe(24))
 
     def _wait(self, record: CallRecord, remaining: float | None, state: str) -> WaitRemote:
         """The durable wait until the next check: as long as the task has run so far, within the bounds and the

@@ -178,7 +178,8 @@ async def connect(
     ) as http:
         config = ClientConfig(httpx_client=http, streaming=streaming, supported_protocol_bindings=[binding])
         async with ClientFactory(config).create(card) as client:
-            yield AgentSession(agent.name, client, streaming=streaming, settings=settings)
+            yield AgentSession(agent.name, client, streaming=streaming, settings=settings,
+                               pushes=card.capabilities.push_notifications)
 
 
 Started = Callable[[str, str], Awaitable[None]]
@@ -188,28 +189,35 @@ Started = Callable[[str, str], Awaitable[None]]
 class AgentSession:
     """Sends to and follows tasks of one agent. Not shared between jobs: a session is one call's."""
 
-    def __init__(self, name: str, client: Client, *, streaming: bool, settings: WaitSettings) -> None:
+    def __init__(self, name: str, client: Client, *, streaming: bool, settings: WaitSettings,
+                 pushes: bool = False) -> None:
         self.name = name
         self.streaming = streaming
+        self.pushes = pushes  # the card says the agent sends push notifications
         self.settings = settings
         self._client = client
         self._stream = ClientCallContext(timeout=settings.stream_idle_s)
         self._seen: dict[str, TaskState] = {}
 
-    async def send(self, message: Message, *, started: Started) -> TaskOutcome:
+    async def send(
+        self, message: Message, *, started: Started, push: TaskPushNotificationConfig | None = None
+    ) -> TaskOutcome:
         """Send ``message`` and wait for the task it starts to end; a direct answer ends the call at once.
 
-        The message's metadata carries the current trace context (``protocols.tracecontext``)."""
+        The message's metadata carries the current trace context (``protocols.tracecontext``); ``push``: where
+        the agent notifies the task's updates (a wait without a worker is woken by them)."""
         attributes = {"rpc.system": "a2a", "rpc.method": "SendMessage", "agenthub.a2a.agent": self.name}
         with tracecontext.client_span(f"SendMessage {self.name}", attributes) as (span, carrier):
             if carrier:
                 message.metadata.update(carrier)
-            outcome = await self._send(message, started)
+            outcome = await self._send(message, started, push)
             span.set_attribute("agenthub.a2a.task_state", outcome.state)
             return outcome
 
-    async def _send(self, message: Message, started: Started) -> TaskOutcome:
+    async def _send(self, message: Message, started: Started, push: TaskPushNotificationConfig | None) -> TaskOutcome:
         request = SendMessageRequest(message=message)
+        if push is not None:
+            request.configuration.task_push_notification_config.CopyFrom(push)
         if not self.streaming:
             request.configuration.return_immediately = True  # the task at once, then polled
         task_id = ""

@@ -69,6 +69,7 @@ INPUT_REQUIRED = TaskState.TASK_STATE_INPUT_REQUIRED
 class Received:
     message_id: str
     task_id: str
+    push: dict[str, Any] | None = None  # the message's taskPushNotificationConfig (where and with which token)
 
 
 @dataclass
@@ -169,7 +170,9 @@ class _Recorder:
         body = await request.body()
         message = _sent_message(scope["path"], body)
         if message is not None:
-            self.state.received.append(Received(str(message.get("messageId", "")), str(message.get("taskId", ""))))
+            push = _push_config(scope["path"], body)
+            self.state.received.append(Received(str(message.get("messageId", "")), str(message.get("taskId", "")),
+                                                push))
 
         replayed = False
 
@@ -181,6 +184,14 @@ class _Recorder:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def _push_config(path: str, body: bytes) -> dict[str, Any] | None:
+    """The push notification config of a SendMessage request, if it names one."""
+    payload = json.loads(body)
+    params = payload if path.startswith("/message:") else payload.get("params") or {}
+    found = (params.get("configuration") or {}).get("taskPushNotificationConfig")
+    return found if isinstance(found, dict) else None
 
 
 def _sent_message(path: str, body: bytes) -> dict[str, Any] | None:
@@ -201,13 +212,13 @@ def _sent_message(path: str, body: bytes) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-def card(base: str, *, streaming: bool, binding: str) -> AgentCard:
+def card(base: str, *, streaming: bool, binding: str, push: bool = False) -> AgentCard:
     return AgentCard(
         name="Remote helper",
         description="Answers, fails or waits, as its message asks.",
         version="1.0.0",
         supported_interfaces=[AgentInterface(url=base, protocol_binding=binding, protocol_version="1.0")],
-        capabilities=AgentCapabilities(streaming=streaming),
+        capabilities=AgentCapabilities(streaming=streaming, push_notifications=push),
         default_input_modes=["text/plain", "application/json"],
         default_output_modes=["text/plain", "application/json"],
         skills=[AgentSkill(id="answer", name="Answer", description="Answers a message.", tags=["test"])],
@@ -230,17 +241,20 @@ class RemoteAgent:
 
 
 @contextmanager
-def serve_agent(*, streaming: bool = True, binding: str = "JSONRPC", push: bool = False) -> Iterator[RemoteAgent]:
-    """The agent on 127.0.0.1 (a free port), stopped when the block ends; ``push``: it sends push notifications
-    (each event of a task, as the a2a-sdk does, to the URL a message's configuration names)."""
+def serve_agent(
+    *, streaming: bool = True, binding: str = "JSONRPC", push: bool = False, push_silent: bool = False
+) -> Iterator[RemoteAgent]:
+    """The agent on 127.0.0.1 (a free port), stopped when the block ends; ``push``: its card says so and it sends
+    push notifications (each event of a task, as the a2a-sdk does, to the URL a message's configuration names);
+    ``push_silent``: its card says so, it keeps the configs (``received``), and the test sends them itself."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
     base = f"http://127.0.0.1:{port}"
     state = AgentState()
-    agent_card = card(base, streaming=streaming, binding=binding)
-    configs = InMemoryPushNotificationConfigStore() if push else None
+    agent_card = card(base, streaming=streaming, binding=binding, push=push or push_silent)
+    configs = InMemoryPushNotificationConfigStore() if push or push_silent else None
     # no kept-alive connections: nothing is left open when the server stops without closing this client
     pusher = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_keepalive_connections=0)) if push else None
     handler = DefaultRequestHandler(
