@@ -234,20 +234,23 @@ def run_engine(scenario: str, sync: str, n: int, driver: str, tmp: Path) -> dict
 
         journal_before = _journal_rows(engine)
         # The store runs its hot statements on the driver's cursor, past SQLAlchemy's events: count them where
-        # SQLite sees them, with a trace callback on every pooled connection.
-        traced: list[Any] = []
+        # SQLite sees them, with a trace callback on every connection a transaction begins on (the SQLite writer's
+        # stays checked out between transactions, so a checkout is not where to look).
+        traced: dict[int, Any] = {}
 
-        def trace(dbapi_connection: Any, *_args: Any) -> None:
-            dbapi_connection.set_trace_callback(count_statement)
-            traced.append(dbapi_connection)
+        def trace(conn: Any) -> None:
+            dbapi_connection = conn.connection.dbapi_connection
+            if id(dbapi_connection) not in traced:
+                dbapi_connection.set_trace_callback(count_statement)
+                traced[id(dbapi_connection)] = dbapi_connection
 
-        event.listen(engine.store.engine, "checkout", trace)
+        event.listen(engine.store.engine, "begin", trace)
         gc.collect()
         t0 = time.perf_counter()
         keys = one_round(n)
         elapsed = time.perf_counter() - t0
-        event.remove(engine.store.engine, "checkout", trace)
-        for dbapi_connection in traced:
+        event.remove(engine.store.engine, "begin", trace)
+        for dbapi_connection in traced.values():
             dbapi_connection.set_trace_callback(None)
         journal_rows = _journal_rows(engine) - journal_before
         writes, empty, rolled_back = counter.snapshot()

@@ -8,6 +8,7 @@ rows are read ``FOR UPDATE`` and jobs are claimed with ``SKIP LOCKED``.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from engine.store import sqlite_template
 from engine.store.exceptions import DatabaseBusy, StoreError
@@ -97,6 +98,9 @@ class SqlStore:
         # under load (the load benchmark saw 30 s waits end in "database is locked"). Other processes still meet
         # at SQLite's lock. Reentrant, so a nested transaction on this thread fails in SQLite, not in a deadlock.
         self._writer = threading.RLock() if self.dialect == "sqlite" else None
+        # With writers queued on that lock, one connection serves them all, held open: a pool checkout and return
+        # per transaction cost ~70 us, most of an empty transaction's 90 (bench/store.py). Dropped on any error.
+        self._writer_conn: Connection | None = None
         self._sql: dict[str, str] = {}
         self.migrate()
 
@@ -205,21 +209,44 @@ class SqlStore:
         if writer is not None and not writer.acquire(timeout=self._busy_timeout_ms / 1000):
             raise DatabaseBusy(f"other writers held the database for more than {self._busy_timeout_ms / 1000:g} s")
         try:
-            with self.engine.begin() as conn, _closing(self._tx(conn, reserved)) as tx:
+            with self._begin() as conn, _closing(self._tx(conn, reserved)) as tx:
                 yield tx
         except (OperationalError, sqlite3.OperationalError) as exc:  # the driver's own, from BEGIN IMMEDIATE
+            self._drop_writer_connection()
             if reserved:
                 self.keys.discard()
             if _locked(exc):
                 raise DatabaseBusy("the database is locked by another process's writer past the busy timeout") from exc
             raise
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, (SQLAlchemyError, sqlite3.Error)) or not isinstance(exc, Exception):
+                self._drop_writer_connection()  # the database's own failure, or an interrupt mid-statement
             if reserved:
                 self.keys.discard()
             raise
         finally:
             if writer is not None:
                 writer.release()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A begun transaction: on SQLite on the writer's held connection (the writer lock is held), else pooled."""
+        if self._writer is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        if self._writer_conn is None:
+            self._writer_conn = self.engine.connect()
+        conn = self._writer_conn
+        with conn.begin():
+            yield conn
+
+    def _drop_writer_connection(self) -> None:
+        """After a failed transaction the held connection is not trusted again: the next one opens afresh."""
+        conn, self._writer_conn = self._writer_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:
@@ -242,6 +269,9 @@ class SqlStore:
         return Tx(session, lambda: self.keys.next_key(conn, reserved), reserved, self.keys.discard)
 
     def close(self) -> None:
+        if self._writer is not None:
+            with self._writer:
+                self._drop_writer_connection()
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()

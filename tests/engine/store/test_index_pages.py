@@ -59,11 +59,16 @@ def _plans(engine: Engine, db: Path, reads: Callable[[], Any]) -> list[tuple[str
         dbapi_connection.set_trace_callback(sent.append)
         traced.append(dbapi_connection)
 
+    def trace_writer(conn: Any) -> None:
+        trace(conn.connection.dbapi_connection)
+
     event.listen(Pool, "checkout", trace)  # every pool: the store reads on a pool of its own
+    event.listen(engine.store.engine, "begin", trace_writer)  # the writer's connection stays checked out
     try:
         reads()
     finally:
         event.remove(Pool, "checkout", trace)
+        event.remove(engine.store.engine, "begin", trace_writer)
         for dbapi_connection in traced:
             dbapi_connection.set_trace_callback(None)
     with sqlite3.connect(db) as conn:
