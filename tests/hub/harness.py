@@ -89,10 +89,12 @@ def start_hub(settings: HubSettings, workers: WorkerRegistry | None = None) -> t
 
 
 @contextmanager
-def serve_hub(folder: Path, workers: WorkerRegistry | None = None, **settings: Any) -> Iterator[LiveHub]:
-    """A live hub on a free port with a fresh admin token and its SQLite database in ``folder``, for a ``with``;
-    ``settings`` are more ``HubSettings`` fields (``http_allow``, ``oidc``, ``mcp`` ...)."""
-    port, admin = free_port(), generate_token()
+def serve_hub(
+    folder: Path, workers: WorkerRegistry | None = None, *, port: int | None = None, **settings: Any
+) -> Iterator[LiveHub]:
+    """A live hub on a free port (or ``port``) with a fresh admin token and its SQLite database in ``folder``, for
+    a ``with``; ``settings`` are more ``HubSettings`` fields (``http_allow``, ``oidc``, ``mcp`` ...)."""
+    port, admin = port or free_port(), generate_token()
     server, thread = start_hub(
         HubSettings(db=f"sqlite:///{folder / 'hub.db'}", port=port, admin_token=admin, **settings), workers
     )

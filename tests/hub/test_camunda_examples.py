@@ -16,8 +16,10 @@ the regression tests that run in CI (``test_camunda_agent_*.py``, ``test_camunda
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +31,8 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
+from tests.data.a2a.client.scenario_agent import serve_scenario_agent
+from tests.data.mcp_upstream.example_server import serve_example
 from tests.hub.harness import LiveHub, serve_hub
 
 FOLDER = os.environ.get("AGENTHUB_CAMUNDA_EXAMPLES", "")
@@ -38,6 +42,9 @@ ANSWER = json.dumps({"answer": "Done: nothing more to do.", "fraudDetected": Fal
 ROUNDS = 12  # user tasks answered per instance before the case is reported as stuck
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 POLL_S = 20.0  # how long one instance may stay busy (jobs running) before it is reported as stuck
+AGENT_PORTS = (11001, 10000, 10001, 10002, 10003)  # where the examples' A2A clients look for their agents
+MCP_PORT = 12001  # where the MCP resources example's remote client looks for its server
+HUB_PORT = 8085  # where the push-notification examples' webhook URL (/inbound/my-webhook-id) names the hub
 
 
 def _answering_server() -> tuple[ThreadingHTTPServer, str]:
@@ -71,7 +78,10 @@ def _answering_server() -> tuple[ThreadingHTTPServer, str]:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """What the examples reach outside the hub, for the module: the scripted model server, and the examples'
+    A2A agents where they name them (the A2A client examples' own, an AI Agent's A2A tools), each where the port
+    is free; the agents' URLs."""
     server, url = _answering_server()
     patch = pytest.MonkeyPatch()
     patch.setenv("NO_PROXY", "127.0.0.1")
@@ -79,14 +89,47 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     patch.setenv("OPENAI_BASE_URL", url)
     patch.setenv("OPENAI_API_KEY", "sk-scripted")
     try:
-        with serve_hub(
-            tmp_path_factory.mktemp("camunda-examples"), camunda_model="openai/scripted", http_allow="127.0.0.1"
-        ) as live:
-            yield live
+        with contextlib.ExitStack() as stack:
+            agents = [url for port in AGENT_PORTS if (url := _try(stack, serve_scenario_agent, port)) is not None]
+            mcp = _try(stack, serve_example, MCP_PORT)
+            yield [*agents, *([mcp] if mcp else [])]
     finally:
         patch.undo()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def hub(outside: list[str], tmp_path: Path) -> Iterator[LiveHub]:
+    """A hub of its own per model (two of Camunda's push examples share a webhook id, as two deployments in one
+    cluster would clash), where the push examples' webhook URL names it when the port is free, with the
+    examples' agents registered."""
+    with serve_hub(tmp_path, port=HUB_PORT if _free(HUB_PORT) else None, camunda_model="openai/scripted",
+                   http_allow="127.0.0.1") as live:
+        with live.client() as client:
+            for url in outside:
+                name = f"example-{url.rsplit(':', 1)[1].split('/')[0]}"
+                answer = (client.post("/api/v1/mcp-servers", json={"name": name, "transport": "http", "url": url})
+                          if url.endswith("/mcp") else client.post("/api/v1/agents", json={"name": name, "url": url}))
+                assert answer.status_code == 201, answer.text
+        yield live
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _try(stack: contextlib.ExitStack, serve: Any, port: int) -> str | None:
+    """Serve on ``port`` for the module, or None (printed) when the port is taken."""
+    if not _free(port):
+        print(f"port {port} is taken: the examples that name it stop on an unregistered agent")
+        return None
+    return str(stack.enter_context(serve(port)))
 
 
 def _fill(form: Any) -> dict[str, Any]:
@@ -147,6 +190,19 @@ def _start_process(path: Path) -> str | None:
     return None
 
 
+def _with_callees(path: Path) -> list[Path]:
+    """``path`` and the models beside it whose processes it calls (by a call activity's literal or FEEL string)."""
+    found, todo = [path], [path]
+    while todo:
+        text = todo.pop().read_text(encoding="utf-8")
+        for other in sorted(path.parent.glob("*.bpmn")):
+            process_id = _start_process(other) or ""
+            if other not in found and process_id and (f'"{process_id}"' in text or f"&#34;{process_id}&#34;" in text):
+                found.append(other)
+                todo.append(other)
+    return found
+
+
 def _drive(client: httpx.Client, key: int) -> tuple[bool, str]:
     """Answer the instance's user tasks until it ends; (ended, where it stopped and why)."""
     answered = 0
@@ -188,10 +244,10 @@ def _drive(client: httpx.Client, key: int) -> tuple[bool, str]:
 )
 @pytest.mark.parametrize("path", MODELS, ids=[str(p.relative_to(FOLDER)) if FOLDER else p.name for p in MODELS])
 def test_a_camunda_example_model_deploys_and_runs_to_its_end(hub: LiveHub, path: Path) -> None:
-    # the folder is deployed together, as Camunda Modeler's deployment of a project would: forms, and the
-    # processes a call activity names (each case starts the model it is named after)
+    # the model with its folder's forms and the models whose processes it calls (each case starts the model it is
+    # named after, on a hub of its own)
     files = [("files", (p.name, p.read_bytes(), "application/json")) for p in sorted(path.parent.glob("*.form"))]
-    files += [("files", (p.name, p.read_bytes(), "application/xml")) for p in sorted(path.parent.glob("*.bpmn"))]
+    files += [("files", (p.name, p.read_bytes(), "application/xml")) for p in _with_callees(path)]
     with hub.client() as client:
         deployment = client.post("/api/v1/deployments", files=files)
         assert deployment.status_code < 300, f"{path.name}: not deployed: {deployment.text[:800]}"
