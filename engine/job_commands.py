@@ -90,7 +90,7 @@ class JobCommands:
         self, key: int, message: str, *, retries: int | None = None, backoff_ms: int = 0, worker: str,
         lock_version: int,
     ) -> int:
-        return self._k.atomic(self._fail(key, message, retries, backoff_ms, worker, lock_version))
+        return self._k.grouped(self._fail(key, message, retries, backoff_ms, worker, lock_version))
 
     def _fail(
         self, key: int, message: str, retries: int | None, backoff_ms: int, worker: str, lock_version: int
@@ -114,7 +114,7 @@ class JobCommands:
         self, key: int, code: str, message: str = "", variables: dict[str, Any] | None = None, *, worker: str,
         lock_version: int,
     ) -> None:
-        self._k.atomic(self._throw(key, code, message, variables, worker, lock_version))
+        self._k.grouped(self._throw(key, code, message, variables, worker, lock_version))
 
     def _throw(
         self, key: int, code: str, message: str, variables: dict[str, Any] | None, worker: str, lock_version: int
@@ -130,7 +130,7 @@ class JobCommands:
         return work
 
     def park_job(self, key: int, ask: AskPerson, *, worker: str, lock_version: int) -> None:
-        self._k.atomic(self._park(key, ask, worker, lock_version))
+        self._k.grouped(self._park(key, ask, worker, lock_version))
 
     def _park(self, key: int, ask: AskPerson, worker: str, lock_version: int) -> Callable[[StoreTx], None]:
         if not ask.name or not ask.answer_variable.isidentifier():

@@ -190,3 +190,53 @@ def test_starts_queued_behind_a_running_one_commit_together(any_engine: Engine[A
     keys = [results[i].key for i in (0, 1, 2, 4, 5)]
     assert len(set(keys)) == 5
     assert [engine.instance(k).variables["i"] for k in keys] == [0, 1, 2, 4, 5]
+
+
+def test_failures_and_errors_reported_together_commit_together_and_a_stale_one_is_refused_alone(
+    any_engine: Engine[Any],
+) -> None:
+    """``fail_job`` and ``throw_error`` (REST's and /v2's failure and error reports) group as completions do."""
+    engine = any_engine
+    engine.deploy([("two_jobs.bpmn", TWO_JOBS)])
+    for i in range(5):
+        engine.start("two_jobs", {"i": i})
+    jobs = engine.activate_jobs(["work"], "w", max_jobs=10)
+    assert len(jobs) == 5
+    gate = threading.Event()
+    commits = Commits(engine, gate)
+    results: dict[int, Any] = {}
+
+    def report(index: int) -> None:
+        job = jobs[index]
+        try:
+            if index == 0:  # leads, held at its transaction while the others queue behind it
+                results[index] = engine.fail_job(job.key, "down", retries=2, worker="w", lock_version=job.lock_version)
+            elif index == 1:
+                results[index] = engine.fail_job(job.key, "stale", worker="w", lock_version=job.lock_version + 1)
+            elif index == 2:
+                results[index] = engine.throw_error(job.key, "NOPE", "declined", worker="w",
+                                                    lock_version=job.lock_version)
+            else:
+                results[index] = engine.fail_job(job.key, "gone", retries=0, worker="w",
+                                                 lock_version=job.lock_version)
+        except Exception as exc:
+            results[index] = exc
+
+    first = threading.Thread(target=report, args=(0,))
+    first.start()
+    assert commits.entered.wait(20)
+    others = [threading.Thread(target=report, args=(i,)) for i in range(1, 5)]
+    for thread in others:
+        thread.start()
+    _wait(lambda: engine._k.waiting() == 4)
+    gate.set()
+    for thread in [first, *others]:
+        thread.join(30)
+    assert commits.count == 2  # five reports: the first alone, the four queued behind it in one group
+    assert results[0] == 2
+    assert isinstance(results[1], JobLost)  # a lease it does not hold: refused, the others unharmed
+    assert results[2] is None and results[3] == 0 and results[4] == 0
+    states = {j.instance: engine.instance(j.instance).state for j in jobs}
+    assert states[jobs[2].instance] == "incident"  # no boundary event catches NOPE
+    assert states[jobs[3].instance] == states[jobs[4].instance] == "incident"  # retries exhausted
+    assert states[jobs[0].instance] == states[jobs[1].instance] == "active"
