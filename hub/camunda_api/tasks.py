@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -151,14 +152,12 @@ async def assign(request: Request) -> Response:
     override = field(body, "allowOverride", bool, default=True)
     engine: Engine = hub(request).engine
 
-    def work() -> TaskView:
-        before = engine.user_task(task)
+    def change(before: TaskView) -> None:
         if not override and before.assignee and before.assignee != assignee:
             raise ApiError(409, f"user task {task} is assigned to '{before.assignee}' and 'allowOverride' is false")
         assign_now(engine, who, task, assignee)
-        return before
 
-    return await _after_listeners(engine, task, "assigning", "ASSIGN", await asyncio.to_thread(work))
+    return await _change(engine, task, "assigning", "ASSIGN", change)
 
 
 async def update(request: Request) -> Response:
@@ -168,26 +167,14 @@ async def update(request: Request) -> Response:
     body = await json_body(request, optional=True)
     changes = field(body, "changeset", dict, default={})
     engine: Engine = hub(request).engine
-
-    def work() -> TaskView:
-        before = engine.user_task(task)
-        update_now(engine, who, task, changes)
-        return before
-
-    return await _after_listeners(engine, task, "updating", "UPDATE", await asyncio.to_thread(work))
+    return await _change(engine, task, "updating", "UPDATE", lambda _: update_now(engine, who, task, changes))
 
 
 async def unassign(request: Request) -> Response:
     who = require(request, "tasks")
     task = path_key(request, "userTaskKey")
     engine: Engine = hub(request).engine
-
-    def work() -> TaskView:
-        before = engine.user_task(task)
-        assign_now(engine, who, task, None)
-        return before
-
-    return await _after_listeners(engine, task, "assigning", "ASSIGN", await asyncio.to_thread(work))
+    return await _change(engine, task, "assigning", "ASSIGN", lambda _: assign_now(engine, who, task, None))
 
 
 async def complete(request: Request) -> Response:
@@ -198,16 +185,27 @@ async def complete(request: Request) -> Response:
     values = field(body, "variables", dict, default={})
     engine: Engine = hub(request).engine
 
-    def work() -> TaskView:
-        view = engine.user_task(task)
+    def change(view: TaskView) -> None:
         try:
             done = check_complete(who, view)
         except TaskRefused as exc:
             raise ApiError(403, str(exc)) from None
         engine.complete_user_task(task, values, by=actor_of(who, Channel.REST, override=done.override))
-        return view
 
-    return await _after_listeners(engine, task, "completing", "COMPLETE", await asyncio.to_thread(work))
+    return await _change(engine, task, "completing", "COMPLETE", change)
+
+
+async def _change(
+    engine: Engine, task: int, transition: str, command: str, change: Callable[[TaskView], None]
+) -> Response:
+    """``change(the task as it was)`` on a worker thread, then the answer once its listeners have run."""
+
+    def work() -> TaskView:
+        before = engine.user_task(task)
+        change(before)
+        return before
+
+    return await _after_listeners(engine, task, transition, command, await asyncio.to_thread(work))
 
 
 async def _after_listeners(engine: Engine, task: int, transition: str, command: str, before: TaskView) -> Response:
