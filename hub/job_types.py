@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -91,7 +92,8 @@ def job_handlers(
         workers.register(GATEWAY_JOB_TYPE, Gateway(engine, registry, mcp, settings.gateway, egress))
         files = Path(settings.model_files) if settings.model_files else None
         resolver = ModelResolver.standard(files_root=files)
-        resolver.register(SAMPLING_PREFIX, sampling_model)  # mcp:sampling: the calling MCP client's own model
+        # mcp:sampling: the calling MCP client's own model, for the instance its call started and the ones it calls
+        resolver.register(SAMPLING_PREFIX, functools.partial(sampling_model, ancestors=callers_of(engine)))
         models = ModelTask(engine, resolver, secrets=http.secrets, camunda_model=settings.camunda_model,
                            documents=http_fetch(http))  # a Camunda agent's prompt documents, under egress rules
         workers.register(MODEL_JOB_TYPE, models)
@@ -107,6 +109,20 @@ def job_handlers(
         camunda = job_type.startswith(_CAMUNDA_CONNECTORS) and not isinstance(handler, CamundaOutbound)
         workers.register(job_type, CamundaOutbound(handler, secrets=http.secrets) if camunda else handler)
     return workers
+
+
+def callers_of(engine: Engine) -> Callable[[int], Iterator[int]]:
+    """``instance`` -> the instances that called it through call activities, nearest first (at most 32)."""
+
+    def ancestors(instance: int) -> Iterator[int]:
+        current = engine.instance(instance).parent_instance
+        for _ in range(32):
+            if current is None:
+                return
+            yield current
+            current = engine.instance(current).parent_instance
+
+    return ancestors
 
 
 def gateway_of(workers: WorkerRegistry) -> Gateway | None:

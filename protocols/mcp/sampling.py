@@ -17,10 +17,12 @@ the entry instead of missing it) and closes it when the call answers.
 ``mcp:``; it runs on a worker thread and hands the request to the event loop
 of the caller's session.
 
-Refused, at once and without retries (``ModelUnavailable``, an incident that
-says why): an instance no waiting tool call of this hub process started
-(started over REST or A2A, a called process, a call that has already
-answered, or its session gone), and a client that did not declare the
+A process called (call activity) by one that a waiting tool call started
+asks that call's client too, through any depth of calls. Refused, at once
+and without retries (``ModelUnavailable``, an incident that says why): an
+instance that neither a waiting tool call of this hub process nor one of the
+instances calling it started (started over REST or A2A, a call that has
+already answered, or its session gone), and a client that did not declare the
 ``sampling`` capability or whose connection cannot carry a server request
 (the 2026-07-28 protocol). Never a hang: the request waits at most until the
 tool call's own time budget ends.
@@ -35,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -80,6 +82,8 @@ DEFAULT_MAX_TOKENS = 4096
 TOOLS_VERSION = "2025-11-25"
 """The protocol version that defines ``sampling.tools``; on others a step asks for text only."""
 
+Ancestors = Callable[[int], Iterable[int]]
+"""``ancestors(instance)``: the instances that called ``instance`` through call activities, nearest first."""
 _START_WAIT_S = 10.0  # the longest a model step waits for a tool call's start to register its instance
 
 
@@ -171,19 +175,24 @@ CALLERS = SamplingCallers()
 class SamplingModel:
     """A ``ChatModel`` that asks the client of the tool call that started the agent's instance."""
 
-    def __init__(self, name: str, hints: tuple[str, ...] = (), callers: SamplingCallers = CALLERS) -> None:
+    def __init__(
+        self, name: str, hints: tuple[str, ...] = (), callers: SamplingCallers = CALLERS,
+        ancestors: Ancestors | None = None,
+    ) -> None:
         self.name = name
         self.hints = hints
         self.callers = callers
+        self.ancestors = ancestors
 
     def complete(self, turn: AgentTurn) -> ModelReply:
-        caller = self.callers.find(turn.instance)
+        caller = self._caller(turn.instance)
         if caller is None:
             raise ModelUnavailable(
-                f"model {self.name}: no MCP tool call of this hub is waiting on instance {turn.instance}, so there "
-                "is no caller's model to ask: the caller's MCP session is gone (or its call has answered), or the "
-                "instance was not started by an MCP tool call (a called process, REST, A2A). Start the agent's "
-                "process as an MCP tool and keep the call open, or give the agent another model"
+                f"model {self.name}: no MCP tool call of this hub is waiting on instance {turn.instance} or an "
+                "instance that called it, so there is no caller's model to ask: the caller's MCP session is gone "
+                "(or its call has answered), or the instance was not started by an MCP tool call (REST, A2A). "
+                "Start the agent's process (or one that calls it) as an MCP tool and keep the call open, or give "
+                "the agent another model"
             )
         if not caller.can_sample:
             raise ModelUnavailable(
@@ -205,6 +214,18 @@ class SamplingModel:
         if result.stop_reason:
             usage["stopReason"] = result.stop_reason
         return ModelReply(answer=answer_of(result), usage=usage)
+
+    def _caller(self, instance: int) -> SamplingCaller | None:
+        """The waiting call that started ``instance``, else the one that started the nearest instance calling it
+        (a call activity's process runs on the model of the assistant whose tool call started the caller)."""
+        caller = self.callers.find(instance)
+        if caller is not None or self.ancestors is None:
+            return caller
+        for ancestor in self.ancestors(instance):
+            caller = self.callers.find(ancestor, wait_s=0)
+            if caller is not None:
+                return caller
+        return None
 
     def _ask(
         self, caller: SamplingCaller, params: CreateMessageRequestParams
@@ -237,8 +258,10 @@ class SamplingModel:
             raise ModelUnavailable(f"model {self.name}: the caller's MCP session is gone: {exc}") from None
 
 
-def sampling_model(rest: str, callers: SamplingCallers = CALLERS) -> ChatModel:
-    """The resolver's factory for ``mcp:REST``: ``sampling``, or ``sampling?hint=NAME&hint=OTHER``."""
+def sampling_model(rest: str, callers: SamplingCallers = CALLERS, ancestors: Ancestors | None = None) -> ChatModel:
+    """The resolver's factory for ``mcp:REST``: ``sampling``, or ``sampling?hint=NAME&hint=OTHER``.
+
+    ``ancestors(instance)``: the instances that called it, nearest first (the hub reads them from the engine)."""
     kind, _, query = rest.partition("?")
     if kind != "sampling":
         raise UnknownModel(f"model 'mcp:{rest}': the one MCP model is 'mcp:sampling' (the calling assistant's)")
@@ -247,4 +270,4 @@ def sampling_model(rest: str, callers: SamplingCallers = CALLERS) -> ChatModel:
     if unknown:
         raise UnknownModel(f"model 'mcp:{rest}': unknown option(s) {', '.join(unknown)}; 'hint=NAME' is the one")
     hints = tuple(h for h in options.get("hint", []) if h)
-    return SamplingModel(f"mcp:{rest}", hints, callers)
+    return SamplingModel(f"mcp:{rest}", hints, callers, ancestors)

@@ -36,12 +36,34 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+# A tool whose process hands the question to the conformance fixture's process through a call activity.
+DELEGATING = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:agenthub="urn:agenthub:bpmn:1" id="d" targetNamespace="x">
+  <bpmn:process id="ask_through_a_call" isExecutable="true">
+    <bpmn:documentation>Asks the caller's model through a called process.</bpmn:documentation>
+    <bpmn:extensionElements>
+      <agenthub:tool><agenthub:input name="prompt" type="string" required="true"/></agenthub:tool>
+    </bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:callActivity id="call">
+      <bpmn:extensionElements><zeebe:calledElement processId="test_sampling" propagateAllChildVariables="true"/>
+      </bpmn:extensionElements>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     with serve_hub(tmp_path_factory.mktemp("sampling")) as live:
         live.deploy("sampling_agent.bpmn", expose=True)
         with live.client() as rest:
-            files = [("files", (FIXTURE.name, FIXTURE.read_bytes(), "application/xml"))]
+            files = [("files", (FIXTURE.name, FIXTURE.read_bytes(), "application/xml")),
+                     ("files", ("ask_through_a_call.bpmn", DELEGATING.encode(), "application/xml"))]
             rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
         yield live
 
@@ -80,6 +102,22 @@ async def test_a_process_tool_whose_agent_uses_mcp_sampling_runs_on_the_callers_
     assert [(e["data"]["model"], e["data"]["stopReason"], e["data"]["inputTokens"]) for e in called] == [
         ("test-model", "endTurn", 0)
     ]
+
+
+async def test_a_process_called_by_the_tools_process_runs_its_agent_on_the_callers_model_too(hub: LiveHub) -> None:
+    asked: list[CreateMessageRequestParams] = []
+
+    async def sample(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        asked.append(params)
+        return CreateMessageResult(role="assistant", content=TextContent(text="Rome"), model="m", stop_reason="endTurn")
+
+    done = await _call(hub, "ask_through_a_call", {"prompt": "The capital of Italy?"}, sampling_callback=sample)
+    assert not done.is_error, done
+    [params] = asked
+    assert [(m.role, m.content.text) for m in params.messages] == [("user", "The capital of Italy?")]  # type: ignore[union-attr]
+    with hub.client() as rest:
+        root = rest.get(f"/api/v1/process-instances/{done.meta['agenthub/instance']}").json()
+    assert root["state"] == "completed" and root["variables"]["answer"]["response"] == "Rome"
 
 
 async def test_a_client_with_sampling_tools_gets_the_agents_tools_its_budget_and_its_model_hints(
