@@ -83,6 +83,7 @@ import os
 import secrets
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -133,6 +134,7 @@ FAILED, CANCELED, TIMED_OUT = "A2A_TASK_FAILED", "A2A_TASK_CANCELED", "A2A_TIMEO
 MAX_TIMEOUT_S = 30 * 24 * 3600.0
 INLINE_WAIT_S = 1.0  # how long a job waits for its task holding a worker slot, before it waits without one
 MIN_CHECK_S, MAX_CHECK_S = 1.0, 30.0  # the bounds of the durable wait between two checks of the task
+PUSH_REFUSED_S = 3600.0  # an agent that refused a push config is not asked again for this long
 PUSH_PATH = "/a2a-push/"  # + the job's key: where agents notify a call's task (hub.a2a_push)
 SWEEP_S = 30.0  # how often the hub looks for tasks whose job was withdrawn while it waited without a worker
 
@@ -184,6 +186,7 @@ class A2ACallTask:
         self._resolve = resolve
         self._new_id = new_id
         self.push_base = push_base.rstrip("/") if push_base else None
+        self._push_refused: dict[str, float] = {}  # agent -> when it last refused a push config (monotonic)
         self._lock = threading.Lock()
         self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._ssl: ssl.SSLContext | None = None
@@ -321,7 +324,10 @@ class A2ACallTask:
                         if current.task_id:
                             raise
                         log.info("job %s: agent '%s' refused to notify %s (%s: %s); sending without, checking the "
-                                 "task itself", job.key, agent.name, push.url, type(exc).__name__, exc)
+                                 "task itself (and not asking it again for %g min)", job.key, agent.name, push.url,
+                                 type(exc).__name__, exc, PUSH_REFUSED_S / 60)
+                        with self._lock:
+                            self._push_refused[agent.name] = time.monotonic()
                         current = replace(current, push_token=None)
                         return await session.send(message, started=started)
 
@@ -379,6 +385,10 @@ class A2ACallTask:
         agent (GetTask), never taken from the notification."""
         if self.push_base is None or not session.pushes:
             return None
+        with self._lock:
+            refused = self._push_refused.get(session.name)
+        if refused is not None and time.monotonic() - refused < PUSH_REFUSED_S:
+            return None  # it refused lately: each call would cost it a refused request first
         return TaskPushNotificationConfig(url=f"{self.push_base}{PUSH_PATH}{job.key}", token=secrets.token_urlsafe(24))
 
     def _wait(self, record: CallRecord, remaining: float | None, state: str) -> WaitRemote:
