@@ -572,8 +572,12 @@ def _placeholder() -> None:
 def main() -> None:
     sys.path.insert(0, os.getcwd())
     configure_logging()
+    commands, groups = list(app.registered_commands), list(app.registered_groups)
     _build_only_the_command_run(sys.argv[1:])
-    app()
+    try:
+        app()
+    finally:  # the app whole again, for a caller that runs main() more than once in one process
+        app.registered_commands, app.registered_groups = commands, groups
 
 
 if __name__ == "__main__":

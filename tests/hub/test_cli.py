@@ -219,3 +219,17 @@ def test_an_expression_incident_is_repaired_by_setting_variables_and_retrying(cl
     cli("variables", str(started["instance"]), "--vars", '{"amount": 10}')
     cli("retry", str(incident["id"]))
     assert cli.json("instance", str(started["instance"]))["activeElements"][0]["elementId"] == "Stop"
+
+
+def test_help_lists_every_command_and_a_mistyped_one_is_refused_with_suggestions(cli: Cli) -> None:
+    """The CLI builds only the command named (start-up); the whole app is there for help and for mistakes."""
+    top = cli("--help").stdout
+    for name in ("run", "deploy", "instances", "serve", "worker", "user", "token", "mcp-server", "agent", "decide"):
+        assert f" {name} " in top, name
+    assert "Usage: agenthub instances" in cli("instances", "--help").stdout
+    group = cli("user", "--help").stdout
+    assert "add" in group and "list" in group and "remove" in group
+    wrong = cli("instancez", ok=False)
+    assert wrong.returncode == 2 and "No such command 'instancez'" in wrong.stderr
+    assert "instances" in wrong.stderr  # the suggestion
+    assert cli("user", "list").stdout.strip() == "no users"
