@@ -15,7 +15,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["TOOL_CALL_LOCALS", "AgentLimits", "AgentRun", "Approval", "ParkedJob", "ToolCall", "ToolVariables"]
+__all__ = [
+    "TOOL_CALL_LOCALS",
+    "AgentLimits",
+    "AgentRun",
+    "Approval",
+    "CompensationRecord",
+    "ParkedJob",
+    "ToolCall",
+    "ToolVariables",
+]
 
 
 class ToolVariables(StrEnum):
@@ -186,3 +195,28 @@ class ParkedJob:
     def from_dict(data: dict[str, Any]) -> ParkedJob:
         return ParkedJob(job_type=data["type"], retries=data["retries"], headers=dict(data["headers"]),
                          answer_variable=data["answer"], round=data["round"], job=data.get("job"))
+
+
+@dataclass(slots=True)
+class CompensationRecord:
+    """A completed activity that can be compensated, or that holds records that can, kept in its flow scope.
+
+    Stored as ``[element id, key, locals, nested, container]`` (the list the state held before it was typed),
+    so stored instances load unchanged.
+    """
+
+    element_id: str
+    key: int  # the activity's element instance
+    locals: dict[str, Any]  # its local variables when it completed: what its handler sees
+    nested: list[CompensationRecord]  # what completed inside it (a subprocess, a multi-instance body)
+    container: bool  # no handler of its own: it stands for its nested records
+
+    def to_list(self) -> list[Any]:
+        return [self.element_id, self.key, self.locals, [r.to_list() for r in self.nested], self.container]
+
+    @staticmethod
+    def from_list(raw: list[Any]) -> CompensationRecord:
+        element_id, key, local, nested = raw[:4]
+        container = bool(raw[4]) if len(raw) > 4 else False
+        return CompensationRecord(str(element_id), int(key), dict(local),
+                                  [CompensationRecord.from_list(r) for r in nested], container)

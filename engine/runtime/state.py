@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engine.runtime.records import AgentRun, ParkedJob, ToolCall
+from engine.runtime.records import AgentRun, CompensationRecord, ParkedJob, ToolCall
 
 STATE_FORMAT = 1
 
@@ -83,8 +83,8 @@ class ElementInstance:
     incident: int | None = None
     joins: dict[str, dict[str, int]] = field(default_factory=dict)  # gateway id -> flow id -> tokens waiting
     waits: dict[int, str] = field(default_factory=dict)  # open timers and subscriptions: key -> "timer" | "message"...
-    compensable: list[list[Any]] = field(default_factory=list)  # [element id, key, locals, nested] in completion order
-    compensating: list[list[Any]] | None = None  # a compensation throw: records whose handlers are still to run
+    compensable: list[CompensationRecord] = field(default_factory=list)  # in completion order
+    compensating: list[CompensationRecord] | None = None  # a compensation throw: records whose handlers are to run
     compensates: int | None = None  # a compensation handler: the key of the throw event waiting for it
     inner: bool = False  # an ad-hoc subprocess's inner instance: the scope of one activation of an inner element
     call: ToolCall | None = None  # an agent's tool call held by an inner instance
@@ -114,9 +114,9 @@ class ElementInstance:
         if self.waits:
             data["waits"] = [[k, v] for k, v in self.waits.items()]
         if self.compensable:
-            data["compensable"] = self.compensable
+            data["compensable"] = [r.to_list() for r in self.compensable]
         if self.compensating is not None:
-            data["compensating"] = self.compensating
+            data["compensating"] = [r.to_list() for r in self.compensating]
         if self.compensates is not None:
             data["compensates"] = self.compensates
         if self.inner:
@@ -165,8 +165,9 @@ class ElementInstance:
             incident=data.get("incident"),
             joins=data.get("joins", {}),
             waits={k: v for k, v in data.get("waits", [])},
-            compensable=data.get("compensable", []),
-            compensating=data.get("compensating"),
+            compensable=[CompensationRecord.from_list(r) for r in data.get("compensable", [])],
+            compensating=None if (pending := data.get("compensating")) is None else [
+                CompensationRecord.from_list(r) for r in pending],
             compensates=data.get("compensates"),
             inner=data.get("inner", False),
             call=ToolCall.from_dict(call) if call is not None else None,

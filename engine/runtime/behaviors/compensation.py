@@ -12,17 +12,13 @@ starts, so a crash and retry never runs a handler twice.
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.model import Activity, BoundaryEvent, EventDefinitionKind, FlowNode
 from engine.runtime.journal import EventType as _E
 from engine.runtime.kernel import Kernel
+from engine.runtime.records import CompensationRecord as Record
 from engine.runtime.state import ElementInstance, Phase
 
 __all__ = ["CompensationRules", "handler_done", "handler_of", "next_handler", "record_completion", "start"]
-
-
-Record = list[Any]  # [element id, element instance key, local variables, nested records, is a container]
 
 
 def handler_of(step: Kernel, activity_id: str) -> str | None:
@@ -38,25 +34,25 @@ def record_completion(step: Kernel, element: ElementInstance, node: FlowNode, sc
     nested = element.compensable
     if not isinstance(node, Activity) or element.is_body:
         if nested:  # a multi-instance body stands for its inner instances
-            scope.compensable.append([node.id, element.key, {}, nested, True])
+            scope.compensable.append(Record(node.id, element.key, {}, nested, container=True))
         return
     handler = handler_of(step, node.id)
     if handler is None and not nested:
         return
     local = dict(step.state.variables.get(element.key, {})) if handler else {}
-    scope.compensable.append([node.id, element.key, local, nested, handler is None])
+    scope.compensable.append(Record(node.id, element.key, local, nested, container=handler is None))
 
 
 def start(step: Kernel, thrower: ElementInstance, activity: str | None) -> bool:
     """Begin compensating in the thrower's scope; returns False when there is nothing to compensate."""
     assert thrower.parent is not None
     scope = step.state.elements[thrower.parent]
-    chosen = [r for r in scope.compensable if activity is None or r[0] == activity]
+    chosen = [r for r in scope.compensable if activity is None or r.element_id == activity]
     if not chosen:
         return False
-    scope.compensable = [r for r in scope.compensable if r not in chosen]
+    scope.compensable = [r for r in scope.compensable if not (activity is None or r.element_id == activity)]
     thrower.compensating = _flatten(step, chosen)
-    step.record(_E.COMPENSATION_STARTED, thrower, activities=[r[0] for r in thrower.compensating])
+    step.record(_E.COMPENSATION_STARTED, thrower, activities=[r.element_id for r in thrower.compensating])
     return next_handler(step, thrower)
 
 
@@ -64,8 +60,8 @@ def _flatten(step: Kernel, records: list[Record]) -> list[Record]:
     """Newest first; a record without its own handler stands for the records nested in it."""
     ordered: list[Record] = []
     for record in reversed(records):
-        if record[4]:
-            ordered.extend(_flatten(step, record[3]))
+        if record.container:
+            ordered.extend(_flatten(step, record.nested))
         else:
             ordered.append(record)
     return ordered
@@ -78,12 +74,12 @@ def next_handler(step: Kernel, thrower: ElementInstance) -> bool:
         thrower.compensating = None
         return False
     record = pending.pop(0)
-    handler = handler_of(step, record[0])
+    handler = handler_of(step, record.element_id)
     assert handler is not None and thrower.parent is not None
     instance = step.create_element(handler, thrower.parent, compensates=thrower.key)
-    if record[2]:
-        step.set_variables(instance.key, record[2], local=True)
-    step.record(_E.COMPENSATION_HANDLER_STARTED, instance, activity=record[0], activityInstance=record[1])
+    if record.locals:
+        step.set_variables(instance.key, record.locals, local=True)
+    step.record(_E.COMPENSATION_HANDLER_STARTED, instance, activity=record.element_id, activityInstance=record.key)
     step.schedule(Phase.ACTIVATE, instance)
     return True
 
