@@ -21,6 +21,7 @@ __all__ = [
     "AgentRun",
     "Approval",
     "CompensationRecord",
+    "ListenerPosition",
     "ParkedJob",
     "ToolCall",
     "ToolVariables",
@@ -220,3 +221,23 @@ class CompensationRecord:
         container = bool(raw[4]) if len(raw) > 4 else False
         return CompensationRecord(str(element_id), int(key), dict(local),
                                   [CompensationRecord.from_list(r) for r in nested], container)
+
+
+@dataclass(slots=True)
+class ListenerPosition:
+    """Where an element is in its listeners of one event (``engine.runtime.behaviors.listeners``).
+
+    Stored as ``[event, done, job]`` (the list the state held before it was typed).
+    """
+
+    event: str  # the ListenerEvent's value: "start", "end", "creating", "completing" ...
+    done: int  # listeners of that event that have run
+    job: int | None = None  # the open listener job, while one runs
+
+    def to_list(self) -> list[Any]:
+        return [self.event, self.done, self.job]
+
+    @staticmethod
+    def from_list(raw: list[Any]) -> ListenerPosition:
+        job = raw[2] if len(raw) > 2 else None
+        return ListenerPosition(str(raw[0]), int(raw[1]), None if job is None else int(job))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engine.runtime.records import AgentRun, CompensationRecord, ParkedJob, ToolCall
+from engine.runtime.records import AgentRun, CompensationRecord, ListenerPosition, ParkedJob, ToolCall
 
 STATE_FORMAT = 1
 
@@ -93,9 +93,9 @@ class ElementInstance:
     # conditional events this instance waits for (its own, its boundary events', its event subprocesses'): event
     # id -> whether the condition held when last evaluated (None: not evaluated yet, done on the step's next pass)
     conditions: dict[str, bool | None] = field(default_factory=dict)
-    # the execution or task listener the element is at: [event ("start", "completing" ...), listeners of that event
-    # done]; its job, while one runs, is ``job`` (engine.runtime.listeners)
-    listener: list[Any] | None = None
+    # the execution or task listeners the element is at (engine.runtime.behaviors.listeners); the open listener's
+    # job is also ``job`` while it runs
+    listener: ListenerPosition | None = None
     pending: dict[str, Any] | None = None  # a user task's completion held by its completing listeners
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,7 +130,7 @@ class ElementInstance:
         if self.conditions:
             data["conditions"] = self.conditions
         if self.listener is not None:
-            data["listener"] = self.listener
+            data["listener"] = self.listener.to_list()
         if self.pending is not None:
             data["pending"] = self.pending
         return data
@@ -174,7 +174,7 @@ class ElementInstance:
             agent=AgentRun.from_dict(agent) if agent is not None else None,
             parked=ParkedJob.from_dict(parked) if parked is not None else None,
             conditions=data.get("conditions", {}),
-            listener=data.get("listener"),
+            listener=None if (at := data.get("listener")) is None else ListenerPosition.from_list(at),
             pending=data.get("pending"),
         )
 

@@ -17,8 +17,9 @@ completion's are (to the nearest scope that has each name, else the process).
 A listener job that fails with no retries left is an incident on the element;
 resolving it retries that job.
 
-The element records where it is in ``ElementInstance.listener``: ``[event,
-listeners of that event done, the open listener job or None]``. The job
+The element records where it is in ``ElementInstance.listener``
+(``ListenerPosition``: the event, the listeners of that event done, the open
+listener job or None). The job
 carries its kind and event in reserved headers (``KIND_HEADER``,
 ``EVENT_HEADER``; a task listener's also the task's key, ``TASK_HEADER``), so
 a worker tells a listener job from the element's own job.
@@ -35,6 +36,7 @@ from engine.runtime.behaviors.activation import open_job
 from engine.runtime.expressions import ExpressionFailure, evaluate_value
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import Kernel
+from engine.runtime.records import ListenerPosition
 from engine.runtime.state import ElementInstance
 from engine.runtime.task_changes import task_fields
 
@@ -59,16 +61,16 @@ class JobKind(StrEnum):
 
 def listening(element: ElementInstance, event: ListenerEvent) -> bool:
     """Whether ``element`` has begun running its listeners of ``event``."""
-    return element.listener is not None and element.listener[0] == event.value
+    return element.listener is not None and element.listener.event == event.value
 
 
 def open_listener(step: Kernel, element: ElementInstance, node: FlowNode | Process, event: ListenerEvent) -> bool:
     """Create the job of the next listener of ``event`` on ``element`` (on the process's root instance, ``node``
     is the process); False when all of them have run. True, creating nothing, while one's job is open."""
     todo = node.listeners_of(event)
-    if listening(element, event) and element.listener is not None and element.listener[2] is not None:
+    if listening(element, event) and element.listener is not None and element.listener.job is not None:
         return True
-    done = int(element.listener[1]) if listening(element, event) and element.listener is not None else 0
+    done = element.listener.done if listening(element, event) and element.listener is not None else 0
     if done >= len(todo):
         return False
     listener = todo[done]
@@ -89,15 +91,15 @@ def open_listener(step: Kernel, element: ElementInstance, node: FlowNode | Proce
     if event == ListenerEvent.ASSIGNING and element.pending is not None:
         headers[ASSIGNEE_HEADER] = element.pending.get("assign") or ""
     key = open_job(step, element, job_type, retry_count, headers, listener=event.value)
-    element.listener = [event.value, done, key]
+    element.listener = ListenerPosition(event.value, done, key)
     return True
 
 
 def listener_job_done(step: Kernel, element: ElementInstance, variables: dict[str, Any]) -> ListenerEvent:
     """The open listener job completed: count it, write its variables, and say which event's listener it was."""
     assert element.listener is not None
-    event, done = ListenerEvent(element.listener[0]), int(element.listener[1])
-    element.listener = [event.value, done + 1, None]
+    event = ListenerEvent(element.listener.event)
+    element.listener = ListenerPosition(event.value, element.listener.done + 1)
     element.job = None
     step.set_variables(element.key, variables, local=False)
     return event
@@ -105,7 +107,7 @@ def listener_job_done(step: Kernel, element: ElementInstance, variables: dict[st
 
 def listener_job(element: ElementInstance | None, job: int) -> bool:
     """Whether ``job`` is the listener job ``element`` waits for."""
-    return element is not None and element.listener is not None and element.listener[2] == job
+    return element is not None and element.listener is not None and element.listener.job == job
 
 
 # --- task listeners: creating runs after the task is created, completing holds a completion ------------------
@@ -125,7 +127,7 @@ def creating(step: Kernel, element: ElementInstance, node: FlowNode) -> None:
 def still_creating(element: ElementInstance) -> bool:
     """Whether a creating listener's job is still open on the task's element (completing it waits for it)."""
     return listening(element, ListenerEvent.CREATING) and element.listener is not None \
-        and element.listener[2] is not None
+        and element.listener.job is not None
 
 
 _HELD: Final = (("assign", "being assigned: its assigning"), ("update", "being updated: its updating"),
