@@ -5,7 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from engine.runtime.records import AgentLimits, AgentRun, Approval, ParkedJob, ToolCall, ToolVariables
+from engine.runtime.records import (
+    AgentLimits,
+    AgentRun,
+    Approval,
+    CompensationRecord,
+    ListenerPosition,
+    ParkedJob,
+    ToolCall,
+    ToolVariables,
+)
 from engine.runtime.state import ElementInstance, ElementState, InstanceState
 
 # As the code before typed records wrote them (element.agent, element.call, element.parked were dicts).
@@ -79,8 +88,22 @@ def test_an_element_instance_reads_back_equal_whether_it_holds_only_plain_fields
     plain = ElementInstance(key=9, element_id="Task", parent=1, state=ElementState.ACTIVE, job=12, loop_counter=2,
                             user_task=13, child_instance=14, incident=15)
     fuller = ElementInstance(key=10, element_id="Join", parent=1, joins={"Join": {"f1": 1}}, waits={16: "timer"},
-                             is_body=True, conditions={"Cond": None}, listener=["start", 0, None])
+                             is_body=True, conditions={"Cond": None}, listener=ListenerPosition("start", 0, 17),
+                             compensable=[CompensationRecord("Sub", 18, {}, [CompensationRecord("Pay", 19, {"n": 1},
+                                                                                                [], False)], True)],
+                             compensating=[CompensationRecord("Pay", 20, {}, [], False)])
     for element in (plain, fuller, ElementInstance(key=11, element_id="Start", parent=None)):
         again = ElementInstance.from_dict(element.to_dict())
         assert again == element and again.to_dict() == element.to_dict()
         assert isinstance(again.state, ElementState)
+    stored = fuller.to_dict()  # the lists the state held before these records were typed
+    assert stored["listener"] == ["start", 0, 17]
+    assert stored["compensable"] == [["Sub", 18, {}, [["Pay", 19, {"n": 1}, [], False]], True]]
+
+
+def test_records_stored_before_they_were_typed_load() -> None:
+    older = {"key": 5, "element": "Sub", "parent": 1, "state": "active", "listener": ["completing", 1],
+             "compensable": [["Pay", 6, {"n": 2}, []]]}  # no container flag, no open listener job
+    element = ElementInstance.from_dict(older)
+    assert element.listener == ListenerPosition("completing", 1, None)
+    assert element.compensable == [CompensationRecord("Pay", 6, {"n": 2}, [], False)]
