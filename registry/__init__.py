@@ -32,7 +32,7 @@ from registry.pins import PinState
 from registry.push import PushConfig, PushDelivery, PushStore
 from registry.sessions import DEFAULT_SESSION_S, Session, Sessions
 from registry.store import RegistryStore, SchemaTemplates
-from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes
+from registry.tokens import SCOPES, Principal, TokenInfo, Tokens, generate_token, parse_scopes, secret_digest
 from registry.users import User, Users, parse_groups, valid_user_id
 from registry.virtual import VirtualServer, VirtualServers
 
@@ -99,6 +99,7 @@ __all__ = [
     "generate_token",
     "parse_groups",
     "parse_scopes",
+    "secret_digest",
     "tool_hash",
     "valid_user_id",
 ]

@@ -15,7 +15,6 @@ which ends with the element instance: exactly when it is needed.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlalchemy import delete, insert, select
 
 from registry.schema import a2a_remote_calls as calls
 from registry.store import RegistryStore, now_ms
+from registry.tokens import secret_digest
 
 __all__ = ["RemoteCall", "RemoteCalls"]
 
@@ -44,7 +44,7 @@ class RemoteCall:
         """Whether ``token`` is the one this call gave its agent (compared in constant time)."""
         if not token or not self.push_token_hash:
             return False
-        return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), self.push_token_hash)
+        return hmac.compare_digest(secret_digest(token), self.push_token_hash)
 
 
 class RemoteCalls:

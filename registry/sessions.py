@@ -13,7 +13,6 @@ checked on every state-changing request (hub/web/render.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from sqlalchemy import delete, insert, select
 
 from registry.schema import console_sessions
 from registry.store import RegistryStore, now_ms
-from registry.tokens import Principal, Tokens
+from registry.tokens import Principal, Tokens, secret_digest
 
 __all__ = ["DEFAULT_SESSION_S", "Session", "Sessions"]
 
@@ -35,10 +34,6 @@ class Session:
     csrf: str
     expires_at: int  # epoch milliseconds
     token_id: str | None
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _principal_json(who: Principal) -> str:
@@ -66,7 +61,7 @@ class Sessions:
         with self.store.begin() as conn:
             conn.execute(delete(console_sessions).where(console_sessions.c.expires_at < at))
             conn.execute(insert(console_sessions).values(
-                id_hash=_digest(value), token_id=principal.token_id, principal=_principal_json(principal),
+                id_hash=secret_digest(value), token_id=principal.token_id, principal=_principal_json(principal),
                 csrf=session.csrf, created_at=at, expires_at=session.expires_at))
             self.store.audit(conn, "session.started", f"principal:{principal.name}",
                              {"token": principal.token_id} if principal.token_id else {}, actor=principal.name)
@@ -77,7 +72,8 @@ class Sessions:
         if not value or len(value) > 128:
             return None
         with self.store.read() as conn:
-            row = conn.execute(select(console_sessions).where(console_sessions.c.id_hash == _digest(value))).first()
+            query = select(console_sessions).where(console_sessions.c.id_hash == secret_digest(value))
+            row = conn.execute(query).first()
         if row is None or row.expires_at <= now_ms():
             return None
         if row.token_id is not None:
@@ -90,7 +86,7 @@ class Sessions:
 
     def end(self, value: str) -> bool:
         """Sign out: the session stops at once. False when there was none."""
-        digest = _digest(value)
+        digest = secret_digest(value)
         with self.store.begin() as conn:
             row = conn.execute(select(console_sessions.c.principal).where(console_sessions.c.id_hash == digest)).first()
             if row is None:

@@ -92,8 +92,9 @@ def parse_scopes(raw: str | list[str]) -> list[str]:
     return sorted(set(items))
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def secret_digest(secret: str) -> str:
+    """How the registry keeps a secret it must recognise but never show again (tokens, session ids, push tokens)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def looks_like_token(value: str) -> bool:
@@ -134,7 +135,7 @@ class Tokens:
                 )
             conn.execute(
                 insert(api_tokens).values(
-                    id=token_id, name=name, token_hash=_digest(token), scopes=json.dumps(checked), created_at=at,
+                    id=token_id, name=name, token_hash=secret_digest(token), scopes=json.dumps(checked), created_at=at,
                     user_id=user,
                 )
             )
@@ -146,7 +147,7 @@ class Tokens:
         """The principal behind a presented token, or None for a wrong, malformed or revoked one."""
         if not looks_like_token(token):
             return None
-        digest = _digest(token)
+        digest = secret_digest(token)
         with self.store.read() as conn:
             row = conn.execute(self._principal_query().where(api_tokens.c.token_hash == digest)).first()
         if row is None or not hmac.compare_digest(row.token_hash, digest):
@@ -238,7 +239,7 @@ class Tokens:
                     insert(api_tokens).values(
                         id=token_id,
                         name="admin (AGENTHUB_ADMIN_TOKEN)",
-                        token_hash=_digest(token),
+                        token_hash=secret_digest(token),
                         scopes=json.dumps(["admin"]),
                         created_at=now_ms(),
                     )

@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import secrets
@@ -111,7 +110,7 @@ from protocols.a2a.call_sweep import CancelRetries, cancel_quietly, sweep_orphan
 from protocols.a2a.client import TERMINAL, A2ACallError, AgentSession, TaskOutcome, WaitSettings, connect, state_name
 from protocols.http import EgressPolicy, Resolver, system_resolver
 from protocols.task_headers import required_header, timeout_header
-from registry import Registry, RemoteAgent, RemoteCall
+from registry import Registry, RemoteAgent, RemoteCall, secret_digest
 
 __all__ = [
     "DEFAULT_RESULT_VARIABLE",
@@ -369,7 +368,7 @@ class A2ACallTask:
         """Leave the worker's slot: the hub's list of waiting calls names the task, then ``WaitRemote``, which
         writes the record with ``waitedSince`` in the transaction that starts the wait."""
         assert record.task_id is not None
-        token_hash = hashlib.sha256(record.push_token.encode()).hexdigest() if record.push_token else None
+        token_hash = secret_digest(record.push_token) if record.push_token else None
         await self._calls.add(RemoteCall(job.key, job.instance, record.agent, record.task_id, self._now_ms(),
                                          token_hash))
         waited = replace(record, waited_since=self._now_ms()) if record.waited_since is None else record
