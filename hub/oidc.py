@@ -33,20 +33,17 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import httpx
+import jwt
+
+from hub.oidc_config import ALGORITHMS, OidcConfig
 from registry import Principal
 from registry.tokens import SCOPES
 
-if TYPE_CHECKING:  # httpx and PyJWT load when a token is first checked, not with every CLI command
-    import httpx
-    import jwt
-
 __all__ = ["ALGORITHMS", "OidcConfig", "OidcVerifier", "looks_like_jwt"]
 
-# Asymmetric JWS algorithms only; `none` and HS* are never accepted.
-ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 _JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _LEEWAY_S = 30
 _FETCH_TIMEOUT_S = 5.0
@@ -56,21 +53,6 @@ log = logging.getLogger("agenthub.hub.oidc")
 def looks_like_jwt(token: str) -> bool:
     """Three base64url parts separated by dots (the signature may be empty, as in ``alg: none``)."""
     return _JWT.match(token) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class OidcConfig:
-    """Where tokens come from and how their claims become a principal (AGENTHUB_OIDC_*)."""
-
-    issuer: str
-    audience: str
-    groups_claim: str = "groups"
-    scopes_claim: str = "scope"
-    name_claim: str = "sub"
-    algorithms: tuple[str, ...] = ALGORITHMS
-    refresh_s: float = 60.0  # the least time between two fetches of the keys
-    client_id: str | None = None  # the console's client at the issuer: sign-in in the browser (code flow + PKCE)
-    client_secret: str | None = None  # for a confidential client; PKCE is used either way
 
 
 class _Refused(Exception):
@@ -104,8 +86,6 @@ class OidcVerifier:
     async def endpoints(self) -> tuple[str, str] | None:
         """The issuer's authorization and token endpoints (from discovery, fetched once), or None if unknown."""
         if self._endpoints is None:
-            import httpx
-
             try:
                 async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT_S, follow_redirects=False) as http:
                     discovery = await _json(http, self.config.issuer.rstrip("/") + "/.well-known/openid-configuration")
@@ -123,8 +103,6 @@ class OidcVerifier:
         return self._endpoints
 
     async def _verify(self, token: str, audience: str, nonce: str | None) -> Principal:
-        import jwt
-
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -201,8 +179,6 @@ class OidcVerifier:
         """Fetch discovery, then the JWKS; replace the cached keys. Failures are logged and leave the old keys."""
         self._fetched_at = self._clock()
         issuer = self.config.issuer
-        import httpx
-
         try:
             async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT_S, follow_redirects=False) as http:
                 discovery = await _json(http, issuer.rstrip("/") + "/.well-known/openid-configuration")
@@ -237,8 +213,6 @@ class OidcVerifier:
         """A signing key with an allowed algorithm, or None; symmetric (``oct``) keys are never taken."""
         if not isinstance(entry, dict) or entry.get("kty") == "oct" or entry.get("use", "sig") != "sig":
             return None
-        import jwt
-
         try:
             key = jwt.PyJWK(entry)
         except jwt.PyJWTError:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from engine.runtime.limits import RuntimeLimits
-from hub.oidc import ALGORITHMS, OidcConfig
+from hub.oidc_config import ALGORITHMS, OidcConfig
 from protocols.gateway.settings import GatewaySettings, gateway_settings
 from protocols.mcp.limits import McpLimits
 
