@@ -99,7 +99,8 @@ class SqlStore:
         # at SQLite's lock. Reentrant, so a nested transaction on this thread fails in SQLite, not in a deadlock.
         self._writer = threading.RLock() if self.dialect == "sqlite" else None
         # With writers queued on that lock, one connection serves them all, held open: a pool checkout and return
-        # per transaction cost ~70 us, most of an empty transaction's 90 (bench/store.py). Dropped on any error.
+        # per transaction cost most of an empty transaction (108 -> 44 us, bench/transactions.py). Dropped after a
+        # database error or an interrupt; the next transaction opens another.
         self._writer_conn: Connection | None = None
         self._sql: dict[str, str] = {}
         self.migrate()
