@@ -47,10 +47,13 @@ def start(step: Kernel, thrower: ElementInstance, activity: str | None) -> bool:
     """Begin compensating in the thrower's scope; returns False when there is nothing to compensate."""
     assert thrower.parent is not None
     scope = step.state.elements[thrower.parent]
-    chosen = [r for r in scope.compensable if activity is None or r.element_id == activity]
+    chosen: list[Record] = []
+    kept: list[Record] = []
+    for record in scope.compensable:
+        (chosen if activity is None or record.element_id == activity else kept).append(record)
     if not chosen:
         return False
-    scope.compensable = [r for r in scope.compensable if not (activity is None or r.element_id == activity)]
+    scope.compensable = kept
     thrower.compensating = _flatten(step, chosen)
     step.record(_E.COMPENSATION_STARTED, thrower, activities=[r.element_id for r in thrower.compensating])
     return next_handler(step, thrower)
