@@ -34,9 +34,8 @@ log = logging.getLogger("agenthub.a2a.call")
 
 
 async def notified(request: Request) -> Response:
-    raw = request.path_params["job"]
     state = hub(request)
-    call = await asyncio.to_thread(state.registry.a2a_calls.get, int(raw))
+    call = await asyncio.to_thread(state.registry.a2a_calls.get, request.path_params["job"])  # an int: the route's
     if call is None or not call.accepts_push(request.headers.get(TOKEN_HEADER)):
         return JSONResponse({"error": "no a2a call of this hub waits for a notification with this token here"},
                             status_code=401)
