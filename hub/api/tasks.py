@@ -135,8 +135,9 @@ def _refused(task: TaskView, exc: TaskRefused) -> ApiError:
                     candidateGroups=task.candidate_groups)
 
 
-def update_now(engine: Engine, who: Principal, key: int, changes: dict[str, Any]) -> None:
-    """Update as ``who`` may (whoever may complete the task: ``protocols.task_access``); Camunda's /v2 shares it."""
+def update_now(engine: Engine, who: Principal, key: int, changes: dict[str, Any]) -> TaskView:
+    """Update as ``who`` may (whoever may complete the task: ``protocols.task_access``); Camunda's /v2 shares it.
+    The task as it was before."""
     task = engine.user_task(key)
     try:
         done = check_complete(who, task)
@@ -144,17 +145,20 @@ def update_now(engine: Engine, who: Principal, key: int, changes: dict[str, Any]
         raise _refused(task, exc) from None
     kept = {name: value for name, value in changes.items() if value is not None}
     engine.update_user_task(key, kept, by=actor_of(who, Channel.REST, override=done.override))
+    return task
 
 
-def assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) -> None:
+def assign_now(engine: Engine, who: Principal, key: int, assignee: str | None) -> TaskView:
     """Assign (``None``: unassign) as ``who`` may (``protocols.task_access``): a 403 saying who may, otherwise;
-    an assignment only ``who``'s admin scope allowed is journaled as an override. Camunda's /v2 shares it."""
+    an assignment only ``who``'s admin scope allowed is journaled as an override. Camunda's /v2 shares it.
+    The task as it was before."""
     task = engine.user_task(key)
     try:
         check_assign(who, task, assignee)
     except TaskRefused as exc:
         raise _refused(task, exc) from None
     engine.claim_user_task(key, assignee, by=actor_of(who, Channel.REST, override=_overrides(who, task, assignee)))
+    return task
 
 
 def _overrides(who: Principal, task: TaskView, assignee: str | None) -> bool:

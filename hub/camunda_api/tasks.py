@@ -152,10 +152,10 @@ async def assign(request: Request) -> Response:
     override = field(body, "allowOverride", bool, default=True)
     engine: Engine = hub(request).engine
 
-    def change(before: TaskView) -> None:
-        if not override and before.assignee and before.assignee != assignee:
-            raise ApiError(409, f"user task {task} is assigned to '{before.assignee}' and 'allowOverride' is false")
-        assign_now(engine, who, task, assignee)
+    def change() -> TaskView:
+        if not override and (current := engine.user_task(task).assignee) and current != assignee:
+            raise ApiError(409, f"user task {task} is assigned to '{current}' and 'allowOverride' is false")
+        return assign_now(engine, who, task, assignee)
 
     return await _change(engine, task, "assigning", "ASSIGN", change)
 
@@ -167,14 +167,14 @@ async def update(request: Request) -> Response:
     body = await json_body(request, optional=True)
     changes = field(body, "changeset", dict, default={})
     engine: Engine = hub(request).engine
-    return await _change(engine, task, "updating", "UPDATE", lambda _: update_now(engine, who, task, changes))
+    return await _change(engine, task, "updating", "UPDATE", lambda: update_now(engine, who, task, changes))
 
 
 async def unassign(request: Request) -> Response:
     who = require(request, "tasks")
     task = path_key(request, "userTaskKey")
     engine: Engine = hub(request).engine
-    return await _change(engine, task, "assigning", "ASSIGN", lambda _: assign_now(engine, who, task, None))
+    return await _change(engine, task, "assigning", "ASSIGN", lambda: assign_now(engine, who, task, None))
 
 
 async def complete(request: Request) -> Response:
@@ -185,34 +185,27 @@ async def complete(request: Request) -> Response:
     values = field(body, "variables", dict, default={})
     engine: Engine = hub(request).engine
 
-    def change(view: TaskView) -> None:
+    def change() -> TaskView:
+        view = engine.user_task(task)
         try:
             done = check_complete(who, view)
         except TaskRefused as exc:
             raise ApiError(403, str(exc)) from None
         engine.complete_user_task(task, values, by=actor_of(who, Channel.REST, override=done.override))
+        return view
 
     return await _change(engine, task, "completing", "COMPLETE", change)
 
 
 async def _change(
-    engine: Engine, task: int, transition: str, command: str, change: Callable[[TaskView], None]
+    engine: Engine, task: int, transition: str, command: str, change: Callable[[], TaskView]
 ) -> Response:
-    """``change(the task as it was)`` on a worker thread, then the answer once its listeners have run."""
-
-    def work() -> TaskView:
-        before = engine.user_task(task)
-        change(before)
-        return before
-
-    return await _after_listeners(engine, task, transition, command, await asyncio.to_thread(work))
-
-
-async def _after_listeners(engine: Engine, task: int, transition: str, command: str, before: TaskView) -> Response:
-    """204 once the task's ``transition`` listeners have let the change through (at once without listeners).
+    """``change()`` on a worker thread (it gives the task as it was before), then 204 once the task's
+    ``transition`` listeners have let the change through (at once without listeners).
 
     409 when one denied it; 504 when they have not finished within ``_LISTENERS_S``.
     """
+    before = await asyncio.to_thread(change)
     held = False
     async with commit_signal(engine) as committed:
         deadline = time.monotonic() + _LISTENERS_S
