@@ -8,13 +8,12 @@ a remote MCP server at ``localhost:12001``; this one answers there in the sweep 
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import uvicorn
 from mcp.server import MCPServer
+
+from tests.servers import serve_app
 
 
 def example_server() -> MCPServer:
@@ -39,21 +38,11 @@ def example_server() -> MCPServer:
 @contextmanager
 def serve_example(port: int) -> Iterator[str]:
     """The server at ``http://127.0.0.1:port/mcp`` until the block ends; its URL as the examples name it."""
-    app = example_server().streamable_http_app()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="mcp-example", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"the example MCP server on port {port} did not start")
-        time.sleep(0.01)
     try:
-        yield f"http://localhost:{port}/mcp"
+        with serve_app(example_server().streamable_http_app(), sock, what=f"the example MCP server on port {port}"):
+            yield f"http://localhost:{port}/mcp"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         sock.close()
