@@ -168,9 +168,9 @@ class _Recorder:
             await JSONResponse({"error": "unauthorized"}, status_code=401)(scope, receive, send)
             return
         body = await request.body()
-        message = _sent_message(scope["path"], body)
-        if message is not None:
-            push = _push_config(scope["path"], body)
+        sent = _sent(scope["path"], body)
+        if sent is not None:
+            message, push = sent
             self.state.received.append(Received(str(message.get("messageId", "")), str(message.get("taskId", "")),
                                                 push))
 
@@ -186,16 +186,9 @@ class _Recorder:
         await self.app(scope, replay, send)
 
 
-def _push_config(path: str, body: bytes) -> dict[str, Any] | None:
-    """The push notification config of a SendMessage request, if it names one."""
-    payload = json.loads(body)
-    params = payload if path.startswith("/message:") else payload.get("params") or {}
-    found = (params.get("configuration") or {}).get("taskPushNotificationConfig")
-    return found if isinstance(found, dict) else None
-
-
-def _sent_message(path: str, body: bytes) -> dict[str, Any] | None:
-    """The message a SendMessage or SendStreamingMessage request carries (JSON-RPC or HTTP+JSON), if it is one."""
+def _sent(path: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The message a SendMessage or SendStreamingMessage request carries (JSON-RPC or HTTP+JSON), with its push
+    notification config if it names one; None for any other request."""
     try:
         payload = json.loads(body)
     except ValueError:
@@ -209,7 +202,8 @@ def _sent_message(path: str, body: bytes) -> dict[str, Any] | None:
     else:
         return None
     message = params.get("message")
-    return message if isinstance(message, dict) else None
+    push = (params.get("configuration") or {}).get("taskPushNotificationConfig")
+    return (message, push if isinstance(push, dict) else None) if isinstance(message, dict) else None
 
 
 def card(base: str, *, streaming: bool, binding: str, push: bool = False) -> AgentCard:
