@@ -448,7 +448,11 @@ def job_types(engine: Engine, url: str) -> Iterator[WorkerRegistry]:
 
         install()
     registry = open_registry(url)
-    handlers = job_handlers(registry, settings, engine=engine)
+    try:
+        handlers = job_handlers(registry, settings, engine=engine)
+    except ValueError as exc:  # a malformed AGENTHUB_HTTP_ALLOW, AGENTHUB_HTTP_ROUTES, secrets file ...
+        registry.close()
+        fail(str(exc))
     try:
         yield handlers
     finally:

@@ -36,6 +36,7 @@ from protocols.http import (
     HttpConnector,
     secret_provider,
 )
+from protocols.http.routes import HttpRoutes
 from protocols.llm import ModelResolver, ModelTask
 from protocols.llm.camunda_task import TASK_TYPE as CAMUNDA_AGENT_TASK
 from protocols.llm.camunda_task import CamundaAgentTask
@@ -74,16 +75,17 @@ def job_handlers(
     """
     workers = WorkerRegistry()
     egress = EgressPolicy.from_env(settings.http_allow)
-    http = HttpConnector(egress, secrets=secret_provider(os.environ))
+    routes = HttpRoutes.from_env(settings.http_routes)  # where the URLs that models name go (operator's rewrites)
+    http = HttpConnector(egress, secrets=secret_provider(os.environ), routes=routes)
     workers.register("http", http)
     workers.register(CAMUNDA_REST_JOB_TYPE, CamundaRestConnector(http))  # one implementation, Camunda's names
     mcp = McpToolTask(registry, egress=egress)
     workers.register("mcp", mcp)
     for job_type, remote in ((MCP_CLIENT_JOB_TYPE, False), (MCP_REMOTE_CLIENT_JOB_TYPE, True)):  # Camunda's, on mcp's
-        workers.register(job_type, CamundaOutbound(CamundaMcpClient(mcp, remote=remote), secrets=http.secrets,
-                                                   inputs=CAMUNDA_CLIENT_INPUTS))
+        client = CamundaMcpClient(mcp, remote=remote, routes=routes)
+        workers.register(job_type, CamundaOutbound(client, secrets=http.secrets, inputs=CAMUNDA_CLIENT_INPUTS))
     if engine is not None:
-        a2a = A2ACallTask(registry, engine, egress, push_base=push_base or settings.public_url)
+        a2a = A2ACallTask(registry, engine, egress, push_base=push_base or settings.public_url, routes=routes)
         workers.register("a2a", a2a)
         # Camunda's A2A client, on a2a's registry pins, egress rules and durable waits (closed and swept with it)
         workers.register(A2A_CLIENT_JOB_TYPE, CamundaOutbound(CamundaA2aClient(a2a, engine), secrets=http.secrets,

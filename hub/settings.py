@@ -188,6 +188,8 @@ class HubSettings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     http_allow: str | None = None  # AGENTHUB_HTTP_ALLOW: destinations of the http connector
+    # AGENTHUB_HTTP_ROUTES: FROM=TO URL rewrites for the URLs models name (protocols.http.routes)
+    http_routes: str | None = None
     public_url: str | None = None  # AGENTHUB_PUBLIC_URL: how clients reach the hub, for cards and links
     # AGENTHUB_AUTHORIZATION_SERVERS: issuers of the hub's tokens, named in its OAuth protected resource metadata
     authorization_servers: tuple[str, ...] = ()
@@ -239,6 +241,7 @@ class HubSettings:
             "allowed_hosts": split("AGENTHUB_ALLOWED_HOSTS"),
             "allowed_origins": split("AGENTHUB_ALLOWED_ORIGINS"),
             "http_allow": env.get("AGENTHUB_HTTP_ALLOW"),
+            "http_routes": env.get("AGENTHUB_HTTP_ROUTES") or None,
             "public_url": env.get("AGENTHUB_PUBLIC_URL"),
             "authorization_servers": issuer_urls(
                 split("AGENTHUB_AUTHORIZATION_SERVERS"), "AGENTHUB_AUTHORIZATION_SERVERS"

@@ -109,6 +109,7 @@ from protocols.a2a.call_supervise import supervise
 from protocols.a2a.call_sweep import CancelRetries, cancel_quietly, sweep_orphans
 from protocols.a2a.client import TERMINAL, A2ACallError, AgentSession, TaskOutcome, WaitSettings, connect, state_name
 from protocols.http import EgressPolicy, Resolver, system_resolver
+from protocols.http.routes import HttpRoutes
 from protocols.task_headers import required_header, timeout_header
 from registry import Registry, RemoteAgent, RemoteCall, secret_digest
 
@@ -156,7 +157,8 @@ class A2ACallTask:
     ``inline_wait_s``: how long a call follows its task holding its worker slot before it waits without one
     (``engine.WaitRemote``), checked again every ``MIN_CHECK_S`` to ``MAX_CHECK_S``. ``push_base``: the hub's
     URL as agents reach it; with it, an agent whose card says it pushes is asked to notify the task's updates
-    to ``{push_base}/a2a-push/{job}``, which checks a waiting job at once.
+    to ``{push_base}/a2a-push/{job}``, which checks a waiting job at once. ``routes``: the operator's
+    (``AGENTHUB_HTTP_ROUTES``), for the agents Camunda's A2A clients name by URL.
     """
 
     def __init__(
@@ -173,6 +175,7 @@ class A2ACallTask:
         resolve: Resolver = system_resolver,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:16],
         push_base: str | None = None,
+        routes: HttpRoutes | None = None,
     ) -> None:
         self.registry = registry
         self.records = records
@@ -185,6 +188,7 @@ class A2ACallTask:
         self._resolve = resolve
         self._new_id = new_id
         self.push_base = push_base.rstrip("/") if push_base else None
+        self.routes = routes or HttpRoutes()  # where Camunda's A2A clients' data.connection.url goes
         self._push_refused: dict[str, float] = {}  # agent -> when it last refused a push config (monotonic)
         self._lock = threading.Lock()
         self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()

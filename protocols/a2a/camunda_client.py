@@ -81,6 +81,7 @@ from protocols.a2a.cards import CardError, card_url, fetch_card
 from protocols.a2a.client import connect
 from protocols.http import ConnectorInputError
 from protocols.http.exceptions import ConnectorError
+from protocols.http.routes import HttpRoutes
 from registry import Registry, RemoteAgent, ToolBlocked
 
 __all__ = ["A2A_CLIENT_JOB_TYPE", "CARD_CODE", "TIMEOUT_CODE", "CamundaA2aClient", "registered_agent"]
@@ -140,7 +141,7 @@ class CamundaA2aClient:
         return card
 
     def _agent(self, data: Any, where: str) -> RemoteAgent:
-        return registered_agent(self.calls.registry, data, where)
+        return registered_agent(self.calls.registry, data, where, self.calls.routes)
 
     async def _caught(self, job: Job, retrieval: Any) -> bool:
         """Whether the job's process has Camunda's A2A catch event for ``retrieval`` (polling, notification)."""
@@ -235,13 +236,14 @@ class CamundaA2aClient:
         return response
 
 
-def registered_agent(registry: Registry, data: Any, where: str) -> RemoteAgent:
-    """The registered agent at ``data.connection.url`` (a registry read: run it on a thread); refused when none is,
-    or when its card changed since it was approved."""
+def registered_agent(registry: Registry, data: Any, where: str, routes: HttpRoutes | None = None) -> RemoteAgent:
+    """The registered agent at ``data.connection.url`` (a registry read: run it on a thread), after the operator's
+    ``routes`` sent it where they say; refused when none is, or when its card changed since it was approved."""
     url = nested(data, "connection", "url")
     if not isinstance(url, str) or not url.strip():
         raise ConnectorInputError(f"{where}: data.connection.url must be the A2A agent's URL")
-    base = url.strip().rstrip("/")
+    named = url.strip().rstrip("/")
+    base = routes.route(named).rstrip("/") if routes else named
     location = nested(data, "connection", "agentCardLocation")
     wanted = {base, card_url(base)}
     if isinstance(location, str) and location.strip():
@@ -250,8 +252,9 @@ def registered_agent(registry: Registry, data: Any, where: str) -> RemoteAgent:
     for agent in agents.all():
         if {agent.url.rstrip("/"), card_url(agent.url.rstrip("/"))} & wanted:
             return agents.callable_agent(agent.name)  # a changed card holds the agent until approved
+    at = base if base == named else f"{base} (where AGENTHUB_HTTP_ROUTES sends {named})"
     raise ConnectorInputError(
-        f"{where}: the A2A agent at {base} is not registered, and only registered agents (whose cards are "
+        f"{where}: the A2A agent at {at} is not registered, and only registered agents (whose cards are "
         f"pinned and approved) are called; register it with `agenthub agent add {base}`")
 
 

@@ -27,7 +27,7 @@ import asyncio
 import json
 import ssl
 from collections import ChainMap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -45,6 +45,7 @@ from protocols.http.exceptions import (
     RedirectFailed,
     ResponseTooLarge,
 )
+from protocols.http.routes import HttpRoutes
 from protocols.http.secrets import SecretProvider, environ_secret
 from protocols.http.task import HttpTask, display_url, read_task
 
@@ -89,7 +90,8 @@ class HttpConnector:
     ``resolve`` and ``ssl_context`` replace the system resolver and the default
     trust store (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``); ``secrets``
     gives the values of ``{{secrets.NAME}}`` placeholders (by default the
-    environment variable ``AGENTHUB_SECRET_<NAME>`` or ``NAME``, read at call time).
+    environment variable ``AGENTHUB_SECRET_<NAME>`` or ``NAME``, read at call time); ``routes`` send a
+    task's URL where the operator says (``AGENTHUB_HTTP_ROUTES``, ``protocols.http.routes``) before anything else.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class HttpConnector:
         resolve: Resolver = system_resolver,
         ssl_context: ssl.SSLContext | None = None,
         secrets: SecretProvider = environ_secret,
+        routes: HttpRoutes | None = None,
     ) -> None:
         if timeout_s <= 0 or max_response_bytes <= 0:
             raise ValueError("timeout_s and max_response_bytes must be positive")
@@ -110,6 +113,7 @@ class HttpConnector:
         self._resolve = resolve
         self._ssl = ssl_context or httpx.create_ssl_context()
         self._secrets = secrets
+        self.routes = routes or HttpRoutes()
 
     @property
     def secrets(self) -> SecretProvider:
@@ -126,6 +130,10 @@ class HttpConnector:
         Any status is an answer here: what a status means is the caller's business. Credentials that a
         server echoes are still in the answer (``masked`` removes them).
         """
+        if self.routes:
+            routed = self.routes.route(str(task.url))
+            if routed != str(task.url):
+                task = replace(task, url=httpx.URL(routed))
         try:
             async with asyncio.timeout(task.timeout_s):
                 return await self._follow(task)

@@ -9,7 +9,8 @@ credentials are the entry's:
 - ``mcpclient:1``: ``data.client.clientId`` is the registered server's name;
 - ``mcpremoteclient:1``: ``data.transport.type`` ``http`` and
   ``data.transport.http.url`` must be the URL of a registered HTTP server
-  (trailing ``/`` aside). An unregistered URL is refused (no retries, an
+  (trailing ``/`` aside), after the operator's routes (``AGENTHUB_HTTP_ROUTES``,
+  ``protocols.http.routes``) sent it where they say. An unregistered URL is refused (no retries, an
   incident saying how to register it): an agent never reaches a server nobody
   registered, and never a tool nobody approved. The element's
   ``authentication`` and ``headers`` are not sent; the registry entry's are.
@@ -50,6 +51,7 @@ from typing import Any, Final
 from engine.agent.camunda import nested
 from engine.scheduler import Job
 from protocols.http import ConnectorInputError
+from protocols.http.routes import HttpRoutes
 from protocols.mcp.camunda_results import passes, shaped
 from protocols.mcp.client import connect, deadline
 from protocols.mcp.tool_task import McpToolTask
@@ -78,9 +80,10 @@ def _names(value: Any, where: str) -> list[str]:
 class CamundaMcpClient:
     """The handler of one of Camunda's MCP client job types (``remote`` for ``mcpremoteclient:1``)."""
 
-    def __init__(self, tools: McpToolTask, *, remote: bool) -> None:
+    def __init__(self, tools: McpToolTask, *, remote: bool, routes: HttpRoutes | None = None) -> None:
         self.tools = tools
         self.remote = remote
+        self.routes = routes or HttpRoutes()
 
     async def __call__(self, job: Job) -> dict[str, Any]:
         where = f"task '{job.element_id}' of process '{job.process_id}'"
@@ -139,12 +142,14 @@ class CamundaMcpClient:
         url = nested(data, "transport", "http", "url")
         if not isinstance(url, str) or not url.strip():
             raise ConnectorInputError(f"{where}: data.transport.http.url must be the MCP server's URL")
-        wanted = url.strip().rstrip("/")
+        named = url.strip().rstrip("/")
+        wanted = self.routes.route(named).rstrip("/")
         for server in registry.all():
             if server.transport == "http" and (server.url or "").rstrip("/") == wanted:
                 return server
+        at = wanted if wanted == named else f"{wanted} (where AGENTHUB_HTTP_ROUTES sends {named})"
         raise ConnectorInputError(
-            f"{where}: the MCP server at {wanted} is not registered, and only registered servers (whose tools "
+            f"{where}: the MCP server at {at} is not registered, and only registered servers (whose tools "
             "are pinned and approved) are called; register it with `agenthub mcp-server add NAME --url URL`")
 
     async def _other(self, job: Job, data: Any, method: str, where: str) -> dict[str, Any]:

@@ -147,9 +147,10 @@ async def assistant(hub: LiveHub, token: str, mode: str = "auto") -> AsyncIterat
         yield client
 
 
-def run_hub_jobs(engine: Engine, registry: Registry) -> None:
-    """Run every job the hub's handlers take (``job_handlers``, egress open to 127.0.0.1) until none is due."""
-    workers = job_handlers(registry, HubSettings(http_allow="127.0.0.1"), engine=engine)
+def run_hub_jobs(engine: Engine, registry: Registry, **settings: Any) -> None:
+    """Run every job the hub's handlers take (``job_handlers``, egress open to 127.0.0.1, more ``HubSettings``
+    fields in ``settings``) until none is due."""
+    workers = job_handlers(registry, HubSettings(http_allow="127.0.0.1", **settings), engine=engine)
     try:
         run_until_idle(engine, workers, timeout_s=60)
     finally:

@@ -107,6 +107,22 @@ def test_an_unregistered_agent_url_is_an_incident_that_says_how_to_register_it_a
     assert remote.received == []
 
 
+def test_a_public_agent_url_reaches_the_registered_agent_the_operators_route_names(
+    hub: tuple[Engine, Registry], remote: RemoteAgent
+) -> None:
+    """AGENTHUB_HTTP_ROUTES: the model names a public agent; the route sends it to the registered one on
+    127.0.0.1, whose pinned card is used and to which the message goes."""
+    engine, registry = hub
+    register(registry, remote)
+    key = start(engine, "https://agents.example/helper")
+    run(engine, registry, http_routes=f"https://agents.example/helper={remote.url}")
+
+    assert engine.incidents(instance=key) == []
+    assert engine.instance(key).variables["answerText"] == "done"
+    [received] = remote.received
+    assert received.message_id.startswith("agenthub-job-")
+
+
 def test_an_agent_whose_card_changed_since_it_was_approved_is_not_called(
     hub: tuple[Engine, Registry], remote: RemoteAgent
 ) -> None:

@@ -168,6 +168,27 @@ def test_a_remote_client_naming_an_unregistered_server_is_an_incident_that_says_
     assert http_upstream.upstream.calls() == []
 
 
+def test_a_remote_client_naming_a_public_url_reaches_the_registered_server_the_operators_route_names(
+    hub: tuple[Engine, Registry], http_upstream: HttpUpstream
+) -> None:
+    """AGENTHUB_HTTP_ROUTES: the model names a public server; the route sends it to the registered mirror (the
+    registry is matched by the routed URL), and a URL no route covers still has to be registered itself."""
+    engine, registry = hub
+    engine.deploy([(STANDALONE.name, STANDALONE.read_bytes())])
+    origin = http_upstream.url.rsplit("/", 1)[0]  # http://127.0.0.1:PORT
+    routes = f"https://mcp.tools.example={origin},https://other.example/mcp=http://127.0.0.1:9/mcp"
+    routed = engine.start("camunda_mcp_standalone", {"mcpUrl": "https://mcp.tools.example/mcp"}).key
+    unregistered = engine.start("camunda_mcp_standalone", {"mcpUrl": "https://other.example/mcp"}).key
+    run(engine, registry, http_routes=routes)
+
+    assert engine.incidents(instance=routed) == []
+    assert engine.instance(routed).variables["firstText"] == '{"sum": 42}'
+    [incident] = engine.incidents(instance=unregistered)
+    assert ("the MCP server at http://127.0.0.1:9/mcp (where AGENTHUB_HTTP_ROUTES sends https://other.example/mcp) "
+            "is not registered") in incident.message
+    assert http_upstream.upstream.calls() == [{"event": "call", "tool": "add", "arguments": {"a": 2, "b": 40}}]
+
+
 def test_a_hub_policy_holds_a_gateway_tool_call_for_approval_and_the_approved_call_then_runs(
     hub: tuple[Engine, Registry], llm: OpenAIServer, http_upstream: HttpUpstream
 ) -> None:

@@ -209,3 +209,27 @@ def test_a_database_that_cannot_be_opened_is_named_without_its_password(cli: Cli
         result = cli(*args, "--db", url, ok=False)
         assert result.returncode == 2 and "cannot open database" in result.stderr
         assert "s3cret-pw" not in result.stderr and "agent:***@127.0.0.1:1/hub" in result.stderr
+
+
+def test_a_route_sends_the_url_a_camunda_model_names_to_another_server(tmp_path: Path) -> None:
+    """AGENTHUB_HTTP_ROUTES: the REST connector's url names a host this machine never reaches; the operator's
+    route sends it to a server on 127.0.0.1, path and query kept, and the allow-list checks the routed address;
+    a malformed route stops the command with the entry named."""
+    from tests.protocols.http.server import serve
+
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    rest = REPO / "tests" / "protocols" / "http" / "data" / "camunda_rest.bpmn"
+    variables = {"baseUrl": "https://api.rest.example/v1", "path": "/echo", "method": "GET", "query": {"q": "1"}}
+    with serve() as server:
+        routed = Cli(workdir, AGENTHUB_HTTP_ALLOW="127.0.0.1", REST_SIGNING_KEY="k-4f1",
+                     AGENTHUB_HTTP_ROUTES=f"https://api.rest.example/v1={server.url},https://other.example={server.url}/x")
+        done = routed.json("run", str(rest), "--vars", json.dumps(variables))
+        assert done["state"] == "completed", done
+        assert done["variables"]["status"] == 200
+        assert server.hits == ["/echo"] and server.queries == [[["q", "1"]]]
+
+    malformed = Cli(workdir, AGENTHUB_HTTP_ROUTES="api.rest.example=http://127.0.0.1:9")
+    refused = malformed("run", str(rest), ok=False)
+    assert refused.returncode == 2
+    assert "AGENTHUB_HTTP_ROUTES entry 'api.rest.example=http://127.0.0.1:9'" in refused.stderr
