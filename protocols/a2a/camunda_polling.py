@@ -31,9 +31,11 @@ or HTTP 404/410; the agent is no longer registered; no ``clientResponse`` to
 poll for), or the ``agenthub.maxPollFailures``-th failure in a row (a
 ``zeebe:property`` of the element, default 5), puts the element in an incident
 that says why (``Engine.raise_wait_incident``); resolving it (``agenthub
-retry``, ``POST /api/v1/incidents/{key}/resolve``) polls again, counting from zero. Not done: ``data.historyLength``
-(the task's history is not read) and the element's ``messageIdExpression`` and
-``messageTtl`` (the message reaches a waiting subscription, so it is not buffered).
+retry``, ``POST /api/v1/incidents/{key}/resolve``) polls again, counting from zero. ``data.historyLength``
+(default 3) is asked of the agent and the task's last messages are the result's ``history``, as Camunda's
+``A2aTask`` carries them. The element's ``messageIdExpression`` (FEEL over ``{result, pollingData}``) and
+``messageTtl`` (an ISO 8601 duration) are the published message's id and time to live, as Camunda's inbound
+runtime sets them: a message with an id that is still buffered is not published twice.
 """
 
 from __future__ import annotations
@@ -46,14 +48,14 @@ from typing import Any, Final
 
 import httpx
 
-from engine import Actor, Channel, Engine
+from engine import Actor, Channel, Conflict, Engine
 from engine.feel import compile_expression, strip_marker, to_json
 from engine.model import FlowNode, Process
 from engine.scheduler.timers import TimerDefinitionError, parse_duration
 from protocols.a2a.call_task import A2ACallTask
 from protocols.a2a.camunda_client import registered_agent
 from protocols.a2a.camunda_inbound import POLLING_TYPE, catching, client_response, property_of
-from protocols.a2a.camunda_results import send_result
+from protocols.a2a.camunda_results import history_result, send_result
 from protocols.a2a.client import TaskOutcome, connect
 from protocols.a2a.client_errors import RemoteTaskLost
 from protocols.http import ConnectorInputError
@@ -68,6 +70,7 @@ _SWEEP_S: Final = 5.0  # Camunda's default data.processPollingInterval
 _IDLE_S: Final = 1.0  # how soon a hub with no polling element deployed looks again (a definitions read)
 _MIN_S, _MAX_S = 0.05, 300.0
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
+DEFAULT_HISTORY_LENGTH: Final = 3  # Camunda's default data.historyLength
 _MAX_FAILURES: Final = 5  # failed polls in a row before the element's incident (agenthub.maxPollFailures)
 _GONE: Final = (404, 410)
 INCIDENT_TYPE: Final = "a2aPolling"
@@ -81,6 +84,31 @@ def _seconds(raw: str | None, default: float) -> float:
     except (TimerDefinitionError, ValueError):
         return default
     return min(max(seconds, _MIN_S), _MAX_S)
+
+
+def _ttl_ms(raw: str | None, where: str) -> int:
+    """``messageTtl`` (an ISO 8601 duration; absent: 0, the message is not buffered) in milliseconds."""
+    if raw is None or not raw.strip():
+        return 0
+    try:
+        seconds = ((_EPOCH + parse_duration(strip_marker(raw).strip())) - _EPOCH).total_seconds()
+    except (TimerDefinitionError, ValueError):
+        raise ConnectorInputError(f"{where}: messageTtl must be an ISO 8601 duration (PT1H), not {raw!r}") from None
+    if seconds < 0:
+        raise ConnectorInputError(f"{where}: messageTtl must not be negative, not {raw!r}")
+    return int(seconds * 1000)
+
+
+def _message_id(expression: str | None, response: dict[str, Any], where: str) -> str | None:
+    """``messageIdExpression`` (FEEL over ``{result, pollingData}``): the published message's id, or None."""
+    if expression is None or not expression.strip():
+        return None
+    value = _evaluate(expression, response)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ConnectorInputError(f"{where}: messageIdExpression must give a string, not {type(value).__name__}")
+    return str(value)
 
 
 def _evaluate(source: str, variables: dict[str, Any]) -> Any:
@@ -209,8 +237,15 @@ class CamundaA2aPolling:
             if isinstance(mapped, dict):
                 values.update(mapped)
         by = Actor(id=f"a2a-polling:{node.id}", channel=Channel.ENGINE)
-        await asyncio.to_thread(self.engine.publish_message, str(subscription["name"]),
-                                str(subscription.get("correlationKey") or ""), values, by=by)
+        message_id = _message_id(property_of(node, "messageIdExpression"), response, where)
+        ttl_ms = _ttl_ms(property_of(node, "messageTtl"), where)
+        try:
+            await asyncio.to_thread(self.engine.publish_message, str(subscription["name"]),
+                                    str(subscription.get("correlationKey") or ""), values, ttl_ms=ttl_ms,
+                                    message_id=message_id, by=by)
+        except Conflict:  # messageIdExpression: a message with this id is still buffered, as in Camunda: sent once
+            log.info("%s: message '%s' with id %s was already published", where, subscription["name"], message_id)
+            return 0
         log.info("%s: the A2A task %s ended; published message '%s'", where,
                  response["result"].get("id"), subscription["name"])
         return 1
@@ -221,10 +256,16 @@ class CamundaA2aPolling:
         location = property_of(node, "data.connection.agentCardLocation")
         connection = {"url": _evaluate(url, variables) if url and url.lstrip().startswith("=") else url,
                       "agentCardLocation": location}
-        agent = await asyncio.to_thread(registered_agent, self.calls.registry, {"connection": connection}, where)
+        agent = await asyncio.to_thread(registered_agent, self.calls.registry, {"connection": connection}, where,
+                                          self.calls.routes)
+        length = _history_length(property_of(node, "data.historyLength"), where)
         async with connect(agent, self.calls.egress, settings=self.calls.settings) as session:
-            found = await session.get(str(task.get("id")))
-        return send_result(TaskOutcome.of_task(found).to_variable())
+            found = await session.get(str(task.get("id")), history_length=length)
+        result = send_result(TaskOutcome.of_task(found).to_variable())
+        history = history_result(found.history, length)
+        if history:
+            result["history"] = history  # as Camunda's A2aTask: left out when empty
+        return result
 
     async def _failed(self, subscription: dict[str, Any], node: FlowNode, interval: float, where: str,
                       exc: Exception) -> None:
@@ -257,3 +298,13 @@ class CamundaA2aPolling:
             self._reported[key] = problem
             log.warning("A2A polling for instance %s (element '%s'): %s; %s",
                         subscription["instance"], subscription["element"], problem, then)
+
+
+def _history_length(value: str | None, where: str) -> int:
+    """``data.historyLength``: how many of the task's last messages the result carries (Camunda's default 3)."""
+    if value is None or not value.strip():
+        return DEFAULT_HISTORY_LENGTH
+    text = strip_marker(value).strip() if value.lstrip().startswith("=") else value.strip()
+    if not text.isdigit():
+        raise ConnectorInputError(f"{where}: data.historyLength must be a whole number of messages, not {value!r}")
+    return int(text)

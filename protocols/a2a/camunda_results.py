@@ -10,14 +10,15 @@ Camunda leaves them out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from a2a.types import Task, TaskStatusUpdateEvent
+from a2a.types import Message, Role, Task, TaskStatusUpdateEvent
 from google.protobuf.json_format import ParseDict, ParseError  # type: ignore[import-untyped]
 
-from protocols.a2a.client_outcome import TaskOutcome, message_text, state_name
+from protocols.a2a.client_outcome import TaskOutcome, message_text, part_value, state_name
 
-__all__ = ["agent_card_result", "pushed_task", "send_result"]
+__all__ = ["agent_card_result", "history_result", "pushed_task", "send_result"]
 
 _SKILL_FIELDS = ("id", "name", "description", "tags", "examples", "inputModes", "outputModes")
 
@@ -42,6 +43,15 @@ def _contents(parts: Any) -> list[dict[str, Any]]:
 def _agent_message(message_id: Any, context_id: Any, task_id: Any, contents: list[dict[str, Any]]) -> dict[str, Any]:
     return {"kind": "message", "role": "agent", "messageId": message_id, "contextId": context_id,
             "taskId": task_id, "contents": contents}
+
+
+def history_result(messages: Sequence[Message], length: int) -> list[dict[str, Any]]:
+    """The last ``length`` messages of a task's history as Camunda's ``A2aMessage`` list (``historyLength``;
+    0: none), oldest first, each with its role (``user`` or ``agent``)."""
+    return [{"kind": "message", "role": "user" if m.role == Role.ROLE_USER else "agent", "messageId": m.message_id,
+             "contextId": m.context_id or None, "taskId": m.task_id or None,
+             "contents": _contents([part_value(p) for p in m.parts])}
+            for m in (list(messages)[-length:] if length > 0 else [])]
 
 
 def send_result(outcome: dict[str, Any]) -> dict[str, Any]:

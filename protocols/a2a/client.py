@@ -283,9 +283,14 @@ class AgentSession:
             await asyncio.sleep(delay)
             delay = min(delay * 2, settings.poll_max_s)
 
-    async def get(self, task_id: str) -> Task:
+    async def get(self, task_id: str, *, history_length: int | None = None) -> Task:
+        """The task as the agent has it now; ``history_length``: at most that many of its last messages (A2A's
+        ``historyLength``; None: as the agent likes)."""
+        request = GetTaskRequest(id=task_id)
+        if history_length is not None:
+            request.history_length = history_length
         try:
-            return await self._client.get_task(GetTaskRequest(id=task_id))
+            return await self._client.get_task(request)
         except TaskNotFoundError:
             raise RemoteTaskLost(
                 f"agent '{self.name}' no longer knows task {task_id}, which it started for this call; nothing is "

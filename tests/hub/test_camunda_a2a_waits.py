@@ -120,7 +120,17 @@ def test_polling_mode_answers_the_running_task_at_once_and_the_catch_event_waits
         assert done["status"] == {"state": "completed"}
         [artifact] = done["artifacts"]
         assert artifact["name"] == "answer" and artifact["contents"][1] == {"type": "text", "text": "done"}
+        # data.historyLength 3: the task's last messages, as Camunda's A2aTask carries them
+        [asked] = done["history"]
+        assert asked == {"kind": "message", "role": "user", "messageId": remote.received[0].message_id,
+                         "contextId": done["contextId"], "taskId": done["id"],
+                         "contents": [{"type": "text", "text": "mode:wait"}]}
         assert len(remote.received) == 1  # polling sends nothing again
+        # messageIdExpression and messageTtl: the published message is buffered under its id for an hour, so the
+        # same message published again (by a second poller, say) is refused
+        again = c.post("/api/v1/messages", json={"name": "a2a-polling-4f0c2d", "correlationKey": sent["result"]["id"],
+                                                 "messageId": f"done-{sent['result']['id']}", "timeToLive": 1000})
+        assert again.status_code == 409 and "still buffered" in again.text
 
 
 def waiting_for(c: httpx.Client, key: int) -> dict[str, Any]:
