@@ -45,20 +45,29 @@ POLL_S = 20.0  # how long one instance may stay busy (jobs running) before it is
 AGENT_PORTS = (11001, 10000, 10001, 10002, 10003)  # where the examples' A2A clients look for their agents
 MCP_PORT = 12001  # where the MCP resources example's remote client looks for its server
 HUB_PORT = 8085  # where the push-notification examples' webhook URL (/inbound/my-webhook-id) names the hub
+# public MCP servers the examples' remote clients name, and the client ids their mcpclient:1 elements use: all
+# served by the example MCP server here (routes and registrations, as an operator would point them at mirrors)
+PUBLIC_MCP = ("https://mcp.deepwiki.com/mcp", "https://remote.mcpservers.org/fetch/mcp")
+CLIENT_IDS = ("filesystem", "time")
 
 
 def _answering_server() -> tuple[ThreadingHTTPServer, str]:
-    """An OpenAI-compatible chat server on 127.0.0.1 answering every call with ``ANSWER`` as final text."""
+    """An OpenAI-compatible chat server on 127.0.0.1 answering every agent's call with ``ANSWER`` as final text,
+    and the REST connector's calls to OpenAI (routed to ``/openai/...``) with "yes"."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            # the REST connector's own OpenAI calls (routed here under /openai): the fraud models' final check
+            # asks for a plain "yes" to accept the agent's decision, and an e-mail body may be anything
+            content = "yes" if self.path.startswith("/openai/") else ANSWER
             reply = {
                 "id": "chatcmpl-1",
                 "object": "chat.completion",
                 "created": 1767225600,
                 "model": body.get("model", ""),
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ANSWER}}],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
             }
             data = json.dumps(reply).encode()
@@ -104,24 +113,40 @@ def hub(outside: list[str], tmp_path: Path) -> Iterator[LiveHub]:
     """A hub of its own per model (two of Camunda's push examples share a webhook id, as two deployments in one
     cluster would clash), where the push examples' webhook URL names it when the port is free, with the
     examples' agents registered."""
-    with serve_hub(tmp_path, port=HUB_PORT if _free(HUB_PORT) else None, camunda_model="openai/scripted",
-                   http_allow="127.0.0.1") as live:
+    mcp = next((url for url in outside if url.endswith("/mcp")), None)
+    # the public hosts the examples name, routed to the stand-ins (AGENTHUB_HTTP_ROUTES): the REST connector's
+    # OpenAI call to the scripted model server, the public MCP servers to the example MCP server
+    routes = [f"https://api.openai.com={os.environ['OPENAI_BASE_URL'].removesuffix('/v1')}/openai"]
+    if mcp:
+        routes += [f"{public}={mcp}" for public in PUBLIC_MCP]
+    with serve_hub(tmp_path, port=HUB_PORT if _free(HUB_PORT, wait_s=10) else None, camunda_model="openai/scripted",
+                   http_allow="127.0.0.1", http_routes=",".join(routes)) as live:
         with live.client() as client:
             for url in outside:
                 name = f"example-{url.rsplit(':', 1)[1].split('/')[0]}"
                 answer = (client.post("/api/v1/mcp-servers", json={"name": name, "transport": "http", "url": url})
                           if url.endswith("/mcp") else client.post("/api/v1/agents", json={"name": name, "url": url}))
                 assert answer.status_code == 201, answer.text
+            for client_id in CLIENT_IDS if mcp else ():  # mcpclient:1 names its server by the runtime's client id
+                answer = client.post("/api/v1/mcp-servers", json={"name": client_id, "transport": "http", "url": mcp})
+                assert answer.status_code == 201, answer.text
         yield live
 
 
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+def _free(port: int, wait_s: float = 0.0) -> bool:
+    """Whether ``port`` can be bound on 127.0.0.1, waiting up to ``wait_s`` for the previous model's hub to let
+    go of it (a hub on another port would miss the pushes that name this one)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return False
+        time.sleep(0.2)
 
 
 def _try(stack: contextlib.ExitStack, serve: Any, port: int) -> str | None:
