@@ -72,6 +72,43 @@ _DRAIN_BYTES = 64 * 1024  # a refused request's body up to this size is read to 
 log = logging.getLogger("agenthub.hub")
 
 
+class BearerAuth:
+    """Who an ``Authorization`` value names: an API token (verified against the registry's hashes, remembered
+    ``_CACHE_S``) or, with ``oidc``, a sign-in JWT. The front door's check, shared with the hub's gRPC endpoint."""
+
+    def __init__(self, tokens: Tokens, oidc: OidcVerifier | None = None) -> None:
+        self.tokens = tokens
+        self.oidc = oidc
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    async def principal(self, authorization: str) -> Principal | str:
+        """The principal of ``Bearer <token>``, or why there is none (a 401's detail; the token is never in it)."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "this endpoint needs an API token: Authorization: Bearer <token>"
+        token = token.strip()
+        if self.oidc is not None and looks_like_jwt(token):
+            principal = await self.oidc.verify(token)
+            if principal is None:
+                why = "expired, for another audience or issuer, or not signed by the issuer's keys"
+                return f"the sign-in token is not valid ({why}): sign in again"
+            return principal
+        verified = self._verify(token)
+        return verified if verified is not None else "the API token is not valid (wrong, malformed or revoked)"
+
+    def _verify(self, token: str) -> Principal | None:
+        now = time.monotonic()
+        cached = self._cache.get(token)
+        if cached is not None and now - cached[0] < _CACHE_S:
+            return cached[1]
+        principal = self.tokens.verify(token)
+        if principal is not None:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token] = (now, principal)
+        return principal
+
+
 class Guard:
     def __init__(
         self,
@@ -99,9 +136,8 @@ class Guard:
         self.resource_metadata = resource_metadata
         self.max_body_bytes = max_body_bytes
         self.body_limits = body_limits
-        self.oidc = oidc
         self.sessions = sessions
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self.auth = BearerAuth(tokens, oidc)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,21 +200,11 @@ class Guard:
         if re.search(r"(^|&)access_token=", query):
             return 401, "Unauthorized", "send the token in the Authorization header, never in the URL"
         auth = headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
         if console and not auth:
             return self._session(headers, path, scope)
-        if scheme.lower() != "bearer" or not token.strip():
-            return 401, "Unauthorized", "this endpoint needs an API token: Authorization: Bearer <token>"
-        token = token.strip()
-        if self.oidc is not None and looks_like_jwt(token):
-            principal = await self.oidc.verify(token)
-            if principal is None:
-                why = "expired, for another audience or issuer, or not signed by the issuer's keys"
-                return 401, "Unauthorized", f"the sign-in token is not valid ({why}): sign in again"
-        else:
-            principal = self._verify(token)
-        if principal is None:
-            return 401, "Unauthorized", "the API token is not valid (wrong, malformed or revoked)"
+        principal = await self.auth.principal(auth)
+        if isinstance(principal, str):
+            return 401, "Unauthorized", principal
         scope.setdefault("state", {})["principal"] = principal
         return None
 
@@ -204,18 +230,6 @@ class Guard:
     def _origins(self) -> set[str]:
         port = self.port()
         return {f"http://{h}:{port}" for h in _LOOPBACK_HOSTS} | set(self.allowed_origins)
-
-    def _verify(self, token: str) -> Principal | None:
-        now = time.monotonic()
-        cached = self._cache.get(token)
-        if cached is not None and now - cached[0] < _CACHE_S:
-            return cached[1]
-        principal = self.tokens.verify(token)
-        if principal is not None:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[token] = (now, principal)
-        return principal
 
     def _challenge(self, path: str) -> str:
         """The 401's ``WWW-Authenticate``: for ``/mcp`` the metadata of the MCP endpoint itself (RFC 9728 section
