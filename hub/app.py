@@ -50,7 +50,7 @@ from hub.api.common import Hub, problem, problem_handlers
 from hub.api.openapi import openapi_document
 from hub.camunda_api import routes as camunda_routes
 from hub.draft_tool import draft_tool
-from hub.guard import Guard
+from hub.guard import BearerAuth, Guard
 from hub.inbound import inbound_routes
 from hub.job_types import (
     close_handlers,
@@ -66,6 +66,7 @@ from hub.web import is_console_path
 from hub.web import routes as console
 from hub.web.render import render
 from protocols.a2a import A2AEndpoint
+from protocols.a2a.grpc_server import A2AGrpcServer
 from protocols.a2a.push_configs import PushConfigs
 from protocols.a2a.push_dispatch import PushThread
 from protocols.a2a.signing import JWKS_PATH, CardSigner
@@ -153,7 +154,13 @@ def create_app(
         messages=registry.a2a_messages, registry=registry,
         signer=CardSigner.from_file(settings.a2a_signing_key, lambda: settings.base_url.rstrip("/") + JWKS_PATH)
         if settings.a2a_signing_key else None,
+        grpc_target=lambda: settings.a2a_grpc_target,
     )
+    oidc = OidcVerifier(settings.oidc) if settings.oidc is not None else None  # one key cache: API and console
+    # the A2A gRPC binding (`serve --a2a-grpc-port`): the same agents and checks, on a port of its own
+    grpc = (A2AGrpcServer(agents, BearerAuth(registry.tokens, oidc).principal, host=settings.host,
+                          port=settings.a2a_grpc_port, max_message_bytes=settings.max_body_bytes)
+            if settings.a2a_grpc_port is not None else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -175,9 +182,13 @@ def create_app(
         running = remote_call_sweeps(handlers, engine) if worker is not None else []
         sweeps = [asyncio.create_task(sweep) for sweep in running]
         try:
+            if grpc is not None:
+                await grpc.start()
             async with endpoint.lifespan(), agents.lifespan():
                 yield
         finally:
+            if grpc is not None:
+                await grpc.stop()
             for sweep in sweeps:
                 sweep.cancel()
             await asyncio.gather(*sweeps, return_exceptions=True)
@@ -214,7 +225,6 @@ def create_app(
         *agents.routes,
         *console.routes,  # last: the console's pages take what the API and the protocols leave
     ]
-    oidc = OidcVerifier(settings.oidc) if settings.oidc is not None else None  # one key cache: API and console
     bind_host = settings.host if settings.host not in ("0.0.0.0", "::") else None
     guard = Middleware(
         Guard,

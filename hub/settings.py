@@ -224,6 +224,10 @@ class HubSettings:
     # AGENTHUB_A2A_SIGNING_KEY: a PEM private key (EC P-256, RSA, Ed25519) that signs the A2A cards the hub serves;
     # its public key at /.well-known/jwks.json (docs/A2A.md); unset: cards unsigned
     a2a_signing_key: str | None = None
+    # AGENTHUB_A2A_GRPC_PORT (`serve --a2a-grpc-port`): the A2A gRPC binding on this port (protocols.a2a.grpc_server);
+    # AGENTHUB_A2A_GRPC_URL: the host:port the cards name for it (default: the hub's host, or its public URL's)
+    a2a_grpc_port: int | None = None
+    a2a_grpc_url: str | None = None
     # AGENTHUB_OTEL (`serve --otel`): OpenTelemetry traces and metrics, Prometheus at /metrics, OTLP where the
     # standard OTEL_EXPORTER_OTLP_* variables say (docs/TELEMETRY.md); default off
     otel: bool = False
@@ -259,6 +263,10 @@ class HubSettings:
         }
         if env.get("AGENTHUB_PORT"):
             values["port"] = parse_port(env["AGENTHUB_PORT"], "AGENTHUB_PORT")
+        if env.get("AGENTHUB_A2A_GRPC_PORT"):
+            values["a2a_grpc_port"] = parse_port(env["AGENTHUB_A2A_GRPC_PORT"], "AGENTHUB_A2A_GRPC_PORT")
+        if (env.get("AGENTHUB_A2A_GRPC_URL") or "").strip():
+            values["a2a_grpc_url"] = _grpc_target(env["AGENTHUB_A2A_GRPC_URL"], "AGENTHUB_A2A_GRPC_URL")
         if env.get("AGENTHUB_MIN_FREE_DISK_MB"):
             free_mb = parse_number(env["AGENTHUB_MIN_FREE_DISK_MB"], "AGENTHUB_MIN_FREE_DISK_MB")
             values["min_free_disk_mb"] = int(free_mb)
@@ -266,6 +274,17 @@ class HubSettings:
             values["ready_timeout_s"] = parse_number(env["AGENTHUB_READY_TIMEOUT_S"], "AGENTHUB_READY_TIMEOUT_S")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def a2a_grpc_target(self) -> str | None:
+        """Where clients reach the A2A gRPC binding (``host:port``, as the cards say), or None when it is off."""
+        if self.a2a_grpc_port is None:
+            return None
+        if self.a2a_grpc_url:
+            return self.a2a_grpc_url
+        host = urlsplit(self.public_url).hostname if self.public_url else self.host
+        host = "127.0.0.1" if host in (None, "", "0.0.0.0", "::") else host
+        return f"[{host}]:{self.a2a_grpc_port}" if ":" in host else f"{host}:{self.a2a_grpc_port}"
 
     @property
     def issuers(self) -> tuple[str, ...]:
@@ -279,3 +298,12 @@ class HubSettings:
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+def _grpc_target(value: str, name: str) -> str:
+    """A gRPC target as clients dial it: ``host:port`` (no scheme, no path)."""
+    target = value.strip()
+    host, sep, port = target.rpartition(":")
+    if "/" in target or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{name} must be host:port, the address clients dial for gRPC (not a URL), not {value!r}")
+    return target

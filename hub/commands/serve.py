@@ -43,6 +43,10 @@ def serve(
     otel: Annotated[
         bool, typer.Option("--otel", help="OpenTelemetry traces and metrics, Prometheus at /metrics (AGENTHUB_OTEL=1).")
     ] = False,
+    a2a_grpc_port: Annotated[
+        int | None,
+        typer.Option("--a2a-grpc-port", help="Serve the A2A gRPC binding on this port too (AGENTHUB_A2A_GRPC_PORT)."),
+    ] = None,
     db: Db = None,
 ) -> None:
     """Run the hub: REST API under /api/v1, MCP at /mcp, health at /health; with the worker loop unless told not to."""
@@ -56,11 +60,16 @@ def serve(
 
     try:  # every setting is checked before anything is written
         port = parse_port(port, "--port") if port is not None else HubSettings.from_env().port
-        HubSettings.from_env()
+        grpc_port = (parse_port(a2a_grpc_port, "--a2a-grpc-port") if a2a_grpc_port is not None
+                     else HubSettings.from_env().a2a_grpc_port)
     except ValueError as exc:
         fail(str(exc))
+    if grpc_port is not None and grpc_port == port:
+        fail(f"--a2a-grpc-port {grpc_port} is the hub's HTTP port: gRPC needs a port of its own")
     # The port is taken before anything is written: a start that cannot listen creates no database, no token.
     listener = _listen(host, port)
+    if grpc_port is not None:  # free now (the gRPC server binds it itself as the hub starts): checked likewise
+        _listen(host, grpc_port, what="--a2a-grpc-port").close()
     register_workers(workers)
     if examples is not None:
         from hub.demo import load_example_workers
@@ -79,6 +88,7 @@ def serve(
         worker=not no_worker,
         allowed_hosts=tuple(allowed_host) if allowed_host else None,
         otel=True if otel else None,
+        a2a_grpc_port=grpc_port,
     )
     registry = open_registry(settings.db)
     if not is_loopback(host) and not (settings.admin_token or registry.tokens.all()):
@@ -99,16 +109,17 @@ def serve(
                 typer.echo(line, err=True)
         except (EngineError, DeploymentFilesError) as exc:
             fail(f"--examples: {exc}")
+    grpc_note = f", A2A gRPC on {host}:{grpc_port}" if grpc_port is not None else ""
     typer.echo(
-        f"agenthub serving on {settings.base_url} (REST /api/v1, MCP /mcp); database {printable_url(settings.db)}; "
-        f"worker loop {'off' if no_worker else 'on'}",
+        f"agenthub serving on {settings.base_url} (REST /api/v1, MCP /mcp{grpc_note}); database "
+        f"{printable_url(settings.db)}; worker loop {'off' if no_worker else 'on'}",
         err=True,
     )
     config = uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False)
     uvicorn.Server(config).run(sockets=[listener])
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, *, what: str = "--port") -> socket.socket:
     """A listening socket on ``host:port``, or a clear error: before the hub opens its database or makes a token."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -125,7 +136,8 @@ def _listen(host: str, port: int) -> socket.socket:
         reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         fail(
             f"cannot listen on {host}:{port}: {reason}; nothing was started or written "
-            "(choose another with --port, AGENTHUB_PORT or `make run PORT=...`)"
+            + ("(choose another with --port, AGENTHUB_PORT or `make run PORT=...`)" if what == "--port"
+               else f"(choose another with {what})")
         )
     sock.set_inheritable(True)
     return sock

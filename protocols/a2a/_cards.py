@@ -48,6 +48,7 @@ _BEARER = "bearer"
 _MODES = [JSON, TEXT]
 _JSONRPC = TransportProtocol.JSONRPC.value
 _HTTP_JSON = TransportProtocol.HTTP_JSON.value
+_GRPC = TransportProtocol.GRPC.value
 
 
 def agent_path(process_id: str) -> str:
@@ -135,6 +136,16 @@ def _card(
     )
 
 
+def with_grpc(card: AgentCard, target: str, tenant: str) -> AgentCard:
+    """``card`` offering the gRPC binding too: the hub's gRPC endpoint ``target`` (``host:port``), where requests
+    name the agent by ``tenant`` (a process id or virtual agent's name; ``""``: the hub's own agent). Listed after
+    the two HTTP bindings, so clients that prefer the first one keep JSON-RPC."""
+    card.supported_interfaces.insert(
+        2, AgentInterface(url=target, protocol_binding=_GRPC, protocol_version=PROTOCOL_VERSION_1_0, tenant=tenant)
+    )
+    return card
+
+
 def card_json(card: AgentCard) -> tuple[dict[str, Any], str]:
     """The card as an A2A 1.0 document, nothing else in it, and its weak ETag (of the card without its
     signatures: an ES256 signature differs at every signing, the card it signs does not)."""
@@ -148,6 +159,10 @@ def card_json_03(card: AgentCard) -> tuple[dict[str, Any], str]:
     unsigned = AgentCard()
     unsigned.CopyFrom(card)
     unsigned.ClearField("signatures")
+    # 0.3 has no tenants, and its gRPC service is another (a2a.v1): the 1.0 gRPC interface is not one for it
+    kept = [i for i in unsigned.supported_interfaces if i.protocol_binding != _GRPC]
+    del unsigned.supported_interfaces[:]
+    unsigned.supported_interfaces.extend(kept)
     return _tagged(to_compat_agent_card(unsigned).model_dump(mode="json", by_alias=True, exclude_none=True))
 
 

@@ -59,6 +59,7 @@ from protocols.a2a._cards import (
     card_json_03,
     hub_card,
     process_card,
+    with_grpc,
 )
 from protocols.a2a._handler import AGENT, PRINCIPAL, ProcessTaskHandler, agent_of
 from protocols.a2a._virtual import VIRTUAL, VirtualAgents, virtual_card, virtual_of
@@ -151,9 +152,11 @@ class A2AEndpoint:
         messages: MessageIds | None = None,
         registry: Registry | None = None,
         signer: CardSigner | None = None,
+        grpc_target: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.engine = engine
         self.base_url = base_url
+        self.grpc_target = grpc_target  # where clients reach the hub's gRPC endpoint (grpc_server), None: not served
         self.push = push
         self.virtual = VirtualAgents(registry) if registry is not None else None  # virtual agents at /a2a/{name}
         self.signer = signer  # signs every 1.0 card; its key at /.well-known/jwks.json (signing)
@@ -232,13 +235,11 @@ class A2AEndpoint:
             if not isinstance(principal, Principal):
                 return _refusal(401, "this endpoint needs an API token: Authorization: Bearer <token>", jsonrpc)
             process_id = request.path_params.get("processId")
-            virtual = await self._virtual(process_id) if isinstance(process_id, str) else None
-            if virtual is not None and self.virtual is not None:
-                if not virtual.admits(principal):  # 403 before anything else, audited
-                    return _refusal(403, await asyncio.to_thread(self.virtual.refuse, principal, virtual), jsonrpc)
-                request.scope.setdefault("state", {})[VIRTUAL] = virtual
-            elif isinstance(process_id, str) and await self._spec(process_id) is None:
-                return _refusal(404, f"no agent '{process_id}': the process is not deployed or not exposed", jsonrpc)
+            addressed = await self.addressed(principal, process_id if isinstance(process_id, str) else None)
+            if isinstance(addressed, tuple):
+                return _refusal(*addressed, jsonrpc)
+            if addressed is not None:
+                request.scope.setdefault("state", {})[VIRTUAL] = addressed
             body, problem = await _strict_body(request)
             needed, request_id = _jsonrpc_scope(body) if jsonrpc else (needs, None)
             if needed is not None and not principal.has(needed):
@@ -255,6 +256,21 @@ class A2AEndpoint:
             return response if jsonrpc else _as_specified(response)
 
         return endpoint
+
+    async def addressed(self, principal: Principal, agent: str | None) -> VirtualServer | tuple[int, str] | None:
+        """Whether ``principal`` may address ``agent`` (a process id or a virtual agent's name; None: the hub's
+        agent): the virtual server it names, None for a process or the hub, or the refusal (status, detail): 403 for
+        a principal a virtual server does not admit (audited), 404 for an agent that is not exposed."""
+        if agent is None:
+            return None
+        virtual = await self._virtual(agent)
+        if virtual is not None and self.virtual is not None:
+            if not virtual.admits(principal):
+                return 403, await asyncio.to_thread(self.virtual.refuse, principal, virtual)
+            return virtual
+        if await self._spec(agent) is None:
+            return 404, f"no agent '{agent}': the process is not deployed or not exposed"
+        return None
 
     async def _virtual(self, name: str) -> VirtualServer | None:
         return None if self.virtual is None else await asyncio.to_thread(self.virtual.find, name)
@@ -275,14 +291,19 @@ class A2AEndpoint:
         push = self.push is not None
         if process_id is None:
             specs = await asyncio.to_thread(self.engine.tools)
-            return self._signed(hub_card(specs, self.base_url(), _hub_version(), extended=extended, push=push))
+            return self._signed(hub_card(specs, self.base_url(), _hub_version(), extended=extended, push=push), "")
         spec = await self._spec(process_id)
         if spec is None:
             return None
         version = await self._process_version(process_id)
-        return self._signed(process_card(spec, self.base_url(), version, extended=extended, push=push))
+        return self._signed(process_card(spec, self.base_url(), version, extended=extended, push=push), process_id)
 
-    def _signed(self, card: AgentCard) -> AgentCard:
+    def _signed(self, card: AgentCard, tenant: str) -> AgentCard:
+        """The card as served: with the gRPC interface (``tenant`` names its agent there) when the hub serves
+        gRPC, then signed when the hub signs."""
+        target = self.grpc_target()
+        if target:
+            card = with_grpc(card, target, tenant)
         return card if self.signer is None else self.signer.sign(card)
 
     async def _jwks(self, request: Request) -> Response:
@@ -297,7 +318,7 @@ class A2AEndpoint:
     async def _virtual_card(self, server: VirtualServer, *, extended: bool) -> AgentCard:
         specs = await asyncio.to_thread(self.engine.tools)
         return self._signed(virtual_card(server, specs, self.base_url(), _hub_version(), extended=extended,
-                                         push=self.push is not None))
+                                         push=self.push is not None), server.name)
 
     async def _extended_card(self, context: ServerCallContext) -> AgentCard:
         server = virtual_of(context)

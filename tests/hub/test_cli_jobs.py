@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc  # type: ignore[import-untyped]
 import httpx
 import pytest
+from a2a.types import a2a_pb2, a2a_pb2_grpc
 
 from tests.data.mcp_upstream.fixtures import StdioUpstream
 from tests.ports import free_port
@@ -149,6 +151,23 @@ def test_serve_on_a_taken_port_fails_before_it_writes_anything(cli: Cli, taken_p
     assert f"127.0.0.1:{taken_port}" in from_env.stderr and not db.exists()
 
 
+def test_serve_with_a_grpc_port_that_is_taken_fails_before_it_writes_anything(
+    cli: Cli, taken_port: int, tmp_path: Path
+) -> None:
+    db = tmp_path / "hub.db"
+    result = cli("serve", "--port", str(free_port()), "--a2a-grpc-port", str(taken_port), "--db", f"sqlite:///{db}",
+                 ok=False)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{taken_port}: the port is in use" in result.stderr
+    assert "choose another with --a2a-grpc-port" in result.stderr and not db.exists()
+    port = free_port()
+    same = cli("serve", "--port", str(port), "--a2a-grpc-port", str(port), "--db", f"sqlite:///{db}", ok=False)
+    assert "gRPC needs a port of its own" in same.stderr and not db.exists()
+    cli.env["AGENTHUB_A2A_GRPC_PORT"] = "x"
+    bad = cli("serve", "--db", f"sqlite:///{db}", ok=False)
+    assert "AGENTHUB_A2A_GRPC_PORT must be a port number" in bad.stderr and not db.exists()
+
+
 @pytest.mark.parametrize(("value", "message"), [("abc", "not 'abc'"), ("70000", "not 70000")])
 def test_a_bad_agenthub_port_is_refused_with_its_name(cli: Cli, value: str, message: str) -> None:
     cli.env["AGENTHUB_PORT"] = value
@@ -157,9 +176,10 @@ def test_a_bad_agenthub_port_is_refused_with_its_name(cli: Cli, value: str, mess
     assert "AGENTHUB_PORT must be a port number between 1 and 65535" in result.stderr and message in result.stderr
 
 
-def test_serve_listens_on_agenthub_port(cli: Cli, tmp_path: Path) -> None:
-    port = free_port()
-    env = {**cli.env, "AGENTHUB_PORT": str(port), "AGENTHUB_DB": f"sqlite:///{tmp_path / 'hub.db'}"}
+def test_serve_listens_on_agenthub_port_and_its_grpc_port(cli: Cli, tmp_path: Path) -> None:
+    port, grpc_port = free_port(), free_port()
+    env = {**cli.env, "AGENTHUB_PORT": str(port), "AGENTHUB_DB": f"sqlite:///{tmp_path / 'hub.db'}",
+           "AGENTHUB_A2A_GRPC_PORT": str(grpc_port)}
     process = subprocess.Popen(
         [str(AGENTHUB), "serve", "--no-worker"], cwd=cli.workdir, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
@@ -175,11 +195,23 @@ def test_serve_listens_on_agenthub_port(cli: Cli, tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the hub did not answer within 60 s"
                 time.sleep(0.2)
         assert health.status_code == 200
+        assert _grpc_refusal(grpc_port) == "UNAUTHENTICATED"  # the gRPC binding answers, behind the same gate
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
-    assert f"agenthub serving on http://127.0.0.1:{port}" in stderr
+    assert f"agenthub serving on http://127.0.0.1:{port} (REST /api/v1, MCP /mcp, A2A gRPC on 127.0.0.1:{grpc_port})" \
+        in stderr
     assert "created an admin API token" in stderr
+
+
+def _grpc_refusal(port: int) -> str:
+    """The status of an A2A gRPC call without a token to 127.0.0.1:port."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            a2a_pb2_grpc.A2AServiceStub(channel).GetTask(a2a_pb2.GetTaskRequest(id="x"), timeout=30)
+        except grpc.RpcError as refused:
+            return str(refused.code().name)
+    return "OK"
 
 
 _HTTP_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
