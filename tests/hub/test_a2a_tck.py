@@ -46,6 +46,7 @@ from google.protobuf.json_format import MessageToDict  # type: ignore[import-unt
 from engine.scheduler import WorkerRegistry
 from hub.settings import HubSettings
 from registry import generate_token
+from tests.hub.grpc_proxy import serve_grpc_proxy
 from tests.hub.harness import start_hub
 from tests.hub.proxy import TokenProxy
 from tests.ports import free_port
@@ -53,13 +54,11 @@ from tests.ports import free_port
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "a2a-tck-expected-failures.yml"
 PROCESS = HERE.parents[1] / "examples" / "a2a-tck" / "tck.bpmn"
-TRANSPORTS = "jsonrpc,http_json"
+TRANSPORTS = "jsonrpc,http_json,grpc"
 
-# Why a MUST-level test may be skipped: the TCK's own reasons for a transport the hub does not offer (gRPC), for
-# "not supported" errors of capabilities the hub has, and for the TCK's made-up required extension.
+# Why a MUST-level test may be skipped: the TCK's own reasons for "not supported" errors of capabilities the hub
+# has, and for the TCK's made-up required extension.
 EXPECTED_SKIPS = (
-    re.compile(r"^Transport 'grpc' not configured"),
-    re.compile(r"^gRPC transport not configured"),
     re.compile(r"^Agent supports (push notifications|streaming|extended agent card)"),
     re.compile(r"^Agent card does not declare urn:a2a:tck:required-extension as required"),
 )
@@ -86,8 +85,11 @@ class Sut:
 
 @pytest.fixture
 def sut(tmp_path: Path) -> Iterator[Sut]:
-    """A hub with the TCK process deployed, behind a token-adding proxy whose address is the hub's public URL."""
+    """A hub with the TCK process deployed, behind a token-adding proxy whose address is the hub's public URL, and
+    its gRPC endpoint behind a gRPC proxy that adds the token and the agent's tenant (``grpc_proxy``), whose
+    address is the one the cards give."""
     port, proxy_port, admin = free_port(), free_port(), generate_token()
+    grpc_port, grpc_proxy_port = free_port(), free_port()
     proxy_url = f"http://127.0.0.1:{proxy_port}"
     settings = HubSettings(
         db=f"sqlite:///{tmp_path / 'hub.db'}",
@@ -95,6 +97,8 @@ def sut(tmp_path: Path) -> Iterator[Sut]:
         admin_token=admin,
         public_url=proxy_url,
         http_allow="127.0.0.1",  # the TCK's webhook receiver; nothing else may be called
+        a2a_grpc_port=grpc_port,
+        a2a_grpc_url=f"127.0.0.1:{grpc_proxy_port}",
     )
     hub, hub_thread = start_hub(settings, WorkerRegistry())
     proxy = uvicorn.Server(
@@ -110,7 +114,8 @@ def sut(tmp_path: Path) -> Iterator[Sut]:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {admin}"}) as client:
         files = [("files", (PROCESS.name, PROCESS.read_bytes(), "application/xml"))]
         client.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
-    yield Sut(url=f"{proxy_url}/a2a/tck", admin=admin)
+    with serve_grpc_proxy(f"127.0.0.1:{grpc_port}", admin, "tck", grpc_proxy_port):
+        yield Sut(url=f"{proxy_url}/a2a/tck", admin=admin)
     proxy.should_exit = hub.should_exit = True
     thread.join(timeout=30)
     hub_thread.join(timeout=30)
