@@ -322,6 +322,20 @@ class Engine(Generic[StoreT]):
         with telemetry.command_span("update_user_task", user_task_key=key):
             self._k.atomic(work)
 
+    def set_user_task_variables(self, key: int, variables: dict[str, Any], *, by: Actor | None = None) -> None:
+        """Set variables in an open user task's own scope (its element instance, local), as Camunda's set
+        variables at a user task's element instance does. A task with updating listeners keeps them until the
+        listeners have run (``"listener": {"state": "updating", "changes": ["variables"]}``), and one may deny
+        them (nothing is written): ``behaviors.task_update``."""
+        values = check_variables(variables)
+
+        def work(tx: StoreTx) -> None:
+            row = _open_task(tx, key)
+            self._k.run(tx, int(row.instance_key), m.SetVariables(int(row.element_instance), values, True, by))
+
+        with telemetry.command_span("set_user_task_variables", user_task_key=key):
+            self._k.atomic(work)
+
     # --- jobs (engine.job_commands) -------------------------------------------------------------------
 
     def complete_job(self, key: int, variables: dict[str, Any] | None = None, *, worker: str,

@@ -28,7 +28,7 @@ from engine.runtime.behaviors.listeners import (
     task_listener_result,
 )
 from engine.runtime.behaviors.task_assignment import assign, assign_created, assigning_done
-from engine.runtime.behaviors.task_update import update, updating_done
+from engine.runtime.behaviors.task_update import update, update_variables, updating_done
 from engine.runtime.expressions import ExpressionFailure
 from engine.runtime.journal import EventType
 from engine.runtime.kernel import CommandRejected, Kernel
@@ -347,6 +347,8 @@ def _set_variables(command: m.SetVariables, step: Kernel) -> None:
     key = command.scope if command.scope is not None else step.state.root
     if key not in step.state.elements:
         raise _rejected(f"element instance {key} is not active in instance {step.state.key}")
+    if command.variables and update_variables(command, step, step.state.elements[key]):
+        return  # a user task's own variables: held for its updating listeners (task_update)
     if command.variables:  # the names, not the values: variables_updated below records those (credentials masked)
         step.record(_E.VARIABLES_SET, step.state.elements[key], variables=sorted(command.variables),
                     local=command.local, **_by(command.by), **({"reason": command.reason} if command.reason else {}))

@@ -139,6 +139,15 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
              "responses": {**_ok(ref("UserTask")), **_ok(ref("UserTask"), "202")}},
         ),
     },
+    "/user-tasks/{key}/variables": {
+        "put": (
+            "Set variables in the task's own scope (local), by whoever may complete it. 202 when its updating "
+            "listeners run first (listener.state updating with changes [variables]): written once they have, "
+            "not at all when one denies.",
+            "tasks",
+            {"requestBody": _body(_VARS), "responses": {**_ok(ref("UserTask")), **_ok(ref("UserTask"), "202")}},
+        ),
+    },
     "/user-tasks/{key}/assignment": {
         "post": (
             "Assign a task: to yourself when you may complete it, to anyone else as an admin; 403 otherwise. "

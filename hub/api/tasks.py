@@ -129,6 +129,35 @@ async def update(request: Request) -> Response:
     return JSONResponse(view.to_json(), status_code=202 if view.held("updating") else 200)
 
 
+async def task_variables(request: Request) -> Response:
+    """``PUT .../variables`` ``{"variables": {...}}``: set variables in the task's own scope (local to it, as
+    Camunda's set variables at the task's element instance), by whoever may complete the task. 202 while its
+    updating listeners run (``"listener": {"state": "updating", "changes": ["variables"]}``): written once they
+    have, not at all when one denies."""
+    who = require(request, "tasks")
+    key = path_int(request, "key")
+    body = await json_body(request)
+    values = field(body, "variables", dict, required=True)
+    unknown = set(body) - {"variables"}
+    if unknown:
+        raise ApiError(400, f"unknown field(s) {', '.join(sorted(unknown))}: the body is {{\"variables\": {{...}}}}")
+    engine = hub(request).engine
+    await asyncio.to_thread(set_variables_now, engine, who, key, values)
+    view = await asyncio.to_thread(engine.user_task, key)
+    return JSONResponse(view.to_json(), status_code=202 if view.held("updating") else 200)
+
+
+def set_variables_now(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> TaskView:
+    """Set the task's own variables as ``who`` may (whoever may complete it); the task as it was before."""
+    task = engine.user_task(key)
+    try:
+        done = check_complete(who, task)
+    except TaskRefused as exc:
+        raise _refused(task, exc) from None
+    engine.set_user_task_variables(key, values, by=actor_of(who, Channel.REST, override=done.override))
+    return task
+
+
 def _refused(task: TaskView, exc: TaskRefused) -> ApiError:
     """A 403 saying why, with who may act on the task (its assignee and candidates)."""
     return ApiError(403, str(exc), assignee=task.assignee, candidateUsers=task.candidate_users,
@@ -204,6 +233,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/user-tasks", list_tasks, methods=["GET"]),
     Route("/api/v1/user-tasks/{key}", get_task, methods=["GET"]),
     Route("/api/v1/user-tasks/{key}", update, methods=["PATCH"]),
+    Route("/api/v1/user-tasks/{key}/variables", task_variables, methods=["PUT"]),
     Route("/api/v1/user-tasks/{key}/assignment", assign, methods=["POST"]),
     Route("/api/v1/user-tasks/{key}/assignment", unassign, methods=["DELETE"]),
     Route("/api/v1/user-tasks/{key}/claim", claim, methods=["POST"]),

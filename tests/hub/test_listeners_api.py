@@ -130,3 +130,51 @@ def test_variables_set_over_rest_trigger_a_conditional_boundary_event(hub: LiveH
         assert c.get(f"/api/v1/user-tasks/{task['id']}").json()["state"] == "canceled"
         journal = c.get(f"/api/v1/process-instances/{key}/journal").json()["items"]
         assert ("element_completed", "AddressChanged") in [(e["type"], e.get("elementId")) for e in journal]
+
+
+def test_setting_a_task_s_own_variables_waits_for_its_updating_listeners_and_a_denial_writes_nothing(
+    hub: LiveHub,
+) -> None:
+    """As in Camunda 8.8: variables set in a user task's scope are an update its updating listeners hold."""
+    with hub.client() as c:
+        key = c.post("/api/v1/process-instances", json={"processId": "assigning",
+                                                        "variables": {"firstReviewer": "bob"}}).json()["instance"]
+        for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
+            _complete(c, _one_job(c, job_type))
+        [task] = c.get("/api/v1/user-tasks", params={"instance": key}).json()["items"]
+
+        held = c.put(f"/api/v1/user-tasks/{task['id']}/variables", json={"variables": {"draft": "first words"}})
+        assert held.status_code == 202, held.text
+        assert held.json()["listener"] == {"state": "updating", "changes": ["variables"]}
+        assert c.patch(f"/api/v1/user-tasks/{task['id']}", json={"priority": 10}).status_code == 409  # held
+        audit = _one_job(c, "audit-review-change")
+        assert audit["listenerEventType"] == "UPDATING" and "draft" not in audit["variables"]  # not written yet
+        _complete(c, audit)
+        done = c.get(f"/api/v1/user-tasks/{task['id']}").json()
+        assert done["listener"] == {"state": "updated", "changes": ["variables"]}
+        scopes = c.get(f"/api/v1/process-instances/{key}").json()
+        assert "draft" not in scopes["variables"]  # local to the task's scope, not the process's
+        assert _one_job_variables_after_update(c, task["id"])["draft"] == "first words"
+
+        again = c.put(f"/api/v1/user-tasks/{task['id']}/variables", json={"variables": {"draft": "rewritten"}})
+        assert again.status_code == 202
+        _complete(c, _one_job(c, "audit-review-change"), result={"denied": True, "deniedReason": "frozen"})
+        denied = c.get(f"/api/v1/user-tasks/{task['id']}").json()
+        assert denied["listener"] == {"state": "denied", "event": "updating", "deniedReason": "frozen"}
+        assert _one_job_variables_after_update(c, task["id"])["draft"] == "first words"
+        journal = c.get(f"/api/v1/process-instances/{key}/journal").json()["items"]
+        held_sets = [e for e in journal if e["type"] == "user_task_updating" and e["data"]["changes"] == ["variables"]]
+        assert [e["data"]["variables"] for e in held_sets] == [["draft"], ["draft"]]
+        let_through = [e["data"]["variables"] for e in journal if e["type"] == "variables_set"]
+        assert let_through == [["draft"]]
+        bad = c.put(f"/api/v1/user-tasks/{task['id']}/variables", json={"draft": "x"})
+        assert bad.status_code == 400
+
+
+def _one_job_variables_after_update(c: httpx.Client, task: int) -> dict[str, Any]:
+    """The variables the task's updating listener job sees (its scope's, the task's own included): a PATCH that
+    the audit listener lets through."""
+    assert c.patch(f"/api/v1/user-tasks/{task}", json={"priority": 50}).status_code == 202
+    job = _one_job(c, "audit-review-change")
+    _complete(c, job)
+    return dict(job["variables"])

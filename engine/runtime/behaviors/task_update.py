@@ -8,10 +8,12 @@ the task keeps its attributes and shows ``"listener": {"state": "updating",
 applies when the last one has completed. A listener's result may deny it
 (nothing changes, the task says why) or correct the task: a corrected
 attribute wins over the update's value for it. Without updating listeners the
-update applies at once. Updates of a task's variables do not run updating
-listeners here (Camunda's do): only attribute updates.
+update applies at once. Setting variables in the task's own scope (local, at its element instance:
+``Engine.set_user_task_variables``, ``PUT /api/v1/user-tasks/{key}/variables``) is an update too, as in
+Camunda 8.8: held the same way (``"changes": ["variables"]``), the variables written when the last listener
+has completed, nothing written when one denies. Variables set with propagation (not local) do not run them.
 
-The held update lives in ``ElementInstance.pending`` as ``{"update": CHANGES, "by": WHO}``.
+The held update lives in ``ElementInstance.pending`` as ``{"update": CHANGES, "variables"?: VALUES, "by": WHO}``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from engine.runtime.kernel import CommandRejected, Kernel
 from engine.runtime.state import ElementInstance, ElementState, InstanceStatus
 from engine.runtime.task_changes import task_fields
 
-__all__ = ["update", "updating_done"]
+__all__ = ["update", "update_variables", "updating_done"]
 
 _UPDATING = ListenerEvent.UPDATING
 
@@ -61,6 +63,36 @@ def update(command: m.UpdateTask, step: Kernel) -> None:
                                                              "changes": sorted(command.changes)}}))
 
 
+def update_variables(command: m.SetVariables, step: Kernel, element: ElementInstance) -> bool:
+    """Variables set in a user task's own scope: held for its updating listeners (True), or False when it has
+    none (the caller sets them at once)."""
+    task = element.user_task
+    if task is None or not command.local:
+        return False
+    node = step.node(element)
+    if node is None or not node.listeners_of(_UPDATING):
+        return False
+    if step.state.status != InstanceStatus.ACTIVE or element.state != ElementState.ACTIVE:
+        raise CommandRejected(f"user task {task} is no longer open")
+    if (reason := held(element)) is not None:
+        raise CommandRejected(f"user task {task} is {reason}")
+    by = {"by": command.by.to_json()} if command.by is not None else {}
+    element.pending = {"update": {}, "variables": dict(command.variables), **by}
+    element.listener = None
+    try:
+        open_listener(step, element, node, _UPDATING)
+    except ExpressionFailure as exc:
+        raise CommandRejected(f"the variables of user task {task} cannot be set: {exc}") from None
+    step.record(EventType.USER_TASK_UPDATING, element, task=task, changes=["variables"],
+                variables=sorted(command.variables), **by)
+    step.effect(m.UpdateUserTask(task, {"listener": {"state": "updating", "changes": ["variables"]}}))
+    return True
+
+
+def _changed(pending: dict[str, Any]) -> list[str]:
+    return sorted(pending["update"]) + (["variables"] if "variables" in pending else [])
+
+
 def updating_done(step: Kernel, element: ElementInstance, task: int, result: dict[str, Any] | None) -> None:
     """An updating listener's job completed: the next one runs, else the update applies or is denied."""
     pending = held_change_settled(step, element, task, result, _UPDATING, "update")
@@ -71,7 +103,10 @@ def updating_done(step: Kernel, element: ElementInstance, task: int, result: dic
     if changes:  # checked when the update was made
         step.effect(m.ReviseUserTask(task, task_fields(changes, f"the update of user task {task}")))
     by = {"by": pending["by"]} if pending.get("by") else {}
-    step.record(EventType.USER_TASK_UPDATED, element, task=task, changes=sorted(pending["update"]), **by)
+    if "variables" in pending:  # let through: written now, in the task's scope, and journaled as any set
+        step.record(EventType.VARIABLES_SET, element, variables=sorted(pending["variables"]), local=True, **by)
+        step.set_variables(element.key, dict(pending["variables"]), local=True)
+    step.record(EventType.USER_TASK_UPDATED, element, task=task, changes=_changed(pending), **by)
     corrected = {"corrections": corrections} if corrections else {}
-    step.effect(m.UpdateUserTask(task, {"listener": {"state": "updated", "changes": sorted(pending["update"]),
+    step.effect(m.UpdateUserTask(task, {"listener": {"state": "updated", "changes": _changed(pending),
                                                      **corrected}}))

@@ -1,5 +1,5 @@
-"""Camunda 8.8's assigning, updating and canceling task listeners, and execution listeners on a multi-instance
-body, on the in-memory store and SQLite.
+"""Camunda 8.8's assigning, updating (attributes and the task's own variables) and canceling task listeners,
+and execution listeners on a multi-instance body, on the in-memory store and SQLite.
 
 Each event's listeners are jobs the task waits for, one at a time; an
 assigning listener may deny the assignment (the old assignee stays) or
@@ -156,6 +156,22 @@ def test_an_updating_listener_denies_the_update_and_a_wrong_change_is_refused_be
     denied = eng.user_task(task)
     assert denied.due_date is None
     assert denied.to_json()["listener"] == {"state": "denied", "event": "updating", "deniedReason": "frozen"}
+
+
+def test_a_task_s_own_variables_wait_for_its_updating_listeners_and_propagated_ones_do_not(eng: Engine) -> None:
+    key, task = _review(eng)
+    eng.set_user_task_variables(task, {"draft": "v1"})
+    assert eng.user_task(task).to_json()["listener"] == {"state": "updating", "changes": ["variables"]}
+    with pytest.raises(Conflict, match="being updated"):
+        eng.set_user_task_variables(task, {"draft": "v2"})
+    job = one_job(eng, "audit-review-change")
+    assert "draft" not in job.variables
+    complete(eng, job, {"audited": True})
+    [scope] = [e for e in eng.instance(key).active_elements if e["elementId"] == "Review"]
+    eng.set_variables(key, {"note": "to the process"}, scope=scope["elementInstance"], local=False)  # not held
+    assert eng.instance(key).variables["note"] == "to the process" and "draft" not in eng.instance(key).variables
+    eng.update_user_task(task, {"priority": 60})
+    assert one_job(eng, "audit-review-change").variables["draft"] == "v1"  # the task's scope has it now
 
 
 def test_execution_listeners_run_on_the_multi_instance_body_and_on_each_inner_instance(eng: Engine) -> None:
