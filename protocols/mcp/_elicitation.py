@@ -19,17 +19,41 @@ as the caller (``Channel.MCP``), and the call follows the instance on;
 out leave the task open, and the call answers as it does for any waiting
 instance. A client without the capability never hears of the task: it waits
 for a person as before.
+
+On the 2026-07-28 protocol, which carries no server requests, the same
+question travels in the result (multi-round-trip requests, SEP-2322): the
+call answers ``InputRequiredResult`` with one ``elicitation/create`` input
+request (key ``task-{task}``) and a ``requestState``, and the client, once its
+user has answered, calls the tool again with the answer and that state. The
+second call starts nothing: it takes the answer as above (``accept``
+completes the task, anything else leaves it open) and follows the same
+instance on, which may ask again (up to ``MAX_ROUNDS`` questions in all).
+The state is the client's to hold and so attacker-controlled (the
+specification says so): it names only the instance and the task, and both
+are checked again on its return (the instance started by this caller, the
+task open, in that instance, assigned to the caller), so a forged or stale
+state can do nothing the caller could not do anyway; one that fails the
+check is ``-32602`` (invalid params).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import anyio
 from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolRequestParams,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
+)
 
-from engine import Channel, Engine, EngineError, InstanceView, strict_json
+from engine import Channel, Engine, EngineError, InstanceView, NotFound, TaskView, strict_json
 from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread
 from registry import Principal
@@ -41,8 +65,75 @@ MAX_ROUNDS = 10
 
 
 def can_elicit(ctx: Context) -> bool:
+    """The client may be asked now, by a server request on its session (2025-era protocols)."""
+    return _declared(ctx) and ctx.session.can_send_request
+
+
+def can_elicit_in_result(ctx: Context) -> bool:
+    """The client may be asked in the call's result (2026-07-28: ``InputRequiredResult``)."""
+    return _declared(ctx) and not ctx.session.can_send_request
+
+
+def _declared(ctx: Context) -> bool:
     capabilities = ctx.session.client_capabilities
-    return capabilities is not None and capabilities.elicitation is not None and ctx.session.can_send_request
+    return capabilities is not None and capabilities.elicitation is not None
+
+
+async def _callers_task(engine: Engine, principal: Principal, view: InstanceView) -> TaskView | None:
+    tasks = await in_thread(lambda: engine.user_tasks(instance=view.key))
+    return next((t for t in tasks if t.assignee == principal.name), None)
+
+
+async def input_required(engine: Engine, principal: Principal, view: InstanceView,
+                         asked: int) -> InputRequiredResult | None:
+    """The question for the caller's open task of ``view`` as an ``InputRequiredResult`` (``asked``: questions
+    this call has asked so far), or None when no task waits for the caller."""
+    task = await _callers_task(engine, principal, view)
+    if task is None:
+        return None
+    message, schema = await in_thread(lambda: _question(engine, view, task.element_id, task.name))
+    question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+    state = json.dumps({"v": 1, "instance": view.key, "task": task.key, "asked": asked + 1}, separators=(",", ":"))
+    return InputRequiredResult(input_requests={f"task-{task.key}": question}, request_state=state)
+
+
+async def resume(engine: Engine, principal: Principal, params: CallToolRequestParams) -> tuple[InstanceView, int]:
+    """A call that comes back with the answer to ``input_required``'s question: the answer taken (an ``accept``
+    completes the task, as the caller), the instance as it is now and how many questions may still be asked
+    (none after an answer that completed nothing: the caller declined, and is not asked again in this call).
+    MCPError (invalid params) for a state that is not ours, or an instance or task it may not name."""
+    state = _state(params.request_state)
+    instance, task_key, asked = state["instance"], state["task"], state["asked"]
+    try:
+        view = await in_thread(lambda: engine.instance(instance))
+        task = await in_thread(lambda: engine.user_task(task_key))
+    except NotFound:
+        raise MCPError(INVALID_PARAMS, "the requestState names an instance or task this hub does not know") from None
+    if view.started_by != principal.name or task.instance != instance:
+        raise MCPError(INVALID_PARAMS, "the requestState names an instance this caller did not start")
+    answer = (params.input_responses or {}).get(f"task-{task_key}")
+    if isinstance(answer, ElicitResult) and answer.action == "accept" and task.state == "created" \
+            and task.assignee == principal.name:
+        values = dict(answer.content or {})
+        try:
+            await in_thread(lambda: engine.complete_user_task(task_key, values, by=actor_of(principal, Channel.MCP)))
+        except EngineError as exc:  # the form refused the answer, or someone else completed the task meanwhile
+            log.info("the elicited answer did not complete task %s: %s", task_key, exc)
+            return view, MAX_ROUNDS
+        return await in_thread(lambda: engine.instance(instance)), asked
+    return view, MAX_ROUNDS
+
+
+def _state(raw: str | None) -> dict[str, int]:
+    try:
+        found = strict_json.loads(raw or "")
+    except ValueError:
+        found = None
+    names = ("instance", "task", "asked")
+    if not isinstance(found, dict) or found.get("v") != 1 or not all(
+            isinstance(found.get(k), int) and not isinstance(found.get(k), bool) for k in names):
+        raise MCPError(INVALID_PARAMS, "the requestState is not one this hub gave: call the tool afresh")
+    return {k: int(found[k]) for k in names}
 
 
 def _question(engine: Engine, view: InstanceView, element_id: str, name: str) -> tuple[str, dict[str, Any]]:
@@ -60,8 +151,7 @@ def _question(engine: Engine, view: InstanceView, element_id: str, name: str) ->
 
 async def ask_caller(ctx: Context, engine: Engine, principal: Principal, view: InstanceView, budget: float) -> bool:
     """Ask the client for the caller's open task of ``view``; True when its answer completed the task."""
-    tasks = await in_thread(lambda: engine.user_tasks(instance=view.key))
-    task = next((t for t in tasks if t.assignee == principal.name), None)
+    task = await _callers_task(engine, principal, view)
     if task is None:
         return False
     message, schema = await in_thread(lambda: _question(engine, view, task.element_id, task.name))

@@ -40,7 +40,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Tool, ToolAnnotations, ToolExecution
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolRequestParams,
+    CallToolResult,
+    ContentBlock,
+    InputRequiredResult,
+    Tool,
+    ToolAnnotations,
+    ToolExecution,
+)
 from pydantic import TypeAdapter, ValidationError
 
 from engine import Channel, Engine, InstanceView, InvalidInput, NotFound
@@ -49,7 +58,7 @@ from engine.exposure import ToolSpec
 from protocols.actors import actor_of
 from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
-from protocols.mcp._elicitation import MAX_ROUNDS, ask_caller, can_elicit
+from protocols.mcp._elicitation import MAX_ROUNDS, ask_caller, can_elicit, can_elicit_in_result, input_required, resume
 from protocols.mcp._logging import JournalFeed, LogLevels
 from protocols.mcp.sampling import CALLERS, PendingCaller, SamplingCallers, caller_of
 from registry import Principal
@@ -131,19 +140,27 @@ class ProcessTools:
             raise MCPError(INVALID_PARAMS, str(exc)) from None
 
     async def call(
-        self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None
-    ) -> CallToolResult:
+        self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
+        params: CallToolRequestParams | None = None,
+    ) -> CallToolResult | InputRequiredResult:
+        """Start the process and follow it for the call's budget; ``params`` carrying a ``requestState`` is the
+        same call coming back with its client's answer (2026-07-28, ``_elicitation``): nothing new starts."""
         with self.sampling.opening() as pending:  # the instance's mcp:sampling model steps ask this call's client
-            return await self._call(ctx, principal, name, arguments, pending)
+            return await self._call(ctx, principal, name, arguments, pending, params)
 
     async def _call(
         self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
-        pending: PendingCaller,
-    ) -> CallToolResult:
+        pending: PendingCaller, params: CallToolRequestParams | None,
+    ) -> CallToolResult | InputRequiredResult:
         began = time.monotonic()
-        started = await self.start(principal, name, arguments)
-        if isinstance(started, CallToolResult):
-            return started
+        rounds = 0
+        if params is not None and params.request_state is not None:
+            started, rounds = await resume(self.engine, principal, params)
+        else:
+            fresh = await self.start(principal, name, arguments)
+            if isinstance(fresh, CallToolResult):
+                return fresh
+            started = fresh
         pending.bind(started.key, caller_of(ctx, began + self.budget(ctx)))
         budget = self.budget(ctx) - (time.monotonic() - began)
         feed = JournalFeed(ctx, self.engine, started.key, self.log_levels.allowed(ctx))
@@ -157,7 +174,6 @@ class ProcessTools:
         await feed.flush()
         deadline = time.monotonic() + budget
         view = await follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True)
-        rounds = 0
         while view.state == "active" and rounds < MAX_ROUNDS and deadline > time.monotonic() and can_elicit(ctx):
             rounds += 1
             if not await ask_caller(ctx, self.engine, principal, view, deadline - time.monotonic()):
@@ -165,6 +181,10 @@ class ProcessTools:
             view = await follow(self.engine, view.key, deadline - time.monotonic(), on_change=progress,
                                 until_outside=True)
         await feed.flush()
+        if view.state == "active" and rounds < MAX_ROUNDS and can_elicit_in_result(ctx):
+            question = await input_required(self.engine, principal, view, rounds)
+            if question is not None:  # asked in the result; the client calls again with the answer
+                return question
         return await self.result(view)
 
     def budget(self, ctx: Context) -> float:

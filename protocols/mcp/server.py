@@ -52,6 +52,7 @@ from mcp_types import (
     CancelTaskRequestParams,
     GetTaskPayloadRequestParams,
     GetTaskRequestParams,
+    InputRequiredResult,
     ListToolsResult,
     PaginatedRequestParams,
     ServerCapabilities,
@@ -238,7 +239,7 @@ class McpEndpoint:
     async def _virtual_processes(self, within: VirtualServer) -> set[str]:
         return processes_within(await in_thread(self.engine.tools), within)
 
-    async def _call_tool(self, ctx: Context, params: CallToolRequestParams) -> CallToolResult:
+    async def _call_tool(self, ctx: Context, params: CallToolRequestParams) -> CallToolResult | InputRequiredResult:
         """A tool call; a busy database is a retryable tool error, and no internal error text reaches the caller."""
         principal = principal_of(ctx)
         within = virtual_of(ctx)  # on /mcp/{name}, ``_virtual_set`` let only the server's set through
@@ -255,7 +256,7 @@ class McpEndpoint:
             decision = await self._decisions.find(params.name) if within is None else None
             if decision is not None:
                 return await self._decisions.call(principal, decision, params.arguments)
-            return await self._processes.call(ctx, principal, params.name, params.arguments)
+            return await self._processes.call(ctx, principal, params.name, params.arguments, params)
         except DatabaseBusy:
             return tool_error(
                 "busy", "the hub is busy with other work and did nothing for this call: retry in a second",

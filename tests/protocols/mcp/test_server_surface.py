@@ -7,6 +7,7 @@ resources, outputs and hints and answers with an image; ``hold`` waits for a per
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from mcp.client.session import IncomingMessage
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
+    INVALID_PARAMS,
     ElicitRequestParams,
     ElicitResult,
     ImageContent,
@@ -192,18 +194,23 @@ async def test_a_subscriber_hears_when_its_instance_changes_until_it_unsubscribe
     assert updated == [uri]
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("action", ["accept", "decline"])
 async def test_a_user_task_for_the_caller_becomes_an_elicitation_and_an_answer_completes_it(
-    hub: McpHub, action: str
+    hub: McpHub, action: str, mode: str
 ) -> None:
+    """On 2025-era sessions a server request; on 2026-07-28 an ``InputRequiredResult`` the client answers by
+    calling again (the SDK's multi-round-trip driver does): the same question, the same outcome, one instance."""
     asked: list[ElicitRequestParams] = []
 
     async def elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
         asked.append(params)
         return ElicitResult(action=action, content={"ship": False} if action == "accept" else None)  # type: ignore[arg-type]
 
-    async with hub.client("agent", elicitation_callback=elicit) as client:
+    before = len(hub.engine.instances(process_id="confirm", limit=1000))
+    async with hub.client("agent", mode=mode, elicitation_callback=elicit) as client:
         done = await client.call_tool("confirm", {})
+    assert len(hub.engine.instances(process_id="confirm", limit=1000)) == before + 1  # the retry started nothing
     [question] = asked
     assert question.message == "Do you want the order shipped?"
     assert question.requested_schema == {"type": "object", "properties": {"ship": {"type": "boolean", "default": True}}}  # type: ignore[union-attr]
@@ -213,6 +220,21 @@ async def test_a_user_task_for_the_caller_becomes_an_elicitation_and_an_answer_c
         assert data["ship"] is False and (done.meta or {})["agenthub/state"] == "completed"
     else:  # the task stays open for the caller, as for a client that cannot be asked
         assert data["state"] == "active" and data["waitingFor"][0]["assignee"] == "agent"
+
+
+async def test_a_request_state_the_hub_did_not_give_or_for_another_caller_s_instance_is_refused(hub: McpHub) -> None:
+    async with hub.client("agent", mode="2026-07-28") as client:
+        waiting = await client.call_tool("confirm", {})  # no elicitation capability: the task waits
+    instance = (waiting.meta or {})["agenthub/instance"]
+    [task] = hub.engine.user_tasks(instance=instance)
+    forged = json.dumps({"v": 1, "instance": instance, "task": task.key, "asked": 0})
+    for token, state, said in (("agent", "not json", "not one this hub gave"),
+                               ("admin", forged, "did not start")):
+        async with hub.client(token, mode="2026-07-28") as client:
+            with pytest.raises(MCPError) as refused:
+                await client.session.call_tool("confirm", {}, request_state=state)
+        assert refused.value.error.code == INVALID_PARAMS and said in refused.value.error.message
+    assert hub.engine.user_task(task.key).state == "created"  # nothing was completed
 
 
 @pytest.mark.parametrize("mode", MODES)
