@@ -23,7 +23,7 @@ for a person as before.
 On the 2026-07-28 protocol, which carries no server requests, the same
 question travels in the result (multi-round-trip requests, SEP-2322): the
 call answers ``InputRequiredResult`` with one ``elicitation/create`` input
-request (key ``task-{task}``) and a ``requestState``, and the client, once its
+request (keyed by the user task's element id) and a ``requestState``, and the client, once its
 user has answered, calls the tool again with the answer and that state. The
 second call starts nothing: it takes the answer as above (``accept``
 completes the task, anything else leaves it open) and follows the same
@@ -94,7 +94,7 @@ async def input_required(engine: Engine, principal: Principal, view: InstanceVie
     message, schema = await in_thread(lambda: _question(engine, view, task.element_id, task.name))
     question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
     state = json.dumps({"v": 1, "instance": view.key, "task": task.key, "asked": asked + 1}, separators=(",", ":"))
-    return InputRequiredResult(input_requests={f"task-{task.key}": question}, request_state=state)
+    return InputRequiredResult(input_requests={task.element_id: question}, request_state=state)
 
 
 async def resume(engine: Engine, principal: Principal, params: CallToolRequestParams) -> tuple[InstanceView, int]:
@@ -111,7 +111,7 @@ async def resume(engine: Engine, principal: Principal, params: CallToolRequestPa
         raise MCPError(INVALID_PARAMS, "the requestState names an instance or task this hub does not know") from None
     if view.started_by != principal.name or task.instance != instance:
         raise MCPError(INVALID_PARAMS, "the requestState names an instance this caller did not start")
-    answer = (params.input_responses or {}).get(f"task-{task_key}")
+    answer = (params.input_responses or {}).get(task.element_id)
     if isinstance(answer, ElicitResult) and answer.action == "accept" and task.state == "created" \
             and task.assignee == principal.name:
         values = dict(answer.content or {})
