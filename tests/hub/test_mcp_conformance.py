@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -141,6 +142,9 @@ def test_the_hub_passes_the_mcp_conformance_suite(
         cwd=tmp_path,
     )
     report = result.stdout[-6000:] + result.stderr[-2000:]
+    counts = [(int(p), int(f)) for p, f in re.findall(r"[✓✗] [\w-]+: (\d+) passed, (\d+) failed", result.stdout)]
+    print(f"MCP conformance ({revision}): {len(counts)} scenarios, {sum(p for p, _ in counts)} checks passed, "
+          f"{sum(f for _, f in counts)} failed (each in a scenario the baseline excuses)", file=sys.stderr)
     assert result.returncode == 0, report
     for scenario in MUST_PASS:  # passes, or fails only the checks that need the suite's fixture tools
         failed = re.search(rf"✗ {scenario}: \d+ passed, (\d+) failed", result.stdout)
