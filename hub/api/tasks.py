@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engine import TASK_SORTS, Channel, Engine, TaskView
+from engine import TASK_SORTS, Actor, Channel, Engine, TaskView
 from hub.api.common import ApiError, field, hub, int_param, json_body, page_params, paged, path_int, require
 from protocols.actors import actor_of
 from protocols.task_access import TaskRefused, check_assign, check_complete, is_admin, may_complete
@@ -149,13 +149,19 @@ async def task_variables(request: Request) -> Response:
 
 def set_variables_now(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> TaskView:
     """Set the task's own variables as ``who`` may (whoever may complete it); the task as it was before."""
+    task, by = _as_completer(engine, who, key)
+    engine.set_user_task_variables(key, values, by=by)
+    return task
+
+
+def _as_completer(engine: Engine, who: Principal, key: int) -> tuple[TaskView, Actor]:
+    """The task, and ``who`` as the actor of a change that whoever may complete it may make (403 otherwise)."""
     task = engine.user_task(key)
     try:
         done = check_complete(who, task)
     except TaskRefused as exc:
         raise _refused(task, exc) from None
-    engine.set_user_task_variables(key, values, by=actor_of(who, Channel.REST, override=done.override))
-    return task
+    return task, actor_of(who, Channel.REST, override=done.override)
 
 
 def _refused(task: TaskView, exc: TaskRefused) -> ApiError:
@@ -167,13 +173,9 @@ def _refused(task: TaskView, exc: TaskRefused) -> ApiError:
 def update_now(engine: Engine, who: Principal, key: int, changes: dict[str, Any]) -> TaskView:
     """Update as ``who`` may (whoever may complete the task: ``protocols.task_access``); Camunda's /v2 shares it.
     The task as it was before."""
-    task = engine.user_task(key)
-    try:
-        done = check_complete(who, task)
-    except TaskRefused as exc:
-        raise _refused(task, exc) from None
+    task, by = _as_completer(engine, who, key)
     kept = {name: value for name, value in changes.items() if value is not None}
-    engine.update_user_task(key, kept, by=actor_of(who, Channel.REST, override=done.override))
+    engine.update_user_task(key, kept, by=by)
     return task
 
 

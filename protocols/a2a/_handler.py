@@ -35,6 +35,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from a2a.auth.user import User
 from a2a.server.context import ServerCallContext
 from a2a.server.events.event_queue import Event
 from a2a.server.request_handlers.request_handler import RequestHandler, validate_request_params
@@ -97,6 +98,21 @@ AGENT = "processId"
 """``ServerCallContext.state`` key of the agent addressed (a process id), absent at the hub-level endpoint."""
 
 MAX_TASK_KEY = 2**63 - 1
+
+
+class PrincipalUser(User):
+    """The principal as the SDK's ``User`` (``ServerCallContext.user``), for every binding's context builder."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def user_name(self) -> str:
+        return self.principal.name
 
 
 def principal_of(context: ServerCallContext) -> Principal:

@@ -44,7 +44,7 @@ from google.protobuf import any_pb2  # type: ignore[import-untyped]
 from google.protobuf import message as protobuf_message
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 
-from protocols.a2a._handler import AGENT, PRINCIPAL
+from protocols.a2a._handler import AGENT, PRINCIPAL, PrincipalUser
 from protocols.a2a._virtual import VIRTUAL
 from registry import Principal, VirtualServer
 
@@ -63,21 +63,6 @@ _STATUS = {401: grpc.StatusCode.UNAUTHENTICATED, 403: grpc.StatusCode.PERMISSION
 _CALL: contextvars.ContextVar[tuple[Principal, str, VirtualServer | None]] = contextvars.ContextVar("a2a_grpc_call")
 
 
-class _Principal:
-    """The principal as the SDK's ``User`` (what ``ServerCallContext.user`` holds)."""
-
-    def __init__(self, principal: Principal) -> None:
-        self.principal = principal
-
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def user_name(self) -> str:
-        return self.principal.name
-
-
 class _ContextBuilder(DefaultGrpcServerCallContextBuilder):
     """The SDK's call context plus the principal and the agent the gate admitted."""
 
@@ -87,7 +72,7 @@ class _ContextBuilder(DefaultGrpcServerCallContextBuilder):
                                   if str(k).lower() != "authorization"}  # as HTTP's context has them, token aside
         principal, tenant, virtual = _CALL.get()
         built.state[PRINCIPAL] = principal
-        built.user = _Principal(principal)  # type: ignore[assignment]
+        built.user = PrincipalUser(principal)
         if virtual is not None:
             built.state[VIRTUAL] = virtual
             built.state["began"] = time.monotonic()

@@ -36,7 +36,6 @@ from typing import Any
 
 # a2a.server.routes before the 0.3 adapter: importing the adapter first runs into a circular import in the SDK
 from a2a.server.routes.common import DefaultServerCallContextBuilder  # isort: skip
-from a2a.auth.user import User
 from a2a.compat.v0_3.rest_adapter import REST03Adapter
 from a2a.server.context import ServerCallContext
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
@@ -61,7 +60,7 @@ from protocols.a2a._cards import (
     process_card,
     with_grpc,
 )
-from protocols.a2a._handler import AGENT, PRINCIPAL, ProcessTaskHandler, agent_of
+from protocols.a2a._handler import AGENT, PRINCIPAL, PrincipalUser, ProcessTaskHandler, agent_of
 from protocols.a2a._virtual import VIRTUAL, VirtualAgents, virtual_card, virtual_of
 from protocols.a2a.push_configs import PushConfigs
 from protocols.a2a.signing import JWKS_PATH, CardSigner
@@ -96,21 +95,6 @@ _PREFLIGHT = {
 }
 
 
-class _PrincipalUser(User):
-    """The principal as the SDK's ``User``."""
-
-    def __init__(self, principal: Principal) -> None:
-        self.principal = principal
-
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def user_name(self) -> str:
-        return self.principal.name
-
-
 class _ContextBuilder(DefaultServerCallContextBuilder):
     """The SDK's call context plus the principal and the agent addressed; the bearer token is left out."""
 
@@ -120,7 +104,7 @@ class _ContextBuilder(DefaultServerCallContextBuilder):
         principal = request.scope.get("state", {}).get("principal")
         if isinstance(principal, Principal):
             context.state[PRINCIPAL] = principal
-            context.user = _PrincipalUser(principal)
+            context.user = PrincipalUser(principal)
         virtual = request.scope.get("state", {}).get(VIRTUAL)
         process_id = request.path_params.get("processId")
         if isinstance(virtual, VirtualServer):  # a virtual agent (_virtual): the hub's endpoint narrowed to its set

@@ -84,13 +84,19 @@ def test_a_worker_sees_listener_jobs_for_what_they_are_and_a_denial_keeps_the_ta
         assert done["listener"] == {"state": "completed", "corrections": {"assignee": "carol"}}
 
 
+def _reviewed(c: httpx.Client) -> tuple[int, dict[str, Any]]:
+    """A review assigned to bob, its creating and assigning listeners run: the instance and its task."""
+    key = c.post("/api/v1/process-instances", json={"processId": "assigning",
+                                                    "variables": {"firstReviewer": "bob"}}).json()["instance"]
+    for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
+        _complete(c, _one_job(c, job_type))
+    [task] = c.get("/api/v1/user-tasks", params={"instance": key}).json()["items"]
+    return int(key), dict(task)
+
+
 def test_an_assignment_and_an_update_answer_202_while_the_task_s_listeners_run(hub: LiveHub) -> None:
     with hub.client() as c:
-        key = c.post("/api/v1/process-instances", json={"processId": "assigning",
-                                                        "variables": {"firstReviewer": "bob"}}).json()["instance"]
-        for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
-            _complete(c, _one_job(c, job_type))
-        [task] = c.get("/api/v1/user-tasks", params={"instance": key}).json()["items"]
+        _, task = _reviewed(c)
         assert task["assignee"] == "bob"
 
         held = c.post(f"/api/v1/user-tasks/{task['id']}/assignment", json={"assignee": "carol"})
@@ -137,11 +143,7 @@ def test_setting_a_task_s_own_variables_waits_for_its_updating_listeners_and_a_d
 ) -> None:
     """As in Camunda 8.8: variables set in a user task's scope are an update its updating listeners hold."""
     with hub.client() as c:
-        key = c.post("/api/v1/process-instances", json={"processId": "assigning",
-                                                        "variables": {"firstReviewer": "bob"}}).json()["instance"]
-        for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
-            _complete(c, _one_job(c, job_type))
-        [task] = c.get("/api/v1/user-tasks", params={"instance": key}).json()["items"]
+        key, task = _reviewed(c)
 
         held = c.put(f"/api/v1/user-tasks/{task['id']}/variables", json={"variables": {"draft": "first words"}})
         assert held.status_code == 202, held.text
