@@ -59,9 +59,10 @@ def serve(
     from registry import InvalidEntry
 
     try:  # every setting is checked before anything is written
-        port = parse_port(port, "--port") if port is not None else HubSettings.from_env().port
+        from_env = HubSettings.from_env()
+        port = parse_port(port, "--port") if port is not None else from_env.port
         grpc_port = (parse_port(a2a_grpc_port, "--a2a-grpc-port") if a2a_grpc_port is not None
-                     else HubSettings.from_env().a2a_grpc_port)
+                     else from_env.a2a_grpc_port)
     except ValueError as exc:
         fail(str(exc))
     if grpc_port is not None and grpc_port == port:
