@@ -99,17 +99,13 @@ class EngineCore:
 
     def atomic(self, work: Callable[[StoreTx], T]) -> T:
         """Run ``work`` in one transaction, again from the start if a concurrent one got there first."""
-        local = self.local_jobs
         for attempt in range(_RETRIES):
-            self._staged().clear()
-            if local is not None:
-                local.discard_staged()
+            self._discard_staged(self.local_jobs)
             try:
                 with self.store.transaction() as tx:
                     result = work(tx)
                     crashpoint("before_commit")
-                if local is not None:
-                    local.publish_staged()  # jobs locked for this process's worker loop, now committed
+                self._publish_staged()  # jobs locked for this process's worker loop, now committed
                 for listener in tuple(self.commit_listeners):
                     listener()
                 crashpoint("after_commit")
@@ -136,20 +132,15 @@ class EngineCore:
                 return [Settled(self.atomic(works[0]))]
             except Exception as exc:
                 return [Settled(error=exc)]
-        local = self.local_jobs
-        staged = self._staged()
         for attempt in range(_RETRIES):
-            staged.clear()
-            if local is not None:
-                local.discard_staged()
+            self._discard_staged(self.local_jobs)
             try:
                 settled: list[Settled[Any]] = []
                 with self.store.transaction() as tx:
                     for work in works:
-                        settled.append(self._in_savepoint(tx, work, local))
+                        settled.append(self._in_savepoint(tx, work))
                     crashpoint("before_commit")
-                if local is not None:
-                    local.publish_staged()
+                self._publish_staged()
                 for listener in tuple(self.commit_listeners):
                     listener()
                 crashpoint("after_commit")
@@ -165,7 +156,7 @@ class EngineCore:
                     raise
         raise AssertionError("unreachable")
 
-    def _in_savepoint(self, tx: StoreTx, work: Callable[[StoreTx], Any], local: LocalJobs | None) -> Settled[Any]:
+    def _in_savepoint(self, tx: StoreTx, work: Callable[[StoreTx], Any]) -> Settled[Any]:
         staged = self._staged()
         mark = len(staged)
         try:
@@ -178,11 +169,12 @@ class EngineCore:
                 raise _Retry() from exc
             raise
         except Exception as exc:
-            if len(staged) > mark and local is not None:  # its jobs rolled back: the loop must not run them
+            if len(staged) > mark:  # its jobs rolled back: the loop must not run them
                 del staged[mark:]
-                local.discard_staged()
-                for job in staged:
-                    local.stage(job)
+                for queue in self._stagers():
+                    queue.discard_staged()
+                for job, queue in staged:
+                    queue.stage(job)
             return Settled(error=exc)
 
     def grouped(self, work: Callable[[StoreTx], T]) -> T:
@@ -239,15 +231,38 @@ class EngineCore:
         with self._lock:
             return len(self._queue)
 
-    def stage(self, job: ActivatedJob) -> None:
-        """Hand a job locked in this transaction to the worker loop once it commits (it queues it then)."""
-        local = self.local_jobs
-        if local is not None:
-            self._staged().append(job)
-            local.stage(job)
+    def stage(self, job: ActivatedJob, local: LocalJobs) -> None:
+        """Hand a job locked in this transaction for ``local``'s worker loop to it once the transaction commits."""
+        self._staged().append((job, local))
+        local.stage(job)
+        self._stagers().add(local)
 
-    def _staged(self) -> list[ActivatedJob]:
-        staged: list[ActivatedJob] | None = getattr(self._thread, "staged", None)
+    def _stagers(self) -> set[LocalJobs]:
+        """The queues this thread's transaction staged jobs for: the ones to publish to at its commit, whatever
+        ``local_jobs`` says by then (a worker loop starts or stops on another thread meanwhile)."""
+        found: set[LocalJobs] | None = getattr(self._thread, "stagers", None)
+        if found is None:
+            found = self._thread.stagers = set()
+        return found
+
+    def _discard_staged(self, local: LocalJobs | None) -> None:
+        """Before an attempt: nothing staged by an earlier one stays, for the current queue or any other."""
+        self._staged().clear()
+        stagers = self._stagers()
+        for queue in {*stagers, *([local] if local is not None else [])}:
+            queue.discard_staged()
+        stagers.clear()
+
+    def _publish_staged(self) -> None:
+        """After a commit: the jobs it locked for a worker loop of this process go to that loop's queue."""
+        stagers = self._stagers()
+        for queue in tuple(stagers):
+            queue.publish_staged()
+        stagers.clear()
+
+    def _staged(self) -> list[tuple[ActivatedJob, LocalJobs]]:
+        """The jobs this thread's transaction staged so far, each with the queue it is for (in order)."""
+        staged: list[tuple[ActivatedJob, LocalJobs]] | None = getattr(self._thread, "staged", None)
         if staged is None:
             staged = self._thread.staged = []
         return staged

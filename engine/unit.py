@@ -45,7 +45,7 @@ class UnitContext(Protocol):
     def limits(self) -> RuntimeLimits: ...
 
     def process(self, tx: StoreTx, definition_key: int) -> Process: ...
-    def stage(self, job: ActivatedJob) -> None: ...
+    def stage(self, job: ActivatedJob, local: LocalJobs) -> None: ...
 
 
 @dataclass(slots=True)
@@ -89,6 +89,9 @@ class UnitOfWork:
         self._queue: deque[tuple[int, m.Command, bool]] = deque()
         self._lookup = _Lookup(engine, tx)
         self._pushed: list[tuple[Touched, m.CreateJob]] = []
+        # the worker loop's queue as the unit began: a job locked for it is staged to this one queue, whatever a
+        # loop starting or stopping on another thread does to ``engine.local_jobs`` meanwhile
+        self._local = engine.local_jobs
 
     # --- commands ----------------------------------------------------------------------
 
@@ -147,7 +150,7 @@ class UnitOfWork:
 
     def _stage_pushed(self) -> None:
         """Hand the jobs locked for this process's worker loop over, with the variables they see now."""
-        local = self.engine.local_jobs
+        local = self._local
         if local is None:
             return
         for entry, effect in self._pushed:
@@ -160,7 +163,7 @@ class UnitOfWork:
                 retries=effect.retries, headers=dict(effect.headers),
                 variables=ScopeView(entry.state, effect.element_instance).flatten(), worker=local.owner,
                 lock_version=1, lease_expires_at=self.at + local.lease_ms, trace=entry.state.trace,
-            ))
+            ), local)
 
     def _load(self, key: int, tolerant: bool) -> Touched | None:
         entry = self.touched.get(key)
@@ -182,7 +185,7 @@ class UnitOfWork:
     def _apply(self, entry: Touched, effect: m.Effect) -> None:
         tx, state, at = self.tx, entry.state, self.at
         if isinstance(effect, m.CreateJob):
-            local = self.engine.local_jobs
+            local = self._local
             if local is not None and local.accepts(effect.type):
                 tx.jobs.insert(effect, state.key, state.process_id, at, lock=(local.owner, at + local.lease_ms))
                 self._pushed.append((entry, effect))
