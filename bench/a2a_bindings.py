@@ -39,6 +39,7 @@ assert _spec is not None and _spec.loader is not None
 _helpers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_helpers)
 AGENTHUB, free_port, log, wait_http = _helpers.AGENTHUB, _helpers.free_port, _helpers.log, _helpers.wait_http
+summary = _helpers.summary
 
 BINDINGS = ("JSONRPC", "HTTP+JSON", "GRPC")
 
@@ -107,13 +108,7 @@ async def measure(hub: Hub, binding: str, clients: int, calls: int) -> dict[str,
 
     per_client = max(1, calls // clients)
     await asyncio.gather(*(one_client(c, per_client) for c in range(clients)))
-    elapsed = time.perf_counter() - began[0]
-    latencies.sort()
-    return {
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "calls_s": len(latencies) / elapsed,
-    }
+    return summary(latencies, time.perf_counter() - began[0])
 
 
 def main() -> None:

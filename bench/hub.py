@@ -86,7 +86,10 @@ class Setup:
             text=True,
             check=True,
         ).stdout.strip()
-        env = {**os.environ, "AGENTHUB_ADMIN_TOKEN": self.token}
+        # the upstream is on 127.0.0.1, which the egress allow-list admits only when told (its default is public);
+        # one token makes every call here, so the per-token rate limit and session cap are lifted (as bench/gateway)
+        env = {**os.environ, "AGENTHUB_ADMIN_TOKEN": self.token, "AGENTHUB_HTTP_ALLOW": "127.0.0.1",
+               "AGENTHUB_MCP_RATE": "0", "AGENTHUB_MCP_MAX_SESSIONS": "100"}
         self._spawn([sys.executable, str(HERE / "mcp_echo.py"), str(upstream_port)], env)
         wait_http(f"http://127.0.0.1:{upstream_port}/", self.procs[-1], "the upstream echo server")
         for command in (
@@ -151,8 +154,12 @@ async def measure(url: str, headers: dict[str, str], call: Call, clients: int, c
     per_client = max(1, calls // clients)
     began = time.perf_counter()
     await asyncio.gather(*(one_client(c, per_client) for c in range(clients)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
+    return summary(latencies, time.perf_counter() - began)
+
+
+def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
+    """p50 and p99 latency (ms) of ``latencies`` (seconds), and the calls per second over ``elapsed``."""
+    latencies = sorted(latencies)
     return {
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
