@@ -62,6 +62,15 @@ def parse_duration(text: str) -> relativedelta:
     return -delta if match.group("sign") else delta
 
 
+_DURATION_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def duration_seconds(text: str) -> float:
+    """The length of the ISO 8601 duration ``text`` in seconds, counted from a fixed date (a month or a year
+    has no length of its own); TimerDefinitionError when it is not one."""
+    return ((_DURATION_EPOCH + parse_duration(text)) - _DURATION_EPOCH).total_seconds()
+
+
 def parse_date(text: str) -> datetime:
     raw = text.strip()
     zone = None
@@ -169,5 +178,5 @@ def from_millis(millis: int) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)
 
 
-__all__ = ["TimerDefinitionError", "TimerSchedule", "from_millis", "next_after", "parse_date", "parse_duration",
-           "schedule", "to_millis"]
+__all__ = ["TimerDefinitionError", "TimerSchedule", "duration_seconds", "from_millis", "next_after", "parse_date",
+           "parse_duration", "schedule", "to_millis"]

@@ -62,7 +62,6 @@ webhook catch event (the hub waits itself, it gives the agent no webhook).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from a2a.types import AuthenticationInfo, Message, TaskPushNotificationConfig
@@ -71,7 +70,7 @@ from engine import BpmnError, Engine
 from engine.agent.camunda import nested
 from engine.exceptions import AskPerson
 from engine.scheduler import Job
-from engine.scheduler.timers import parse_duration
+from engine.scheduler.timers import duration_seconds
 from protocols.a2a.call_message import ANSWER_VARIABLE, build_message
 from protocols.a2a.call_record import RECORD_VARIABLE
 from protocols.a2a.call_task import MAX_TIMEOUT_S, A2ACallTask
@@ -91,7 +90,6 @@ TIMEOUT_CODE: Final = "A2A_CLIENT_SEND_MESSAGE_RESPONSE_TIMEOUT"
 CARD_CODE: Final = "ERROR_CODE_A2A_CLIENT_AGENT_CARD_RETRIEVAL_FAILED"  # sic: Camunda's value
 _OUTCOME: Final = "a2aOutcome"  # where the a2a machinery puts its answer, inside this handler only
 _MODES: Final = ("blocking", "polling", "notification")
-_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class CamundaA2aClient:
@@ -260,7 +258,7 @@ def registered_agent(registry: Registry, data: Any, where: str, routes: HttpRout
 
 def _seconds(duration: str, where: str) -> float:
     try:
-        seconds = ((_EPOCH + parse_duration(duration)) - _EPOCH).total_seconds()
+        seconds = duration_seconds(duration)
     except ValueError as exc:
         raise ConnectorInputError(f"{where}: settings.timeout: {exc}") from None
     if not 0 < seconds <= MAX_TIMEOUT_S:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
@@ -51,7 +50,7 @@ import httpx
 from engine import Actor, Channel, Conflict, Engine
 from engine.feel import compile_expression, strip_marker, to_json
 from engine.model import FlowNode, Process
-from engine.scheduler.timers import TimerDefinitionError, parse_duration
+from engine.scheduler.timers import TimerDefinitionError, duration_seconds
 from protocols.a2a.call_task import A2ACallTask
 from protocols.a2a.camunda_client import registered_agent
 from protocols.a2a.camunda_inbound import POLLING_TYPE, catching, client_response, property_of
@@ -69,7 +68,6 @@ _TASK_INTERVAL_S: Final = 10.0  # Camunda's default data.taskPollingInterval
 _SWEEP_S: Final = 5.0  # Camunda's default data.processPollingInterval
 _IDLE_S: Final = 1.0  # how soon a hub with no polling element deployed looks again (a definitions read)
 _MIN_S, _MAX_S = 0.05, 300.0
-_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 DEFAULT_HISTORY_LENGTH: Final = 3  # Camunda's default data.historyLength
 _MAX_FAILURES: Final = 5  # failed polls in a row before the element's incident (agenthub.maxPollFailures)
 _GONE: Final = (404, 410)
@@ -80,7 +78,7 @@ def _seconds(raw: str | None, default: float) -> float:
     if raw is None:
         return default
     try:
-        seconds = ((_EPOCH + parse_duration(raw.strip())) - _EPOCH).total_seconds()
+        seconds = duration_seconds(raw.strip())
     except (TimerDefinitionError, ValueError):
         return default
     return min(max(seconds, _MIN_S), _MAX_S)
@@ -91,7 +89,7 @@ def _ttl_ms(raw: str | None, where: str) -> int:
     if raw is None or not raw.strip():
         return 0
     try:
-        seconds = ((_EPOCH + parse_duration(strip_marker(raw).strip())) - _EPOCH).total_seconds()
+        seconds = duration_seconds(strip_marker(raw).strip())
     except (TimerDefinitionError, ValueError):
         raise ConnectorInputError(f"{where}: messageTtl must be an ISO 8601 duration (PT1H), not {raw!r}") from None
     if seconds < 0:

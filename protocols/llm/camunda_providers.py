@@ -29,17 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Final
 
-from engine.scheduler.timers import TimerDefinitionError, parse_duration
+from engine.scheduler.timers import TimerDefinitionError, duration_seconds
 from protocols.http.exceptions import InvalidTask
 from protocols.http.secrets import SecretProvider, SecretResolver
 from protocols.llm.exceptions import UnknownModel
 
 __all__ = ["PROVIDERS", "ProviderCall", "litellm_call"]
 
-_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +83,7 @@ def _timeout(raw: Any, where: str) -> float | None:
     if isinstance(raw, int | float) and not isinstance(raw, bool) and raw > 0:
         return float(raw)
     try:
-        seconds = ((_EPOCH + parse_duration(str(raw))) - _EPOCH).total_seconds()
+        seconds = duration_seconds(str(raw))
     except TimerDefinitionError:
         raise UnknownModel(f"{where}.timeouts.timeout must be an ISO 8601 duration such as PT60S, not {raw!r}") \
             from None
