@@ -234,14 +234,14 @@ class CamundaA2aClient:
         return response
 
 
-def registered_agent(registry: Registry, data: Any, where: str, routes: HttpRoutes | None = None) -> RemoteAgent:
+def registered_agent(registry: Registry, data: Any, where: str, routes: HttpRoutes) -> RemoteAgent:
     """The registered agent at ``data.connection.url`` (a registry read: run it on a thread), after the operator's
     ``routes`` sent it where they say; refused when none is, or when its card changed since it was approved."""
     url = nested(data, "connection", "url")
     if not isinstance(url, str) or not url.strip():
         raise ConnectorInputError(f"{where}: data.connection.url must be the A2A agent's URL")
-    named = url.strip().rstrip("/")
-    base = routes.route(named).rstrip("/") if routes else named
+    routed, at = routes.routed(url.strip().rstrip("/"))
+    base = routed.rstrip("/")
     location = nested(data, "connection", "agentCardLocation")
     wanted = {base, card_url(base)}
     if isinstance(location, str) and location.strip():
@@ -250,7 +250,6 @@ def registered_agent(registry: Registry, data: Any, where: str, routes: HttpRout
     for agent in agents.all():
         if {agent.url.rstrip("/"), card_url(agent.url.rstrip("/"))} & wanted:
             return agents.callable_agent(agent.name)  # a changed card holds the agent until approved
-    at = base if base == named else f"{base} (where AGENTHUB_HTTP_ROUTES sends {named})"
     raise ConnectorInputError(
         f"{where}: the A2A agent at {at} is not registered, and only registered agents (whose cards are "
         f"pinned and approved) are called; register it with `agenthub agent add {base}`")

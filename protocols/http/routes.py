@@ -57,33 +57,29 @@ def _endpoint(text: str, entry: str, side: str) -> SplitResult:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """``FROM=TO``: URLs at or below ``source`` go to ``target``."""
+    """``FROM=TO``: URLs at or below ``source`` go to ``target``; ``origin`` and ``prefix`` are ``source``'s
+    (scheme, host, port) and path, parsed once."""
 
     source: str
     target: str
+    origin: tuple[str, str, int]
+    prefix: str
 
     @classmethod
     def parse(cls, entry: str) -> Route:
         source, sep, target = entry.partition("=")
         if not sep or not source.strip() or not target.strip():
             raise EgressConfigError(f"{ENV_VAR} entry '{entry}' is not FROM=TO (two URLs)")
-        _endpoint(source, entry, "FROM")
+        parts = _endpoint(source, entry, "FROM")
         _endpoint(target, entry, "TO")
-        return cls(source.strip().rstrip("/"), target.strip().rstrip("/"))
+        return cls(source.strip().rstrip("/"), target.strip().rstrip("/"), _origin(parts), parts.path.rstrip("/"))
 
-    def rest(self, url: str) -> str | None:
-        """What follows ``source`` in ``url`` (path rest, query, fragment), or None when this route does not match."""
-        try:
-            parts, mine = urlsplit(url), urlsplit(self.source)
-            if parts.scheme.lower() not in _DEFAULT_PORTS or _origin(parts) != _origin(mine):
-                return None
-        except ValueError:
+    def rest(self, parts: SplitResult, origin: tuple[str, str, int]) -> str | None:
+        """What follows ``source`` in the URL ``parts`` (of ``origin``): path rest, query, fragment; None when
+        this route does not take it."""
+        if origin != self.origin or (parts.path != self.prefix and not parts.path.startswith(self.prefix + "/")):
             return None
-        prefix = mine.path.rstrip("/")
-        if parts.path != prefix and not parts.path.startswith(prefix + "/"):
-            return None
-        rest = parts.path[len(prefix):]
-        return urlunsplit(("", "", rest, parts.query, parts.fragment))
+        return urlunsplit(("", "", parts.path[len(self.prefix):], parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +91,12 @@ class HttpRoutes:
     @classmethod
     def parse(cls, entries: Iterable[str]) -> HttpRoutes:
         routes = [Route.parse(entry) for entry in entries if entry.strip()]
-        sources = [(*_origin(urlsplit(r.source)), urlsplit(r.source).path.rstrip("/")) for r in routes]
+        sources = [(*r.origin, r.prefix) for r in routes]
         for i, key in enumerate(sources):
             if key in sources[:i]:
                 raise EgressConfigError(f"{ENV_VAR} routes '{routes[i].source}' twice")
         # the longest source path first: the most specific route wins
-        return cls(tuple(sorted(routes, key=lambda r: len(urlsplit(r.source).path.rstrip("/")), reverse=True)))
+        return cls(tuple(sorted(routes, key=lambda r: len(r.prefix), reverse=True)))
 
     @classmethod
     def from_env(cls, value: str | None) -> HttpRoutes:
@@ -113,8 +109,23 @@ class HttpRoutes:
 
     def route(self, url: str) -> str:
         """``url`` sent where its route says, or ``url`` unchanged when no route matches."""
+        if not self.routes:
+            return url
+        try:
+            parts = urlsplit(url)
+            if parts.scheme.lower() not in _DEFAULT_PORTS:
+                return url
+            origin = _origin(parts)
+        except ValueError:  # not a URL, or a port that is not one
+            return url
         for route in self.routes:
-            rest = route.rest(url)
+            rest = route.rest(parts, origin)
             if rest is not None:
                 return route.target + rest
         return url
+
+    def routed(self, url: str) -> tuple[str, str]:
+        """``url`` routed, and how to name it in a message: the routed URL, with the one the model named when a
+        route changed it."""
+        target = self.route(url)
+        return target, target if target == url else f"{target} (where {ENV_VAR} sends {url})"

@@ -142,12 +142,11 @@ class CamundaMcpClient:
         url = nested(data, "transport", "http", "url")
         if not isinstance(url, str) or not url.strip():
             raise ConnectorInputError(f"{where}: data.transport.http.url must be the MCP server's URL")
-        named = url.strip().rstrip("/")
-        wanted = self.routes.route(named).rstrip("/")
+        routed, at = self.routes.routed(url.strip().rstrip("/"))
+        wanted = routed.rstrip("/")
         for server in registry.all():
             if server.transport == "http" and (server.url or "").rstrip("/") == wanted:
                 return server
-        at = wanted if wanted == named else f"{wanted} (where AGENTHUB_HTTP_ROUTES sends {named})"
         raise ConnectorInputError(
             f"{where}: the MCP server at {at} is not registered, and only registered servers (whose tools "
             "are pinned and approved) are called; register it with `agenthub mcp-server add NAME --url URL`")
