@@ -100,7 +100,7 @@ class EngineCore:
     def atomic(self, work: Callable[[StoreTx], T]) -> T:
         """Run ``work`` in one transaction, again from the start if a concurrent one got there first."""
         for attempt in range(_RETRIES):
-            self._discard_staged(self.local_jobs)
+            self._discard_staged()
             try:
                 with self.store.transaction() as tx:
                     result = work(tx)
@@ -133,7 +133,7 @@ class EngineCore:
             except Exception as exc:
                 return [Settled(error=exc)]
         for attempt in range(_RETRIES):
-            self._discard_staged(self.local_jobs)
+            self._discard_staged()
             try:
                 settled: list[Settled[Any]] = []
                 with self.store.transaction() as tx:
@@ -245,11 +245,12 @@ class EngineCore:
             found = self._thread.stagers = set()
         return found
 
-    def _discard_staged(self, local: LocalJobs | None) -> None:
-        """Before an attempt: nothing staged by an earlier one stays, for the current queue or any other."""
+    def _discard_staged(self) -> None:
+        """Before an attempt: nothing staged by an earlier one (or a transaction that raised) stays, in any queue
+        (every job is staged through ``stage``, which records its queue)."""
         self._staged().clear()
         stagers = self._stagers()
-        for queue in {*stagers, *([local] if local is not None else [])}:
+        for queue in stagers:
             queue.discard_staged()
         stagers.clear()
 
