@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.model import ListenerEvent
+from engine.model import FlowNode, ListenerEvent
 from engine.runtime import messages as m
 from engine.runtime.behaviors.listeners import held, held_change_settled, open_listener
 from engine.runtime.expressions import ExpressionFailure
@@ -48,19 +48,8 @@ def update(command: m.UpdateTask, step: Kernel) -> None:
         step.effect(m.ReviseUserTask(command.task, fields))
         step.record(EventType.USER_TASK_UPDATED, element, task=command.task, changes=sorted(command.changes), **by)
         return
-    if step.state.status != InstanceStatus.ACTIVE or element.state != ElementState.ACTIVE:
-        raise CommandRejected(f"user task {command.task} is no longer open")
-    if (reason := held(element)) is not None:
-        raise CommandRejected(f"user task {command.task} is {reason}")
-    element.pending = {"update": dict(command.changes), **by}
-    element.listener = None  # a new round: every updating listener runs again
-    try:
-        open_listener(step, element, node, _UPDATING)
-    except ExpressionFailure as exc:
-        raise CommandRejected(f"user task {command.task} cannot be updated: {exc}") from None
-    step.record(EventType.USER_TASK_UPDATING, element, task=command.task, changes=sorted(command.changes), **by)
-    step.effect(m.UpdateUserTask(command.task, {"listener": {"state": "updating",
-                                                             "changes": sorted(command.changes)}}))
+    _hold(step, element, node, command.task, {"update": dict(command.changes), **by}, sorted(command.changes),
+          f"user task {command.task} cannot be updated", **by)
 
 
 def update_variables(command: m.SetVariables, step: Kernel, element: ElementInstance) -> bool:
@@ -72,21 +61,28 @@ def update_variables(command: m.SetVariables, step: Kernel, element: ElementInst
     node = step.node(element)
     if node is None or not node.listeners_of(_UPDATING):
         return False
+    by = {"by": command.by.to_json()} if command.by is not None else {}
+    _hold(step, element, node, task, {"update": {}, "variables": dict(command.variables), **by}, ["variables"],
+          f"the variables of user task {task} cannot be set", variables=sorted(command.variables), **by)
+    return True
+
+
+def _hold(step: Kernel, element: ElementInstance, node: FlowNode, task: int, pending: dict[str, Any],
+          changes: list[str], refused: str, **journaled: Any) -> None:
+    """Hold a change of the open task (``pending``, named by ``changes``) for its updating listeners: the first
+    one's job opens and the task says so; ``refused`` begins the rejection when that job cannot open."""
     if step.state.status != InstanceStatus.ACTIVE or element.state != ElementState.ACTIVE:
         raise CommandRejected(f"user task {task} is no longer open")
     if (reason := held(element)) is not None:
         raise CommandRejected(f"user task {task} is {reason}")
-    by = {"by": command.by.to_json()} if command.by is not None else {}
-    element.pending = {"update": {}, "variables": dict(command.variables), **by}
-    element.listener = None
+    element.pending = pending
+    element.listener = None  # a new round: every updating listener runs again
     try:
         open_listener(step, element, node, _UPDATING)
     except ExpressionFailure as exc:
-        raise CommandRejected(f"the variables of user task {task} cannot be set: {exc}") from None
-    step.record(EventType.USER_TASK_UPDATING, element, task=task, changes=["variables"],
-                variables=sorted(command.variables), **by)
-    step.effect(m.UpdateUserTask(task, {"listener": {"state": "updating", "changes": ["variables"]}}))
-    return True
+        raise CommandRejected(f"{refused}: {exc}") from None
+    step.record(EventType.USER_TASK_UPDATING, element, task=task, changes=changes, **journaled)
+    step.effect(m.UpdateUserTask(task, {"listener": {"state": "updating", "changes": changes}}))
 
 
 def _changed(pending: dict[str, Any]) -> list[str]:
