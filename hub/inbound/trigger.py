@@ -26,11 +26,10 @@ Does not know HTTP: ``hub.inbound.endpoint`` reads the request and writes the an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from engine import Actor, Channel, Conflict, Engine
-from engine.scheduler.timers import TimerDefinitionError, parse_duration
+from engine.scheduler.timers import TimerDefinitionError, duration_seconds
 from hub.inbound.checks import Refused, WebhookMisconfigured, WebhookRequest, evaluate
 from hub.inbound.config import WebhookElement, WebhookKind
 
@@ -108,11 +107,9 @@ def _ttl_ms(element: WebhookElement) -> int:
     if raw.lstrip().startswith("="):
         raw = str(evaluate(raw, {}, "messageTtl"))
     try:
-        delta = parse_duration(raw)
+        return int(duration_seconds(raw) * 1000)
     except TimerDefinitionError as exc:
         raise WebhookMisconfigured(f"messageTtl: {exc}") from None
-    start = datetime(2000, 1, 1, tzinfo=UTC)  # a relativedelta measured from a fixed point: months are 31 days
-    return int(((start + delta) - start).total_seconds() * 1000)
 
 
 def correlate(engine: Engine, element: WebhookElement, request: WebhookRequest, values: dict[str, Any]) -> Outcome:
