@@ -137,6 +137,13 @@ async def json_body(request: Request, *, optional: bool = False) -> dict[str, An
     return value
 
 
+def only_fields(body: dict[str, Any], allowed: set[str]) -> None:
+    """400 naming every field of ``body`` that is not ``allowed`` (a typo is said, not ignored)."""
+    unknown = set(body) - allowed
+    if unknown:
+        raise ApiError(400, f"unknown field {', '.join(sorted(repr(u) for u in unknown))}")
+
+
 def field(
     body: dict[str, Any], name: str, kind: type[T] | tuple[type, ...], *, required: bool = False, default: Any = None
 ) -> Any:

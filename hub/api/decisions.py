@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hub.api.common import ApiError, field, hub, json_body, require
+from hub.api.common import field, hub, json_body, only_fields, require
 
 
 async def list_decisions(request: Request) -> Response:
@@ -29,9 +29,7 @@ async def list_decisions(request: Request) -> Response:
 async def evaluate(request: Request) -> Response:
     require(request, "start")
     body = await json_body(request, optional=True)
-    unknown = set(body) - {"variables", "version", "versionTag"}
-    if unknown:
-        raise ApiError(400, f"unknown field {', '.join(sorted(repr(u) for u in unknown))}")
+    only_fields(body, {"variables", "version", "versionTag"})
     variables = field(body, "variables", dict, default={})
     version = field(body, "version", int)
     version_tag = field(body, "versionTag", str)

@@ -10,7 +10,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from engine import Channel, InstanceView
-from hub.api.common import ApiError, field, hub, int_param, json_body, page_params, paged, path_int, require
+from hub.api.common import (
+    ApiError,
+    field,
+    hub,
+    int_param,
+    json_body,
+    only_fields,
+    page_params,
+    paged,
+    path_int,
+    require,
+)
 from protocols.actors import actor_of
 from protocols.instances import follow, outcome
 
@@ -46,9 +57,7 @@ async def start(request: Request) -> Response:
     wait = float(field(body, "awaitCompletion", (int, float), default=0))
     if not 0 <= wait <= MAX_AWAIT_S:
         raise ApiError(400, f"'awaitCompletion' must be between 0 and {MAX_AWAIT_S:g} seconds")
-    unknown = set(body) - {"processId", "variables", "version", "awaitCompletion"}
-    if unknown:
-        raise ApiError(400, f"unknown field {', '.join(sorted(repr(u) for u in unknown))}")
+    only_fields(body, {"processId", "variables", "version", "awaitCompletion"})
     engine = hub(request).engine
     view = await asyncio.to_thread(engine.start, process_id, variables, version=version, owner=principal.name,
                                    by=actor_of(principal, Channel.REST))

@@ -19,7 +19,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from engine import TASK_SORTS, Actor, Channel, Engine, TaskView
-from hub.api.common import ApiError, field, hub, int_param, json_body, page_params, paged, path_int, require
+from hub.api.common import (
+    ApiError,
+    field,
+    hub,
+    int_param,
+    json_body,
+    only_fields,
+    page_params,
+    paged,
+    path_int,
+    require,
+)
 from protocols.actors import actor_of
 from protocols.task_access import TaskRefused, check_assign, check_complete, is_admin, may_complete
 from registry import Principal
@@ -138,20 +149,17 @@ async def task_variables(request: Request) -> Response:
     key = path_int(request, "key")
     body = await json_body(request)
     values = field(body, "variables", dict, required=True)
-    unknown = set(body) - {"variables"}
-    if unknown:
-        raise ApiError(400, f"unknown field(s) {', '.join(sorted(unknown))}: the body is {{\"variables\": {{...}}}}")
+    only_fields(body, {"variables"})
     engine = hub(request).engine
     await asyncio.to_thread(set_variables_now, engine, who, key, values)
     view = await asyncio.to_thread(engine.user_task, key)
     return JSONResponse(view.to_json(), status_code=202 if view.held("updating") else 200)
 
 
-def set_variables_now(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> TaskView:
-    """Set the task's own variables as ``who`` may (whoever may complete it); the task as it was before."""
-    task, by = _as_completer(engine, who, key)
+def set_variables_now(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> None:
+    """Set the task's own variables as ``who`` may (whoever may complete it)."""
+    _, by = _as_completer(engine, who, key)
     engine.set_user_task_variables(key, values, by=by)
-    return task
 
 
 def _as_completer(engine: Engine, who: Principal, key: int) -> tuple[TaskView, Actor]:
