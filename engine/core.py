@@ -88,6 +88,9 @@ class EngineCore:
         # Called after every commit of this process (from the committing thread): lets a caller that waits
         # for an instance re-read it at once instead of polling. Commits of other processes are not seen.
         self.commit_listeners: set[Callable[[], None]] = set()
+        # Called after a commit of this process that armed timers, with the earliest one's due time (epoch ms):
+        # a worker loop looks for due timers then, instead of after every job it ran.
+        self.timer_listeners: set[Callable[[int], None]] = set()
         self._processes: dict[int, Process] = {}
         self._lock = threading.Lock()
         self._queue: list[_Queued] = []  # commands waiting for the leader of ``grouped``
@@ -237,6 +240,12 @@ class EngineCore:
         local.stage(job)
         self._stagers().add(local)
 
+    def arm_timer(self, due_at: int) -> None:
+        """A timer due at ``due_at`` is written in this thread's transaction: its listeners hear of it at the commit."""
+        armed: int | None = getattr(self._thread, "armed", None)
+        if armed is None or due_at < armed:
+            self._thread.armed = due_at
+
     def _stagers(self) -> set[LocalJobs]:
         """The queues this thread's transaction staged jobs for: the ones to publish to at its commit, whatever
         ``local_jobs`` says by then (a worker loop starts or stops on another thread meanwhile)."""
@@ -253,6 +262,7 @@ class EngineCore:
         for queue in stagers:
             queue.discard_staged()
         stagers.clear()
+        self._thread.armed = None
 
     def _publish_staged(self) -> None:
         """After a commit: the jobs it locked for a worker loop of this process go to that loop's queue."""
@@ -260,6 +270,11 @@ class EngineCore:
         for queue in tuple(stagers):
             queue.publish_staged()
         stagers.clear()
+        armed: int | None = getattr(self._thread, "armed", None)
+        if armed is not None:  # a timer in a savepoint that rolled back is heard of too: a look for nothing
+            self._thread.armed = None
+            for listener in tuple(self.timer_listeners):
+                listener(armed)
 
     def _staged(self) -> list[tuple[ActivatedJob, LocalJobs]]:
         """The jobs this thread's transaction staged so far, each with the queue it is for (in order)."""

@@ -135,6 +135,11 @@ class Engine(Generic[StoreT]):
         """Called after every commit of this process, from the committing thread."""
         return self._k.commit_listeners
 
+    @property
+    def timer_listeners(self) -> set[Callable[[int], None]]:
+        """Called after a commit of this process that armed timers, with the earliest due time (epoch ms)."""
+        return self._k.timer_listeners
+
     # --- deployment ---------------------------------------------------------------------------------
 
     def deploy(

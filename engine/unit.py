@@ -46,6 +46,7 @@ class UnitContext(Protocol):
 
     def process(self, tx: StoreTx, definition_key: int) -> Process: ...
     def stage(self, job: ActivatedJob, local: LocalJobs) -> None: ...
+    def arm_timer(self, due_at: int) -> None: ...
 
 
 @dataclass(slots=True)
@@ -229,11 +230,12 @@ class UnitOfWork:
         elif isinstance(effect, m.NotifyChild):
             self.send(effect.instance, effect.command, tolerant=True)
         elif isinstance(effect, m.CreateTimer):
+            due_at = to_millis(parse_date(effect.due))
             tx.timers.insert(TimerRow(
                 key=effect.key, instance_key=state.key, element_instance=effect.owner,
                 definition_key=state.definition_key, process_id=state.process_id, element_id=effect.element_id,
-                due_at=to_millis(parse_date(effect.due)), remaining=effect.remaining, interval=effect.interval,
-                cron=effect.cron, created_at=at))
+                due_at=due_at, remaining=effect.remaining, interval=effect.interval, cron=effect.cron, created_at=at))
+            self.engine.arm_timer(due_at)
         elif isinstance(effect, m.CancelTimer):
             tx.timers.delete(effect.key)
         elif isinstance(effect, m.OpenSubscription):
@@ -328,6 +330,7 @@ class UnitOfWork:
                     key=key, instance_key=None, element_instance=None, definition_key=definition_key,
                     process_id=process.id, element_id=start.id, due_at=to_millis(plan.due),
                     remaining=plan.remaining, interval=plan.interval, cron=plan.cron, created_at=self.at))
+                self.engine.arm_timer(to_millis(plan.due))
             elif definition.kind in (EventDefinitionKind.MESSAGE, EventDefinitionKind.SIGNAL):
                 self.tx.messages.subscribe(SubscriptionRow(
                     key=key, kind=definition.kind.value, name=definition.ref or "", correlation_key=None,

@@ -66,6 +66,12 @@ class LocalJobs:
             pending.clear()
             self.wake()
 
+    def hold(self, jobs: list[ActivatedJob]) -> None:
+        """Queue jobs the loop claimed itself beyond its free slots (committed already)."""
+        if jobs:
+            with self._lock:
+                self._queue.extend(jobs)
+
     def take(self, limit: int) -> list[ActivatedJob]:
         with self._lock:
             taken: list[ActivatedJob] = []

@@ -182,13 +182,21 @@ class WorkerLoop:
             threads=ThreadPoolExecutor(threads, thread_name_prefix="job"),
             is_async={t: self.registry.is_async(t) for t in types},
         )
+        def armed(due_at: int) -> None:  # from the committing thread: a timer written in this process
+            if due_at < self._next_timer_check:
+                self._next_timer_check = due_at
+                if due_at < self._now() + self._poll_ms:
+                    waker()
+
         with self._lock:
             self._waker = waker
             self._running = run.running
         previous, self.engine.local_jobs = self.engine.local_jobs, local if types else None
+        self.engine.timer_listeners.add(armed)
         try:
             await self._cycle(run, until_idle)
         finally:
+            self.engine.timer_listeners.discard(armed)
             with self._lock:
                 self._waker = None
             self.engine.local_jobs = previous
@@ -230,14 +238,15 @@ class WorkerLoop:
                     jobs = local.take(free)
                     if jobs:
                         crashpoint("after_job_claim")
-                    elif types:
-                        jobs = await self._sql(run, self._claim, types, free)
+                    elif types:  # a round ahead: the jobs beyond the free slots wait in the queue, leases extended
+                        jobs = await self._sql(run, self._claim, types, free + self.settings.concurrency)
+                        jobs, ahead = jobs[:free], jobs[free:]
+                        local.hold(ahead)
                 if jobs:
                     for job in jobs:
                         task = asyncio.create_task(self._call(run, job), name=f"job-{job.key}")
                         running[task] = job
                         task.add_done_callback(lambda _: run.wake.set())
-                    self._next_timer_check = 0  # the steps just run may have armed timers that are due now
                     await asyncio.sleep(0)  # the handlers start; one that returns at once is reported next turn
                     continue
                 if fired or any(task.done() for task in running):

@@ -120,3 +120,42 @@ def test_a_job_that_asks_a_person_waits_on_a_user_task_and_runs_again_with_the_a
         assert types.count("job_parked") == 1 and types.count("job_created") == 2
     finally:
         engine.close()
+
+
+TIMER_THEN_JOB = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="x">
+  <bpmn:process id="timer_then_job" isExecutable="true">
+    <bpmn:startEvent id="s" />
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>
+      <bpmn:timeDuration>PT0.2S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="after-timer" />
+    </bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:endEvent id="e" />
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait" />
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="t" />
+    <bpmn:sequenceFlow id="f3" sourceRef="t" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_timer_armed_by_another_thread_wakes_an_idle_loop_before_its_next_poll(tmp_path: Any) -> None:
+    """The loop polls for timers other processes arm; one armed in this process tells it when it is due."""
+    engine = Engine.open(f"sqlite:///{tmp_path / 'loop.db'}", synchronous="NORMAL")
+    registry = WorkerRegistry()
+    registry.register("after-timer", lambda job: {"fired": True})
+    engine.deploy([("timer_then_job.bpmn", TIMER_THEN_JOB)])
+    # it would look again at its next poll or heartbeat: a minute and 40 s away
+    loop = WorkerLoop(engine, registry, settings=WorkerSettings(poll_interval_s=60, lease_ms=120_000))
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    try:
+        time.sleep(0.3)  # the loop has looked for timers (none) and sleeps
+        view = engine.start("timer_then_job")  # from this thread, as a REST caller's start would be
+        _wait(lambda: engine.instance(view.key).state == "completed", timeout_s=30)
+        assert engine.instance(view.key).variables == {"fired": True}
+        assert loop.fired == 1
+    finally:
+        loop.stop()
+        thread.join(timeout=30)
+        engine.close()
