@@ -85,15 +85,16 @@ async def _callers_task(engine: Engine, principal: Principal, view: InstanceView
 
 
 async def input_required(engine: Engine, principal: Principal, view: InstanceView,
-                         asked: int) -> InputRequiredResult | None:
+                         asked: int, tool: str) -> InputRequiredResult | None:
     """The question for the caller's open task of ``view`` as an ``InputRequiredResult`` (``asked``: questions
-    this call has asked so far), or None when no task waits for the caller."""
+    this call of ``tool`` has asked so far), or None when no task waits for the caller."""
     task = await _callers_task(engine, principal, view)
     if task is None:
         return None
     message, schema = await in_thread(lambda: _question(engine, view, task.element_id, task.name))
     question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
-    state = json.dumps({"v": 1, "instance": view.key, "task": task.key, "asked": asked + 1}, separators=(",", ":"))
+    state = json.dumps({"v": 2, "tool": tool, "instance": view.key, "task": task.key, "asked": asked + 1},
+                       separators=(",", ":"))
     return InputRequiredResult(input_requests={task.element_id: question}, request_state=state)
 
 
@@ -101,8 +102,12 @@ async def resume(engine: Engine, principal: Principal, params: CallToolRequestPa
     """A call that comes back with the answer to ``input_required``'s question: the answer taken (an ``accept``
     completes the task, as the caller), the instance as it is now and how many questions may still be asked
     (none after an answer that completed nothing: the caller declined, and is not asked again in this call).
-    MCPError (invalid params) for a state that is not ours, or an instance or task it may not name."""
-    state = _state(params.request_state)
+    MCPError (invalid params) for a state that is not ours, given for another tool, or an instance or task it
+    may not name."""
+    tool, state = _state(params.request_state)
+    if tool != params.name:  # another tool's call would answer with the wrong process's result under this name
+        raise MCPError(INVALID_PARAMS, f"the requestState was given for a call of '{tool}', not '{params.name}': "
+                                       "call this tool afresh")
     instance, task_key, asked = state["instance"], state["task"], state["asked"]
     try:
         view = await in_thread(lambda: engine.instance(instance))
@@ -124,16 +129,17 @@ async def resume(engine: Engine, principal: Principal, params: CallToolRequestPa
     return view, MAX_ROUNDS
 
 
-def _state(raw: str | None) -> dict[str, int]:
+def _state(raw: str | None) -> tuple[str, dict[str, int]]:
+    """The tool a ``requestState`` was given for, and its instance, task and questions asked."""
     try:
         found = strict_json.loads(raw or "")
     except ValueError:
         found = None
     names = ("instance", "task", "asked")
-    if not isinstance(found, dict) or found.get("v") != 1 or not all(
+    if not isinstance(found, dict) or found.get("v") != 2 or not isinstance(found.get("tool"), str) or not all(
             isinstance(found.get(k), int) and not isinstance(found.get(k), bool) for k in names):
         raise MCPError(INVALID_PARAMS, "the requestState is not one this hub gave: call the tool afresh")
-    return {k: int(found[k]) for k in names}
+    return found["tool"], {k: int(found[k]) for k in names}
 
 
 def _question(engine: Engine, view: InstanceView, element_id: str, name: str) -> tuple[str, dict[str, Any]]:

@@ -182,7 +182,7 @@ class ProcessTools:
                                 until_outside=True)
         await feed.flush()
         if view.state == "active" and rounds < MAX_ROUNDS and can_elicit_in_result(ctx):
-            question = await input_required(self.engine, principal, view, rounds)
+            question = await input_required(self.engine, principal, view, rounds, name)
             if question is not None:  # asked in the result; the client calls again with the answer
                 return question
         return await self.result(view)

@@ -227,12 +227,13 @@ async def test_a_request_state_the_hub_did_not_give_or_for_another_caller_s_inst
         waiting = await client.call_tool("confirm", {})  # no elicitation capability: the task waits
     instance = (waiting.meta or {})["agenthub/instance"]
     [task] = hub.engine.user_tasks(instance=instance)
-    forged = json.dumps({"v": 1, "instance": instance, "task": task.key, "asked": 0})
-    for token, state, said in (("agent", "not json", "not one this hub gave"),
-                               ("admin", forged, "did not start")):
+    forged = json.dumps({"v": 2, "tool": "confirm", "instance": instance, "task": task.key, "asked": 0})
+    for token, tool, state, said in (("agent", "confirm", "not json", "not one this hub gave"),
+                                     ("admin", "confirm", forged, "did not start"),
+                                     ("agent", "echo", forged, "given for a call of 'confirm', not 'echo'")):
         async with hub.client(token, mode="2026-07-28") as client:
             with pytest.raises(MCPError) as refused:
-                await client.session.call_tool("confirm", {}, request_state=state)
+                await client.session.call_tool(tool, {}, request_state=state)
         assert refused.value.error.code == INVALID_PARAMS and said in refused.value.error.message
     assert hub.engine.user_task(task.key).state == "created"  # nothing was completed
 
