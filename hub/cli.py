@@ -336,6 +336,33 @@ def complete(
     typer.echo(f"completed user task {task_id}" + (f" as {done.completed_by}" if done.override else ""))
 
 
+@app.command(name="task-variables")
+def task_variables(
+    task_id: Annotated[int, typer.Argument(help="User task id.")], vars: Vars = None, as_user: As = None,
+    db: Db = None,
+) -> None:
+    """Set variables in an open user task's own scope (a draft kept with the task), as whoever may complete it;
+    its updating listeners run first and may deny them."""
+    values = parse_vars(vars)
+    if not values:
+        fail("give the variables to set with --vars '{\"name\": value}'")
+    who = acting(db, as_user)
+    engine = open_engine(db)
+    task = engine_call(engine.user_task, task_id)
+    try:
+        done = check_complete(who, task)
+    except TaskRefused as exc:
+        fail(str(exc))
+    by = actor_of(who, Channel.CLI, override=done.override, operator=operator().name if as_user else None)
+    engine_call(engine.set_user_task_variables, task_id, values, by=by)
+    names = ", ".join(sorted(values))
+    if engine_call(engine.user_task, task_id).held("updating"):
+        typer.echo(f"user task {task_id}: {names} wait for its updating listeners (a worker runs them; one may "
+                   "deny them)")
+        return
+    typer.echo(f"set {names} on user task {task_id}")
+
+
 @app.command()
 def incidents(as_json: AsJson = False, db: Db = None) -> None:
     """List open incidents."""

@@ -126,6 +126,26 @@ def test_a_failing_job_becomes_an_incident_that_retry_resolves(cli: Cli, tmp_pat
     assert cli.json("incidents") == []
 
 
+def test_task_variables_keep_a_draft_in_the_task_s_own_scope_as_whoever_may_complete_it(cli: Cli) -> None:
+    cli("deploy", str(DATA / "cli" / "approval.bpmn"))
+    started = cli.json("start", "approval", "--vars", '{"amount": 42}')
+    task = cli.json("tasks")[0]
+    said = cli("task-variables", str(task["id"]), "--vars", '{"draft": "receipt checked"}')
+    assert said.stdout.strip() == f"set draft on user task {task['id']}"
+    cli("user", "add", "gus", "--groups", "sales")
+    refused = cli("task-variables", str(task["id"]), "--vars", '{"draft": "mine now"}', "--as", "gus", ok=False)
+    assert refused.returncode == 2 and "finance" in refused.stderr
+    cli("user", "add", "fay", "--groups", "finance")
+    cli("task-variables", str(task["id"]), "--vars", '{"note": "fine"}', "--as", "fay")
+    journal = cli.json("journal", str(started["instance"]))
+    sets = [e for e in journal if e["type"] == "variables_set"]
+    assert [(e["data"]["variables"], e["data"]["local"]) for e in sets] == [(["draft"], True), (["note"], True)]
+    assert "fay" in json.dumps(sets[1]) and "gus" not in json.dumps(journal)
+    assert "draft" not in cli.json("instance", str(started["instance"]))["variables"]  # the task's, not the process's
+    empty = cli("task-variables", str(task["id"]), ok=False)
+    assert empty.returncode == 2 and "--vars" in empty.stderr
+
+
 def test_completing_a_task_twice_is_refused(cli: Cli) -> None:
     cli("deploy", str(DATA / "cli" / "approval.bpmn"))
     cli.json("start", "approval")
