@@ -501,6 +501,11 @@ class Engine(Generic[StoreT]):
     def instance(self, key: int) -> InstanceView:
         return self._queries.instance(key)
 
+    def element_owner(self, key: int) -> tuple[int, int | None]:
+        """The active instance element instance ``key`` belongs to, and its scope for ``set_variables`` (None when
+        ``key`` is the instance's own key); NotFound otherwise. It reads the active instances' state, newest first."""
+        return self._queries.element_owner(key)
+
     def instances(self, *, state: str | None = None, process_id: str | None = None, limit: int = 100,
                   after: int | None = None) -> list[InstanceView]:
         return self._queries.instances(state=state, process_id=process_id, limit=limit, after=after)

@@ -164,6 +164,18 @@ class Queries:
                 raise NotFound(f"process instance {key} does not exist")
             return instance_view(tx, loaded[0])
 
+    def element_owner(self, key: int) -> tuple[int, int | None]:
+        """The instance that element instance ``key`` belongs to, and the scope that names it (None: ``key`` is
+        the instance's own key, its process scope, as Camunda's APIs take it). NotFound unless it is active."""
+        with self.store.reader() as tx:
+            if tx.instances.load(key, lock=False) is not None:
+                return key, None
+            for candidate in tx.instances.holding(key):  # newest first: an element is most often a recent one's
+                loaded = tx.instances.load(candidate, lock=False)
+                if loaded is not None and key in loaded[0].elements:
+                    return candidate, key
+        raise NotFound(f"element instance {key} is not active in any process instance")
+
     def instances(
         self, *, state: str | None = None, process_id: str | None = None, limit: int = 100, after: int | None = None
     ) -> list[InstanceView]:

@@ -23,3 +23,8 @@ def free_text(value: str) -> str:
     """
     return value.replace("\x00", "\ufffd")
 
+
+
+def element_needle(key: int) -> str:
+    """How an instance's state text (``dumps``) begins element instance ``key``: ``{"key":KEY,"element":``."""
+    return dumps({"key": key, "element": ""})[:-2]

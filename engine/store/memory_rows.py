@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
-from engine.store.columns import dumps, free_text
+from engine.store.columns import dumps, element_needle, free_text
 from engine.store.event_log import LogFilter, LoggedInstanceRow, journal_of_memory, log_instances_memory
 from engine.store.exceptions import ConcurrentUpdate, TaskMissing, TaskNotOpen
 from engine.store.instance_search import (
@@ -169,6 +169,11 @@ class MemoryInstances:
 
     def journal_of(self, keys: Sequence[int], *, after: tuple[int, int] | None, limit: int) -> Sequence[JournalRow]:
         return journal_of_memory(self._t.journal.values(), keys, after=after, limit=limit)
+
+    def holding(self, element_instance: int) -> Sequence[int]:
+        needle = element_needle(element_instance)
+        return sorted((r.key for r in self._t.instances.values()
+                       if r.status == "active" and needle in r.state), reverse=True)
 
     def has_active_started_by(self, process_id: str, start_key: str) -> bool:
         return any(

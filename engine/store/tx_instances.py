@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 
 from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
-from engine.store.columns import dumps
+from engine.store.columns import dumps, element_needle
 from engine.store.event_log import LogFilter, LoggedInstanceRow, journal_of_sql, log_instances_sql
 from engine.store.exceptions import ConcurrentUpdate
 from engine.store.instance_search import (
@@ -140,6 +140,13 @@ class SqlInstances:
 
     def journal_of(self, keys: Sequence[int], *, after: tuple[int, int] | None, limit: int) -> Sequence[Any]:
         return journal_of_sql(self._s.conn, keys, after=after, limit=limit)
+
+    def holding(self, element_instance: int) -> Sequence[int]:
+        rows = self._s.run(
+            "SELECT key FROM instances WHERE status = 'active' AND state LIKE :needle ORDER BY key DESC",
+            {"needle": f"%{element_needle(element_instance)}%"},
+        ).all()
+        return [int(r.key) for r in rows]
 
     def has_active_started_by(self, process_id: str, start_key: str) -> bool:
         row = self._s.run(

@@ -28,6 +28,7 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("POST", "/v2/process-instances", instances.create),
     ("POST", "/v2/process-instances/search", instances.search),
     ("POST", "/v2/process-instances/{processInstanceKey}/cancellation", instances.cancel),
+    ("PUT", "/v2/element-instances/{elementInstanceKey}/variables", instances.set_variables),
     ("POST", "/v2/jobs/activation", jobs.activate),
     ("POST", "/v2/jobs/{jobKey}/completion", jobs.complete),
     ("POST", "/v2/jobs/{jobKey}/failure", jobs.fail),

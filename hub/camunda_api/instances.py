@@ -17,9 +17,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from engine import Channel, Engine, InstanceView, NotFound
+from engine import Channel, Engine, InstanceView, NotFound, TaskView
 from hub.api.common import ApiError, field, hub, json_body, require
 from hub.camunda_api.filters import equals, filter_of, key_filter
+from hub.camunda_api.tasks import after_listeners
 from hub.camunda_api.wire import (
     TENANT,
     Definitions,
@@ -34,7 +35,7 @@ from hub.camunda_api.wire import (
 from protocols.actors import actor_of
 from protocols.instances import follow
 
-__all__ = ["cancel", "create", "instance_json", "search"]
+__all__ = ["cancel", "create", "instance_json", "search", "set_variables"]
 
 DEFAULT_AWAIT_MS = 10_000
 MAX_AWAIT_MS = 300_000
@@ -128,6 +129,42 @@ async def cancel(request: Request) -> Response:
     instance = path_key(request, "processInstanceKey")
     await asyncio.to_thread(hub(request).engine.cancel, instance, by=actor_of(who, Channel.REST))
     return Response(status_code=204)
+
+
+async def set_variables(request: Request) -> Response:
+    """``PUT /v2/element-instances/{elementInstanceKey}/variables`` ``{"variables", "local", "operationReference"}``:
+    the key of a process instance (its own scope) or of one of its active element instances. ``local``: only
+    in that scope; else each variable where it is already defined, up the scopes, or at the process. On a user
+    task's element its updating listeners run first (``"local": true``), as in Camunda 8.8."""
+    who = require(request, "start")
+    element = path_key(request, "elementInstanceKey")
+    body = await json_body(request)
+    values = field(body, "variables", dict, required=True)
+    local = field(body, "local", bool, default=False)
+    field(body, "operationReference", int)  # Camunda's tag for its batch operations: accepted, not kept
+    engine = hub(request).engine
+    by = actor_of(who, Channel.REST)
+    instance, scope = await asyncio.to_thread(engine.element_owner, element)
+    task = None if scope is None else await asyncio.to_thread(_open_task_at, engine, instance, scope)
+
+    def apply() -> None:
+        engine.set_variables(instance, values, scope=scope, local=local, by=by)
+
+    if task is None:
+        await asyncio.to_thread(apply)
+        return Response(status_code=204)
+
+    def change() -> TaskView:  # a user task's: answered once its updating listeners let the variables through
+        before = engine.user_task(task)
+        apply()
+        return before
+
+    return await after_listeners(engine, task, "updating", "UPDATE", change)
+
+
+def _open_task_at(engine: Engine, instance: int, element: int) -> int | None:
+    """The open user task whose element instance is ``element``, if any."""
+    return next((t.key for t in engine.user_tasks(instance=instance) if t.element_instance == element), None)
 
 
 async def search(request: Request) -> Response:

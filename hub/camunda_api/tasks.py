@@ -33,7 +33,7 @@ from protocols.actors import actor_of
 from protocols.commits import commit_signal
 from protocols.task_access import TaskRefused, check_complete, is_admin, may_complete
 
-__all__ = ["assign", "complete", "search", "unassign", "update"]
+__all__ = ["after_listeners", "assign", "complete", "search", "unassign", "update"]
 
 _LISTENERS_S = 15.0  # how long a held change is awaited: Camunda's gateway waits as long for a command's result
 _POLL_S = 0.5  # listener jobs completed by another hub process are seen by reading again
@@ -157,7 +157,7 @@ async def assign(request: Request) -> Response:
             raise ApiError(409, f"user task {task} is assigned to '{current}' and 'allowOverride' is false")
         return assign_now(engine, who, task, assignee)
 
-    return await _change(engine, task, "assigning", "ASSIGN", change)
+    return await after_listeners(engine, task, "assigning", "ASSIGN", change)
 
 
 async def update(request: Request) -> Response:
@@ -167,14 +167,14 @@ async def update(request: Request) -> Response:
     body = await json_body(request, optional=True)
     changes = field(body, "changeset", dict, default={})
     engine: Engine = hub(request).engine
-    return await _change(engine, task, "updating", "UPDATE", lambda: update_now(engine, who, task, changes))
+    return await after_listeners(engine, task, "updating", "UPDATE", lambda: update_now(engine, who, task, changes))
 
 
 async def unassign(request: Request) -> Response:
     who = require(request, "tasks")
     task = path_key(request, "userTaskKey")
     engine: Engine = hub(request).engine
-    return await _change(engine, task, "assigning", "ASSIGN", lambda: assign_now(engine, who, task, None))
+    return await after_listeners(engine, task, "assigning", "ASSIGN", lambda: assign_now(engine, who, task, None))
 
 
 async def complete(request: Request) -> Response:
@@ -194,10 +194,10 @@ async def complete(request: Request) -> Response:
         engine.complete_user_task(task, values, by=actor_of(who, Channel.REST, override=done.override))
         return view
 
-    return await _change(engine, task, "completing", "COMPLETE", change)
+    return await after_listeners(engine, task, "completing", "COMPLETE", change)
 
 
-async def _change(
+async def after_listeners(
     engine: Engine, task: int, transition: str, command: str, change: Callable[[], TaskView]
 ) -> Response:
     """``change()`` on a worker thread (it gives the task as it was before), then 204 once the task's

@@ -32,6 +32,7 @@ from camunda_orchestration_sdk.models import (
     MessagePublicationRequest,
     ProcessCreationById,
     ProcessInstanceSearchQuery,
+    SetVariableRequest,
     UserTaskAssignmentRequest,
     UserTaskCompletionRequest,
     UserTaskSearchQuery,
@@ -220,6 +221,46 @@ def test_the_sync_sdk_works_a_user_task_and_a_message_and_searches(live: LiveHub
         assert [(v.name, json.loads(v.value)) for v in variables.items] == [("approved", True)]
         with pytest.raises(ConflictError):  # it has ended (Camunda: 404); the SDK sends no body without ``data``
             client.cancel_process_instance(process_instance_key=key, data=CancelProcessInstanceRequest())
+
+
+def test_the_sdk_sets_variables_on_an_instance_and_on_one_of_its_elements_locally_or_up_the_scopes(
+    live: LiveHub,
+) -> None:
+    with sdk(live) as client:
+        client.deploy_resources_from_files([DATA / "order.bpmn"])
+        key = client.create_process_instance(
+            data=ProcessCreationById.from_dict({"processDefinitionId": "v2_order", "variables": {"orderId": "E-1",
+                                                                                                 "amount": 5}})
+        ).process_instance_key
+        # the process instance's key names its own scope, as in Camunda
+        client.create_element_instance_variables(
+            element_instance_key=key, data=SetVariableRequest.from_dict({"variables": {"amount": 7, "rush": True}})
+        )
+        activated = client.activate_jobs(
+            data=JobActivationRequest(type_="v2-charge", timeout=30_000, max_jobs_to_activate=10, request_timeout=5_000)
+        )
+        [job] = [j for j in activated.jobs if j.process_instance_key == key]
+        assert (job.variables["amount"], job.variables["rush"]) == (7, True)
+        element = job.element_instance_key
+        client.create_element_instance_variables(  # only in the service task's scope
+            element_instance_key=element,
+            data=SetVariableRequest.from_dict({"variables": {"attempt": 2}, "local": True, "operationReference": 9}),
+        )
+        client.create_element_instance_variables(  # where it is defined already: the process's amount
+            element_instance_key=element, data=SetVariableRequest.from_dict({"variables": {"amount": 9}})
+        )
+    with live.client() as http:
+        variables = http.get(f"/api/v1/process-instances/{key}").json()["variables"]
+        assert (variables["amount"], "attempt" in variables) == (9, False)
+        trail = http.get(f"/api/v1/process-instances/{key}/journal").json()
+        sets = [e["data"] for e in trail["items"] if e["type"] == "variables_set"]
+        assert [(d["variables"], d["local"]) for d in sets] == [(["amount", "rush"], False), (["attempt"], True),
+                                                                (["amount"], False)]
+        missing = http.put("/v2/element-instances/123456789/variables", json={"variables": {"a": 1}})
+        assert (missing.status_code, missing.json()["title"]) == (404, "NOT_FOUND")
+        assert "element instance 123456789 is not active" in missing.json()["detail"]
+        empty = http.put(f"/v2/element-instances/{key}/variables", json={"local": True})
+        assert empty.status_code == 400 and "'variables'" in empty.json()["detail"]
 
 
 def test_a_deploy_shaped_like_camunda_modelers_deploys_bpmn_dmn_and_a_form_together(live: LiveHub) -> None:

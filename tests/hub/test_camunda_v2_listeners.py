@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from camunda_orchestration_sdk import CamundaClient
-from camunda_orchestration_sdk.errors import ConflictError
+from camunda_orchestration_sdk.errors import ConflictError, UnexpectedStatus
 from camunda_orchestration_sdk.models import (
     JobActivationRequest,
     JobCompletionRequest,
     ProcessCreationById,
+    SetVariableRequest,
     UserTaskAssignmentRequest,
     UserTaskCompletionRequest,
     UserTaskSearchQuery,
@@ -132,3 +133,35 @@ def test_an_assignment_answers_after_its_listeners_and_a_task_without_them_at_on
         _work(listener_worker, "notify-reviewer")
         assert assigned() is None
         assert _task(client, instance).assignee == "dan"
+
+
+def test_variables_set_at_a_user_task_s_element_answer_after_its_updating_listeners(live: LiveHub) -> None:
+    """Camunda 8.8: set variables on a user task's element instance is an update its listeners may deny."""
+    with sdk(live) as client, sdk(live) as listener_worker:
+        started = client.create_process_instance(
+            data=ProcessCreationById.from_dict({"processDefinitionId": "assigning",
+                                                "variables": {"firstReviewer": "bob"}}))
+        instance = started.process_instance_key
+        for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
+            _work(listener_worker, job_type)
+        element = _task(client, instance).element_instance_key
+
+        def set_draft(draft: str) -> Callable[[], None]:
+            return lambda: client.create_element_instance_variables(
+                element_instance_key=element,
+                data=SetVariableRequest.from_dict({"variables": {"draft": draft}, "local": True}))
+
+        denied = _in_background(set_draft("v1"))
+        _work(listener_worker, "audit-review-change", {"denied": True, "deniedReason": "the review is frozen"})
+        refused = denied()
+        # Camunda's gateway answers a rejected command 409 INVALID_STATE; the SDK lists no 409 for this endpoint
+        assert isinstance(refused, UnexpectedStatus) and refused.status_code == 409
+        assert "the review is frozen" in json.loads(refused.content)["detail"]
+        allowed = _in_background(set_draft("v2"))
+        _work(listener_worker, "audit-review-change")
+        assert allowed() is None
+        with live.client() as http:
+            trail = http.get(f"/api/v1/process-instances/{instance}/journal").json()["items"]
+        updated = [e["data"]["variables"] for e in trail if e["type"] == "variables_updated"
+                   and "draft" in e["data"]["variables"]]
+        assert updated == [{"draft": "v2"}]  # the denied draft was never written
