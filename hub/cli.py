@@ -43,7 +43,7 @@ from hub.settings import HubSettings, runtime_limits
 from hub.stopping import stop_on_signals
 from hub.tables import printable
 from protocols.actors import actor_of
-from protocols.task_access import TaskRefused, check_assign, check_complete, is_approval, may_complete
+from protocols.task_access import Completion, TaskRefused, check_assign, check_complete, is_approval, may_complete
 from registry import Principal, RegistryError
 
 app = typer.Typer(
@@ -317,6 +317,18 @@ def complete(
 ) -> None:
     """Complete a user task; the instance moves on. Not yours to complete: recorded as your (admin) override."""
     variables = parse_vars(vars)
+    engine, done, by = _completer(db, as_user, task_id)
+    engine_call(engine.complete_user_task, task_id, variables, by=by)
+    after = engine_call(engine.user_task, task_id)
+    if after.state == "created":  # an approval that needs more distinct approvers than it has so far
+        typer.echo(f"approved user task {task_id}: {len(after.details.get('approvedBy') or [])} of "
+                   f"{after.details.get('approvers')} approvals, it waits for the others")
+        return
+    typer.echo(f"completed user task {task_id}" + (f" as {done.completed_by}" if done.override else ""))
+
+
+def _completer(db: str | None, as_user: str | None, task_id: int) -> tuple[Engine, Completion, Actor]:
+    """The engine, and who acts on task ``task_id`` as whoever may complete it (exits saying why not)."""
     who = acting(db, as_user)
     engine = open_engine(db)
     task = engine_call(engine.user_task, task_id)
@@ -327,13 +339,7 @@ def complete(
         fail(f"{exc}{hint}")
     # With --as the approver is that user (four eyes and distinct approvers count them), through the CLI.
     by = actor_of(who, Channel.CLI, override=done.override, operator=operator().name if as_user else None)
-    engine_call(engine.complete_user_task, task_id, variables, by=by)
-    after = engine_call(engine.user_task, task_id)
-    if after.state == "created":  # an approval that needs more distinct approvers than it has so far
-        typer.echo(f"approved user task {task_id}: {len(after.details.get('approvedBy') or [])} of "
-                   f"{after.details.get('approvers')} approvals, it waits for the others")
-        return
-    typer.echo(f"completed user task {task_id}" + (f" as {done.completed_by}" if done.override else ""))
+    return engine, done, by
 
 
 @app.command(name="task-variables")
@@ -346,14 +352,7 @@ def task_variables(
     values = parse_vars(vars)
     if not values:
         fail("give the variables to set with --vars '{\"name\": value}'")
-    who = acting(db, as_user)
-    engine = open_engine(db)
-    task = engine_call(engine.user_task, task_id)
-    try:
-        done = check_complete(who, task)
-    except TaskRefused as exc:
-        fail(str(exc))
-    by = actor_of(who, Channel.CLI, override=done.override, operator=operator().name if as_user else None)
+    engine, _, by = _completer(db, as_user, task_id)
     engine_call(engine.set_user_task_variables, task_id, values, by=by)
     names = ", ".join(sorted(values))
     if engine_call(engine.user_task, task_id).held("updating"):
@@ -386,8 +385,14 @@ def cancel(instance_id: Annotated[int, typer.Argument(help="Instance id.")], as_
     """Cancel a process instance, with everything it started."""
     by = cli_actor(db, as_user)
     engine = open_engine(db)
-    engine_call(engine.cancel, instance_id, by=by)
-    typer.echo(f"canceled instance {instance_id}")
+    view = engine_call(engine.cancel, instance_id, by=by)
+    if view.state == "terminated":
+        typer.echo(f"canceled instance {instance_id}")
+        return
+    waits = [e.get("waitingFor") or {} for e in view.active_elements]
+    listeners = sorted({w["jobType"] for w in waits if "jobType" in w})
+    typer.echo(f"canceling instance {instance_id}: it ends once the canceling listeners of its user tasks have run"
+               + (f" (a worker of {', '.join(listeners)})" if listeners else ""))
 
 
 @app.command()

@@ -23,6 +23,7 @@ from engine.runtime.behaviors.listeners import (
     held,
     listener_job,
     listener_job_done,
+    next_or_ended,
     open_listener,
     still_creating,
     task_listener_result,
@@ -51,6 +52,8 @@ def _active(step: Kernel) -> None:
 def _waiting(step: Kernel, key: int, what: str) -> ElementInstance:
     _active(step)
     element = step.state.elements.get(key)
+    if element is not None and element.state == ElementState.TERMINATING:
+        raise _rejected(f"{what} is being canceled: its canceling listeners are running")
     if element is None or element.state != ElementState.ACTIVE:
         raise _rejected(f"{what} is no longer open (element instance {key} is not waiting)")
     return element
@@ -141,8 +144,22 @@ def _listener_done(step: Kernel, element: ElementInstance, command: m.CompleteJo
         step.schedule(Phase.ACTIVATE, element)
     elif event == ListenerEvent.END:
         step.schedule(Phase.COMPLETE, element)
+    elif event == ListenerEvent.CANCELING:
+        _canceling_done(step, element)
     else:
         _task_listener_done(step, element, event, command.result)
+
+
+def _canceling_done(step: Kernel, element: ElementInstance) -> None:
+    """A canceling listener's job completed (it can neither deny nor correct): the next one, else the element ends."""
+    task = element.user_task
+    state = next_or_ended(step, element, ListenerEvent.CANCELING, "canceled")
+    if state is None:
+        return
+    if task is not None:
+        step.effect(m.UpdateUserTask(task, {"listener": state}))
+        step.effect(m.CancelUserTask(task))
+    step.terminated(element)
 
 
 def _process_listener_done(step: Kernel, root: ElementInstance, event: ListenerEvent) -> None:
@@ -300,9 +317,14 @@ def _child_finished(command: m.ChildFinished, step: Kernel) -> None:
 def _cancel(command: m.CancelInstance, step: Kernel) -> None:
     _active(step)
     root = step.state.elements[step.state.root]
-    step.terminate(root)
+    canceled = {"reason": command.reason, **_by(command.by)}
+    if root.state == ElementState.TERMINATING:
+        return  # canceled already: its user tasks' canceling listeners are running
+    if not step.terminate(root, listeners=True):  # the instance ends once they have run (``Kernel.terminated``)
+        root.pending = {"after": {"canceled": canceled}}
+        return
     step.state.status = InstanceStatus.TERMINATED
-    step.record(_E.INSTANCE_TERMINATED, None, reason=command.reason, **_by(command.by))
+    step.record(_E.INSTANCE_TERMINATED, None, **canceled)
 
 
 @_handles(m.ResolveIncident)

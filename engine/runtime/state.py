@@ -20,6 +20,7 @@ class ElementState(StrEnum):
     ACTIVATING = "activating"  # input mappings and entry work not done yet (or failed: incident)
     ACTIVE = "active"  # waiting: job, user task, child instance, inner elements
     COMPLETING = "completing"  # output mappings and leaving not done yet (or failed: incident)
+    TERMINATING = "terminating"  # terminated, ending once a user task's canceling listeners inside it have run
 
 
 class Phase(StrEnum):

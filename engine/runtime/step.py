@@ -358,23 +358,83 @@ class Step:
 
     # --- termination -------------------------------------------------------------------------
 
-    def terminate(self, element: ElementInstance) -> None:
-        """Terminate an element instance and everything inside it, withdrawing its jobs, tasks and children."""
+    def terminate(self, element: ElementInstance, *, listeners: bool = False) -> bool:
+        """Terminate an element instance and everything inside it, withdrawing its jobs, tasks and children.
+
+        With ``listeners`` (a canceled instance, an interrupting catch event: Camunda's two triggers), a user
+        task with canceling listeners inside it runs them first: its element, and each one around it, stays
+        ``TERMINATING`` until they have run (``terminated`` ends them then), and this returns False.
+        """
+        if element.state == ElementState.TERMINATING:
+            return False  # terminated already: its canceling listeners are running
+        done = True
         for child in self.state.children_of(element.key):
-            self.terminate(child)
+            done = self.terminate(child, listeners=listeners) and done
         if element.job is not None:
             self.effect(m.CancelJob(element.job))
-        if element.user_task is not None:
-            self.effect(m.CancelUserTask(element.user_task))
+            element.job = None
         if element.child_instance is not None:
             self.effect(m.CancelChild(element.child_instance))
         if element.incident is not None:
             self.state.incidents.pop(element.incident, None)
             self.effect(m.ResolveIncidentRow(element.incident))
+            element.incident = None
         element.joins.clear()
+        task = element.user_task
+        if task is not None:
+            if listeners and self._cancel_listened(element, task):
+                done = False  # the task is canceled when they have run (Camunda: CANCELING until then)
+            else:
+                self.effect(m.CancelUserTask(task))
+        if not done:
+            if element.waits:
+                close_waits(self, element)
+            element.state = ElementState.TERMINATING
+            return False
         self.remove(element)
         if element.key != self.state.root:
             self.record(_E.ELEMENT_TERMINATED, element)
+        return True
+
+    def _cancel_listened(self, element: ElementInstance, task: int) -> bool:
+        """Open the first canceling listener of a canceled task's element; False when it has none (or none ran)."""
+        node = self.process.nodes.get(element.element_id)
+        if node is None or not node.listeners_of(ListenerEvent.CANCELING):
+            return False
+        element.pending, element.listener = None, None  # a held assignment, update or completion dies with it
+        try:
+            if not open_listener(self, element, node, ListenerEvent.CANCELING):
+                return False
+        except ExpressionFailure as exc:  # the task is canceled regardless: the trail and the task say what failed
+            self.effect(m.UpdateUserTask(task, {"listener": {"state": "canceled", "failed": str(exc)}}))
+            return False
+        self.record(_E.USER_TASK_CANCELING, element, task=task)
+        self.effect(m.UpdateUserTask(task, {"listener": {"state": "canceling"}}))
+        return True
+
+    def terminated(self, element: ElementInstance) -> None:
+        """A ``TERMINATING`` element has nothing left running: it ends, then what its termination held goes on (a
+        boundary event's flow, the instance's cancellation), and so does its scope if that was terminating too."""
+        after = (element.pending or {}).get("after") or {}
+        self.remove(element)
+        if element.key == self.state.root:
+            self.state.status = InstanceStatus.TERMINATED
+            self.record(_E.INSTANCE_TERMINATED, None, **after.get("canceled", {}))
+            return
+        self.record(_E.ELEMENT_TERMINATED, element)
+        parent = self.state.elements.get(element.parent) if element.parent is not None else None
+        if parent is None:
+            return
+        if "boundary" in after:
+            boundary = after["boundary"]
+            event = self.create_element(boundary["event"], parent.key, state=ElementState.ACTIVE)
+            self.record(_E.ELEMENT_ACTIVATED, event)
+            self.schedule(Phase.COMPLETE, event, boundary.get("variables") or {})
+        elif parent.state == ElementState.TERMINATING:
+            if not self.state.children_of(parent.key):
+                self.terminated(parent)
+        else:
+            self.settle(parent.key)
 
     def complete_instance(self) -> None:
         root = self.state.elements[self.state.root]

@@ -185,19 +185,6 @@ def _inbound_warning(node: FlowNode) -> str | None:
     return f"{node.kind} is a Camunda inbound connector ('{inbound}'), which is not built in: {instead}"
 
 
-_RUN_TASK_LISTENERS: Final = frozenset(
-    {ListenerEvent.CREATING, ListenerEvent.ASSIGNING, ListenerEvent.UPDATING, ListenerEvent.COMPLETING})
-
-
-def _task_listener_warning(node: FlowNode) -> str | None:
-    skipped = sorted({listener.event.value for listener in node.listeners
-                      if not listener.execution and listener.event not in _RUN_TASK_LISTENERS})
-    if not skipped:
-        return None
-    return (f"{node.kind} has task listeners for {', '.join(skipped)}, which this engine does not run yet (it runs "
-            "creating, assigning, updating and completing listeners): the task goes on without them")
-
-
 def process_warnings(process: Process, resource: str) -> list[Problem]:
     """What ``process`` carries that is accepted but not acted on, one warning per element and cause."""
     if not process.executable:
@@ -205,7 +192,7 @@ def process_warnings(process: Process, resource: str) -> list[Problem]:
     warnings: list[Problem] = []
     for node in process.nodes.values():
         found = [_ad_hoc_warning(node) if isinstance(node, AdHocSubProcess) else None,
-                 _connector_warning(node), _inbound_warning(node), _task_listener_warning(node)]
+                 _connector_warning(node), _inbound_warning(node)]
         warnings.extend(
             Problem(source_name=resource, line=node.line, element_id=node.id, message=message)
             for message in found

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from engine import Channel, Engine, InstanceView, NotFound, TaskView
 from hub.api.common import ApiError, field, hub, json_body, require
 from hub.camunda_api.filters import equals, filter_of, key_filter
-from hub.camunda_api.tasks import after_listeners
+from hub.camunda_api.tasks import after_listeners, wait_out
 from hub.camunda_api.wire import (
     TENANT,
     Definitions,
@@ -125,9 +125,16 @@ def _no_start_instructions(body: dict[str, Any]) -> None:
 
 
 async def cancel(request: Request) -> Response:
+    """204 once the instance is terminated: after its user tasks' canceling listeners, as Camunda answers (504
+    after 15 s; the cancellation goes on)."""
     who = require(request, "start")
     instance = path_key(request, "processInstanceKey")
-    await asyncio.to_thread(hub(request).engine.cancel, instance, by=actor_of(who, Channel.REST))
+    engine = hub(request).engine
+    view = await asyncio.to_thread(engine.cancel, instance, by=actor_of(who, Channel.REST))
+    if view.state != "terminated":
+        await wait_out(engine, lambda: engine.instance(instance).state not in ("terminated", "completed"),
+                       f"the canceling listeners of process instance {instance} have not finished within 15 s; "
+                       "its cancellation waits on them")
     return Response(status_code=204)
 
 

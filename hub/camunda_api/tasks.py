@@ -33,7 +33,7 @@ from protocols.actors import actor_of
 from protocols.commits import commit_signal
 from protocols.task_access import TaskRefused, check_complete, is_admin, may_complete
 
-__all__ = ["after_listeners", "assign", "complete", "search", "unassign", "update"]
+__all__ = ["after_listeners", "assign", "complete", "search", "unassign", "update", "wait_out"]
 
 _LISTENERS_S = 15.0  # how long a held change is awaited: Camunda's gateway waits as long for a command's result
 _POLL_S = 0.5  # listener jobs completed by another hub process are seen by reading again
@@ -197,6 +197,24 @@ async def complete(request: Request) -> Response:
     return await after_listeners(engine, task, "completing", "COMPLETE", change)
 
 
+async def wait_out(engine: Engine, holding: Callable[[], bool], late: str) -> bool:
+    """Wait while ``holding()`` (read on a worker thread after every commit of this process, and every
+    ``_POLL_S`` for other processes') says listeners hold a change; 504 saying ``late`` after ``_LISTENERS_S``,
+    as Camunda's gateway answers. Whether it held at all."""
+    held = False
+    async with commit_signal(engine) as committed:
+        deadline = time.monotonic() + _LISTENERS_S
+        while await asyncio.to_thread(holding):
+            held = True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ApiError(504, late)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), min(left, _POLL_S))
+            committed.clear()
+    return held
+
+
 async def after_listeners(
     engine: Engine, task: int, transition: str, command: str, change: Callable[[], TaskView]
 ) -> Response:
@@ -206,18 +224,15 @@ async def after_listeners(
     409 when one denied it; 504 when they have not finished within ``_LISTENERS_S``.
     """
     before = await asyncio.to_thread(change)
-    held = False
-    async with commit_signal(engine) as committed:
-        deadline = time.monotonic() + _LISTENERS_S
-        while (view := await asyncio.to_thread(engine.user_task, task)).held(transition):
-            held = True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ApiError(504, f"the {transition} listeners of user task {task} have not finished within "
-                                    f"{_LISTENERS_S:g} s; the change waits on them")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(committed.wait(), min(left, _POLL_S))
-            committed.clear()
+    seen: list[TaskView] = []
+
+    def holding() -> bool:
+        seen.append(engine.user_task(task))
+        return seen[-1].held(transition)
+
+    held = await wait_out(engine, holding, f"the {transition} listeners of user task {task} have not finished "
+                                           f"within {_LISTENERS_S:g} s; the change waits on them")
+    view = seen[-1]
     listener = view.details.get("listener")
     # a denial from before this change (the task had no such listeners, or they ran before the first read) is old
     fresh = held or listener != before.details.get("listener")

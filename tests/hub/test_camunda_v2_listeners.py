@@ -19,6 +19,7 @@ import pytest
 from camunda_orchestration_sdk import CamundaClient
 from camunda_orchestration_sdk.errors import ConflictError, UnexpectedStatus
 from camunda_orchestration_sdk.models import (
+    CancelProcessInstanceRequest,
     JobActivationRequest,
     JobCompletionRequest,
     ProcessCreationById,
@@ -73,6 +74,15 @@ def _in_background(call: Callable[[], None]) -> Callable[[], BaseException | Non
     return join
 
 
+def _assigned_review(client: CamundaClient, listener_worker: CamundaClient) -> int:
+    """An ``assigning`` review started for bob, its creating and assigning listeners run: the instance's key."""
+    started = client.create_process_instance(
+        data=ProcessCreationById.from_dict({"processDefinitionId": "assigning", "variables": {"firstReviewer": "bob"}}))
+    for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
+        _work(listener_worker, job_type)
+    return int(started.process_instance_key)
+
+
 def _task(client: CamundaClient, instance: int) -> Any:
     [task] = client.search_user_tasks(
         data=UserTaskSearchQuery.from_dict({"filter": {"processInstanceKey": instance}})
@@ -111,12 +121,7 @@ def test_a_completion_answers_after_the_listeners_a_conflict_with_the_reason_whe
 
 def test_an_assignment_answers_after_its_listeners_and_a_task_without_them_at_once(live: LiveHub) -> None:
     with sdk(live) as client, sdk(live) as listener_worker:
-        started = client.create_process_instance(
-            data=ProcessCreationById.from_dict({"processDefinitionId": "assigning",
-                                                "variables": {"firstReviewer": "bob"}}))
-        instance = started.process_instance_key
-        for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
-            _work(listener_worker, job_type)
+        instance = _assigned_review(client, listener_worker)
         task = _task(client, instance)
         assert task.assignee == "bob"
 
@@ -138,12 +143,7 @@ def test_an_assignment_answers_after_its_listeners_and_a_task_without_them_at_on
 def test_variables_set_at_a_user_task_s_element_answer_after_its_updating_listeners(live: LiveHub) -> None:
     """Camunda 8.8: set variables on a user task's element instance is an update its listeners may deny."""
     with sdk(live) as client, sdk(live) as listener_worker:
-        started = client.create_process_instance(
-            data=ProcessCreationById.from_dict({"processDefinitionId": "assigning",
-                                                "variables": {"firstReviewer": "bob"}}))
-        instance = started.process_instance_key
-        for job_type in ("route-review", "check-reviewer", "notify-reviewer"):
-            _work(listener_worker, job_type)
+        instance = _assigned_review(client, listener_worker)
         element = _task(client, instance).element_instance_key
 
         def set_draft(draft: str) -> Callable[[], None]:
@@ -165,3 +165,25 @@ def test_variables_set_at_a_user_task_s_element_answer_after_its_updating_listen
         updated = [e["data"]["variables"] for e in trail if e["type"] == "variables_updated"
                    and "draft" in e["data"]["variables"]]
         assert updated == [{"draft": "v2"}]  # the denied draft was never written
+
+
+def test_a_cancellation_answers_after_the_canceling_listeners_of_the_instance_s_task(live: LiveHub) -> None:
+    with sdk(live) as client, sdk(live) as listener_worker:
+        instance = _assigned_review(client, listener_worker)
+        canceled = _in_background(lambda: client.cancel_process_instance(
+            process_instance_key=instance, data=CancelProcessInstanceRequest()))
+        activated = listener_worker.activate_jobs(
+            data=JobActivationRequest(type_="withdraw-review", timeout=30_000, max_jobs_to_activate=1,
+                                      request_timeout=20_000))
+        [job] = activated.jobs
+        assert str(job.listener_event_type) == "CANCELING" and str(job.kind) == "TASK_LISTENER"
+        with live.client() as http:  # meanwhile the instance is not over, and says where it is
+            canceling = http.get(f"/api/v1/process-instances/{instance}").json()
+        assert canceling["state"] == "active"
+        assert [(e["elementId"], e["state"]) for e in canceling["activeElements"]] == [("Review", "terminating")]
+        listener_worker.complete_job(job_key=job.job_key, data=JobCompletionRequest.from_dict({"variables": {}}))
+        assert canceled() is None
+        task = _task(client, instance)
+        assert task.state == "CANCELED"
+        with live.client() as http:
+            assert http.get(f"/api/v1/process-instances/{instance}").json()["state"] == "terminated"

@@ -253,3 +253,16 @@ def test_help_lists_every_command_and_a_mistyped_one_is_refused_with_suggestions
     assert wrong.returncode == 2 and "No such command 'instancez'" in wrong.stderr
     assert "instances" in wrong.stderr  # the suggestion
     assert cli("user", "list").stdout.strip() == "no users"
+
+
+def test_cancel_says_when_the_instance_waits_for_canceling_listeners(cli: Cli) -> None:
+    cli("deploy", str(DATA / "listeners" / "assigning.bpmn"))
+    started = cli.json("start", "assigning", "--vars", '{"firstReviewer": "bob"}')
+    workers = DATA / "cli" / "listener_workers.py"
+    cli("worker", "--workers", str(workers), "--until-idle")  # the creating and assigning listeners
+    said = cli("cancel", str(started["instance"]))
+    assert said.stdout.strip() == (f"canceling instance {started['instance']}: it ends once the canceling listeners "
+                                   "of its user tasks have run (a worker of withdraw-review)")
+    assert cli.json("instance", str(started["instance"]))["state"] == "active"
+    cli("worker", "--workers", str(workers), "--until-idle")
+    assert cli.json("instance", str(started["instance"]))["state"] == "terminated"

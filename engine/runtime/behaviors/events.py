@@ -188,8 +188,10 @@ def spawn(step: Kernel, element_id: str, parent: int | None, variables: dict[str
 def catch_at_boundary(step: Kernel, owner: ElementInstance, boundary: BoundaryEvent, variables: dict[str, Any]) -> None:
     """An interrupting boundary event: the activity ends and the token leaves through the boundary event."""
     parent = owner.parent
-    step.terminate(owner)
-    spawn(step, boundary.id, parent, variables)
+    if step.terminate(owner, listeners=True):
+        spawn(step, boundary.id, parent, variables)
+    else:  # a user task's canceling listeners run first: the token leaves once they have (``Kernel.terminated``)
+        owner.pending = {"after": {"boundary": {"event": boundary.id, "variables": variables}}}
 
 
 def start_event_subprocess(step: Kernel, scope: ElementInstance, start: StartEvent, variables: dict[str, Any]) -> None:
@@ -198,8 +200,8 @@ def start_event_subprocess(step: Kernel, scope: ElementInstance, start: StartEve
     if start.interrupting:
         close_waits(step, scope)
         scope.conditions.clear()
-        for child in step.state.children_of(scope.key):
-            step.terminate(child)
+        for child in step.state.children_of(scope.key):  # a user task's canceling listeners run beside the
+            step.terminate(child, listeners=True)         # event subprocess; the scope ends after both
         scope.joins.clear()
     esp = step.create_element(sub.id, scope.key, state=ElementState.ACTIVE)
     step.record(_E.ELEMENT_ACTIVATED, esp, triggeredBy=start.id)

@@ -42,7 +42,8 @@ from engine.runtime.task_changes import task_fields
 
 __all__ = [
     "ASSIGNEE_HEADER", "EVENT_HEADER", "KIND_HEADER", "TASK_HEADER", "JobKind", "creating", "creating_done", "held",
-    "listener_job", "listener_job_done", "listening", "open_listener", "still_creating", "task_listener_result",
+    "listener_job", "listener_job_done", "listening", "next_or_ended", "open_listener", "still_creating",
+    "task_listener_result",
 ]
 
 KIND_HEADER: Final = "agenthub:jobKind"
@@ -142,15 +143,23 @@ def held(element: ElementInstance) -> str | None:
     return next((f"{why} listeners are running" for key, why in _HELD if key in pending), None)
 
 
+def next_or_ended(step: Kernel, element: ElementInstance, event: ListenerEvent, ended: str) -> dict[str, Any] | None:
+    """Open the next listener of ``event`` (None), else the task's listener state once they have run: ``ended``,
+    with ``failed`` when the next one's expression failed (it is skipped: the transition cannot wait on it)."""
+    try:
+        if open_listener(step, element, step.node(element), event):
+            return None
+        return {"state": ended}
+    except ExpressionFailure as exc:
+        return {"state": ended, "failed": str(exc)}
+
+
 def creating_done(step: Kernel, element: ElementInstance, task: int, result: dict[str, Any] | None) -> None:
     """A creating listener's job completed: its corrections apply; the next one runs, else the task is created."""
     task_listener_result(step, element, task, result)  # a creating listener corrects; it has nothing to deny
-    try:
-        if open_listener(step, element, step.node(element), ListenerEvent.CREATING):
-            return
-        state: dict[str, Any] = {"state": "created"}
-    except ExpressionFailure as exc:
-        state = {"state": "created", "failed": str(exc)}
+    state = next_or_ended(step, element, ListenerEvent.CREATING, "created")
+    if state is None:
+        return
     corrections = element.pending.get("corrections") if element.pending else None
     held = element.pending.get("assign") if element.pending else None  # the assignee it was created with
     element.pending = {"assign": held} if held else None

@@ -55,8 +55,7 @@ def _review(engine: Engine, first: str = "bob") -> tuple[int, int]:
 def test_a_task_created_with_an_assignee_runs_creating_then_assigning_listeners_before_it_is_assigned(
         eng: Engine) -> None:
     [deployed] = eng.deploy([("assigning.bpmn", (DATA / "assigning.bpmn").read_bytes())])
-    [warning] = [w.message for w in deployed.warnings]  # canceling listeners only: the rest run
-    assert "task listeners for canceling, which this engine does not run yet" in warning
+    assert deployed.warnings == ()  # every task listener event runs, canceling included
     key = eng.start("assigning", {"firstReviewer": "bob"}).key
     assert eng.activate_jobs(["check-reviewer"], "test") == []  # the creating listener runs first
     complete(eng, one_job(eng, "route-review"))
@@ -195,3 +194,69 @@ def test_execution_listeners_run_on_the_multi_instance_body_and_on_each_inner_in
     assert eng.instance(key).state == "active"
     complete(eng, body_end)
     assert eng.instance(key).state == "completed"
+
+
+# --- canceling: a canceled instance or an interrupting event ends the task after its canceling listeners ----------
+
+
+def _journal_types(engine: Engine, key: int) -> list[str]:
+    return [e["type"] for e in engine.journal(key)]
+
+
+def test_a_canceled_instance_ends_after_its_task_s_canceling_listener_ran(eng: Engine) -> None:
+    key, task = _review(eng)
+    canceling = eng.cancel(key)
+    assert canceling.state == "active"  # not over: it waits for the listener's worker, and says so
+    [review] = canceling.active_elements
+    assert (review["elementId"], review["state"], review["waitingFor"]["jobType"]) == (
+        "Review", "terminating", "withdraw-review")
+    view = eng.user_task(task)  # as Camunda's CANCELING: shown, and nobody can work it any more
+    assert view.state == "created" and view.to_json()["listener"] == {"state": "canceling"}
+    with pytest.raises(Conflict, match="being canceled: its canceling listeners are running"):
+        eng.complete_user_task(task, {})
+    assert eng.cancel(key).state == "active"  # canceling twice changes nothing
+    job = one_job(eng, "withdraw-review")
+    assert (job.headers["agenthub:listenerEventType"], job.headers["agenthub:userTaskKey"]) == ("CANCELING", str(task))
+    complete(eng, job, {"withdrawn": True})
+    assert eng.instance(key).state == "terminated"
+    ended = eng.user_task(task)
+    assert ended.state == "canceled" and ended.to_json()["listener"] == {"state": "canceled"}
+    types = _journal_types(eng, key)
+    assert types.index("user_task_canceling") < types.index("element_terminated") < types.index("instance_terminated")
+
+
+def test_an_interrupting_boundary_event_leaves_after_the_canceling_listeners_of_the_task_inside(eng: Engine) -> None:
+    eng.deploy([("canceling_boundary.bpmn", (DATA / "canceling_boundary.bpmn").read_bytes())])
+    key = eng.start("canceling_boundary", {"claimId": "c7"}).key
+    [task] = eng.user_tasks(instance=key)
+    assert eng.publish_message("recall", "c7") is not None
+    assert eng.activate_jobs(["archive-recall"], "test") == []  # the token waits for the listeners
+    states = {e["elementId"]: e.get("state") for e in eng.instance(key).active_elements}
+    assert states.get("Review") == "terminating" and states.get("Handling") == "terminating"
+    complete(eng, one_job(eng, "withdraw-review"))
+    assert eng.activate_jobs(["archive-recall"], "test") == []
+    second = one_job(eng, "notify-c7")  # the second listener's type is an expression
+    eng.fail_job(second.key, "the mail server is down", retries=0, worker=second.worker,
+                 lock_version=second.lock_version)
+    [incident] = eng.incidents(instance=key)
+    assert "the mail server is down" in incident.message
+    eng.resolve_incident(incident.key)
+    complete(eng, one_job(eng, "notify-c7"))
+    complete(eng, one_job(eng, "archive-recall"))
+    assert eng.instance(key).state == "completed"
+    assert eng.user_task(task.key).state == "canceled"
+    types = _journal_types(eng, key)
+    assert types.count("user_task_canceling") == 1
+
+
+def test_an_interrupting_event_subprocess_runs_beside_the_canceling_listeners_and_the_instance_waits_for_both(
+        eng: Engine) -> None:
+    eng.deploy([("canceling_event_subprocess.bpmn", (DATA / "canceling_event_subprocess.bpmn").read_bytes())])
+    key = eng.start("canceling_event_subprocess", {"claimId": "c9"}).key
+    eng.publish_message("escalate", "c9")
+    complete(eng, one_job(eng, "escalate-claim"))  # the event subprocess started at once and is done
+    assert eng.instance(key).state == "active"  # the task's canceling listener still runs
+    complete(eng, one_job(eng, "withdraw-review"))
+    assert eng.instance(key).state == "completed"
+    types = _journal_types(eng, key)
+    assert types.index("user_task_canceling") < types.index("instance_completed")
