@@ -47,6 +47,7 @@ from engine.ports import Clock, SystemClock
 from engine.queries import Queries, instance_view
 from engine.runtime import messages as m
 from engine.runtime.expressions import ExpressionFailure
+from engine.runtime.journal import EventType
 from engine.runtime.limits import RuntimeLimits
 from engine.runtime.task_changes import task_fields
 from engine.scheduler.local import LocalJobs
@@ -339,6 +340,22 @@ class Engine(Generic[StoreT]):
             self._k.run(tx, int(row.instance_key), m.SetVariables(int(row.element_instance), values, True, by))
 
         with telemetry.command_span("set_user_task_variables", user_task_key=key):
+            self._k.atomic(work)
+
+    def save_user_task_draft(self, key: int, variables: dict[str, Any], *, by: Actor | None = None) -> None:
+        """Keep a draft of an open task's values with the task (as Camunda Tasklist's draft variables): its
+        form starts from it, nothing is written to the process and no listener runs; a later draft replaces it,
+        and it goes with the task. The journal's ``user_task_draft_saved`` names the variables and ``by``."""
+        values = check_variables(variables)
+
+        def work(tx: StoreTx) -> None:
+            row = _open_task(tx, key)
+            tx.user_tasks.update_details(key, {"draft": values})
+            data = {"task": key, "variables": sorted(values), **({"by": by.to_json()} if by is not None else {})}
+            event = m.JournalEvent(EventType.USER_TASK_DRAFT_SAVED, row.element_id, int(row.element_instance), data)
+            tx.instances.append_journal(int(row.instance_key), [event], self._k.millis())
+
+        with telemetry.command_span("save_user_task_draft", user_task_key=key):
             self._k.atomic(work)
 
     # --- jobs (engine.job_commands) -------------------------------------------------------------------

@@ -13,6 +13,7 @@ _NOT_INPUTS: Final = frozenset({
     # an approval's rule (engine.agent.approvals)
     "approvers", "approvedBy", "allowMachines", "excludedApprovers", "candidatesUnresolved",
     "listener",  # where the task's completing listeners are (engine.runtime.behaviors.listeners)
+    "draft",  # a person's saved draft of the task's values (Engine.save_user_task_draft)
 })
 
 

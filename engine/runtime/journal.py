@@ -34,6 +34,7 @@ class EventType(StrEnum):
     USER_TASK_DENIED = "user_task_denied"  # a completing listener denied the completion: the task stays open
     USER_TASK_ASSIGNING = "user_task_assigning"  # an assignment waits for the task's assigning listeners
     USER_TASK_UPDATING = "user_task_updating"  # an update waits for the task's updating listeners
+    USER_TASK_DRAFT_SAVED = "user_task_draft_saved"  # a person's draft of the task's values kept with the task
     USER_TASK_CANCELING = "user_task_canceling"  # a canceled task's element ends once its canceling listeners ran
     USER_TASK_UPDATED = "user_task_updated"  # candidate groups or users, dates, priority changed
     USER_TASK_CORRECTED = "user_task_corrected"  # a task listener corrected the task (assignee, dates ...)

@@ -167,10 +167,17 @@ def _form_keys(components: Any) -> set[str]:
     return keys
 
 
+def _draft(task: TaskView) -> dict[str, Any]:
+    """The draft saved with an open task (``Engine.save_user_task_draft``)."""
+    draft = task.details.get("draft") if task.state == "created" else None
+    return dict(draft) if isinstance(draft, dict) else {}
+
+
 def _form_data(engine: Engine, task: TaskView, schema: dict[str, Any]) -> dict[str, Any]:
     """What the form starts with, as Camunda's task list fills it: the instance's variables under the task's
-    inputs, only those the form's fields edit, and none so large the page would carry megabytes for one field."""
-    known = {**engine.instance(task.instance).variables, **task.inputs}
+    inputs and its saved draft, only those the form's fields edit, and none so large the page would carry
+    megabytes for one field."""
+    known = {**engine.instance(task.instance).variables, **task.inputs, **_draft(task)}
     data = {}
     for key in _form_keys(schema.get("components")) & set(known):
         if len(json.dumps(known[key], default=str)) <= _MAX_FORM_CHARS // 2:
@@ -200,7 +207,9 @@ async def task_page(request: Request) -> Response:
     form_data = await blocking(_form_data, engine, task, schema) if schema is not None else {}
     policies = await blocking(_policies, engine, task) if approval else []
     inputs = task.inputs
-    fields = [{"name": n, "kind": _kind(v), "value": v} for n, v in inputs.items() if _kind(v) is not None]
+    draft = _draft(task) if not approval else {}
+    fields = [{"name": n, "kind": _kind(v), "value": draft.get(n, v)} for n, v in inputs.items()
+              if _kind(v) is not None and _kind(draft.get(n, v)) == _kind(v)]
     refusal = None
     if task.state == "created" and not _may_complete(who, task):
         try:
@@ -217,6 +226,7 @@ async def task_page(request: Request) -> Response:
         "approved_by": details.get("approvedBy") or [], "approvers": details.get("approvers"),
         "excluded": details.get("excludedApprovers") or [],
         "may_complete": _may_complete(who, task), "refusal": refusal,
+        "saved": request.query_params.get("saved"), "draft_names": sorted(draft),
         "claim": _may_claim(who, task), "unclaim": _may_unclaim(who, task),
         "agent_link": (f"/instances/{task.instance}/agents/{details['agentElementInstance']}"
                        if isinstance(details.get("agentElementInstance"), int) else None),
@@ -281,12 +291,9 @@ def _complete(engine: Engine, who: Principal, key: int, values: dict[str, Any]) 
         log.warning("user task %s completed by %s", key, done.completed_by)
 
 
-@page
-async def complete(request: Request) -> Response:
-    who = require_page(request, "tasks")
-    key = _key(request)
+async def _submitted(request: Request, engine: Engine, key: int) -> dict[str, Any]:
+    """The variables a task's form sent: form-js's JSON, or the generated form's fields and JSON."""
     data = await form(request)
-    engine = hub_of(request).engine
     task = await blocking(engine.user_task, key)
     if task.details.get("kind") == "approval":
         raise PageError(400, "an approval is decided with Approve or Reject, not with a form")
@@ -294,9 +301,41 @@ async def complete(request: Request) -> Response:
     if not generated and not str(data.get("variables") or "").strip():  # form-js fills it, "{}" at the least
         raise PageError(400, "the task's form sent nothing (did its script load?): reload the page and try again")
     typed = _typed(data, task.inputs) if generated else {}  # form-js sends only "variables"
-    values = {**typed, **_json(data, "variables")}
+    return {**typed, **_json(data, "variables")}
+
+
+@page
+async def complete(request: Request) -> Response:
+    who = require_page(request, "tasks")
+    key = _key(request)
+    engine = hub_of(request).engine
+    values = await _submitted(request, engine, key)
     await blocking(_complete, engine, who, key, values)
     return RedirectResponse(f"/tasks?done={key}", status_code=303)
+
+
+def _save(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> None:
+    """What ``PUT /api/v1/user-tasks/{key}/draft`` does, through the console's channel."""
+    task = engine.user_task(key)
+    try:
+        done = check_complete(who, task)
+    except TaskRefused as exc:
+        raise PageError(403, str(exc)) from None
+    engine.save_user_task_draft(key, values, by=actor_of(who, Channel.CONSOLE, override=done.override))
+
+
+@page
+async def save(request: Request) -> Response:
+    """Save a draft: the form's values kept with the task, which stays open (a form that does not validate yet
+    may be saved); the form starts from it next time."""
+    who = require_page(request, "tasks")
+    key = _key(request)
+    engine = hub_of(request).engine
+    values = await _submitted(request, engine, key)
+    if not values:
+        return RedirectResponse(f"/tasks/{key}?saved=nothing", status_code=303)
+    await blocking(_save, engine, who, key, values)
+    return RedirectResponse(f"/tasks/{key}?saved=yes", status_code=303)
 
 
 @page
@@ -361,5 +400,6 @@ routes: list[BaseRoute] = [
     Route("/tasks/{key}/claim", claim, methods=["POST"]),
     Route("/tasks/{key}/unclaim", unclaim, methods=["POST"]),
     Route("/tasks/{key}/complete", complete, methods=["POST"]),
+    Route("/tasks/{key}/save", save, methods=["POST"]),
     Route("/tasks/{key}/decide", decide, methods=["POST"]),
 ]

@@ -180,3 +180,25 @@ def _one_job_variables_after_update(c: httpx.Client, task: int) -> dict[str, Any
     job = _one_job(c, "audit-review-change")
     _complete(c, job)
     return dict(job["variables"])
+
+
+def test_a_draft_is_kept_with_the_task_and_runs_no_listener_and_reaches_no_scope(hub: LiveHub) -> None:
+    """Camunda Tasklist's draft variables: kept with the task for whoever opens it next, not an update."""
+    with hub.client() as c:
+        key, task = _reviewed(c)
+        before = c.get(f"/api/v1/user-tasks/{task['id']}").json()["listener"]
+        saved = c.put(f"/api/v1/user-tasks/{task['id']}/draft", json={"variables": {"verdict": "half", "n": 2}})
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["draft"] == {"verdict": "half", "n": 2} and saved.json()["listener"] == before
+        assert "draft" not in saved.json()["inputs"]
+        again = c.put(f"/api/v1/user-tasks/{task['id']}/draft", json={"variables": {"verdict": "whole"}})
+        assert again.json()["draft"] == {"verdict": "whole"}  # a later draft replaces it
+        none = c.post("/api/v1/jobs/activate", json={"type": "audit-review-change", "worker": "w", "requestTimeout": 0})
+        assert none.status_code == 200 and none.json()["jobs"] == []  # no updating listener ran for it
+        instance = c.get(f"/api/v1/process-instances/{key}").json()
+        assert "verdict" not in instance["variables"]
+        journal = c.get(f"/api/v1/process-instances/{key}/journal").json()["items"]
+        drafts = [e["data"] for e in journal if e["type"] == "user_task_draft_saved"]
+        assert [d["variables"] for d in drafts] == [["n", "verdict"], ["verdict"]]
+        assert c.put(f"/api/v1/user-tasks/{task['id']}/draft", json={"values": {}}).status_code == 400
+        assert c.put("/api/v1/user-tasks/424242/draft", json={"variables": {}}).status_code == 404

@@ -7,7 +7,8 @@
  *   data-form-readonly   present: the form is shown, not filled in
  *
  * When the enclosing <form> is submitted, the values go as JSON into its hidden input named "variables" (made if
- * missing); a form that does not validate is not submitted, and form-js shows what is wrong. Afterwards the element
+ * missing); a form that does not validate is not submitted, and form-js shows what is wrong, unless the button
+ * that submits it carries data-draft (a draft is saved as it is). Afterwards the element
  * carries data-rendered="true", or "error" with the reason shown inside it (as text).
  */
 (function () {
@@ -54,7 +55,8 @@
           } finally {
             passing = false;
           }
-          if (result.errors && Object.keys(result.errors).length) {
+          var draft = event.submitter && event.submitter.hasAttribute("data-draft");
+          if (!draft && result.errors && Object.keys(result.errors).length) {
             event.preventDefault();
             var invalid = element.querySelector("[aria-invalid='true']");
             if (invalid) invalid.focus();
