@@ -425,7 +425,7 @@ class Step:
         parent = self.state.elements.get(element.parent) if element.parent is not None else None
         if parent is None:
             return
-        if "boundary" in after:
+        if "boundary" in after and parent.state == ElementState.ACTIVE:  # not when the scope was canceled since
             boundary = after["boundary"]
             event = self.create_element(boundary["event"], parent.key, state=ElementState.ACTIVE)
             self.record(_E.ELEMENT_ACTIVATED, event)

@@ -260,3 +260,17 @@ def test_an_interrupting_event_subprocess_runs_beside_the_canceling_listeners_an
     assert eng.instance(key).state == "completed"
     types = _journal_types(eng, key)
     assert types.index("user_task_canceling") < types.index("instance_completed")
+
+
+def test_an_instance_canceled_while_a_boundary_event_waits_for_canceling_listeners_ends_without_its_token(
+        eng: Engine) -> None:
+    eng.deploy([("canceling_boundary.bpmn", (DATA / "canceling_boundary.bpmn").read_bytes())])
+    key = eng.start("canceling_boundary", {"claimId": "c8"}).key
+    eng.publish_message("recall", "c8")
+    assert eng.cancel(key).state == "active"  # the listeners the recall started still run
+    complete(eng, one_job(eng, "withdraw-review"))
+    complete(eng, one_job(eng, "notify-c8"))
+    assert eng.instance(key).state == "terminated"
+    assert eng.activate_jobs(["archive-recall"], "test") == []  # the recall's token did not leave
+    types = _journal_types(eng, key)
+    assert types.count("user_task_canceling") == 1 and types[-1] == "instance_terminated"
