@@ -148,6 +148,15 @@ OPERATIONS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
             {"requestBody": _body(_VARS), "responses": {**_ok(ref("UserTask")), **_ok(ref("UserTask"), "202")}},
         ),
     },
+    "/user-tasks/{key}/draft": {
+        "put": (
+            "Keep a draft of the task's values with it (as Camunda Tasklist's draft variables), by whoever may "
+            "complete it: the task's form starts from it; nothing reaches the process and no listener runs; a "
+            "later draft replaces it. The task, with its draft.",
+            "tasks",
+            {"requestBody": _body(_VARS), "responses": _ok(ref("UserTask"))},
+        ),
+    },
     "/user-tasks/{key}/assignment": {
         "post": (
             "Assign a task: to yourself when you may complete it, to anyone else as an admin; 403 otherwise. "
