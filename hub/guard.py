@@ -56,6 +56,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.oidc import OidcVerifier, looks_like_jwt
 from hub.web import COOKIE, is_console_path, is_public_console_path
+from protocols.a2a.refusals import rest_refusal
 from registry import Principal, Sessions, Tokens
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -338,8 +339,7 @@ async def _refuse(
         body = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": detail}}
         media = b"application/json"
     elif path.startswith("/a2a/"):
-        grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}.get(status, "INVALID_ARGUMENT")
-        body = {"error": {"code": status, "status": grpc, "message": detail}}
+        body = rest_refusal(status, detail)
         media = b"application/json"
     else:
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail}

@@ -63,6 +63,7 @@ from protocols.a2a._cards import (
 from protocols.a2a._handler import AGENT, PRINCIPAL, PrincipalUser, ProcessTaskHandler, agent_of
 from protocols.a2a._virtual import VIRTUAL, VirtualAgents, virtual_card, virtual_of
 from protocols.a2a.push_configs import PushConfigs
+from protocols.a2a.refusals import rest_refusal
 from protocols.a2a.signing import JWKS_PATH, CardSigner
 from registry import MessageIds, Principal, Registry, VirtualServer
 
@@ -433,8 +434,7 @@ def _refusal(
         if field is not None:
             error["data"] = {"field": field}
         return JSONResponse({"jsonrpc": "2.0", "id": request_id, "error": error}, status, headers)
-    grpc = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(status, "INVALID_ARGUMENT")
-    return JSONResponse({"error": {"code": status, "status": grpc, "message": detail}}, status, headers)
+    return JSONResponse(rest_refusal(status, detail), status, headers)
 
 
 def _hub_version() -> str:

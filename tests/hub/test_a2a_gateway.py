@@ -75,6 +75,9 @@ def test_a2a_refusals_say_401_and_403_with_no_code_that_means_something_else(liv
     for response in (missing, wrong):
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert rest.status_code == 401 and rest.json()["error"]["status"] == "UNAUTHENTICATED"
+    [info] = rest.json()["error"]["details"]  # AIP-193, as A2A's HTTP+JSON binding answers errors
+    assert (info["@type"], info["reason"], info["domain"]) == (
+        "type.googleapis.com/google.rpc.ErrorInfo", "UNAUTHENTICATED", "agenthub")
     assert rest.headers["www-authenticate"].startswith("Bearer")
     assert rest_scope.status_code == 403 and rest_scope.json()["error"]["status"] == "PERMISSION_DENIED"
 
