@@ -28,13 +28,21 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engine import TASK_SORTS, Channel, Engine, TaskView
+from engine import TASK_SORTS, Actor, Channel, Engine, TaskView
 from hub.api.common import ApiError, parse_json
 from hub.web.inspector import agent_journal
 from hub.web.render import PageError, blocking, form, hub_of, page, render, require_page
 from hub.web.untrusted import clip, visible
 from protocols.actors import actor_of
-from protocols.task_access import TaskRefused, approval_refusal, check_assign, check_complete, is_admin, may_complete
+from protocols.task_access import (
+    Completion,
+    TaskRefused,
+    approval_refusal,
+    check_assign,
+    check_complete,
+    is_admin,
+    may_complete,
+)
 from registry import Principal
 
 __all__ = ["routes"]
@@ -279,14 +287,19 @@ def _typed(data: FormData, inputs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _complete(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> None:
-    """What ``POST /api/v1/user-tasks/{key}/complete`` does, through the console's channel."""
-    task = engine.user_task(key)
+def _as_completer(engine: Engine, who: Principal, key: int) -> tuple[Completion, Actor]:
+    """``who`` acting on task ``key`` as whoever may complete it, through the console (403 otherwise)."""
     try:
-        done = check_complete(who, task)
+        done = check_complete(who, engine.user_task(key))
     except TaskRefused as exc:
         raise PageError(403, str(exc)) from None
-    engine.complete_user_task(key, values, by=actor_of(who, Channel.CONSOLE, override=done.override))
+    return done, actor_of(who, Channel.CONSOLE, override=done.override)
+
+
+def _complete(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> None:
+    """What ``POST /api/v1/user-tasks/{key}/complete`` does, through the console's channel."""
+    done, by = _as_completer(engine, who, key)
+    engine.complete_user_task(key, values, by=by)
     if done.override:
         log.warning("user task %s completed by %s", key, done.completed_by)
 
@@ -316,12 +329,8 @@ async def complete(request: Request) -> Response:
 
 def _save(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> None:
     """What ``PUT /api/v1/user-tasks/{key}/draft`` does, through the console's channel."""
-    task = engine.user_task(key)
-    try:
-        done = check_complete(who, task)
-    except TaskRefused as exc:
-        raise PageError(403, str(exc)) from None
-    engine.save_user_task_draft(key, values, by=actor_of(who, Channel.CONSOLE, override=done.override))
+    _, by = _as_completer(engine, who, key)
+    engine.save_user_task_draft(key, values, by=by)
 
 
 @page

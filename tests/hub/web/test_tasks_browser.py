@@ -20,6 +20,20 @@ def _state(hub: LiveHub, instance: int) -> dict[str, Any]:
         return found
 
 
+def _claim_review(live_hub: LiveHub, page: Any) -> tuple[int, int]:
+    """The claim review (a process whose task links a Camunda form by formId) deployed and started, signed in:
+    the instance and its task."""
+    forms = Path(__file__).resolve().parents[2] / "data" / "forms"
+    files = [("files", (n, (forms / n).read_bytes(), "application/octet-stream"))
+             for n in ("review.bpmn", "claim-review.form", "claim-start.form")]
+    with live_hub.client() as c:
+        c.post("/api/v1/deployments", files=files).raise_for_status()
+    instance = start(live_hub, "claim_review")
+    task = wait_for(lambda: tasks_of(live_hub, instance))[0]["id"]
+    sign_in(page, live_hub)
+    return instance, int(task)
+
+
 def test_a_clerk_claims_and_completes_a_task_through_its_form_by_keyboard(live_hub: LiveHub, page: Any) -> None:
     deploy(live_hub, "web-task.bpmn")
     instance = start(live_hub, "web_task", {"note": "pay <b>it</b>", "amount": 120, "urgent": True})
@@ -104,14 +118,7 @@ def test_a_task_with_a_deployed_form_is_completed_through_form_js(live_hub: Live
 def test_a_form_linked_by_form_id_is_rendered_by_form_js_and_its_values_pass_the_engines_check(
     live_hub: LiveHub, page: Any,
 ) -> None:
-    forms = Path(__file__).resolve().parents[2] / "data" / "forms"
-    files = [("files", (n, (forms / n).read_bytes(), "application/octet-stream"))
-             for n in ("review.bpmn", "claim-review.form", "claim-start.form")]
-    with live_hub.client() as c:
-        c.post("/api/v1/deployments", files=files).raise_for_status()
-    instance = start(live_hub, "claim_review")
-    task = wait_for(lambda: tasks_of(live_hub, instance))[0]["id"]
-    sign_in(page, live_hub)
+    instance, task = _claim_review(live_hub, page)
 
     page.goto(f"{live_hub.url}/tasks/{task}")
     page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
@@ -131,14 +138,7 @@ def test_a_form_linked_by_form_id_is_rendered_by_form_js_and_its_values_pass_the
 def test_a_draft_saved_from_the_form_comes_back_with_the_task_and_the_form_still_checks_the_completion(
     live_hub: LiveHub, page: Any,
 ) -> None:
-    forms = Path(__file__).resolve().parents[2] / "data" / "forms"
-    files = [("files", (n, (forms / n).read_bytes(), "application/octet-stream"))
-             for n in ("review.bpmn", "claim-review.form", "claim-start.form")]
-    with live_hub.client() as c:
-        c.post("/api/v1/deployments", files=files).raise_for_status()
-    instance = start(live_hub, "claim_review")
-    task = wait_for(lambda: tasks_of(live_hub, instance))[0]["id"]
-    sign_in(page, live_hub)
+    instance, task = _claim_review(live_hub, page)
 
     page.goto(f"{live_hub.url}/tasks/{task}")
     page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
