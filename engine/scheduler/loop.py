@@ -182,6 +182,7 @@ class WorkerLoop:
             threads=ThreadPoolExecutor(threads, thread_name_prefix="job"),
             is_async={t: self.registry.is_async(t) for t in types},
         )
+
         def armed(due_at: int) -> None:  # from the committing thread: a timer written in this process
             if due_at < self._next_timer_check:
                 self._next_timer_check = due_at
