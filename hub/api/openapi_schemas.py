@@ -71,7 +71,9 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "elementId": {"type": "string"},
             "elementInstance": ID,
-            "state": {"type": "string"},
+            "state": {"type": "string", "enum": ["activating", "active", "completing", "terminating"],
+                      "description": "terminating: canceled or interrupted, ending once the canceling listeners "
+                                     "of a user task in it have run (waitingFor names the listener's job)."},
             "incident": {**ID, "description": "The open incident that stops it, if any."},
             "waitingFor": {"oneOf": [ref("WaitingForWorker"), ref("WaitingForMessage")]},
         },
