@@ -145,14 +145,7 @@ async def task_variables(request: Request) -> Response:
     Camunda's set variables at the task's element instance), by whoever may complete the task. 202 while its
     updating listeners run (``"listener": {"state": "updating", "changes": ["variables"]}``): written once they
     have, not at all when one denies."""
-    who = require(request, "tasks")
-    key = path_int(request, "key")
-    body = await json_body(request)
-    values = field(body, "variables", dict, required=True)
-    only_fields(body, {"variables"})
-    engine = hub(request).engine
-    await asyncio.to_thread(set_variables_now, engine, who, key, values)
-    view = await asyncio.to_thread(engine.user_task, key)
+    view = await _variables_by_completer(request, Engine.set_user_task_variables)
     return JSONResponse(view.to_json(), status_code=202 if view.held("updating") else 200)
 
 
@@ -160,6 +153,15 @@ async def task_draft(request: Request) -> Response:
     """``PUT .../draft`` ``{"variables": {...}}``: keep a draft of the task's values with it (as Camunda
     Tasklist's draft variables; the console's Save draft), by whoever may complete the task: nothing reaches
     the process, no listener runs; 200 with the task, its ``draft`` among the details."""
+    view = await _variables_by_completer(request, Engine.save_user_task_draft)
+    return JSONResponse(view.to_json())
+
+
+async def _variables_by_completer(
+    request: Request, command: Callable[..., None]
+) -> TaskView:
+    """A body ``{"variables": {...}}`` given to the engine's ``command(engine, key, values, by=...)`` (an
+    ``Engine`` method) for the task in the path, as whoever may complete it (403 otherwise); the task after."""
     who = require(request, "tasks")
     key = path_int(request, "key")
     body = await json_body(request)
@@ -167,19 +169,12 @@ async def task_draft(request: Request) -> Response:
     only_fields(body, {"variables"})
     engine = hub(request).engine
 
-    def save() -> None:
+    def apply() -> TaskView:
         _, by = _as_completer(engine, who, key)
-        engine.save_user_task_draft(key, values, by=by)
+        command(engine, key, values, by=by)
+        return engine.user_task(key)
 
-    await asyncio.to_thread(save)
-    view = await asyncio.to_thread(engine.user_task, key)
-    return JSONResponse(view.to_json())
-
-
-def set_variables_now(engine: Engine, who: Principal, key: int, values: dict[str, Any]) -> None:
-    """Set the task's own variables as ``who`` may (whoever may complete it)."""
-    _, by = _as_completer(engine, who, key)
-    engine.set_user_task_variables(key, values, by=by)
+    return await asyncio.to_thread(apply)
 
 
 def _as_completer(engine: Engine, who: Principal, key: int) -> tuple[TaskView, Actor]:

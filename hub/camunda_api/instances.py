@@ -133,8 +133,7 @@ async def cancel(request: Request) -> Response:
     view = await asyncio.to_thread(engine.cancel, instance, by=actor_of(who, Channel.REST))
     if view.state != "terminated":
         await wait_out(engine, lambda: engine.instance(instance).state not in ("terminated", "completed"),
-                       f"the canceling listeners of process instance {instance} have not finished within 15 s; "
-                       "its cancellation waits on them")
+                       f"the canceling listeners of process instance {instance}", "its cancellation")
     return Response(status_code=204)
 
 

@@ -197,10 +197,10 @@ async def complete(request: Request) -> Response:
     return await after_listeners(engine, task, "completing", "COMPLETE", change)
 
 
-async def wait_out(engine: Engine, holding: Callable[[], bool], late: str) -> bool:
+async def wait_out(engine: Engine, holding: Callable[[], bool], listeners: str, change: str) -> bool:
     """Wait while ``holding()`` (read on a worker thread after every commit of this process, and every
-    ``_POLL_S`` for other processes') says listeners hold a change; 504 saying ``late`` after ``_LISTENERS_S``,
-    as Camunda's gateway answers. Whether it held at all."""
+    ``_POLL_S`` for other processes') says ``listeners`` hold ``change``; 504 after ``_LISTENERS_S``, as
+    Camunda's gateway answers. Whether it held at all."""
     held = False
     async with commit_signal(engine) as committed:
         deadline = time.monotonic() + _LISTENERS_S
@@ -208,7 +208,8 @@ async def wait_out(engine: Engine, holding: Callable[[], bool], late: str) -> bo
             held = True
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ApiError(504, late)
+                raise ApiError(504, f"{listeners} have not finished within {_LISTENERS_S:g} s; {change} waits on "
+                                    "them")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(committed.wait(), min(left, _POLL_S))
             committed.clear()
@@ -230,8 +231,7 @@ async def after_listeners(
         seen.append(engine.user_task(task))
         return seen[-1].held(transition)
 
-    held = await wait_out(engine, holding, f"the {transition} listeners of user task {task} have not finished "
-                                           f"within {_LISTENERS_S:g} s; the change waits on them")
+    held = await wait_out(engine, holding, f"the {transition} listeners of user task {task}", "the change")
     view = seen[-1]
     listener = view.details.get("listener")
     # a denial from before this change (the task had no such listeners, or they ran before the first read) is old

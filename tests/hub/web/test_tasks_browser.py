@@ -21,8 +21,8 @@ def _state(hub: LiveHub, instance: int) -> dict[str, Any]:
 
 
 def _claim_review(live_hub: LiveHub, page: Any) -> tuple[int, int]:
-    """The claim review (a process whose task links a Camunda form by formId) deployed and started, signed in:
-    the instance and its task."""
+    """The claim review (a process whose task links a Camunda form by formId) deployed and started, signed in,
+    on its task's page with the form drawn: the instance and its task."""
     forms = Path(__file__).resolve().parents[2] / "data" / "forms"
     files = [("files", (n, (forms / n).read_bytes(), "application/octet-stream"))
              for n in ("review.bpmn", "claim-review.form", "claim-start.form")]
@@ -31,6 +31,8 @@ def _claim_review(live_hub: LiveHub, page: Any) -> tuple[int, int]:
     instance = start(live_hub, "claim_review")
     task = wait_for(lambda: tasks_of(live_hub, instance))[0]["id"]
     sign_in(page, live_hub)
+    page.goto(f"{live_hub.url}/tasks/{task}")
+    page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
     return instance, int(task)
 
 
@@ -119,9 +121,6 @@ def test_a_form_linked_by_form_id_is_rendered_by_form_js_and_its_values_pass_the
     live_hub: LiveHub, page: Any,
 ) -> None:
     instance, task = _claim_review(live_hub, page)
-
-    page.goto(f"{live_hub.url}/tasks/{task}")
-    page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
     page.get_by_label("Reviewer").fill("grace")
     page.get_by_label("Amount approved").fill("250")
     page.get_by_role("radio", name="Approve").check()
@@ -139,9 +138,6 @@ def test_a_draft_saved_from_the_form_comes_back_with_the_task_and_the_form_still
     live_hub: LiveHub, page: Any,
 ) -> None:
     instance, task = _claim_review(live_hub, page)
-
-    page.goto(f"{live_hub.url}/tasks/{task}")
-    page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
     page.get_by_label("Reviewer").fill("grace")  # not valid yet (the pattern wants a capital): a draft may be
     page.get_by_label("Amount approved").fill("250")
     page.get_by_role("button", name="Save draft").click()
