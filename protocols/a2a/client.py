@@ -1,9 +1,10 @@
 """Calling a registered remote A2A agent: send one message, follow the task it starts to its end.
 
 Owns: turning a pinned card into an a2a-sdk client bound to one interface
-(JSON-RPC or HTTP+JSON, the first the card lists), over connections the egress
-policy admits (``_egress``), with ``Authorization: Bearer <token>`` read from
-the agent's environment variable when the session opens; sending a message;
+(JSON-RPC, HTTP+JSON or gRPC, the first the card lists), over connections the
+egress policy admits (``_egress``, ``_grpc_channel``), with ``Authorization:
+Bearer <token>`` (a header, or gRPC metadata) read from the agent's environment
+variable when the session opens; sending a message;
 following a task to a terminal state, by streaming (SubscribeToTask) when the
 card says the agent streams, else by polling GetTask with exponential backoff;
 and handing back the finished task as plain JSON (``TaskOutcome``, in
@@ -54,6 +55,7 @@ from google.protobuf.json_format import ParseError  # type: ignore[import-untype
 
 from protocols import tracecontext
 from protocols.a2a._egress import checked_client
+from protocols.a2a._grpc_channel import checked_channel, grpc_target
 from protocols.a2a.client_errors import A2ACallError, AgentUnusable, RemoteTaskLost, ResultTooLarge
 from protocols.a2a.client_outcome import TaskOutcome, message_text, state_name
 from protocols.http import EgressPolicy, Resolver, system_resolver
@@ -84,7 +86,8 @@ TERMINAL = frozenset(
     }
 )
 INTERRUPTED = frozenset({TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
-_BINDINGS = (TransportProtocol.JSONRPC.value, TransportProtocol.HTTP_JSON.value)
+_GRPC = TransportProtocol.GRPC.value
+_BINDINGS = (TransportProtocol.JSONRPC.value, TransportProtocol.HTTP_JSON.value, _GRPC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +116,11 @@ def pinned_card(agent: RemoteAgent) -> AgentCard:
     """The agent's pinned card as the SDK's type, reduced to the one interface this client will use.
 
     That interface is the first the card lists with a binding this client
-    speaks (JSON-RPC, HTTP+JSON) and an http(s) URL: the card's own order is
-    the agent's preference. Whether its host may be reached is decided at
-    connection time, by the egress policy.
+    speaks and a URL it can use: JSON-RPC or HTTP+JSON at an http(s) URL,
+    gRPC at one of the forms ``_grpc_channel`` reads (``host:port``,
+    ``https://host``...). The card's own order is the agent's preference.
+    Whether its host may be reached is decided at connection time, by the
+    egress policy.
     """
     try:
         card = parse_agent_card(copy.deepcopy(agent.card))
@@ -126,19 +131,26 @@ def pinned_card(agent: RemoteAgent) -> AgentCard:
         offered.append(f"{interface.protocol_binding or '?'} {interface.url}")
         if interface.protocol_binding not in _BINDINGS:
             continue
-        try:
-            url = httpx.URL(interface.url)
-        except httpx.InvalidURL:
-            continue
-        if url.scheme in ("http", "https") and url.host:
+        if _usable(interface.protocol_binding, interface.url):
             chosen = copy.deepcopy(interface)
             del card.supported_interfaces[:]
             card.supported_interfaces.append(chosen)
             return card
     raise AgentUnusable(
-        f"agent '{agent.name}' offers no interface this hub can call (it needs JSONRPC or HTTP+JSON over http(s)); "
+        f"agent '{agent.name}' offers no interface this hub can call (it needs JSONRPC or HTTP+JSON over http(s), "
+        "or GRPC at host:port or an http(s) URL); "
         f"its card lists: {'; '.join(offered) or 'none'}"
     )
+
+
+def _usable(binding: str, url: str) -> bool:
+    if binding == _GRPC:
+        return grpc_target(url) is not None
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
 
 
 def bearer_headers(agent: RemoteAgent, environ: Mapping[str, str]) -> dict[str, str]:
@@ -172,11 +184,17 @@ async def connect(
     card = pinned_card(agent)
     headers = bearer_headers(agent, os.environ if environ is None else environ)
     streaming = card.capabilities.streaming
-    binding = card.supported_interfaces[0].protocol_binding
+    interface = card.supported_interfaces[0]
+    binding = interface.protocol_binding
     async with checked_client(
         egress, headers=headers, timeout_s=settings.request_timeout_s, resolve=resolve, ssl_context=ssl_context
     ) as http:
         config = ClientConfig(httpx_client=http, streaming=streaming, supported_protocol_bindings=[binding])
+        if binding == _GRPC:
+            target = grpc_target(interface.url)
+            assert target is not None  # pinned_card chose it for that
+            channel = await checked_channel(egress, target, headers=headers, resolve=resolve)
+            config.grpc_channel_factory = lambda _url: channel  # closed with the client
         async with ClientFactory(config).create(card) as client:
             yield AgentSession(agent.name, client, streaming=streaming, settings=settings,
                                pushes=card.capabilities.push_notifications)
@@ -197,6 +215,8 @@ class AgentSession:
         self.settings = settings
         self._client = client
         self._stream = ClientCallContext(timeout=settings.stream_idle_s)
+        # a deadline for one request (gRPC has none by itself; the HTTP client has the same as its default)
+        self._unary = ClientCallContext(timeout=settings.request_timeout_s)
         self._seen: dict[str, TaskState] = {}
 
     async def send(
@@ -290,7 +310,7 @@ class AgentSession:
         if history_length is not None:
             request.history_length = history_length
         try:
-            return await self._client.get_task(request)
+            return await self._client.get_task(request, context=self._unary)
         except TaskNotFoundError:
             raise RemoteTaskLost(
                 f"agent '{self.name}' no longer knows task {task_id}, which it started for this call; nothing is "
@@ -298,7 +318,7 @@ class AgentSession:
             ) from None
 
     async def cancel(self, task_id: str) -> None:
-        await self._client.cancel_task(CancelTaskRequest(id=task_id))
+        await self._client.cancel_task(CancelTaskRequest(id=task_id), context=self._unary)
 
     async def _stream_until_end(self, task_id: str) -> bool:
         """Follow the task's stream; True once it says the task ended, False when it stops before that."""

@@ -101,13 +101,14 @@ def _find(data: Any, name: str) -> Any:
     return None
 
 
-@pytest.mark.parametrize("streaming", [True, False], ids=["streaming", "polling"])
+@pytest.mark.parametrize(("streaming", "binding"), [(True, "JSONRPC"), (False, "JSONRPC"), (True, "GRPC")],
+                         ids=["streaming", "polling", "grpc"])
 def test_a_process_calls_a_registered_agent_and_keeps_what_it_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streaming: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streaming: bool, binding: str
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     with (
-        serve_agent(streaming=streaming) as remote,
+        serve_agent(streaming=streaming, binding=binding) as remote,
         live_hub(tmp_path, http_allow="127.0.0.1") as hub,
         hub.client() as c,
     ):

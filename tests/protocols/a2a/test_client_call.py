@@ -36,7 +36,7 @@ def remote() -> Iterator[RemoteAgent]:
         yield agent
 
 
-@pytest.mark.parametrize("binding", ["JSONRPC", "HTTP+JSON"])
+@pytest.mark.parametrize("binding", ["JSONRPC", "HTTP+JSON", "GRPC"])
 @pytest.mark.parametrize("streaming", [True, False], ids=["streaming", "polling"])
 def test_a_completed_task_gives_its_artifacts_as_the_result_variable(
     registry: Registry, streaming: bool, binding: str
@@ -65,12 +65,13 @@ def test_the_result_goes_to_the_variable_the_header_names(registry: Registry, re
     assert list(result) == ["answer"] and result["answer"]["state"] == "completed"
 
 
+@pytest.mark.parametrize("binding", ["JSONRPC", "GRPC"])
 @pytest.mark.parametrize("streaming", [True, False], ids=["streaming", "polling"])
 @pytest.mark.parametrize("mode", ["fail", "reject"])
 def test_a_failed_or_rejected_task_throws_a2a_task_failed_with_the_agents_words(
-    registry: Registry, streaming: bool, mode: str
+    registry: Registry, streaming: bool, mode: str, binding: str
 ) -> None:
-    with serve_agent(streaming=streaming) as remote:
+    with serve_agent(streaming=streaming, binding=binding) as remote:
         register(registry, remote)
         with pytest.raises(BpmnError) as caught:
             run(handler(registry, Records()), job(ASK, {"data": {"mode": mode}}))
@@ -183,3 +184,45 @@ def test_a_wrong_header_or_variable_fails_before_anything_is_sent(
     with pytest.raises(InvalidCallTask, match=message):
         run(handler(registry, Records()), job(headers, variables))
     assert remote.received == []
+
+
+@pytest.fixture
+def grpc_remote() -> Iterator[RemoteAgent]:
+    with serve_agent(binding="GRPC") as agent:
+        yield agent
+
+
+def test_a_grpc_agent_gets_the_token_as_metadata_and_a_wrong_one_is_refused(
+    registry: Registry, grpc_remote: RemoteAgent
+) -> None:
+    register(registry, grpc_remote)
+    [interface] = registry.agents.get("helper").card["supportedInterfaces"]
+    assert interface["protocolBinding"] == "GRPC" and interface["url"] == f"127.0.0.1:{grpc_remote.grpc_port}"
+    with pytest.raises(Exception, match="UNAUTHENTICATED") as refused:
+        run(handler(registry, Records(), environ={TOKEN_ENV: "not-the-token"}), job(ASK, {"text": "hi"}))
+    assert "not-the-token" not in str(refused.value)
+    assert grpc_remote.received == []  # refused at the door
+    result = run(handler(registry, Records()), job(ASK, {"text": "hi", "data": {"mode": "complete"}}))
+    assert result["a2aResult"]["state"] == "completed" and len(grpc_remote.received) == 1
+
+
+def test_a_grpc_agent_on_loopback_is_refused_unless_allow_listed_and_a_name_by_its_address(
+    registry: Registry, grpc_remote: RemoteAgent
+) -> None:
+    register(registry, grpc_remote)
+    with pytest.raises(EgressDenied, match=r"127\.0\.0\.1 \(loopback\).*AGENTHUB_HTTP_ALLOW"):
+        run(handler(registry, Records(), allow="public"), job(ASK, {"text": "hi"}))
+    card = copy.deepcopy(registry.agents.get("helper").card)
+    card["supportedInterfaces"][0]["url"] = f"grpc://agent.example:{grpc_remote.grpc_port}"
+    registry.agents.add("renamed", "http://agent.example", card, token_env=TOKEN_ENV)
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        assert (host, port) == ("agent.example", grpc_remote.grpc_port)
+        return ["127.0.0.1"]
+
+    renamed = {"agent": "renamed"}
+    with pytest.raises(EgressDenied, match=r"agent\.example: it resolves to 127\.0\.0\.1"):
+        run(handler(registry, Records(), allow="public", resolve=rebinding), job(renamed, {"text": "hi"}))
+    assert grpc_remote.received == []
+    result = run(handler(registry, Records(), allow="agent.example", resolve=rebinding), job(renamed, {"text": "x"}))
+    assert result["a2aResult"]["state"] == "completed" and len(grpc_remote.received) == 1

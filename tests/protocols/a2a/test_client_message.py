@@ -12,6 +12,7 @@ import pytest
 from a2a.types import Artifact, Message, Part, Role, Task, TaskState, TaskStatus
 from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 
+from protocols.a2a._grpc_channel import GrpcTarget, grpc_target
 from protocols.a2a.call_task import RECORD_VARIABLE, InvalidCallTask, build_message
 from protocols.a2a.client import AgentUnusable, ResultTooLarge, TaskOutcome, pinned_card, state_name
 from registry import RemoteAgent
@@ -127,7 +128,8 @@ def test_the_first_interface_the_client_speaks_is_the_one_used() -> None:
     card = pinned_card(
         agent(
             [
-                {"url": "agent.example:443", "protocolBinding": "GRPC", "protocolVersion": "1.0"},
+                {"url": "unix:///run/agent.sock", "protocolBinding": "GRPC", "protocolVersion": "1.0"},
+                {"url": "agent.example", "protocolBinding": "GRPC", "protocolVersion": "1.0"},  # no port
                 {"url": "ftp://agent.example/a2a", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
                 {"url": "https://agent.example/rest", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
                 {"url": "https://agent.example/rpc", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
@@ -139,6 +141,38 @@ def test_the_first_interface_the_client_speaks_is_the_one_used() -> None:
     ]
 
 
+def test_a_grpc_interface_listed_first_is_the_one_used() -> None:
+    card = pinned_card(
+        agent(
+            [
+                {"url": "agent.example:8601", "protocolBinding": "GRPC", "protocolVersion": "1.0"},
+                {"url": "https://agent.example/rpc", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+            ]
+        )
+    )
+    assert [(i.protocol_binding, i.url) for i in card.supported_interfaces] == [("GRPC", "agent.example:8601")]
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("agent.example:8601", GrpcTarget("agent.example", 8601, tls=False)),
+        ("127.0.0.1:50051", GrpcTarget("127.0.0.1", 50051, tls=False)),
+        ("[::1]:50051", GrpcTarget("::1", 50051, tls=False)),
+        ("grpc://agent.example", GrpcTarget("agent.example", 80, tls=False)),
+        ("http://agent.example:9000/ignored", GrpcTarget("agent.example", 9000, tls=False)),
+        ("https://grpc.example.com/a2a", GrpcTarget("grpc.example.com", 443, tls=True)),
+        ("grpcs://grpc.example.com:8443", GrpcTarget("grpc.example.com", 8443, tls=True)),
+        ("agent.example", None),
+        ("unix:///run/agent.sock", None),
+        ("ftp://agent.example:21", None),
+        ("", None),
+    ],
+)
+def test_a_grpc_url_names_host_port_and_whether_tls(url: str, target: GrpcTarget | None) -> None:
+    assert grpc_target(url) == target
+
+
 def test_a_card_in_the_0_3_shape_is_read_too() -> None:
     legacy = agent([], url="https://agent.example/a2a", preferredTransport="JSONRPC", protocolVersion="0.3.0")
     del legacy.card["supportedInterfaces"]
@@ -147,11 +181,11 @@ def test_a_card_in_the_0_3_shape_is_read_too() -> None:
 
 
 def test_a_card_without_a_usable_interface_is_refused_with_what_it_offers() -> None:
-    with pytest.raises(AgentUnusable, match=r"offers no interface .* GRPC agent\.example:443; JSONRPC file:///x"):
+    with pytest.raises(AgentUnusable, match=r"offers no interface .* GRPC unix:///x; JSONRPC file:///x"):
         pinned_card(
             agent(
                 [
-                    {"url": "agent.example:443", "protocolBinding": "GRPC"},
+                    {"url": "unix:///x", "protocolBinding": "GRPC"},
                     {"url": "file:///x", "protocolBinding": "JSONRPC"},
                 ]
             )

@@ -30,9 +30,11 @@ WAIT = {"data": {"mode": "wait"}}
 INLINE_S = 0.3
 
 
-@pytest.fixture(params=[True, False], ids=["streaming", "polling"])
+@pytest.fixture(params=[(True, "JSONRPC"), (False, "JSONRPC"), (True, "GRPC")],
+                ids=["streaming", "polling", "grpc-streaming"])
 def remote(request: pytest.FixtureRequest, registry: Registry) -> Iterator[RemoteAgent]:
-    with serve_agent(streaming=request.param) as agent:
+    streaming, binding = request.param
+    with serve_agent(streaming=streaming, binding=binding) as agent:
         register(registry, agent)
         yield agent
 

@@ -17,9 +17,10 @@ from a2a.types import GetTaskRequest, Message, Part, Role, SendMessageRequest, T
 
 from engine.scheduler import Job
 from protocols.a2a import fetch_card
+from protocols.a2a._grpc_channel import checked_channel, grpc_target
 from protocols.a2a.call_task import RECORD_VARIABLE, A2ACallTask
 from protocols.a2a.client import WaitSettings
-from protocols.http import EgressPolicy
+from protocols.http import EgressPolicy, system_resolver
 from registry import Registry
 from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent
 
@@ -108,8 +109,17 @@ class Background:
 
 
 async def _remote(remote: RemoteAgent, work: Any) -> Any:
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as http:
-        client = await ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create_from_url(remote.url)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(headers=bearer, timeout=10) as http:
+        config = ClientConfig(httpx_client=http, streaming=False)
+        if remote.grpc_port is not None:  # an agent served over gRPC only
+            target = grpc_target(f"127.0.0.1:{remote.grpc_port}")
+            assert target is not None
+            channel = await checked_channel(EgressPolicy.parse(["127.0.0.1"]), target, headers=bearer,
+                                            resolve=system_resolver)
+            config.grpc_channel_factory = lambda _url: channel
+            config.supported_protocol_bindings = ["GRPC"]
+        client = await ClientFactory(config).create_from_url(remote.url)
         async with client:
             return await work(client)
 

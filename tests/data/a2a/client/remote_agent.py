@@ -14,7 +14,10 @@ text ``mode:<mode>``:
 
 Every message that arrives is kept in ``received`` (message id, task id,
 and whether the bearer token was right), and a request without the right
-token is refused with 401 before the SDK sees it, as a real agent would.
+token is refused with 401 (gRPC: ``UNAUTHENTICATED``) before the SDK sees it,
+as a real agent would. With ``binding="GRPC"`` the agent is served over the
+a2a-sdk's gRPC handler on a port of its own, its card (over HTTP, as always)
+listing only that interface.
 """
 
 from __future__ import annotations
@@ -25,16 +28,19 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc  # type: ignore[import-untyped]
+import grpc.aio  # type: ignore[import-untyped]
 import httpx
 from a2a.helpers.proto_helpers import get_data_parts, get_text_parts, new_task_from_user_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.context import ServerCallContext
 from a2a.server.events import EventQueue
-from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.request_handlers import DefaultRequestHandler, GrpcHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
 from a2a.server.tasks import (
     BasePushNotificationSender,
@@ -50,8 +56,12 @@ from a2a.types import (
     Message,
     Part,
     Role,
+    SendMessageRequest,
     TaskState,
+    a2a_pb2_grpc,
 )
+from google.protobuf import message as protobuf_message
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Value  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -186,6 +196,33 @@ class _Recorder:
         await self.app(scope, replay, send)
 
 
+class _GrpcRecorder(GrpcHandler):
+    """``_Recorder`` for the gRPC binding: the token in the ``authorization`` metadata, each message kept."""
+
+    def __init__(self, handler: DefaultRequestHandler, state: AgentState) -> None:
+        super().__init__(handler)
+        self.state = state
+
+    async def _check(self, request: protobuf_message.Message, context: grpc.aio.ServicerContext) -> None:
+        metadata = {str(k).lower(): v for k, v in (context.invocation_metadata() or ())}
+        if metadata.get("authorization") != f"Bearer {TOKEN}":
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "unauthorized")
+        if isinstance(request, SendMessageRequest):
+            push = MessageToDict(request.configuration).get("taskPushNotificationConfig")
+            self.state.received.append(Received(request.message.message_id, request.message.task_id, push))
+
+    async def _handle_unary(self, request: protobuf_message.Message, context: grpc.aio.ServicerContext,
+                            handler_func: Callable[[ServerCallContext], Awaitable[Any]], default_response: Any) -> Any:
+        await self._check(request, context)
+        return await super()._handle_unary(request, context, handler_func, default_response)
+
+    async def _handle_stream(self, request: protobuf_message.Message, context: grpc.aio.ServicerContext,
+                             handler_func: Callable[[ServerCallContext], AsyncIterable[Any]]) -> AsyncIterable[Any]:
+        await self._check(request, context)
+        async for item in super()._handle_stream(request, context, handler_func):
+            yield item
+
+
 def _sent(path: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """The message a SendMessage or SendStreamingMessage request carries (JSON-RPC or HTTP+JSON), with its push
     notification config if it names one; None for any other request."""
@@ -224,6 +261,7 @@ class RemoteAgent:
     url: str
     port: int
     state: AgentState
+    grpc_port: int | None = None  # where it serves A2A over gRPC (``binding="GRPC"``)
 
     @property
     def received(self) -> list[Received]:
@@ -246,8 +284,10 @@ def serve_agent(
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
     base = f"http://127.0.0.1:{port}"
+    grpc_port = _free_port() if binding == "GRPC" else None
     state = AgentState()
-    agent_card = card(base, streaming=streaming, binding=binding, push=push or push_silent)
+    agent_card = card(f"127.0.0.1:{grpc_port}" if grpc_port else base, streaming=streaming, binding=binding,
+                      push=push or push_silent)
     configs = InMemoryPushNotificationConfigStore() if push or push_silent else None
     # no kept-alive connections: nothing is left open when the server stops without closing this client
     pusher = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_keepalive_connections=0)) if push else None
@@ -257,12 +297,40 @@ def serve_agent(
         push_sender=BasePushNotificationSender(pusher, configs) if pusher and configs else None,
     )
     routes = [*create_agent_card_routes(agent_card), *create_jsonrpc_routes(handler, "/"), *create_rest_routes(handler)]
-    app = _Recorder(Starlette(routes=routes), state)
+    lifespan = None
+    if grpc_port is not None:
+        routes = create_agent_card_routes(agent_card)  # the card over HTTP; the agent over gRPC only
+        lifespan = _grpc_lifespan(_GrpcRecorder(handler, state), grpc_port)
+    app = _Recorder(Starlette(routes=routes, lifespan=lifespan), state)
     try:
-        with serve_app(app, sock, what="the remote A2A agent", lifespan="off"):
+        with serve_app(app, sock, what="the remote A2A agent", lifespan="on" if lifespan else "off"):
             try:
-                yield RemoteAgent(url=base, port=port, state=state)
+                yield RemoteAgent(url=base, port=port, state=state, grpc_port=grpc_port)
             finally:
                 state.release("complete")  # a task still waiting ends, so that the server can stop
     finally:
         sock.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _grpc_lifespan(handler: GrpcHandler, port: int) -> Callable[[Starlette], Any]:
+    """A lifespan serving ``handler`` over gRPC on 127.0.0.1:``port`` in the HTTP server's own event loop."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        server = grpc.aio.server()
+        a2a_pb2_grpc.add_A2AServiceServicer_to_server(handler, server)  # type: ignore[no-untyped-call]
+        if not server.add_insecure_port(f"127.0.0.1:{port}"):
+            raise RuntimeError(f"the remote A2A agent cannot listen for gRPC on 127.0.0.1:{port}")
+        await server.start()
+        try:
+            yield
+        finally:
+            await server.stop(0.5)
+
+    return lifespan
