@@ -7,7 +7,8 @@ agent cards by hash and deciding whether each may be called, the audit
 trail of registry changes, the webhook configs of A2A tasks with the
 durable outbox of their notifications (``registry.push``), and the A2A
 message ids each caller sent, kept 24 hours for deduplication
-(``registry.a2a_messages``), and the remote A2A tasks that service tasks wait
+(``registry.a2a_messages``), the messages exchanged on the hub's A2A tasks, their history
+(``registry.a2a_history``), and the remote A2A tasks that service tasks wait
 on without a worker (``registry.a2a_calls``), and the virtual MCP servers
 served at ``/mcp/{name}`` (and ``/a2a/{name}``) (``registry.virtual``), and the gateway's
 daily call budgets (``registry.budgets``).
@@ -23,6 +24,7 @@ plain dicts to this package.
 from __future__ import annotations
 
 from registry.a2a_calls import RemoteCall, RemoteCalls
+from registry.a2a_history import TaskHistory
 from registry.a2a_messages import MessageIds
 from registry.agents import AgentRegistry, RemoteAgent
 from registry.budgets import BudgetExhausted, CallBudgets
@@ -48,6 +50,7 @@ class Registry:
         self.agents = AgentRegistry(store)
         self.push = PushStore(store)
         self.a2a_messages = MessageIds(store)
+        self.a2a_history = TaskHistory(store)
         self.a2a_calls = RemoteCalls(store)
         self.sessions = Sessions(store, self.tokens)
         self.virtual = VirtualServers(store)
@@ -89,6 +92,7 @@ __all__ = [
     "Session",
     "Sessions",
     "SyncReport",
+    "TaskHistory",
     "TokenInfo",
     "Tokens",
     "ToolBlocked",

@@ -201,3 +201,16 @@ gateway_budget_usage = Table(
     Column("day", String(10), primary_key=True),  # the UTC day, YYYY-MM-DD
     Column("used", Integer, nullable=False),  # calls admitted that day
 )
+
+# --- the messages of the hub's A2A tasks, their history (migration 0011) ---------------------------
+
+a2a_task_messages = Table(
+    "a2a_task_messages",
+    metadata,
+    Column("task_id", String(32), primary_key=True),  # the hub's task: an instance key
+    Column("position", Integer, primary_key=True),  # 0, 1, ... in the order the messages were exchanged
+    Column("message_id", String(255), nullable=False),  # the message's own id, as its sender chose it
+    Column("digest", String(64)),  # a caller's message: the hash of its parts, to tell a resend from a new message
+    Column("message", Text, nullable=False),  # the A2A 1.0 message, as JSON
+    Column("recorded_at", BigInteger, nullable=False),
+)

@@ -270,9 +270,13 @@ def status(snapshot: Snapshot) -> TaskStatus:
         if data:
             parts.append(Part(data=to_value(data), media_type=JSON))
     if parts:
+        message_id = f"{snapshot.key}-{TaskState.Name(result.state).removeprefix('TASK_STATE_').lower()}"
+        asking = snapshot.caller_task() if result.state == TaskState.TASK_STATE_INPUT_REQUIRED else None
+        if asking is not None:  # one id per question: each answered one stays in the task's history
+            message_id += f"-{asking['task']}"
         result.message.CopyFrom(
             Message(
-                message_id=f"{snapshot.key}-{TaskState.Name(result.state).removeprefix('TASK_STATE_').lower()}",
+                message_id=message_id,
                 task_id=str(snapshot.key),
                 context_id=snapshot.context_id,
                 role=Role.ROLE_AGENT,

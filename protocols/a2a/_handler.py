@@ -48,6 +48,7 @@ from a2a.types import (
     ListTasksRequest,
     ListTasksResponse,
     Message,
+    Role,
     SendMessageRequest,
     SubscribeToTaskRequest,
     Task,
@@ -59,10 +60,12 @@ from a2a.types import (
     UnsupportedOperationError,
 )
 from a2a.utils.errors import InvalidRequestError
-from a2a.utils.task import apply_history_length, validate_history_length
+from a2a.utils.task import HistoryLengthConfig, apply_history_length, validate_history_length
+from google.protobuf.json_format import MessageToDict, ParseDict  # type: ignore[import-untyped]
 
 from engine import Channel, Conflict, Engine, InstanceView, InvalidInput, NotFound
 from engine.arguments import ArgumentError, check_arguments
+from engine.canonical import canonical_hash
 from engine.exposure import ToolSpec
 from protocols import tracecontext
 from protocols.a2a._convert import (
@@ -86,7 +89,7 @@ from protocols.a2a.push_configs import PushConfigMethods, PushConfigs
 from protocols.actors import actor_of
 from protocols.instances import follow
 from protocols.task_access import TaskRefused, check_complete
-from registry import MessageIds, Principal
+from registry import MessageIds, Principal, TaskHistory
 
 T = TypeVar("T")
 CardSource = Callable[[ServerCallContext], Awaitable[AgentCard]]
@@ -98,6 +101,8 @@ AGENT = "processId"
 """``ServerCallContext.state`` key of the agent addressed (a process id), absent at the hub-level endpoint."""
 
 MAX_TASK_KEY = 2**63 - 1
+MAX_HISTORY = 100
+"""The most messages a task's history shows (its last ones); ``historyLength`` asks for fewer."""
 
 
 class PrincipalUser(User):
@@ -143,8 +148,10 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         extended_card: CardSource,
         push: PushConfigs | None = None,
         messages: MessageIds | None = None,
+        history: TaskHistory | None = None,
     ) -> None:
         self.engine = engine
+        self.history = history  # the messages of each task (None: tasks show no history)
         self.call_timeout_s = call_timeout_s
         self.stream_timeout_s = stream_timeout_s
         self.extended_card = extended_card
@@ -181,7 +188,29 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
     @validate_request_params
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
         validate_history_length(params)
-        return apply_history_length(to_task(await self.owned(params.id, context)), params)
+        return await self._task(await self.owned(params.id, context), params)
+
+    async def _task(self, snapshot: Snapshot, config: HistoryLengthConfig | None) -> Task:
+        """The task with its history: every message kept (up to ``MAX_HISTORY``), or the last ``historyLength``."""
+        task = to_task(snapshot)
+        if self.history is None:
+            return task
+        count = config.history_length if config is not None and config.HasField("history_length") else MAX_HISTORY
+        task.history.extend(await self._io(lambda: self._history_of(task.id, min(count, MAX_HISTORY))))
+        return apply_history_length(task, config)
+
+    def _history_of(self, task_id: str, count: int) -> list[Message]:
+        if self.history is None or count <= 0:
+            return []
+        return [ParseDict(kept, Message(), ignore_unknown_fields=True) for kept in self.history.last(task_id, count)]
+
+    async def _keep(self, task_id: str, *messages: Message) -> None:
+        """Add ``messages`` to the task's history, a caller's with the digest of its parts."""
+        if self.history is None:
+            return
+        history = self.history
+        kept = [(MessageToDict(m), _digest(m) if m.role == Role.ROLE_USER else None) for m in messages]
+        await self._io(lambda: history.append(task_id, kept))
 
     @validate_request_params
     async def on_list_tasks(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
@@ -189,7 +218,8 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         validate_history_length(params)
         server = virtual_of(context)  # a virtual agent lists its set's tasks only
         within = server.processes if server is not None else None
-        return await self._io(lambda: list_tasks(self.engine, params, principal.name, agent_of(context), within))
+        return await self._io(lambda: list_tasks(self.engine, params, principal.name, agent_of(context), within,
+                                                 history=self._history_of))
 
     # --- sending messages ---------------------------------------------------------------------
 
@@ -200,7 +230,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         if not params.configuration.return_immediately and snapshot.state not in TERMINAL | INTERRUPTED:
             view = await follow(self.engine, snapshot.key, self.call_timeout_s, first=snapshot.view, until_outside=True)
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))
-        return reply_message(snapshot) or apply_history_length(to_task(snapshot), params.configuration)
+        return reply_message(snapshot) or await self._task(snapshot, params.configuration)
 
     @validate_request_params
     async def on_message_send_stream(
@@ -283,6 +313,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             sent = {k: v for k, v in variables.items() if k not in hidden}
             await self._audit_virtual(context, spec.process_id, "ok", instance=view.key, argumentsHash=sent)
             snapshot = await self._io(lambda: read_snapshot(self.engine, view))
+            await self._keep(str(snapshot.key), _on_task(message, snapshot))
         return snapshot
 
     @asynccontextmanager
@@ -326,6 +357,13 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
         # crash finds its task still running in the cases that matter: a task that already ended is done again.
         if not message.task_id and snapshot.state in TERMINAL:
             return None
+        if message.task_id and self.history is not None:
+            # The same id with other parts is a new message (the A2A TCK sends each follow-up with the id of the
+            # message that started the task); a task with no message of that id kept is judged by the id alone.
+            history = self.history
+            seen = await self._io(lambda: history.digests(task_id, message.message_id))
+            if seen and _digest(message) not in seen:
+                return None
         return snapshot
 
     async def _remember(self, principal: Principal, message: Message, snapshot: Snapshot) -> None:
@@ -348,6 +386,7 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             )
         variables = _checked({"type": "object"}, message_variables(message, None), "the user task")
         variables[MESSAGE_ID_VARIABLE] = message.message_id
+        asked = status(snapshot)  # the question this message answers: history once answered
         key = int(mine["task"])
         try:  # the caller's own task; an approval assigned to it still follows the approval rule (task_access)
             done = check_complete(principal, await self._io(lambda: self.engine.user_task(key)))
@@ -361,6 +400,8 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
             ) from None
         except InvalidInput as exc:
             raise InvalidParamsError(message=f"cannot complete user task {mine['task']}: {exc}") from None
+        answer = _on_task(message, snapshot)
+        await self._keep(str(snapshot.key), *((asked.message, answer) if asked.HasField("message") else (answer,)))
         return await self._io(lambda: load_snapshot(self.engine, snapshot.key))
 
     async def _skill(self, params: SendMessageRequest, context: ServerCallContext) -> ToolSpec:
@@ -453,6 +494,20 @@ class ProcessTaskHandler(PushConfigMethods, RequestHandler):
     ) -> AgentCard:
         principal_of(context)
         return await self.extended_card(context)
+
+
+def _digest(message: Message) -> str:
+    """What tells one message's content from another's: the hash of its parts (ids aside)."""
+    return canonical_hash(MessageToDict(message).get("parts", []))
+
+
+def _on_task(message: Message, snapshot: Snapshot) -> Message:
+    """``message`` as the task's history shows it: with the task's id and context id."""
+    copy = Message()
+    copy.CopyFrom(message)
+    copy.task_id = str(snapshot.key)
+    copy.context_id = copy.context_id or snapshot.context_id
+    return copy
 
 
 def _require(principal: Principal, scope: str, action: str) -> None:

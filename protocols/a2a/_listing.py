@@ -10,9 +10,9 @@ docs/A2A.md).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
-from a2a.types import ListTasksRequest, ListTasksResponse, TaskState
+from a2a.types import ListTasksRequest, ListTasksResponse, Message, TaskState
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
 from a2a.utils.errors import InvalidParamsError
 from a2a.utils.task import apply_history_length, decode_page_token, encode_page_token, validate_page_size
@@ -21,13 +21,16 @@ from engine import Engine, InstanceView
 from protocols.a2a._convert import identity, read_snapshot, to_task
 
 _BATCH = 500
+MAX_LISTED_HISTORY = 100  # as a single task's (``_handler.MAX_HISTORY``)
 
 
 def list_tasks(
-    engine: Engine, params: ListTasksRequest, caller: str, agent: str | None, within: Collection[str] | None = None
+    engine: Engine, params: ListTasksRequest, caller: str, agent: str | None, within: Collection[str] | None = None,
+    *, history: Callable[[str, int], list[Message]] | None = None,
 ) -> ListTasksResponse:
     """One page of the caller's tasks (of ``agent``'s process, of the processes ``within`` a virtual agent's set,
-    or of every process at the hub endpoint)."""
+    or of every process at the hub endpoint). Each task shows its last ``historyLength`` messages, read with
+    ``history(task_id, count)``; none when the request does not ask (a list is not the place for conversations)."""
     size = DEFAULT_LIST_TASKS_PAGE_SIZE
     if params.HasField("page_size"):
         validate_page_size(params.page_size)
@@ -61,6 +64,8 @@ def list_tasks(
     for key in page_keys:
         snapshot = by_key.get(key) or read_snapshot(engine, views[key])
         task = to_task(snapshot, include_artifacts=params.include_artifacts)
+        if history is not None and params.HasField("history_length") and params.history_length > 0:
+            task.history.extend(history(task.id, min(params.history_length, MAX_LISTED_HISTORY)))
         response.tasks.append(apply_history_length(task, params))
     if start + size < len(keys):
         response.next_page_token = encode_page_token(str(page_keys[-1]))

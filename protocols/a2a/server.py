@@ -65,7 +65,7 @@ from protocols.a2a._virtual import VIRTUAL, VirtualAgents, virtual_card, virtual
 from protocols.a2a.push_configs import PushConfigs
 from protocols.a2a.refusals import rest_refusal
 from protocols.a2a.signing import JWKS_PATH, CardSigner
-from registry import MessageIds, Principal, Registry, VirtualServer
+from registry import MessageIds, Principal, Registry, TaskHistory, VirtualServer
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -123,7 +123,8 @@ class A2AEndpoint:
     with ``signer``, the cards are signed (``signing``).
 
     ``messages`` remembers the message ids each caller sent, so that a message sent again returns its first task
-    (default: the registry store of ``push``; with neither, messages are not deduplicated).
+    (default: the registry store of ``push``; with neither, messages are not deduplicated). ``history`` keeps the
+    messages of each task, its ``history`` (default: ``registry``'s, else in the store of ``push``).
     """
 
     def __init__(
@@ -135,6 +136,7 @@ class A2AEndpoint:
         stream_timeout_s: float = 300.0,
         push: PushConfigs | None = None,
         messages: MessageIds | None = None,
+        history: TaskHistory | None = None,
         registry: Registry | None = None,
         signer: CardSigner | None = None,
         grpc_target: Callable[[], str | None] = lambda: None,
@@ -148,6 +150,9 @@ class A2AEndpoint:
         if messages is None and push is not None:
             # The message ids live in the registry beside the push configs; the hub hands over only the latter.
             messages = MessageIds(push.store.store)
+        if history is None:  # the tasks' messages, in the registry too (with neither: tasks show no history)
+            history = registry.a2a_history if registry is not None else (
+                TaskHistory(push.store.store) if push is not None else None)
         self.handler = ProcessTaskHandler(
             engine,
             call_timeout_s=call_timeout_s,
@@ -155,6 +160,7 @@ class A2AEndpoint:
             extended_card=self._extended_card,
             push=push,
             messages=messages,
+            history=history,
         )
         self.handler.virtual = self.virtual
         builder = _ContextBuilder()

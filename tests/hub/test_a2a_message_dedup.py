@@ -56,12 +56,11 @@ def hub_on(db: Path, admin: str) -> Iterator[LiveHub]:
 
 @asynccontextmanager
 async def agent(
-    hub: LiveHub, token: str, *, streaming: bool = False, process: str = "confirm"
+    hub: LiveHub, token: str, *, streaming: bool = False, process: str = "confirm",
+    binding: str = TransportProtocol.JSONRPC.value,
 ) -> AsyncIterator[Client]:
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-        config = ClientConfig(
-            httpx_client=http, supported_protocol_bindings=[TransportProtocol.JSONRPC.value], streaming=streaming
-        )
+        config = ClientConfig(httpx_client=http, supported_protocol_bindings=[binding], streaming=streaming)
         client = await ClientFactory(config).create_from_url(f"{hub.url}/a2a/{process}")
         async with client:
             yield client

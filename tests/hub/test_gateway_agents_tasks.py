@@ -44,7 +44,10 @@ async def test_a_registered_a2a_agent_is_a_tool_that_answers_with_its_finished_t
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     gateway = GatewaySettings(agents=("helper",))
-    with serve_agent(streaming=False, binding=binding) as remote, serve_hub(tmp_path, http_allow="127.0.0.1", gateway=gateway) as hub:
+    with (
+        serve_agent(streaming=False, binding=binding) as remote,
+        serve_hub(tmp_path, http_allow="127.0.0.1", gateway=gateway) as hub,
+    ):
         with hub.client() as c:
             added = c.post("/api/v1/agents", json={"name": "helper", "url": remote.url, "tokenEnv": TOKEN_ENV})
         assert added.status_code == 201, added.text
