@@ -35,6 +35,11 @@ class InstanceQueries:
         with self._store.reader() as tx:
             return tx.instances.scanned_to(where, before=before)
 
+    def count(self, where: InstanceFilter) -> int:
+        """How many instances match ``where`` (no variable filter: that one only pages)."""
+        with self._store.reader() as tx:
+            return tx.instances.count(where)
+
     def counts(self) -> list[ProcessCount]:
         with self._store.reader() as tx:
             return list(tx.instances.counts())

@@ -33,8 +33,8 @@ from engine.store.rows import IncidentRow, InstanceRow, JournalRow
 from engine.store.schema import incidents, instances, journal
 
 __all__ = [
-    "SCAN", "VARIABLE_NAME", "ElementCount", "ElementTally", "InstanceFilter", "ProcessCount", "counts_memory",
-    "counts_sql",
+    "SCAN", "VARIABLE_NAME", "ElementCount", "ElementTally", "InstanceFilter", "ProcessCount", "count_memory",
+    "count_sql", "counts_memory", "counts_sql",
     "element_counts", "element_tally_memory", "element_tally_sql", "scanned_to_memory", "scanned_to_sql",
     "search_memory", "search_sql",
 ]
@@ -60,6 +60,7 @@ class InstanceFilter:
     ended_from: int | None = None
     ended_to: int | None = None
     parent: int | None = None  # the instances a call activity of this instance started
+    started_by: str | None = None  # the instances this principal started
 
     def __post_init__(self) -> None:
         if self.variable is not None and not VARIABLE_NAME.match(self.variable[0]):
@@ -129,6 +130,8 @@ def _indexed(query: Any, where: InstanceFilter, before: int | None) -> Any:
         query = query.where(c.status == where.status)
     if where.parent is not None:
         query = query.where(c.parent_instance == where.parent)
+    if where.started_by is not None:
+        query = query.where(c.started_by == where.started_by)
     if before is not None:
         query = query.where(c.key < before)
     return query
@@ -169,6 +172,14 @@ def search_sql(conn: Connection, where: InstanceFilter, *, limit: int, before: i
     return conn.execute(query).all()
 
 
+def count_sql(conn: Connection, where: InstanceFilter) -> int:
+    """How many instances match ``where`` (its indexed filters; a variable filter is refused: that one scans)."""
+    if where.variable is not None:
+        raise ValueError("a count cannot take a variable filter")
+    c = instances.c
+    return int(conn.execute(_dated(_indexed(select(func.count(c.key)), where, None), where)).scalar_one())
+
+
 def scanned_to_sql(conn: Connection, where: InstanceFilter, *, before: int | None) -> int | None:
     """Where a variable search of ``SCAN`` candidates below ``before`` stopped: the key to search below next,
     or None when no candidate lies beyond the ones it looked at."""
@@ -194,6 +205,7 @@ def _matches(row: InstanceRow, where: InstanceFilter) -> bool:
         where.ended_from is None or (row.ended_at is not None and row.ended_at >= where.ended_from),
         where.ended_to is None or (row.ended_at is not None and row.ended_at < where.ended_to),
         where.parent is None or row.parent_instance == where.parent,
+        where.started_by is None or row.started_by == where.started_by,
     )
     if not all(checks):
         return False
@@ -218,6 +230,12 @@ def search_memory(
     if where.variable is not None:
         found = [r for r in found[:SCAN] if _matches(r, where)]
     return found[:limit]
+
+
+def count_memory(rows: Iterable[InstanceRow], where: InstanceFilter) -> int:
+    if where.variable is not None:
+        raise ValueError("a count cannot take a variable filter")
+    return sum(1 for row in rows if _matches(row, where))
 
 
 def scanned_to_memory(rows: Iterable[InstanceRow], where: InstanceFilter, *, before: int | None) -> int | None:

@@ -21,6 +21,7 @@ from engine.store.instance_search import (
     ElementTally,
     InstanceFilter,
     ProcessCount,
+    count_memory,
     counts_memory,
     element_tally_memory,
     scanned_to_memory,
@@ -112,7 +113,7 @@ class MemoryInstances:
                 key=state.key, process_id=state.process_id, definition_key=state.definition_key,
                 version=state.version, status=state.status.value, incidents=len(state.incidents),
                 parent_instance=state.parent.instance if state.parent else None, created_at=now, ended_at=ended,
-                rev=1, start_key=state.start_key, state=text,
+                rev=1, start_key=state.start_key, state=text, started_by=state.started_by,
             )
             return
         if old is None or old.rev != rev:
@@ -156,6 +157,9 @@ class MemoryInstances:
 
     def scanned_to(self, where: InstanceFilter, *, before: int | None = None) -> int | None:
         return scanned_to_memory(self._t.instances.values(), where, before=before)
+
+    def count(self, where: InstanceFilter) -> int:
+        return count_memory(self._t.instances.values(), where)
 
     def counts(self) -> Sequence[ProcessCount]:
         return counts_memory(self._t.instances.values())

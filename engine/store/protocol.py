@@ -154,6 +154,10 @@ class InstanceRows(Protocol):
         """Where a variable search below ``before`` stopped (the key of its last candidate), None if it saw all."""
         ...
 
+    def count(self, where: InstanceFilter) -> int:
+        """How many instances match ``where`` (no variable filter)."""
+        ...
+
     def counts(self) -> Sequence[ProcessCount]:
         """How many instances each process version has, by status (and ``incident``)."""
         ...

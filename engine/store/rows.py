@@ -89,6 +89,7 @@ class InstanceRow:
     rev: int
     start_key: str | None
     state: str
+    started_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

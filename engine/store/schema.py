@@ -26,6 +26,7 @@ _WITH_INCIDENT = "status = 'active' AND incidents > 0"  # the instances a person
 # Partial indexes hold only the rows their queries look up, so the others' commits write no page of them (0016)
 _STARTED_BY_KEY = "start_key IS NOT NULL"
 _ENDED = "ended_at IS NOT NULL"
+_STARTED_BY = "started_by IS NOT NULL"
 _LOCKED = "state = 'locked'"
 
 key_blocks = Table(
@@ -122,6 +123,7 @@ instances = Table(
     Column("rev", Integer, nullable=False),
     Column("start_key", String(255)),  # correlation key of the message that started it
     Column("state", Text, nullable=False),
+    Column("started_by", String(255)),  # the principal that started it, as in its state (migration 0018)
     Index("ix_instances_status", "status", "key"),
     Index("ix_instances_process", "process_id", "key"),
     Index("ix_instances_parent", "parent_instance"),
@@ -131,6 +133,8 @@ instances = Table(
     Index("ix_instances_version", "process_id", "version", "status", "key"),
     Index("ix_instances_process_status", "process_id", "status", "key"),
     Index("ix_instances_created", "created_at", "key"),
+    Index("ix_instances_started_by", "started_by", "key", sqlite_where=text(_STARTED_BY),
+          postgresql_where=text(_STARTED_BY)),
     Index("ix_instances_ended", "ended_at", "key", sqlite_where=text(_ENDED), postgresql_where=text(_ENDED)),
     Index("ix_instances_incident", "process_id", "version", "key", sqlite_where=text(_WITH_INCIDENT),
           postgresql_where=text(_WITH_INCIDENT)),

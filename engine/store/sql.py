@@ -27,7 +27,7 @@ from engine.store.rawsql import Session, driver_sql
 from engine.store.schema import key_blocks
 from engine.store.tx import Tx
 
-HEAD_REVISION = "0017"  # the newest file in migrations/versions: a database there is not migrated again
+HEAD_REVISION = "0018"  # the newest file in migrations/versions: a database there is not migrated again
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _T = TypeVar("_T")
 

@@ -17,6 +17,7 @@ from engine.store.instance_search import (
     ElementTally,
     InstanceFilter,
     ProcessCount,
+    count_sql,
     counts_sql,
     element_tally_sql,
     scanned_to_sql,
@@ -54,8 +55,9 @@ class SqlInstances:
         if rev is None:
             self._s.run(
                 "INSERT INTO instances (key, process_id, definition_key, version, status, incidents, parent_instance,"
-                " created_at, ended_at, rev, state, start_key) VALUES (:key, :process_id, :definition_key, :version,"
-                " :status, :incidents, :parent_instance, :created_at, :ended_at, 1, :state, :start_key)",
+                " created_at, ended_at, rev, state, start_key, started_by) VALUES (:key, :process_id, :definition_key,"
+                " :version, :status, :incidents, :parent_instance, :created_at, :ended_at, 1, :state, :start_key,"
+                " :started_by)",
                 {
                     "key": state.key,
                     "process_id": state.process_id,
@@ -63,6 +65,7 @@ class SqlInstances:
                     "version": state.version,
                     "parent_instance": state.parent.instance if state.parent else None,
                     "start_key": state.start_key,
+                    "started_by": state.started_by,
                     "created_at": now,
                     **values,
                 },
@@ -128,6 +131,9 @@ class SqlInstances:
 
     def scanned_to(self, where: InstanceFilter, *, before: int | None = None) -> int | None:
         return scanned_to_sql(self._s.conn, where, before=before)
+
+    def count(self, where: InstanceFilter) -> int:
+        return count_sql(self._s.conn, where)
 
     def counts(self) -> Sequence[ProcessCount]:
         return counts_sql(self._s.conn)

@@ -82,7 +82,8 @@ def parse_filter(params: dict[str, str]) -> InstanceFilter:
         status=state if state != "incident" else None,
         incidents_only=state == "incident",
         variable=_variable(params["var"]) if params.get("var") else None,
-        **dates,
+        created_from=dates["created_from"], created_to=dates["created_to"],
+        ended_from=dates["ended_from"], ended_to=dates["ended_to"],
     )
 
 

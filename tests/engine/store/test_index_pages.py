@@ -171,3 +171,32 @@ def test_the_partial_indexes_answer_their_queries_and_hold_no_row_of_a_common_va
         found = [plan for sql, plan in plans if fragment in sql]
         assert found, (fragment, [sql for sql, _ in plans])
         assert all(index in plan for plan in found), (fragment, found)
+
+
+def test_a_database_at_0017_gets_who_started_each_instance_from_its_state(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    state = '{"startedBy": "ann", "x": 1}'
+    rows = ("INSERT INTO instances (key, process_id, definition_key, version, status, incidents, created_at, rev,"
+            f" state) VALUES (7, 'p', 1, 1, 'completed', 0, 1, 1, '{state}'),"
+            " (8, 'p', 1, 1, 'active', 0, 2, 1, '{}')")
+    url = database_at(db, "0017", rows)
+    engine = Engine.open(url)
+    engine.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT key, started_by FROM instances ORDER BY key").fetchall() == [(7, "ann"), (8, None)]
+    assert "WHERE started_by IS NOT NULL" in _indexes(db)["ix_instances_started_by"]
+
+
+def test_a_callers_instances_are_read_from_their_index(engine: tuple[Engine, Path]) -> None:
+    eng, db = engine
+    eng.start("pages", owner="ann")
+
+    def reads() -> None:
+        eng.console.search(InstanceFilter(started_by="ann"), limit=5)
+        eng.console.search(InstanceFilter(started_by="ann", process_id="pages"), limit=5)
+        eng.console.count(InstanceFilter(started_by="ann"))
+
+    plans = [(sql, plan) for sql, plan in _plans(eng, db, reads) if "started_by =" in sql]
+    assert len(plans) == 3, plans
+    for sql, plan in plans:
+        assert "SEARCH instances USING" in plan and "ix_instances_started_by" in plan, (sql, plan)

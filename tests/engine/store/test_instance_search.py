@@ -58,6 +58,22 @@ def test_filters_and_pages_agree_on_both_stores(engine: Engine[Any]) -> None:
     assert _keys(search(InstanceFilter(parent=keys[0]), limit=10)) == []
 
 
+def test_who_started_an_instance_filters_and_counts_on_every_store(engine: Engine[Any]) -> None:
+    ann = [engine.start("order", {"order": f"A-{i}"}, owner="ann").key for i in range(3)]
+    bob = engine.start("order", {"order": "B"}, owner="bob").key
+    engine.start("order", {"order": "nobody"})  # the engine's own start: started by no principal
+    search, count = engine.console.search, engine.console.count
+
+    assert _keys(search(InstanceFilter(started_by="ann"), limit=10)) == ann[::-1]
+    assert _keys(search(InstanceFilter(started_by="ann"), limit=1, before=ann[2])) == [ann[1]]
+    assert _keys(search(InstanceFilter(started_by="bob", process_id="order"), limit=10)) == [bob]
+    assert search(InstanceFilter(started_by="ann", process_id="other"), limit=10) == []
+    assert (count(InstanceFilter(started_by="ann")), count(InstanceFilter(started_by="cy"))) == (3, 0)
+    assert count(InstanceFilter()) == 5 and count(InstanceFilter(status="completed")) == 0
+    with pytest.raises(ValueError, match="variable"):
+        count(InstanceFilter(variable=("order", "B")))
+
+
 def test_a_variable_search_says_where_it_stopped(engine: Engine[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(instance_search, "SCAN", 2)
     keys = [engine.start("order", {"order": f"A-{i}"}).key for i in range(4)]
