@@ -188,6 +188,50 @@ def tool_spec(process: Process, *, exposed: bool = False) -> ToolSpec | None:
     )
 
 
+_HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an RFC 9110 field-name token
+_HEADER_TYPES = ("string", "integer", "boolean")
+_DATA = ("x-mcp-header", "enum", "const", "default", "examples")  # keywords whose values are data, not schemas
+
+
+def header_problems(schema: dict[str, Any]) -> list[str]:
+    """What is wrong with the schema's ``x-mcp-header`` annotations (MCP SEP-2243: a property's value mirrored
+    as the HTTP header ``Mcp-Param-<token>``, which clients must send and the hub checks). Clients leave a tool
+    with a wrong one out, so it is refused here: only on a property reached from the root through
+    ``properties`` alone, a token, on a string, integer or boolean property, unique whatever the case."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    stack: list[tuple[tuple[str, ...] | None, Any]] = [((), schema)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, list):
+            stack.extend((None, item) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                stack.extend(((*path, name) if path is not None else None, sub) for name, sub in value.items())
+            elif key not in _DATA:
+                stack.append((None, value))  # any other keyword leaves the chain of pure properties
+        if "x-mcp-header" not in node:
+            continue
+        token, where = node["x-mcp-header"], ".".join(path or ())
+        if not path:
+            problems.append("x-mcp-header may only annotate a property reached through 'properties' alone")
+        elif not isinstance(token, str) or not _HEADER_TOKEN.match(token):
+            problems.append(f"property '{where}': x-mcp-header must be a header name token (letters, digits, "
+                            f"-_.!#$%&'*+^`|~), not {token!r}")
+        elif node.get("type") not in _HEADER_TYPES:
+            problems.append(f"property '{where}': x-mcp-header is only allowed on a string, integer or boolean "
+                            f"property, not {node.get('type')!r}")
+        elif token.lower() in seen:
+            problems.append(f"property '{where}': x-mcp-header '{token}' is property '{seen[token.lower()]}''s "
+                            "too (header names ignore case)")
+        else:
+            seen[token.lower()] = where
+    return problems
+
+
 def tool_problems(process: Process, source: str) -> list[Problem]:
     """What is wrong with a process's ``<agenthub:tool>`` declaration or Camunda MCP start event, element by
     element."""
@@ -217,10 +261,14 @@ def tool_problems(process: Process, source: str) -> list[Problem]:
     for child in element.children:
         if child.name == "schema":
             try:
-                if not isinstance(strict_json.loads(child.text or ""), dict):
+                explicit = strict_json.loads(child.text or "")
+                if not isinstance(explicit, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
                 problem(f"agenthub:schema must hold a JSON Schema object: {exc}", child.line)
+            else:
+                for said in header_problems(explicit):
+                    problem(f"agenthub:schema: {said}", child.line)
             continue
         if child.name not in seen:
             problem(f"agenthub:tool may only hold agenthub:input, agenthub:output and agenthub:schema elements, "

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import x_mcp_header_map
 from mcp_types import (
     INVALID_PARAMS,
     CallToolRequestParams,
@@ -111,18 +112,32 @@ class ProcessTools:
         self.call_timeout_s = call_timeout_s
         self.log_levels = log_levels or LogLevels()
         self.sampling = sampling
+        # The input schemas of the tools with x-mcp-header annotations, by name, as last read from the engine
+        # (each listing and each call reads the tools): the SDK checks a call's Mcp-Param headers against them
+        # before the call is dispatched (``header_schema``), which must not wait for the database.
+        self._header_schemas: dict[str, dict[str, Any]] = {}
+
+    def read_tools(self) -> dict[str, ToolSpec]:
+        """The offered tools by name, read from the engine now (blocking); the header schemas noted."""
+        found = _by_name(self.engine.tools())
+        self._header_schemas = {name: schema for name, spec in found.items()
+                                if x_mcp_header_map(schema := spec.input_schema())}
+        return found
+
+    def header_schema(self, name: str) -> dict[str, Any] | None:
+        """The tool's input schema when it has x-mcp-header annotations (as last read), else None."""
+        return self._header_schemas.get(name)
 
     async def tools(self) -> list[Tool]:
         """Read from the engine on every listing, so a new deployment shows without a restart."""
-        specs = await in_thread(self.engine.tools)
-        return [as_tool(spec) for spec in _by_name(specs).values()]
+        return [as_tool(spec) for spec in (await in_thread(self.read_tools)).values()]
 
     async def start(
         self, principal: Principal, name: str, arguments: Mapping[str, Any] | None
     ) -> InstanceView | CallToolResult:
         """The started instance, or the tool error that says why nothing started."""
         require(principal, "start", "calling a process tool")
-        spec = _by_name(await in_thread(self.engine.tools)).get(name)
+        spec = (await in_thread(self.read_tools)).get(name)
         if spec is None:
             raise MCPError(INVALID_PARAMS, f"unknown tool '{name}': list the tools to see what this hub offers")
         try:

@@ -148,6 +148,7 @@ class McpEndpoint:
         self._rate = CallRate(limits.rate_per_minute, limits.rate_burst)
         self._log_levels = LogLevels()
         self._processes = ProcessTools(engine, call_timeout_s, self._log_levels)
+        self._processes.read_tools()  # the header schemas known from the first call on, not only after a listing
         self._builtins = BuiltinTools(engine, extra_tools)
         self._decisions = DecisionTools(engine, registry)  # decisions marked <agenthub:tool/>; audited in registry
         self._resources = Resources(engine)
@@ -200,9 +201,10 @@ class McpEndpoint:
             title="agenthub",
             instructions=_INSTRUCTIONS,
             lifespan=_http_state,
-            # Mcp-Param-* headers are only checked against x-mcp-header annotations, which our schemas
-            # never carry; saying so spares the SDK a tools/list round per call to find that out.
-            get_tool_input_schema=lambda _name: None,
+            # Mcp-Param-* headers (2026-07-28) are checked against the x-mcp-header annotations of the process
+            # tools that have them, as last read (every listing and call reads them); a tool without any has
+            # nothing to check, which spares the SDK a tools/list round per call to find that out.
+            get_tool_input_schema=self._processes.header_schema,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             on_list_resources=self._resources.list_resources,

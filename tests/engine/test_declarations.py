@@ -57,3 +57,29 @@ def test_an_explicit_json_schema_replaces_the_declared_inputs_and_must_be_an_obj
     assert engine.tool("refund").input_schema() == {"type": "object", "minProperties": 1}
     with pytest.raises(DeploymentError, match="must hold a JSON Schema object"):
         engine.deploy([("refund.bpmn", text.replace('{"type": "object", "minProperties": 1}', "[1]"))])
+
+
+@pytest.mark.parametrize(
+    ("properties", "said"),
+    [
+        ('{"r": {"type": "string", "x-mcp-header": ""}}', "must be a header name token"),
+        ('{"r": {"type": "string", "x-mcp-header": "My Region"}}', "must be a header name token"),
+        ('{"r": {"type": "string", "x-mcp-header": "Région"}}', "must be a header name token"),
+        ('{"n": {"type": "number", "x-mcp-header": "Score"}}', "only allowed on a string, integer or boolean"),
+        ('{"o": {"type": "object", "x-mcp-header": "Data"}}', "only allowed on a string, integer or boolean"),
+        ('{"a": {"type": "string", "x-mcp-header": "MyField"}, "b": {"type": "string", "x-mcp-header": "myfield"}}',
+         "is property '[ab]''s too"),
+        ('{"l": {"type": "array", "items": {"type": "string", "x-mcp-header": "Item"}}}',
+         "reached through 'properties' alone"),
+    ],
+)
+def test_a_wrong_x_mcp_header_annotation_is_refused_and_a_right_one_kept(
+    engine: Engine, properties: str, said: str
+) -> None:
+    text = (DATA / "refund.bpmn").read_text()
+    schema = '<agenthub:schema>{"type": "object", "properties": %s}</agenthub:schema><agenthub:output name="refunded"'
+    with pytest.raises(DeploymentError, match=said):
+        engine.deploy([("refund.bpmn", text.replace('<agenthub:output name="refunded"', schema % properties))])
+    right = '{"r": {"type": "string", "x-mcp-header": "Region"}, "p": {"type": "integer", "x-mcp-header": "Pri"}}'
+    engine.deploy([("refund.bpmn", text.replace('<agenthub:output name="refunded"', schema % right))])
+    assert engine.tool("refund").input_schema()["properties"]["r"]["x-mcp-header"] == "Region"
