@@ -92,9 +92,13 @@ def test_a_direct_reply_without_a_task_is_one_artifact_named_reply(registry: Reg
     assert len(records.written) == 1  # the message id, recorded before sending; there is no task to record
 
 
-def test_a_loopback_agent_is_refused_unless_allow_listed_and_gets_nothing(
-    registry: Registry, remote: RemoteAgent
-) -> None:
+@pytest.mark.parametrize("binding", ["JSONRPC", "GRPC"])
+def test_a_loopback_agent_is_refused_unless_allow_listed_and_gets_nothing(registry: Registry, binding: str) -> None:
+    with serve_agent(binding=binding) as remote:
+        _refused_on_loopback(registry, remote)
+
+
+def _refused_on_loopback(registry: Registry, remote: RemoteAgent) -> None:
     register(registry, remote)
     with pytest.raises(EgressDenied) as caught:
         run(handler(registry, Records(), allow="public"), job(ASK, {"text": "hi"}))
@@ -105,16 +109,22 @@ def test_a_loopback_agent_is_refused_unless_allow_listed_and_gets_nothing(
     assert remote.received == []
 
 
-def test_a_name_that_resolves_to_loopback_is_judged_by_the_address_it_reaches(
-    registry: Registry, remote: RemoteAgent
-) -> None:
+@pytest.mark.parametrize("binding", ["JSONRPC", "GRPC"])
+def test_a_name_that_resolves_to_loopback_is_judged_by_the_address_it_reaches(registry: Registry, binding: str) -> None:
+    with serve_agent(binding=binding) as remote:
+        _judged_by_address(registry, remote)
+
+
+def _judged_by_address(registry: Registry, remote: RemoteAgent) -> None:
     register(registry, remote)
     card = copy.deepcopy(registry.agents.get("helper").card)
-    card["supportedInterfaces"][0]["url"] = f"http://agent.example:{remote.port}/"
+    port = remote.grpc_port or remote.port
+    card["supportedInterfaces"][0]["url"] = (f"grpc://agent.example:{port}" if remote.grpc_port
+                                             else f"http://agent.example:{port}/")
     registry.agents.add("renamed", "http://agent.example", card, token_env=TOKEN_ENV)
 
-    async def rebinding(host: str, port: int) -> list[str]:
-        assert host == "agent.example"
+    async def rebinding(host: str, asked: int) -> list[str]:
+        assert (host, asked) == ("agent.example", port)
         return ["127.0.0.1"]
 
     renamed = {"agent": "renamed"}
@@ -186,43 +196,14 @@ def test_a_wrong_header_or_variable_fails_before_anything_is_sent(
     assert remote.received == []
 
 
-@pytest.fixture
-def grpc_remote() -> Iterator[RemoteAgent]:
-    with serve_agent(binding="GRPC") as agent:
-        yield agent
-
-
-def test_a_grpc_agent_gets_the_token_as_metadata_and_a_wrong_one_is_refused(
-    registry: Registry, grpc_remote: RemoteAgent
-) -> None:
-    register(registry, grpc_remote)
-    [interface] = registry.agents.get("helper").card["supportedInterfaces"]
-    assert interface["protocolBinding"] == "GRPC" and interface["url"] == f"127.0.0.1:{grpc_remote.grpc_port}"
-    with pytest.raises(Exception, match="UNAUTHENTICATED") as refused:
-        run(handler(registry, Records(), environ={TOKEN_ENV: "not-the-token"}), job(ASK, {"text": "hi"}))
-    assert "not-the-token" not in str(refused.value)
-    assert grpc_remote.received == []  # refused at the door
-    result = run(handler(registry, Records()), job(ASK, {"text": "hi", "data": {"mode": "complete"}}))
-    assert result["a2aResult"]["state"] == "completed" and len(grpc_remote.received) == 1
-
-
-def test_a_grpc_agent_on_loopback_is_refused_unless_allow_listed_and_a_name_by_its_address(
-    registry: Registry, grpc_remote: RemoteAgent
-) -> None:
-    register(registry, grpc_remote)
-    with pytest.raises(EgressDenied, match=r"127\.0\.0\.1 \(loopback\).*AGENTHUB_HTTP_ALLOW"):
-        run(handler(registry, Records(), allow="public"), job(ASK, {"text": "hi"}))
-    card = copy.deepcopy(registry.agents.get("helper").card)
-    card["supportedInterfaces"][0]["url"] = f"grpc://agent.example:{grpc_remote.grpc_port}"
-    registry.agents.add("renamed", "http://agent.example", card, token_env=TOKEN_ENV)
-
-    async def rebinding(host: str, port: int) -> list[str]:
-        assert (host, port) == ("agent.example", grpc_remote.grpc_port)
-        return ["127.0.0.1"]
-
-    renamed = {"agent": "renamed"}
-    with pytest.raises(EgressDenied, match=r"agent\.example: it resolves to 127\.0\.0\.1"):
-        run(handler(registry, Records(), allow="public", resolve=rebinding), job(renamed, {"text": "hi"}))
-    assert grpc_remote.received == []
-    result = run(handler(registry, Records(), allow="agent.example", resolve=rebinding), job(renamed, {"text": "x"}))
+def test_a_grpc_agent_gets_the_token_as_metadata_and_a_wrong_one_is_refused(registry: Registry) -> None:
+    with serve_agent(binding="GRPC") as grpc_remote:
+        register(registry, grpc_remote)
+        [interface] = registry.agents.get("helper").card["supportedInterfaces"]
+        assert interface["protocolBinding"] == "GRPC" and interface["url"] == f"127.0.0.1:{grpc_remote.grpc_port}"
+        with pytest.raises(Exception, match="UNAUTHENTICATED") as refused:
+            run(handler(registry, Records(), environ={TOKEN_ENV: "not-the-token"}), job(ASK, {"text": "hi"}))
+        assert "not-the-token" not in str(refused.value)
+        assert grpc_remote.received == []  # refused at the door
+        result = run(handler(registry, Records()), job(ASK, {"text": "hi", "data": {"mode": "complete"}}))
     assert result["a2aResult"]["state"] == "completed" and len(grpc_remote.received) == 1
