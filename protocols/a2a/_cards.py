@@ -77,15 +77,21 @@ def process_card(
     spec: ToolSpec, base_url: str, version: str, *, extended: bool = False, push: bool = False
 ) -> AgentCard:
     """The card of the agent at ``/a2a/{processId}``: one skill, the process; ``push``: push notifications offered."""
-    return _card(
+    url = base_url.rstrip("/") + agent_path(spec.process_id)
+    card = _card(
         name=spec.title or spec.process_id,
         description=spec.description,
-        url=base_url.rstrip("/") + agent_path(spec.process_id),
+        url=url,
         base_url=base_url,
         version=version,
         skills=[skill(spec, extended=extended)],
         push=push,
     )
+    # A process agent answers 0.3's HTTP+JSON routes too (``{url}/v1/...``): the 0.3 card lists them as an
+    # additional interface, after its preferred JSON-RPC one. The hub's own endpoint has no 0.3 routes.
+    card.supported_interfaces.append(
+        AgentInterface(url=url, protocol_binding=_HTTP_JSON, protocol_version=PROTOCOL_VERSION_0_3))
+    return card
 
 
 def hub_card(

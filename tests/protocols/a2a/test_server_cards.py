@@ -39,6 +39,7 @@ async def test_each_exposed_process_has_a_public_card_at_its_agent_path(a2a_hub:
         (url, "JSONRPC", "1.0"),
         (url, "HTTP+JSON", "1.0"),
         (url, "JSONRPC", "0.3"),
+        (url, "HTTP+JSON", "0.3"),  # a process agent answers 0.3's HTTP+JSON routes too (test_server_rest_03.py)
     }
     assert card["capabilities"] == {"streaming": True, "pushNotifications": False, "extendedAgentCard": True}
     assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer"
