@@ -188,7 +188,7 @@ def tool_spec(process: Process, *, exposed: bool = False) -> ToolSpec | None:
     )
 
 
-_HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an RFC 9110 field-name token
+_HEADER_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 field-name token
 _HEADER_TYPES = ("string", "integer", "boolean")
 _DATA = ("x-mcp-header", "enum", "const", "default", "examples")  # keywords whose values are data, not schemas
 
@@ -218,7 +218,7 @@ def header_problems(schema: dict[str, Any]) -> list[str]:
         token, where = node["x-mcp-header"], ".".join(path or ())
         if not path:
             problems.append("x-mcp-header may only annotate a property reached through 'properties' alone")
-        elif not isinstance(token, str) or not _HEADER_TOKEN.match(token):
+        elif not isinstance(token, str) or not _HEADER_TOKEN.fullmatch(token):
             problems.append(f"property '{where}': x-mcp-header must be a header name token (letters, digits, "
                             f"-_.!#$%&'*+^`|~), not {token!r}")
         elif node.get("type") not in _HEADER_TYPES:
