@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from hub.a2a_push import PER_JOB_BURST
 from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent, serve_agent
 from tests.hub.test_a2a_delegation import TOKEN_ENV, deploy, ended, live_hub, register, start
 
@@ -101,3 +103,38 @@ def test_an_agent_that_pushes_as_the_sdk_does_ends_the_wait(tmp_path: Path, monk
         done = ended(c, key)
     assert done["state"] == "completed" and done["variables"]["a2aResult"]["state"] == "completed"
     assert len(remote.received) == 1  # woken or checked, nothing was sent again
+
+
+def test_a_flood_of_notifications_is_refused_with_429_before_anything_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RELIABILITY A5: a flood at one job's URL, good token or not, is a 429 with Retry-After once over the burst,
+    and costs the registry no read; the waiting job still ends by its own checks."""
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with (
+        serve_agent(streaming=False, push_silent=True) as remote,
+        live_hub(tmp_path, http_allow="127.0.0.1") as hub,
+        hub.client() as c,
+        httpx.Client(timeout=10) as agent,
+    ):
+        register(c, "helper", remote.url, TOKEN_ENV)
+        deploy(c, CALL_AGENT)
+        key, _, push = _waiting_call(c, remote)
+        reads: list[int] = []
+        calls = hub.app.state.hub.registry.a2a_calls
+        monkeypatch.setattr(calls, "get", lambda job, _get=calls.get: reads.append(job) or _get(job))
+        task = {"task": {"id": "t", "status": {"state": "TASK_STATE_WORKING"}}}
+        headers = {"X-A2A-Notification-Token": push["token"]}
+        first = agent.post(push["url"], json=task, headers=headers)
+        assert first.status_code == 200, first.text
+        with ThreadPoolExecutor(8) as pool:  # faster than the bucket refills (10 a second), on any machine
+            answers = list(pool.map(lambda _: agent.post(push["url"], json=task, headers=headers), range(120)))
+        codes = [a.status_code for a in answers]
+        # looked at: 200, or 401 once the woken job is back in its worker's hands; the rest 429
+        assert set(codes) <= {200, 401, 429} and codes.count(429) >= 2 * PER_JOB_BURST, codes
+        refused = next(a for a in answers if a.status_code == 429)
+        assert int(refused.headers["Retry-After"]) >= 1 and "too many notifications" in refused.json()["error"]
+        assert len(reads) == 1 + len(codes) - codes.count(429)  # a refused notification read nothing
+        remote.release()
+        done = ended(c, key)
+    assert done["state"] == "completed"
