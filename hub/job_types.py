@@ -43,7 +43,7 @@ from protocols.llm.camunda_task import CamundaAgentTask
 from protocols.llm.camunda_tools_schema import TOOLS_SCHEMA_TYPE, CamundaToolsSchema
 from protocols.llm.documents import http_fetch
 from protocols.mcp.camunda_client import MCP_CLIENT_JOB_TYPE, MCP_REMOTE_CLIENT_JOB_TYPE, CamundaMcpClient
-from protocols.mcp.sampling import SAMPLING_PREFIX, sampling_model
+from protocols.mcp.sampling import CALLERS, SAMPLING_PREFIX, sampling_model
 from protocols.mcp.tool_task import McpToolTask
 from registry import Registry
 
@@ -199,12 +199,15 @@ def running_sweeps(workers: WorkerRegistry, engine: Engine) -> Iterator[None]:
 
 
 def stop_waiting(workers: WorkerRegistry) -> None:
-    """End the a2a jobs' waits on remote tasks now, so that stopping the worker loop is not held up by them.
+    """End the a2a jobs' waits on remote tasks, and agents' model steps waiting for an MCP client's answer, now,
+    so that stopping the worker loop is not held up by them.
 
-    Each such job fails this attempt and resumes waiting on the next (its record says which task).
+    Each such a2a job fails this attempt and resumes waiting on the next (its record says which task); such a
+    model step fails as a model call that got no answer (retried as any).
     """
     for handler in workers.handlers.values():
         if isinstance(handler, A2ACallTask):
             handler.close()
+    CALLERS.release_all()  # agents' model steps waiting for an MCP client's answer in its next call (2026-07-28)
 
 

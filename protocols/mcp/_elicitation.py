@@ -47,6 +47,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     CallToolRequestParams,
+    CreateMessageResult,
+    CreateMessageResultWithTools,
     ElicitRequest,
     ElicitRequestFormParams,
     ElicitResult,
@@ -56,6 +58,7 @@ from mcp_types import (
 from engine import Channel, Engine, EngineError, InstanceView, NotFound, TaskView, strict_json
 from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread
+from protocols.mcp.sampling import SamplingCallers
 from registry import Principal
 
 log = logging.getLogger("agenthub.mcp")
@@ -98,17 +101,21 @@ async def input_required(engine: Engine, principal: Principal, view: InstanceVie
     return InputRequiredResult(input_requests={task.element_id: question}, request_state=state)
 
 
-async def resume(engine: Engine, principal: Principal, params: CallToolRequestParams) -> tuple[InstanceView, int]:
+async def resume(engine: Engine, principal: Principal, params: CallToolRequestParams,
+                 samples: SamplingCallers) -> tuple[InstanceView, int]:
     """A call that comes back with the answer to ``input_required``'s question: the answer taken (an ``accept``
     completes the task, as the caller), the instance as it is now and how many questions may still be asked
     (none after an answer that completed nothing: the caller declined, and is not asked again in this call).
-    MCPError (invalid params) for a state that is not ours, given for another tool, or an instance or task it
-    may not name."""
-    tool, state = _state(params.request_state)
+    A state naming a sampling request (``sample``) hands the answer to the model step waiting for it
+    (``samples``). MCPError (invalid params) for a state that is not ours, given for another tool, or an
+    instance or task it may not name, or a sampling request that no longer waits."""
+    tool, state, sample = _state(params.request_state)
     if tool != params.name:  # another tool's call would answer with the wrong process's result under this name
         raise MCPError(INVALID_PARAMS, f"the requestState was given for a call of '{tool}', not '{params.name}': "
                                        "call this tool afresh")
     instance, task_key, asked = state["instance"], state["task"], state["asked"]
+    if sample is not None:
+        return await _answer_sample(engine, principal, params, samples, instance, sample), asked
     try:
         view = await in_thread(lambda: engine.instance(instance))
         task = await in_thread(lambda: engine.user_task(task_key))
@@ -129,17 +136,36 @@ async def resume(engine: Engine, principal: Principal, params: CallToolRequestPa
     return view, MAX_ROUNDS
 
 
-def _state(raw: str | None) -> tuple[str, dict[str, int]]:
-    """The tool a ``requestState`` was given for, and its instance, task and questions asked."""
+async def _answer_sample(engine: Engine, principal: Principal, params: CallToolRequestParams,
+                         samples: SamplingCallers, instance: int, sample: str) -> InstanceView:
+    try:
+        view = await in_thread(lambda: engine.instance(instance))
+    except NotFound:
+        raise MCPError(INVALID_PARAMS, "the requestState names an instance this hub does not know") from None
+    if view.started_by != principal.name:
+        raise MCPError(INVALID_PARAMS, "the requestState names an instance this caller did not start")
+    answer = (params.input_responses or {}).get(sample)
+    if not isinstance(answer, CreateMessageResult | CreateMessageResultWithTools):
+        raise MCPError(INVALID_PARAMS, f"inputResponses holds no sampling/createMessage result for '{sample}'")
+    if not samples.answer(instance, sample, answer):
+        raise MCPError(INVALID_PARAMS, f"the sampling request '{sample}' waits for no answer any more (answered "
+                                       "already, timed out, or asked by another hub process): call the tool afresh")
+    return view
+
+
+def _state(raw: str | None) -> tuple[str, dict[str, int], str | None]:
+    """The tool a ``requestState`` was given for, its instance, task and questions asked, and the sampling request
+    it answers (None: it answers a user task)."""
     try:
         found = strict_json.loads(raw or "")
     except ValueError:
         found = None
     names = ("instance", "task", "asked")
     if not isinstance(found, dict) or found.get("v") != 2 or not isinstance(found.get("tool"), str) or not all(
-            isinstance(found.get(k), int) and not isinstance(found.get(k), bool) for k in names):
+            isinstance(found.get(k), int) and not isinstance(found.get(k), bool) for k in names) or not isinstance(
+            found.get("sample", ""), str):
         raise MCPError(INVALID_PARAMS, "the requestState is not one this hub gave: call the tool afresh")
-    return found["tool"], {k: int(found[k]) for k in names}
+    return found["tool"], {k: int(found[k]) for k in names}, found.get("sample")
 
 
 def _question(engine: Engine, view: InstanceView, element_id: str, name: str) -> tuple[str, dict[str, Any]]:

@@ -33,10 +33,12 @@ alone; here it is followed and answered as any process tool, above.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
@@ -46,6 +48,7 @@ from mcp_types import (
     CallToolRequestParams,
     CallToolResult,
     ContentBlock,
+    CreateMessageRequest,
     InputRequiredResult,
     Tool,
     ToolAnnotations,
@@ -61,7 +64,7 @@ from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
 from protocols.mcp._elicitation import MAX_ROUNDS, ask_caller, can_elicit, can_elicit_in_result, input_required, resume
 from protocols.mcp._logging import JournalFeed, LogLevels
-from protocols.mcp.sampling import CALLERS, PendingCaller, SamplingCallers, caller_of
+from protocols.mcp.sampling import CALLERS, PendingCaller, SamplingCaller, SamplingCallers, caller_of
 from registry import Principal
 
 BUILTIN_PREFIX = "agenthub_"
@@ -170,13 +173,14 @@ class ProcessTools:
         began = time.monotonic()
         rounds = 0
         if params is not None and params.request_state is not None:
-            started, rounds = await resume(self.engine, principal, params)
+            started, rounds = await resume(self.engine, principal, params, self.sampling)
         else:
             fresh = await self.start(principal, name, arguments)
             if isinstance(fresh, CallToolResult):
                 return fresh
             started = fresh
-        pending.bind(started.key, caller_of(ctx, began + self.budget(ctx)))
+        caller = caller_of(ctx, began + self.budget(ctx))
+        pending.bind(started.key, caller)
         budget = self.budget(ctx) - (time.monotonic() - began)
         feed = JournalFeed(ctx, self.engine, started.key, self.log_levels.allowed(ctx))
 
@@ -188,7 +192,10 @@ class ProcessTools:
         await ctx.session.report_progress(feed.step, None, _progress_message(started))
         await feed.flush()
         deadline = time.monotonic() + budget
-        view = await follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True)
+        view = await self._follow(caller, started, budget, progress)
+        if view is None:  # a model step asks the caller's model, in this call's result (2026-07-28)
+            await feed.flush()
+            return self._sampling_question(started.key, rounds, name)
         while view.state == "active" and rounds < MAX_ROUNDS and deadline > time.monotonic() and can_elicit(ctx):
             rounds += 1
             if not await ask_caller(ctx, self.engine, principal, view, deadline - time.monotonic()):
@@ -201,6 +208,35 @@ class ProcessTools:
             if question is not None:  # asked in the result; the client calls again with the answer
                 return question
         return await self.result(view)
+
+    async def _follow(self, caller: SamplingCaller, started: InstanceView, budget: float,
+                      progress: Callable[[InstanceView], Awaitable[None]]) -> InstanceView | None:
+        """The instance once it waits outside or the budget is spent; None as soon as one of its model steps posts
+        a sampling request for this call's result (a caller asked in results: ``caller.asked``)."""
+        following = follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True)
+        if caller.asked is None:
+            return await following
+        watched = asyncio.ensure_future(following)
+        asked = asyncio.ensure_future(caller.asked.wait())
+        try:
+            await asyncio.wait({watched, asked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (watched, asked):
+                task.cancel()
+            await asyncio.gather(watched, asked, return_exceptions=True)
+        if self.sampling.question(started.key) is not None:
+            return None
+        return watched.result() if watched.done() and not watched.cancelled() else \
+            await in_thread(lambda: self.engine.instance(started.key))
+
+    def _sampling_question(self, instance: int, rounds: int, tool: str) -> InputRequiredResult:
+        """The model step's request as an input request of this call's result, and the state to come back with."""
+        pending = self.sampling.question(instance)
+        assert pending is not None
+        state = json.dumps({"v": 2, "tool": tool, "instance": instance, "task": 0, "asked": rounds + 1,
+                            "sample": pending.key}, separators=(",", ":"))
+        request = CreateMessageRequest(params=pending.params)
+        return InputRequiredResult(input_requests={pending.key: request}, request_state=state)
 
     def budget(self, ctx: Context) -> float:
         """``call_timeout_s``, or less when the caller asks for less in ``_meta``; never more."""

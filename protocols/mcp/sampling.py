@@ -23,9 +23,19 @@ and without retries (``ModelUnavailable``, an incident that says why): an
 instance that neither a waiting tool call of this hub process nor one of the
 instances calling it started (started over REST or A2A, a call that has
 already answered, or its session gone), and a client that did not declare the
-``sampling`` capability or whose connection cannot carry a server request
-(the 2026-07-28 protocol). Never a hang: the request waits at most until the
+``sampling`` capability. Never a hang: the request waits at most until the
 tool call's own time budget ends.
+
+On the 2026-07-28 protocol, which carries no server requests, the request
+travels in the call's result instead (multi-round-trip requests, SEP-2322):
+the model step posts its request here (``SamplingCallers.post``) and waits;
+the tool call, which watches for that, answers ``InputRequiredResult`` with
+one ``sampling/createMessage`` input request and a ``requestState``; the
+client calls the tool again with its model's answer and that state, and the
+hub hands the answer to the waiting step (``SamplingCallers.answer``), which
+goes on. The step waits ``RESULT_WAIT_S`` at most for that second call (it
+holds its worker meanwhile, as a server request does); then it fails as a
+model call that got no answer.
 
 Deliberately not known here: the conversation's format (``_sampling_format``),
 budgets and policies (the engine's), and sessions of other hub processes:
@@ -35,6 +45,7 @@ a model step claimed by another process fails as "no waiting call".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -64,8 +75,10 @@ from protocols.mcp._sampling_format import answer_of, sampling_request
 __all__ = [
     "CALLERS",
     "DEFAULT_MAX_TOKENS",
+    "RESULT_WAIT_S",
     "SAMPLING_PREFIX",
     "PendingCaller",
+    "PendingSample",
     "SamplingCaller",
     "SamplingCallers",
     "SamplingModel",
@@ -85,6 +98,8 @@ TOOLS_VERSION = "2025-11-25"
 Ancestors = Callable[[int], Iterable[int]]
 """``ancestors(instance)``: the instances that called ``instance`` through call activities, nearest first."""
 _START_WAIT_S = 10.0  # the longest a model step waits for a tool call's start to register its instance
+RESULT_WAIT_S = 300.0
+"""How long a model step asked in a result (2026-07-28) waits for the client's call with the answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +112,8 @@ class SamplingCaller:
     can_sample: bool  # declared ``sampling`` on a connection that can carry a server request
     tools: bool  # declared ``sampling.tools`` on 2025-11-25
     deadline: float  # time.monotonic() at which the call answers whatever the instance is doing
+    in_result: bool = False  # declared ``sampling`` on 2026-07-28: asked in the call's result
+    asked: asyncio.Event | None = None  # set (on ``loop``) when a step posts a request for this call's result
 
 
 def caller_of(ctx: Context, deadline: float) -> SamplingCaller:
@@ -107,6 +124,7 @@ def caller_of(ctx: Context, deadline: float) -> SamplingCaller:
     tools = (
         can and sampling is not None and sampling.tools is not None and ctx.session.protocol_version == TOOLS_VERSION
     )
+    in_result = sampling is not None and not ctx.session.can_send_request
     return SamplingCaller(
         session=ctx.session,
         request_id=ctx.request_id,
@@ -114,7 +132,19 @@ def caller_of(ctx: Context, deadline: float) -> SamplingCaller:
         can_sample=can,
         tools=tools,
         deadline=deadline,
+        in_result=in_result,
+        asked=asyncio.Event() if in_result else None,
     )
+
+
+class PendingSample:
+    """A model step's request waiting for the client's answer in its next call (2026-07-28)."""
+
+    def __init__(self, key: str, params: CreateMessageRequestParams) -> None:
+        self.key = key  # the input request's key in the result, and in the answer
+        self.params = params
+        self.answer: CreateMessageResult | CreateMessageResultWithTools | None = None
+        self.done = threading.Event()
 
 
 class PendingCaller:
@@ -135,6 +165,8 @@ class SamplingCallers:
         self._changed = threading.Condition()
         self._by_instance: dict[int, SamplingCaller] = {}
         self._opening = 0
+        self._samples: dict[int, PendingSample] = {}  # by the instance whose tool call is to ask in its result
+        self._posted = 0
 
     @contextmanager
     def opening(self) -> Iterator[PendingCaller]:
@@ -168,6 +200,48 @@ class SamplingCallers:
             return self._by_instance.get(instance)
 
 
+    def post(self, instance: int, caller: SamplingCaller, params: CreateMessageRequestParams) -> PendingSample:
+        """A model step's request for the result of ``caller`` (the call waiting on ``instance``): kept until
+        answered or withdrawn, and the call told (``caller.asked``)."""
+        with self._changed:
+            self._posted += 1
+            pending = self._samples[instance] = PendingSample(f"sampling-{self._posted}", params)
+        if caller.asked is not None:
+            with contextlib.suppress(RuntimeError):  # that call's loop has stopped: nobody is told, it times out
+                caller.loop.call_soon_threadsafe(caller.asked.set)
+        return pending
+
+    def question(self, instance: int) -> PendingSample | None:
+        """The request waiting for an answer in a result of the call on ``instance``, if any."""
+        with self._changed:
+            found = self._samples.get(instance)
+            return found if found is not None and not found.done.is_set() else None
+
+    def answer(self, instance: int, key: str, result: CreateMessageResult | CreateMessageResultWithTools) -> bool:
+        """Hand the client's answer to the step waiting on request ``key``; False when none waits for it."""
+        with self._changed:
+            pending = self._samples.get(instance)
+            if pending is None or pending.key != key or pending.done.is_set():
+                return False
+            del self._samples[instance]
+            pending.answer = result
+            pending.done.set()
+            return True
+
+    def withdraw(self, instance: int, pending: PendingSample) -> None:
+        with self._changed:
+            if self._samples.get(instance) is pending:
+                del self._samples[instance]
+
+    def release_all(self) -> None:
+        """End every step's wait for an answer now, unanswered (the hub is stopping: its worker loop must not
+        wait for clients that may never call again)."""
+        with self._changed:
+            waiting, self._samples = list(self._samples.values()), {}
+        for pending in waiting:
+            pending.done.set()
+
+
 CALLERS = SamplingCallers()
 """The hub process's table: the MCP endpoint fills it, the ``mcp:`` models read it (both in this process)."""
 
@@ -185,7 +259,8 @@ class SamplingModel:
         self.ancestors = ancestors
 
     def complete(self, turn: AgentTurn) -> ModelReply:
-        caller = self._caller(turn.instance)
+        found = self._caller(turn.instance)
+        caller, asking = found if found is not None else (None, turn.instance)
         if caller is None:
             raise ModelUnavailable(
                 f"model {self.name}: no MCP tool call of this hub is waiting on instance {turn.instance} or an "
@@ -194,10 +269,9 @@ class SamplingModel:
                 "Start the agent's process (or one that calls it) as an MCP tool and keep the call open, or give "
                 "the agent another model"
             )
-        if not caller.can_sample:
+        if not caller.can_sample and not caller.in_result:
             raise ModelUnavailable(
-                f"model {self.name}: the calling MCP client did not declare the 'sampling' capability (or its "
-                "protocol version cannot carry a server request), so instance "
+                f"model {self.name}: the calling MCP client did not declare the 'sampling' capability, so instance "
                 f"{turn.instance} cannot run on the caller's model"
             )
         try:
@@ -208,24 +282,39 @@ class SamplingModel:
             raise ModelCallFailed(f"model {self.name} blocks: call it from a worker thread, not an event loop")
         params = sampling_request(turn, tools=caller.tools, hints=self.hints, default_max_tokens=DEFAULT_MAX_TOKENS)
         began = time.monotonic()
-        result = self._ask(caller, params)
+        result = self._in_result(asking, caller, params) if caller.in_result else self._ask(caller, params)
         latency = int((time.monotonic() - began) * 1000)
         usage = make_usage(result.model or self.name, 0, 0, 0.0, latency)  # the client reports no tokens or cost
         if result.stop_reason:
             usage["stopReason"] = result.stop_reason
         return ModelReply(answer=answer_of(result), usage=usage)
 
-    def _caller(self, instance: int) -> SamplingCaller | None:
+    def _caller(self, instance: int) -> tuple[SamplingCaller, int] | None:
         """The waiting call that started ``instance``, else the one that started the nearest instance calling it
-        (a call activity's process runs on the model of the assistant whose tool call started the caller)."""
+        (a call activity's process runs on the model of the assistant whose tool call started the caller), with
+        the instance that call waits on."""
         caller = self.callers.find(instance)
-        if caller is not None or self.ancestors is None:
-            return caller
-        for ancestor in self.ancestors(instance):
+        if caller is not None:
+            return caller, instance
+        for ancestor in self.ancestors(instance) if self.ancestors is not None else ():
             caller = self.callers.find(ancestor, wait_s=0)
             if caller is not None:
-                return caller
+                return caller, ancestor
         return None
+
+    def _in_result(
+        self, instance: int, caller: SamplingCaller, params: CreateMessageRequestParams
+    ) -> CreateMessageResult | CreateMessageResultWithTools:
+        """Ask in the result of the call waiting on ``instance`` (2026-07-28) and wait for its next call."""
+        pending = self.callers.post(instance, caller, params)
+        if not pending.done.wait(RESULT_WAIT_S):
+            self.callers.withdraw(instance, pending)
+        if pending.answer is None:  # not answered in time, or released as the hub stops
+            raise ModelCallFailed(
+                f"model {self.name}: the client did not call again with its answer to sampling/createMessage "
+                f"within {RESULT_WAIT_S:g} s (or the hub stopped meanwhile)"
+            )
+        return pending.answer
 
     def _ask(
         self, caller: SamplingCaller, params: CreateMessageRequestParams

@@ -1,7 +1,9 @@
 """MCP sampling on a live hub: an agent with ``model="mcp:sampling"`` runs on the calling assistant's own model.
 
-The official ``mcp`` client answers ``sampling/createMessage`` with its ``sampling_callback``; a client without
-the capability gets a tool error naming why, and the instance an incident that says the same.
+The official ``mcp`` client answers ``sampling/createMessage`` with its ``sampling_callback``: as a server request
+on 2025-era sessions, and on 2026-07-28 as an input request in the call's result, which the client answers by
+calling the tool again (``InputRequiredResult``, SEP-2322). A client without the capability gets a tool error
+naming why, and the instance an incident that says the same.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INVALID_PARAMS,
     CreateMessageRequestParams,
     CreateMessageResult,
     CreateMessageResultWithTools,
@@ -83,7 +87,8 @@ def _journal(hub: LiveHub, instance: int) -> list[dict[str, Any]]:
         return list(answer.json()["items"])
 
 
-async def test_a_process_tool_whose_agent_uses_mcp_sampling_runs_on_the_callers_model(hub: LiveHub) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_a_process_tool_whose_agent_uses_mcp_sampling_runs_on_the_callers_model(hub: LiveHub, mode: str) -> None:
     asked: list[CreateMessageRequestParams] = []
 
     async def sample(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
@@ -92,7 +97,7 @@ async def test_a_process_tool_whose_agent_uses_mcp_sampling_runs_on_the_callers_
             role="assistant", content=TextContent(text="Paris"), model="test-model", stop_reason="endTurn"
         )
 
-    done = await _call(hub, "test_sampling", {"prompt": "The capital of France?"}, sampling_callback=sample)
+    done = await _call(hub, "test_sampling", {"prompt": "The capital of France?"}, mode, sampling_callback=sample)
     [params] = asked
     assert [(m.role, m.content.text) for m in params.messages] == [("user", "The capital of France?")]  # type: ignore[union-attr]
     assert params.max_tokens == 4096 and params.tools is None and params.model_preferences is None
@@ -104,14 +109,17 @@ async def test_a_process_tool_whose_agent_uses_mcp_sampling_runs_on_the_callers_
     ]
 
 
-async def test_a_process_called_by_the_tools_process_runs_its_agent_on_the_callers_model_too(hub: LiveHub) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_a_process_called_by_the_tools_process_runs_its_agent_on_the_callers_model_too(
+    hub: LiveHub, mode: str
+) -> None:
     asked: list[CreateMessageRequestParams] = []
 
     async def sample(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
         asked.append(params)
         return CreateMessageResult(role="assistant", content=TextContent(text="Rome"), model="m", stop_reason="endTurn")
 
-    done = await _call(hub, "ask_through_a_call", {"prompt": "The capital of Italy?"}, sampling_callback=sample)
+    done = await _call(hub, "ask_through_a_call", {"prompt": "The capital of Italy?"}, mode, sampling_callback=sample)
     assert not done.is_error, done
     [params] = asked
     assert [(m.role, m.content.text) for m in params.messages] == [("user", "The capital of Italy?")]  # type: ignore[union-attr]
@@ -150,15 +158,11 @@ async def test_a_client_with_sampling_tools_gets_the_agents_tools_its_budget_and
     assert not done.is_error and done.structured_content["reply"]["response"] == "It has shipped."
 
 
-async def _never(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
-    raise AssertionError("a 2026-07-28 connection cannot carry a sampling request")
-
-
-@pytest.mark.parametrize(("mode", "callback"), [("legacy", None), ("2026-07-28", _never)])
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_a_client_without_the_sampling_capability_gets_an_error_and_the_instance_an_incident_saying_why(
-    hub: LiveHub, mode: str, callback: Any
+    hub: LiveHub, mode: str
 ) -> None:
-    failed = await _call(hub, "test_sampling", {"prompt": "Anyone there?"}, mode, sampling_callback=callback)
+    failed = await _call(hub, "test_sampling", {"prompt": "Anyone there?"}, mode)
     notes = " ".join(b.text for b in failed.content if isinstance(b, TextContent))
     assert failed.is_error and (failed.meta or {})["agenthub/state"] == "incident"
     assert "did not declare the 'sampling' capability" in notes
@@ -178,3 +182,44 @@ async def test_an_instance_not_started_by_a_waiting_mcp_call_has_an_incident_say
         incidents = rest.get("/api/v1/incidents", params={"instance": started.json()["instance"]}).json()["items"]
     assert started.json()["state"] == "incident"  # at once: no retry can find a caller
     assert "the caller's MCP session is gone" in incidents[0]["message"]
+
+
+async def _unused(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+    raise AssertionError("the session-level call does not drive the round trip: the test answers itself")
+
+
+async def test_on_2026_07_28_the_request_travels_in_the_result_and_only_its_caller_answers_it_once(
+    hub: LiveHub,
+) -> None:
+    """The InputRequiredResult names one ``sampling/createMessage`` request and a state; the answer must come from
+    the principal that started the instance, under that request's key, while the step still waits for it."""
+    paris = CreateMessageResult(role="assistant", content=TextContent(text="Paris"), model="m", stop_reason="endTurn")
+
+    async def raw(token: str, **call: Any) -> Any:
+        """The call's result, or the MCPError it was refused with."""
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+            Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode="2026-07-28",
+                   sampling_callback=_unused) as client,
+        ):
+            try:
+                return await client.session.call_tool("test_sampling", {"prompt": "The capital of France?"},
+                                                      allow_input_required=True, **call)
+            except MCPError as exc:
+                return exc
+
+    asked = await raw(hub.admin)
+    [(key, request)] = asked.input_requests.items()
+    assert request.method == "sampling/createMessage" and key.startswith("sampling-")
+    assert [m.content.text for m in request.params.messages] == ["The capital of France?"]  # type: ignore[union-attr]
+    state = asked.request_state
+    for token, responses, said in ((hub.token("start"), {key: paris}, "did not start"),
+                                   (hub.admin, {"sampling-0": paris}, f"no sampling/createMessage result for '{key}'")):
+        refused = await raw(token, request_state=state, input_responses=responses)
+        assert isinstance(refused, MCPError), refused
+        assert refused.error.code == INVALID_PARAMS and said in refused.error.message
+    done = await raw(hub.admin, request_state=state, input_responses={key: paris})
+    texts = [b.text for b in done.content if isinstance(b, TextContent)]
+    assert not done.is_error and texts[-1] == "LLM response: Paris"
+    again = await raw(hub.admin, request_state=state, input_responses={key: paris})
+    assert isinstance(again, MCPError) and "waits for no answer any more" in again.error.message
