@@ -138,18 +138,29 @@ async def resume(engine: Engine, principal: Principal, params: CallToolRequestPa
 
 async def _answer_sample(engine: Engine, principal: Principal, params: CallToolRequestParams,
                          samples: SamplingCallers, instance: int, sample: str) -> InstanceView:
+    """Hand each answer to the step waiting for it (``sample``: the requests' keys, comma separated); every key
+    needs its answer, and each step must still be waiting for it."""
     try:
         view = await in_thread(lambda: engine.instance(instance))
     except NotFound:
         raise MCPError(INVALID_PARAMS, "the requestState names an instance this hub does not know") from None
     if view.started_by != principal.name:
         raise MCPError(INVALID_PARAMS, "the requestState names an instance this caller did not start")
-    answer = (params.input_responses or {}).get(sample)
-    if not isinstance(answer, CreateMessageResult | CreateMessageResultWithTools):
-        raise MCPError(INVALID_PARAMS, f"inputResponses holds no sampling/createMessage result for '{sample}'")
-    if not samples.answer(instance, sample, answer):
-        raise MCPError(INVALID_PARAMS, f"the sampling request '{sample}' waits for no answer any more (answered "
-                                       "already, timed out, or asked by another hub process): call the tool afresh")
+    keys = [key for key in sample.split(",") if key]
+    answers: dict[str, CreateMessageResult | CreateMessageResultWithTools] = {}
+    for key in keys:
+        answer = (params.input_responses or {}).get(key)
+        if isinstance(answer, CreateMessageResult | CreateMessageResultWithTools):
+            answers[key] = answer
+    missing = [key for key in keys if key not in answers]
+    if not keys or missing:
+        raise MCPError(INVALID_PARAMS, f"inputResponses holds no sampling/createMessage result for "
+                                       f"'{', '.join(missing or keys)}'")
+    stale = [key for key, answer in answers.items() if not samples.answer(instance, key, answer)]
+    if stale:
+        raise MCPError(INVALID_PARAMS, f"the sampling request '{', '.join(stale)}' waits for no answer any more "
+                                       "(answered already, timed out, or asked by another hub process): call the "
+                                       "tool afresh")
     return view
 
 

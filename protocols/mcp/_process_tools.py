@@ -195,6 +195,7 @@ class ProcessTools:
         view = await self._follow(caller, started, budget, progress)
         if view is None:  # a model step asks the caller's model, in this call's result (2026-07-28)
             await feed.flush()
+            pending.park()  # steps that ask before the client calls again post for that call
             return self._sampling_question(started.key, rounds, name)
         while view.state == "active" and rounds < MAX_ROUNDS and deadline > time.monotonic() and can_elicit(ctx):
             rounds += 1
@@ -206,6 +207,7 @@ class ProcessTools:
         if view.state == "active" and rounds < MAX_ROUNDS and can_elicit_in_result(ctx):
             question = await input_required(self.engine, principal, view, rounds, name)
             if question is not None:  # asked in the result; the client calls again with the answer
+                pending.park()
                 return question
         return await self.result(view)
 
@@ -213,6 +215,8 @@ class ProcessTools:
                       progress: Callable[[InstanceView], Awaitable[None]]) -> InstanceView | None:
         """The instance once it waits outside or the budget is spent; None as soon as one of its model steps posts
         a sampling request for this call's result (a caller asked in results: ``caller.asked``)."""
+        if caller.asked is not None and self.sampling.questions(started.key):
+            return None  # posted while no call of this client was open (between its calls): ask at once
         following = follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True)
         if caller.asked is None:
             return await following
@@ -224,19 +228,19 @@ class ProcessTools:
             for task in (watched, asked):
                 task.cancel()
             await asyncio.gather(watched, asked, return_exceptions=True)
-        if self.sampling.question(started.key) is not None:
+        if self.sampling.questions(started.key):
             return None
         return watched.result() if watched.done() and not watched.cancelled() else \
             await in_thread(lambda: self.engine.instance(started.key))
 
     def _sampling_question(self, instance: int, rounds: int, tool: str) -> InputRequiredResult:
-        """The model step's request as an input request of this call's result, and the state to come back with."""
-        pending = self.sampling.question(instance)
-        assert pending is not None
+        """The model steps' requests (one per agent asking now) as input requests of this call's result, and the
+        state to come back with."""
+        waiting = self.sampling.questions(instance)
         state = json.dumps({"v": 2, "tool": tool, "instance": instance, "task": 0, "asked": rounds + 1,
-                            "sample": pending.key}, separators=(",", ":"))
-        request = CreateMessageRequest(params=pending.params)
-        return InputRequiredResult(input_requests={pending.key: request}, request_state=state)
+                            "sample": ",".join(p.key for p in waiting)}, separators=(",", ":"))
+        requests = {p.key: CreateMessageRequest(params=p.params) for p in waiting}
+        return InputRequiredResult(input_requests=dict(requests), request_state=state)
 
     def budget(self, ctx: Context) -> float:
         """``call_timeout_s``, or less when the caller asks for less in ``_meta``; never more."""

@@ -153,9 +153,15 @@ class PendingCaller:
     def __init__(self, table: SamplingCallers) -> None:
         self._table = table
         self.instance: int | None = None
+        self.parked = False
 
     def bind(self, instance: int, caller: SamplingCaller) -> None:
         self._table._bind(self, instance, caller)
+
+    def park(self) -> None:
+        """The call answers with input requests (2026-07-28) and its client is to call again: until then (at most
+        ``RESULT_WAIT_S``), model steps of the instance post their requests for that next call."""
+        self.parked = True
 
 
 class SamplingCallers:
@@ -164,8 +170,10 @@ class SamplingCallers:
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._by_instance: dict[int, SamplingCaller] = {}
+        self._parked: dict[int, tuple[SamplingCaller, float]] = {}  # calls whose client is to call again, until when
         self._opening = 0
-        self._samples: dict[int, PendingSample] = {}  # by the instance whose tool call is to ask in its result
+        # by the instance whose tool call is to ask in its result, then by the request's key
+        self._samples: dict[int, dict[str, PendingSample]] = {}
         self._posted = 0
 
     @contextmanager
@@ -181,7 +189,9 @@ class SamplingCallers:
                 if entry.instance is None:
                     self._opening -= 1
                 else:
-                    self._by_instance.pop(entry.instance, None)
+                    caller = self._by_instance.pop(entry.instance, None)
+                    if entry.parked and caller is not None and caller.in_result:
+                        self._parked[entry.instance] = caller, time.monotonic() + RESULT_WAIT_S
                 self._changed.notify_all()
 
     def _bind(self, entry: PendingCaller, instance: int, caller: SamplingCaller) -> None:
@@ -191,53 +201,67 @@ class SamplingCallers:
             entry.instance = instance
             self._opening -= 1
             self._by_instance[instance] = caller
+            self._parked.pop(instance, None)
             self._changed.notify_all()
 
     def find(self, instance: int, wait_s: float = _START_WAIT_S) -> SamplingCaller | None:
-        """The waiting call that started ``instance``; waits while tool calls are between start and bind."""
+        """The waiting call that started ``instance`` (or the parked one whose client is to call again); waits
+        while tool calls are between start and bind."""
         with self._changed:
-            self._changed.wait_for(lambda: instance in self._by_instance or self._opening == 0, timeout=wait_s)
-            return self._by_instance.get(instance)
-
+            self._changed.wait_for(lambda: instance in self._by_instance or instance in self._parked
+                                   or self._opening == 0, timeout=wait_s)
+            found = self._by_instance.get(instance)
+            if found is not None:
+                return found
+            parked = self._parked.get(instance)
+            if parked is not None and parked[1] < time.monotonic():
+                del self._parked[instance]  # its client never came back
+                return None
+            return parked[0] if parked is not None else None
 
     def post(self, instance: int, caller: SamplingCaller, params: CreateMessageRequestParams) -> PendingSample:
         """A model step's request for the result of ``caller`` (the call waiting on ``instance``): kept until
-        answered or withdrawn, and the call told (``caller.asked``)."""
+        answered or withdrawn, and the call told (``caller.asked``). Steps of parallel agents each post one."""
         with self._changed:
             self._posted += 1
-            pending = self._samples[instance] = PendingSample(f"sampling-{self._posted}", params)
+            pending = PendingSample(f"sampling-{self._posted}", params)
+            self._samples.setdefault(instance, {})[pending.key] = pending
         if caller.asked is not None:
             with contextlib.suppress(RuntimeError):  # that call's loop has stopped: nobody is told, it times out
                 caller.loop.call_soon_threadsafe(caller.asked.set)
         return pending
 
-    def question(self, instance: int) -> PendingSample | None:
-        """The request waiting for an answer in a result of the call on ``instance``, if any."""
+    def questions(self, instance: int) -> list[PendingSample]:
+        """The requests waiting for an answer in a result of the call on ``instance``, oldest first."""
         with self._changed:
-            found = self._samples.get(instance)
-            return found if found is not None and not found.done.is_set() else None
+            return list(self._samples.get(instance, {}).values())
 
     def answer(self, instance: int, key: str, result: CreateMessageResult | CreateMessageResultWithTools) -> bool:
         """Hand the client's answer to the step waiting on request ``key``; False when none waits for it."""
         with self._changed:
-            pending = self._samples.get(instance)
-            if pending is None or pending.key != key or pending.done.is_set():
+            pending = self._samples.get(instance, {}).pop(key, None)
+            if pending is None:
                 return False
-            del self._samples[instance]
+            if not self._samples[instance]:
+                del self._samples[instance]
             pending.answer = result
             pending.done.set()
             return True
 
     def withdraw(self, instance: int, pending: PendingSample) -> None:
         with self._changed:
-            if self._samples.get(instance) is pending:
-                del self._samples[instance]
+            waiting = self._samples.get(instance, {})
+            if waiting.get(pending.key) is pending:
+                del waiting[pending.key]
+                if not waiting:
+                    del self._samples[instance]
 
     def release_all(self) -> None:
         """End every step's wait for an answer now, unanswered (the hub is stopping: its worker loop must not
         wait for clients that may never call again)."""
         with self._changed:
-            waiting, self._samples = list(self._samples.values()), {}
+            waiting = [pending for by_key in self._samples.values() for pending in by_key.values()]
+            self._samples = {}
         for pending in waiting:
             pending.done.set()
 

@@ -61,13 +61,41 @@ DELEGATING = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
+# Two agents at once, each on the caller's model: on 2026-07-28 their requests travel in the results of the call.
+PARALLEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:agenthub="urn:agenthub:bpmn:1" id="d2" targetNamespace="x">
+  <bpmn:process id="ask_twice_at_once" isExecutable="true">
+    <bpmn:documentation>Asks the caller's model two questions in parallel.</bpmn:documentation>
+    <bpmn:extensionElements><agenthub:tool/></bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:parallelGateway id="fork"/>
+    <bpmn:adHocSubProcess id="one"><bpmn:extensionElements>
+      <agenthub:agent model="mcp:sampling" prompt="=&quot;first&quot;" maxModelCalls="1" resultVariable="first"/>
+    </bpmn:extensionElements></bpmn:adHocSubProcess>
+    <bpmn:adHocSubProcess id="two"><bpmn:extensionElements>
+      <agenthub:agent model="mcp:sampling" prompt="=&quot;second&quot;" maxModelCalls="1" resultVariable="second"/>
+    </bpmn:extensionElements></bpmn:adHocSubProcess>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fork"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="one"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="two"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="one" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="two" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     with serve_hub(tmp_path_factory.mktemp("sampling")) as live:
         live.deploy("sampling_agent.bpmn", expose=True)
         with live.client() as rest:
             files = [("files", (FIXTURE.name, FIXTURE.read_bytes(), "application/xml")),
-                     ("files", ("ask_through_a_call.bpmn", DELEGATING.encode(), "application/xml"))]
+                     ("files", ("ask_through_a_call.bpmn", DELEGATING.encode(), "application/xml")),
+                     ("files", ("ask_twice_at_once.bpmn", PARALLEL.encode(), "application/xml"))]
             rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
         yield live
 
@@ -223,3 +251,23 @@ async def test_on_2026_07_28_the_request_travels_in_the_result_and_only_its_call
     assert not done.is_error and texts[-1] == "LLM response: Paris"
     again = await raw(hub.admin, request_state=state, input_responses={key: paris})
     assert isinstance(again, MCPError) and "waits for no answer any more" in again.error.message
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_two_agents_asking_at_once_are_both_answered(hub: LiveHub, mode: str) -> None:
+    """On 2026-07-28 both requests travel in results (in one, or one after the other as the steps come)."""
+    asked: list[str] = []
+
+    async def sample(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        prompt = params.messages[0].content.text  # type: ignore[union-attr]
+        asked.append(prompt)
+        return CreateMessageResult(role="assistant", content=TextContent(text=f"re: {prompt}"), model="m")
+
+    done = await _call(hub, "ask_twice_at_once", {}, mode, sampling_callback=sample)
+    assert not done.is_error, done
+    assert sorted(asked) == ["first", "second"]
+    with hub.client() as rest:
+        root = rest.get(f"/api/v1/process-instances/{done.meta['agenthub/instance']}").json()
+    assert root["state"] == "completed"
+    assert (root["variables"]["first"]["response"], root["variables"]["second"]["response"]) == ("re: first",
+                                                                                                 "re: second")
