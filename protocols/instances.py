@@ -27,6 +27,19 @@ def is_settled(view: InstanceView) -> bool:
     return view.state in (*_FINISHED, "incident")
 
 
+async def _either(event: asyncio.Event, other: asyncio.Event | None) -> None:
+    """Until ``event`` or ``other`` is set."""
+    if other is None:
+        await event.wait()
+        return
+    waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(other.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+
+
 async def follow(
     engine: Engine,
     key: int,
@@ -37,8 +50,11 @@ async def follow(
     poll_s: float = 0.05,
     max_poll_s: float = 0.5,
     until_outside: bool = False,
+    stop: asyncio.Event | None = None,
 ) -> InstanceView:
     """Poll the instance until it ends, raises an incident, or ``timeout_s`` passes; returns its last view.
+
+    ``stop``: returns (the view as last read) as soon as it is set, too.
 
     With ``until_outside`` it also returns as soon as the instance waits only
     on the outside world (a person, a timer, a message or signal) and on no
@@ -60,11 +76,13 @@ async def follow(
             return outside
         while not is_settled(view):
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (stop is not None and stop.is_set()):
                 break
             # A commit in this process wakes us at once; other processes' commits are seen by polling.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(committed.wait(), min(delay, left))
+                await asyncio.wait_for(_either(committed, stop), min(delay, left))
+            if stop is not None and stop.is_set():
+                break
             committed.clear()
             delay = min(delay * 1.5, max_poll_s)
             view = await asyncio.to_thread(engine.instance, key)

@@ -33,7 +33,6 @@ alone; here it is followed and answered as any process tool, above.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -217,21 +216,9 @@ class ProcessTools:
         a sampling request for this call's result (a caller asked in results: ``caller.asked``)."""
         if caller.asked is not None and self.sampling.questions(started.key):
             return None  # posted while no call of this client was open (between its calls): ask at once
-        following = follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True)
-        if caller.asked is None:
-            return await following
-        watched = asyncio.ensure_future(following)
-        asked = asyncio.ensure_future(caller.asked.wait())
-        try:
-            await asyncio.wait({watched, asked}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (watched, asked):
-                task.cancel()
-            await asyncio.gather(watched, asked, return_exceptions=True)
-        if self.sampling.questions(started.key):
-            return None
-        return watched.result() if watched.done() and not watched.cancelled() else \
-            await in_thread(lambda: self.engine.instance(started.key))
+        view = await follow(self.engine, started.key, budget, on_change=progress, first=started, until_outside=True,
+                            stop=caller.asked)
+        return None if caller.asked is not None and self.sampling.questions(started.key) else view
 
     def _sampling_question(self, instance: int, rounds: int, tool: str) -> InputRequiredResult:
         """The model steps' requests (one per agent asking now) as input requests of this call's result, and the
