@@ -191,7 +191,10 @@ class SamplingCallers:
                 else:
                     caller = self._by_instance.pop(entry.instance, None)
                     if entry.parked and caller is not None and caller.in_result:
-                        self._parked[entry.instance] = caller, time.monotonic() + RESULT_WAIT_S
+                        now = time.monotonic()
+                        for gone in [k for k, (_, until) in self._parked.items() if until < now]:
+                            del self._parked[gone]  # clients that never came back
+                        self._parked[entry.instance] = caller, now + RESULT_WAIT_S
                 self._changed.notify_all()
 
     def _bind(self, entry: PendingCaller, instance: int, caller: SamplingCaller) -> None:
@@ -261,7 +264,7 @@ class SamplingCallers:
         wait for clients that may never call again)."""
         with self._changed:
             waiting = [pending for by_key in self._samples.values() for pending in by_key.values()]
-            self._samples = {}
+            self._samples, self._parked = {}, {}
         for pending in waiting:
             pending.done.set()
 
