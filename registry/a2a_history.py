@@ -24,13 +24,13 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from registry.a2a_messages import MAX_ID_CHARS
 from registry.schema import a2a_task_messages as rows
 from registry.store import RegistryStore, now_ms
 
 __all__ = ["MAX_MESSAGE_CHARS", "TaskHistory"]
 
 MAX_MESSAGE_CHARS = 256 * 1024
-MAX_ID_CHARS = 255
 _TRIES = 3
 
 

@@ -19,7 +19,6 @@ against the name (``grpc.ssl_target_name_override``, with ``:authority`` the nam
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,9 +98,8 @@ async def checked_channel(
     family = addresses[0].version
     same = [a for a in addresses if a.version == family]  # one target lists one family's addresses
     listed = ",".join(f"{a}:{target.port}" if family == 4 else f"[{a}]:{target.port}" for a in same)
-    authority = target.host if target.port == (443 if target.tls else 80) else f"{target.host}:{target.port}"
-    if _is_address(target.host):
-        authority = f"[{target.host}]:{target.port}" if ":" in target.host else f"{target.host}:{target.port}"
+    name = f"[{target.host}]" if ":" in target.host else target.host  # an IPv6 literal in brackets
+    authority = name if target.port == (443 if target.tls else 80) else f"{name}:{target.port}"
     options: list[tuple[str, Any]] = [
         ("grpc.default_authority", authority),
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -116,10 +114,3 @@ async def checked_channel(
                                        interceptors=interceptors)
     return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
 
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

@@ -24,6 +24,7 @@ policy's pass through unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import os
@@ -186,15 +187,17 @@ async def connect(
     streaming = card.capabilities.streaming
     interface = card.supported_interfaces[0]
     binding = interface.protocol_binding
-    async with checked_client(
-        egress, headers=headers, timeout_s=settings.request_timeout_s, resolve=resolve, ssl_context=ssl_context
-    ) as http:
-        config = ClientConfig(httpx_client=http, streaming=streaming, supported_protocol_bindings=[binding])
-        if binding == _GRPC:
+    async with contextlib.AsyncExitStack() as stack:
+        config = ClientConfig(streaming=streaming, supported_protocol_bindings=[binding])
+        if binding == _GRPC:  # a channel, no HTTP client (building one reads the CA bundle)
             target = grpc_target(interface.url)
             assert target is not None  # pinned_card chose it for that
             channel = await checked_channel(egress, target, headers=headers, resolve=resolve)
             config.grpc_channel_factory = lambda _url: channel  # closed with the client
+        else:
+            config.httpx_client = await stack.enter_async_context(checked_client(
+                egress, headers=headers, timeout_s=settings.request_timeout_s, resolve=resolve,
+                ssl_context=ssl_context))
         async with ClientFactory(config).create(card) as client:
             yield AgentSession(agent.name, client, streaming=streaming, settings=settings,
                                pushes=card.capabilities.push_notifications)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mcp.shared.inbound import find_invalid_x_mcp_header
 
 from engine import DeploymentError, Engine
+from engine.exposure import header_problems
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mcp_surface"
 
@@ -83,3 +85,25 @@ def test_a_wrong_x_mcp_header_annotation_is_refused_and_a_right_one_kept(
     right = '{"r": {"type": "string", "x-mcp-header": "Region"}, "p": {"type": "integer", "x-mcp-header": "Pri"}}'
     engine.deploy([("refund.bpmn", text.replace('<agenthub:output name="refunded"', schema % right))])
     assert engine.tool("refund").input_schema()["properties"]["r"]["x-mcp-header"] == "Region"
+
+
+_HEADER_SCHEMAS = [
+    {"r": {"type": "string", "x-mcp-header": "Region"}, "p": {"type": "integer", "x-mcp-header": "Pri"}},
+    {"v": {"type": "string", "x-mcp-header": ""}},
+    {"v": {"type": "string", "x-mcp-header": "Region\n"}},
+    {"v": {"type": "string", "x-mcp-header": "Region:Primary"}},
+    {"b": {"type": "boolean", "x-mcp-header": 7}},
+    {"n": {"type": "null", "x-mcp-header": "Nil"}},
+    {"t": {"type": ["string", "null"], "x-mcp-header": "T"}},
+    {"o": {"type": "object", "properties": {"inner": {"type": "integer", "x-mcp-header": "Inner"}}}},
+    {"e": {"type": "string", "enum": ["x"], "default": {"x-mcp-header": "not a schema"}}},
+    {"a": {"type": "string", "x-mcp-header": "Same"}, "b": {"type": "boolean", "x-mcp-header": "same"}},
+    {"a": {"anyOf": [{"type": "string", "x-mcp-header": "A"}]}},
+]
+
+
+@pytest.mark.parametrize("properties", _HEADER_SCHEMAS)
+def test_the_engines_x_mcp_header_check_refuses_what_the_mcp_sdk_refuses(properties: dict[str, object]) -> None:
+    """The engine keeps its own copy of SEP-2243's rule (it does not import the MCP SDK); the two must agree."""
+    schema = {"type": "object", "properties": properties}
+    assert (not header_problems(schema)) == (find_invalid_x_mcp_header(schema) is None)
