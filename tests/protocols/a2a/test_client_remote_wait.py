@@ -20,7 +20,7 @@ from protocols.a2a.call_sweep import GIVE_UP_S, CancelRetries
 from protocols.a2a.call_task import MAX_CHECK_S, MIN_CHECK_S, RECORD_VARIABLE
 from registry import Registry
 from tests.data.a2a.client import fixtures
-from tests.data.a2a.client.fixtures import KEY, Records, handler, job, register, remote_task, run
+from tests.data.a2a.client.fixtures import KEY, Records, handler, job, register, release_and_wait, remote_task, run
 from tests.data.a2a.client.remote_agent import RemoteAgent, serve_agent
 
 registry = fixtures.registry  # the fixture, assigned so that pytest finds it
@@ -70,7 +70,7 @@ def test_a_check_reads_the_task_once_waits_again_while_it_works_and_completes_on
     with pytest.raises(WaitRemote, match="working"):
         run(handler(registry, records, inline_wait_s=INLINE_S), again)
     assert len(records.written) == written  # a check writes nothing
-    remote.release()
+    release_and_wait(remote, record["taskId"])
     outcome = run(handler(registry, records, inline_wait_s=INLINE_S), again)["a2aResult"]
     assert outcome["state"] == "completed" and outcome["taskId"] == record["taskId"]
     assert [r.message_id for r in remote.received] == [record["messageId"]]  # sent once
@@ -84,7 +84,7 @@ def test_a_wait_whose_report_was_lost_is_still_forgotten_when_the_next_attempt_r
     _leaves(registry, records)  # listed the call, but say its WaitRemote report never landed (a lease lost)
     started = records.written[-1]  # the record as the engine kept it: the task, no waitedSince
     assert "waitedSince" not in started and len(registry.a2a_calls.page()) == 1
-    remote.release()
+    release_and_wait(remote, started["taskId"])
     outcome = run(handler(registry, records, inline_wait_s=INLINE_S), job(ASK, {**WAIT, RECORD_VARIABLE: started}))
     assert outcome["a2aResult"]["state"] == "completed"
     assert registry.a2a_calls.page() == []  # forgotten, not left for the sweep to cancel a finished task

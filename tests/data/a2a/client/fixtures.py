@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from a2a.client import Client, ClientConfig, ClientFactory
-from a2a.types import GetTaskRequest, Message, Part, Role, SendMessageRequest, Task
+from a2a.types import GetTaskRequest, Message, Part, Role, SendMessageRequest, Task, TaskState
 
 from engine.scheduler import Job
 from protocols.a2a import fetch_card
@@ -26,6 +27,8 @@ from tests.data.a2a.client.remote_agent import TOKEN, RemoteAgent
 
 TOKEN_ENV = "REMOTE_AGENT_TOKEN"
 KEY, INSTANCE, ELEMENT = 41, 7, 9
+TERMINAL = {TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_CANCELED,
+            TaskState.TASK_STATE_REJECTED}
 FAST = WaitSettings(poll_initial_s=0.05, poll_max_s=0.2, request_timeout_s=10, stream_idle_s=10)
 
 
@@ -128,6 +131,19 @@ def remote_task(remote: RemoteAgent, task_id: str) -> Task:
     """The task as the remote agent has it now."""
     task: Task = asyncio.run(_remote(remote, lambda c: c.get_task(GetTaskRequest(id=task_id))))
     return task
+
+
+def release_and_wait(remote: RemoteAgent, task_id: str, timeout_s: float = 20) -> Task:
+    """Let the remote ``wait`` task finish and return it once the agent says it ended: a later attempt that
+    follows it for a short inline wait then sees the end however loaded the machine is."""
+    remote.release()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        task = remote_task(remote, task_id)
+        if task.status.state in TERMINAL:
+            return task
+        assert time.monotonic() < deadline, f"remote task {task_id} still {task.status.state} after {timeout_s} s"
+        time.sleep(0.02)
 
 
 def answer(remote: RemoteAgent, task_id: str, data: dict[str, Any]) -> None:
