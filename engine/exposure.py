@@ -17,7 +17,15 @@ takes any object of variables. An input may list the values it takes
 returns is declared with ``<agenthub:output name=".." type=".."/>`` (its
 output schema), and how it behaves with the MCP hints as attributes of
 ``<agenthub:tool>``: ``readOnlyHint``, ``destructiveHint``, ``idempotentHint``
-and ``openWorldHint`` (``true`` or ``false``). Prompts and resources declared
+and ``openWorldHint`` (``true`` or ``false``); ``taskSupport`` (``forbidden``,
+``optional``, the default, or ``required``) says whether an MCP client may, or
+must, run a call as a task (MCP Tasks); ``clientCapabilities`` (``sampling``,
+``elicitation``, comma-separated) names what an MCP client must offer for a
+call to make sense (an ``mcp:sampling`` agent, a question for the caller):
+a client without it is refused before anything starts. A ``<agenthub:schema>``
+on the start event is the tool's start form: what the caller's user is asked
+(MCP elicitation, the start event's documentation as the question) before an
+instance starts, its answer added to the arguments. Prompts and resources declared
 beside it (``engine.declarations``) travel with the spec.
 
 Camunda's way is understood too (the "MCP start event" element template of
@@ -47,6 +55,8 @@ from engine.parser import Problem
 
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+TASK_SUPPORT = ("forbidden", "optional", "required")
+CLIENT_CAPABILITIES = ("sampling", "elicitation")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CAMUNDA_TOOL_NAME = "io.camunda.tool:name"
 _CAMUNDA_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # the template's constraint
@@ -73,6 +83,20 @@ class ToolInput:
 
 
 @dataclass(frozen=True, slots=True)
+class StartForm:
+    """What a tool's caller is asked before an instance starts: the start event, the question and its JSON
+    Schema (an object of the answer's fields)."""
+
+    element_id: str
+    message: str
+    schema: str  # JSON text, checked at deployment
+
+    def json_schema(self) -> dict[str, Any]:
+        found: dict[str, Any] = strict_json.loads(self.schema)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class ToolSpec:
     process_id: str
     title: str | None
@@ -84,6 +108,9 @@ class ToolSpec:
     outputs: tuple[ToolInput, ...] = ()  # <agenthub:output>: the variables a completed instance answers with
     hints: tuple[tuple[str, bool], ...] = ()  # the MCP tool annotations declared on <agenthub:tool>
     schema: str | None = None  # <agenthub:schema>: an explicit JSON Schema of the arguments (its text)
+    task_support: str = "optional"  # taskSupport on <agenthub:tool>: forbidden, optional or required (MCP Tasks)
+    client_capabilities: tuple[str, ...] = ()  # clientCapabilities on <agenthub:tool>: what an MCP client must offer
+    start_form: StartForm | None = None  # <agenthub:schema> on the start event: asked of the caller's user first
     prompts: tuple[PromptSpec, ...] = ()
     resources: tuple[ResourceSpec, ...] = ()
 
@@ -183,9 +210,30 @@ def tool_spec(process: Process, *, exposed: bool = False) -> ToolSpec | None:
         outputs=_inputs(element, "output"),
         hints=tuple((h, attrs[h].strip().lower() == "true") for h in HINTS if h in attrs),
         schema=schema,
+        task_support=attrs.get("taskSupport", "optional").strip(),
+        client_capabilities=_names(attrs.get("clientCapabilities", "")),
+        start_form=_start_form(process, events[0].id if events else None),
         prompts=prompts_of(process),
         resources=resources_of(process),
     )
+
+
+def _start_form(process: Process, start_element: str | None) -> StartForm | None:
+    """The start form of the start event a call starts at (``start_element``, else the process's none start)."""
+    for node in process.nodes.values():
+        if not isinstance(node, StartEvent) or node.parent != process.id:
+            continue
+        if (node.id != start_element) if start_element is not None else (node.definition is not None):
+            continue
+        schema = next((e for e in node.extensions if e.name == "schema"), None)
+        if schema is not None:
+            message = (node.documentation or node.name or f"Start {process.name or process.id}").strip()
+            return StartForm(node.id, message, schema.text or "")
+    return None
+
+
+def _names(listed: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in listed.split(",") if name.strip())
 
 
 _HEADER_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 field-name token
@@ -257,6 +305,20 @@ def tool_problems(process: Process, source: str) -> list[Problem]:
     for hint in HINTS:
         if hint in attrs and attrs[hint].strip().lower() not in ("true", "false"):
             problem(f"agenthub:tool {hint} must be true or false", element.line)
+    form = _start_form(process, events[0].id if events else None)
+    if form is not None:
+        try:
+            if strict_json.loads(form.schema).get("type") != "object":
+                raise ValueError('it needs "type": "object"')
+        except (ValueError, AttributeError) as exc:
+            problem(f"the start form (agenthub:schema) must be a JSON Schema object: {exc}", None, form.element_id)
+    unknown = [c for c in _names(attrs.get("clientCapabilities", "")) if c not in CLIENT_CAPABILITIES]
+    if unknown:
+        problem(f"agenthub:tool clientCapabilities may name {', '.join(CLIENT_CAPABILITIES)}, not "
+                f"{', '.join(repr(c) for c in unknown)}", element.line)
+    if attrs.get("taskSupport", "optional").strip() not in TASK_SUPPORT:
+        problem(f"agenthub:tool taskSupport must be {', '.join(TASK_SUPPORT)}, not '{attrs['taskSupport']}'",
+                element.line)
     seen: dict[str, set[str]] = {"input": set(), "output": set()}
     for child in element.children:
         if child.name == "schema":

@@ -94,7 +94,7 @@ async def input_required(engine: Engine, principal: Principal, view: InstanceVie
     task = await _callers_task(engine, principal, view)
     if task is None:
         return None
-    message, schema = await in_thread(lambda: _question(engine, view, task.element_id, task.name))
+    message, schema = await in_thread(lambda: question_of(engine, view, task.element_id, task.name))
     question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
     state = json.dumps({"v": 2, "tool": tool, "instance": view.key, "task": task.key, "asked": asked + 1},
                        separators=(",", ":"))
@@ -179,7 +179,7 @@ def _state(raw: str | None) -> tuple[str, dict[str, int], str | None]:
     return found["tool"], {k: int(found[k]) for k in names}, found.get("sample")
 
 
-def _question(engine: Engine, view: InstanceView, element_id: str, name: str) -> tuple[str, dict[str, Any]]:
+def question_of(engine: Engine, view: InstanceView, element_id: str, name: str) -> tuple[str, dict[str, Any]]:
     node = engine.process(view.process_id, view.version).nodes.get(element_id)
     schema: dict[str, Any] = {"type": "object", "properties": {}}
     if node is None:
@@ -197,7 +197,7 @@ async def ask_caller(ctx: Context, engine: Engine, principal: Principal, view: I
     task = await _callers_task(engine, principal, view)
     if task is None:
         return False
-    message, schema = await in_thread(lambda: _question(engine, view, task.element_id, task.name))
+    message, schema = await in_thread(lambda: question_of(engine, view, task.element_id, task.name))
     answer = None
     with anyio.move_on_after(max(0.0, budget)):
         try:

@@ -13,7 +13,12 @@
    refused with a JSON-RPC parse error naming the field (``data.field``) and
    HTTP 400 (M14). Python's parser would otherwise keep the last duplicate
    and accept ``NaN``.
-4. A new session the session manager refuses (``_sessions.SessionRefused``:
+4. On 2026-07-28 (the ``MCP-Protocol-Version`` header), ``tasks/get``,
+   ``tasks/update`` and ``tasks/cancel`` must carry ``Mcp-Name`` equal to
+   ``params.taskId`` (the Tasks extension's routing header, SEP-2663, which
+   the SDK checks only for the core methods): else HTTP 400 and
+   ``-32020`` (header mismatch), as for the core methods.
+5. A new session the session manager refuses (``_sessions.SessionRefused``:
    this token holds its most sessions, or the table is full) is answered
    here: 429 or 503 with ``Retry-After`` and a JSON-RPC error whose
    ``data.retryAfterSeconds`` says the same (M15).
@@ -26,7 +31,9 @@ from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
+from mcp.shared.inbound import decode_header_value
+from mcp_types import HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import strict_json
@@ -61,10 +68,15 @@ class McpHttpFront:
             if body is None:
                 await _error(send, 413, INVALID_REQUEST, f"the request body is larger than {self.max_body} bytes")
                 return
-            problem = strict_json_problem(body)
-            if problem is not None:
+            try:
+                parsed = strict_json.loads(body)
+            except JsonProblem as problem:
                 data = None if problem.path is None else {"field": problem.path}
                 await _error(send, 400, PARSE_ERROR, f"Parse error: {problem}", data)
+                return
+            mismatch = task_name_mismatch(scope, parsed)
+            if mismatch is not None:
+                await _error(send, 400, HEADER_MISMATCH, mismatch, request_id=parsed.get("id"))
                 return
             receive = _replay(body, receive)
         try:
@@ -75,12 +87,25 @@ class McpHttpFront:
             await _error(send, refused.status, code, refused.message, {"retryAfterSeconds": wait}, retry_after=wait)
 
 
-def strict_json_problem(body: bytes) -> JsonProblem | None:
-    """What makes ``body`` unacceptable JSON (``engine.strict_json`` decides), or None."""
-    try:
-        strict_json.loads(body)
-    except JsonProblem as exc:
-        return exc
+TASK_METHODS = frozenset({"tasks/get", "tasks/update", "tasks/cancel"})
+
+
+def task_name_mismatch(scope: Scope, body: Any) -> str | None:
+    """Why a 2026-07-28 task request's ``Mcp-Name`` header does not name its task, or None (other requests too)."""
+    if not isinstance(body, dict) or body.get("method") not in TASK_METHODS:
+        return None
+    headers = dict(scope.get("headers") or [])
+    version = headers.get(b"mcp-protocol-version", b"").decode("latin-1").strip()
+    if version not in MODERN_PROTOCOL_VERSIONS:
+        return None
+    params = body.get("params")
+    task_id = params.get("taskId") if isinstance(params, dict) else None
+    raw = headers.get(b"mcp-name")
+    said = decode_header_value(raw.decode("latin-1").strip()) if raw is not None else None
+    if raw is None:
+        return f"{body['method']} needs the Mcp-Name header, set to params.taskId"
+    if said != task_id:
+        return f"the Mcp-Name header does not match the request body's 'taskId' parameter of {body['method']}"
     return None
 
 
@@ -123,11 +148,13 @@ async def _error(
     data: dict[str, Any] | None = None,
     *,
     retry_after: int | None = None,
+    request_id: Any = None,
 ) -> None:
     error: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
+    answered = request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+    body = json.dumps({"jsonrpc": "2.0", "id": answered, "error": error}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))

@@ -12,8 +12,10 @@ What comes back depends on where the instance stands when the budget ends:
   outputs where ``<agenthub:output>`` declares them, matching the tool's
   ``outputSchema``); a list of MCP content blocks in the variable
   ``mcpContent`` (``CONTENT_VARIABLE``: text, image, audio, embedded
-  resource, as the MCP schema writes them) follows the JSON text as the
-  result's content, so a process can answer with pictures or documents;
+  resource, as the MCP schema writes them) is the result's content, ahead of
+  the JSON text, so a process can answer with words, pictures or documents;
+  ``mcpIsError`` (``IS_ERROR_VARIABLE``) set to ``true`` makes it a tool
+  error (``isError``), the process's own "this could not be done";
 - waiting (a person, a timer, a message, a worker): a non-error result with
   the instance id, its state and ``waitingFor``, so the client can check later;
 - incident or terminated: ``isError: true`` with the instance's outcome.
@@ -38,24 +40,32 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import x_mcp_header_map
 from mcp_types import (
     INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
     CallToolRequestParams,
     CallToolResult,
     ContentBlock,
     CreateMessageRequest,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
     InputRequiredResult,
     Tool,
     ToolAnnotations,
     ToolExecution,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
 
-from engine import Channel, Engine, InstanceView, InvalidInput, NotFound
+from engine import Channel, Engine, InstanceView, InvalidInput, NotFound, strict_json
 from engine.arguments import ArgumentError, check_arguments
 from engine.exposure import ToolSpec
 from protocols.actors import actor_of
@@ -72,11 +82,36 @@ BUILTIN_PREFIX = "agenthub_"
 WAIT_META_KEY = "agenthub/waitSeconds"
 """``_meta`` key with which a caller shortens the call's time budget (0 returns right after the start)."""
 
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+"""The MCP Tasks extension of 2026-07-28 (SEP-2663), as clients declare it in a request's capabilities."""
+
+TASK_AFTER_S = 0.5
+"""A call from a client that declared ``TASKS_EXTENSION`` follows its instance this long at most: an instance that
+ends meanwhile answers at once, one that still runs or waits answers with a task (``TaskCreated``)."""
+
 CONTENT_VARIABLE = "mcpContent"
 """A completed instance's variable holding MCP content blocks for the result (not part of its structured data)."""
 
+IS_ERROR_VARIABLE = "mcpIsError"
+"""A completed instance's variable that, when ``true``, makes the result a tool error (``isError``): the process ran
+and reports that what it was asked could not be done (not part of its structured data)."""
+
 _BLOCKS: TypeAdapter[list[ContentBlock]] = TypeAdapter(list[ContentBlock])
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # SEP-986: what clients accept as a tool name
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCreated:
+    """A call that answers with a task (MCP Tasks, 2026-07-28): the instance, as the call left it."""
+
+    view: InstanceView
+
+
+def needs_tasks_extension(what: str) -> MCPError:
+    """``-32021``: the client must declare the Tasks extension on this request (SEP-2575, SEP-2663)."""
+    return MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
+                    f"{what} needs the client to declare the {TASKS_EXTENSION} extension in this request's "
+                    "capabilities", {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}})
 
 
 def offered(spec: ToolSpec) -> bool:
@@ -101,7 +136,7 @@ def as_tool(spec: ToolSpec) -> Tool:
         input_schema=spec.input_schema(),
         output_schema=spec.output_schema(),
         annotations=ToolAnnotations.model_validate(dict(spec.hints)) if spec.hints else None,
-        execution=ToolExecution(task_support="optional"),
+        execution=ToolExecution(task_support=spec.task_support),  # type: ignore[arg-type]  # checked at deployment
     )
 
 
@@ -134,18 +169,26 @@ class ProcessTools:
         """Read from the engine on every listing, so a new deployment shows without a restart."""
         return [as_tool(spec) for spec in (await in_thread(self.read_tools)).values()]
 
-    async def start(
-        self, principal: Principal, name: str, arguments: Mapping[str, Any] | None
-    ) -> InstanceView | CallToolResult:
-        """The started instance, or the tool error that says why nothing started."""
-        require(principal, "start", "calling a process tool")
-        spec = (await in_thread(self.read_tools)).get(name)
-        if spec is None:
+    async def spec(self, name: str) -> ToolSpec:
+        """The offered tool of that name, read now; -32602 when there is none."""
+        found = (await in_thread(self.read_tools)).get(name)
+        if found is None:
             raise MCPError(INVALID_PARAMS, f"unknown tool '{name}': list the tools to see what this hub offers")
+        return found
+
+    async def start(
+        self, principal: Principal, name: str, arguments: Mapping[str, Any] | None, spec: ToolSpec | None = None,
+        answers: Mapping[str, Any] | None = None,
+    ) -> InstanceView | CallToolResult:
+        """The started instance, or the tool error that says why nothing started; ``answers``: the start form's,
+        added to the checked arguments."""
+        require(principal, "start", "calling a process tool")
+        spec = spec or await self.spec(name)
         try:
             variables = check_arguments(spec.input_schema(), arguments)
         except ArgumentError as exc:
             return tool_error("invalidArguments", f"invalid arguments for '{name}': {exc}", problems=exc.problems)
+        variables.update(answers or {})
         variables["caller"] = principal.name
         try:
             by = actor_of(principal, Channel.MCP)
@@ -158,23 +201,41 @@ class ProcessTools:
 
     async def call(
         self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
-        params: CallToolRequestParams | None = None,
-    ) -> CallToolResult | InputRequiredResult:
+        params: CallToolRequestParams | None = None, *, tasks: bool = False,
+    ) -> CallToolResult | InputRequiredResult | TaskCreated:
         """Start the process and follow it for the call's budget; ``params`` carrying a ``requestState`` is the
-        same call coming back with its client's answer (2026-07-28, ``_elicitation``): nothing new starts."""
+        same call coming back with its client's answer (2026-07-28, ``_elicitation``): nothing new starts.
+        ``tasks``: the request declared the Tasks extension (2026-07-28), so a tool that does not forbid tasks
+        follows its instance for ``TASK_AFTER_S`` at most and answers with a task unless it ended by then."""
+        require(principal, "start", "calling a process tool")
+        spec = await self.spec(name)
+        missing = [c for c in spec.client_capabilities if not _offers(ctx, c)]
+        if missing:
+            raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
+                           f"the tool '{name}' needs a client that offers {' and '.join(missing)}: declare it in "
+                           "the client's capabilities", {"requiredCapabilities": {c: {} for c in missing}})
+        if spec.task_support == "required" and not tasks:
+            if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                raise needs_tasks_extension(f"the tool '{name}' runs only as a task, so calling it")
+            raise MCPError(METHOD_NOT_FOUND, f"the tool '{name}' runs only as a task: call it with 'task'")
         with self.sampling.opening() as pending:  # the instance's mcp:sampling model steps ask this call's client
-            return await self._call(ctx, principal, name, arguments, pending, params)
+            return await self._call(ctx, principal, spec, arguments, pending, params,
+                                    tasks and spec.task_support != "forbidden")
 
     async def _call(
-        self, ctx: Context, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
-        pending: PendingCaller, params: CallToolRequestParams | None,
-    ) -> CallToolResult | InputRequiredResult:
+        self, ctx: Context, principal: Principal, spec: ToolSpec, arguments: Mapping[str, Any] | None,
+        pending: PendingCaller, params: CallToolRequestParams | None, as_task: bool,
+    ) -> CallToolResult | InputRequiredResult | TaskCreated:
         began = time.monotonic()
         rounds = 0
-        if params is not None and params.request_state is not None:
+        name = spec.name
+        if params is not None and params.request_state is not None and not _start_state(params):
             started, rounds = await resume(self.engine, principal, params, self.sampling)
         else:
-            fresh = await self.start(principal, name, arguments)
+            answers = await self._start_form(ctx, spec, params)
+            if not isinstance(answers, dict):  # asked in the result, or declined: nothing started
+                return answers
+            fresh = await self.start(principal, name, arguments, spec, answers)
             if isinstance(fresh, CallToolResult):
                 return fresh
             started = fresh
@@ -190,8 +251,16 @@ class ProcessTools:
 
         await ctx.session.report_progress(feed.step, None, _progress_message(started))
         await feed.flush()
+        if as_task:
+            budget = min(budget, TASK_AFTER_S)
         deadline = time.monotonic() + budget
         view = await self._follow(caller, started, budget, progress)
+        if as_task:
+            await feed.flush()
+            if view is not None and view.state != "active":
+                return await self.result(view)  # ended within the inline wait: answered at once
+            pending.park()  # its model steps' sampling requests wait for the task's client (tasks/get)
+            return TaskCreated(view or started)
         if view is None:  # a model step asks the caller's model, in this call's result (2026-07-28)
             await feed.flush()
             pending.park()  # steps that ask before the client calls again post for that call
@@ -209,6 +278,42 @@ class ProcessTools:
                 pending.park()
                 return question
         return await self.result(view)
+
+    async def _start_form(self, ctx: Context, spec: ToolSpec, params: CallToolRequestParams | None
+                          ) -> dict[str, Any] | InputRequiredResult | CallToolResult:
+        """The start form's answer (empty without a form), asked now (2025-era sessions) or in this call's result
+        (2026-07-28), or taken from the call that comes back with it; a tool error when the caller's user
+        declined or answered what the form does not take. -32021 when the client cannot be asked."""
+        form = spec.start_form
+        if form is None:
+            return {}
+        key = f"start-{form.element_id}"
+        schema = form.json_schema()
+        answer: Any = None
+        if params is not None and _start_state(params):
+            answer = (params.input_responses or {}).get(key)
+        elif can_elicit(ctx):
+            with anyio.move_on_after(self.budget(ctx)):
+                try:
+                    answer = await ctx.session.elicit_form(form.message, schema, related_request_id=ctx.request_id)
+                except MCPError as exc:
+                    return tool_error("declined", f"the client refused to ask the start form of '{spec.name}' "
+                                                  f"({exc}): nothing started")
+        elif can_elicit_in_result(ctx):
+            question = ElicitRequest(params=ElicitRequestFormParams(message=form.message, requested_schema=schema))
+            state = json.dumps({"v": 2, "tool": spec.name, "start": key}, separators=(",", ":"))
+            return InputRequiredResult(input_requests={key: question}, request_state=state)
+        else:
+            raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
+                           f"the tool '{spec.name}' first asks its caller's user a start form: it needs a client "
+                           "that offers elicitation", {"requiredCapabilities": {"elicitation": {}}})
+        if not isinstance(answer, ElicitResult) or answer.action != "accept":
+            return tool_error("declined", f"the start form of '{spec.name}' was not answered: nothing started")
+        try:
+            return check_arguments(schema, answer.content or {})
+        except ArgumentError as exc:
+            return tool_error("invalidArguments", f"the start form's answer for '{spec.name}' does not fit: {exc}",
+                              problems=exc.problems)
 
     async def _follow(self, caller: SamplingCaller, started: InstanceView, budget: float,
                       progress: Callable[[InstanceView], Awaitable[None]]) -> InstanceView | None:
@@ -258,6 +363,7 @@ class ProcessTools:
 
     async def _completed(self, view: InstanceView, meta: dict[str, Any]) -> CallToolResult:
         data = dict(view.variables)
+        failed = data.pop(IS_ERROR_VARIABLE, False) is True
         blocks: list[ContentBlock] = []
         note = None
         if CONTENT_VARIABLE in data:
@@ -273,9 +379,30 @@ class ProcessTools:
             outputs = ()
         if outputs:
             data = {item.name: data[item.name] for item in outputs if item.name in data}
-        result = tool_result(data, note=note, meta=meta)
-        result.content.extend(blocks)
+        result = tool_result(data, note=note, meta=meta, error=failed)
+        result.content[:0] = blocks  # the process's own answer first, then its data as JSON text
         return result
+
+
+def _start_state(params: CallToolRequestParams) -> bool:
+    """The call comes back with its start form's answer: its ``requestState`` is one the start form gave (for
+    this tool; another tool's is -32602)."""
+    try:
+        found = strict_json.loads(params.request_state or "")
+    except ValueError:
+        return False
+    if not isinstance(found, dict) or found.get("v") != 2 or "start" not in found:
+        return False
+    if found.get("tool") != params.name:
+        raise MCPError(INVALID_PARAMS, f"the requestState was given for a call of '{found.get('tool')}', not "
+                                       f"'{params.name}': call this tool afresh")
+    return True
+
+
+def _offers(ctx: Context, capability: str) -> bool:
+    """The client declared ``capability`` (``sampling`` or ``elicitation``), on this request or its session."""
+    declared = ctx.session.client_capabilities
+    return declared is not None and getattr(declared, capability, None) is not None
 
 
 def _progress_message(view: InstanceView) -> str:

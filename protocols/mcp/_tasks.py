@@ -100,10 +100,10 @@ class Tasks:
         return {"task": await self._task(started.key)}
 
     async def get(self, ctx: Context, params: GetTaskRequestParams) -> dict[str, Any]:
-        return await self._describe(await self._readable(ctx, params.task_id))
+        return await self._describe(await self.readable(ctx, params.task_id))
 
     async def result(self, ctx: Context, params: GetTaskPayloadRequestParams) -> dict[str, Any]:
-        view = await self._readable(ctx, params.task_id)
+        view = await self.readable(ctx, params.task_id)
         key = view.key
         if not is_settled(view):
             view = await follow(self.engine, key, self.processes.budget(ctx), first=view)
@@ -127,7 +127,7 @@ class Tasks:
     async def cancel(self, ctx: Context, params: CancelTaskRequestParams) -> dict[str, Any]:
         who = principal_of(ctx)
         require(who, "start", "cancelling a task")
-        view = await self._readable(ctx, params.task_id)  # only a task one may read: someone else's is "not found"
+        view = await self.readable(ctx, params.task_id)  # only a task one may read: someone else's is "not found"
         key = view.key
         if view.state in ("completed", "terminated"):
             raise MCPError(INVALID_PARAMS, f"cannot cancel task {key}: its instance is already {view.state}")
@@ -139,7 +139,7 @@ class Tasks:
 
     # --- instance -> task ----------------------------------------------------------------------
 
-    async def _readable(self, ctx: Context, task_id: str) -> InstanceView:
+    async def readable(self, ctx: Context, task_id: str) -> InstanceView:
         """The task's instance, if the caller may read it: any instance with ``read``; with only ``start``,
         the instances it started (the engine's ``started_by``, not the ``caller`` variable, which any ``start``
         token can set), so a client can follow the tasks it created. Someone else's instance is "not found", as
@@ -148,12 +148,12 @@ class Tasks:
         if not principal.has("start"):
             require(principal, "read", "reading a task")
         key = _key(task_id)
-        view = await self._view(key)
+        view = await self.view(key)
         if not principal.has("read") and view.started_by != principal.name:
             raise _not_found(key)
         return view
 
-    async def _view(self, key: int) -> InstanceView:
+    async def view(self, key: int) -> InstanceView:
         """The instance with its row's timestamps (``Engine.instance`` leaves them out)."""
         views = await in_thread(lambda: self.engine.instances(limit=1, after=key - 1))
         if not views or views[0].key != key:
@@ -161,22 +161,22 @@ class Tasks:
         return views[0]
 
     async def _task(self, key: int) -> dict[str, Any]:
-        return await self._describe(await self._view(key))
+        return await self._describe(await self.view(key))
 
     async def _describe(self, view: InstanceView) -> dict[str, Any]:
-        status, message = await self._status(view)
-        created = _iso(view.created_at)
+        status, message = await self.status(view)
+        created = iso_time(view.created_at)
         return {
             "taskId": str(view.key),
             "status": status,
             "statusMessage": message,
             "createdAt": created,
-            "lastUpdatedAt": _iso(view.ended_at) if view.ended_at is not None else created,
+            "lastUpdatedAt": iso_time(view.ended_at) if view.ended_at is not None else created,
             "ttl": None,  # instances are kept: the task lives as long as the instance
             "pollInterval": POLL_INTERVAL_MS,
         }
 
-    async def _status(self, view: InstanceView) -> tuple[str, str]:
+    async def status(self, view: InstanceView) -> tuple[str, str]:
         if view.state == "completed":
             return "completed", f"instance {view.key} of {view.process_id} completed"
         if view.state == "terminated":
@@ -212,7 +212,7 @@ def _not_found(key: int) -> MCPError:
     return MCPError(INVALID_PARAMS, f"task {key} not found: no process instance with this id is visible to you")
 
 
-def _iso(millis: int | None) -> str:
+def iso_time(millis: int | None) -> str:
     return datetime.fromtimestamp((millis or 0) / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 

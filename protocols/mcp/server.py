@@ -11,8 +11,9 @@ One ``McpEndpoint`` serves both transports from one low-level SDK ``Server``:
 Owns: mapping MCP requests onto the engine (``_process_tools``,
 ``_decision_tools``, ``_builtin_tools``, ``_resources``, ``_tasks``, ``_prompts``, ``_logging``,
 ``_subscriptions``) and the limits on them. Capabilities are advertised
-where the protocol version defines them: Tasks on 2025-11-25, logging and
-resource subscriptions up to 2025-11-25 (2026-07-28 removed both).
+where the protocol version defines them: Tasks on 2025-11-25 and as the
+Tasks extension on 2026-07-28 (``_tasks_ext``), logging and resource
+subscriptions up to 2025-11-25 (2026-07-28 removed both).
 
 Does not know: tokens, Host or Origin. The hub's guard checks those in front
 of every route and leaves the verified ``registry.Principal`` in
@@ -36,7 +37,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from mcp.server.context import CallNext, HandlerResult
@@ -46,6 +47,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
+    METHOD_NOT_FOUND,
     REQUEST_TIMEOUT,
     CallToolRequestParams,
     CallToolResult,
@@ -69,13 +71,14 @@ from protocols.mcp._context import Context, ServerState, in_thread, principal_of
 from protocols.mcp._decision_tools import DecisionTools
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._logging import LogLevels
-from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
+from protocols.mcp._process_tools import BUILTIN_PREFIX, TASKS_EXTENSION, ProcessTools, TaskCreated
 from protocols.mcp._prompts import Prompts
 from protocols.mcp._rate import RATE_LIMITED, CallRate
 from protocols.mcp._resources import Resources
 from protocols.mcp._sessions import TokenSessions
 from protocols.mcp._subscriptions import Subscriptions
 from protocols.mcp._tasks import CAPABILITY, TASK_CALL_METHOD, TASK_VERSIONS, Tasks
+from protocols.mcp._tasks_ext import TasksExtension, UpdateTaskRequestParams, declares_tasks, modern, removed
 from protocols.mcp._virtual import VirtualFront, processes_within, virtual_of
 from protocols.mcp.limits import McpLimits
 from registry import Principal, Registry, VirtualServer
@@ -115,8 +118,9 @@ class _HubServer(Server[ServerState]):
         )
         if protocol_version is None or protocol_version in TASK_VERSIONS:  # None: the initialize handshake
             capabilities = capabilities.model_copy(update={"tasks": CAPABILITY})
-        if protocol_version in MODERN_PROTOCOL_VERSIONS:  # logging/setLevel is gone (SEP-2577)
-            capabilities = capabilities.model_copy(update={"logging": None})
+        if protocol_version in MODERN_PROTOCOL_VERSIONS:  # logging/setLevel is gone (SEP-2577); Tasks an extension
+            extended = {**(capabilities.extensions or {}), TASKS_EXTENSION: {}}
+            capabilities = capabilities.model_copy(update={"logging": None, "extensions": extended})
         return capabilities
 
 
@@ -156,6 +160,7 @@ class McpEndpoint:
         self._subscriptions = Subscriptions(engine, self._resources)
         self._gateway = gateway  # federated upstream tools and agents (protocols.gateway), when the hub has one
         self._tasks = Tasks(engine, self._processes, gateway)
+        self._tasks_ext = TasksExtension(self._tasks, self._processes, gateway)
         self.server = self._build_server(server_name)
         self._sessions = TokenSessions(
             self.server,
@@ -206,7 +211,9 @@ class McpEndpoint:
             # nothing to check, which spares the SDK a tools/list round per call to find that out.
             get_tool_input_schema=self._processes.header_schema,
             on_list_tools=self._list_tools,
-            on_call_tool=self._call_tool,
+            # a CreateTaskResult (``resultType: "task"``, the 2026-07-28 Tasks extension) is a dict the SDK passes
+            # through as the extension's own shape (``ServerRunner._serialize``); its handler type does not name it
+            on_call_tool=cast(Any, self._call_tool),
             on_list_resources=self._resources.list_resources,
             on_list_resource_templates=self._resources.list_templates,
             on_read_resource=self._resources.read,
@@ -219,12 +226,38 @@ class McpEndpoint:
         # registered directly: the constructor's on_set_logging_level warns that 2026-07-28 removed logging
         server.add_request_handler("logging/setLevel", SetLevelRequestParams, self._log_levels.set_level)
         server.add_request_handler(TASK_CALL_METHOD, CallToolRequestParams, self._tasks.create)
-        server.add_request_handler("tasks/get", GetTaskRequestParams, self._tasks.get)
-        server.add_request_handler("tasks/result", GetTaskPayloadRequestParams, self._tasks.result)
-        server.add_request_handler("tasks/list", PaginatedRequestParams, self._tasks.list_tasks)
-        server.add_request_handler("tasks/cancel", CancelTaskRequestParams, self._tasks.cancel)
+        server.add_request_handler("tasks/get", GetTaskRequestParams, self._task_get)
+        server.add_request_handler("tasks/result", GetTaskPayloadRequestParams, self._task_result)
+        server.add_request_handler("tasks/list", PaginatedRequestParams, self._task_list)
+        server.add_request_handler("tasks/cancel", CancelTaskRequestParams, self._task_cancel)
+        server.add_request_handler("tasks/update", UpdateTaskRequestParams, self._task_update)
         server.middleware.extend([_traced, self._deadline, self._rate_limit, self._virtual_set, self._tasks.route])
         return server
+
+    # --- tasks: 2025-11-25 (``_tasks``) or the 2026-07-28 extension (``_tasks_ext``), by the request's version ---
+
+    async def _task_get(self, ctx: Context, params: GetTaskRequestParams) -> dict[str, Any]:
+        return await (self._tasks_ext.get if modern(ctx) else self._tasks.get)(ctx, params)
+
+    async def _task_cancel(self, ctx: Context, params: CancelTaskRequestParams) -> dict[str, Any]:
+        return await (self._tasks_ext.cancel if modern(ctx) else self._tasks.cancel)(ctx, params)
+
+    async def _task_result(self, ctx: Context, params: GetTaskPayloadRequestParams) -> dict[str, Any]:
+        if modern(ctx):
+            raise removed("tasks/result")
+        return await self._tasks.result(ctx, params)
+
+    async def _task_list(self, ctx: Context, params: PaginatedRequestParams) -> dict[str, Any]:
+        if modern(ctx):
+            raise removed("tasks/list")
+        return await self._tasks.list_tasks(ctx, params)
+
+    async def _task_update(self, ctx: Context, params: UpdateTaskRequestParams) -> dict[str, Any]:
+        if not modern(ctx):
+            raise MCPError(METHOD_NOT_FOUND, "tasks/update belongs to the 2026-07-28 Tasks extension: on this "
+                                             "protocol version a task's questions are user tasks (complete them "
+                                             "with agenthub_complete_user_task)")
+        return await self._tasks_ext.update(ctx, params)
 
     async def _list_tools(self, ctx: Context, params: PaginatedRequestParams | None) -> ListToolsResult:
         """Process tools for callers who may start them (``start``), then the built-in tools their scopes allow."""
@@ -241,7 +274,9 @@ class McpEndpoint:
     async def _virtual_processes(self, within: VirtualServer) -> set[str]:
         return processes_within(await in_thread(self.engine.tools), within)
 
-    async def _call_tool(self, ctx: Context, params: CallToolRequestParams) -> CallToolResult | InputRequiredResult:
+    async def _call_tool(
+        self, ctx: Context, params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult | dict[str, Any]:
         """A tool call; a busy database is a retryable tool error, and no internal error text reaches the caller."""
         principal = principal_of(ctx)
         within = virtual_of(ctx)  # on /mcp/{name}, ``_virtual_set`` let only the server's set through
@@ -258,7 +293,11 @@ class McpEndpoint:
             decision = await self._decisions.find(params.name) if within is None else None
             if decision is not None:
                 return await self._decisions.call(principal, decision, params.arguments)
-            return await self._processes.call(ctx, principal, params.name, params.arguments, params)
+            answer = await self._processes.call(ctx, principal, params.name, params.arguments, params,
+                                                tasks=declares_tasks(ctx))
+            if isinstance(answer, TaskCreated):  # CreateTaskResult (2026-07-28 Tasks extension)
+                return await self._tasks_ext.created(answer.view)
+            return answer
         except DatabaseBusy:
             return tool_error(
                 "busy", "the hub is busy with other work and did nothing for this call: retry in a second",

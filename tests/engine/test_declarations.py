@@ -46,6 +46,30 @@ def test_bad_prompt_resource_and_hint_declarations_are_refused_together_with_the
     assert all(p.line is not None for p in caught.value.problems)
 
 
+def test_task_support_client_capabilities_and_a_start_form_are_read_and_checked_at_deployment(engine: Engine) -> None:
+    text = (DATA / "refund.bpmn").read_text()
+    declared = text.replace('destructiveHint="true"', 'destructiveHint="true" taskSupport="required" '
+                                                       'clientCapabilities="sampling, elicitation"')
+    form = '<agenthub:schema>{"type": "object", "properties": {"why": {"type": "string"}}}</agenthub:schema>'
+    with_form = declared.replace('<bpmn:startEvent id="start"/>',
+                                 '<bpmn:startEvent id="start"><bpmn:documentation>Why?</bpmn:documentation>'
+                                 f'<bpmn:extensionElements>{form}</bpmn:extensionElements></bpmn:startEvent>')
+    assert with_form != declared
+    engine.deploy([("refund.bpmn", with_form)])
+    spec = engine.tool("refund")
+    assert (spec.task_support, spec.client_capabilities) == ("required", ("sampling", "elicitation"))
+    assert spec.start_form is not None and (spec.start_form.element_id, spec.start_form.message) == ("start", "Why?")
+    assert spec.start_form.json_schema()["properties"] == {"why": {"type": "string"}}
+    wrong = with_form.replace('taskSupport="required"', 'taskSupport="always"').replace(
+        "sampling, elicitation", "sampling, roots").replace('{"type": "object", "properties"', '{"type": "array", "x"')
+    with pytest.raises(DeploymentError) as caught:
+        engine.deploy([("refund.bpmn", wrong)])
+    messages = [p.message for p in caught.value.problems]
+    assert any("taskSupport must be forbidden, optional, required, not 'always'" in m for m in messages)
+    assert any("clientCapabilities may name sampling, elicitation, not 'roots'" in m for m in messages)
+    assert any("the start form (agenthub:schema) must be a JSON Schema object" in m for m in messages)
+
+
 def test_an_explicit_json_schema_replaces_the_declared_inputs_and_must_be_an_object(engine: Engine) -> None:
     text = (
         (DATA / "refund.bpmn")

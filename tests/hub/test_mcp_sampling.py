@@ -130,7 +130,7 @@ async def test_a_process_tool_whose_agent_uses_mcp_sampling_runs_on_the_callers_
     assert [(m.role, m.content.text) for m in params.messages] == [("user", "The capital of France?")]  # type: ignore[union-attr]
     assert params.max_tokens == 4096 and params.tools is None and params.model_preferences is None
     assert not done.is_error
-    assert [b.text for b in done.content if isinstance(b, TextContent)][-1] == "LLM response: Paris"
+    assert next(b.text for b in done.content if isinstance(b, TextContent)) == "LLM response: Paris"
     called = [e for e in _journal(hub, done.meta["agenthub/instance"]) if e["type"] == "agent_model_called"]
     assert [(e["data"]["model"], e["data"]["stopReason"], e["data"]["inputTokens"]) for e in called] == [
         ("test-model", "endTurn", 0)
@@ -248,7 +248,7 @@ async def test_on_2026_07_28_the_request_travels_in_the_result_and_only_its_call
         assert refused.error.code == INVALID_PARAMS and said in refused.error.message
     done = await raw(hub.admin, request_state=state, input_responses={key: paris})
     texts = [b.text for b in done.content if isinstance(b, TextContent)]
-    assert not done.is_error and texts[-1] == "LLM response: Paris"
+    assert not done.is_error and texts[0] == "LLM response: Paris"
     again = await raw(hub.admin, request_state=state, input_responses={key: paris})
     assert isinstance(again, MCPError) and "waits for no answer any more" in again.error.message
 

@@ -119,7 +119,7 @@ async def test_a_tool_declares_outputs_and_hints_and_answers_with_its_content_bl
     assert refund.input_schema["properties"]["priority"]["enum"] == ["low", "high"]
     assert tools["hold"].output_schema is None and tools["hold"].annotations is None
     assert not done.is_error and done.structured_content == {"refunded": 10}
-    assert [type(block) for block in done.content][-1] is ImageContent
+    assert isinstance(done.content[0], ImageContent)  # the process's own blocks first, then the JSON text
 
 
 async def _set_level(client: Any, level: str) -> None:
@@ -230,7 +230,7 @@ async def test_a_request_state_the_hub_did_not_give_or_for_another_caller_s_inst
     forged = json.dumps({"v": 2, "tool": "confirm", "instance": instance, "task": task.key, "asked": 0})
     for token, tool, state, said in (("agent", "confirm", "not json", "not one this hub gave"),
                                      ("admin", "confirm", forged, "did not start"),
-                                     ("agent", "echo", forged, "given for a call of 'confirm', not 'echo'")):
+                                     ("agent", "hold", forged, "given for a call of 'confirm', not 'hold'")):
         async with hub.client(token, mode="2026-07-28") as client:
             with pytest.raises(MCPError) as refused:
                 await client.session.call_tool(tool, {}, request_state=state)

@@ -1,0 +1,255 @@
+"""MCP Tasks, the 2026-07-28 extension (SEP-2663, ``io.modelcontextprotocol/tasks``): a tool call may answer with a
+task, which the client polls.
+
+The hub advertises the extension under ``capabilities.extensions`` on
+2026-07-28 and decides per call, as the extension says the server does:
+
+- a process tool call from a request that declares the extension (in its
+  ``_meta`` client capabilities) follows its instance for
+  ``TASK_AFTER_S`` at most; an instance that ends by then answers at once
+  (the plain ``CallToolResult``), else the call answers ``CreateTaskResult``
+  (``resultType: "task"``, the task id is the instance id), written before
+  the answer leaves, so ``tasks/get`` finds it at once. A tool declared
+  ``taskSupport="forbidden"`` always answers plainly; one declared
+  ``"required"`` refuses a request without the extension with ``-32021``.
+- ``tasks/get`` maps the instance (the status table in docs/MCP.md):
+  completed -> ``completed`` with the call's result inlined (a process's own
+  error, ``mcpIsError``, is ``isError`` there); an incident -> ``failed``
+  with a JSON-RPC error object (``-32603``); terminated -> ``cancelled``; an
+  open user task assigned to the caller, or a sampling request of an
+  ``mcp:sampling`` agent, -> ``input_required`` with its ``inputRequests``;
+  else ``working``.
+- ``tasks/update`` hands ``inputResponses`` to the questions they answer: an
+  accepted elicitation completes the user task as the caller, a declined
+  one is not asked again by this hub process (the task stays open for the
+  inbox), a sampling answer goes to the model step waiting for it; keys
+  that are not outstanding are ignored. ``tasks/cancel`` cancels the
+  instance (nothing on one that has ended). Both acknowledge with an empty
+  result.
+- without the extension on the request, ``tasks/get``, ``tasks/update`` and
+  ``tasks/cancel`` are ``-32021``; ``tasks/result`` and ``tasks/list``
+  (2025-11-25 only) are ``-32601``.
+
+Who may read, update or cancel a task is decided as for 2025-11-25 tasks
+(``_tasks.Tasks``): the token that started it, or one with ``read``
+(updating and cancelling also need ``start``); anyone else gets "not
+found", as for an unknown id. Federated tools answer plainly on 2026-07-28.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INTERNAL_ERROR,
+    METHOD_NOT_FOUND,
+    CancelTaskRequestParams,
+    CreateMessageRequest,
+    CreateMessageResult,
+    CreateMessageResultWithTools,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    GetTaskRequestParams,
+    RequestParams,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import Field, ValidationError
+
+from engine import Channel, Conflict, EngineError, InstanceView, TaskView
+from protocols.actors import actor_of
+from protocols.mcp._context import Context, in_thread, principal_of, require
+from protocols.mcp._elicitation import question_of
+from protocols.mcp._process_tools import TASKS_EXTENSION, ProcessTools, needs_tasks_extension
+from protocols.mcp._tasks import POLL_INTERVAL_MS, Tasks, iso_time
+
+if TYPE_CHECKING:
+    from protocols.gateway import Gateway
+
+log = logging.getLogger("agenthub.mcp")
+
+MAX_DECLINED = 10_000
+"""Declined questions remembered, so a hub process's memory stays bounded; an older one may be asked again."""
+
+
+class UpdateTaskRequestParams(RequestParams):
+    """``tasks/update``: the answers to a task's outstanding ``inputRequests``, by their keys."""
+
+    task_id: str = Field(alias="taskId")
+    input_responses: dict[str, Any] = Field(alias="inputResponses")
+
+
+def declares_tasks(ctx: Context) -> bool:
+    """The request is of 2026-07-28 or later and its client capabilities name the Tasks extension."""
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        return False
+    capabilities = ctx.session.client_capabilities
+    return capabilities is not None and TASKS_EXTENSION in (capabilities.extensions or {})
+
+
+def modern(ctx: Context) -> bool:
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+def removed(method: str) -> MCPError:
+    return MCPError(METHOD_NOT_FOUND, f"{method} is not a method of the 2026-07-28 Tasks extension: a completed "
+                                      "task's tasks/get holds its result, and tasks are not listed")
+
+
+class TasksExtension:
+    """``tasks/get``, ``tasks/update`` and ``tasks/cancel`` on 2026-07-28, and the ``CreateTaskResult`` of a call."""
+
+    def __init__(self, tasks: Tasks, processes: ProcessTools, gateway: Gateway | None = None) -> None:
+        self.tasks = tasks
+        self.engine = tasks.engine
+        self.processes = processes
+        self.gateway = gateway
+        # user tasks whose question a client declined, oldest first: not asked again (the newest MAX_DECLINED)
+        self._declined: dict[int, None] = {}
+
+    async def created(self, view: InstanceView) -> dict[str, Any]:
+        """``CreateTaskResult`` for a call that answers with its instance's task: the task as ``tasks/get`` shows
+        it now, without what only ``tasks/get`` carries (result, error, input requests)."""
+        now = await self.tasks.view(view.key)
+        status, message, _ = await self._status(now, None)
+        return {"resultType": "task", **self._envelope(now, status, message)}
+
+    async def get(self, ctx: Context, params: GetTaskRequestParams) -> dict[str, Any]:
+        self._gate(ctx, "tasks/get")
+        view = await self.tasks.readable(ctx, params.task_id)
+        return await self.detailed(view, principal_of(ctx).name)
+
+    async def update(self, ctx: Context, params: UpdateTaskRequestParams) -> dict[str, Any]:
+        self._gate(ctx, "tasks/update")
+        principal = principal_of(ctx)
+        require(principal, "start", "answering a task's input requests")
+        view = await self.tasks.readable(ctx, params.task_id)
+        samples = {p.key for p in self.processes.sampling.questions(view.key)}
+        asked = {_request_key(t): t for t in await self._callers_tasks(view, principal.name)}
+        by = actor_of(principal, Channel.MCP)
+        for key, raw in params.input_responses.items():
+            if key in samples:
+                self._answer_sample(view.key, key, raw)
+            elif key in asked:
+                task = asked[key]
+                try:
+                    answer = ElicitResult.model_validate(raw)
+                except ValidationError:
+                    log.info("tasks/update for task %s: the answer to %r is not an elicitation result", view.key, key)
+                    continue
+                if answer.action != "accept":
+                    self._decline(task.key)
+                    continue
+                values = dict(answer.content or {})
+                try:
+                    await in_thread(partial(self.engine.complete_user_task, task.key, values, by=by))
+                except EngineError as exc:  # the form refused the answer, or someone completed the task meanwhile
+                    log.info("the answer to %r did not complete user task %s: %s", key, task.key, exc)
+        return {}
+
+    async def cancel(self, ctx: Context, params: CancelTaskRequestParams) -> dict[str, Any]:
+        self._gate(ctx, "tasks/cancel")
+        who = principal_of(ctx)
+        require(who, "start", "cancelling a task")
+        view = await self.tasks.readable(ctx, params.task_id)
+        if view.state not in ("completed", "terminated"):
+            with contextlib.suppress(Conflict):  # it ended meanwhile: a cancel is a wish, acknowledged all the same
+                await in_thread(lambda: self.engine.cancel(view.key, by=actor_of(who, Channel.MCP)))
+        return {}
+
+    # --- instance -> task ----------------------------------------------------------------------
+
+    async def detailed(self, view: InstanceView, caller: str) -> dict[str, Any]:
+        """The task of ``view`` as ``tasks/get`` answers it, for ``caller`` (whose questions it carries)."""
+        status, message, extra = await self._status(view, caller)
+        return {**self._envelope(view, status, message), **extra}
+
+    @staticmethod
+    def _envelope(view: InstanceView, status: str, message: str) -> dict[str, Any]:
+        created = iso_time(view.created_at)
+        return {
+            "taskId": str(view.key),
+            "status": status,
+            "statusMessage": message,
+            "createdAt": created,
+            "lastUpdatedAt": iso_time(view.ended_at) if view.ended_at is not None else created,
+            "ttlMs": None,  # instances are kept: the task lives as long as the instance
+            "pollIntervalMs": POLL_INTERVAL_MS,
+        }
+
+    async def _status(self, view: InstanceView, caller: str | None) -> tuple[str, str, dict[str, Any]]:
+        """Status, message and the fields only ``tasks/get`` carries (when ``caller`` is given)."""
+        if view.state == "completed":
+            extra = {"result": await self._result(view)} if caller is not None else {}
+            return "completed", f"instance {view.key} of {view.process_id} completed", extra
+        if view.state == "terminated":
+            return "cancelled", f"instance {view.key} of {view.process_id} was terminated", {}
+        if view.state == "incident":
+            incidents = await in_thread(lambda: self.engine.incidents(instance=view.key))
+            said = "; ".join(i.message for i in incidents) or "see the instance"
+            message = f"instance {view.key} of {view.process_id} stopped with an incident: {said}"
+            error = {"code": INTERNAL_ERROR, "message": message,
+                     "data": {"instance": view.key, "incidents": [{"key": i.key, "message": i.message}
+                                                                  for i in incidents]}}
+            return "failed", message, {"error": error} if caller is not None else {}
+        if caller is not None:
+            requests = await self._input_requests(view, caller)
+            if requests:
+                return "input_required", f"instance {view.key} asks {len(requests)} question(s) of its caller", \
+                    {"inputRequests": requests}
+        _status, message = await self.tasks.status(view)
+        return "working", message, {}
+
+    async def _result(self, view: InstanceView) -> dict[str, Any]:
+        if self.gateway is not None and view.process_id == self.gateway.process_id:
+            answer = await self.gateway.instance_result(view)
+        else:
+            answer = await self.processes.result(view)
+        return answer.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    async def _input_requests(self, view: InstanceView, caller: str) -> dict[str, Any]:
+        """The questions the instance waits for its caller to answer: user tasks assigned to them (elicitation),
+        and its ``mcp:sampling`` agents' model steps (sampling), by keys that name one question each."""
+        requests: dict[str, Any] = {}
+        for task in await self._callers_tasks(view, caller):
+            message, schema = await in_thread(partial(question_of, self.engine, view, task.element_id, task.name))
+            ask = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+            requests[_request_key(task)] = ask.model_dump(by_alias=True, mode="json", exclude_none=True)
+        if view.started_by == caller:
+            for pending in self.processes.sampling.questions(view.key):
+                sample = CreateMessageRequest(params=pending.params)
+                requests[pending.key] = sample.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return requests
+
+    async def _callers_tasks(self, view: InstanceView, caller: str) -> list[TaskView]:
+        tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key))
+        return [t for t in tasks if t.assignee == caller and t.key not in self._declined]
+
+    def _decline(self, task: int) -> None:
+        self._declined[task] = None
+        while len(self._declined) > MAX_DECLINED:
+            del self._declined[next(iter(self._declined))]
+
+    def _answer_sample(self, instance: int, key: str, raw: Any) -> None:
+        for kind in (CreateMessageResult, CreateMessageResultWithTools):
+            try:
+                answer = kind.model_validate(raw)
+            except ValidationError:
+                continue
+            self.processes.sampling.answer(instance, key, answer)
+            return
+        log.info("tasks/update for task %s: the answer to %r is not a sampling result", instance, key)
+
+    @staticmethod
+    def _gate(ctx: Context, method: str) -> None:
+        if not declares_tasks(ctx):
+            raise needs_tasks_extension(method)
+
+
+def _request_key(task: TaskView) -> str:
+    """A user task's input request key: its element and its key, so no key names two questions in one task."""
+    return f"{task.element_id}-{task.key}"
