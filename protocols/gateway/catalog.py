@@ -23,8 +23,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.shared.inbound import x_mcp_header_map
+
 from protocols.gateway.agent_tool import AGENT_INPUT_SCHEMA, describe
-from protocols.gateway.names import agent_tool_name, mcp_tool_name, parse
+from protocols.gateway.names import SEPARATOR, agent_tool_name, mcp_tool_name, parse
 from protocols.gateway.settings import GatewaySettings
 from protocols.mcp.client import McpClientError
 from protocols.mcp.tool_task import McpToolTask
@@ -51,6 +53,13 @@ class Catalog:
         self.mcp = mcp
         self.settings = settings
         self._listed: dict[str, tuple[float, list[FederatedTool]]] = {}  # server -> (when, its tools)
+        # the input schemas with x-mcp-header annotations (2026-07-28), by namespaced tool name, as last listed
+        self._header_schemas: dict[str, dict[str, Any]] = {}
+
+    def header_schema(self, name: str) -> dict[str, Any] | None:
+        """The federated tool's input schema as last listed, when it mirrors arguments in ``Mcp-Param-*`` headers
+        (the MCP SDK then checks a call's headers against its arguments before it is dispatched); else None."""
+        return self._header_schemas.get(name)
 
     async def tools(self, within: VirtualServer | None = None) -> list[FederatedTool]:
         """What ``/mcp`` offers (``within`` None), or what the virtual server ``within`` offers of its set."""
@@ -79,6 +88,11 @@ class Catalog:
             pins = []
         tools = [t for t in (_federated(server.name, p) for p in pins) if t is not None]
         self._listed[server.name] = (now, tools)
+        prefix = f"{server.name}{SEPARATOR}"  # this server's tools: replaced by the listing just read
+        self._header_schemas = {
+            **{k: v for k, v in self._header_schemas.items() if not k.startswith(prefix)},
+            **{t.name: t.input_schema for t in tools if x_mcp_header_map(t.input_schema)},
+        }
         return tools
 
     async def _agent_tools(self, within: VirtualServer | None) -> list[FederatedTool]:

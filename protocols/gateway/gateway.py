@@ -94,6 +94,10 @@ class Gateway:
         return [Tool(name=t.name, title=t.title, description=t.description, input_schema=t.input_schema,
                      execution=ToolExecution(task_support="optional")) for t in await self.catalog.tools(within)]
 
+    def header_schema(self, name: str) -> dict[str, Any] | None:
+        """A federated tool's input schema as last listed, when it has x-mcp-header annotations (else None)."""
+        return self.catalog.header_schema(name)
+
     def owns(self, name: str, within: VirtualServer | None = None) -> bool:
         """Whether ``name`` is a federated tool here: on ``/mcp`` by the settings, on a virtual server by its set."""
         target = parse(name)

@@ -207,9 +207,10 @@ class McpEndpoint:
             instructions=_INSTRUCTIONS,
             lifespan=_http_state,
             # Mcp-Param-* headers (2026-07-28) are checked against the x-mcp-header annotations of the process
-            # tools that have them, as last read (every listing and call reads them); a tool without any has
-            # nothing to check, which spares the SDK a tools/list round per call to find that out.
-            get_tool_input_schema=self._processes.header_schema,
+            # tools that have them, as last read (every listing and call reads them), and of the federated tools
+            # as last listed; a tool without any has nothing to check, which spares the SDK a tools/list round per
+            # call to find that out.
+            get_tool_input_schema=self._header_schema,
             on_list_tools=self._list_tools,
             # a CreateTaskResult (``resultType: "task"``, the 2026-07-28 Tasks extension) is a dict the SDK passes
             # through as the extension's own shape (``ServerRunner._serialize``); its handler type does not name it
@@ -233,6 +234,12 @@ class McpEndpoint:
         server.add_request_handler("tasks/update", UpdateTaskRequestParams, self._task_update)
         server.middleware.extend([_traced, self._deadline, self._rate_limit, self._virtual_set, self._tasks.route])
         return server
+
+    def _header_schema(self, name: str) -> dict[str, Any] | None:
+        found = self._processes.header_schema(name)
+        if found is None and self._gateway is not None:
+            found = self._gateway.header_schema(name)
+        return found
 
     # --- tasks: 2025-11-25 (``_tasks``) or the 2026-07-28 extension (``_tasks_ext``), by the request's version ---
 

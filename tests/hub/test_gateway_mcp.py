@@ -255,3 +255,31 @@ async def test_each_call_leaves_an_audit_row_with_principal_hash_size_latency_an
     assert shown.exit_code == 0, shown.output
     assert [e["data"]["outcome"] for e in json.loads(shown.output)] == ["denied", "ok"]
 
+
+
+async def test_a_federated_tools_mcp_param_header_is_checked_against_its_argument_as_listed(
+    tmp_path: Path, http_upstream: HttpUpstream
+) -> None:
+    """2026-07-28 (SEP-2243): an upstream tool whose schema mirrors an argument in ``Mcp-Param-Size`` keeps that
+    contract through the hub: a call whose header differs from its argument is refused before it goes upstream."""
+    http_upstream.upstream.tools["big"]["inputSchema"]["properties"]["size"]["x-mcp-header"] = "Size"
+    gateway = GatewaySettings(servers=("up",), listing_ttl_s=0)
+    with serve_hub(tmp_path, http_allow="127.0.0.1", gateway=gateway, mcp=NO_TOKEN_LIMIT) as hub:
+        register(hub, http_upstream)
+        async with assistant(hub, hub.admin, "2026-07-28") as client:
+            listed = {t.name: t for t in (await client.list_tools()).tools}
+            assert listed["up__big"].input_schema["properties"]["size"]["x-mcp-header"] == "Size"
+            done = await client.call_tool("up__big", {"size": 3})  # the SDK sends Mcp-Param-Size: 3 itself
+            assert not done.is_error and done.content[0].text == "xxx"  # type: ignore[union-attr]
+        body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "up__big", "arguments": {"size": 3},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}}}}
+        headers = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "up__big",
+                   "Accept": "application/json, text/event-stream"}
+        with hub.client() as rest:
+            wrong = rest.post("/mcp", json=body, headers={**headers, "Mcp-Param-Size": "4"})
+            missing = rest.post("/mcp", json=body, headers=headers)
+        for refused in (wrong, missing):
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == -32020, refused.text
+        assert len(http_upstream.upstream.calls("big")) == 1  # only the call whose header matched went upstream
