@@ -20,9 +20,11 @@ output schema), and how it behaves with the MCP hints as attributes of
 and ``openWorldHint`` (``true`` or ``false``); ``taskSupport`` (``forbidden``,
 ``optional``, the default, or ``required``) says whether an MCP client may, or
 must, run a call as a task (MCP Tasks); ``clientCapabilities`` (``sampling``,
-``elicitation``, comma-separated) names what an MCP client must offer for a
-call to make sense (an ``mcp:sampling`` agent, a question for the caller):
-a client without it is refused before anything starts. A ``<agenthub:schema>``
+``elicitation``, ``roots``, comma-separated) names what an MCP client must
+offer for a call to make sense (an ``mcp:sampling`` agent, a question for the
+caller, the client's roots, which the hub then asks for before the instance
+starts, as its variable ``clientRoots``): a client without it is refused
+before anything starts. A ``<agenthub:schema>``
 on the start event is the tool's start form: what the caller's user is asked
 (MCP elicitation, the start event's documentation as the question) before an
 instance starts, its answer added to the arguments. Prompts and resources declared
@@ -56,7 +58,7 @@ from engine.parser import Problem
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 TASK_SUPPORT = ("forbidden", "optional", "required")
-CLIENT_CAPABILITIES = ("sampling", "elicitation")
+CLIENT_CAPABILITIES = ("sampling", "elicitation", "roots")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CAMUNDA_TOOL_NAME = "io.camunda.tool:name"
 _CAMUNDA_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # the template's constraint

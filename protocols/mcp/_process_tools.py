@@ -39,12 +39,13 @@ import json
 import math
 import re
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.shared.inbound import x_mcp_header_map
 from mcp_types import (
     INVALID_PARAMS,
@@ -58,6 +59,8 @@ from mcp_types import (
     ElicitRequestFormParams,
     ElicitResult,
     InputRequiredResult,
+    ListRootsRequest,
+    ListRootsResult,
     Tool,
     ToolAnnotations,
     ToolExecution,
@@ -84,6 +87,9 @@ WAIT_META_KEY = "agenthub/waitSeconds"
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 """The MCP Tasks extension of 2026-07-28 (SEP-2663), as clients declare it in a request's capabilities."""
+
+ROOTS_KEY = "client_roots"
+"""The input request key under which a tool that needs the client's roots asks for them (2026-07-28)."""
 
 TASK_AFTER_S = 0.5
 """A call from a client that declared ``TASKS_EXTENSION`` follows its instance this long at most: an instance that
@@ -281,36 +287,59 @@ class ProcessTools:
 
     async def _start_form(self, ctx: Context, spec: ToolSpec, params: CallToolRequestParams | None
                           ) -> dict[str, Any] | InputRequiredResult | CallToolResult:
-        """The start form's answer (empty without a form), asked now (2025-era sessions) or in this call's result
-        (2026-07-28), or taken from the call that comes back with it; a tool error when the caller's user
-        declined or answered what the form does not take. -32021 when the client cannot be asked."""
+        """What the client gives before an instance starts: the start form's answer and, for a tool that needs the
+        client's roots (``clientCapabilities="roots"``), its roots as ``clientRoots``; asked now (2025-era
+        sessions) or in this call's result (2026-07-28), or taken from the call that comes back with them. A tool
+        error when the caller's user declined or answered what the form does not take; -32021 when the client
+        cannot be asked (``call`` checked the capabilities the tool names)."""
         form = spec.start_form
-        if form is None:
+        roots = "roots" in spec.client_capabilities
+        if form is None and not roots:
             return {}
-        key = f"start-{form.element_id}"
-        schema = form.json_schema()
+        key = f"start-{form.element_id}" if form is not None else None
+        schema = form.json_schema() if form is not None else {}
         answer: Any = None
+        listed: Any = None
         if params is not None and _start_state(params):
-            answer = (params.input_responses or {}).get(key)
-        elif can_elicit(ctx):
-            with anyio.move_on_after(self.budget(ctx)):
-                try:
-                    answer = await ctx.session.elicit_form(form.message, schema, related_request_id=ctx.request_id)
-                except MCPError as exc:
-                    return tool_error("declined", f"the client refused to ask the start form of '{spec.name}' "
-                                                  f"({exc}): nothing started")
-        elif can_elicit_in_result(ctx):
-            question = ElicitRequest(params=ElicitRequestFormParams(message=form.message, requested_schema=schema))
-            state = json.dumps({"v": 2, "tool": spec.name, "start": key}, separators=(",", ":"))
-            return InputRequiredResult(input_requests={key: question}, request_state=state)
+            responses = params.input_responses or {}
+            answer, listed = (responses.get(key) if key else None), responses.get(ROOTS_KEY)
+        elif ctx.session.can_send_request and (form is None or can_elicit(ctx)):
+            try:
+                with anyio.fail_after(self.budget(ctx)):
+                    if roots:
+                        with warnings.catch_warnings():  # roots are deprecated from 2026-07-28 on, current before
+                            warnings.simplefilter("ignore", MCPDeprecationWarning)
+                            listed = await ctx.session.list_roots()
+                    if form is not None:
+                        answer = await ctx.session.elicit_form(form.message, schema, related_request_id=ctx.request_id)
+            except (MCPError, TimeoutError) as exc:
+                return tool_error("declined", f"the client did not give what '{spec.name}' asks before it starts "
+                                              f"({exc or 'no answer in time'}): nothing started")
+        elif not ctx.session.can_send_request and (form is None or can_elicit_in_result(ctx)):
+            asked: dict[str, Any] = {}
+            if form is not None and key is not None:
+                asked[key] = ElicitRequest(params=ElicitRequestFormParams(message=form.message,
+                                                                          requested_schema=schema))
+            if roots:
+                asked[ROOTS_KEY] = ListRootsRequest()
+            state = json.dumps({"v": 2, "tool": spec.name, "start": key or ROOTS_KEY}, separators=(",", ":"))
+            return InputRequiredResult(input_requests=asked, request_state=state)
         else:
             raise MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
                            f"the tool '{spec.name}' first asks its caller's user a start form: it needs a client "
                            "that offers elicitation", {"requiredCapabilities": {"elicitation": {}}})
+        given: dict[str, Any] = {}
+        if roots:
+            if not isinstance(listed, ListRootsResult):
+                return tool_error("declined", f"'{spec.name}' needs the client's roots, and the call brought none "
+                                              f"under '{ROOTS_KEY}': nothing started")
+            given["clientRoots"] = [root.model_dump(mode="json", exclude_none=True) for root in listed.roots]
+        if form is None:
+            return given
         if not isinstance(answer, ElicitResult) or answer.action != "accept":
             return tool_error("declined", f"the start form of '{spec.name}' was not answered: nothing started")
         try:
-            return check_arguments(schema, answer.content or {})
+            return {**check_arguments(schema, answer.content or {}), **given}
         except ArgumentError as exc:
             return tool_error("invalidArguments", f"the start form's answer for '{spec.name}' does not fit: {exc}",
                               problems=exc.problems)

@@ -3,8 +3,11 @@
 - ``prompts/list``: each exposed process's ``<agenthub:prompt>`` declarations
   (``engine.declarations``); where two processes declare one name, the one
   the engine lists first keeps it, as with tool names.
-- ``prompts/get``: the messages with the arguments substituted; a missing
-  required argument is ``INVALID_PARAMS`` naming it.
+- ``prompts/get``: the messages with the arguments substituted. A required
+  argument the client left out is asked of its user when the client offers
+  elicitation (a server request on 2025-era sessions; on 2026-07-28 an
+  ``InputRequiredResult`` keyed ``arguments``, answered by calling again),
+  else, or when the user declines, it is ``INVALID_PARAMS`` naming it.
 - ``completion/complete``: MCP completes only prompt arguments and resource
   template parts. A prompt argument offers, in this order, the values its
   own ``enum`` lists, those of the process tool's input of the same name,
@@ -19,8 +22,11 @@ they come from instances' variables.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from typing import Any
 
+import anyio
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -30,10 +36,14 @@ from mcp_types import (
     CompleteResult,
     Completion,
     ContentBlock,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
     EmbeddedResource,
     GetPromptRequestParams,
     GetPromptResult,
     ImageContent,
+    InputRequiredResult,
     ListPromptsResult,
     PaginatedRequestParams,
     Prompt,
@@ -48,11 +58,14 @@ from engine import Engine
 from engine.declarations import PromptSpec, render
 from engine.exposure import ToolSpec
 from protocols.mcp._context import Context, in_thread, principal_of, require
+from protocols.mcp._elicitation import can_elicit, can_elicit_in_result
 
 RECENT_INSTANCES = 50
 """How many of a process's latest instances a completion reads recent values from."""
 MAX_VALUES = 100
 """The most values one completion answers with (MCP's own limit)."""
+ELICIT_WAIT_S = 300.0
+"""How long ``prompts/get`` waits for the client's user to give missing arguments (2025-era server request)."""
 
 
 class Prompts:
@@ -71,7 +84,7 @@ class Prompts:
             return ListPromptsResult(prompts=[])
         return ListPromptsResult(prompts=[_prompt(p) for p, _ in (await self._by_name()).values()])
 
-    async def get(self, ctx: Context, params: GetPromptRequestParams) -> GetPromptResult:
+    async def get(self, ctx: Context, params: GetPromptRequestParams) -> GetPromptResult | InputRequiredResult:
         require(principal_of(ctx), "start", "getting a prompt")
         found = (await self._by_name()).get(params.name)
         if found is None:
@@ -79,6 +92,12 @@ class Prompts:
         prompt = found[0]
         values = dict(params.arguments or {})
         missing = [a.name for a in prompt.arguments if a.required and not values.get(a.name)]
+        if missing:
+            asked = await _ask_missing(ctx, prompt, missing, params)
+            if isinstance(asked, InputRequiredResult):
+                return asked
+            values.update(asked)
+            missing = [name for name in missing if not values.get(name)]
         if missing:
             raise MCPError(
                 INVALID_PARAMS,
@@ -123,6 +142,42 @@ class Prompts:
             return []
         views = await in_thread(lambda: self.engine.instances(process_id=spec.process_id, limit=RECENT_INSTANCES))
         return [str(v.variables[name]) for v in views if isinstance(v.variables.get(name), str | int | float)]
+
+
+ASK_KEY = "arguments"
+"""The input request key under which a prompt's missing arguments are asked (2026-07-28)."""
+
+
+async def _ask_missing(ctx: Context, prompt: PromptSpec, missing: list[str], params: GetPromptRequestParams
+                       ) -> dict[str, str] | InputRequiredResult:
+    """The missing arguments as the client's user gave them (only those, as strings), or the question to ask in the
+    result; nothing when the client cannot be asked or the user declined."""
+    wanted = [a for a in prompt.arguments if a.name in missing]
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {a.name: {"type": "string", "title": a.name, **({"description": a.description}
+                                                                     if a.description else {}),
+                                **({"enum": list(a.values)} if a.values else {})} for a in wanted},
+        "required": [a.name for a in wanted],
+    }
+    described = "; ".join(f"{a.name}: {a.description}" if a.description else a.name for a in wanted)
+    message = f"The prompt '{prompt.title or prompt.name}' needs {described}"
+    answer: Any = (params.input_responses or {}).get(ASK_KEY)
+    if answer is None and can_elicit(ctx):
+        with anyio.move_on_after(ELICIT_WAIT_S):
+            try:
+                answer = await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
+            except MCPError:
+                answer = None
+    elif answer is None and can_elicit_in_result(ctx):
+        question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+        return InputRequiredResult(input_requests={ASK_KEY: question},
+                                   request_state=json.dumps({"v": 2, "prompt": prompt.name}, separators=(",", ":")))
+    if not isinstance(answer, ElicitResult) or answer.action != "accept":
+        return {}
+    given = answer.content or {}
+    return {name: str(given[name]) for name in missing if isinstance(given.get(name), str | int | float)
+            and not isinstance(given.get(name), bool)}
 
 
 def _completion(values: Iterable[str]) -> CompleteResult:

@@ -61,12 +61,12 @@ def test_task_support_client_capabilities_and_a_start_form_are_read_and_checked_
     assert spec.start_form is not None and (spec.start_form.element_id, spec.start_form.message) == ("start", "Why?")
     assert spec.start_form.json_schema()["properties"] == {"why": {"type": "string"}}
     wrong = with_form.replace('taskSupport="required"', 'taskSupport="always"').replace(
-        "sampling, elicitation", "sampling, roots").replace('{"type": "object", "properties"', '{"type": "array", "x"')
+        "sampling, elicitation", "sampling, files").replace('{"type": "object", "properties"', '{"type": "array", "x"')
     with pytest.raises(DeploymentError) as caught:
         engine.deploy([("refund.bpmn", wrong)])
     messages = [p.message for p in caught.value.problems]
     assert any("taskSupport must be forbidden, optional, required, not 'always'" in m for m in messages)
-    assert any("clientCapabilities may name sampling, elicitation, not 'roots'" in m for m in messages)
+    assert any("clientCapabilities may name sampling, elicitation, roots, not 'files'" in m for m in messages)
     assert any("the start form (agenthub:schema) must be a JSON Schema object" in m for m in messages)
 
 

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import ElicitRequestParams, ElicitResult, TextContent
+from mcp_types import ElicitRequestParams, ElicitResult, ListRootsResult, Root, TextContent
 
 from tests.hub.harness import LiveHub, serve_hub
 from tests.hub.mcp_tasks_client import TasksClient
@@ -61,7 +61,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     with serve_hub(tmp_path_factory.mktemp("start-form")) as live:
         files = [("files", ("welcome.bpmn", WELCOME.encode(), "application/xml"))]
         files += [("files", (f"{n}.bpmn", (FIXTURES / f"{n}.bpmn").read_bytes(), "application/xml"))
-                  for n in ("test_tool_with_task", "test_missing_capability")]
+                  for n in ("test_tool_with_task", "test_missing_capability", "test_input_required_result_list_roots")]
         with live.client() as rest:
             rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
         yield live
@@ -141,3 +141,26 @@ async def test_a_start_form_asked_in_the_result_then_a_task_carries_the_answer_t
     assert isinstance(first, TextContent) and first.text == "Hello, Alice!"
     [created] = tasks.created
     assert created.status == "working" and tasks.seen[-1].status == "completed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_tool_that_needs_the_clients_roots_asks_for_them_before_it_starts(hub: LiveHub, mode: str) -> None:
+    """``clientCapabilities="roots"``: a ``roots/list`` request (2025-era) or an input request in the result
+    (2026-07-28), and the instance starts with them as ``clientRoots``; a client without roots is -32021."""
+    asked: list[str] = []
+
+    async def roots(context: Any) -> ListRootsResult:
+        asked.append("roots")
+        return ListRootsResult(roots=[Root(uri="file:///home/ada/project", name="project")])  # type: ignore[arg-type]
+
+    before = _started(hub, "test_input_required_result_list_roots")
+    done = await _call(hub, "test_input_required_result_list_roots", {}, mode, list_roots_callback=roots)
+    assert done.content[0].text == "the client's roots: file:///home/ada/project" and asked == ["roots"]
+    assert _started(hub, "test_input_required_result_list_roots") == before + 1
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {hub.admin}"}, timeout=30) as http,
+        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode) as client,
+    ):
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("test_input_required_result_list_roots", {})
+    assert refused.value.code == -32021 and refused.value.error.data == {"requiredCapabilities": {"roots": {}}}

@@ -74,6 +74,33 @@ async def test_a_prompt_without_a_required_argument_or_unknown_is_invalid_params
     assert missing.value.code == -32602
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("action", ["accept", "decline"])
+async def test_a_missing_required_argument_is_asked_of_a_client_that_offers_elicitation(
+    hub: McpHub, mode: str, action: str
+) -> None:
+    """2025-era sessions: a server request; 2026-07-28: an ``InputRequiredResult`` the SDK's driver answers."""
+    asked: list[ElicitRequestParams] = []
+
+    async def elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params)
+        return ElicitResult(action=action, content={"order": "O-9"} if action == "accept" else None)  # type: ignore[arg-type]
+
+    async with hub.client("agent", mode=mode, elicitation_callback=elicit) as client:
+        if action == "accept":
+            got = await client.get_prompt("refund_request", {"priority": "low"})
+        else:
+            with pytest.raises(MCPError, match="needs the argument") as refused:
+                await client.get_prompt("refund_request", {"priority": "low"})
+    [question] = asked
+    assert question.message == "The prompt 'Refund request' needs order: Order number"
+    assert question.requested_schema["required"] == ["order"]  # type: ignore[union-attr]
+    if action == "accept":
+        assert got.messages[0].content.text == "Please refund order O-9 with low priority."  # type: ignore[union-attr]
+    else:
+        assert refused.value.code == -32602
+
+
 async def test_completions_offer_the_inputs_enum_then_recent_values_then_instance_keys(hub: McpHub) -> None:
     engine = hub.engine
     recent = await anyio.to_thread.run_sync(lambda: engine.start("refund", {"order": "O-123"}))
