@@ -110,9 +110,11 @@ class Gateway:
 
     async def call(
         self, principal: Principal, name: str, arguments: Mapping[str, Any] | None, budget_s: float,
-        within: VirtualServer | None = None,
-    ) -> CallToolResult:
-        """A plain ``tools/call``: governed, then forwarded, or waited on while a person decides."""
+        within: VirtualServer | None = None, *, task_after_s: float | None = None,
+    ) -> CallToolResult | InstanceView:
+        """A plain ``tools/call``: governed, then forwarded, or waited on while a person decides. ``task_after_s``
+        (the client takes tasks, MCP's 2026-07-28 extension): a call that waits for an approval follows its
+        instance that long at most and then answers with the instance, to become the client's task."""
         began = time.monotonic()
         checked = await self._govern(principal, name, dict(arguments or {}), began, within)
         if isinstance(checked, CallToolResult):
@@ -120,7 +122,11 @@ class Gateway:
         audit, decision, context = checked
         if decision.decision == PolicyDecision.APPROVE:
             view = await self._start(audit, dict(arguments or {}), decision, context, began)
-            view = await follow(self.engine, view.key, max(0.0, budget_s - (time.monotonic() - began)), first=view)
+            left = max(0.0, budget_s - (time.monotonic() - began))
+            view = await follow(self.engine, view.key, left if task_after_s is None else min(left, task_after_s),
+                                first=view)
+            if task_after_s is not None and view.state == "active":
+                return view
             return await self.instance_result(view)
         return await self._forward(audit, dict(arguments or {}), budget_s, began)
 

@@ -33,7 +33,9 @@ The hub advertises the extension under ``capabilities.extensions`` on
 Who may read, update or cancel a task is decided as for 2025-11-25 tasks
 (``_tasks.Tasks``): the token that started it, or one with ``read``
 (updating and cancelling also need ``start``); anyone else gets "not
-found", as for an unknown id. Federated tools answer plainly on 2026-07-28.
+found", as for an unknown id. A federated tool's call answers plainly, unless
+it waits for a person's approval: then its task is the instance that waits
+(``Gateway.call``), and the task's result is the upstream's answer.
 """
 
 from __future__ import annotations

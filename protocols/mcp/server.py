@@ -63,7 +63,7 @@ from mcp_types import (
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp
 
-from engine import Engine
+from engine import Engine, InstanceView
 from engine.store import DatabaseBusy
 from protocols import tracecontext
 from protocols.mcp._builtin_tools import BuiltinTool, BuiltinTools
@@ -71,7 +71,7 @@ from protocols.mcp._context import Context, ServerState, in_thread, principal_of
 from protocols.mcp._decision_tools import DecisionTools
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._logging import LogLevels
-from protocols.mcp._process_tools import BUILTIN_PREFIX, TASKS_EXTENSION, ProcessTools, TaskCreated
+from protocols.mcp._process_tools import BUILTIN_PREFIX, TASK_AFTER_S, TASKS_EXTENSION, ProcessTools, TaskCreated
 from protocols.mcp._prompts import Prompts
 from protocols.mcp._rate import RATE_LIMITED, CallRate
 from protocols.mcp._resources import Resources
@@ -292,7 +292,11 @@ class McpEndpoint:
                 return await self._builtins.call(principal, params.name, params.arguments)
             if self._gateway is not None and self._gateway.owns(params.name, within):
                 budget = self._processes.budget(ctx)
-                return await self._gateway.call(principal, params.name, params.arguments, budget, within)
+                called = await self._gateway.call(principal, params.name, params.arguments, budget, within,
+                                                  task_after_s=TASK_AFTER_S if declares_tasks(ctx) else None)
+                if isinstance(called, InstanceView):  # waits for an approval: the client's task (2026-07-28)
+                    return await self._tasks_ext.created(called)
+                return called
             if params.name.startswith(BUILTIN_PREFIX):
                 raise MCPError(
                     INVALID_PARAMS, f"unknown tool '{params.name}': list the tools to see what this hub offers"

@@ -17,7 +17,10 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from typer.testing import CliRunner
 
@@ -29,6 +32,7 @@ from protocols.mcp.limits import McpLimits
 from tests.data.mcp_upstream import fixtures
 from tests.data.mcp_upstream.upstream import HttpUpstream
 from tests.hub.harness import LiveHub, assistant, serve_hub
+from tests.hub.mcp_tasks_client import TasksClient
 
 pytestmark = pytest.mark.anyio
 
@@ -283,3 +287,38 @@ async def test_a_federated_tools_mcp_param_header_is_checked_against_its_argumen
         for refused in (wrong, missing):
             assert refused.status_code == 400 and refused.json()["error"]["code"] == -32020, refused.text
         assert len(http_upstream.upstream.calls("big")) == 1  # only the call whose header matched went upstream
+
+
+async def test_on_2026_07_28_a_call_waiting_for_an_approval_is_the_clients_task_until_a_person_approves(
+    hub: LiveHub, http_upstream: HttpUpstream
+) -> None:
+    """The Tasks extension (SEP-2663): the caller is not held on one HTTP request while a person decides."""
+    tasks = TasksClient(poll_s=0.1)
+    results: list[Any] = []
+
+    async def call() -> None:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {hub.token('start')}"}, timeout=30) as http,
+            Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode="2026-07-28",
+                   extensions=[tasks]) as client,
+        ):
+            results.append(await client.call_tool("up__echo", {"text": "ship it"}))
+
+    def approve() -> None:
+        with hub.client() as c:
+            deadline = time.monotonic() + 20
+            while not (tasks.seen and (found := c.get("/api/v1/user-tasks", params={"all": "true"}).json()["items"])):
+                assert time.monotonic() < deadline, "no task polled or no approval task appeared"
+                time.sleep(0.05)
+            assert tasks.seen[-1].status == "working" and http_upstream.upstream.calls("echo") == []
+            c.post(f"/api/v1/user-tasks/{found[0]['id']}/complete", json={"variables": {"approved": True}}
+                   ).raise_for_status()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        await anyio.to_thread.run_sync(approve)
+    [created] = tasks.created
+    [result] = results
+    assert not result.is_error and result.content[0].text == "ship it"
+    assert tasks.seen[-1].status == "completed" and tasks.seen[-1].task_id == created.task_id
+    assert [c["arguments"] for c in http_upstream.upstream.calls("echo")] == [{"text": "ship it"}]
