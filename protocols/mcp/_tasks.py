@@ -164,17 +164,7 @@ class Tasks:
         return await self._describe(await self.view(key))
 
     async def _describe(self, view: InstanceView) -> dict[str, Any]:
-        status, message = await self.status(view)
-        created = iso_time(view.created_at)
-        return {
-            "taskId": str(view.key),
-            "status": status,
-            "statusMessage": message,
-            "createdAt": created,
-            "lastUpdatedAt": iso_time(view.ended_at) if view.ended_at is not None else created,
-            "ttl": None,  # instances are kept: the task lives as long as the instance
-            "pollInterval": POLL_INTERVAL_MS,
-        }
+        return envelope(view, *await self.status(view))
 
     async def status(self, view: InstanceView) -> tuple[str, str]:
         if view.state == "completed":
@@ -194,6 +184,21 @@ class Tasks:
             types = ", ".join(f"'{t}'" for t in waits)
             return "working", f"instance {view.key} of {view.process_id} waits for a worker of job type {types}"
         return "working", f"instance {view.key} of {view.process_id} is running"
+
+
+def envelope(view: InstanceView, status: str, message: str, *, ttl: str = "ttl", poll: str = "pollInterval"
+             ) -> dict[str, Any]:
+    """The task of an instance, under the keys of its protocol version (2026-07-28: ``ttlMs``, ``pollIntervalMs``)."""
+    created = iso_time(view.created_at)
+    return {
+        "taskId": str(view.key),
+        "status": status,
+        "statusMessage": message,
+        "createdAt": created,
+        "lastUpdatedAt": iso_time(view.ended_at) if view.ended_at is not None else created,
+        ttl: None,  # instances are kept: the task lives as long as the instance
+        poll: POLL_INTERVAL_MS,
+    }
 
 
 def _asking(inputs: Mapping[str, Any]) -> str:

@@ -67,7 +67,7 @@ from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread, principal_of, require
 from protocols.mcp._elicitation import question_of
 from protocols.mcp._process_tools import TASKS_EXTENSION, ProcessTools, needs_tasks_extension
-from protocols.mcp._tasks import POLL_INTERVAL_MS, Tasks, iso_time
+from protocols.mcp._tasks import Tasks, envelope
 
 if TYPE_CHECKING:
     from protocols.gateway import Gateway
@@ -172,16 +172,7 @@ class TasksExtension:
 
     @staticmethod
     def _envelope(view: InstanceView, status: str, message: str) -> dict[str, Any]:
-        created = iso_time(view.created_at)
-        return {
-            "taskId": str(view.key),
-            "status": status,
-            "statusMessage": message,
-            "createdAt": created,
-            "lastUpdatedAt": iso_time(view.ended_at) if view.ended_at is not None else created,
-            "ttlMs": None,  # instances are kept: the task lives as long as the instance
-            "pollIntervalMs": POLL_INTERVAL_MS,
-        }
+        return envelope(view, status, message, ttl="ttlMs", poll="pollIntervalMs")
 
     async def _status(self, view: InstanceView, caller: str | None) -> tuple[str, str, dict[str, Any]]:
         """Status, message and the fields only ``tasks/get`` carries (when ``caller`` is given)."""
