@@ -101,6 +101,24 @@ async def input_required(engine: Engine, principal: Principal, view: InstanceVie
     return InputRequiredResult(input_requests={task.element_id: question}, request_state=state)
 
 
+async def answer_given(engine: Engine, principal: Principal, question: InputRequiredResult,
+                       given: dict[str, Any]) -> bool:
+    """Complete the caller's task that ``question`` asks with the accepted answer ``given`` holds under its key (a
+    first call that brings its answers along); the answer is used up. False when there is none to take."""
+    keys = list(question.input_requests or {})
+    answer = given.pop(keys[0], None) if len(keys) == 1 else None
+    if not isinstance(answer, ElicitResult) or answer.action != "accept":
+        return False
+    task_key = int(json.loads(question.request_state or "{}").get("task", 0))
+    try:
+        await in_thread(lambda: engine.complete_user_task(task_key, dict(answer.content or {}),
+                                                          by=actor_of(principal, Channel.MCP)))
+    except EngineError as exc:  # the form refused the answer: ask it
+        log.info("the answer given with the call did not complete task %s: %s", task_key, exc)
+        return False
+    return True
+
+
 async def resume(engine: Engine, principal: Principal, params: CallToolRequestParams,
                  samples: SamplingCallers) -> tuple[InstanceView, int]:
     """A call that comes back with the answer to ``input_required``'s question: the answer taken (an ``accept``

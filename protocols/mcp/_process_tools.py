@@ -74,7 +74,15 @@ from engine.exposure import ToolSpec
 from protocols.actors import actor_of
 from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
-from protocols.mcp._elicitation import MAX_ROUNDS, ask_caller, can_elicit, can_elicit_in_result, input_required, resume
+from protocols.mcp._elicitation import (
+    MAX_ROUNDS,
+    answer_given,
+    ask_caller,
+    can_elicit,
+    can_elicit_in_result,
+    input_required,
+    resume,
+)
 from protocols.mcp._logging import JournalFeed, LogLevels
 from protocols.mcp.sampling import CALLERS, PendingCaller, SamplingCaller, SamplingCallers, caller_of
 from registry import Principal
@@ -278,11 +286,19 @@ class ProcessTools:
             view = await follow(self.engine, view.key, deadline - time.monotonic(), on_change=progress,
                                 until_outside=True)
         await feed.flush()
-        if view.state == "active" and rounds < MAX_ROUNDS and can_elicit_in_result(ctx):
+        # a first call may bring answers already (inputResponses without a requestState): each answers the question
+        # asked under its key, once
+        given = dict(params.input_responses or {}) if params is not None and params.request_state is None else {}
+        while view.state == "active" and rounds < MAX_ROUNDS and can_elicit_in_result(ctx):
             question = await input_required(self.engine, principal, view, rounds, name)
-            if question is not None:  # asked in the result; the client calls again with the answer
-                pending.park()
+            if question is None:
+                break
+            if not await answer_given(self.engine, principal, question, given):
+                pending.park()  # asked in the result; the client calls again with the answer
                 return question
+            rounds += 1
+            view = await follow(self.engine, view.key, deadline - time.monotonic(), on_change=progress,
+                                until_outside=True)
         return await self.result(view)
 
     async def _start_form(self, ctx: Context, spec: ToolSpec, params: CallToolRequestParams | None

@@ -19,6 +19,7 @@ from mcp.client.session import IncomingMessage
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
     INVALID_PARAMS,
+    CallToolResult,
     ElicitRequestParams,
     ElicitResult,
     ImageContent,
@@ -247,6 +248,23 @@ async def test_a_user_task_for_the_caller_becomes_an_elicitation_and_an_answer_c
         assert data["ship"] is False and (done.meta or {})["agenthub/state"] == "completed"
     else:  # the task stays open for the caller, as for a client that cannot be asked
         assert data["state"] == "active" and data["waitingFor"][0]["assignee"] == "agent"
+
+
+async def test_a_first_call_that_brings_the_answer_along_completes_without_being_asked(hub: McpHub) -> None:
+    """2026-07-28 (SEP-2322): inputResponses without a requestState answer the question asked under their key;
+    keys nobody asks are ignored."""
+    async def never(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        raise AssertionError("asked although the call brought the answer")
+
+    before = len(hub.engine.instances(process_id="confirm", limit=1000))
+    async with hub.client("agent", mode="2026-07-28", elicitation_callback=never) as client:
+        done = await client.session.call_tool("confirm", {}, input_responses={
+            "ask": ElicitResult(action="accept", content={"ship": False}),
+            "nobody-asks-this": ElicitResult(action="accept", content={"x": 1}),
+        })
+    assert isinstance(done, CallToolResult) and not done.is_error
+    assert done.structured_content is not None and done.structured_content["ship"] is False
+    assert len(hub.engine.instances(process_id="confirm", limit=1000)) == before + 1
 
 
 async def test_a_request_state_the_hub_did_not_give_or_for_another_caller_s_instance_is_refused(hub: McpHub) -> None:
