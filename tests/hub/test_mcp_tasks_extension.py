@@ -9,6 +9,7 @@ error, declared ``taskSupport="required"``; ``protocol_error_job``: an error nob
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,7 +27,8 @@ from tests.hub.mcp_tasks_client import TASKS, CreatedTask, GetTask, TaskIdParams
 
 FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
 pytestmark = pytest.mark.anyio
-TOOLS = ("greet", "slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input")
+TOOLS = ("greet", "slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input",
+         "test_sampling")
 
 
 @pytest.fixture
@@ -104,6 +106,33 @@ async def test_the_callers_questions_are_the_tasks_input_requests_answered_with_
     assert key.startswith("confirm-") and request["method"] == "elicitation/create"
     assert request["params"]["message"] == "Delete the file?"
     assert request["params"]["requestedSchema"]["required"] == ["confirm"]
+
+
+async def test_an_mcp_sampling_agents_model_step_is_an_input_request_of_the_task(hub: LiveHub) -> None:
+    """An agent on ``mcp:sampling`` asks the caller's model through the task: ``sampling/createMessage`` in
+    ``inputRequests``, the model's answer through ``tasks/update``."""
+    asked: list[dict[str, Any]] = []
+
+    async def answer(key: str, request: dict[str, Any]) -> dict[str, Any]:
+        asked.append(request)
+        return {"role": "assistant", "content": {"type": "text", "text": "Paris"}, "model": "the-callers-model",
+                "stopReason": "endTurn"}
+
+    async def unused(context: Any, params: Any) -> Any:
+        raise AssertionError("the request travels in the task, not in a result of the call")
+
+    tasks = TasksClient(answer)
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {hub.admin}"}, timeout=30) as http,
+        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode="2026-07-28", extensions=[tasks],
+               sampling_callback=unused) as client,
+    ):
+        result = await client.call_tool("test_sampling", {"prompt": "The capital of France?"})
+    assert _text(result) == "LLM response: Paris"
+    [request] = asked
+    assert request["method"] == "sampling/createMessage"
+    assert "The capital of France?" in json.dumps(request["params"]["messages"])
+    assert any(t.status == "input_required" for t in tasks.seen)
 
 
 async def test_two_questions_at_once_are_answered_one_by_one_and_a_declined_one_is_not_asked_again(
