@@ -246,7 +246,7 @@ class ProcessTools:
         if params is not None and params.request_state is not None and not _start_state(params):
             started, rounds = await resume(self.engine, principal, params, self.sampling)
         else:
-            answers = await self._start_form(ctx, spec, params)
+            answers = await self._before_start(ctx, spec, params)
             if not isinstance(answers, dict):  # asked in the result, or declined: nothing started
                 return answers
             fresh = await self.start(principal, name, arguments, spec, answers)
@@ -301,7 +301,7 @@ class ProcessTools:
                                 until_outside=True)
         return await self.result(view)
 
-    async def _start_form(self, ctx: Context, spec: ToolSpec, params: CallToolRequestParams | None
+    async def _before_start(self, ctx: Context, spec: ToolSpec, params: CallToolRequestParams | None
                           ) -> dict[str, Any] | InputRequiredResult | CallToolResult:
         """What the client gives before an instance starts: the start form's answer and, for a tool that needs the
         client's roots (``clientCapabilities="roots"``), its roots as ``clientRoots``; asked now (2025-era
