@@ -1,11 +1,12 @@
-"""The official JavaScript MCP clients against the hub's gateway: the TypeScript SDK (``@modelcontextprotocol/sdk``)
-and the MCP Inspector CLI (``@modelcontextprotocol/inspector-cli``), on the Node that CI installs.
+"""The official JavaScript MCP clients against the hub: the TypeScript SDK (``@modelcontextprotocol/sdk``) and the
+MCP Inspector CLI (``@modelcontextprotocol/inspector-cli``) on the gateway, and the Tasks extension's own client
+(``@modelcontextprotocol/ext-tasks`` on the TypeScript SDK v2) on process tools, on the Node that CI installs.
 
 Both, and Node, are pinned in ``tests/conformance/package-lock.json`` and installed outside the repository by
 ``.ci/run`` (``$AGENTHUB_MCP_CONFORMANCE``); locally the tests skip without them, under CI they fail. The hub
 federates a real upstream (``tests/data/mcp_upstream``) as ``up``, with the hub's policies (a deny rule, an
 approval rule), a per-principal rate limit, and a virtual server ``/mcp/sales`` for the group ``sales``. The
-TypeScript client is ``tests/data/hub/mcp_js/mcp_ts_client.mjs``.
+TypeScript clients are ``tests/data/hub/mcp_js/mcp_ts_client.mjs`` and ``mcp_ts_tasks_client.mjs``.
 """
 
 from __future__ import annotations
