@@ -82,41 +82,52 @@ def _declared(ctx: Context) -> bool:
     return capabilities is not None and capabilities.elicitation is not None
 
 
-async def _callers_task(engine: Engine, principal: Principal, view: InstanceView) -> TaskView | None:
+def callers_tasks(tasks: list[TaskView], caller: str) -> list[TaskView]:
+    """The open user tasks among ``tasks`` that are assigned to ``caller``: the questions for the caller."""
+    return [t for t in tasks if t.assignee == caller]
+
+
+async def callers_task(engine: Engine, principal: Principal, view: InstanceView) -> TaskView | None:
+    """The first open user task of ``view`` assigned to the caller, if any."""
     tasks = await in_thread(lambda: engine.user_tasks(instance=view.key))
-    return next((t for t in tasks if t.assignee == principal.name), None)
+    return next(iter(callers_tasks(tasks, principal.name)), None)
 
 
-async def input_required(engine: Engine, principal: Principal, view: InstanceView,
-                         asked: int, tool: str) -> InputRequiredResult | None:
-    """The question for the caller's open task of ``view`` as an ``InputRequiredResult`` (``asked``: questions
-    this call of ``tool`` has asked so far), or None when no task waits for the caller."""
-    task = await _callers_task(engine, principal, view)
-    if task is None:
-        return None
+async def take_answer(engine: Engine, principal: Principal, task: int, answer: object) -> bool:
+    """Complete user task ``task`` with ``answer`` when it is an accepted elicitation, as the caller
+    (``Channel.MCP``); False when it is none, or the engine refused it (the form, or someone completed the task
+    meanwhile: logged)."""
+    if not isinstance(answer, ElicitResult) or answer.action != "accept":
+        return False
+    values = dict(answer.content or {})
+    try:
+        await in_thread(lambda: engine.complete_user_task(task, values, by=actor_of(principal, Channel.MCP)))
+    except EngineError as exc:
+        log.info("the answer did not complete user task %s: %s", task, exc)
+        return False
+    return True
+
+
+async def elicit_now(ctx: Context, message: str, schema: dict[str, Any], timeout_s: float) -> ElicitResult | None:
+    """Ask the client's user with a server request (2025-era sessions); None when the client refused or did not
+    answer within ``timeout_s``."""
+    with anyio.move_on_after(max(0.0, timeout_s)):
+        try:
+            return await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
+        except MCPError as exc:
+            log.info("the client refused the elicitation %r: %s", message[:100], exc)
+    return None
+
+
+async def input_required(engine: Engine, view: InstanceView, task: TaskView, asked: int,
+                         tool: str) -> InputRequiredResult:
+    """The question of the caller's open ``task`` of ``view`` as an ``InputRequiredResult`` (``asked``: questions
+    this call of ``tool`` has asked so far)."""
     message, schema = await in_thread(lambda: question_of(engine, view, task.element_id, task.name))
     question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
     state = json.dumps({"v": 2, "tool": tool, "instance": view.key, "task": task.key, "asked": asked + 1},
                        separators=(",", ":"))
     return InputRequiredResult(input_requests={task.element_id: question}, request_state=state)
-
-
-async def answer_given(engine: Engine, principal: Principal, question: InputRequiredResult,
-                       given: dict[str, Any]) -> bool:
-    """Complete the caller's task that ``question`` asks with the accepted answer ``given`` holds under its key (a
-    first call that brings its answers along); the answer is used up. False when there is none to take."""
-    keys = list(question.input_requests or {})
-    answer = given.pop(keys[0], None) if len(keys) == 1 else None
-    if not isinstance(answer, ElicitResult) or answer.action != "accept":
-        return False
-    task_key = int(json.loads(question.request_state or "{}").get("task", 0))
-    try:
-        await in_thread(lambda: engine.complete_user_task(task_key, dict(answer.content or {}),
-                                                          by=actor_of(principal, Channel.MCP)))
-    except EngineError as exc:  # the form refused the answer: ask it
-        log.info("the answer given with the call did not complete task %s: %s", task_key, exc)
-        return False
-    return True
 
 
 async def resume(engine: Engine, principal: Principal, params: CallToolRequestParams,
@@ -142,14 +153,8 @@ async def resume(engine: Engine, principal: Principal, params: CallToolRequestPa
     if view.started_by != principal.name or task.instance != instance:
         raise MCPError(INVALID_PARAMS, "the requestState names an instance this caller did not start")
     answer = (params.input_responses or {}).get(task.element_id)
-    if isinstance(answer, ElicitResult) and answer.action == "accept" and task.state == "created" \
-            and task.assignee == principal.name:
-        values = dict(answer.content or {})
-        try:
-            await in_thread(lambda: engine.complete_user_task(task_key, values, by=actor_of(principal, Channel.MCP)))
-        except EngineError as exc:  # the form refused the answer, or someone else completed the task meanwhile
-            log.info("the elicited answer did not complete task %s: %s", task_key, exc)
-            return view, MAX_ROUNDS
+    if task.state == "created" and task.assignee == principal.name and \
+            await take_answer(engine, principal, task_key, answer):
         return await in_thread(lambda: engine.instance(instance)), asked
     return view, MAX_ROUNDS
 
@@ -212,22 +217,8 @@ def question_of(engine: Engine, view: InstanceView, element_id: str, name: str) 
 
 async def ask_caller(ctx: Context, engine: Engine, principal: Principal, view: InstanceView, budget: float) -> bool:
     """Ask the client for the caller's open task of ``view``; True when its answer completed the task."""
-    task = await _callers_task(engine, principal, view)
+    task = await callers_task(engine, principal, view)
     if task is None:
         return False
     message, schema = await in_thread(lambda: question_of(engine, view, task.element_id, task.name))
-    answer = None
-    with anyio.move_on_after(max(0.0, budget)):
-        try:
-            answer = await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
-        except MCPError as exc:
-            log.info("the client refused the elicitation for task %s: %s", task.key, exc)
-    if answer is None or answer.action != "accept":
-        return False
-    values = dict(answer.content or {})
-    try:
-        await in_thread(lambda: engine.complete_user_task(task.key, values, by=actor_of(principal, Channel.MCP)))
-    except EngineError as exc:  # the form refused the answer, or someone else completed the task meanwhile
-        log.info("the elicited answer did not complete task %s: %s", task.key, exc)
-        return False
-    return True
+    return await take_answer(engine, principal, task.key, await elicit_now(ctx, message, schema, budget))

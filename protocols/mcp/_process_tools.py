@@ -76,12 +76,13 @@ from protocols.instances import follow, outcome
 from protocols.mcp._context import Context, in_thread, require, tool_error, tool_result
 from protocols.mcp._elicitation import (
     MAX_ROUNDS,
-    answer_given,
     ask_caller,
+    callers_task,
     can_elicit,
     can_elicit_in_result,
     input_required,
     resume,
+    take_answer,
 )
 from protocols.mcp._logging import JournalFeed, LogLevels
 from protocols.mcp.sampling import CALLERS, PendingCaller, SamplingCaller, SamplingCallers, caller_of
@@ -290,12 +291,12 @@ class ProcessTools:
         # asked under its key, once
         given = dict(params.input_responses or {}) if params is not None and params.request_state is None else {}
         while view.state == "active" and rounds < MAX_ROUNDS and can_elicit_in_result(ctx):
-            question = await input_required(self.engine, principal, view, rounds, name)
-            if question is None:
+            task = await callers_task(self.engine, principal, view)
+            if task is None:
                 break
-            if not await answer_given(self.engine, principal, question, given):
+            if not await take_answer(self.engine, principal, task.key, given.pop(task.element_id, None)):
                 pending.park()  # asked in the result; the client calls again with the answer
-                return question
+                return await input_required(self.engine, view, task, rounds, name)
             rounds += 1
             view = await follow(self.engine, view.key, deadline - time.monotonic(), on_change=progress,
                                 until_outside=True)

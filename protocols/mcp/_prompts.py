@@ -26,7 +26,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-import anyio
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -58,7 +57,7 @@ from engine import Engine
 from engine.declarations import PromptSpec, render
 from engine.exposure import ToolSpec
 from protocols.mcp._context import Context, in_thread, principal_of, require
-from protocols.mcp._elicitation import can_elicit, can_elicit_in_result
+from protocols.mcp._elicitation import can_elicit, can_elicit_in_result, elicit_now
 
 RECENT_INSTANCES = 50
 """How many of a process's latest instances a completion reads recent values from."""
@@ -164,11 +163,7 @@ async def _ask_missing(ctx: Context, prompt: PromptSpec, missing: list[str], par
     message = f"The prompt '{prompt.title or prompt.name}' needs {described}"
     answer: Any = (params.input_responses or {}).get(ASK_KEY)
     if answer is None and can_elicit(ctx):
-        with anyio.move_on_after(ELICIT_WAIT_S):
-            try:
-                answer = await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
-            except MCPError:
-                answer = None
+        answer = await elicit_now(ctx, message, schema, ELICIT_WAIT_S)
     elif answer is None and can_elicit_in_result(ctx):
         question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
         return InputRequiredResult(input_requests={ASK_KEY: question},

@@ -44,7 +44,7 @@ from mcp_types import (
     TasksToolsCapability,
 )
 
-from engine import Channel, Conflict, Engine, InstanceView
+from engine import Channel, Conflict, Engine, InstanceView, TaskView
 from protocols.actors import actor_of
 from protocols.instances import follow, is_settled
 from protocols.mcp._context import MAX_ID, Context, in_thread, principal_of, require
@@ -166,7 +166,8 @@ class Tasks:
     async def _describe(self, view: InstanceView) -> dict[str, Any]:
         return envelope(view, *await self.status(view))
 
-    async def status(self, view: InstanceView) -> tuple[str, str]:
+    async def status(self, view: InstanceView, open_tasks: list[TaskView] | None = None) -> tuple[str, str]:
+        """The task status of ``view`` and a sentence on it; ``open_tasks``: its open user tasks, when read already."""
         if view.state == "completed":
             return "completed", f"instance {view.key} of {view.process_id} completed"
         if view.state == "terminated":
@@ -174,9 +175,10 @@ class Tasks:
         if view.state == "incident":
             incidents = await in_thread(lambda: self.engine.incidents(instance=view.key))
             return "failed", "; ".join(i.message for i in incidents) or "the instance has an incident"
-        open_tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key, limit=5))
+        if open_tasks is None:
+            open_tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key, limit=5))
         if open_tasks:
-            names = ", ".join(f"'{t.name or t.element_id}' (task {t.key}){_asking(t.inputs)}" for t in open_tasks)
+            names = ", ".join(f"'{t.name or t.element_id}' (task {t.key}){_asking(t.inputs)}" for t in open_tasks[:5])
             return "input_required", f"waiting for a person to complete user task {names}"
         waits = sorted({str(e["waitingFor"]["jobType"]) for e in view.active_elements
                         if "jobType" in e.get("waitingFor", {}) and not e["waitingFor"]["claims"]})

@@ -62,10 +62,10 @@ from mcp_types import (
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
-from engine import Channel, Conflict, EngineError, InstanceView, TaskView
+from engine import Channel, Conflict, InstanceView, TaskView
 from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread, principal_of, require
-from protocols.mcp._elicitation import question_of
+from protocols.mcp._elicitation import callers_tasks, question_of, take_answer
 from protocols.mcp._process_tools import TASKS_EXTENSION, ProcessTools, needs_tasks_extension
 from protocols.mcp._tasks import Tasks, envelope
 
@@ -131,26 +131,21 @@ class TasksExtension:
         require(principal, "start", "answering a task's input requests")
         view = await self.tasks.readable(ctx, params.task_id)
         samples = {p.key for p in self.processes.sampling.questions(view.key)}
-        asked = {_request_key(t): t for t in await self._callers_tasks(view, principal.name)}
-        by = actor_of(principal, Channel.MCP)
+        open_tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key))
+        asked = {_request_key(t): t for t in self._asked(open_tasks, principal.name)}
         for key, raw in params.input_responses.items():
             if key in samples:
                 self._answer_sample(view.key, key, raw)
             elif key in asked:
-                task = asked[key]
                 try:
                     answer = ElicitResult.model_validate(raw)
                 except ValidationError:
                     log.info("tasks/update for task %s: the answer to %r is not an elicitation result", view.key, key)
                     continue
                 if answer.action != "accept":
-                    self._decline(task.key)
+                    self._decline(asked[key].key)
                     continue
-                values = dict(answer.content or {})
-                try:
-                    await in_thread(partial(self.engine.complete_user_task, task.key, values, by=by))
-                except EngineError as exc:  # the form refused the answer, or someone completed the task meanwhile
-                    log.info("the answer to %r did not complete user task %s: %s", key, task.key, exc)
+                await take_answer(self.engine, principal, asked[key].key, answer)
         return {}
 
     async def cancel(self, ctx: Context, params: CancelTaskRequestParams) -> dict[str, Any]:
@@ -189,13 +184,14 @@ class TasksExtension:
                      "data": {"instance": view.key, "incidents": [{"key": i.key, "message": i.message}
                                                                   for i in incidents]}}
             return "failed", message, {"error": error} if caller is not None else {}
-        if caller is not None:
-            requests = await self._input_requests(view, caller)
-            if requests:
-                return "input_required", f"instance {view.key} asks {len(requests)} question(s) of its caller", \
-                    {"inputRequests": requests}
-        _status, message = await self.tasks.status(view)
-        return "working", message, {}
+        if caller is None:
+            return "working", (await self.tasks.status(view))[1], {}
+        open_tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key))
+        requests = await self._input_requests(view, caller, open_tasks)
+        if requests:
+            return "input_required", f"instance {view.key} asks {len(requests)} question(s) of its caller", \
+                {"inputRequests": requests}
+        return "working", (await self.tasks.status(view, open_tasks))[1], {}
 
     async def _result(self, view: InstanceView) -> dict[str, Any]:
         if self.gateway is not None and view.process_id == self.gateway.process_id:
@@ -204,11 +200,12 @@ class TasksExtension:
             answer = await self.processes.result(view)
         return answer.model_dump(by_alias=True, mode="json", exclude_none=True)
 
-    async def _input_requests(self, view: InstanceView, caller: str) -> dict[str, Any]:
-        """The questions the instance waits for its caller to answer: user tasks assigned to them (elicitation),
-        and its ``mcp:sampling`` agents' model steps (sampling), by keys that name one question each."""
+    async def _input_requests(self, view: InstanceView, caller: str, open_tasks: list[TaskView]) -> dict[str, Any]:
+        """The questions the instance waits for its caller to answer: its open user tasks assigned to them
+        (elicitation), and its ``mcp:sampling`` agents' model steps (sampling), by keys that name one question
+        each."""
         requests: dict[str, Any] = {}
-        for task in await self._callers_tasks(view, caller):
+        for task in self._asked(open_tasks, caller):
             message, schema = await in_thread(partial(question_of, self.engine, view, task.element_id, task.name))
             ask = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
             requests[_request_key(task)] = ask.model_dump(by_alias=True, mode="json", exclude_none=True)
@@ -218,9 +215,9 @@ class TasksExtension:
                 requests[pending.key] = sample.model_dump(by_alias=True, mode="json", exclude_none=True)
         return requests
 
-    async def _callers_tasks(self, view: InstanceView, caller: str) -> list[TaskView]:
-        tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key))
-        return [t for t in tasks if t.assignee == caller and t.key not in self._declined]
+    def _asked(self, open_tasks: list[TaskView], caller: str) -> list[TaskView]:
+        """The caller's questions among the open user tasks, less those a client declined."""
+        return [t for t in callers_tasks(open_tasks, caller) if t.key not in self._declined]
 
     def _decline(self, task: int) -> None:
         self._declined[task] = None
