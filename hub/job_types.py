@@ -43,6 +43,7 @@ from protocols.llm.camunda_task import CamundaAgentTask
 from protocols.llm.camunda_tools_schema import TOOLS_SCHEMA_TYPE, CamundaToolsSchema
 from protocols.llm.documents import http_fetch
 from protocols.mcp.camunda_client import MCP_CLIENT_JOB_TYPE, MCP_REMOTE_CLIENT_JOB_TYPE, CamundaMcpClient
+from protocols.mcp.roots import ROOTS_JOB_TYPE, ClientRoots
 from protocols.mcp.sampling import CALLERS, SAMPLING_PREFIX, sampling_model
 from protocols.mcp.tool_task import McpToolTask
 from registry import Registry
@@ -96,6 +97,8 @@ def job_handlers(
         resolver = ModelResolver.standard(files_root=files)
         # mcp:sampling: the calling MCP client's own model, for the instance its call started and the ones it calls
         resolver.register(SAMPLING_PREFIX, functools.partial(sampling_model, ancestors=callers_of(engine)))
+        # mcp:roots: the same client's roots, asked mid-run (a service task), beside its other questions
+        workers.register(ROOTS_JOB_TYPE, ClientRoots(CALLERS, callers_of(engine)))
         models = ModelTask(engine, resolver, secrets=http.secrets, camunda_model=settings.camunda_model,
                            documents=http_fetch(http))  # a Camunda agent's prompt documents, under egress rules
         workers.register(MODEL_JOB_TYPE, models)

@@ -21,6 +21,7 @@ from engine.agent.turn import MODEL_JOB_TYPE
 from engine.decisions import DeployedDecision
 from hub.deployment_report import deployment_report
 from hub.tables import RAW_IN_JSON, clip, compact, due_time, printable, table, utc_time
+from protocols.mcp.roots import ROOTS_JOB_TYPE
 
 # Job types the hub runs itself (`agenthub serve`, `agenthub worker`): a hint for them says so, not "write one".
 _HUB_JOB_TYPES: Final = frozenset({"http", "io.camunda:http-json:1", "mcp", "a2a", MODEL_JOB_TYPE})
@@ -126,6 +127,9 @@ def print_instances(views: Sequence[InstanceView], as_json: bool) -> None:
 
 def _hint(instance: int, job_type: str) -> str:
     waits = f"hint: instance {instance} waits for a worker of job type '{job_type}'"
+    if job_type == ROOTS_JOB_TYPE:
+        return (f"{waits}, which asks the MCP client whose tool call started the instance: it runs in "
+                "`agenthub serve` while that call waits, and fails at once, saying why, when none does")
     if job_type in _HUB_JOB_TYPES:
         return f"{waits}, which the hub runs itself: start `agenthub worker` or `agenthub serve` on this database"
     if job_type.startswith(_CAMUNDA_CONNECTORS):

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -47,8 +49,6 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     CallToolRequestParams,
-    CreateMessageResult,
-    CreateMessageResultWithTools,
     ElicitRequest,
     ElicitRequestFormParams,
     ElicitResult,
@@ -58,7 +58,7 @@ from mcp_types import (
 from engine import Channel, Engine, EngineError, InstanceView, NotFound, TaskView, strict_json
 from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread
-from protocols.mcp.sampling import SamplingCallers
+from protocols.mcp.sampling import PendingRequest, SamplingCallers
 from registry import Principal
 
 log = logging.getLogger("agenthub.mcp")
@@ -119,87 +119,114 @@ async def elicit_now(ctx: Context, message: str, schema: dict[str, Any], timeout
     return None
 
 
-async def input_required(engine: Engine, view: InstanceView, task: TaskView, asked: int,
-                         tool: str) -> InputRequiredResult:
-    """The question of the caller's open ``task`` of ``view`` as an ``InputRequiredResult`` (``asked``: questions
-    this call of ``tool`` has asked so far)."""
-    message, schema = await in_thread(lambda: question_of(engine, view, task.element_id, task.name))
-    question = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
-    state = json.dumps({"v": 2, "tool": tool, "instance": view.key, "task": task.key, "asked": asked + 1},
-                       separators=(",", ":"))
-    return InputRequiredResult(input_requests={task.element_id: question}, request_state=state)
+def question_keys(tasks: list[TaskView]) -> dict[str, TaskView]:
+    """The caller's open ``tasks`` by the input request keys that ask them in a result: a task's element id, and
+    ``<element>-<task key>`` for a further task of the same element (a multi-instance user task)."""
+    keys: dict[str, TaskView] = {}
+    for task in tasks:
+        keys[task.element_id if task.element_id not in keys else f"{task.element_id}-{task.key}"] = task
+    return keys
+
+
+async def input_required(engine: Engine, view: InstanceView, tasks: list[TaskView], posted: list[PendingRequest],
+                         asked: int, tool: str) -> InputRequiredResult:
+    """What ``view`` asks of its caller now as one ``InputRequiredResult``: the caller's open user ``tasks``
+    (``elicitation/create``) and the steps' ``posted`` requests (``sampling/createMessage``, ``roots/list``), with the
+    state to come back with (``asked``: questions this call of ``tool`` has asked so far)."""
+    requests: dict[str, Any] = {}
+    keys = question_keys(tasks)
+    for key, task in keys.items():
+        message, schema = await in_thread(partial(question_of, engine, view, task.element_id, task.name))
+        requests[key] = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+    for pending in posted:
+        requests[pending.key] = pending.request
+    state: dict[str, Any] = {"v": 2, "tool": tool, "instance": view.key, "asked": asked + 1,
+                             "tasks": {key: task.key for key, task in keys.items()}}
+    if posted:
+        state["sample"] = ",".join(p.key for p in posted)
+    return InputRequiredResult(input_requests=requests, request_state=json.dumps(state, separators=(",", ":")))
 
 
 async def resume(engine: Engine, principal: Principal, params: CallToolRequestParams,
                  samples: SamplingCallers) -> tuple[InstanceView, int]:
-    """A call that comes back with the answer to ``input_required``'s question: the answer taken (an ``accept``
-    completes the task, as the caller), the instance as it is now and how many questions may still be asked
-    (none after an answer that completed nothing: the caller declined, and is not asked again in this call).
-    A state naming a sampling request (``sample``) hands the answer to the model step waiting for it
-    (``samples``). MCPError (invalid params) for a state that is not ours, given for another tool, or an
-    instance or task it may not name, or a sampling request that no longer waits."""
-    tool, state, sample = _state(params.request_state)
+    """A call that comes back with the answers to ``input_required``'s questions: each taken (an ``accept``
+    completes its task, as the caller; the steps' answers go to the steps waiting for them, ``samples``), the
+    instance as it is now and how many questions may still be asked (none after answers that completed nothing:
+    the caller declined, and is not asked again in this call). Every step's request needs its answer; a user task
+    may be declined. MCPError (invalid params) for a state that is not ours, given for another tool, or an instance
+    or task it may not name, or a step's request that no longer waits."""
+    tool, state = _state(params.request_state)
     if tool != params.name:  # another tool's call would answer with the wrong process's result under this name
         raise MCPError(INVALID_PARAMS, f"the requestState was given for a call of '{tool}', not '{params.name}': "
                                        "call this tool afresh")
-    instance, task_key, asked = state["instance"], state["task"], state["asked"]
-    if sample is not None:
-        return await _answer_sample(engine, principal, params, samples, instance, sample), asked
+    instance, asked = state.instance, state.asked
     try:
         view = await in_thread(lambda: engine.instance(instance))
-        task = await in_thread(lambda: engine.user_task(task_key))
+        tasks = {key: await in_thread(partial(engine.user_task, task)) for key, task in state.tasks.items()}
     except NotFound:
         raise MCPError(INVALID_PARAMS, "the requestState names an instance or task this hub does not know") from None
-    if view.started_by != principal.name or task.instance != instance:
+    if view.started_by != principal.name or any(task.instance != instance for task in tasks.values()):
         raise MCPError(INVALID_PARAMS, "the requestState names an instance this caller did not start")
-    answer = (params.input_responses or {}).get(task.element_id)
-    if task.state == "created" and task.assignee == principal.name and \
-            await take_answer(engine, principal, task_key, answer):
+    responses = params.input_responses or {}
+    if state.sample:
+        _answer_steps(samples, instance, state.sample, responses)
+    took = False
+    for key, task in tasks.items():
+        answer = responses.get(key or task.element_id)  # "": a state that named one task, asked by its element
+        if task.state == "created" and task.assignee == principal.name and \
+                await take_answer(engine, principal, task.key, answer):
+            took = True
+    if took or state.sample:
         return await in_thread(lambda: engine.instance(instance)), asked
     return view, MAX_ROUNDS
 
 
-async def _answer_sample(engine: Engine, principal: Principal, params: CallToolRequestParams,
-                         samples: SamplingCallers, instance: int, sample: str) -> InstanceView:
-    """Hand each answer to the step waiting for it (``sample``: the requests' keys, comma separated); every key
-    needs its answer, and each step must still be waiting for it."""
-    try:
-        view = await in_thread(lambda: engine.instance(instance))
-    except NotFound:
-        raise MCPError(INVALID_PARAMS, "the requestState names an instance this hub does not know") from None
-    if view.started_by != principal.name:
-        raise MCPError(INVALID_PARAMS, "the requestState names an instance this caller did not start")
-    keys = [key for key in sample.split(",") if key]
-    answers: dict[str, CreateMessageResult | CreateMessageResultWithTools] = {}
-    for key in keys:
-        answer = (params.input_responses or {}).get(key)
-        if isinstance(answer, CreateMessageResult | CreateMessageResultWithTools):
-            answers[key] = answer
-    missing = [key for key in keys if key not in answers]
-    if not keys or missing:
-        raise MCPError(INVALID_PARAMS, f"inputResponses holds no sampling/createMessage result for "
-                                       f"'{', '.join(missing or keys)}'")
-    stale = [key for key, answer in answers.items() if not samples.answer(instance, key, answer)]
+def _answer_steps(samples: SamplingCallers, instance: int, keys: list[str], responses: dict[str, Any]) -> None:
+    """Hand each answer to the step waiting for it; every key needs its answer, of the kind asked, and each step
+    must still be waiting for it."""
+    asked = {p.key: p for p in samples.questions(instance)}
+    stale = [key for key in keys if key not in asked]
     if stale:
-        raise MCPError(INVALID_PARAMS, f"the sampling request '{', '.join(stale)}' waits for no answer any more "
-                                       "(answered already, timed out, or asked by another hub process): call the "
-                                       "tool afresh")
-    return view
+        raise MCPError(INVALID_PARAMS, f"the request '{', '.join(stale)}' waits for no answer any more (answered "
+                                       "already, timed out, or asked by another hub process): call the tool afresh")
+    wrong = [key for key in keys if key not in responses or not asked[key].fits(responses[key])]
+    if wrong:
+        raise MCPError(INVALID_PARAMS, f"inputResponses holds no {asked[wrong[0]].request.method} result for "
+                                       f"'{', '.join(wrong)}'")
+    gone = [key for key in keys if not samples.answer(instance, key, responses[key])]
+    if gone:  # answered meanwhile by another call with the same state
+        raise MCPError(INVALID_PARAMS, f"the request '{', '.join(gone)}' waits for no answer any more: call the tool "
+                                       "afresh")
 
 
-def _state(raw: str | None) -> tuple[str, dict[str, int], str | None]:
-    """The tool a ``requestState`` was given for, its instance, task and questions asked, and the sampling request
-    it answers (None: it answers a user task)."""
+@dataclass(frozen=True, slots=True)
+class _State:
+    instance: int
+    asked: int
+    tasks: dict[str, int]  # input request key -> user task key ("": the task's element id, a state of one task)
+    sample: list[str]  # the steps' requests it answers, by key
+
+
+def _state(raw: str | None) -> tuple[str, _State]:
+    """The tool a ``requestState`` was given for, and what it says."""
     try:
         found = strict_json.loads(raw or "")
     except ValueError:
         found = None
-    names = ("instance", "task", "asked")
-    if not isinstance(found, dict) or found.get("v") != 2 or not isinstance(found.get("tool"), str) or not all(
-            isinstance(found.get(k), int) and not isinstance(found.get(k), bool) for k in names) or not isinstance(
-            found.get("sample", ""), str):
+    if not isinstance(found, dict) or found.get("v") != 2 or not isinstance(found.get("tool"), str) or \
+            not all(_is_int(found.get(k)) for k in ("instance", "asked")) or \
+            not isinstance(found.get("sample", ""), str) or not isinstance(tasks := found.get("tasks", {}), dict) or \
+            not all(isinstance(k, str) and _is_int(v) for k, v in tasks.items()) or \
+            not _is_int(task := found.get("task", 0)):
         raise MCPError(INVALID_PARAMS, "the requestState is not one this hub gave: call the tool afresh")
-    return found["tool"], {k: int(found[k]) for k in names}, found.get("sample")
+    if task:  # a state of the hub before this one: one task, asked under its element's id
+        tasks = {**tasks, "": task}
+    sample = [key for key in found.get("sample", "").split(",") if key]
+    return found["tool"], _State(int(found["instance"]), int(found["asked"]), dict(tasks), sample)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def question_of(engine: Engine, view: InstanceView, element_id: str, name: str) -> tuple[str, dict[str, Any]]:

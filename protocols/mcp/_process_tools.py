@@ -54,7 +54,6 @@ from mcp_types import (
     CallToolRequestParams,
     CallToolResult,
     ContentBlock,
-    CreateMessageRequest,
     ElicitRequest,
     ElicitRequestFormParams,
     ElicitResult,
@@ -68,7 +67,7 @@ from mcp_types import (
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
 
-from engine import Channel, Engine, InstanceView, InvalidInput, NotFound, strict_json
+from engine import Channel, Engine, InstanceView, InvalidInput, NotFound, TaskView, strict_json
 from engine.arguments import ArgumentError, check_arguments
 from engine.exposure import ToolSpec
 from protocols.actors import actor_of
@@ -77,10 +76,11 @@ from protocols.mcp._context import Context, in_thread, require, tool_error, tool
 from protocols.mcp._elicitation import (
     MAX_ROUNDS,
     ask_caller,
-    callers_task,
+    callers_tasks,
     can_elicit,
     can_elicit_in_result,
     input_required,
+    question_keys,
     resume,
     take_answer,
 )
@@ -99,6 +99,10 @@ TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 
 ROOTS_KEY = "client_roots"
 """The input request key under which a tool that needs the client's roots asks for them (2026-07-28)."""
+
+SETTLE_S = 0.5
+"""Once a step asks a call's client in its result, the call waits this long at most for the instance's other open
+jobs to ask too, so that questions arising together are asked together."""
 
 TASK_AFTER_S = 0.5
 """A call from a client that declared ``TASKS_EXTENSION`` follows its instance this long at most: an instance that
@@ -276,10 +280,12 @@ class ProcessTools:
                 return await self.result(view)  # ended within the inline wait: answered at once
             pending.park()  # its model steps' sampling requests wait for the task's client (tasks/get)
             return TaskCreated(view or started)
-        if view is None:  # a model step asks the caller's model, in this call's result (2026-07-28)
+        if view is None:  # a step asks the caller's client (its model, its roots), in this call's result (2026-07-28)
+            await self._settle(started.key, deadline)
             await feed.flush()
             pending.park()  # steps that ask before the client calls again post for that call
-            return self._sampling_question(started.key, rounds, name)
+            view = await in_thread(lambda: self.engine.instance(started.key))
+            return await self._questions(ctx, principal, view, rounds, name)
         while view.state == "active" and rounds < MAX_ROUNDS and deadline > time.monotonic() and can_elicit(ctx):
             rounds += 1
             if not await ask_caller(ctx, self.engine, principal, view, deadline - time.monotonic()):
@@ -291,12 +297,15 @@ class ProcessTools:
         # asked under its key, once
         given = dict(params.input_responses or {}) if params is not None and params.request_state is None else {}
         while view.state == "active" and rounds < MAX_ROUNDS and can_elicit_in_result(ctx):
-            task = await callers_task(self.engine, principal, view)
-            if task is None:
+            tasks = await self._callers_tasks(principal, view)
+            if not tasks:
                 break
-            if not await take_answer(self.engine, principal, task.key, given.pop(task.element_id, None)):
+            took = False
+            for key, task in question_keys(tasks).items():
+                took = await take_answer(self.engine, principal, task.key, given.pop(key, None)) or took
+            if not took:
                 pending.park()  # asked in the result; the client calls again with the answer
-                return await input_required(self.engine, view, task, rounds, name)
+                return await self._questions(ctx, principal, view, rounds, name)
             rounds += 1
             view = await follow(self.engine, view.key, deadline - time.monotonic(), on_change=progress,
                                 until_outside=True)
@@ -371,14 +380,26 @@ class ProcessTools:
                             stop=caller.asked)
         return None if caller.asked is not None and self.sampling.questions(started.key) else view
 
-    def _sampling_question(self, instance: int, rounds: int, tool: str) -> InputRequiredResult:
-        """The model steps' requests (one per agent asking now) as input requests of this call's result, and the
-        state to come back with."""
-        waiting = self.sampling.questions(instance)
-        state = json.dumps({"v": 2, "tool": tool, "instance": instance, "task": 0, "asked": rounds + 1,
-                            "sample": ",".join(p.key for p in waiting)}, separators=(",", ":"))
-        requests = {p.key: CreateMessageRequest(params=p.params) for p in waiting}
-        return InputRequiredResult(input_requests=dict(requests), request_state=state)
+    async def _settle(self, instance: int, deadline: float) -> None:
+        """Once a step of ``instance`` has asked the caller's client, wait (``SETTLE_S`` at most) until each of its open
+        jobs has asked too, so that questions arising together (parallel branches: a model step, a roots task) go
+        in one result rather than one call each."""
+        until = min(deadline, time.monotonic() + SETTLE_S)
+        while time.monotonic() < until:
+            jobs = await in_thread(lambda: self.engine.jobs(instance))
+            if len(self.sampling.questions(instance)) >= len(jobs):
+                return
+            await anyio.sleep(0.02)
+
+    async def _callers_tasks(self, principal: Principal, view: InstanceView) -> list[TaskView]:
+        return callers_tasks(await in_thread(lambda: self.engine.user_tasks(instance=view.key)), principal.name)
+
+    async def _questions(self, ctx: Context, principal: Principal, view: InstanceView, rounds: int,
+                         tool: str) -> InputRequiredResult:
+        """Everything the instance asks of its caller now, in one result: its steps' requests and, for a client
+        that offers elicitation, the caller's open user tasks."""
+        tasks = await self._callers_tasks(principal, view) if can_elicit_in_result(ctx) else []
+        return await input_required(self.engine, view, tasks, self.sampling.questions(view.key), rounds, tool)
 
     def budget(self, ctx: Context) -> float:
         """``call_timeout_s``, or less when the caller asks for less in ``_meta``; never more."""

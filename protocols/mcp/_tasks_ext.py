@@ -50,9 +50,6 @@ from mcp_types import (
     INTERNAL_ERROR,
     METHOD_NOT_FOUND,
     CancelTaskRequestParams,
-    CreateMessageRequest,
-    CreateMessageResult,
-    CreateMessageResultWithTools,
     ElicitRequest,
     ElicitRequestFormParams,
     ElicitResult,
@@ -68,6 +65,7 @@ from protocols.mcp._context import Context, in_thread, principal_of, require
 from protocols.mcp._elicitation import callers_tasks, question_of, take_answer
 from protocols.mcp._process_tools import TASKS_EXTENSION, ProcessTools, needs_tasks_extension
 from protocols.mcp._tasks import Tasks, envelope
+from protocols.mcp.sampling import PendingRequest
 
 if TYPE_CHECKING:
     from protocols.gateway import Gateway
@@ -130,12 +128,12 @@ class TasksExtension:
         principal = principal_of(ctx)
         require(principal, "start", "answering a task's input requests")
         view = await self.tasks.readable(ctx, params.task_id)
-        samples = {p.key for p in self.processes.sampling.questions(view.key)}
+        samples = {p.key: p for p in self.processes.sampling.questions(view.key)}
         open_tasks = await in_thread(lambda: self.engine.user_tasks(instance=view.key))
         asked = {_request_key(t): t for t in self._asked(open_tasks, principal.name)}
         for key, raw in params.input_responses.items():
             if key in samples:
-                self._answer_sample(view.key, key, raw)
+                self._answer_step(view.key, samples[key], raw)
             elif key in asked:
                 try:
                     answer = ElicitResult.model_validate(raw)
@@ -211,8 +209,7 @@ class TasksExtension:
             requests[_request_key(task)] = ask.model_dump(by_alias=True, mode="json", exclude_none=True)
         if view.started_by == caller:
             for pending in self.processes.sampling.questions(view.key):
-                sample = CreateMessageRequest(params=pending.params)
-                requests[pending.key] = sample.model_dump(by_alias=True, mode="json", exclude_none=True)
+                requests[pending.key] = pending.request.model_dump(by_alias=True, mode="json", exclude_none=True)
         return requests
 
     def _asked(self, open_tasks: list[TaskView], caller: str) -> list[TaskView]:
@@ -224,15 +221,13 @@ class TasksExtension:
         while len(self._declined) > MAX_DECLINED:
             del self._declined[next(iter(self._declined))]
 
-    def _answer_sample(self, instance: int, key: str, raw: Any) -> None:
-        for kind in (CreateMessageResult, CreateMessageResultWithTools):
-            try:
-                answer = kind.model_validate(raw)
-            except ValidationError:
-                continue
-            self.processes.sampling.answer(instance, key, answer)
+    def _answer_step(self, instance: int, pending: PendingRequest, raw: Any) -> None:
+        answer = pending.parse(raw)
+        if answer is None:
+            log.info("tasks/update for task %s: the answer to %r is not a %s result", instance, pending.key,
+                     pending.request.method)
             return
-        log.info("tasks/update for task %s: the answer to %r is not a sampling result", instance, key)
+        self.processes.sampling.answer(instance, pending.key, answer)
 
     @staticmethod
     def _gate(ctx: Context, method: str) -> None:

@@ -51,6 +51,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qs
 
 from mcp.server.session import ServerSession
@@ -61,6 +62,8 @@ from mcp_types import (
     CreateMessageRequestParams,
     CreateMessageResult,
     CreateMessageResultWithTools,
+    ListRootsRequest,
+    ListRootsResult,
     RequestId,
 )
 from pydantic import ValidationError
@@ -77,8 +80,10 @@ __all__ = [
     "DEFAULT_MAX_TOKENS",
     "RESULT_WAIT_S",
     "SAMPLING_PREFIX",
+    "ClientAnswer",
+    "ClientRequest",
     "PendingCaller",
-    "PendingSample",
+    "PendingRequest",
     "SamplingCaller",
     "SamplingCallers",
     "SamplingModel",
@@ -94,6 +99,11 @@ DEFAULT_MAX_TOKENS = 4096
 
 TOOLS_VERSION = "2025-11-25"
 """The protocol version that defines ``sampling.tools``; on others a step asks for text only."""
+
+ClientRequest = CreateMessageRequest | ListRootsRequest
+"""What an instance's step asks its caller's client: its model (sampling) or its roots (``protocols.mcp.roots``)."""
+ClientAnswer = CreateMessageResult | CreateMessageResultWithTools | ListRootsResult
+_Answer = TypeVar("_Answer", bound=ClientAnswer)
 
 Ancestors = Callable[[int], Iterable[int]]
 """``ancestors(instance)``: the instances that called ``instance`` through call activities, nearest first."""
@@ -112,8 +122,9 @@ class SamplingCaller:
     can_sample: bool  # declared ``sampling`` on a connection that can carry a server request
     tools: bool  # declared ``sampling.tools`` on 2025-11-25
     deadline: float  # time.monotonic() at which the call answers whatever the instance is doing
-    in_result: bool = False  # declared ``sampling`` on 2026-07-28: asked in the call's result
+    in_result: bool = False  # 2026-07-28 (no server requests), and declared ``sampling`` or ``roots``: asked in results
     asked: asyncio.Event | None = None  # set (on ``loop``) when a step posts a request for this call's result
+    declared: frozenset[str] = frozenset()  # of ``sampling`` and ``roots``, what the client declared
 
 
 def caller_of(ctx: Context, deadline: float) -> SamplingCaller:
@@ -124,7 +135,9 @@ def caller_of(ctx: Context, deadline: float) -> SamplingCaller:
     tools = (
         can and sampling is not None and sampling.tools is not None and ctx.session.protocol_version == TOOLS_VERSION
     )
-    in_result = sampling is not None and not ctx.session.can_send_request
+    declared = frozenset(name for name in ("sampling", "roots")
+                         if capabilities is not None and getattr(capabilities, name) is not None)
+    in_result = bool(declared) and not ctx.session.can_send_request
     return SamplingCaller(
         session=ctx.session,
         request_id=ctx.request_id,
@@ -134,17 +147,37 @@ def caller_of(ctx: Context, deadline: float) -> SamplingCaller:
         deadline=deadline,
         in_result=in_result,
         asked=asyncio.Event() if in_result else None,
+        declared=declared,
     )
 
 
-class PendingSample:
-    """A model step's request waiting for the client's answer in its next call (2026-07-28)."""
+class PendingRequest:
+    """A step's request (a model step's sampling, a roots task's roots) waiting for the client's answer in its next
+    call (2026-07-28)."""
 
-    def __init__(self, key: str, params: CreateMessageRequestParams) -> None:
+    def __init__(self, key: str, request: ClientRequest) -> None:
         self.key = key  # the input request's key in the result, and in the answer
-        self.params = params
-        self.answer: CreateMessageResult | CreateMessageResultWithTools | None = None
+        self.request = request
+        self.answer: ClientAnswer | None = None
         self.done = threading.Event()
+
+    def fits(self, answer: ClientAnswer) -> bool:
+        """``answer`` is of the kind the request asks for."""
+        if isinstance(self.request, ListRootsRequest):
+            return isinstance(answer, ListRootsResult)
+        return isinstance(answer, CreateMessageResult | CreateMessageResultWithTools)
+
+    def parse(self, raw: object) -> ClientAnswer | None:
+        """A client's JSON answer read as the kind the request asks for; None when it is none."""
+        kinds: tuple[type[ClientAnswer], ...] = (
+            (ListRootsResult,) if isinstance(self.request, ListRootsRequest)
+            else (CreateMessageResult, CreateMessageResultWithTools))
+        for kind in kinds:
+            try:
+                return kind.model_validate(raw)
+            except ValidationError:
+                continue
+        return None
 
 
 class PendingCaller:
@@ -173,7 +206,7 @@ class SamplingCallers:
         self._parked: dict[int, tuple[SamplingCaller, float]] = {}  # calls whose client is to call again, until when
         self._opening = 0
         # by the instance whose tool call is to ask in its result, then by the request's key
-        self._samples: dict[int, dict[str, PendingSample]] = {}
+        self._samples: dict[int, dict[str, PendingRequest]] = {}
         self._posted = 0
 
     @contextmanager
@@ -222,42 +255,66 @@ class SamplingCallers:
                 return None
             return parked[0] if parked is not None else None
 
-    def post(self, instance: int, caller: SamplingCaller, params: CreateMessageRequestParams) -> PendingSample:
-        """A model step's request for the result of ``caller`` (the call waiting on ``instance``): kept until
-        answered or withdrawn, and the call told (``caller.asked``). Steps of parallel agents each post one."""
+    def post(self, instance: int, caller: SamplingCaller, request: ClientRequest) -> PendingRequest:
+        """A step's request for the result of ``caller`` (the call waiting on ``instance``): kept until answered or
+        withdrawn, and the call told (``caller.asked``). Parallel steps each post one."""
         with self._changed:
             self._posted += 1
-            pending = PendingSample(f"sampling-{self._posted}", params)
+            kind = "roots" if isinstance(request, ListRootsRequest) else "sampling"
+            pending = PendingRequest(f"{kind}-{self._posted}", request)
             self._samples.setdefault(instance, {})[pending.key] = pending
         if caller.asked is not None:
             with contextlib.suppress(RuntimeError):  # that call's loop has stopped: nobody is told, it times out
                 caller.loop.call_soon_threadsafe(caller.asked.set)
         return pending
 
-    def questions(self, instance: int) -> list[PendingSample]:
+    def questions(self, instance: int) -> list[PendingRequest]:
         """The requests waiting for an answer in a result of the call on ``instance``, oldest first."""
         with self._changed:
             return list(self._samples.get(instance, {}).values())
 
-    def answer(self, instance: int, key: str, result: CreateMessageResult | CreateMessageResultWithTools) -> bool:
-        """Hand the client's answer to the step waiting on request ``key``; False when none waits for it."""
+    def answer(self, instance: int, key: str, result: ClientAnswer) -> bool:
+        """Hand the client's answer to the step waiting on request ``key``; False when none waits for it, or it
+        asked for another kind of answer (left waiting)."""
         with self._changed:
-            pending = self._samples.get(instance, {}).pop(key, None)
-            if pending is None:
+            pending = self._samples.get(instance, {}).get(key)
+            if pending is None or not pending.fits(result):
                 return False
+            del self._samples[instance][key]
             if not self._samples[instance]:
                 del self._samples[instance]
             pending.answer = result
             pending.done.set()
             return True
 
-    def withdraw(self, instance: int, pending: PendingSample) -> None:
+    def withdraw(self, instance: int, pending: PendingRequest) -> None:
         with self._changed:
             waiting = self._samples.get(instance, {})
             if waiting.get(pending.key) is pending:
                 del waiting[pending.key]
                 if not waiting:
                     del self._samples[instance]
+
+    def find_for(self, instance: int, ancestors: Ancestors | None) -> tuple[SamplingCaller, int] | None:
+        """The waiting call that started ``instance``, else the one that started the nearest instance calling it
+        (a call activity's process asks the client whose tool call started its caller), with the instance that
+        call waits on."""
+        caller = self.find(instance)
+        if caller is not None:
+            return caller, instance
+        for ancestor in ancestors(instance) if ancestors is not None else ():
+            caller = self.find(ancestor, wait_s=0)
+            if caller is not None:
+                return caller, ancestor
+        return None
+
+    def ask_in_result(self, instance: int, caller: SamplingCaller, request: ClientRequest) -> ClientAnswer | None:
+        """Ask in the result of the call waiting on ``instance`` (2026-07-28) and wait (blocking) for its next call
+        with the answer, ``RESULT_WAIT_S`` at most; None when none came (or the hub stopped meanwhile)."""
+        pending = self.post(instance, caller, request)
+        if not pending.done.wait(RESULT_WAIT_S):
+            self.withdraw(instance, pending)
+        return pending.answer
 
     def release_all(self) -> None:
         """End every step's wait for an answer now, unanswered (the hub is stopping: its worker loop must not
@@ -273,6 +330,24 @@ CALLERS = SamplingCallers()
 """The hub process's table: the MCP endpoint fills it, the ``mcp:`` models read it (both in this process)."""
 
 
+def ask_now(caller: SamplingCaller, request: ClientRequest, kind: type[_Answer]) -> _Answer:
+    """Send ``request`` to the caller's client as a server request on its tool call's stream and wait (blocking,
+    from a worker thread) until the call's deadline for the answer. Raises ``TimeoutError`` (no answer in time, or
+    the call's time is up), ``MCPError`` (the client refused), ``ValidationError`` (not a ``kind``), and whatever
+    the transport raises when the session is gone."""
+    metadata = ServerMessageMetadata(related_request_id=caller.request_id)
+    left = caller.deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the MCP tool call has run out of time and answers now")
+    sent = caller.session.send_request(request, kind, metadata=metadata)
+    future = asyncio.run_coroutine_threadsafe(sent, caller.loop)
+    try:
+        return future.result(timeout=left)
+    except TimeoutError:
+        future.cancel()
+        raise
+
+
 class SamplingModel:
     """A ``ChatModel`` that asks the client of the tool call that started the agent's instance."""
 
@@ -286,7 +361,7 @@ class SamplingModel:
         self.ancestors = ancestors
 
     def complete(self, turn: AgentTurn) -> ModelReply:
-        found = self._caller(turn.instance)
+        found = self.callers.find_for(turn.instance, self.ancestors)
         caller, asking = found if found is not None else (None, turn.instance)
         if caller is None:
             raise ModelUnavailable(
@@ -296,7 +371,7 @@ class SamplingModel:
                 "Start the agent's process (or one that calls it) as an MCP tool and keep the call open, or give "
                 "the agent another model"
             )
-        if not caller.can_sample and not caller.in_result:
+        if not caller.can_sample and not (caller.in_result and "sampling" in caller.declared):
             raise ModelUnavailable(
                 f"model {self.name}: the calling MCP client did not declare the 'sampling' capability, so instance "
                 f"{turn.instance} cannot run on the caller's model"
@@ -316,50 +391,29 @@ class SamplingModel:
             usage["stopReason"] = result.stop_reason
         return ModelReply(answer=answer_of(result), usage=usage)
 
-    def _caller(self, instance: int) -> tuple[SamplingCaller, int] | None:
-        """The waiting call that started ``instance``, else the one that started the nearest instance calling it
-        (a call activity's process runs on the model of the assistant whose tool call started the caller), with
-        the instance that call waits on."""
-        caller = self.callers.find(instance)
-        if caller is not None:
-            return caller, instance
-        for ancestor in self.ancestors(instance) if self.ancestors is not None else ():
-            caller = self.callers.find(ancestor, wait_s=0)
-            if caller is not None:
-                return caller, ancestor
-        return None
-
     def _in_result(
         self, instance: int, caller: SamplingCaller, params: CreateMessageRequestParams
     ) -> CreateMessageResult | CreateMessageResultWithTools:
         """Ask in the result of the call waiting on ``instance`` (2026-07-28) and wait for its next call."""
-        pending = self.callers.post(instance, caller, params)
-        if not pending.done.wait(RESULT_WAIT_S):
-            self.callers.withdraw(instance, pending)
-        if pending.answer is None:  # not answered in time, or released as the hub stops
-            raise ModelCallFailed(
+        answer = self.callers.ask_in_result(instance, caller, CreateMessageRequest(params=params))
+        if not isinstance(answer, CreateMessageResult | CreateMessageResultWithTools):
+            raise ModelCallFailed(  # not answered in time, or released as the hub stops
                 f"model {self.name}: the client did not call again with its answer to sampling/createMessage "
                 f"within {RESULT_WAIT_S:g} s (or the hub stopped meanwhile)"
             )
-        return pending.answer
+        return answer
 
     def _ask(
         self, caller: SamplingCaller, params: CreateMessageRequestParams
     ) -> CreateMessageResult | CreateMessageResultWithTools:
-        metadata = ServerMessageMetadata(related_request_id=caller.request_id)
         kind: type[CreateMessageResult | CreateMessageResultWithTools] = (
             CreateMessageResultWithTools if params.tools else CreateMessageResult
         )
-        request = caller.session.send_request(CreateMessageRequest(params=params), kind, metadata=metadata)
-        left = caller.deadline - time.monotonic()
-        if left <= 0:
-            request.close()
+        if caller.deadline <= time.monotonic():
             raise ModelUnavailable(f"model {self.name}: the MCP tool call has run out of time and answers now")
-        future = asyncio.run_coroutine_threadsafe(request, caller.loop)
         try:
-            return future.result(timeout=left)
+            return ask_now(caller, CreateMessageRequest(params=params), kind)
         except TimeoutError:
-            future.cancel()
             raise ModelCallFailed(
                 f"model {self.name}: the client did not answer sampling/createMessage within the tool call's time"
             ) from None

@@ -13,8 +13,10 @@ audio, embedded resources, errors, progress, logging, its prompts and
 exposed and run through the real process-tool path (``test_sampling``: an
 agent on ``mcp:sampling``; the Tasks extension's ``slow_compute``,
 ``confirm_delete``, ``failing_job``...; the stateless scenario's diagnostic
-tools). Scenarios still out of reach (roots asked in a result) are listed
-with their reasons in ``mcp-conformance-expected-failures.yml``; the lifecycle,
+tools; ``test_input_required_result_multiple_inputs``: a user task, an
+``mcp:sampling`` agent and an ``mcp:roots`` task asked in one result).
+Scenarios out of reach would be listed with their reasons in
+``mcp-conformance-expected-failures.yml`` (none at present); the lifecycle,
 tools-list, ping, stateless and DNS-rebinding scenarios must pass and are
 not allowed in that file.
 """

@@ -46,10 +46,11 @@ def test_one_hint_per_job_type_and_none_for_a_job_a_worker_has_taken_before(
 def test_hints_for_job_types_the_hub_runs_and_for_camunda_connectors_say_what_to_do_instead(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    print_run_hints(_view(_waiting("http"), _waiting("io.camunda:sendgrid:1")))
-    http, camunda = capsys.readouterr().err.splitlines()
+    print_run_hints(_view(_waiting("http"), _waiting("io.camunda:sendgrid:1"), _waiting("mcp:roots")))
+    http, camunda, roots = capsys.readouterr().err.splitlines()
     assert http.endswith("which the hub runs itself: start `agenthub worker` or `agenthub serve` on this database")
     assert "a Camunda connector that agenthub does not run" in camunda
+    assert "asks the MCP client whose tool call started the instance: it runs in `agenthub serve`" in roots
 
 
 def test_a_job_waiting_on_remote_work_says_on_what_and_when_it_is_checked_next_and_gets_no_hint(
