@@ -80,7 +80,8 @@ def job_handlers(
     http = HttpConnector(egress, secrets=secret_provider(os.environ), routes=routes)
     workers.register("http", http)
     workers.register(CAMUNDA_REST_JOB_TYPE, CamundaRestConnector(http))  # one implementation, Camunda's names
-    mcp = McpToolTask(registry, egress=egress)
+    # with an engine, a call an upstream answers with a task waits for it durably, without a worker slot
+    mcp = McpToolTask(registry, egress=egress, records=engine)
     workers.register("mcp", mcp)
     for job_type, remote in ((MCP_CLIENT_JOB_TYPE, False), (MCP_REMOTE_CLIENT_JOB_TYPE, True)):  # Camunda's, on mcp's
         client = CamundaMcpClient(mcp, remote=remote, routes=routes)

@@ -40,13 +40,15 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError, Subscription
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, Implementation, RequestParamsMeta
+from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, CallToolResult, Implementation, RequestParamsMeta
 
 from protocols import tracecontext
 from protocols.http import ConnectionFailed, EgressDenied, EgressPolicy, Resolver, system_resolver
+from protocols.mcp import tasks_client
 from protocols.mcp.client_egress import checked_transport
 from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_json, clean_text, limit_outcome
 from protocols.mcp.client_stdio import MissingVariable, StdioTransport, scrubbed_environment
+from protocols.mcp.tasks_client import CreatedTask, DetailedTask, TasksExtension
 from registry import McpServer
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "deadline",
     "display_target",
     "list_tools",
+    "outcome_of",
     "resolve_headers",
     "stdio_environment",
 ]
@@ -213,17 +216,51 @@ class UpstreamSession:
         raise McpProtocolError(f"MCP server '{self.server.name}' listed more than {_MAX_PAGES} pages of tools")
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome:
-        """Call ``tool``; the request's ``_meta`` carries the current trace context (``protocols.tracecontext``)."""
+        """Call ``tool``; the request's ``_meta`` carries the current trace context (``protocols.tracecontext``). A
+        server that answers with a task (the MCP Tasks extension) is followed to the task's end
+        (``tasks_client.TasksExtension``): put a deadline around the call."""
+        found = await self._call(tool, arguments, claimed=False)
+        if not isinstance(found, ToolOutcome):  # the extension's resolver finishes a task: never one here
+            raise McpProtocolError(f"MCP server '{self.server.name}' left tools/call '{tool}' as a task")
+        return found
+
+    async def start_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome | CreatedTask:
+        """Call ``tool`` as ``call_tool`` does, but when the server answers with a task (the MCP Tasks extension,
+        2026-07-28) return the task instead of waiting for it: the caller follows it with ``task``."""
+        return await self._call(tool, arguments, claimed=True)
+
+    async def _call(self, tool: str, arguments: Mapping[str, Any], *, claimed: bool) -> ToolOutcome | CreatedTask:
         attributes = {"mcp.method.name": "tools/call", "gen_ai.operation.name": "execute_tool",
                       "gen_ai.tool.name": tool, "agenthub.mcp.server": self.server.name}
         with tracecontext.client_span(f"tools/call {tool}", attributes) as (span, carrier):
+            meta = cast(RequestParamsMeta, carrier) if carrier else None
             with self._translated():
-                result = await self._client.call_tool(tool, dict(arguments),
-                                                      meta=cast(RequestParamsMeta, carrier) if carrier else None)
+                result = await (self._client.session.call_tool(tool, dict(arguments), meta=meta, allow_claimed=True)
+                                if claimed else self._client.call_tool(tool, dict(arguments), meta=meta))
+            if isinstance(result, CreatedTask):
+                return result
+            if not isinstance(result, CallToolResult):
+                raise McpProtocolError(f"MCP server '{self.server.name}' answered tools/call '{tool}' with a "
+                                       f"{type(result).__name__}, which this hub cannot answer")
             if result.is_error:
                 tracecontext.failed(span, f"the tool '{tool}' answered with an error")
-        content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
-        return limit_outcome(content, result.structured_content, result.is_error)
+        return outcome_of(result)
+
+    async def task(self, task_id: str) -> DetailedTask | None:
+        """The upstream's task ``task_id`` as it stands now (``tasks/get``); None when the server does not know it
+        (any more: expired, or the server lost it)."""
+        with self._translated():
+            try:
+                return await tasks_client.get(self._client.session, task_id)
+            except MCPError as exc:
+                if exc.code == INVALID_PARAMS:
+                    return None
+                raise
+
+    async def cancel_task(self, task_id: str) -> None:
+        """Ask the upstream to cancel its task ``task_id`` (``tasks/cancel``)."""
+        with self._translated():
+            await tasks_client.cancel(self._client.session, task_id)
 
     @asynccontextmanager
     async def tool_changes(self) -> AsyncIterator[Subscription | None]:
@@ -275,6 +312,12 @@ class UpstreamSession:
             raise _translate(self.server, _leaves(exc), self._stdio, self._http) from None
 
 
+def outcome_of(result: CallToolResult) -> ToolOutcome:
+    """A tool result as the hub keeps it: content blocks as JSON, output cleaned and capped (``client_output``)."""
+    content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
+    return limit_outcome(content, result.structured_content, result.is_error)
+
+
 @asynccontextmanager
 async def connect(
     server: McpServer, *, environ: Mapping[str, str] | None = None, egress: EgressPolicy | None = None,
@@ -311,7 +354,8 @@ async def connect(
                     )
                 )
                 transport = streamable_http_client(server.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES)
-            client = await stack.enter_async_context(Client(transport, cache=None, client_info=_CLIENT_INFO))
+            client = await stack.enter_async_context(
+                Client(transport, cache=None, client_info=_CLIENT_INFO, extensions=[TasksExtension()]))
             try:
                 yield UpstreamSession(server, client, stdio, capped)
             except BaseException as exc:

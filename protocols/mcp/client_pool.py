@@ -57,10 +57,10 @@ import logging
 import math
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -79,7 +79,10 @@ from protocols.mcp.client import (
     stdio_environment,
 )
 from protocols.mcp.client_listing import ToolListing, watch_tools
+from protocols.mcp.tasks_client import CreatedTask, DetailedTask
 from registry import McpServer
+
+_T = TypeVar("_T")
 
 __all__ = ["DEFAULT_IDLE_S", "PoolState", "PooledSession", "SessionPool", "fingerprint"]
 
@@ -165,7 +168,19 @@ class PooledSession:
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome:
         """``UpstreamSession.call_tool`` on the session the tools were listed on; never retried."""
-        return await self._pool._call(self._lease, tool, arguments)
+        return await self._pool._call(self._lease, lambda session: session.call_tool(tool, arguments))
+
+    async def start_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome | CreatedTask:
+        """``UpstreamSession.start_tool`` on the session the tools were listed on; never retried."""
+        return await self._pool._call(self._lease, lambda session: session.start_tool(tool, arguments))
+
+    async def task(self, task_id: str) -> DetailedTask | None:
+        """``UpstreamSession.task`` on the server's current session (a task is not bound to one)."""
+        return await self._pool._on_session(self._lease, lambda session: session.task(task_id))
+
+    async def cancel_task(self, task_id: str) -> None:
+        """``UpstreamSession.cancel_task`` on the server's current session."""
+        await self._pool._on_session(self._lease, lambda session: session.cancel_task(task_id))
 
 
 class SessionPool:
@@ -330,12 +345,23 @@ class SessionPool:
                 self._end(lease)
         raise AssertionError("unreachable")
 
-    async def _call(self, lease: _Lease, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome:
+    async def _call(self, lease: _Lease, call: Callable[[UpstreamSession], Awaitable[_T]]) -> _T:
         entry = lease.entry
         if entry is None or entry.session is None:
             raise RuntimeError("list the tools before calling one: the pin is checked against that listing")
         with self._using(entry):
-            return await entry.session.call_tool(tool, arguments)
+            return await call(entry.session)
+
+    async def _on_session(self, lease: _Lease, ask: Callable[[UpstreamSession], Awaitable[_T]]) -> _T:
+        """``ask`` on the server's current session (opened now if need be), no listing first."""
+        if lease.sessions.closed:
+            raise McpConnectError(f"MCP server '{lease.server.name}': the session pool was closed during the job")
+        self._end(lease)
+        entry, _ = self._acquire(lease)
+        lease.entry = entry
+        session = await self._opened(entry)
+        with self._using(entry):
+            return await ask(session)
 
     def _end(self, lease: _Lease) -> None:
         if lease.entry is not None:

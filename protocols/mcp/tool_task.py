@@ -55,22 +55,39 @@ Outcomes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from engine import BpmnError, strict_json
+from mcp.shared.exceptions import MCPError
+
+from engine import BpmnError, WaitRemote, strict_json
 from engine.canonical import canonical_hash
+from engine.exceptions import JobFailure
 from engine.scheduler import Job
 from protocols.http import EgressPolicy
-from protocols.mcp.client import ToolOutcome, deadline
+from protocols.mcp import tasks_client
+from protocols.mcp.client import McpClientError, McpProtocolError, ToolOutcome, deadline, outcome_of
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
+from protocols.mcp.tasks_client import CreatedTask, DetailedTask, poll_after
 from protocols.task_headers import required_header, timeout_header
 from registry import McpServer, PinnedTool, Registry, RegistryNotFound, ToolBlocked, tool_hash
 
-__all__ = ["DEFAULT_RESULT_VARIABLE", "ERROR_CODE", "JOB_TYPE", "InvalidToolTask", "McpToolTask", "result_value"]
+__all__ = [
+    "DEFAULT_RESULT_VARIABLE",
+    "ERROR_CODE",
+    "JOB_TYPE",
+    "RECORD_VARIABLE",
+    "InvalidToolTask",
+    "JobRecords",
+    "McpToolTask",
+    "UpstreamTask",
+    "result_value",
+]
 
 JOB_TYPE = "mcp"
 ERROR_CODE = "MCP_TOOL_ERROR"
@@ -79,6 +96,48 @@ MAX_TIMEOUT_S = 3600.0
 DEFAULT_LISTING_REUSE_S = 5.0
 """How long a listing is reused on a session subscribed to the upstream's tool changes (``client_listing``)."""
 _MAX_MESSAGE = 2000
+RECORD_VARIABLE = "mcpTask"
+"""The local variable of an ``mcp`` task's element instance naming the upstream task its job waits on."""
+MIN_CHECK_S, MAX_CHECK_S = 0.5, 30.0  # the bounds of the durable wait between two reads of an upstream task
+MAX_TASK_WAIT_S = 30 * 86400
+"""The longest a job follows an upstream task; then it is cancelled upstream and the attempt fails."""
+
+
+class JobRecords(Protocol):
+    """What the handler needs of the engine to forget a record: a variable on the job's element instance."""
+
+    def set_variables(
+        self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTask:
+    """The upstream task a job waits on (the local variable ``mcpTask``), as ``WaitRemote`` left it."""
+
+    server: str
+    tool: str
+    task_id: str
+    since_ms: int  # when the call answered with the task, ms since the epoch (the handler's clock)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"server": self.server, "tool": self.tool, "taskId": self.task_id, "since": self.since_ms}
+
+    @classmethod
+    def of(cls, job: Job) -> UpstreamTask | None:
+        """The record among the job's variables, if a well-formed one is there."""
+        found = job.variables.get(RECORD_VARIABLE)
+        if not isinstance(found, Mapping):
+            return None
+        server, tool, task_id, since = (found.get(k) for k in ("server", "tool", "taskId", "since"))
+        if not (isinstance(server, str) and isinstance(tool, str) and isinstance(task_id, str) and
+                isinstance(since, int) and not isinstance(since, bool)):
+            return None
+        return cls(server, tool, task_id, since)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class InvalidToolTask(ValueError):
@@ -104,8 +163,10 @@ class McpToolTask:
         idle_s: float = DEFAULT_IDLE_S,
         egress: EgressPolicy | None = None,
         listing_reuse_s: float = DEFAULT_LISTING_REUSE_S,
+        records: JobRecords | None = None,
     ) -> None:
         self.registry = registry
+        self.records = records
         self.default_timeout_s = default_timeout_s
         self.sync_ttl_s = sync_ttl_s
         self.egress = egress
@@ -128,7 +189,16 @@ class McpToolTask:
             self.pool.discard(server_name)  # removed from the registry: its session, if any, is closed
             raise
         timeout = _timeout(job) or self.default_timeout_s or float(server.timeout_s)
-        outcome = await self.call_pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout)
+        record = UpstreamTask.of(job)
+        if record is not None and (record.server, record.tool) == (server_name, tool):
+            outcome = await self._follow(job, server, record, timeout)
+        elif self.records is None:  # no engine to keep a record with: a task is followed within the call
+            outcome = await self.call_pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout)
+        else:
+            started = await self._pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout, claimed=True)
+            if isinstance(started, CreatedTask):
+                raise self._wait(UpstreamTask(server_name, tool, started.task_id, _now_ms()), started)
+            outcome = started
         value = result_value(outcome)
         if outcome.is_error:
             message = outcome.text()[:_MAX_MESSAGE] or f"tool '{tool}' of MCP server '{server_name}' reported an error"
@@ -142,14 +212,67 @@ class McpToolTask:
         self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float
     ) -> ToolOutcome:
         """List, record, check the pin, then call ``tool`` with ``arguments(pinned)``: what every job does, and
-        what the hub's gateway (``protocols.gateway``) does for a federated call, so both hold the same pins."""
+        what the hub's gateway (``protocols.gateway``) does for a federated call, so both hold the same pins. An
+        upstream that answers with a task is followed to its end within ``timeout_s``."""
+        found = await self._pinned(server, tool, arguments, timeout_s, claimed=False)
+        if isinstance(found, CreatedTask):  # ``UpstreamSession.call_tool`` finishes tasks: never one here
+            raise McpProtocolError(f"MCP server '{server.name}' left tools/call '{tool}' as a task")
+        return found
+
+    async def _pinned(
+        self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float,
+        *, claimed: bool,
+    ) -> ToolOutcome | CreatedTask:
         async with (
             deadline(timeout_s, f"tool '{tool}' of MCP server '{server.name}'"),
             self.pool.session(server) as session,
         ):
             listed = await session.list_tools()
             pinned = await asyncio.to_thread(self._checked, server.name, tool, listed)
+            if claimed:
+                return await session.start_tool(tool, arguments(pinned))
             return await session.call_tool(tool, arguments(pinned))
+
+    async def _follow(self, job: Job, server: McpServer, record: UpstreamTask, timeout_s: float) -> ToolOutcome:
+        """Read the upstream's task once: its outcome when it ended, else ``WaitRemote`` again. A task that failed,
+        was cancelled or is unknown upstream is forgotten (the record cleared) and the attempt fails, so the next
+        one calls the tool afresh, as after a failed plain call."""
+        what = f"task {record.task_id} of tool '{record.tool}' of MCP server '{server.name}'"
+        async with deadline(timeout_s, what), self.pool.session(server) as session:
+            task = await session.task(record.task_id)
+            if task is None:
+                await self._forget(job)
+                raise JobFailure(f"MCP server '{server.name}' no longer knows task {record.task_id} (expired, or the "
+                                 "server lost it): the next attempt calls the tool again")
+            ended = tasks_client.outcome(task)
+            if ended is None and _now_ms() - record.since_ms > MAX_TASK_WAIT_S * 1000:
+                with contextlib.suppress(McpClientError):
+                    await session.cancel_task(record.task_id)
+                await self._forget(job)
+                raise JobFailure(f"{what} ran longer than {MAX_TASK_WAIT_S / 86400:g} days: cancelled")
+        if ended is None:
+            raise self._wait(record, task)
+        if isinstance(ended, MCPError):
+            await self._forget(job)
+            raise JobFailure(f"{what} failed: {ended.error.message} (code {ended.error.code}); the next attempt "
+                             "calls the tool again")
+        return outcome_of(ended)
+
+    def _wait(self, record: UpstreamTask, task: CreatedTask | DetailedTask) -> WaitRemote:
+        """Leave the worker's slot until the task is worth reading again: its ``pollIntervalMs``, growing with its
+        age (a tenth of it), between ``MIN_CHECK_S`` and ``MAX_CHECK_S``."""
+        age_s = max(0.0, (_now_ms() - record.since_ms) / 1000)
+        delay = min(max(poll_after(task, MIN_CHECK_S), age_s / 10, MIN_CHECK_S), MAX_CHECK_S)
+        said = f": {task.status_message}" if task.status_message else ""
+        reason = f"MCP task {record.task_id} of tool '{record.tool}' of server '{record.server}' ({task.status}{said})"
+        return WaitRemote(delay, reason, variables={RECORD_VARIABLE: record.to_json()})
+
+    async def _forget(self, job: Job) -> None:
+        """Clear the job's record, so that its next attempt calls the tool afresh."""
+        records = self.records
+        if records is not None:
+            await asyncio.to_thread(lambda: records.set_variables(job.instance, {RECORD_VARIABLE: None},
+                                                                  scope=job.element_instance, local=True))
 
     async def offered(self, server: McpServer, timeout_s: float) -> list[PinnedTool]:
         """The server's tools that may be called now: listed upstream just now (and recorded) with exactly the

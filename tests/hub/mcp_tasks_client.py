@@ -1,5 +1,6 @@
-"""The MCP Tasks extension (2026-07-28, SEP-2663) for the official SDK's ``Client``, written with its public extension
-API (``ClientExtension`` and ``ResultClaim``), as an assistant's developer adds it: mcp 2.3.0 ships none.
+"""The MCP Tasks extension (2026-07-28, SEP-2663) for the official SDK's ``Client`` as an assistant uses it: the
+request and result models are the hub's own client's (``protocols.mcp.tasks_client``, written with the SDK's public
+extension API: mcp 2.3.0 ships none); this one also answers a task's ``inputRequests`` (``answer``).
 
 ``TasksClient`` claims the ``resultType: "task"`` answer of ``tools/call``, polls ``tasks/get`` (with
 ``Mcp-Name`` set to the task id, as the extension requires), answers the task's ``inputRequests`` with
@@ -10,68 +11,31 @@ JSON-RPC error it carries.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import anyio
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, Request, RequestParams, Result
-from pydantic import ConfigDict
+from mcp_types import CallToolResult
 
-TASKS = "io.modelcontextprotocol/tasks"
+from protocols.mcp.tasks_client import (
+    TASKS,
+    Ack,
+    CancelTask,
+    CreatedTask,
+    DetailedTask,
+    GetTask,
+    TaskIdParams,
+    UpdateParams,
+    UpdateTask,
+    cancel,
+    get,
+)
+
+__all__ = ["TASKS", "CancelTask", "CreatedTask", "DetailedTask", "GetTask", "TaskIdParams", "TasksClient", "cancel",
+           "get", "update"]
+
 Answer = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-class TaskIdParams(RequestParams):
-    task_id: str
-
-
-class UpdateParams(TaskIdParams):
-    input_responses: dict[str, Any]
-
-
-class GetTask(Request[TaskIdParams, Literal["tasks/get"]]):
-    method: Literal["tasks/get"] = "tasks/get"
-    name_param: ClassVar[str | None] = "taskId"
-
-
-class UpdateTask(Request[UpdateParams, Literal["tasks/update"]]):
-    method: Literal["tasks/update"] = "tasks/update"
-    name_param: ClassVar[str | None] = "taskId"
-
-
-class CancelTask(Request[TaskIdParams, Literal["tasks/cancel"]]):
-    method: Literal["tasks/cancel"] = "tasks/cancel"
-    name_param: ClassVar[str | None] = "taskId"
-
-
-class _Task(Result):
-    model_config = ConfigDict(extra="allow")
-    task_id: str
-    status: str
-    status_message: str | None = None
-    created_at: str
-    last_updated_at: str
-    ttl_ms: int | None
-    poll_interval_ms: int | None = None
-
-
-class CreatedTask(_Task):
-    """``CreateTaskResult``: the task a call answered with."""
-
-    result_type: Literal["task"] = "task"
-
-
-class DetailedTask(_Task):
-    """``tasks/get``'s answer: the task, with its result, error or input requests."""
-
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    input_requests: dict[str, Any] | None = None
-
-
-class Ack(Result):
-    model_config = ConfigDict(extra="allow")
 
 
 class TasksClient(ClientExtension):
@@ -110,17 +74,7 @@ class TasksClient(ClientExtension):
                 await anyio.sleep(self.poll_s)
 
 
-async def get(session: Any, task_id: str) -> DetailedTask:
-    found: DetailedTask = await session.send_request(GetTask(params=TaskIdParams(task_id=task_id)), DetailedTask)
-    return found
-
-
 async def update(session: Any, task_id: str, responses: dict[str, Any]) -> Ack:
     request = UpdateTask(params=UpdateParams(task_id=task_id, input_responses=responses))
     acked: Ack = await session.send_request(request, Ack)
-    return acked
-
-
-async def cancel(session: Any, task_id: str) -> Ack:
-    acked: Ack = await session.send_request(CancelTask(params=TaskIdParams(task_id=task_id)), Ack)
     return acked

@@ -1,0 +1,158 @@
+"""The MCP Tasks extension (2026-07-28, SEP-2663) on the hub's side as a client of upstream MCP servers.
+
+The official SDK's ``Client`` (mcp 2.3) ships no Tasks extension; this adds it through the SDK's public extension
+API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream sessions, it lets an upstream answer a
+``tools/call`` with a task (``resultType: "task"``) instead of holding the request open:
+
+- an ``mcp`` service task (``tool_task``) asks for the claimed shape (``allow_claimed``) and gets the
+  ``CreatedTask``: its job leaves the worker's slot and waits durably (``engine.WaitRemote``), reading the task
+  with ``tasks/get`` (``get``) at each later attempt until it ends;
+- any other call (a federated call through the gateway) is finished here, by ``TasksExtension``'s resolver: it
+  polls ``tasks/get`` at the task's ``pollIntervalMs`` (bounded) until the task completes (its inlined
+  ``CallToolResult``), fails (the JSON-RPC error it carries, raised as ``MCPError``) or is cancelled, within the
+  caller's own deadline. The hub answers no ``inputRequests`` (it declares no elicitation, sampling or roots to
+  upstreams); a task that waits for input waits until the caller's deadline.
+
+``Mcp-Name`` is set to the task id on the task methods, as the extension requires (``name_param``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Final, Literal
+
+import anyio
+from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, Request, RequestParams, Result
+from pydantic import ConfigDict
+
+__all__ = [
+    "TASKS",
+    "Ack",
+    "CancelTask",
+    "CreatedTask",
+    "DetailedTask",
+    "GetTask",
+    "TaskIdParams",
+    "TasksExtension",
+    "UpdateParams",
+    "UpdateTask",
+    "cancel",
+    "get",
+    "outcome",
+    "poll_after",
+]
+
+TASKS: Final = "io.modelcontextprotocol/tasks"
+MIN_POLL_S: Final = 0.05
+MAX_POLL_S: Final = 30.0
+_DEFAULT_POLL_S: Final = 0.5
+
+
+class TaskIdParams(RequestParams):
+    task_id: str
+
+
+class UpdateParams(TaskIdParams):
+    input_responses: dict[str, Any]
+
+
+class GetTask(Request[TaskIdParams, Literal["tasks/get"]]):
+    method: Literal["tasks/get"] = "tasks/get"
+    name_param: ClassVar[str | None] = "taskId"
+
+
+class UpdateTask(Request[UpdateParams, Literal["tasks/update"]]):
+    method: Literal["tasks/update"] = "tasks/update"
+    name_param: ClassVar[str | None] = "taskId"
+
+
+class CancelTask(Request[TaskIdParams, Literal["tasks/cancel"]]):
+    method: Literal["tasks/cancel"] = "tasks/cancel"
+    name_param: ClassVar[str | None] = "taskId"
+
+
+class _Task(Result):
+    model_config = ConfigDict(extra="allow")
+    task_id: str
+    status: str
+    status_message: str | None = None
+    created_at: str
+    last_updated_at: str
+    ttl_ms: int | None
+    poll_interval_ms: int | None = None
+
+
+class CreatedTask(_Task):
+    """``CreateTaskResult``: the task a call answered with."""
+
+    result_type: Literal["task"] = "task"
+
+
+class DetailedTask(_Task):
+    """``tasks/get``'s answer: the task, with its result, error or input requests."""
+
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    input_requests: dict[str, Any] | None = None
+
+
+class Ack(Result):
+    model_config = ConfigDict(extra="allow")
+
+
+async def get(session: Any, task_id: str) -> DetailedTask:
+    """``tasks/get`` on ``session`` (a ``ClientSession``)."""
+    found: DetailedTask = await session.send_request(GetTask(params=TaskIdParams(task_id=task_id)), DetailedTask)
+    return found
+
+
+async def cancel(session: Any, task_id: str) -> Ack:
+    """``tasks/cancel`` on ``session``: a wish the server acknowledges (an ended task stays as it ended)."""
+    acked: Ack = await session.send_request(CancelTask(params=TaskIdParams(task_id=task_id)), Ack)
+    return acked
+
+
+def poll_after(task: _Task, default_s: float = _DEFAULT_POLL_S) -> float:
+    """Seconds until the task is worth reading again: its ``pollIntervalMs``, bounded, else ``default_s``."""
+    if task.poll_interval_ms is None:
+        return default_s
+    return min(max(task.poll_interval_ms / 1000.0, MIN_POLL_S), MAX_POLL_S)
+
+
+def outcome(task: DetailedTask) -> CallToolResult | MCPError | None:
+    """An ended task's answer: its ``CallToolResult`` (completed), or the error to raise (failed, cancelled, or
+    completed without a result); None while it runs or waits for input."""
+    if task.status == "completed":
+        if task.result is None:
+            return MCPError(-32603, f"task {task.task_id} completed without a result")
+        return CallToolResult.model_validate(task.result)
+    if task.status == "failed":
+        error = task.error or {}
+        return MCPError(int(error.get("code", -32603)), str(error.get("message") or task.status_message
+                                                            or f"task {task.task_id} failed"), error.get("data"))
+    if task.status == "cancelled":
+        return MCPError(-32603, f"task {task.task_id} was cancelled" + (
+            f": {task.status_message}" if task.status_message else ""))
+    return None
+
+
+class TasksExtension(ClientExtension):
+    """Declares the extension and finishes a task-shaped answer by polling it (the caller's deadline bounds it)."""
+
+    identifier = TASKS
+
+    def claims(self) -> list[ResultClaim[Any]]:
+        return [ResultClaim(result_type="task", model=CreatedTask, resolve=self._resolve)]
+
+    async def _resolve(self, created: CreatedTask, ctx: ClaimContext) -> CallToolResult:
+        delay = poll_after(created)
+        while True:
+            await anyio.sleep(delay)
+            task = await get(ctx.session, created.task_id)
+            ended = outcome(task)
+            if isinstance(ended, MCPError):
+                raise ended
+            if ended is not None:
+                return ended
+            delay = poll_after(task)

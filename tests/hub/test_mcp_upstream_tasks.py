@@ -1,0 +1,162 @@
+"""An ``mcp`` service task whose upstream answers with a task (the MCP Tasks extension, 2026-07-28) waits for it
+durably, holding no worker slot: hub A calls hub B's process tools over real HTTP on 127.0.0.1.
+
+Hub B serves the conformance fixtures ``slow_compute`` (a timer) and ``protocol_error_job`` (an incident, so a
+``failed`` task) as tools; hub A registers it as the MCP server ``b`` and runs processes whose service tasks call
+them. The job leaves its worker with the task's id on its element instance (``mcpTask``), is listed as waiting on
+remote work, and completes when a later read finds the task completed; a failed task fails the attempt, saying why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import pytest
+from mcp_types import TextContent
+
+from protocols.gateway import GatewaySettings
+from protocols.mcp.limits import McpLimits
+from tests.hub.harness import LiveHub, assistant, serve_hub
+
+T = TypeVar("T")
+
+FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
+TOKEN_ENV = "AGENTHUB_TEST_HUB_B_TOKEN"
+MANY = 24  # more than the hub's worker slots (16): all wait at once only if none holds a slot
+
+
+def _process(process_id: str, tool: str, retries: int = 3) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-{process_id}" targetNamespace="x">
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:serviceTask id="remote" name="On hub B">
+      <bpmn:extensionElements>
+        <zeebe:taskDefinition type="mcp" retries="{retries}"/>
+        <zeebe:taskHeaders>
+          <zeebe:header key="server" value="b"/>
+          <zeebe:header key="tool" value="{tool}"/>
+          <zeebe:header key="resultVariable" value="computed"/>
+        </zeebe:taskHeaders>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="remote"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="remote" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+@pytest.fixture(scope="module")
+def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, LiveHub]]:
+    with serve_hub(tmp_path_factory.mktemp("hub-b"), mcp=McpLimits(rate_per_minute=0)) as b:
+        files = [("files", (f"{n}.bpmn", (FIXTURES / f"{n}.bpmn").read_bytes(), "application/xml"))
+                 for n in ("slow_compute", "protocol_error_job")]
+        with b.client() as rest:
+            rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(TOKEN_ENV, b.admin)
+            with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1",
+                           gateway=GatewaySettings(servers=("b",), listing_ttl_s=0)) as a:
+                with a.client() as rest:
+                    added = rest.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http",
+                                                                   "url": f"{b.url}/mcp", "bearerEnv": TOKEN_ENV})
+                    assert added.status_code == 201, added.text
+                    models = [("files", ("compute.bpmn", _process("compute_on_b", "slow_compute"), "application/xml")),
+                              ("files", ("broken.bpmn", _process("broken_on_b", "protocol_error_job", 1),
+                                         "application/xml"))]
+                    rest.post("/api/v1/deployments", files=models).raise_for_status()
+                yield a, b
+
+
+def _until(found: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = found()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout_s:g} s")
+        time.sleep(0.1)
+
+
+def _start(hub: LiveHub, process_id: str, variables: dict[str, Any]) -> int:
+    with hub.client() as rest:
+        answer = rest.post("/api/v1/process-instances", json={"processId": process_id, "variables": variables})
+        answer.raise_for_status()
+        return int(answer.json()["instance"])
+
+
+def _instance(hub: LiveHub, key: int) -> dict[str, Any]:
+    with hub.client() as rest:
+        answer = rest.get(f"/api/v1/process-instances/{key}")
+        answer.raise_for_status()
+        return dict(answer.json())
+
+
+def _remote_wait(view: dict[str, Any]) -> dict[str, Any] | None:
+    for element in view.get("activeElements", []):
+        waiting = element.get("waitingFor") or {}
+        if "remoteWait" in waiting:
+            return dict(waiting)
+    return None
+
+
+def test_a_call_answered_with_a_task_waits_without_a_slot_and_completes_with_the_tasks_result(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    a, b = hubs
+    keys = [_start(a, "compute_on_b", {"seconds": 8, "label": f"n{i}"}) for i in range(MANY)]
+
+    def all_waiting() -> list[dict[str, Any]] | None:
+        found = [_remote_wait(_instance(a, k)) for k in keys]
+        return [w for w in found if w is not None] if all(found) else None
+
+    waiting = _until(all_waiting, f"{MANY} remote waits at once", timeout_s=30)
+    assert all("MCP task" in w["remoteWait"]["reason"] and "'slow_compute'" in w["remoteWait"]["reason"]
+               for w in waiting)
+    _until(lambda: all(_instance(a, k)["state"] == "completed" for k in keys) or None, "every instance completed",
+           timeout_s=60)
+    finished = _instance(a, keys[0])["variables"]["computed"]
+    assert "n0" in str(finished), finished
+    with b.client() as rest:  # one tools/call each: a task is read again, never called again
+        started = rest.get("/api/v1/process-instances", params={"processId": "slow_compute", "limit": 1000}).json()
+    assert len(started["items"]) == MANY
+
+
+def test_a_failed_upstream_task_fails_the_attempt_saying_why(hubs: tuple[LiveHub, LiveHub]) -> None:
+    a, _ = hubs
+    key = _start(a, "broken_on_b", {})
+    _until(lambda: _instance(a, key)["state"] == "incident" or None, "an incident")
+    with a.client() as rest:
+        [incident] = rest.get("/api/v1/incidents", params={"instance": key}).json()["items"]
+    assert "of tool 'protocol_error_job' of MCP server 'b' failed" in incident["message"]
+    assert "the next attempt calls the tool again" in incident["message"]
+    with a.client() as rest:
+        journal = rest.get(f"/api/v1/process-instances/{key}/journal", params={"limit": 1000}).json()["items"]
+    records = [e["data"]["variables"]["mcpTask"] for e in journal
+               if e["type"] == "variables_updated" and "mcpTask" in e["data"]["variables"]]
+    # the record kept while the task ran (local to the service task), then forgotten: a retry calls afresh
+    assert [r and (r["server"], r["tool"]) for r in records] == [("b", "protocol_error_job"), None]
+
+
+
+def test_a_federated_call_an_upstream_answers_with_a_task_is_followed_to_its_result(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    """Through the gateway the assistant's call stays open: the hub follows the upstream's task (``tasks/get``) and
+    answers with its result, as for a plain call."""
+    a, _ = hubs
+
+    async def call() -> Any:
+        async with assistant(a, a.admin) as client:
+            return await client.call_tool("b__slow_compute", {"seconds": 1, "label": "federated"})
+
+    result = anyio.run(call)
+    assert not result.is_error, result
+    assert any(isinstance(b, TextContent) and b.text == "computed federated in 1 seconds" for b in result.content)
