@@ -164,12 +164,14 @@ def close_handlers(workers: WorkerRegistry) -> None:
 
 
 def remote_call_sweeps(workers: WorkerRegistry, engine: Engine | None = None) -> list[Coroutine[Any, Any, None]]:
-    """What the hub runs while it serves: the a2a handler's sweep, which cancels the remote tasks of jobs that were
-    withdrawn while they waited without a worker (``protocols.a2a.call_sweep``), and, with the engine, the poller
+    """What the hub runs while it serves: the a2a and mcp handlers' sweeps, which cancel the remote tasks of jobs that
+    were withdrawn while they waited without a worker (``protocols.a2a.call_sweep``, ``protocols.mcp.call_sweep``),
+    and, with the engine, the poller
     of Camunda's A2A polling catch events (``protocols.a2a.camunda_polling``)."""
     calls = [h for h in workers.handlers.values() if isinstance(h, A2ACallTask)]
     polls = [CamundaA2aPolling(engine, h).poll_forever() for h in calls[:1]] if engine is not None else []
-    return [*(h.sweep_forever() for h in calls), *polls]
+    mcp = [h for h in workers.handlers.values() if isinstance(h, McpToolTask) and h.records is not None]
+    return [*(h.sweep_forever() for h in calls), *(h.sweep_forever() for h in mcp), *polls]
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ durable outbox of their notifications (``registry.push``), and the A2A
 message ids each caller sent, kept 24 hours for deduplication
 (``registry.a2a_messages``), the messages exchanged on the hub's A2A tasks, their history
 (``registry.a2a_history``), and the remote A2A tasks that service tasks wait
-on without a worker (``registry.a2a_calls``), and the virtual MCP servers
+on without a worker (``registry.a2a_calls``) and the upstream MCP tasks likewise
+(``registry.mcp_calls``), and the virtual MCP servers
 served at ``/mcp/{name}`` (and ``/a2a/{name}``) (``registry.virtual``), and the gateway's
 daily call budgets (``registry.budgets``).
 
@@ -30,6 +31,7 @@ from registry.agents import AgentRegistry, RemoteAgent
 from registry.budgets import BudgetExhausted, CallBudgets
 from registry.exceptions import InvalidEntry, RegistryConflict, RegistryError, RegistryNotFound, ToolBlocked
 from registry.mcp import McpRegistry, McpServer, PinnedTool, SyncReport, tool_hash
+from registry.mcp_calls import McpCall, McpCalls
 from registry.pins import PinState
 from registry.push import PushConfig, PushDelivery, PushStore
 from registry.sessions import DEFAULT_SESSION_S, Session, Sessions
@@ -52,6 +54,7 @@ class Registry:
         self.a2a_messages = MessageIds(store)
         self.a2a_history = TaskHistory(store)
         self.a2a_calls = RemoteCalls(store)
+        self.mcp_calls = McpCalls(store)
         self.sessions = Sessions(store, self.tokens)
         self.virtual = VirtualServers(store)
         self.budgets = CallBudgets(store)
@@ -71,6 +74,8 @@ __all__ = [
     "BudgetExhausted",
     "CallBudgets",
     "InvalidEntry",
+    "McpCall",
+    "McpCalls",
     "McpRegistry",
     "McpServer",
     "MessageIds",

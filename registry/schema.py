@@ -175,6 +175,18 @@ a2a_remote_calls = Table(
     Column("push_token_hash", String(64)),
 )
 
+# --- upstream MCP tasks that mcp jobs wait on without a worker (migration 0012) -----------------------------
+
+mcp_remote_calls = Table(
+    "mcp_remote_calls",
+    metadata,
+    Column("job", BigInteger, primary_key=True, autoincrement=False),  # the engine's job that waits on the task
+    Column("instance", BigInteger, nullable=False),  # the job's process instance
+    Column("server", String(255), nullable=False),  # the registered MCP server's name
+    Column("task_id", String(255), nullable=False),  # the task's id at that server
+    Column("since", BigInteger, nullable=False),  # when the job first left its worker to wait
+)
+
 # --- virtual MCP servers (migration 0007) -----------------------------------------------------------
 
 virtual_servers = Table(

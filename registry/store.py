@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from registry.exceptions import RegistryError
 from registry.schema import registry_events
 
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 AuditActor: TypeAlias = str | Mapping[str, Any] | None

@@ -11,9 +11,8 @@ no task, no connection per wait.
 
 A cancel that could not reach the agent (refused connection, timeout, a
 server error) keeps the entry: the next sweep tries again, for up to
-``GIVE_UP_S`` after the first failure (counted in ``CancelRetries``, in
-memory: a restarted hub starts counting again), then the entry is dropped
-with a warning naming the task. Whatever the agent answers (canceled, not
+``GIVE_UP_S`` after the first failure (``protocols.cancel_retries``), then
+the entry is dropped with a warning naming the task. Whatever the agent answers (canceled, not
 cancelable, not found) settles it, as does an agent removed from the registry
 or refused by the egress policy: those would fail the same way forever.
 
@@ -27,9 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import httpx
 from a2a.client.errors import A2AClientError
@@ -37,6 +34,7 @@ from a2a.utils.errors import InternalError
 
 from protocols.a2a.call_record import JobRecords
 from protocols.a2a.client import AgentSession, WaitSettings, connect
+from protocols.cancel_retries import GIVE_UP_S, CancelRetries
 from protocols.http import ConnectionFailed, EgressPolicy, HttpTimeout, Resolver, system_resolver
 from registry import Registry, RemoteCall
 
@@ -45,19 +43,9 @@ __all__ = ["CANCEL_TIMEOUT_S", "GIVE_UP_S", "CancelRetries", "cancel_quietly", "
 log = logging.getLogger("agenthub.a2a.call")
 
 CANCEL_TIMEOUT_S = 10.0
-GIVE_UP_S = 24 * 3600.0
-"""How long the sweep keeps trying to cancel the task of a withdrawn job at an agent it cannot reach."""
 _PAGE = 500
 # Failures that say nothing about the task: the agent may answer the next sweep.
 _TRANSIENT = (A2AClientError, InternalError, ConnectionFailed, HttpTimeout, httpx.TransportError, OSError, TimeoutError)
-
-
-@dataclass
-class CancelRetries:
-    """When each withdrawn job's cancel first failed to reach its agent (monotonic seconds), by job key."""
-
-    first_failure: dict[int, float] = field(default_factory=dict)
-    clock: Callable[[], float] = time.monotonic
 
 
 async def cancel_quietly(session: AgentSession, task_id: str) -> None:
@@ -98,7 +86,7 @@ async def sweep_orphans(
                 continue
             if not await _cancel(registry, call, egress, settings, environ, resolve, ssl_context, retries):
                 continue  # kept: tried again at the next sweep
-            retries.first_failure.pop(call.job, None)
+            retries.settled(call.job)
             await asyncio.to_thread(registry.a2a_calls.remove, call.job)
             canceled += 1
 
@@ -124,26 +112,11 @@ async def _cancel(
                            ssl_context=ssl_context) as session, asyncio.timeout(CANCEL_TIMEOUT_S):
             await session.cancel(call.task_id)
     except _TRANSIENT as exc:
-        return _unreachable(call, exc, retries)
+        return retries.unreachable(call.job, f"task {call.task_id} of agent '{call.agent}'", exc, log)
     except Exception as exc:  # the agent answered (not cancelable, not found), was removed, or is refused: settled
         log.info("job %s was withdrawn while it waited; canceling task %s of agent '%s': %s: %s",
                  call.job, call.task_id, call.agent, type(exc).__name__, exc)
         return True
     log.info("job %s was withdrawn while it waited: task %s of agent '%s' was canceled there",
              call.job, call.task_id, call.agent)
-    return True
-
-
-def _unreachable(call: RemoteCall, exc: BaseException, retries: CancelRetries) -> bool:
-    now = retries.clock()
-    first = retries.first_failure.setdefault(call.job, now)
-    if now - first < GIVE_UP_S:
-        if first == now:
-            log.warning("job %s was withdrawn, but task %s of agent '%s' could not be canceled (%s: %s); "
-                        "the sweep tries again for %g h", call.job, call.task_id, call.agent,
-                        type(exc).__name__, exc, GIVE_UP_S / 3600)
-        return False
-    log.warning("job %s was withdrawn; task %s of agent '%s' could not be canceled for %g h (%s: %s): given up, "
-                "the task may still run there", call.job, call.task_id, call.agent, GIVE_UP_S / 3600,
-                type(exc).__name__, exc)
     return True

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 import weakref
@@ -69,8 +70,10 @@ from engine import BpmnError, WaitRemote, strict_json
 from engine.canonical import canonical_hash
 from engine.exceptions import JobFailure
 from engine.scheduler import Job
+from protocols.cancel_retries import CancelRetries
 from protocols.http import EgressPolicy
 from protocols.mcp import tasks_client
+from protocols.mcp.call_sweep import sweep_orphans
 from protocols.mcp.client import McpClientError, McpProtocolError, ToolOutcome, deadline, outcome_of
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
 from protocols.mcp.tasks_client import CreatedTask, DetailedTask, poll_after
@@ -89,6 +92,8 @@ __all__ = [
     "result_value",
 ]
 
+log = logging.getLogger("agenthub.mcp.call")
+
 JOB_TYPE = "mcp"
 ERROR_CODE = "MCP_TOOL_ERROR"
 DEFAULT_RESULT_VARIABLE = "result"
@@ -99,16 +104,21 @@ _MAX_MESSAGE = 2000
 RECORD_VARIABLE = "mcpTask"
 """The local variable of an ``mcp`` task's element instance naming the upstream task its job waits on."""
 MIN_CHECK_S, MAX_CHECK_S = 0.5, 30.0  # the bounds of the durable wait between two reads of an upstream task
+SWEEP_S = 30.0
+"""How often the hub looks for upstream tasks whose job was withdrawn while it waited without a worker."""
 MAX_TASK_WAIT_S = 30 * 86400
 """The longest a job follows an upstream task; then it is cancelled upstream and the attempt fails."""
 
 
 class JobRecords(Protocol):
-    """What the handler needs of the engine to forget a record: a variable on the job's element instance."""
+    """What the handler needs of the engine: a variable on the job's element instance (to forget a record), and an
+    instance's open jobs (the sweep's question: is the job that waited still there?)."""
 
     def set_variables(
         self, instance: int, variables: dict[str, Any], *, scope: int | None = None, local: bool = True
     ) -> None: ...
+
+    def jobs(self, instance: int) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +177,7 @@ class McpToolTask:
     ) -> None:
         self.registry = registry
         self.records = records
+        self.cancel_retries = CancelRetries()  # the sweep's cancels that could not reach their server yet
         self.default_timeout_s = default_timeout_s
         self.sync_ttl_s = sync_ttl_s
         self.egress = egress
@@ -196,7 +207,9 @@ class McpToolTask:
             outcome = await self.call_pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout)
         else:
             started = await self._pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout, claimed=True)
-            if isinstance(started, CreatedTask):
+            if isinstance(started, CreatedTask):  # listed first: a job withdrawn while it waits is swept
+                await asyncio.to_thread(self.registry.mcp_calls.add, job.key, job.instance, server_name,
+                                        started.task_id)
                 raise self._wait(UpstreamTask(server_name, tool, started.task_id, _now_ms()), started)
             outcome = started
         value = result_value(outcome)
@@ -252,6 +265,7 @@ class McpToolTask:
                 raise JobFailure(f"{what} ran longer than {MAX_TASK_WAIT_S / 86400:g} days: cancelled")
         if ended is None:
             raise self._wait(record, task)
+        await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)  # handled: nothing left to cancel
         if isinstance(ended, MCPError):
             await self._forget(job)
             raise JobFailure(f"{what} failed: {ended.error.message} (code {ended.error.code}); the next attempt "
@@ -268,11 +282,30 @@ class McpToolTask:
         return WaitRemote(delay, reason, variables={RECORD_VARIABLE: record.to_json()})
 
     async def _forget(self, job: Job) -> None:
-        """Clear the job's record, so that its next attempt calls the tool afresh."""
+        """Clear the job's record, so that its next attempt calls the tool afresh, and its entry in the hub's list
+        of waiting calls."""
         records = self.records
         if records is not None:
             await asyncio.to_thread(lambda: records.set_variables(job.instance, {RECORD_VARIABLE: None},
                                                                   scope=job.element_instance, local=True))
+        await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)
+
+    async def sweep(self) -> int:
+        """Cancel the upstream tasks whose job was withdrawn while it waited without a worker; how many were
+        settled (``call_sweep``). Nothing to do without the engine (no job waits then)."""
+        if self.records is None:
+            return 0
+        return await sweep_orphans(self.registry, self.records, self.pool, self.cancel_retries)
+
+    async def sweep_forever(self, every_s: float | None = None) -> None:
+        """``sweep`` every ``every_s`` (default ``SWEEP_S``) until cancelled (the hub runs one while it serves); a
+        failed sweep is logged."""
+        while True:
+            await asyncio.sleep(every_s if every_s is not None else SWEEP_S)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweeping the upstream MCP tasks of withdrawn jobs failed; trying again later")
 
     async def offered(self, server: McpServer, timeout_s: float) -> list[PinnedTool]:
         """The server's tools that may be called now: listed upstream just now (and recorded) with exactly the

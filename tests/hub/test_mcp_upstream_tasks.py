@@ -4,7 +4,8 @@ durably, holding no worker slot: hub A calls hub B's process tools over real HTT
 Hub B serves the conformance fixtures ``slow_compute`` (a timer) and ``protocol_error_job`` (an incident, so a
 ``failed`` task) as tools; hub A registers it as the MCP server ``b`` and runs processes whose service tasks call
 them. The job leaves its worker with the task's id on its element instance (``mcpTask``), is listed as waiting on
-remote work, and completes when a later read finds the task completed; a failed task fails the attempt, saying why.
+remote work, and completes when a later read finds the task completed; a failed task fails the attempt, saying why;
+a job withdrawn while it waits (its instance cancelled) has the task cancelled upstream by the hub's sweep.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
             rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
         with pytest.MonkeyPatch.context() as env:
             env.setenv(TOKEN_ENV, b.admin)
+            env.setattr("protocols.mcp.tool_task.SWEEP_S", 0.5)  # the hub's sweep for withdrawn jobs, sooner
             with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1",
                            gateway=GatewaySettings(servers=("b",), listing_ttl_s=0)) as a:
                 with a.client() as rest:
@@ -160,3 +162,24 @@ def test_a_federated_call_an_upstream_answers_with_a_task_is_followed_to_its_res
     result = anyio.run(call)
     assert not result.is_error, result
     assert any(isinstance(b, TextContent) and b.text == "computed federated in 1 seconds" for b in result.content)
+
+
+def test_a_job_withdrawn_while_it_waits_has_its_upstream_task_cancelled_by_the_sweep(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    a, b = hubs
+    key = _start(a, "compute_on_b", {"seconds": 120, "label": "orphan"})
+    _until(lambda: _remote_wait(_instance(a, key)), "the remote wait")
+
+    def upstream() -> dict[str, Any] | None:
+        with b.client() as rest:
+            listed = rest.get("/api/v1/process-instances", params={"processId": "slow_compute", "limit": 1000})
+        views = [_instance(b, int(i["instance"])) for i in listed.json()["items"]]
+        return next((v for v in views if v["variables"].get("label") == "orphan"), None)
+
+    running = _until(upstream, "hub B's instance")
+    assert running["state"] == "active"
+    with a.client() as rest:
+        rest.post(f"/api/v1/process-instances/{key}/cancel").raise_for_status()
+    _until(lambda: _instance(b, running["instance"])["state"] == "terminated" or None,
+           "the upstream task cancelled (hub B's instance terminated)", timeout_s=30)

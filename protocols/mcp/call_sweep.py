@@ -1,0 +1,76 @@
+"""Cancelling the upstream MCP tasks whose ``mcp`` job was withdrawn while it waited without a worker.
+
+A job that waits on an upstream's task without a worker (``engine.WaitRemote``, ``tool_task``) runs no code: if a
+boundary event fires or its instance is cancelled, the job is simply gone, and nothing is left to cancel the task
+upstream. The hub's list of those tasks (``registry.mcp_calls``) outlives the job; ``sweep_orphans`` goes through
+it a page at a time, and for every entry whose job no longer exists asks the server to cancel the task
+(``tasks/cancel``) and forgets the entry. One sweep for all waits, as for A2A (``protocols.a2a.call_sweep``).
+
+A cancel that could not reach the server (refused connection, timeout) keeps the entry: the next sweep tries again,
+for up to ``GIVE_UP_S`` after the first failure (``protocols.cancel_retries``). Whatever the server answers
+(cancelled, an unknown task), a server removed from the registry or refused by the egress policy settles it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from protocols.cancel_retries import CancelRetries
+from protocols.mcp.client import McpConnectError, McpTimeout, deadline
+from protocols.mcp.client_pool import SessionPool
+from registry import McpCall, Registry
+
+__all__ = ["CANCEL_TIMEOUT_S", "JobLister", "sweep_orphans"]
+
+log = logging.getLogger("agenthub.mcp.call")
+
+CANCEL_TIMEOUT_S = 10.0
+_PAGE = 500
+
+
+class JobLister(Protocol):
+    """The instance's open jobs (``engine.Engine`` is one)."""
+
+    def jobs(self, instance: int) -> list[dict[str, Any]]: ...
+
+
+async def sweep_orphans(registry: Registry, records: JobLister, pool: SessionPool, retries: CancelRetries) -> int:
+    """Cancel the task of every listed call whose job no longer exists, and forget it; how many were settled."""
+    settled = 0
+    after: int | None = None
+    while True:
+        page = await asyncio.to_thread(registry.mcp_calls.page, after=after, limit=_PAGE)
+        if not page:
+            return settled
+        after = page[-1].job
+        for call in page:
+            if await asyncio.to_thread(_job_open, records, call):
+                continue
+            if not await _cancel(registry, pool, call, retries):
+                continue  # kept: tried again at the next sweep
+            retries.settled(call.job)
+            await asyncio.to_thread(registry.mcp_calls.remove, call.job)
+            settled += 1
+
+
+def _job_open(records: JobLister, call: McpCall) -> bool:
+    return any(found.get("key") == call.job for found in records.jobs(call.instance))
+
+
+async def _cancel(registry: Registry, pool: SessionPool, call: McpCall, retries: CancelRetries) -> bool:
+    """Cancel the call's task; False when the server could not be reached and the entry is kept for a later try."""
+    what = f"task {call.task_id} of MCP server '{call.server}'"
+    try:
+        server = await asyncio.to_thread(registry.mcp.get, call.server)
+        async with deadline(CANCEL_TIMEOUT_S, f"cancelling {what}"), pool.session(server) as session:
+            await session.cancel_task(call.task_id)
+    except (McpConnectError, McpTimeout) as exc:
+        return retries.unreachable(call.job, what, exc, log)
+    except Exception as exc:  # the server answered (an unknown task), was removed, or is refused: settled
+        log.info("job %s was withdrawn while it waited; cancelling %s: %s: %s", call.job, what,
+                 type(exc).__name__, exc)
+        return True
+    log.info("job %s was withdrawn while it waited: %s was cancelled there", call.job, what)
+    return True
