@@ -37,6 +37,10 @@ goes on. The step waits ``RESULT_WAIT_S`` at most for that second call (it
 holds its worker meanwhile, as a server request does); then it fails as a
 model call that got no answer.
 
+The table is not only the model's: an ``mcp:roots`` task (``roots``) finds
+its caller and asks in results through it the same way (``ask_now``,
+``ask_in_result``), so a call's result carries every step's request at once.
+
 Deliberately not known here: the conversation's format (``_sampling_format``),
 budgets and policies (the engine's), and sessions of other hub processes:
 a model step claimed by another process fails as "no waiting call".
@@ -198,7 +202,8 @@ class PendingCaller:
 
 
 class SamplingCallers:
-    """The tool calls now waiting on the instances they started, in this hub process."""
+    """The tool calls now waiting on the instances they started, in this hub process, and the requests their
+    instances' steps (model steps, roots tasks) wait to have answered in those calls' results."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
