@@ -1,7 +1,8 @@
-"""Remote A2A waits benchmark: N remote tasks waiting at once in one hub, with what they cost while they wait.
+"""Remote waits benchmark: N remote tasks waiting at once in one hub, with what they cost while they wait.
 
 Usage:
   PYTHONPATH=. .venv/bin/python bench/remote_waits.py [--calls 1000] [--streaming]
+  PYTHONPATH=. .venv/bin/python bench/remote_waits.py --mcp [--calls 1000] [--seconds 60]
 
 One hub (default settings: 64 worker slots) on a fresh SQLite file, and in a process of its own an A2A agent
 built with the a2a-sdk on 127.0.0.1 (``tests/data/a2a/client/remote_agent.py``) whose tasks stay ``working``
@@ -13,6 +14,12 @@ until all N complete printed.
 
 A run of the agent alone is ``bench/remote_waits.py --agent [--streaming]``: it prints its URL, and releases its
 tasks when a line arrives on its standard input.
+
+With ``--mcp`` the remote work is an upstream MCP server's tasks (the MCP Tasks extension): a second hub, in a
+process of its own, serves the conformance fixture ``slow_compute`` (a timer of ``--seconds``) as a tool, and the
+hub under test runs N instances of a process whose ``mcp`` service task calls it; each call answers with a task,
+and its job waits on it without a worker (``registry.mcp_calls`` lists them). The same figures are printed, then the
+time until all N complete once their timers end upstream (each job reads its task every 0.5 to 30 s).
 """
 
 from __future__ import annotations
@@ -37,12 +44,16 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 from engine import Engine  # noqa: E402
+from protocols.mcp.limits import McpLimits  # noqa: E402
 from registry import Registry  # noqa: E402
 from tests.data.a2a.client.remote_agent import TOKEN, serve_agent  # noqa: E402
+from tests.data.mcp_upstream.models import tool_task_process  # noqa: E402
 from tests.hub.harness import serve_hub  # noqa: E402
 
 CALL_AGENT = ROOT / "tests" / "data" / "a2a" / "client" / "call_agent.bpmn"
+SLOW_COMPUTE = ROOT / "tests" / "hub" / "mcp_fixtures" / "slow_compute.bpmn"
 TOKEN_ENV = "REMOTE_AGENT_TOKEN"
+UPSTREAM_TOKEN_ENV = "UPSTREAM_HUB_TOKEN"
 
 
 def rss_mb() -> float:
@@ -78,14 +89,74 @@ def agent(streaming: bool) -> None:
         sys.stdin.readline()  # until the hub is done
 
 
+def upstream_hub() -> None:
+    """The upstream hub alone, serving ``slow_compute`` as a tool: its URL and admin token on stdout, until a line
+    arrives on stdin."""
+    with tempfile.TemporaryDirectory() as folder, serve_hub(Path(folder), mcp=McpLimits(rate_per_minute=0)) as hub:
+        with hub.client() as c:
+            files = [("files", (SLOW_COMPUTE.name, SLOW_COMPUTE.read_bytes(), "application/xml"))]
+            c.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
+        print(f"{hub.url}/mcp {hub.admin}", flush=True)
+        sys.stdin.readline()
+
+
+def mcp_waits(calls: int, seconds: int) -> None:
+    command = [sys.executable, __file__, "--upstream-hub"]
+    upstream = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert upstream.stdin is not None and upstream.stdout is not None
+    url, token = upstream.stdout.readline().split()
+    os.environ[UPSTREAM_TOKEN_ENV] = token
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        serve_hub(Path(folder), http_allow="127.0.0.1") as hub,
+        hub.client() as c,
+    ):
+        c.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http", "url": url,
+                                            "bearerEnv": UPSTREAM_TOKEN_ENV}).raise_for_status()
+        model = tool_task_process("compute_on_b", "b", "slow_compute")
+        c.post("/api/v1/deployments", files=[("files", ("compute.bpmn", model, "application/xml"))]).raise_for_status()
+        engine: Engine = hub.app.state.hub.engine
+        registry: Registry = hub.app.state.hub.registry
+        loop = hub.app.state.worker.loop
+        rss_before, threads_before = rss_mb(), threading.active_count()
+        began = time.monotonic()
+        for n in range(calls):
+            engine.start("compute_on_b", {"seconds": seconds, "label": f"n{n}"})
+        started_s = time.monotonic() - began
+        until(lambda: len(registry.mcp_calls.page(limit=calls + 1)) == calls, "every job to wait")
+        waiting_s = time.monotonic() - began
+        print(f"{calls} upstream MCP tasks (another hub's slow_compute, {seconds} s each), one hub, "
+              f"{loop.settings.concurrency} worker slots")
+        print(f"  started in {started_s:.1f} s, all waiting without a worker after {waiting_s:.1f} s")
+        print(f"  hub RSS growth {rss_mb() - rss_before:.1f} MiB, threads {threading.active_count()} "
+              f"(before: {threads_before})")
+        print(f"  worker slots held by reads in progress: {slots(loop)}")
+        until(lambda: not engine.instances(state="active", process_id="compute_on_b", limit=1), "all to complete")
+        print(f"  all {calls} completed {time.monotonic() - began:.1f} s after the first start; hub RSS growth then "
+              f"{rss_mb() - rss_before:.1f} MiB")
+    upstream.stdin.write("done\n")
+    upstream.stdin.close()
+    upstream.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--streaming", action="store_true", help="the agent's card says it streams")
+    parser.add_argument("--mcp", action="store_true", help="an upstream MCP server's tasks instead of an A2A agent's")
+    parser.add_argument("--seconds", type=int, default=60, help="with --mcp: how long each upstream task runs")
     parser.add_argument("--agent", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--upstream-hub", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.agent:
         agent(args.streaming)
+        return
+    if args.upstream_hub:
+        upstream_hub()
+        return
+    if args.mcp:
+        mcp_waits(args.calls, args.seconds)
         return
     os.environ[TOKEN_ENV] = TOKEN
     calls = args.calls

@@ -21,6 +21,7 @@ from mcp_types import TextContent
 
 from protocols.gateway import GatewaySettings
 from protocols.mcp.limits import McpLimits
+from tests.data.mcp_upstream.models import tool_task_process
 from tests.hub.harness import LiveHub, assistant, serve_hub
 
 T = TypeVar("T")
@@ -28,29 +29,6 @@ T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
 TOKEN_ENV = "AGENTHUB_TEST_HUB_B_TOKEN"
 MANY = 24  # more than the hub's worker slots (16): all wait at once only if none holds a slot
-
-
-def _process(process_id: str, tool: str, retries: int = 3) -> bytes:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-{process_id}" targetNamespace="x">
-  <bpmn:process id="{process_id}" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:serviceTask id="remote" name="On hub B">
-      <bpmn:extensionElements>
-        <zeebe:taskDefinition type="mcp" retries="{retries}"/>
-        <zeebe:taskHeaders>
-          <zeebe:header key="server" value="b"/>
-          <zeebe:header key="tool" value="{tool}"/>
-          <zeebe:header key="resultVariable" value="computed"/>
-        </zeebe:taskHeaders>
-      </bpmn:extensionElements>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="e"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="remote"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="remote" targetRef="e"/>
-  </bpmn:process>
-</bpmn:definitions>""".encode()
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +47,10 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
                     added = rest.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http",
                                                                    "url": f"{b.url}/mcp", "bearerEnv": TOKEN_ENV})
                     assert added.status_code == 201, added.text
-                    models = [("files", ("compute.bpmn", _process("compute_on_b", "slow_compute"), "application/xml")),
-                              ("files", ("broken.bpmn", _process("broken_on_b", "protocol_error_job", 1),
-                                         "application/xml"))]
+                    compute = tool_task_process("compute_on_b", "b", "slow_compute")
+                    broken = tool_task_process("broken_on_b", "b", "protocol_error_job", retries=1)
+                    models = [("files", ("compute.bpmn", compute, "application/xml")),
+                              ("files", ("broken.bpmn", broken, "application/xml"))]
                     rest.post("/api/v1/deployments", files=models).raise_for_status()
                 yield a, b
 
