@@ -22,16 +22,19 @@ for a person as before.
 
 On the 2026-07-28 protocol, which carries no server requests, the same
 question travels in the result (multi-round-trip requests, SEP-2322): the
-call answers ``InputRequiredResult`` with one ``elicitation/create`` input
-request (keyed by the user task's element id) and a ``requestState``, and the client, once its
-user has answered, calls the tool again with the answer and that state. The
-second call starts nothing: it takes the answer as above (``accept``
-completes the task, anything else leaves it open) and follows the same
-instance on, which may ask again (up to ``MAX_ROUNDS`` questions in all).
-The state is the client's to hold and so attacker-controlled (the
-specification says so): it names only the instance and the task, and both
-are checked again on its return (the instance started by this caller, the
-task open, in that instance, assigned to the caller), so a forged or stale
+call answers ``InputRequiredResult`` with an ``elicitation/create`` input
+request per open task of the caller (keyed by the user task's element id,
+``question_keys``), beside the requests its steps posted (``sampling``:
+model steps, ``roots``: roots tasks), and a ``requestState``; the client, once its
+user has answered, calls the tool again with the answers and that state. The
+second call starts nothing: it takes the answers as above (``accept``
+completes a task, anything else leaves it open; every step's request must be
+answered) and follows the same instance on, which may ask again (up to
+``MAX_ROUNDS`` rounds in all). The state is the client's to hold and so
+attacker-controlled (the specification says so): it names only the instance,
+its tasks and the steps' requests, and all are checked again on its return
+(the instance started by this caller, each task open, in that instance,
+assigned to the caller, each request still waiting), so a forged or stale
 state can do nothing the caller could not do anyway; one that fails the
 check is ``-32602`` (invalid params).
 """
