@@ -30,6 +30,17 @@ output schema. What is cached (``sync_ttl_s`` per server) is the
 registry write: a listing identical to the one this handler recorded last is
 not recorded again within that time. The hash comparison is never skipped.
 
+An upstream that answers with a task (the MCP Tasks extension, 2026-07-28,
+which the hub declares: ``tasks_client``) does not keep the job's worker
+slot: the job waits durably (``engine.WaitRemote``) with the task's id as the
+local variable ``mcpTask`` (``UpstreamTask``) and in the hub's list of waiting
+calls (``registry.mcp_calls``, swept for withdrawn jobs: ``call_sweep``), and
+each later attempt reads the task once (``tasks/get``): completed, its result
+is handled as a plain call's; failed, cancelled or unknown upstream, the
+record is cleared and the attempt fails (the next one calls afresh); else it
+waits again. Without an engine (``records`` None) such a task is followed to
+its end within the call, as the gateway's calls do (``call_pinned``).
+
 A pooled session that fails is dropped; when it fails at the listing, the
 job lists again on a fresh session (once). A ``tools/call`` is never sent
 twice. Sessions unused for ``idle_s`` are closed, and ``close()`` closes them
@@ -265,11 +276,11 @@ class McpToolTask:
                 raise JobFailure(f"{what} ran longer than {MAX_TASK_WAIT_S / 86400:g} days: cancelled")
         if ended is None:
             raise self._wait(record, task)
-        await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)  # handled: nothing left to cancel
         if isinstance(ended, MCPError):
             await self._forget(job)
             raise JobFailure(f"{what} failed: {ended.error.message} (code {ended.error.code}); the next attempt "
                              "calls the tool again")
+        await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)  # handled: nothing left to cancel
         return outcome_of(ended)
 
     def _wait(self, record: UpstreamTask, task: CreatedTask | DetailedTask) -> WaitRemote:
