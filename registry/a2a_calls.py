@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, Table, delete, insert, select
 
 from registry.schema import a2a_remote_calls as calls
 from registry.store import RegistryStore, now_ms
 from registry.tokens import secret_digest
 
-__all__ = ["RemoteCall", "RemoteCalls"]
+__all__ = ["RemoteCall", "RemoteCalls", "by_job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +82,17 @@ class RemoteCalls:
 
     def page(self, *, after: int | None = None, limit: int = 500) -> list[RemoteCall]:
         """Up to ``limit`` calls by job key, past ``after``: a sweep reads them a page at a time."""
-        query = select(calls).order_by(calls.c.job).limit(limit)
-        if after is not None:
-            query = query.where(calls.c.job > after)
-        with self.store.read() as conn:
-            rows = conn.execute(query).all()
-        return [_call(r) for r in rows]
+        return [_call(r) for r in by_job(self.store, calls, after, limit)]
+
+
+def by_job(store: RegistryStore, table: Table, after: int | None, limit: int) -> Sequence[Row[Any]]:
+    """Up to ``limit`` rows of a list of waits (``a2a_remote_calls``, ``mcp_remote_calls``) by job key, past
+    ``after``."""
+    query = select(table).order_by(table.c.job).limit(limit)
+    if after is not None:
+        query = query.where(table.c.job > after)
+    with store.read() as conn:
+        return conn.execute(query).all()
 
 
 def _call(row: Any) -> RemoteCall:

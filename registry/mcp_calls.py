@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 
+from registry.a2a_calls import by_job
 from registry.schema import mcp_remote_calls as calls
 from registry.store import RegistryStore, now_ms
 
@@ -53,12 +54,7 @@ class McpCalls:
 
     def page(self, *, after: int | None = None, limit: int = 500) -> list[McpCall]:
         """Up to ``limit`` calls by job key, past ``after``: a sweep reads them a page at a time."""
-        query = select(calls).order_by(calls.c.job).limit(limit)
-        if after is not None:
-            query = query.where(calls.c.job > after)
-        with self.store.read() as conn:
-            rows = conn.execute(query).all()
-        return [_call(r) for r in rows]
+        return [_call(r) for r in by_job(self.store, calls, after, limit)]
 
 
 def _call(row: Any) -> McpCall:

@@ -11,7 +11,7 @@ no task, no connection per wait.
 
 A cancel that could not reach the agent (refused connection, timeout, a
 server error) keeps the entry: the next sweep tries again, for up to
-``GIVE_UP_S`` after the first failure (``protocols.cancel_retries``), then
+``GIVE_UP_S`` after the first failure (``protocols.orphans``), then
 the entry is dropped with a warning naming the task. Whatever the agent answers (canceled, not
 cancelable, not found) settles it, as does an agent removed from the registry
 or refused by the egress policy: those would fail the same way forever.
@@ -34,8 +34,8 @@ from a2a.utils.errors import InternalError
 
 from protocols.a2a.call_record import JobRecords
 from protocols.a2a.client import AgentSession, WaitSettings, connect
-from protocols.cancel_retries import GIVE_UP_S, CancelRetries
 from protocols.http import ConnectionFailed, EgressPolicy, HttpTimeout, Resolver, system_resolver
+from protocols.orphans import GIVE_UP_S, CancelRetries, sweep_withdrawn
 from registry import Registry, RemoteCall
 
 __all__ = ["CANCEL_TIMEOUT_S", "GIVE_UP_S", "CancelRetries", "cancel_quietly", "sweep_orphans"]
@@ -43,7 +43,6 @@ __all__ = ["CANCEL_TIMEOUT_S", "GIVE_UP_S", "CancelRetries", "cancel_quietly", "
 log = logging.getLogger("agenthub.a2a.call")
 
 CANCEL_TIMEOUT_S = 10.0
-_PAGE = 500
 # Failures that say nothing about the task: the agent may answer the next sweep.
 _TRANSIENT = (A2AClientError, InternalError, ConnectionFailed, HttpTimeout, httpx.TransportError, OSError, TimeoutError)
 
@@ -74,25 +73,12 @@ async def sweep_orphans(
     count per sweep, so nothing is ever given up).
     """
     retries = retries if retries is not None else CancelRetries()
-    canceled = 0
-    after: int | None = None
-    while True:
-        page = await asyncio.to_thread(registry.a2a_calls.page, after=after, limit=_PAGE)
-        if not page:
-            return canceled
-        after = page[-1].job
-        for call in page:
-            if await asyncio.to_thread(_job_open, records, call):
-                continue
-            if not await _cancel(registry, call, egress, settings, environ, resolve, ssl_context, retries):
-                continue  # kept: tried again at the next sweep
-            retries.settled(call.job)
-            await asyncio.to_thread(registry.a2a_calls.remove, call.job)
-            canceled += 1
+    counted = retries
 
+    async def cancel(call: RemoteCall) -> bool:
+        return await _cancel(registry, call, egress, settings, environ, resolve, ssl_context, counted)
 
-def _job_open(records: JobRecords, call: RemoteCall) -> bool:
-    return any(found.get("key") == call.job for found in records.jobs(call.instance))
+    return await sweep_withdrawn(registry.a2a_calls.page, registry.a2a_calls.remove, records, cancel, retries)
 
 
 async def _cancel(

@@ -7,7 +7,7 @@ it a page at a time, and for every entry whose job no longer exists asks the ser
 (``tasks/cancel``) and forgets the entry. One sweep for all waits, as for A2A (``protocols.a2a.call_sweep``).
 
 A cancel that could not reach the server (refused connection, timeout) keeps the entry: the next sweep tries again,
-for up to ``GIVE_UP_S`` after the first failure (``protocols.cancel_retries``). Whatever the server answers
+for up to ``GIVE_UP_S`` after the first failure (``protocols.orphans``). Whatever the server answers
 (cancelled, an unknown task), a server removed from the registry or refused by the egress policy settles it.
 """
 
@@ -15,48 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
 
-from protocols.cancel_retries import CancelRetries
 from protocols.mcp.client import McpConnectError, McpTimeout, deadline
 from protocols.mcp.client_pool import SessionPool
+from protocols.orphans import CancelRetries, JobLister, sweep_withdrawn
 from registry import McpCall, Registry
 
-__all__ = ["CANCEL_TIMEOUT_S", "JobLister", "sweep_orphans"]
+__all__ = ["CANCEL_TIMEOUT_S", "sweep_orphans"]
 
 log = logging.getLogger("agenthub.mcp.call")
 
 CANCEL_TIMEOUT_S = 10.0
-_PAGE = 500
-
-
-class JobLister(Protocol):
-    """The instance's open jobs (``engine.Engine`` is one)."""
-
-    def jobs(self, instance: int) -> list[dict[str, Any]]: ...
 
 
 async def sweep_orphans(registry: Registry, records: JobLister, pool: SessionPool, retries: CancelRetries) -> int:
     """Cancel the task of every listed call whose job no longer exists, and forget it; how many were settled."""
-    settled = 0
-    after: int | None = None
-    while True:
-        page = await asyncio.to_thread(registry.mcp_calls.page, after=after, limit=_PAGE)
-        if not page:
-            return settled
-        after = page[-1].job
-        for call in page:
-            if await asyncio.to_thread(_job_open, records, call):
-                continue
-            if not await _cancel(registry, pool, call, retries):
-                continue  # kept: tried again at the next sweep
-            retries.settled(call.job)
-            await asyncio.to_thread(registry.mcp_calls.remove, call.job)
-            settled += 1
 
+    async def cancel(call: McpCall) -> bool:
+        return await _cancel(registry, pool, call, retries)
 
-def _job_open(records: JobLister, call: McpCall) -> bool:
-    return any(found.get("key") == call.job for found in records.jobs(call.instance))
+    return await sweep_withdrawn(registry.mcp_calls.page, registry.mcp_calls.remove, records, cancel, retries)
 
 
 async def _cancel(registry: Registry, pool: SessionPool, call: McpCall, retries: CancelRetries) -> bool:

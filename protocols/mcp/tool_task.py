@@ -81,13 +81,13 @@ from engine import BpmnError, WaitRemote, strict_json
 from engine.canonical import canonical_hash
 from engine.exceptions import JobFailure
 from engine.scheduler import Job
-from protocols.cancel_retries import CancelRetries
 from protocols.http import EgressPolicy
 from protocols.mcp import tasks_client
 from protocols.mcp.call_sweep import sweep_orphans
 from protocols.mcp.client import McpClientError, McpProtocolError, ToolOutcome, deadline, outcome_of
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
 from protocols.mcp.tasks_client import CreatedTask, DetailedTask, poll_after
+from protocols.orphans import CancelRetries
 from protocols.task_headers import required_header, timeout_header
 from registry import McpServer, PinnedTool, Registry, RegistryNotFound, ToolBlocked, tool_hash
 

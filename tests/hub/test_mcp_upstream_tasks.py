@@ -30,12 +30,39 @@ FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
 TOKEN_ENV = "AGENTHUB_TEST_HUB_B_TOKEN"
 MANY = 24  # more than the hub's worker slots (16): all wait at once only if none holds a slot
 
+# On hub B: a tool whose instance waits until the test releases it (a message correlated by the label).
+HOLD = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:agenthub="urn:agenthub:bpmn:1" id="h" targetNamespace="x">
+  <bpmn:message id="release" name="release">
+    <bpmn:extensionElements><zeebe:subscription correlationKey="=label"/></bpmn:extensionElements>
+  </bpmn:message>
+  <bpmn:process id="hold" isExecutable="true">
+    <bpmn:documentation>Holds until released.</bpmn:documentation>
+    <bpmn:extensionElements>
+      <agenthub:tool><agenthub:input name="label" type="string" required="true"/></agenthub:tool>
+    </bpmn:extensionElements>
+    <bpmn:startEvent id="s"/>
+    <bpmn:intermediateCatchEvent id="released"><bpmn:messageEventDefinition messageRef="release"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="say">
+      <bpmn:extensionElements>
+        <zeebe:script expression="=&quot;released &quot; + label" resultVariable="said"/>
+      </bpmn:extensionElements>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="released"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="released" targetRef="say"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="say" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
 
 @pytest.fixture(scope="module")
 def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, LiveHub]]:
     with serve_hub(tmp_path_factory.mktemp("hub-b"), mcp=McpLimits(rate_per_minute=0)) as b:
         files = [("files", (f"{n}.bpmn", (FIXTURES / f"{n}.bpmn").read_bytes(), "application/xml"))
-                 for n in ("slow_compute", "protocol_error_job")]
+                 for n in ("slow_compute", "protocol_error_job")] + [("files", ("hold.bpmn", HOLD, "application/xml"))]
         with b.client() as rest:
             rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
         with pytest.MonkeyPatch.context() as env:
@@ -48,8 +75,10 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
                                                                    "url": f"{b.url}/mcp", "bearerEnv": TOKEN_ENV})
                     assert added.status_code == 201, added.text
                     compute = tool_task_process("compute_on_b", "b", "slow_compute")
+                    hold = tool_task_process("hold_on_b", "b", "hold")
                     broken = tool_task_process("broken_on_b", "b", "protocol_error_job", retries=1)
                     models = [("files", ("compute.bpmn", compute, "application/xml")),
+                              ("files", ("hold.bpmn", hold, "application/xml")),
                               ("files", ("broken.bpmn", broken, "application/xml"))]
                     rest.post("/api/v1/deployments", files=models).raise_for_status()
                 yield a, b
@@ -92,22 +121,22 @@ def test_a_call_answered_with_a_task_waits_without_a_slot_and_completes_with_the
     hubs: tuple[LiveHub, LiveHub],
 ) -> None:
     a, b = hubs
-    keys = [_start(a, "compute_on_b", {"seconds": 8, "label": f"n{i}"}) for i in range(MANY)]
+    keys = [_start(a, "hold_on_b", {"label": f"n{i}"}) for i in range(MANY)]
 
     def all_waiting() -> list[dict[str, Any]] | None:
         found = [_remote_wait(_instance(a, k)) for k in keys]
         return [w for w in found if w is not None] if all(found) else None
 
-    waiting = _until(all_waiting, f"{MANY} remote waits at once", timeout_s=30)
-    assert all("MCP task" in w["remoteWait"]["reason"] and "'slow_compute'" in w["remoteWait"]["reason"]
-               for w in waiting)
-    _until(lambda: all(_instance(a, k)["state"] == "completed" for k in keys) or None, "every instance completed",
-           timeout_s=60)
-    finished = _instance(a, keys[0])["variables"]["computed"]
-    assert "n0" in str(finished), finished
+    waiting = _until(all_waiting, f"{MANY} remote waits at once", timeout_s=60)
+    assert all("MCP task" in w["remoteWait"]["reason"] and "'hold'" in w["remoteWait"]["reason"] for w in waiting)
     with b.client() as rest:  # one tools/call each: a task is read again, never called again
-        started = rest.get("/api/v1/process-instances", params={"processId": "slow_compute", "limit": 1000}).json()
-    assert len(started["items"]) == MANY
+        started = rest.get("/api/v1/process-instances", params={"processId": "hold", "limit": 1000}).json()
+        assert len(started["items"]) == MANY
+        for i in range(MANY):
+            rest.post("/api/v1/messages", json={"name": "release", "correlationKey": f"n{i}"}).raise_for_status()
+    _until(lambda: all(_instance(a, k)["state"] == "completed" for k in keys) or None, "every instance completed",
+           timeout_s=90)
+    assert _instance(a, keys[0])["variables"]["computed"]["said"] == "released n0"
 
 
 def test_a_failed_upstream_task_fails_the_attempt_saying_why(hubs: tuple[LiveHub, LiveHub]) -> None:
