@@ -23,6 +23,7 @@ from protocols.gateway import GatewaySettings
 from protocols.mcp.limits import McpLimits
 from tests.data.mcp_upstream.models import tool_task_process
 from tests.hub.harness import LiveHub, assistant, serve_hub
+from tests.hub.web.console import signed_in_client
 
 T = TypeVar("T")
 
@@ -129,6 +130,9 @@ def test_a_call_answered_with_a_task_waits_without_a_slot_and_completes_with_the
 
     waiting = _until(all_waiting, f"{MANY} remote waits at once", timeout_s=60)
     assert all("MCP task" in w["remoteWait"]["reason"] and "'hold'" in w["remoteWait"]["reason"] for w in waiting)
+    with signed_in_client(a) as console:  # where a person looks: the instance's page says on what it waits
+        page = console.get(f"/instances/{keys[0]}").text
+    assert "waiting on <span class=\"text\" data-remote-wait>MCP task" in page and "no worker slot held" in page
     with b.client() as rest:  # one tools/call each: a task is read again, never called again
         started = rest.get("/api/v1/process-instances", params={"processId": "hold", "limit": 1000}).json()
         assert len(started["items"]) == MANY
