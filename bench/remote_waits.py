@@ -19,7 +19,8 @@ With ``--mcp`` the remote work is an upstream MCP server's tasks (the MCP Tasks 
 process of its own, serves the conformance fixture ``slow_compute`` (a timer of ``--seconds``) as a tool, and the
 hub under test runs N instances of a process whose ``mcp`` service task calls it; each call answers with a task,
 and its job waits on it without a worker (``registry.mcp_calls`` lists them). The same figures are printed, then the
-time until all N complete once their timers end upstream (each job reads its task every 0.5 to 30 s).
+time until all N complete once their timers end upstream (each job reads its task again after as long as it has
+run, 0.5 to 30 s; with ``--seconds`` over 75, the slots are sampled again a minute after the first start).
 """
 
 from __future__ import annotations
@@ -131,7 +132,11 @@ def mcp_waits(calls: int, seconds: int) -> None:
         print(f"  started in {started_s:.1f} s, all waiting without a worker after {waiting_s:.1f} s")
         print(f"  hub RSS growth {rss_mb() - rss_before:.1f} MiB, threads {threading.active_count()} "
               f"(before: {threads_before})")
-        print(f"  worker slots held by reads in progress: {slots(loop)}")
+        print(f"  worker slots held by reads in progress, right after: {slots(loop)}")
+        if seconds > 75:
+            time.sleep(max(0.0, 60 - (time.monotonic() - began)))
+            print(f"  ... and a minute after the first start (reads spaced by the tasks' age, up to 30 s): "
+                  f"{slots(loop)}; hub RSS growth then {rss_mb() - rss_before:.1f} MiB")
         until(lambda: not engine.instances(state="active", process_id="compute_on_b", limit=1), "all to complete")
         print(f"  all {calls} completed {time.monotonic() - began:.1f} s after the first start; hub RSS growth then "
               f"{rss_mb() - rss_before:.1f} MiB")

@@ -284,10 +284,11 @@ class McpToolTask:
         return outcome_of(ended)
 
     def _wait(self, record: UpstreamTask, task: CreatedTask | DetailedTask) -> WaitRemote:
-        """Leave the worker's slot until the task is worth reading again: its ``pollIntervalMs``, growing with its
-        age (a tenth of it), between ``MIN_CHECK_S`` and ``MAX_CHECK_S``."""
+        """Leave the worker's slot until the task is worth reading again: as long as it has run so far (so reads
+        space out as a task proves long, as for A2A tasks), never sooner than its ``pollIntervalMs`` asks, between
+        ``MIN_CHECK_S`` and ``MAX_CHECK_S``."""
         age_s = max(0.0, (_now_ms() - record.since_ms) / 1000)
-        delay = min(max(poll_after(task, MIN_CHECK_S), age_s / 10, MIN_CHECK_S), MAX_CHECK_S)
+        delay = min(max(poll_after(task, MIN_CHECK_S), age_s, MIN_CHECK_S), MAX_CHECK_S)
         said = f": {task.status_message}" if task.status_message else ""
         reason = f"MCP task {record.task_id} of tool '{record.tool}' of server '{record.server}' ({task.status}{said})"
         return WaitRemote(delay, reason, variables={RECORD_VARIABLE: record.to_json()})
