@@ -20,7 +20,9 @@ import pytest
 from mcp_types import TextContent
 
 from protocols.gateway import GatewaySettings
+from protocols.mcp.client import connect
 from protocols.mcp.limits import McpLimits
+from registry import McpServer
 from tests.data.mcp_upstream.models import tool_task_process
 from tests.hub.harness import LiveHub, assistant, serve_hub
 from tests.hub.web.console import signed_in_client
@@ -195,3 +197,18 @@ def test_a_job_withdrawn_while_it_waits_has_its_upstream_task_cancelled_by_the_s
         rest.post(f"/api/v1/process-instances/{key}/cancel").raise_for_status()
     _until(lambda: _instance(b, running["instance"])["state"] == "terminated" or None,
            "the upstream task cancelled (hub B's instance terminated)", timeout_s=30)
+
+
+def test_a_task_the_upstream_does_not_know_reads_as_none(hubs: tuple[LiveHub, LiveHub]) -> None:
+    """What a job's read meets when the upstream lost or expired its task: no error, so the job can say so and
+    call afresh."""
+    _, b = hubs
+    server = McpServer(name="b", transport="http", url=f"{b.url}/mcp", bearer_env=TOKEN_ENV)
+
+    async def read() -> Any:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(TOKEN_ENV, b.admin)
+            async with connect(server) as session:
+                return await session.task("987654321")
+
+    assert anyio.run(read) is None
