@@ -1,11 +1,13 @@
 """An ``mcp`` service task whose upstream answers with a task (the MCP Tasks extension, 2026-07-28) waits for it
-durably, holding no worker slot: hub A calls hub B's process tools over real HTTP on 127.0.0.1.
+durably, holding no worker slot, and a federated call through the gateway is followed to the task's end: hub A
+calls hub B's process tools over real HTTP on 127.0.0.1.
 
-Hub B serves the conformance fixtures ``slow_compute`` (a timer) and ``protocol_error_job`` (an incident, so a
-``failed`` task) as tools; hub A registers it as the MCP server ``b`` and runs processes whose service tasks call
-them. The job leaves its worker with the task's id on its element instance (``mcpTask``), is listed as waiting on
-remote work, and completes when a later read finds the task completed; a failed task fails the attempt, saying why;
-a job withdrawn while it waits (its instance cancelled) has the task cancelled upstream by the hub's sweep.
+Hub B serves ``hold`` (waits until the test releases it), the conformance fixtures ``slow_compute`` (a timer) and
+``protocol_error_job`` (an incident, so a ``failed`` task) as tools; hub A (given 8 worker slots) registers it as the
+MCP server ``b`` and runs processes whose service tasks call them. The job leaves its worker with the task's id on
+its element instance (``mcpTask``), is listed as waiting on remote work (REST and the console), and completes when a
+later read finds the task completed; a failed task fails the attempt, saying why; a job withdrawn while it waits
+(its instance cancelled) has the task cancelled upstream by the hub's sweep.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ T = TypeVar("T")
 
 FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
 TOKEN_ENV = "AGENTHUB_TEST_HUB_B_TOKEN"
-MANY = 24  # more than the hub's worker slots (16): all wait at once only if none holds a slot
+SLOTS = 8  # hub A's worker slots in this test (64 by default)
+MANY = 3 * SLOTS  # all wait at once only if none holds a slot
 
 # On hub B: a tool whose instance waits until the test releases it (a message correlated by the label).
 HOLD = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -71,6 +74,7 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
         with pytest.MonkeyPatch.context() as env:
             env.setenv(TOKEN_ENV, b.admin)
             env.setattr("protocols.mcp.tool_task.SWEEP_S", 0.5)  # the hub's sweep for withdrawn jobs, sooner
+            env.setattr("hub.app.HUB_JOB_SLOTS", SLOTS)
             with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1",
                            gateway=GatewaySettings(servers=("b",), listing_ttl_s=0)) as a:
                 with a.client() as rest:
@@ -124,6 +128,7 @@ def test_a_call_answered_with_a_task_waits_without_a_slot_and_completes_with_the
     hubs: tuple[LiveHub, LiveHub],
 ) -> None:
     a, b = hubs
+    assert a.app.state.worker.loop.settings.concurrency == SLOTS
     keys = [_start(a, "hold_on_b", {"label": f"n{i}"}) for i in range(MANY)]
 
     def all_waiting() -> list[dict[str, Any]] | None:
