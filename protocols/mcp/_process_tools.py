@@ -467,7 +467,8 @@ def _start_state(params: CallToolRequestParams) -> bool:
 
 
 def _offers(ctx: Context, capability: str) -> bool:
-    """The client declared ``capability`` (``sampling`` or ``elicitation``), on this request or its session."""
+    """The client declared ``capability`` (``sampling``, ``elicitation`` or ``roots``), on this request or its
+    session."""
     declared = ctx.session.client_capabilities
     return declared is not None and getattr(declared, capability, None) is not None
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Final, Literal
 import anyio
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, Request, RequestParams, Result
+from mcp_types import INTERNAL_ERROR, CallToolResult, Request, RequestParams, Result
 from pydantic import ConfigDict
 
 __all__ = [
@@ -125,14 +125,14 @@ def outcome(task: DetailedTask) -> CallToolResult | MCPError | None:
     completed without a result); None while it runs or waits for input."""
     if task.status == "completed":
         if task.result is None:
-            return MCPError(-32603, f"task {task.task_id} completed without a result")
+            return MCPError(INTERNAL_ERROR, f"task {task.task_id} completed without a result")
         return CallToolResult.model_validate(task.result)
     if task.status == "failed":
         error = task.error or {}
-        return MCPError(int(error.get("code", -32603)), str(error.get("message") or task.status_message
+        return MCPError(int(error.get("code", INTERNAL_ERROR)), str(error.get("message") or task.status_message
                                                             or f"task {task.task_id} failed"), error.get("data"))
     if task.status == "cancelled":
-        return MCPError(-32603, f"task {task.task_id} was cancelled" + (
+        return MCPError(INTERNAL_ERROR, f"task {task.task_id} was cancelled" + (
             f": {task.status_message}" if task.status_message else ""))
     return None
 

@@ -30,6 +30,7 @@ from protocols.mcp.tasks_client import (
     UpdateTask,
     cancel,
     get,
+    outcome,
 )
 
 __all__ = ["TASKS", "CancelTask", "CreatedTask", "DetailedTask", "GetTask", "TaskIdParams", "TasksClient", "cancel",
@@ -57,14 +58,11 @@ class TasksClient(ClientExtension):
             while True:
                 task = await get(ctx.session, created.task_id)
                 self.seen.append(task)
-                if task.status == "completed":
-                    assert task.result is not None
-                    return CallToolResult.model_validate(task.result)
-                if task.status == "failed":
-                    assert task.error is not None
-                    raise MCPError(task.error["code"], task.error["message"], task.error.get("data"))
-                if task.status == "cancelled":
-                    raise MCPError(-1, f"task {task.task_id} was cancelled: {task.status_message}")
+                ended = outcome(task)  # the hub's own client's reading of an ended task
+                if isinstance(ended, MCPError):
+                    raise ended
+                if ended is not None:
+                    return ended
                 if task.status == "input_required" and self.answer is not None:
                     new = {k: r for k, r in (task.input_requests or {}).items() if k not in answered}
                     if new:
