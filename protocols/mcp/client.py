@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, nullcontext
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -234,14 +234,11 @@ class UpstreamSession:
                       "gen_ai.tool.name": tool, "agenthub.mcp.server": self.server.name}
         with tracecontext.client_span(f"tools/call {tool}", attributes) as (span, carrier):
             meta = cast(RequestParamsMeta, carrier) if carrier else None
-            with self._translated():
-                result = await (self._client.session.call_tool(tool, dict(arguments), meta=meta, allow_claimed=True)
-                                if claimed else self._client.call_tool(tool, dict(arguments), meta=meta))
-            if isinstance(result, CreatedTask):
-                return result
-            if not isinstance(result, CallToolResult):
-                raise McpProtocolError(f"MCP server '{self.server.name}' answered tools/call '{tool}' with a "
-                                       f"{type(result).__name__}, which this hub cannot answer")
+            with self._translated(), tasks_client.handing_back() if claimed else nullcontext():
+                try:
+                    result = await self._client.call_tool(tool, dict(arguments), meta=meta)
+                except tasks_client.TaskStarted as started:
+                    return started.task
             if result.is_error:
                 tracecontext.failed(span, f"the tool '{tool}' answered with an error")
         return outcome_of(result)

@@ -4,9 +4,11 @@ The official SDK's ``Client`` (mcp 2.3) ships no Tasks extension; this adds it t
 API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream sessions, it lets an upstream answer a
 ``tools/call`` with a task (``resultType: "task"``) instead of holding the request open:
 
-- an ``mcp`` service task (``tool_task``) asks for the claimed shape (``allow_claimed``) and gets the
-  ``CreatedTask``: its job leaves the worker's slot and waits durably (``engine.WaitRemote``), reading the task
-  with ``tasks/get`` (``get``) at each later attempt until it ends;
+- an ``mcp`` service task (``tool_task``) calls inside ``handing_back()``: the resolver hands the
+  ``CreatedTask`` back (``TaskStarted``) instead of following it, so the call keeps everything else the SDK's
+  ``Client.call_tool`` does (the re-listing after a header mismatch, the output-schema check of a plain result),
+  and its job leaves the worker's slot and waits durably (``engine.WaitRemote``), reading the task with
+  ``tasks/get`` (``get``) at each later attempt until it ends;
 - any other call (a federated call through the gateway) is finished here, by ``TasksExtension``'s resolver: it
   polls ``tasks/get`` at the task's ``pollIntervalMs`` (bounded) until the task completes (its inlined
   ``CallToolResult``), fails (the JSON-RPC error it carries, raised as ``MCPError``) or is cancelled, within the
@@ -18,6 +20,9 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, Final, Literal
 
 import anyio
@@ -34,11 +39,13 @@ __all__ = [
     "DetailedTask",
     "GetTask",
     "TaskIdParams",
+    "TaskStarted",
     "TasksExtension",
     "UpdateParams",
     "UpdateTask",
     "cancel",
     "get",
+    "handing_back",
     "outcome",
     "poll_after",
 ]
@@ -47,6 +54,7 @@ TASKS: Final = "io.modelcontextprotocol/tasks"
 MIN_POLL_S: Final = 0.05
 MAX_POLL_S: Final = 30.0
 _DEFAULT_POLL_S: Final = 0.5
+_HAND_BACK: ContextVar[bool] = ContextVar("agenthub_mcp_task_hand_back", default=False)
 
 
 class TaskIdParams(RequestParams):
@@ -137,6 +145,24 @@ def outcome(task: DetailedTask) -> CallToolResult | MCPError | None:
     return None
 
 
+class TaskStarted(Exception):
+    """Raised out of ``Client.call_tool`` inside ``handing_back()``: the server answered with ``task``."""
+
+    def __init__(self, task: CreatedTask) -> None:
+        super().__init__(f"the server answered with task {task.task_id}")
+        self.task = task
+
+
+@contextmanager
+def handing_back() -> Iterator[None]:
+    """Calls in the block that the server answers with a task raise ``TaskStarted`` with it, unfollowed."""
+    token = _HAND_BACK.set(True)
+    try:
+        yield
+    finally:
+        _HAND_BACK.reset(token)
+
+
 class TasksExtension(ClientExtension):
     """Declares the extension and finishes a task-shaped answer by polling it (the caller's deadline bounds it)."""
 
@@ -146,6 +172,8 @@ class TasksExtension(ClientExtension):
         return [ResultClaim(result_type="task", model=CreatedTask, resolve=self._resolve)]
 
     async def _resolve(self, created: CreatedTask, ctx: ClaimContext) -> CallToolResult:
+        if _HAND_BACK.get():
+            raise TaskStarted(created)
         delay = poll_after(created)
         while True:
             await anyio.sleep(delay)
