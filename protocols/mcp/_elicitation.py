@@ -131,6 +131,12 @@ def question_keys(tasks: list[TaskView]) -> dict[str, TaskView]:
     return keys
 
 
+async def elicitation_of(engine: Engine, view: InstanceView, task: TaskView) -> ElicitRequest:
+    """The ``elicitation/create`` request that asks the caller's open user ``task`` of ``view``."""
+    message, schema = await in_thread(partial(question_of, engine, view, task.element_id, task.name))
+    return ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+
+
 async def input_required(engine: Engine, view: InstanceView, tasks: list[TaskView], posted: list[PendingRequest],
                          asked: int, tool: str) -> InputRequiredResult:
     """What ``view`` asks of its caller now as one ``InputRequiredResult``: the caller's open user ``tasks``
@@ -139,8 +145,7 @@ async def input_required(engine: Engine, view: InstanceView, tasks: list[TaskVie
     requests: dict[str, Any] = {}
     keys = question_keys(tasks)
     for key, task in keys.items():
-        message, schema = await in_thread(partial(question_of, engine, view, task.element_id, task.name))
-        requests[key] = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+        requests[key] = await elicitation_of(engine, view, task)
     for pending in posted:
         requests[pending.key] = pending.request
     state: dict[str, Any] = {"v": 2, "tool": tool, "instance": view.key, "asked": asked + 1,

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mcp.shared.exceptions import MCPError
@@ -50,8 +49,6 @@ from mcp_types import (
     INTERNAL_ERROR,
     METHOD_NOT_FOUND,
     CancelTaskRequestParams,
-    ElicitRequest,
-    ElicitRequestFormParams,
     ElicitResult,
     GetTaskRequestParams,
     RequestParams,
@@ -62,7 +59,7 @@ from pydantic import Field, ValidationError
 from engine import Channel, Conflict, InstanceView, TaskView
 from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread, principal_of, require
-from protocols.mcp._elicitation import callers_tasks, question_of, take_answer
+from protocols.mcp._elicitation import callers_tasks, elicitation_of, take_answer
 from protocols.mcp._process_tools import TASKS_EXTENSION, ProcessTools, needs_tasks_extension
 from protocols.mcp._tasks import Tasks, envelope
 from protocols.mcp.sampling import PendingRequest
@@ -204,8 +201,7 @@ class TasksExtension:
         each."""
         requests: dict[str, Any] = {}
         for task in self._asked(open_tasks, caller):
-            message, schema = await in_thread(partial(question_of, self.engine, view, task.element_id, task.name))
-            ask = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+            ask = await elicitation_of(self.engine, view, task)
             requests[_request_key(task)] = ask.model_dump(by_alias=True, mode="json", exclude_none=True)
         if view.started_by == caller:
             for pending in self.processes.sampling.questions(view.key):
