@@ -44,6 +44,10 @@ class JobTraces:
     @contextmanager
     def running(self, job: ActivatedJob) -> Iterator[None]:
         """The job's span, current while its handler runs; ``reported`` ends it."""
+        if not telemetry.recording():  # nothing would record it: only its duration is measured
+            self._open[job.key] = (trace.INVALID_SPAN, time.perf_counter(), job.type)
+            yield
+            return
         span = telemetry.tracer().start_span(
             f"job {job.type}",
             context=telemetry.context_of(job.trace),
@@ -76,7 +80,7 @@ class JobTraces:
         """The report of a turn's jobs, inside the first one's span: the command is part of that job's trace
         rather than a trace of its own (a batch's other jobs each end their own span with their outcome)."""
         opened = self._open.get(reports[0].key) if reports else None
-        if opened is None:
+        if opened is None or not opened[0].is_recording():
             yield
             return
         with trace.use_span(opened[0], end_on_exit=False, record_exception=False, set_status_on_exception=False):

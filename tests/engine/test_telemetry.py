@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -155,3 +156,42 @@ def test_a_carrier_round_trips_and_a_malformed_one_is_ignored(
     assert telemetry.context_of(None) is None
     state = InstanceState(key=1, process_id="p", definition_key=2, version=1, trace=carrier)
     assert InstanceState.from_dict(state.to_dict()).trace == carrier
+
+
+def test_with_metrics_on_and_tracing_off_commands_and_jobs_are_measured_and_no_span_is_started() -> None:
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    telemetry.use(None, meter_provider)  # what a hub gets with metrics only: no tracer provider
+    try:
+        assert not telemetry.recording()
+        engine = Engine.open("memory:")
+        engine.deploy([("one_job.bpmn", ONE_JOB)])
+        seen: list[bool] = []
+        workers = WorkerRegistry()
+
+        def work(job: Job) -> dict[str, Any]:
+            seen.append(trace.get_current_span().is_recording())
+            return {}
+
+        workers.register("work", work)
+        with telemetry.command_span("probe") as probe:
+            assert probe is trace.INVALID_SPAN and telemetry.carrier() == {}
+        view = engine.start("one_job")
+        run_until_idle(engine, workers)
+        assert engine.instance(view.key).state == "completed" and seen == [False]
+        sums = _sums(reader)
+        assert sums["agenthub.jobs.completed"] == 1 and sums["agenthub.job.duration"] == 1
+        assert sums["agenthub.command.duration"] >= 3  # the probe, the start and the report
+    finally:
+        telemetry.use(None, None)
+        meter_provider.shutdown()
+
+
+def test_spans_are_recorded_again_once_a_tracer_provider_is_handed_in(
+    recorded: tuple[InMemorySpanExporter, InMemoryMetricReader],
+) -> None:
+    spans, _ = recorded
+    assert telemetry.recording()
+    with telemetry.span("visible") as current:
+        assert current.is_recording() and telemetry.carrier()["traceparent"]
+    assert [s.name for s in spans.get_finished_spans()] == ["visible"]
