@@ -146,9 +146,64 @@ def _may_complete(who: Principal, task: TaskView) -> bool:
 
 
 def _task_form(engine: Engine, task: TaskView) -> dict[str, Any] | None:
-    """The form-js schema of the Camunda Form the task links (``engine.form_links``), or None."""
+    """The form-js schema of the Camunda Form the task links (``engine.form_links``), else the form of an
+    upstream MCP server's question (``_requested_form``), or None."""
     form = engine.user_task_form(task.key)
-    return form.schema if form is not None else None
+    if form is not None:
+        return form.schema
+    if task.details.get("kind") == "mcp-input":
+        return _requested_form(task.details.get("requestedSchema"))
+    return None
+
+
+def _requested_form(schema: Any) -> dict[str, Any] | None:
+    """A form-js schema for an MCP elicitation's ``requestedSchema`` (a flat object of primitive properties, as
+    MCP asks): a text field, number or checkbox per property, a select for an enum (``oneOf`` titles too), a
+    checklist for a multi-select array; None when it names no property (a confirmation: the generated form)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not properties:
+        return None
+    required = set(schema.get("required") or []) if isinstance(schema.get("required"), list) else set()
+    components: list[dict[str, Any]] = []
+    for name, spec in list(properties.items())[:50]:
+        if not isinstance(spec, dict):
+            continue
+        component: dict[str, Any] = {"key": str(name), "label": str(spec.get("title") or name)[:200]}
+        kind = spec.get("type")
+        values = _choices(spec.get("items") if kind == "array" else spec)
+        if kind == "array" and values:
+            component.update(type="checklist", values=values)
+        elif values:
+            component.update(type="select", values=values)
+        elif kind == "boolean":
+            component["type"] = "checkbox"
+        elif kind in ("number", "integer"):
+            component.update(type="number", **({"decimalDigits": 0} if kind == "integer" else {}))
+        else:
+            component["type"] = "textfield"
+        if isinstance(spec.get("description"), str):
+            component["description"] = spec["description"][:500]
+        if "default" in spec:
+            component["defaultValue"] = spec["default"]
+        if name in required:
+            component["validate"] = {"required": True}
+        components.append(component)
+    return {"type": "default", "id": "mcp-elicitation", "components": components} if components else None
+
+
+def _choices(spec: Any) -> list[dict[str, Any]]:
+    """The values a property may take (``enum``, or ``oneOf`` with ``const`` and ``title``), labelled."""
+    if not isinstance(spec, dict):
+        return []
+    if isinstance(spec.get("enum"), list):
+        found = spec.get("enumNames")
+        names: list[Any] = found if isinstance(found, list) else []
+        return [{"value": v, "label": str(names[i] if i < len(names) else v)} for i, v in enumerate(spec["enum"])]
+    options = spec.get("oneOf") or spec.get("anyOf")
+    if isinstance(options, list):
+        return [{"value": o["const"], "label": str(o.get("title") or o["const"])}
+                for o in options if isinstance(o, dict) and "const" in o]
+    return []
 
 
 def _policies(engine: Engine, task: TaskView) -> list[str]:

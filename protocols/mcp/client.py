@@ -254,6 +254,11 @@ class UpstreamSession:
                     return None
                 raise
 
+    async def update_task(self, task_id: str, responses: dict[str, Any]) -> None:
+        """Answer input requests of the upstream's task ``task_id`` (``tasks/update``), by their keys."""
+        with self._translated():
+            await tasks_client.update(self._client.session, task_id, responses)
+
     async def cancel_task(self, task_id: str) -> None:
         """Ask the upstream to cancel its task ``task_id`` (``tasks/cancel``)."""
         with self._translated():

@@ -178,6 +178,10 @@ class PooledSession:
         """``UpstreamSession.task`` on the server's current session (a task is not bound to one)."""
         return await self._pool._on_session(self._lease, lambda session: session.task(task_id))
 
+    async def update_task(self, task_id: str, responses: dict[str, Any]) -> None:
+        """``UpstreamSession.update_task`` on the server's current session."""
+        await self._pool._on_session(self._lease, lambda session: session.update_task(task_id, responses))
+
     async def cancel_task(self, task_id: str) -> None:
         """``UpstreamSession.cancel_task`` on the server's current session."""
         await self._pool._on_session(self._lease, lambda session: session.cancel_task(task_id))

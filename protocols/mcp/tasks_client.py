@@ -12,8 +12,9 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
 - any other call (a federated call through the gateway) is finished here, by ``TasksExtension``'s resolver: it
   polls ``tasks/get`` at the task's ``pollIntervalMs`` (bounded) until the task completes (its inlined
   ``CallToolResult``), fails (the JSON-RPC error it carries, raised as ``MCPError``) or is cancelled, within the
-  caller's own deadline. The hub answers no ``inputRequests`` (it declares no elicitation, sampling or roots to
-  upstreams); a task that waits for input waits until the caller's deadline.
+  caller's own deadline. Such a call answers no ``inputRequests`` (a task that waits for input waits until the
+  caller's deadline); an ``mcp`` job asks a person of its process instead and passes the answer on
+  (``update``, ``tool_input``).
 
 ``Mcp-Name`` is set to the task id on the task methods, as the extension requires (``name_param``).
 """
@@ -48,6 +49,7 @@ __all__ = [
     "handing_back",
     "outcome",
     "poll_after",
+    "update",
 ]
 
 TASKS: Final = "io.modelcontextprotocol/tasks"
@@ -113,6 +115,13 @@ async def get(session: Any, task_id: str) -> DetailedTask:
     """``tasks/get`` on ``session`` (a ``ClientSession``)."""
     found: DetailedTask = await session.send_request(GetTask(params=TaskIdParams(task_id=task_id)), DetailedTask)
     return found
+
+
+async def update(session: Any, task_id: str, responses: dict[str, Any]) -> Ack:
+    """``tasks/update`` on ``session``: answers to some of the task's ``inputRequests``, by their keys."""
+    request = UpdateTask(params=UpdateParams(task_id=task_id, input_responses=responses))
+    acked: Ack = await session.send_request(request, Ack)
+    return acked
 
 
 async def cancel(session: Any, task_id: str) -> Ack:

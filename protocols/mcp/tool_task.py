@@ -2,11 +2,13 @@
 
 Task headers (``zeebe:taskHeaders``)::
 
-    server          required  the MCP server's name in the registry (``agenthub mcp-server list``)
-    tool            required  the tool's name on that server
-    resultVariable  optional  where the result goes (default ``result``)
-    timeout         optional  seconds for the whole exchange (default: the server entry's ``timeoutSeconds``)
-    errorCode       optional  the BPMN error thrown when the tool reports an error (default ``MCP_TOOL_ERROR``)
+    server               required  the MCP server's name in the registry (``agenthub mcp-server list``)
+    tool                 required  the tool's name on that server
+    resultVariable       optional  where the result goes (default ``result``)
+    timeout              optional  seconds for the whole exchange (default: the server entry's ``timeoutSeconds``)
+    errorCode            optional  the BPMN error thrown when the tool reports an error (default ``MCP_TOOL_ERROR``)
+    inputAssignee        optional  who is asked when the upstream's task asks for input (``tool_input``)
+    inputCandidateGroups optional  the groups (comma-separated) asked then
 
 Arguments: the variable ``arguments`` when the instance has one (it must be
 an object); otherwise one variable per property of the tool's ``inputSchema``
@@ -39,7 +41,10 @@ each later attempt reads the task once (``tasks/get``): completed, its result
 is handled as a plain call's; failed, cancelled or unknown upstream, the
 record is cleared and the attempt fails (the next one calls afresh); else it
 waits again. Without an engine (``records`` None) such a task is followed to
-its end within the call, as the gateway's calls do (``call_pinned``).
+its end within the call, as the gateway's calls do (``call_pinned``). A task that asks for input
+(``input_required`` with an ``elicitation/create`` request) parks the job on a person's user task
+(``engine.AskPerson``, ``tool_input``); their answer goes upstream with ``tasks/update`` at the next attempt,
+which then reads the task again.
 
 A pooled session that fails is dropped; when it fails at the listing, the
 job lists again on a fresh session (once). A ``tools/call`` is never sent
@@ -72,7 +77,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from mcp.shared.exceptions import MCPError
@@ -82,11 +87,12 @@ from engine.canonical import canonical_hash
 from engine.exceptions import JobFailure
 from engine.scheduler import Job
 from protocols.http import EgressPolicy
-from protocols.mcp import tasks_client
+from protocols.mcp import tasks_client, tool_input
 from protocols.mcp.call_sweep import sweep_orphans
 from protocols.mcp.client import McpClientError, McpProtocolError, ToolOutcome, deadline, outcome_of
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
 from protocols.mcp.tasks_client import CreatedTask, DetailedTask, poll_after
+from protocols.mcp.tool_input import Asked
 from protocols.orphans import CancelRetries
 from protocols.task_headers import required_header, timeout_header
 from registry import McpServer, PinnedTool, Registry, RegistryNotFound, ToolBlocked, tool_hash
@@ -140,9 +146,17 @@ class UpstreamTask:
     tool: str
     task_id: str
     since_ms: int  # when the call answered with the task, ms since the epoch (the handler's clock)
+    answered: int = 0  # people's answers passed on to the task's input requests (``tool_input``)
+    asked: Asked | None = None  # the input request a person is asked now, if any
 
     def to_json(self) -> dict[str, Any]:
-        return {"server": self.server, "tool": self.tool, "taskId": self.task_id, "since": self.since_ms}
+        found: dict[str, Any] = {"server": self.server, "tool": self.tool, "taskId": self.task_id,
+                                 "since": self.since_ms}
+        if self.answered:
+            found["answered"] = self.answered
+        if self.asked is not None:
+            found["asked"] = self.asked.to_json()
+        return found
 
     @classmethod
     def of(cls, job: Job) -> UpstreamTask | None:
@@ -154,7 +168,10 @@ class UpstreamTask:
         if not (isinstance(server, str) and isinstance(tool, str) and isinstance(task_id, str) and
                 isinstance(since, int) and not isinstance(since, bool)):
             return None
-        return cls(server, tool, task_id, since)
+        answered = found.get("answered", 0)
+        if not isinstance(answered, int) or isinstance(answered, bool):
+            answered = 0
+        return cls(server, tool, task_id, since, answered, Asked.of(found.get("asked")))
 
 
 def _now_ms() -> int:
@@ -258,11 +275,23 @@ class McpToolTask:
             return await session.call_tool(tool, arguments(pinned))
 
     async def _follow(self, job: Job, server: McpServer, record: UpstreamTask, timeout_s: float) -> ToolOutcome:
-        """Read the upstream's task once: its outcome when it ended, else ``WaitRemote`` again. A task that failed,
-        was cancelled or is unknown upstream is forgotten (the record cleared) and the attempt fails, so the next
-        one calls the tool afresh, as after a failed plain call."""
+        """Pass on a person's answer to the task's input request, if one came back, then read the task once: its
+        outcome when it ended, a person asked when it waits for input (``tool_input``), else ``WaitRemote`` again.
+        A task that failed, was cancelled or is unknown upstream is forgotten (the record cleared) and the attempt
+        fails, so the next one calls the tool afresh, as after a failed plain call."""
         what = f"task {record.task_id} of tool '{record.tool}' of MCP server '{server.name}'"
+        answer = tool_input.answer_of(job, record.asked, record.answered)
         async with deadline(timeout_s, what), self.pool.session(server) as session:
+            if answer is not None and record.asked is not None:
+                round_, response = answer
+                try:
+                    await session.update_task(record.task_id, {record.asked.key: response})
+                except McpClientError as exc:
+                    raise JobFailure(f"a person's answer to {what} could not be passed on: {exc}") from exc
+                record = replace(record, answered=round_, asked=None)
+                # the job is a new one (the person's task stood in for the last): listed again for the sweep
+                await asyncio.to_thread(self.registry.mcp_calls.add, job.key, job.instance, server.name,
+                                        record.task_id)
             task = await session.task(record.task_id)
             if task is None:
                 await self._forget(job)
@@ -275,7 +304,13 @@ class McpToolTask:
                 await self._forget(job)
                 raise JobFailure(f"{what} ran longer than {MAX_TASK_WAIT_S / 86400:g} days: cancelled")
         if ended is None:
-            raise self._wait(record, task)
+            request = tool_input.first_request(task)
+            if request is None:
+                raise self._wait(record, task)
+            record = replace(record, asked=request.asked)
+            await self._remember(job, record)  # which request the person answers, for the attempt that sends it
+            await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)  # the job is parked, no longer listed
+            raise tool_input.ask_person(job, server.name, record.tool, record.task_id, request, record.answered + 1)
         if isinstance(ended, MCPError):
             await self._forget(job)
             raise JobFailure(f"{what} failed: {ended.error.message} (code {ended.error.code}); the next attempt "
@@ -291,7 +326,18 @@ class McpToolTask:
         delay = min(max(poll_after(task, MIN_CHECK_S), age_s, MIN_CHECK_S), MAX_CHECK_S)
         said = f": {task.status_message}" if task.status_message else ""
         reason = f"MCP task {record.task_id} of tool '{record.tool}' of server '{record.server}' ({task.status}{said})"
+        methods = tool_input.unanswered(task) if isinstance(task, DetailedTask) else []
+        if methods:
+            reason += (f"; it asks for {', '.join(methods)}, which the hub does not answer for an upstream server: "
+                       "answer it there, or cancel the instance")
         return WaitRemote(delay, reason, variables={RECORD_VARIABLE: record.to_json()})
+
+    async def _remember(self, job: Job, record: UpstreamTask) -> None:
+        """Write the job's record as it stands now (the job is about to be parked, with no wait to carry it)."""
+        records = self.records
+        if records is not None:
+            await asyncio.to_thread(lambda: records.set_variables(job.instance, {RECORD_VARIABLE: record.to_json()},
+                                                                  scope=job.element_instance, local=True))
 
     async def _forget(self, job: Job) -> None:
         """Clear the job's record, so that its next attempt calls the tool afresh, and its entry in the hub's list
@@ -372,7 +418,7 @@ class McpToolTask:
 
 
 def _header(job: Job, name: str) -> str:
-    known = "server, tool, and optionally resultVariable, timeout, errorCode"
+    known = "server, tool, and optionally resultVariable, timeout, errorCode, inputAssignee, inputCandidateGroups"
     return required_header(job, name, kind="mcp", known=known, error=InvalidToolTask)
 
 

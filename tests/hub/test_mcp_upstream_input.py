@@ -1,0 +1,199 @@
+"""An upstream MCP task that asks for input becomes a person's user task in the calling process, and their answer
+goes back upstream: hub A calls hub B's process tools over real HTTP on 127.0.0.1 (the MCP Tasks extension).
+
+Hub B serves ``confirm_delete`` (the conformance fixture: a user task assigned to its caller, with a schema), so
+a call from hub A's ``mcp`` service task becomes a task on B that reports ``input_required`` with an
+``elicitation/create`` request. Hub A parks its job on a user task (assigned by the service task's
+``inputAssignee``) that carries the question and the requested schema; the console draws the schema as a form.
+The person's answer goes to B (``tasks/update``): accepted, B's task is completed as the caller with the schema's
+fields only, and A's instance ends with the tool's result; declined, B's question is left to B's people and A's job
+waits, saying on what.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from protocols.mcp.limits import McpLimits
+from tests.browser import browser, page
+from tests.hub.harness import LiveHub, serve_hub
+from tests.hub.web.console import sign_in, signed_in_client
+
+__all__ = ["browser", "page"]
+
+T = TypeVar("T")
+
+FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
+TOKEN_ENV = "AGENTHUB_TEST_HUB_B_INPUT_TOKEN"
+
+ASKING = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-delete" targetNamespace="x">
+  <bpmn:process id="delete_on_b" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:serviceTask id="remote" name="confirm_delete on b">
+      <bpmn:extensionElements>
+        <zeebe:taskDefinition type="mcp" retries="2"/>
+        <zeebe:taskHeaders>
+          <zeebe:header key="server" value="b"/>
+          <zeebe:header key="tool" value="confirm_delete"/>
+          <zeebe:header key="resultVariable" value="said"/>
+          <zeebe:header key="inputAssignee" value="dora"/>
+        </zeebe:taskHeaders>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="remote"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="remote" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.fixture(scope="module")
+def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, LiveHub]]:
+    with serve_hub(tmp_path_factory.mktemp("hub-b"), mcp=McpLimits(rate_per_minute=0)) as b:
+        fixture = (FIXTURES / "confirm_delete.bpmn").read_bytes()
+        with b.client() as rest:
+            rest.post("/api/v1/deployments", files=[("files", ("confirm_delete.bpmn", fixture, "application/xml"))],
+                      params={"expose": "true"}).raise_for_status()
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(TOKEN_ENV, b.admin)
+            with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1") as a:
+                with a.client() as rest:
+                    added = rest.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http",
+                                                                   "url": f"{b.url}/mcp", "bearerEnv": TOKEN_ENV})
+                    assert added.status_code == 201, added.text
+                    rest.post("/api/v1/deployments", files=[("files", ("delete.bpmn", ASKING, "application/xml"))]
+                              ).raise_for_status()
+                yield a, b
+
+
+def _until(found: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = found()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout_s:g} s")
+        time.sleep(0.1)
+
+
+def _get(hub: LiveHub, path: str, **params: Any) -> Any:
+    with hub.client() as rest:
+        answer = rest.get(path, params=params)
+        answer.raise_for_status()
+        return answer.json()
+
+
+def _start(hub: LiveHub, filename: str) -> int:
+    with hub.client() as rest:
+        answer = rest.post("/api/v1/process-instances",
+                           json={"processId": "delete_on_b", "variables": {"filename": filename}})
+        answer.raise_for_status()
+        return int(answer.json()["instance"])
+
+
+def _open_task(hub: LiveHub, instance: int) -> dict[str, Any] | None:
+    items = _get(hub, "/api/v1/user-tasks", instance=instance)["items"]
+    return dict(items[0]) if items else None
+
+
+def _b_instance_of(b: LiveHub, a_task: dict[str, Any]) -> int:
+    return int(a_task["taskId"])  # hub B's task id is its instance's key
+
+
+def _complete(hub: LiveHub, task: int, variables: dict[str, Any]) -> None:
+    with hub.client() as rest:
+        rest.post(f"/api/v1/user-tasks/{task}/complete", json={"variables": variables}).raise_for_status()
+
+
+def _ended(hub: LiveHub, instance: int) -> dict[str, Any] | None:
+    view = _get(hub, f"/api/v1/process-instances/{instance}")
+    return dict(view) if view["state"] != "active" else None
+
+
+def test_an_upstream_question_is_a_persons_task_here_and_their_answer_completes_the_call(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    a, b = hubs
+    instance = _start(a, "report.pdf")
+    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    assert asked["assignee"] == "dora" and asked["name"] == "b: Delete the file?"
+    details = asked  # a task's details are fields of its JSON
+    assert details["kind"] == "mcp-input" and details["server"] == "b" and details["tool"] == "confirm_delete"
+    assert details["question"] == "Delete the file?"
+    assert details["requestedSchema"]["properties"]["confirm"]["type"] == "boolean"
+    waiting = _get(a, f"/api/v1/process-instances/{instance}")
+    assert [(w["kind"], w["task"], w["assignee"]) for w in waiting["waitingFor"]] == [
+        ("userTask", asked["id"], "dora")]  # where a user looks: the instance waits for dora, not for a worker
+
+    on_b = _b_instance_of(b, asked)
+    _complete(a, int(asked["id"]), {"confirm": True, "note": "stays here"})
+    done = _until(lambda: _ended(a, instance), "the end of hub A's instance")
+    assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is True  # B's structured result
+    there = _get(b, f"/api/v1/process-instances/{on_b}")
+    assert there["state"] == "completed" and there["variables"]["confirm"] is True
+    assert there["variables"]["mcpContent"] == [{"type": "text", "text": "deleted report.pdf"}]
+    journal = _get(b, f"/api/v1/process-instances/{on_b}/journal")
+    [completed] = [e["data"] for e in journal["items"] if e["type"] == "user_task_completed"]
+    assert completed["variables"] == ["confirm"]  # only what the request's schema asks for went upstream
+    assert completed["by"] == {"id": there["variables"]["caller"], "channel": "mcp", "person": False}
+
+
+def test_a_declined_question_is_left_to_the_upstreams_people_and_the_job_waits_saying_on_what(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    a, b = hubs
+    instance = _start(a, "notes.txt")
+    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    on_b = _b_instance_of(b, asked)
+    _complete(a, int(asked["id"]), {"action": "decline"})
+
+    def remote_wait() -> str | None:
+        view = _get(a, f"/api/v1/process-instances/{instance}")
+        for element in view["activeElements"]:
+            reason = (element.get("waitingFor") or {}).get("remoteWait", {}).get("reason")
+            if reason:
+                return str(reason)
+        return None
+
+    reason = _until(remote_wait, "a remote wait on hub A")
+    assert f"MCP task {on_b}" in reason and "'confirm_delete'" in reason
+    assert _open_task(a, instance) is None  # not asked again here
+    [b_task] = _get(b, "/api/v1/user-tasks", instance=on_b)["items"]  # still open there, for B's people
+    _complete(b, int(b_task["id"]), {"confirm": False})
+    done = _until(lambda: _ended(a, instance), "the end of hub A's instance", timeout_s=60)
+    assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is False
+
+
+def test_the_console_draws_the_upstreams_requested_schema_as_the_tasks_form(
+    hubs: tuple[LiveHub, LiveHub], page: Any,
+) -> None:
+    a, _b = hubs
+    instance = _start(a, "photo.png")
+    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    with signed_in_client(a) as console:
+        html = console.get(f"/tasks/{asked['id']}").text
+    found = re.search(r'<script type="application/json" id="task-form-schema">(.*?)</script>', html, re.S)
+    assert found is not None
+    schema = json.loads(found.group(1))
+    assert [(c["type"], c["key"], c["label"]) for c in schema["components"]] == [("checkbox", "confirm", "Delete it")]
+    assert schema["components"][0]["validate"] == {"required": True}
+
+    sign_in(page, a)
+    page.goto(f"{a.url}/tasks/{asked['id']}")
+    page.wait_for_selector('[data-form-schema-id][data-rendered="true"]')
+    page.get_by_label("Delete it").check()
+    page.get_by_role("button", name="Complete").click()
+    page.wait_for_url(re.compile(r".*/tasks\?done=\d+$"))
+    assert page.errors == []
+    done = _until(lambda: _ended(a, instance), "the end of hub A's instance")
+    assert done["variables"]["said"]["confirm"] is True
