@@ -1,7 +1,9 @@
 """The hub's front door: body size, Host and Origin checks, then bearer-token authentication, on every request.
 
 One pure ASGI middleware in front of the whole app (REST, /mcp, /a2a), so no
-route can be added without it. In order:
+route can be added without it. First, header values lose the whitespace around
+them (RFC 9110, 5.5: a field value excludes it), whichever parser the server
+runs: h11 trims it, httptools (the hub's, for speed) does not. Then, in order:
 
 0. Body size: the body is counted while it streams, chunked or declared, and
    cut off at the endpoint's limit with 413 before the app reads more (A12).
@@ -144,6 +146,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope["headers"] = _trimmed(scope["headers"])
         headers = _headers(scope)
         path: str = scope["path"]
         limit = self._body_limit(path)
@@ -309,6 +312,16 @@ def _has_body(headers: dict[str, str]) -> bool:
 
 def _too_large(limit: int) -> str:
     return f"the body is larger than {limit} bytes, this endpoint's limit: send a smaller one"
+
+
+_OWS = (b" ", b"\t")
+
+
+def _trimmed(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The request's headers with each value's surrounding spaces and tabs removed (the list itself when none)."""
+    if not any(v[:1] in _OWS or v[-1:] in _OWS for _, v in raw):
+        return raw
+    return [(k, v.strip(b" \t")) for k, v in raw]
 
 
 def _headers(scope: Scope) -> dict[str, str]:

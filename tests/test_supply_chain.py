@@ -55,7 +55,7 @@ def test_every_locked_package_is_pinned_exactly_with_hashes(name: str) -> None:
 def test_the_lock_holds_every_direct_dependency_at_the_version_pyproject_pins() -> None:
     pyproject = (REPO / "pyproject.toml").read_text()
     locked = _entries(REPO / "requirements.lock")
-    pins = re.findall(r'^\s*"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^"]+)",', pyproject, re.M)
+    pins = re.findall(r'^\s*"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^";\s]+)(?:\s*;[^"]*)?",', pyproject, re.M)
     assert len(pins) > 10
     for package, version in pins:
         key = package.lower().replace("_", "-")

@@ -4,7 +4,9 @@ The MCP conformance suite has no option for an Authorization header, and the
 hub refuses every unauthenticated request. This proxy stands where an
 assistant holding a token would: Host, Origin and the body pass through
 untouched (so the suite's DNS-rebinding probes still reach the hub's guard),
-responses stream back (SSE included).
+responses stream back (SSE included). A header value loses the whitespace around it, as RFC 9110 (5.5) says it is
+not part of the value: the proxy's HTTP client will not send it, and the hub's own trimming is tested over a raw
+socket (``test_auth``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class TokenProxy:
             await send({"type": "lifespan.shutdown.complete"})
             return
         request = Request(scope, receive)
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP and k.lower() != "authorization"]
+        headers = [(k, v.strip(" \t")) for k, v in request.headers.items()
+                   if k.lower() not in _HOP and k.lower() != "authorization"]
         headers.append(("authorization", f"Bearer {self.token}"))
         url = self.target + request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
