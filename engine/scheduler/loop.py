@@ -16,9 +16,9 @@ database and the order of claims and reports is the one a single thread
 gives.
 
 The loop is uvloop's (libuv) where it is installed (every platform but
-Windows): the cycle's hand-offs between the loop, the engine's thread and
-the handlers' threads cost less there (about 8% more instances a second in
-``bench/engine.py``'s loop driver); the standard loop otherwise.
+Windows), as the hub's server loop is; the standard loop otherwise. For the
+worker loop the gain is small: 0 to 5% more instances a second in
+``bench/engine.py``'s loop driver, within the noise of this machine.
 
 Rejected: a thread per job (what this loop did before), which made each
 async handler start its own event loop (``asyncio.run``) and forced anything
