@@ -117,8 +117,8 @@ def serve(
         err=True,
     )
     # http and loop "auto": httptools' C parser and uvloop, both locked dependencies (h11 and asyncio's own loop
-    # where they cannot be installed): a bare MCP request costs the hub about a quarter less CPU, a federated call a
-    # tenth less (docs/BENCHMARKS.md).
+    # where they cannot be installed): a bare MCP request costs the hub about a quarter less CPU, a federated call
+    # 5 to 20% less (bench/http_stack.py, docs/BENCHMARKS.md).
     config = uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False, http="auto", loop="auto")
     uvicorn.Server(config).run(sockets=[listener])
 
