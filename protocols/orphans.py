@@ -4,7 +4,9 @@ A job that waits on remote work without a worker (an A2A task, an upstream MCP t
 instance is cancelled or a boundary event fires; the hub keeps a durable list of such waits per protocol
 (``registry.a2a_calls``, ``registry.mcp_calls``) and its sweeps (``protocols.a2a.call_sweep``,
 ``protocols.mcp.call_sweep``) go through it a page at a time (``sweep_withdrawn``), cancelling the task of every
-entry whose job no longer exists at its peer and forgetting the entry. A cancel that could not reach the peer
+entry whose job no longer exists at its peer and forgetting the entry. A job parked on a person's task (an
+``mcp`` job whose upstream task asks for input) still waits while that task is open, when the task names it
+(``PARKED_JOB``). A cancel that could not reach the peer
 keeps its entry for the next sweep, for up to ``GIVE_UP_S`` after the first failure (``CancelRetries``, in memory:
 a restarted hub starts counting again), then the entry is given up with a warning naming the task.
 """
@@ -18,9 +20,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["GIVE_UP_S", "CancelRetries", "JobLister", "Waiting", "sweep_withdrawn"]
+from engine import TaskView
+
+__all__ = ["GIVE_UP_S", "PARKED_JOB", "CancelRetries", "JobLister", "Waiting", "sweep_withdrawn"]
 
 PAGE = 500
+PARKED_JOB = "parkedJob"
+"""The detail of a person's task that names the job it stands in for, whose remote task is still waited on."""
 
 GIVE_UP_S = 24 * 3600.0
 """How long a sweep keeps trying to cancel the task of a withdrawn job at a peer it cannot reach."""
@@ -53,9 +59,11 @@ class CancelRetries:
 
 
 class JobLister(Protocol):
-    """An instance's open jobs (``engine.Engine`` is one)."""
+    """An instance's open jobs and user tasks (``engine.Engine`` is one)."""
 
     def jobs(self, instance: int) -> list[dict[str, Any]]: ...
+
+    def user_tasks(self, *, instance: int | None = None) -> list[TaskView]: ...
 
 
 class Waiting(Protocol):
@@ -94,4 +102,8 @@ async def sweep_withdrawn(page: Callable[..., list[_W]], remove: Callable[[int],
 
 
 def _job_open(records: JobLister, entry: Waiting) -> bool:
-    return any(found.get("key") == entry.job for found in records.jobs(entry.instance))
+    """Whether the entry's job still waits: its row is there, or a person's task stands in for it (the job asked a
+    person, ``engine.AskPerson``, and named itself in the task's details as ``parkedJob``)."""
+    if any(found.get("key") == entry.job for found in records.jobs(entry.instance)):
+        return True
+    return any(task.details.get(PARKED_JOB) == entry.job for task in records.user_tasks(instance=entry.instance))

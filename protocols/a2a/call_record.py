@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from engine import TaskView
 from engine.scheduler import Job
 
 __all__ = ["RECORD_VARIABLE", "CallRecord", "JobRecords"]
@@ -36,6 +37,8 @@ class JobRecords(Protocol):
     ) -> None: ...
 
     def jobs(self, instance: int) -> list[dict[str, Any]]: ...
+
+    def user_tasks(self, *, instance: int | None = None) -> list[TaskView]: ...
 
 
 @dataclass(frozen=True, slots=True)

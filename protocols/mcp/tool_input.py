@@ -14,6 +14,8 @@ sends it (``tasks/update``):
 - ``decline`` or ``cancel`` when the person sets the variable ``action`` to one of them.
 
 One request is asked at a time, in the order the server lists them; the next read of the task asks the next one.
+The call stays in the hub's list of waiting calls while the person is asked (the task names the parked job,
+``protocols.orphans.PARKED_JOB``), so a cancelled instance still has its upstream task cancelled by the sweep.
 Requests a person cannot answer (``sampling/createMessage``, ``roots/list``: the hub declares neither to upstream
 servers) are not asked; the job waits, and its wait says which requests they are (``unanswered``).
 """
@@ -27,8 +29,9 @@ from typing import Any
 from engine import AskPerson
 from engine.scheduler import Job
 from protocols.mcp.tasks_client import DetailedTask
+from protocols.orphans import PARKED_JOB
 
-__all__ = ["ANSWER_VARIABLE", "Asked", "InputRequest", "answer_of", "ask_person", "first_request",
+__all__ = ["ANSWER_VARIABLE", "Asked", "InputRequest", "answer_of", "ask_person", "first_request", "parked_job",
            "unanswered"]
 
 ANSWER_VARIABLE = "mcpInput"
@@ -106,7 +109,7 @@ def ask_person(job: Job, server: str, tool: str, task_id: str, request: InputReq
     """The user task standing in for the job until a person answers ``request``."""
     groups = tuple(g.strip() for g in job.headers.get("inputCandidateGroups", "").split(",") if g.strip())
     details: dict[str, Any] = {"kind": "mcp-input", "server": server, "tool": tool, "taskId": task_id,
-                               "request": request.key, "question": request.message}
+                               "request": request.key, "question": request.message, PARKED_JOB: job.key}
     if request.url is not None:
         details["url"] = request.url
     else:
@@ -119,6 +122,13 @@ def ask_person(job: Job, server: str, tool: str, task_id: str, request: InputReq
         answer_variable=ANSWER_VARIABLE,
         round=round_,
     )
+
+
+def parked_job(job: Job) -> int | None:
+    """The key of the job a person's task stood in for, when ``job`` runs again with their answer."""
+    raw = job.variables.get(ANSWER_VARIABLE)
+    parked = raw.get("job") if isinstance(raw, Mapping) else None
+    return parked if isinstance(parked, int) and not isinstance(parked, bool) else None
 
 
 def answer_of(job: Job, asked: Asked | None, answered: int) -> tuple[int, dict[str, Any]] | None:

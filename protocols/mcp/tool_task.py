@@ -82,7 +82,7 @@ from typing import Any, Protocol
 
 from mcp.shared.exceptions import MCPError
 
-from engine import BpmnError, WaitRemote, strict_json
+from engine import BpmnError, TaskView, WaitRemote, strict_json
 from engine.canonical import canonical_hash
 from engine.exceptions import JobFailure
 from engine.scheduler import Job
@@ -136,6 +136,8 @@ class JobRecords(Protocol):
     ) -> None: ...
 
     def jobs(self, instance: int) -> list[dict[str, Any]]: ...
+
+    def user_tasks(self, *, instance: int | None = None) -> list[TaskView]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,9 +291,7 @@ class McpToolTask:
                 except McpClientError as exc:
                     raise JobFailure(f"a person's answer to {what} could not be passed on: {exc}") from exc
                 record = replace(record, answered=round_, asked=None)
-                # the job is a new one (the person's task stood in for the last): listed again for the sweep
-                await asyncio.to_thread(self.registry.mcp_calls.add, job.key, job.instance, server.name,
-                                        record.task_id)
+                await self._relist(job, server.name, record.task_id)
             task = await session.task(record.task_id)
             if task is None:
                 await self._forget(job)
@@ -309,7 +309,6 @@ class McpToolTask:
                 raise self._wait(record, task)
             record = replace(record, asked=request.asked)
             await self._remember(job, record)  # which request the person answers, for the attempt that sends it
-            await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)  # the job is parked, no longer listed
             raise tool_input.ask_person(job, server.name, record.tool, record.task_id, request, record.answered + 1)
         if isinstance(ended, MCPError):
             await self._forget(job)
@@ -331,6 +330,14 @@ class McpToolTask:
             reason += (f"; it asks for {', '.join(methods)}, which the hub does not answer for an upstream server: "
                        "answer it there, or cancel the instance")
         return WaitRemote(delay, reason, variables={RECORD_VARIABLE: record.to_json()})
+
+    async def _relist(self, job: Job, server: str, task_id: str) -> None:
+        """The job is a new one (the person's task stood in for the parked one, which the list still names): list
+        it for the sweep under its own key, then forget the parked one's entry."""
+        await asyncio.to_thread(self.registry.mcp_calls.add, job.key, job.instance, server, task_id)
+        parked = tool_input.parked_job(job)
+        if parked is not None and parked != job.key:
+            await asyncio.to_thread(self.registry.mcp_calls.remove, parked)
 
     async def _remember(self, job: Job, record: UpstreamTask) -> None:
         """Write the job's record as it stands now (the job is about to be parked, with no wait to carry it)."""

@@ -7,7 +7,8 @@ a call from hub A's ``mcp`` service task becomes a task on B that reports ``inpu
 ``inputAssignee``) that carries the question and the requested schema; the console draws the schema as a form.
 The person's answer goes to B (``tasks/update``): accepted, B's task is completed as the caller with the schema's
 fields only, and A's instance ends with the tool's result; declined, B's question is left to B's people and A's job
-waits, saying on what.
+waits, saying on what. The hub's sweep (every 0.5 s here) leaves B's task alone while A's person is asked, and
+cancels it once A's instance is cancelled.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
                       params={"expose": "true"}).raise_for_status()
         with pytest.MonkeyPatch.context() as env:
             env.setenv(TOKEN_ENV, b.admin)
+            env.setattr("protocols.mcp.tool_task.SWEEP_S", 0.5)  # the sweep for withdrawn jobs, sooner
             with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1") as a:
                 with a.client() as rest:
                     added = rest.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http",
@@ -172,6 +174,21 @@ def test_a_declined_question_is_left_to_the_upstreams_people_and_the_job_waits_s
     _complete(b, int(b_task["id"]), {"confirm": False})
     done = _until(lambda: _ended(a, instance), "the end of hub A's instance", timeout_s=60)
     assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is False
+
+
+def test_an_instance_cancelled_while_its_person_is_asked_has_the_upstream_task_cancelled_by_the_sweep(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    a, b = hubs
+    instance = _start(a, "draft.md")
+    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    on_b = _b_instance_of(b, asked)
+    time.sleep(1.5)  # three sweeps: the parked job's call is still listed, and its upstream task left alone
+    assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "active"
+    with a.client() as rest:
+        rest.post(f"/api/v1/process-instances/{instance}/cancel").raise_for_status()
+    _until(lambda: _ended(b, on_b), "the upstream task cancelled (hub B's instance ended)")
+    assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "terminated"
 
 
 def test_the_console_draws_the_upstreams_requested_schema_as_the_tasks_form(

@@ -16,6 +16,7 @@ import pytest
 from a2a.client import Client, ClientConfig, ClientFactory
 from a2a.types import GetTaskRequest, Message, Part, Role, SendMessageRequest, Task, TaskState
 
+from engine import TaskView
 from engine.scheduler import Job
 from protocols.a2a import fetch_card
 from protocols.a2a._grpc_channel import checked_channel, grpc_target
@@ -61,6 +62,9 @@ class Records:
 
     def jobs(self, instance: int) -> list[dict[str, Any]]:
         return [{"key": KEY, "type": "a2a"}] if self.open else []
+
+    def user_tasks(self, *, instance: int | None = None) -> list[TaskView]:
+        return []
 
 
 def job(headers: dict[str, str], variables: dict[str, Any] | None = None) -> Job:
