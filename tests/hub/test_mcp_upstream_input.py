@@ -16,45 +16,26 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from protocols.mcp.limits import McpLimits
 from tests.browser import browser, page
+from tests.data.mcp_upstream.models import tool_task_process
 from tests.hub.harness import LiveHub, serve_hub
 from tests.hub.web.console import sign_in, signed_in_client
+from tests.polling import until_found
 
 __all__ = ["browser", "page"]
-
-T = TypeVar("T")
 
 FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
 TOKEN_ENV = "AGENTHUB_TEST_HUB_B_INPUT_TOKEN"
 
-ASKING = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-delete" targetNamespace="x">
-  <bpmn:process id="delete_on_b" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:serviceTask id="remote" name="confirm_delete on b">
-      <bpmn:extensionElements>
-        <zeebe:taskDefinition type="mcp" retries="2"/>
-        <zeebe:taskHeaders>
-          <zeebe:header key="server" value="b"/>
-          <zeebe:header key="tool" value="confirm_delete"/>
-          <zeebe:header key="resultVariable" value="said"/>
-          <zeebe:header key="inputAssignee" value="dora"/>
-        </zeebe:taskHeaders>
-      </bpmn:extensionElements>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="e"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="remote"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="remote" targetRef="e"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+ASKING = tool_task_process("delete_on_b", "b", "confirm_delete", retries=2, result_variable="said",
+                           headers={"inputAssignee": "dora"})
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +58,6 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
                 yield a, b
 
 
-def _until(found: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = found()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout_s:g} s")
-        time.sleep(0.1)
 
 
 def _get(hub: LiveHub, path: str, **params: Any) -> Any:
@@ -127,7 +99,7 @@ def test_an_upstream_question_is_a_persons_task_here_and_their_answer_completes_
 ) -> None:
     a, b = hubs
     instance = _start(a, "report.pdf")
-    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
     assert asked["assignee"] == "dora" and asked["name"] == "b: Delete the file?"
     details = asked  # a task's details are fields of its JSON
     assert details["kind"] == "mcp-input" and details["server"] == "b" and details["tool"] == "confirm_delete"
@@ -139,7 +111,7 @@ def test_an_upstream_question_is_a_persons_task_here_and_their_answer_completes_
 
     on_b = _b_instance_of(b, asked)
     _complete(a, int(asked["id"]), {"confirm": True, "note": "stays here"})
-    done = _until(lambda: _ended(a, instance), "the end of hub A's instance")
+    done = until_found(lambda: _ended(a, instance), "the end of hub A's instance")
     assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is True  # B's structured result
     there = _get(b, f"/api/v1/process-instances/{on_b}")
     assert there["state"] == "completed" and there["variables"]["confirm"] is True
@@ -155,7 +127,7 @@ def test_a_declined_question_is_left_to_the_upstreams_people_and_the_job_waits_s
 ) -> None:
     a, b = hubs
     instance = _start(a, "notes.txt")
-    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
     on_b = _b_instance_of(b, asked)
     _complete(a, int(asked["id"]), {"action": "decline"})
 
@@ -167,12 +139,12 @@ def test_a_declined_question_is_left_to_the_upstreams_people_and_the_job_waits_s
                 return str(reason)
         return None
 
-    reason = _until(remote_wait, "a remote wait on hub A")
+    reason = until_found(remote_wait, "a remote wait on hub A")
     assert f"MCP task {on_b}" in reason and "'confirm_delete'" in reason
     assert _open_task(a, instance) is None  # not asked again here
     [b_task] = _get(b, "/api/v1/user-tasks", instance=on_b)["items"]  # still open there, for B's people
     _complete(b, int(b_task["id"]), {"confirm": False})
-    done = _until(lambda: _ended(a, instance), "the end of hub A's instance", timeout_s=60)
+    done = until_found(lambda: _ended(a, instance), "the end of hub A's instance", timeout_s=60)
     assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is False
 
 
@@ -181,13 +153,13 @@ def test_an_instance_cancelled_while_its_person_is_asked_has_the_upstream_task_c
 ) -> None:
     a, b = hubs
     instance = _start(a, "draft.md")
-    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
     on_b = _b_instance_of(b, asked)
     time.sleep(1.5)  # three sweeps: the parked job's call is still listed, and its upstream task left alone
     assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "active"
     with a.client() as rest:
         rest.post(f"/api/v1/process-instances/{instance}/cancel").raise_for_status()
-    _until(lambda: _ended(b, on_b), "the upstream task cancelled (hub B's instance ended)")
+    until_found(lambda: _ended(b, on_b), "the upstream task cancelled (hub B's instance ended)")
     assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "terminated"
 
 
@@ -196,7 +168,7 @@ def test_the_console_draws_the_upstreams_requested_schema_as_the_tasks_form(
 ) -> None:
     a, _b = hubs
     instance = _start(a, "photo.png")
-    asked = _until(lambda: _open_task(a, instance), "user task on hub A")
+    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
     with signed_in_client(a) as console:
         html = console.get(f"/tasks/{asked['id']}").text
     found = re.search(r'<script type="application/json" id="task-form-schema">(.*?)</script>', html, re.S)
@@ -212,5 +184,5 @@ def test_the_console_draws_the_upstreams_requested_schema_as_the_tasks_form(
     page.get_by_role("button", name="Complete").click()
     page.wait_for_url(re.compile(r".*/tasks\?done=\d+$"))
     assert page.errors == []
-    done = _until(lambda: _ended(a, instance), "the end of hub A's instance")
+    done = until_found(lambda: _ended(a, instance), "the end of hub A's instance")
     assert done["variables"]["said"]["confirm"] is True

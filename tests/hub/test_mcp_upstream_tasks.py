@@ -12,10 +12,9 @@ later read finds the task completed; a failed task fails the attempt, saying why
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import pytest
@@ -28,8 +27,7 @@ from registry import McpServer
 from tests.data.mcp_upstream.models import tool_task_process
 from tests.hub.harness import LiveHub, assistant, serve_hub
 from tests.hub.web.console import signed_in_client
-
-T = TypeVar("T")
+from tests.polling import until_found
 
 FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
 TOKEN_ENV = "AGENTHUB_TEST_HUB_B_TOKEN"
@@ -91,15 +89,6 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
                 yield a, b
 
 
-def _until(found: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = found()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout_s:g} s")
-        time.sleep(0.1)
 
 
 def _start(hub: LiveHub, process_id: str, variables: dict[str, Any]) -> int:
@@ -135,7 +124,7 @@ def test_a_call_answered_with_a_task_waits_without_a_slot_and_completes_with_the
         found = [_remote_wait(_instance(a, k)) for k in keys]
         return [w for w in found if w is not None] if all(found) else None
 
-    waiting = _until(all_waiting, f"{MANY} remote waits at once", timeout_s=60)
+    waiting = until_found(all_waiting, f"{MANY} remote waits at once", timeout_s=60)
     assert all("MCP task" in w["remoteWait"]["reason"] and "'hold'" in w["remoteWait"]["reason"] for w in waiting)
     with signed_in_client(a) as console:  # where a person looks: the instance's page says on what it waits
         page = console.get(f"/instances/{keys[0]}").text
@@ -145,7 +134,7 @@ def test_a_call_answered_with_a_task_waits_without_a_slot_and_completes_with_the
         assert len(started["items"]) == MANY
         for i in range(MANY):
             rest.post("/api/v1/messages", json={"name": "release", "correlationKey": f"n{i}"}).raise_for_status()
-    _until(lambda: all(_instance(a, k)["state"] == "completed" for k in keys) or None, "every instance completed",
+    until_found(lambda: all(_instance(a, k)["state"] == "completed" for k in keys) or None, "every instance completed",
            timeout_s=90)
     assert _instance(a, keys[0])["variables"]["computed"]["said"] == "released n0"
 
@@ -153,7 +142,7 @@ def test_a_call_answered_with_a_task_waits_without_a_slot_and_completes_with_the
 def test_a_failed_upstream_task_fails_the_attempt_saying_why(hubs: tuple[LiveHub, LiveHub]) -> None:
     a, _ = hubs
     key = _start(a, "broken_on_b", {})
-    _until(lambda: _instance(a, key)["state"] == "incident" or None, "an incident")
+    until_found(lambda: _instance(a, key)["state"] == "incident" or None, "an incident")
     with a.client() as rest:
         [incident] = rest.get("/api/v1/incidents", params={"instance": key}).json()["items"]
     assert "of tool 'protocol_error_job' of MCP server 'b' failed" in incident["message"]
@@ -188,7 +177,7 @@ def test_a_job_withdrawn_while_it_waits_has_its_upstream_task_cancelled_by_the_s
 ) -> None:
     a, b = hubs
     key = _start(a, "compute_on_b", {"seconds": 120, "label": "orphan"})
-    _until(lambda: _remote_wait(_instance(a, key)), "the remote wait")
+    until_found(lambda: _remote_wait(_instance(a, key)), "the remote wait")
 
     def upstream() -> dict[str, Any] | None:
         with b.client() as rest:
@@ -196,11 +185,11 @@ def test_a_job_withdrawn_while_it_waits_has_its_upstream_task_cancelled_by_the_s
         views = [_instance(b, int(i["instance"])) for i in listed.json()["items"]]
         return next((v for v in views if v["variables"].get("label") == "orphan"), None)
 
-    running = _until(upstream, "hub B's instance")
+    running = until_found(upstream, "hub B's instance")
     assert running["state"] == "active"
     with a.client() as rest:
         rest.post(f"/api/v1/process-instances/{key}/cancel").raise_for_status()
-    _until(lambda: _instance(b, running["instance"])["state"] == "terminated" or None,
+    until_found(lambda: _instance(b, running["instance"])["state"] == "terminated" or None,
            "the upstream task cancelled (hub B's instance terminated)", timeout_s=30)
 
 

@@ -6,9 +6,10 @@ __all__ = ["tool_task_process"]
 
 
 def tool_task_process(process_id: str, server: str, tool: str, *, retries: int = 3,
-                      result_variable: str = "computed") -> bytes:
+                      result_variable: str = "computed", headers: dict[str, str] | None = None) -> bytes:
     """A process whose one service task (``remote``) calls ``tool`` of MCP server ``server`` with the instance's
-    variables as arguments, into ``result_variable``."""
+    variables as arguments, into ``result_variable``; ``headers``: more task headers."""
+    more = "".join(f'\n          <zeebe:header key="{k}" value="{v}"/>' for k, v in (headers or {}).items())
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-{process_id}" targetNamespace="x">
@@ -20,7 +21,7 @@ def tool_task_process(process_id: str, server: str, tool: str, *, retries: int =
         <zeebe:taskHeaders>
           <zeebe:header key="server" value="{server}"/>
           <zeebe:header key="tool" value="{tool}"/>
-          <zeebe:header key="resultVariable" value="{result_variable}"/>
+          <zeebe:header key="resultVariable" value="{result_variable}"/>{more}
         </zeebe:taskHeaders>
       </bpmn:extensionElements>
     </bpmn:serviceTask>
