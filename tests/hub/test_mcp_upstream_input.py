@@ -80,8 +80,12 @@ def _open_task(hub: LiveHub, instance: int) -> dict[str, Any] | None:
     return dict(items[0]) if items else None
 
 
-def _b_instance_of(b: LiveHub, a_task: dict[str, Any]) -> int:
-    return int(a_task["taskId"])  # hub B's task id is its instance's key
+def _asked(a: LiveHub, filename: str) -> tuple[int, dict[str, Any], int]:
+    """An instance started on hub A for ``filename``, its person's task once the upstream asks, and the instance
+    on hub B that asks (B's task id is its instance's key)."""
+    instance = _start(a, filename)
+    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
+    return instance, asked, int(asked["taskId"])
 
 
 def _complete(hub: LiveHub, task: int, variables: dict[str, Any]) -> None:
@@ -98,8 +102,7 @@ def test_an_upstream_question_is_a_persons_task_here_and_their_answer_completes_
     hubs: tuple[LiveHub, LiveHub],
 ) -> None:
     a, b = hubs
-    instance = _start(a, "report.pdf")
-    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
+    instance, asked, on_b = _asked(a, "report.pdf")
     assert asked["assignee"] == "dora" and asked["name"] == "b: Delete the file?"
     details = asked  # a task's details are fields of its JSON
     assert details["kind"] == "mcp-input" and details["server"] == "b" and details["tool"] == "confirm_delete"
@@ -109,7 +112,6 @@ def test_an_upstream_question_is_a_persons_task_here_and_their_answer_completes_
     assert [(w["kind"], w["task"], w["assignee"]) for w in waiting["waitingFor"]] == [
         ("userTask", asked["id"], "dora")]  # where a user looks: the instance waits for dora, not for a worker
 
-    on_b = _b_instance_of(b, asked)
     _complete(a, int(asked["id"]), {"confirm": True, "note": "stays here"})
     done = until_found(lambda: _ended(a, instance), "the end of hub A's instance")
     assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is True  # B's structured result
@@ -126,9 +128,7 @@ def test_a_declined_question_is_left_to_the_upstreams_people_and_the_job_waits_s
     hubs: tuple[LiveHub, LiveHub],
 ) -> None:
     a, b = hubs
-    instance = _start(a, "notes.txt")
-    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
-    on_b = _b_instance_of(b, asked)
+    instance, asked, on_b = _asked(a, "notes.txt")
     _complete(a, int(asked["id"]), {"action": "decline"})
 
     def remote_wait() -> str | None:
@@ -152,9 +152,7 @@ def test_an_instance_cancelled_while_its_person_is_asked_has_the_upstream_task_c
     hubs: tuple[LiveHub, LiveHub],
 ) -> None:
     a, b = hubs
-    instance = _start(a, "draft.md")
-    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
-    on_b = _b_instance_of(b, asked)
+    instance, _asked_there, on_b = _asked(a, "draft.md")
     time.sleep(1.5)  # three sweeps: the parked job's call is still listed, and its upstream task left alone
     assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "active"
     with a.client() as rest:
@@ -167,8 +165,7 @@ def test_the_console_draws_the_upstreams_requested_schema_as_the_tasks_form(
     hubs: tuple[LiveHub, LiveHub], page: Any,
 ) -> None:
     a, _b = hubs
-    instance = _start(a, "photo.png")
-    asked = until_found(lambda: _open_task(a, instance), "user task on hub A")
+    instance, asked, _on_b = _asked(a, "photo.png")
     with signed_in_client(a) as console:
         html = console.get(f"/tasks/{asked['id']}").text
     found = re.search(r'<script type="application/json" id="task-form-schema">(.*?)</script>', html, re.S)
