@@ -288,7 +288,11 @@ class McpToolTask:
                 round_, response = answer
                 try:
                     await session.update_task(record.task_id, {record.asked.key: response})
-                except McpClientError as exc:
+                except McpProtocolError as exc:  # the server answered: that request is gone (or was answered before
+                    # a crash); what the task does now is read below
+                    log.warning("job %s: the answer to request %r of %s was refused: %s", job.key, record.asked.key,
+                                what, exc)
+                except McpClientError as exc:  # not delivered: the next attempt sends it again
                     raise JobFailure(f"a person's answer to {what} could not be passed on: {exc}") from exc
                 record = replace(record, answered=round_, asked=None)
                 await self._relist(job, server.name, record.task_id)
