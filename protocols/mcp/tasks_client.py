@@ -12,15 +12,17 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
 - any other call (a federated call through the gateway) is finished here, by ``TasksExtension``'s resolver: it
   polls ``tasks/get`` at the task's ``pollIntervalMs`` (bounded) until the task completes (its inlined
   ``CallToolResult``), fails (the JSON-RPC error it carries, raised as ``MCPError``) or is cancelled, within the
-  caller's own deadline. Such a call answers no ``inputRequests`` (a task that waits for input waits until the
-  caller's deadline); an ``mcp`` job asks a person of its process instead and passes the answer on
-  (``update``, ``tool_input``).
+  caller's own deadline. Such a call cannot answer ``inputRequests``: a task that asks for input is cancelled
+  and the call fails at once, naming what it asked (the question is the client's, so nobody else would answer
+  it; waiting would only run into the deadline). An ``mcp`` job asks a person of its process instead and
+  passes the answer on (``update``, ``tool_input``).
 
 ``Mcp-Name`` is set to the task id on the task methods, as the extension requires (``name_param``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -53,6 +55,7 @@ __all__ = [
 ]
 
 TASKS: Final = "io.modelcontextprotocol/tasks"
+CANCEL_S: Final = 5.0  # the most a call waits for the cancel of a task it gives up on
 MIN_POLL_S: Final = 0.05
 MAX_POLL_S: Final = 30.0
 _DEFAULT_POLL_S: Final = 0.5
@@ -154,6 +157,15 @@ def outcome(task: DetailedTask) -> CallToolResult | MCPError | None:
     return None
 
 
+def _question(request: Any) -> str:
+    """One input request, as a person would read it: its method and, for an elicitation, its message."""
+    if not isinstance(request, dict):
+        return "an input request"
+    params = request.get("params")
+    message = params.get("message") if isinstance(params, dict) else None
+    return f"{request.get('method')}: {message}" if isinstance(message, str) else str(request.get("method"))
+
+
 class TaskStarted(Exception):
     """Raised out of ``Client.call_tool`` inside ``handing_back()``: the server answered with ``task``."""
 
@@ -192,4 +204,16 @@ class TasksExtension(ClientExtension):
                 raise ended
             if ended is not None:
                 return ended
+            if task.status == "input_required" and task.input_requests:
+                await self._give_up(ctx.session, task)
             delay = poll_after(task)
+
+    @staticmethod
+    async def _give_up(session: Any, task: DetailedTask) -> None:
+        """The task asks its client for input, which a call answered in one exchange cannot give (nobody else
+        will: the question is the client's): cancel it and say what it asked, rather than wait for the deadline."""
+        asked = [_question(r) for r in (task.input_requests or {}).values()]
+        with anyio.move_on_after(CANCEL_S), contextlib.suppress(Exception):  # best effort: the error below matters
+            await cancel(session, task.task_id)
+        raise MCPError(INTERNAL_ERROR, f"task {task.task_id} asks for input the hub cannot give on this call ("
+                       f"{'; '.join(asked)[:500]}); it was cancelled", {"taskId": task.task_id, "asked": asked})

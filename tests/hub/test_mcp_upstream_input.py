@@ -20,12 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from mcp_types import TextContent
 
+from protocols.gateway import GatewaySettings
 from protocols.mcp.limits import McpLimits
 from tests.browser import browser, page
 from tests.data.mcp_upstream.models import tool_task_process
-from tests.hub.harness import LiveHub, serve_hub
+from tests.hub.harness import LiveHub, assistant, serve_hub
 from tests.hub.web.console import sign_in, signed_in_client
 from tests.polling import until_found
 
@@ -48,7 +51,8 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
         with pytest.MonkeyPatch.context() as env:
             env.setenv(TOKEN_ENV, b.admin)
             env.setattr("protocols.mcp.tool_task.SWEEP_S", 0.5)  # the sweep for withdrawn jobs, sooner
-            with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1") as a:
+            with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1",
+                           gateway=GatewaySettings(servers=("b",), listing_ttl_s=0)) as a:
                 with a.client() as rest:
                     added = rest.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http",
                                                                    "url": f"{b.url}/mcp", "bearerEnv": TOKEN_ENV})
@@ -159,6 +163,29 @@ def test_an_instance_cancelled_while_its_person_is_asked_has_the_upstream_task_c
         rest.post(f"/api/v1/process-instances/{instance}/cancel").raise_for_status()
     until_found(lambda: _ended(b, on_b), "the upstream task cancelled (hub B's instance ended)")
     assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "terminated"
+
+
+def test_a_federated_call_whose_upstream_task_asks_for_input_fails_at_once_saying_what_and_cancels_it(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    """Through the gateway nobody here can answer the upstream's question (it is the calling client's, and the
+    gateway does not pass questions on): the call ends at once with what was asked, not at its deadline."""
+    a, b = hubs
+
+    async def call() -> Any:
+        async with assistant(a, a.admin) as client:
+            return await client.call_tool("b__confirm_delete", {"filename": "through-the-gateway.txt"})
+
+    began = time.monotonic()
+    result = anyio.run(call)
+    assert result.is_error and time.monotonic() - began < 20  # the call's budget is 30 s
+    said = " ".join(block.text for block in result.content if isinstance(block, TextContent))
+    assert "asks for input" in said and "elicitation/create: Delete the file?" in said, said
+
+    found = re.search(r"task (\d+) asks for input", said)
+    assert found is not None, said
+    on_b = _get(b, f"/api/v1/process-instances/{found.group(1)}")  # hub B's task id is its instance's key
+    assert on_b["process"] == "confirm_delete" and on_b["state"] == "terminated"  # cancelled, not left waiting
 
 
 def test_the_console_draws_the_upstreams_requested_schema_as_the_tasks_form(
