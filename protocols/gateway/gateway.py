@@ -54,9 +54,11 @@ from protocols.gateway.names import FederatedName, parse
 from protocols.gateway.settings import GatewaySettings
 from protocols.http import EgressPolicy
 from protocols.instances import follow, outcome
+from protocols.mcp import tasks_client
 from protocols.mcp._context import in_thread, require, tool_error, tool_result
 from protocols.mcp._rate import RATE_LIMITED
 from protocols.mcp.client import McpClientError
+from protocols.mcp.tasks_client import Asker
 from protocols.mcp.tool_task import McpToolTask
 from registry import Principal, Registry, RegistryNotFound, ToolBlocked, VirtualServer
 
@@ -110,11 +112,13 @@ class Gateway:
 
     async def call(
         self, principal: Principal, name: str, arguments: Mapping[str, Any] | None, budget_s: float,
-        within: VirtualServer | None = None, *, task_after_s: float | None = None,
+        within: VirtualServer | None = None, *, task_after_s: float | None = None, ask: Asker | None = None,
     ) -> CallToolResult | InstanceView:
         """A plain ``tools/call``: governed, then forwarded, or waited on while a person decides. ``task_after_s``
         (the client takes tasks, MCP's 2026-07-28 extension): a call that waits for an approval follows its
-        instance that long at most and then answers with the instance, to become the client's task."""
+        instance that long at most and then answers with the instance, to become the client's task. ``ask``: puts
+        an upstream task's questions to the caller's user (``tasks_client.answering``), when the caller can be
+        asked; without it such a task fails the call at once."""
         began = time.monotonic()
         checked = await self._govern(principal, name, dict(arguments or {}), began, within)
         if isinstance(checked, CallToolResult):
@@ -128,7 +132,7 @@ class Gateway:
             if task_after_s is not None and view.state == "active":
                 return view
             return await self.instance_result(view)
-        return await self._forward(audit, dict(arguments or {}), budget_s, began)
+        return await self._forward(audit, dict(arguments or {}), budget_s, began, ask)
 
     async def start_task(
         self, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
@@ -241,14 +245,15 @@ class Gateway:
         return view
 
     async def _forward(
-        self, audit: CallAudit, arguments: dict[str, Any], budget_s: float, began: float
+        self, audit: CallAudit, arguments: dict[str, Any], budget_s: float, began: float, ask: Asker | None = None
     ) -> CallToolResult:
         target = audit.target
         try:
             if target.is_agent:
                 result, result_outcome = await self._ask_agent(target.owner, arguments, budget_s)
             else:
-                result, result_outcome = await self._call_mcp(target, arguments, budget_s)
+                with tasks_client.answering(ask):
+                    result, result_outcome = await self._call_mcp(target, arguments, budget_s)
         except ToolBlocked as exc:
             await self._write(audit, Outcome.BLOCKED, began, reason=str(exc))
             return tool_error("blocked", str(exc), retryable=False)

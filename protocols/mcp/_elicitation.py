@@ -62,6 +62,7 @@ from engine import Channel, Engine, EngineError, InstanceView, NotFound, TaskVie
 from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread
 from protocols.mcp.sampling import PendingRequest, SamplingCallers
+from protocols.mcp.tasks_client import Asker
 from registry import Principal
 
 log = logging.getLogger("agenthub.mcp")
@@ -120,6 +121,20 @@ async def elicit_now(ctx: Context, message: str, schema: dict[str, Any], timeout
         except MCPError as exc:
             log.info("the client refused the elicitation %r: %s", message[:100], exc)
     return None
+
+
+def relay(ctx: Context, timeout_s: float) -> Asker:
+    """An ``Asker`` (``tasks_client``) that puts a form-mode ``elicitation/create`` of an upstream's task to this
+    request's client as a server request of its own, for the gateway to pass an upstream's question on."""
+
+    async def ask(params: dict[str, Any]) -> dict[str, Any] | None:
+        schema = params.get("requestedSchema")
+        if params.get("mode") == "url" or not isinstance(schema, dict):
+            return None
+        answer = await elicit_now(ctx, str(params.get("message") or ""), schema, timeout_s)
+        return None if answer is None else answer.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    return ask
 
 
 def question_keys(tasks: list[TaskView]) -> dict[str, TaskView]:

@@ -12,10 +12,11 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
 - any other call (a federated call through the gateway) is finished here, by ``TasksExtension``'s resolver: it
   polls ``tasks/get`` at the task's ``pollIntervalMs`` (bounded) until the task completes (its inlined
   ``CallToolResult``), fails (the JSON-RPC error it carries, raised as ``MCPError``) or is cancelled, within the
-  caller's own deadline. Such a call cannot answer ``inputRequests``: a task that asks for input is cancelled
-  and the call fails at once, naming what it asked (the question is the client's, so nobody else would answer
-  it; waiting would only run into the deadline). An ``mcp`` job asks a person of its process instead and
-  passes the answer on (``update``, ``tool_input``).
+  caller's own deadline. A task that asks for input has its questions put to whoever the call is for, when the
+  caller can ask them (``answering``: the gateway passes an assistant's elicitation on), and the answers sent
+  (``tasks/update``); otherwise it is cancelled and the call fails at once, naming what it asked (the question
+  is the client's, so nobody else would answer it; waiting would only run into the deadline). An ``mcp`` job
+  asks a person of its process instead and passes the answer on (``update``, ``tool_input``).
 
 ``Mcp-Name`` is set to the task id on the task methods, as the extension requires (``name_param``).
 """
@@ -23,7 +24,7 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar, Final, Literal
@@ -37,6 +38,7 @@ from pydantic import ConfigDict
 __all__ = [
     "TASKS",
     "Ack",
+    "Asker",
     "CancelTask",
     "CreatedTask",
     "DetailedTask",
@@ -46,6 +48,7 @@ __all__ = [
     "TasksExtension",
     "UpdateParams",
     "UpdateTask",
+    "answering",
     "cancel",
     "get",
     "handing_back",
@@ -60,6 +63,11 @@ MIN_POLL_S: Final = 0.05
 MAX_POLL_S: Final = 30.0
 _DEFAULT_POLL_S: Final = 0.5
 _HAND_BACK: ContextVar[bool] = ContextVar("agenthub_mcp_task_hand_back", default=False)
+
+Asker = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+"""Puts an ``elicitation/create`` request's params to whoever the call is for; their ``ElicitResult`` as JSON, or
+None when they could not be asked (no capability, refused, out of time)."""
+_ASKER: ContextVar[Asker | None] = ContextVar("agenthub_mcp_task_asker", default=None)
 
 
 class TaskIdParams(RequestParams):
@@ -184,6 +192,17 @@ def handing_back() -> Iterator[None]:
         _HAND_BACK.reset(token)
 
 
+@contextmanager
+def answering(asker: Asker | None) -> Iterator[None]:
+    """Calls in the block whose task asks for input (elicitation only) put each question to ``asker`` and pass the
+    answers on (``tasks/update``) instead of giving up; None: give up, as outside the block."""
+    token = _ASKER.set(asker)
+    try:
+        yield
+    finally:
+        _ASKER.reset(token)
+
+
 class TasksExtension(ClientExtension):
     """Declares the extension and finishes a task-shaped answer by polling it (the caller's deadline bounds it)."""
 
@@ -196,6 +215,7 @@ class TasksExtension(ClientExtension):
         if _HAND_BACK.get():
             raise TaskStarted(created)
         delay = poll_after(created)
+        answered: set[str] = set()
         while True:
             await anyio.sleep(delay)
             task = await get(ctx.session, created.task_id)
@@ -204,9 +224,34 @@ class TasksExtension(ClientExtension):
                 raise ended
             if ended is not None:
                 return ended
-            if task.status == "input_required" and task.input_requests:
-                await self._give_up(ctx.session, task)
+            asked = {k: r for k, r in (task.input_requests or {}).items() if k not in answered}
+            if task.status == "input_required" and asked:
+                if not await self._relay(ctx.session, task.task_id, asked):
+                    await self._give_up(ctx.session, task)
+                answered |= set(asked)
+                delay = MIN_POLL_S  # answered: the task goes on at once
+                continue
             delay = poll_after(task)
+
+    @staticmethod
+    async def _relay(session: Any, task_id: str, asked: dict[str, Any]) -> bool:
+        """Put the task's questions to the call's asker (``answering``) and send the answers; False when there is
+        none, a question is not an elicitation, or one could not be asked."""
+        asker = _ASKER.get()
+        if asker is None:
+            return False
+        responses: dict[str, Any] = {}
+        for key, request in asked.items():
+            params = request.get("params") if isinstance(request, dict) else None
+            if not isinstance(request, dict) or request.get("method") != "elicitation/create" or not isinstance(
+                    params, dict):
+                return False
+            answer = await asker(params)
+            if answer is None:
+                return False
+            responses[key] = answer
+        await update(session, task_id, responses)
+        return True
 
     @staticmethod
     async def _give_up(session: Any, task: DetailedTask) -> None:

@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
-from mcp_types import TextContent
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import ElicitRequestParams, ElicitResult, TextContent
 
 from protocols.gateway import GatewaySettings
 from protocols.mcp.limits import McpLimits
@@ -165,11 +168,40 @@ def test_an_instance_cancelled_while_its_person_is_asked_has_the_upstream_task_c
     assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "terminated"
 
 
+def test_through_the_gateway_the_upstreams_question_is_put_to_the_assistants_user(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    """On a session that carries server requests, to a client that declared elicitation, the gateway asks the
+    upstream task's question as its own ``elicitation/create`` and passes the answer on (``tasks/update``)."""
+    a, _b = hubs
+    asked: list[ElicitRequestParams] = []
+
+    async def elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    async def call() -> Any:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {a.admin}"}, timeout=30) as http,
+            Client(streamable_http_client(f"{a.url}/mcp", http_client=http), mode="legacy",
+                   elicitation_callback=elicit) as client,
+        ):
+            return await client.call_tool("b__confirm_delete", {"filename": "asked-through.txt"})
+
+    result = anyio.run(call)
+    assert not result.is_error, result
+    assert result.structured_content["confirm"] is True and result.structured_content["filename"] == "asked-through.txt"
+    [question] = asked
+    assert question.message == "Delete the file?"
+    assert question.requested_schema["properties"]["confirm"]["type"] == "boolean"  # type: ignore[union-attr]
+
+
 def test_a_federated_call_whose_upstream_task_asks_for_input_fails_at_once_saying_what_and_cancels_it(
     hubs: tuple[LiveHub, LiveHub],
 ) -> None:
-    """Through the gateway nobody here can answer the upstream's question (it is the calling client's, and the
-    gateway does not pass questions on): the call ends at once with what was asked, not at its deadline."""
+    """A client that cannot be asked (2026-07-28 carries no server request, and the gateway does not pass questions
+    on in results): nobody here can answer the upstream's question, which is that client's, so the call ends at once
+    with what was asked, not at its deadline."""
     a, b = hubs
 
     async def call() -> Any:
