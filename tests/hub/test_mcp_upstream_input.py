@@ -27,11 +27,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import ElicitRequestParams, ElicitResult, TextContent
 
-from protocols.gateway import GatewaySettings
 from protocols.mcp.limits import McpLimits
 from tests.browser import browser, page
 from tests.data.mcp_upstream.models import tool_task_process
 from tests.hub.harness import LiveHub, assistant, serve_hub
+from tests.hub.hub_pair import hub_calling
 from tests.hub.web.console import sign_in, signed_in_client
 from tests.polling import until_found
 
@@ -51,18 +51,11 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
         with b.client() as rest:
             rest.post("/api/v1/deployments", files=[("files", ("confirm_delete.bpmn", fixture, "application/xml"))],
                       params={"expose": "true"}).raise_for_status()
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv(TOKEN_ENV, b.admin)
-            env.setattr("protocols.mcp.tool_task.SWEEP_S", 0.5)  # the sweep for withdrawn jobs, sooner
-            with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1",
-                           gateway=GatewaySettings(servers=("b",), listing_ttl_s=0)) as a:
-                with a.client() as rest:
-                    added = rest.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http",
-                                                                   "url": f"{b.url}/mcp", "bearerEnv": TOKEN_ENV})
-                    assert added.status_code == 201, added.text
-                    rest.post("/api/v1/deployments", files=[("files", ("delete.bpmn", ASKING, "application/xml"))]
-                              ).raise_for_status()
-                yield a, b
+        with hub_calling(b, tmp_path_factory.mktemp("hub-a"), TOKEN_ENV) as a:
+            with a.client() as rest:
+                rest.post("/api/v1/deployments", files=[("files", ("delete.bpmn", ASKING, "application/xml"))]
+                          ).raise_for_status()
+            yield a, b
 
 
 

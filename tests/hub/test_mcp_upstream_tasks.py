@@ -20,12 +20,12 @@ import anyio
 import pytest
 from mcp_types import TextContent
 
-from protocols.gateway import GatewaySettings
 from protocols.mcp.client import connect
 from protocols.mcp.limits import McpLimits
 from registry import McpServer
 from tests.data.mcp_upstream.models import tool_task_process
 from tests.hub.harness import LiveHub, assistant, serve_hub
+from tests.hub.hub_pair import hub_calling
 from tests.hub.web.console import signed_in_client
 from tests.polling import until_found
 
@@ -70,15 +70,9 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, Li
         with b.client() as rest:
             rest.post("/api/v1/deployments", files=files, params={"expose": "true"}).raise_for_status()
         with pytest.MonkeyPatch.context() as env:
-            env.setenv(TOKEN_ENV, b.admin)
-            env.setattr("protocols.mcp.tool_task.SWEEP_S", 0.5)  # the hub's sweep for withdrawn jobs, sooner
             env.setattr("hub.app.HUB_JOB_SLOTS", SLOTS)
-            with serve_hub(tmp_path_factory.mktemp("hub-a"), http_allow="127.0.0.1",
-                           gateway=GatewaySettings(servers=("b",), listing_ttl_s=0)) as a:
+            with hub_calling(b, tmp_path_factory.mktemp("hub-a"), TOKEN_ENV) as a:
                 with a.client() as rest:
-                    added = rest.post("/api/v1/mcp-servers", json={"name": "b", "transport": "http",
-                                                                   "url": f"{b.url}/mcp", "bearerEnv": TOKEN_ENV})
-                    assert added.status_code == 201, added.text
                     compute = tool_task_process("compute_on_b", "b", "slow_compute")
                     hold = tool_task_process("hold_on_b", "b", "hold")
                     broken = tool_task_process("broken_on_b", "b", "protocol_error_job", retries=1)
