@@ -248,11 +248,17 @@ class Gateway:
         self, audit: CallAudit, arguments: dict[str, Any], budget_s: float, began: float, ask: Asker | None = None
     ) -> CallToolResult:
         target = audit.target
+        questions: list[None] = []  # one per upstream question put to the caller (the audit counts, keeps none)
+
+        async def counted(params: dict[str, Any]) -> dict[str, Any] | None:
+            questions.append(None)
+            return await ask(params) if ask is not None else None
+
         try:
             if target.is_agent:
                 result, result_outcome = await self._ask_agent(target.owner, arguments, budget_s)
             else:
-                with tasks_client.answering(ask):
+                with tasks_client.answering(counted if ask is not None else None):
                     result, result_outcome = await self._call_mcp(target, arguments, budget_s)
         except ToolBlocked as exc:
             await self._write(audit, Outcome.BLOCKED, began, reason=str(exc))
@@ -262,12 +268,13 @@ class Gateway:
             raise MCPError(INVALID_PARAMS, f"unknown tool '{audit.name}': its server or agent is no longer "
                            "registered") from None
         except (McpClientError, A2ACallError, ValueError, OSError) as exc:
-            await self._write(audit, Outcome.FAILED, began, reason=f"{type(exc).__name__}: {exc}"[:500])
+            await self._write(audit, Outcome.FAILED, began, reason=f"{type(exc).__name__}: {exc}"[:500],
+                              questionsAsked=len(questions) or None)
             return tool_error("upstream", f"the call of '{audit.name}' failed upstream: {exc}", retryable=True)
         except Exception as exc:
             await self._write(audit, Outcome.FAILED, began, reason=type(exc).__name__)
             raise
-        await self._write(audit, result_outcome, began,
+        await self._write(audit, result_outcome, began, questionsAsked=len(questions) or None,
                           resultBytes=size_of(result.model_dump(by_alias=True, mode="json", exclude_none=True)))
         return result
 

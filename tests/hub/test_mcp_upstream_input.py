@@ -187,6 +187,10 @@ def test_through_the_gateway_the_upstreams_question_is_put_to_the_assistants_use
     [question] = asked
     assert question.message == "Delete the file?"
     assert question.requested_schema["properties"]["confirm"]["type"] == "boolean"  # type: ignore[union-attr]
+    rows = _get(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
+    [row] = [r["data"] for r in rows if r["data"].get("questionsAsked")]
+    assert row["outcome"] == "ok" and row["questionsAsked"] == 1  # counted, not kept: no answer in the audit
+    assert "confirm" not in json.dumps(row).replace("confirm_delete", "")
 
 
 def test_a_federated_call_whose_upstream_task_asks_for_input_fails_at_once_saying_what_and_cancels_it(
