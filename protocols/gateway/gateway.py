@@ -249,16 +249,11 @@ class Gateway:
     ) -> CallToolResult:
         target = audit.target
         questions: list[None] = []  # one per upstream question put to the caller (the audit counts, keeps none)
-
-        async def counted(params: dict[str, Any]) -> dict[str, Any] | None:
-            questions.append(None)
-            return await ask(params) if ask is not None else None
-
         try:
             if target.is_agent:
                 result, result_outcome = await self._ask_agent(target.owner, arguments, budget_s)
             else:
-                with tasks_client.answering(counted if ask is not None else None):
+                with tasks_client.answering(None if ask is None else _counting(ask, questions)):
                     result, result_outcome = await self._call_mcp(target, arguments, budget_s)
         except ToolBlocked as exc:
             await self._write(audit, Outcome.BLOCKED, began, reason=str(exc))
@@ -305,3 +300,13 @@ class Gateway:
         latency_ms = (time.monotonic() - began) * 1000
         shown = {k: v for k, v in details.items() if v is not None}
         await self.audit_log.write(audit.row(what, latency_ms, **shown))
+
+
+def _counting(ask: Asker, questions: list[None]) -> Asker:
+    """``ask``, noting each question it is given in ``questions`` (for the call's audit row: how many, not what)."""
+
+    async def counted(params: dict[str, Any]) -> dict[str, Any] | None:
+        questions.append(None)
+        return await ask(params)
+
+    return counted

@@ -36,6 +36,7 @@ from mcp_types import INTERNAL_ERROR, CallToolResult, Request, RequestParams, Re
 from pydantic import ConfigDict
 
 __all__ = [
+    "ELICIT",
     "TASKS",
     "Ack",
     "Asker",
@@ -58,6 +59,7 @@ __all__ = [
 ]
 
 TASKS: Final = "io.modelcontextprotocol/tasks"
+ELICIT: Final = "elicitation/create"  # the input request a person (or the caller's user) can answer
 CANCEL_S: Final = 5.0  # the most a call waits for the cancel of a task it gives up on
 MIN_POLL_S: Final = 0.05
 MAX_POLL_S: Final = 30.0
@@ -243,8 +245,7 @@ class TasksExtension(ClientExtension):
         responses: dict[str, Any] = {}
         for key, request in asked.items():
             params = request.get("params") if isinstance(request, dict) else None
-            if not isinstance(request, dict) or request.get("method") != "elicitation/create" or not isinstance(
-                    params, dict):
+            if not isinstance(request, dict) or request.get("method") != ELICIT or not isinstance(params, dict):
                 return False
             answer = await asker(params)
             if answer is None:

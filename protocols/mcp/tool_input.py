@@ -28,7 +28,7 @@ from typing import Any
 
 from engine import AskPerson
 from engine.scheduler import Job
-from protocols.mcp.tasks_client import DetailedTask
+from protocols.mcp.tasks_client import ELICIT, DetailedTask
 from protocols.orphans import PARKED_JOB
 
 __all__ = ["ANSWER_VARIABLE", "Asked", "InputRequest", "answer_of", "ask_person", "first_request", "parked_job",
@@ -36,7 +36,6 @@ __all__ = ["ANSWER_VARIABLE", "Asked", "InputRequest", "answer_of", "ask_person"
 
 ANSWER_VARIABLE = "mcpInput"
 """The local variable a person's answer comes back in (``engine.AskPerson``'s ``answer_variable``)."""
-ELICIT = "elicitation/create"
 MAX_MESSAGE = 2000
 
 

@@ -343,20 +343,19 @@ class McpToolTask:
         if parked is not None and parked != job.key:
             await asyncio.to_thread(self.registry.mcp_calls.remove, parked)
 
-    async def _remember(self, job: Job, record: UpstreamTask) -> None:
-        """Write the job's record as it stands now (the job is about to be parked, with no wait to carry it)."""
+    async def _remember(self, job: Job, record: UpstreamTask | None) -> None:
+        """Write the job's record as it stands now (the job is about to be parked, with no wait to carry it), or
+        clear it (None)."""
         records = self.records
+        value = None if record is None else record.to_json()
         if records is not None:
-            await asyncio.to_thread(lambda: records.set_variables(job.instance, {RECORD_VARIABLE: record.to_json()},
+            await asyncio.to_thread(lambda: records.set_variables(job.instance, {RECORD_VARIABLE: value},
                                                                   scope=job.element_instance, local=True))
 
     async def _forget(self, job: Job) -> None:
         """Clear the job's record, so that its next attempt calls the tool afresh, and its entry in the hub's list
         of waiting calls."""
-        records = self.records
-        if records is not None:
-            await asyncio.to_thread(lambda: records.set_variables(job.instance, {RECORD_VARIABLE: None},
-                                                                  scope=job.element_instance, local=True))
+        await self._remember(job, None)
         await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)
 
     async def sweep(self) -> int:
