@@ -26,6 +26,7 @@ from engine.exceptions import (
     InvalidInput,
     JobLost,
     NotFound,
+    PersonAnswer,
     WaitRemote,
 )
 from engine.scheduler import Job, WorkerLoop, WorkerRegistry, WorkerSettings, worker
@@ -52,6 +53,7 @@ __all__ = [
     "Job",
     "JobLost",
     "NotFound",
+    "PersonAnswer",
     "TaskView",
     "WaitRemote",
     "WorkerLoop",

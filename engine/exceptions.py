@@ -22,9 +22,9 @@ retries are left and how long to wait before the next one (a connector's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 
 class EngineError(Exception):
@@ -78,9 +78,9 @@ class AskPerson(Exception):
     job is created again (same type, headers and retries) and its element
     instance holds the local variable ``answer_variable`` =
     ``{"round": round, "variables": <what the person entered>, "job": <the
-    parked job's key>}``: the handler can tell an answer it has already
-    passed on from a new one by the round, and find what the parked attempt
-    recorded by its job key.
+    parked job's key>}`` (``PersonAnswer``): the handler can tell an answer it
+    has already passed on from a new one by the round, and find what the
+    parked attempt recorded by its job key.
     """
 
     def __init__(self, name: str, *, details: dict[str, Any] | None = None, assignee: str | None = None,
@@ -92,6 +92,38 @@ class AskPerson(Exception):
         self.candidate_groups = tuple(candidate_groups)
         self.answer_variable = answer_variable
         self.round = round
+
+
+@dataclass(frozen=True, slots=True)
+class PersonAnswer:
+    """What a job parked by ``AskPerson`` finds when it runs again: the round it asked, what the person entered
+    (``variables``), and the parked job's key (None in a value written before it was kept)."""
+
+    round: int
+    variables: dict[str, Any]
+    job: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"round": self.round, "variables": self.variables, "job": self.job}
+
+    @classmethod
+    def of(cls, variables: Mapping[str, Any], answer_variable: str) -> PersonAnswer | None:
+        """The answer in ``variables`` (a job's) under ``answer_variable``, when a well-formed one is there."""
+        raw = variables.get(answer_variable)
+        if not isinstance(raw, Mapping):
+            return None
+        round_, entered, job = raw.get("round"), raw.get("variables"), raw.get("job")
+        if not _integer(round_):
+            return None
+        return cls(round_, dict(entered) if isinstance(entered, Mapping) else {}, job if _integer(job) else None)
+
+    def after(self, answered: int) -> bool:
+        """Whether this answer is newer than round ``answered`` (not passed on yet)."""
+        return self.round > answered
+
+
+def _integer(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class WaitRemote(Exception):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.actor import Actor
+from engine.exceptions import PersonAnswer
 from engine.model import FlowNode, ListenerEvent
 from engine.runtime import messages as m
 from engine.runtime.behaviors.activation import open_job
@@ -430,6 +431,6 @@ def _resume_parked(step: Kernel, element: ElementInstance, variables: dict[str, 
     parked = element.parked
     assert parked is not None
     element.parked = None
-    answer = {"round": parked.round, "variables": variables, "job": parked.job}
-    step.set_variables(element.key, {parked.answer_variable: answer}, local=True)
+    answer = PersonAnswer(parked.round, variables, parked.job)
+    step.set_variables(element.key, {parked.answer_variable: answer.to_json()}, local=True)
     open_job(step, element, parked.job_type, parked.retries, dict(parked.headers), resumed=True)

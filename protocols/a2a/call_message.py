@@ -6,13 +6,11 @@ handler's lifecycle in ``call_task``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from a2a.types import Message, Part, Role
 from google.protobuf.json_format import ParseDict  # type: ignore[import-untyped]
 from google.protobuf.struct_pb2 import Value  # type: ignore[import-untyped]
 
-from engine import AskPerson
+from engine import AskPerson, PersonAnswer
 from engine.scheduler import Job
 from protocols.a2a.call_record import RECORD_VARIABLE, CallRecord
 from protocols.a2a.client import TaskOutcome
@@ -54,12 +52,10 @@ def build_message(job: Job, message_id: str) -> Message:
 
 def answer_message(job: Job, record: CallRecord) -> tuple[int, Message] | None:
     """A person's answer to the task's input-required, not yet sent: its round and the message that carries it."""
-    raw = job.variables.get(ANSWER_VARIABLE)
-    if not record.task_id or not isinstance(raw, Mapping):
+    answer = PersonAnswer.of(job.variables, ANSWER_VARIABLE)
+    if not record.task_id or answer is None or not answer.after(record.answered):
         return None
-    round_, variables = raw.get("round"), raw.get("variables")
-    if not isinstance(round_, int) or round_ <= record.answered or not isinstance(variables, Mapping):
-        return None
+    round_, variables = answer.round, answer.variables
     parts: list[Part] = []
     text = variables.get("message", variables.get("text"))
     if isinstance(text, str):

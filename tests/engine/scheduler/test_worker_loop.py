@@ -88,7 +88,7 @@ def test_a_stopped_loop_reports_the_jobs_it_was_running(tmp_path: Any) -> None:
 
 
 def test_a_job_that_asks_a_person_waits_on_a_user_task_and_runs_again_with_the_answer(tmp_path: Any) -> None:
-    from engine import AskPerson
+    from engine import AskPerson, PersonAnswer
     from engine.scheduler.loop import run_until_idle
 
     engine = Engine.open(f"sqlite:///{tmp_path / 'loop.db'}", synchronous="NORMAL")
@@ -96,11 +96,11 @@ def test_a_job_that_asks_a_person_waits_on_a_user_task_and_runs_again_with_the_a
 
     def handler(job: Job) -> dict[str, Any]:
         attempts.append({**job.variables, "_job": job.key})
-        answer = job.variables.get("userInput")
+        answer = PersonAnswer.of(job.variables, "userInput")
         if answer is None:
             raise AskPerson("Which size?", details={"kind": "question", "question": "S or M?"},
                             candidate_groups=("sales",))
-        return {"size": answer["variables"]["size"]}
+        return {"size": answer.variables["size"]}
 
     registry = WorkerRegistry()
     registry.register("asks", handler)
@@ -116,6 +116,10 @@ def test_a_job_that_asks_a_person_waits_on_a_user_task_and_runs_again_with_the_a
         final = engine.instance(view.key)
         assert final.state == "completed" and final.variables["size"] == "M"
         assert attempts[1]["userInput"] == {"round": 1, "variables": {"size": "M"}, "job": attempts[0]["_job"]}
+        answer = PersonAnswer.of(attempts[1], "userInput")
+        assert answer == PersonAnswer(1, {"size": "M"}, attempts[0]["_job"]) and answer.after(0)
+        assert not answer.after(1)  # passed on already: a handler that noted round 1 sends nothing again
+        assert PersonAnswer.of({"userInput": {"round": True, "variables": {}}}, "userInput") is None
         types = [e["type"] for e in engine.journal(view.key)]
         assert types.count("job_parked") == 1 and types.count("job_created") == 2
     finally:
