@@ -42,6 +42,7 @@ class Outcome(StrEnum):
     BLOCKED = "blocked"  # the tool is not approved as offered now (pins), or the agent's card changed
     FAILED = "failed"  # unreachable, timed out, a protocol error
     WAITING = "waiting"  # an A2A task still running when the call's budget ended
+    INPUT_REQUIRED = "inputRequired"  # the upstream asked the caller's user first: its questions were the answer
 
 
 def arguments_digest(arguments: dict[str, Any]) -> str:

@@ -33,10 +33,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, Tool, ToolExecution
+from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult, InputResponses, Tool, ToolExecution
 
 from engine import Channel, Engine, InstanceView
 from engine.agent import Decision, PolicyDecision
@@ -54,11 +55,12 @@ from protocols.gateway.names import FederatedName, parse
 from protocols.gateway.settings import GatewaySettings
 from protocols.http import EgressPolicy
 from protocols.instances import follow, outcome
-from protocols.mcp import tasks_client
+from protocols.mcp import client_input
 from protocols.mcp._context import in_thread, require, tool_error, tool_result
 from protocols.mcp._rate import RATE_LIMITED
-from protocols.mcp.client import McpClientError
-from protocols.mcp.tasks_client import Asker
+from protocols.mcp.client import McpClientError, McpProtocolError
+from protocols.mcp.client_input import Asker
+from protocols.mcp.tasks_client import ELICIT
 from protocols.mcp.tool_task import McpToolTask
 from registry import Principal, Registry, RegistryNotFound, ToolBlocked, VirtualServer
 
@@ -113,12 +115,16 @@ class Gateway:
     async def call(
         self, principal: Principal, name: str, arguments: Mapping[str, Any] | None, budget_s: float,
         within: VirtualServer | None = None, *, task_after_s: float | None = None, ask: Asker | None = None,
-    ) -> CallToolResult | InstanceView:
+        input_back: bool = False, responses: InputResponses | None = None, state: str | None = None,
+    ) -> CallToolResult | InstanceView | InputRequiredResult:
         """A plain ``tools/call``: governed, then forwarded, or waited on while a person decides. ``task_after_s``
         (the client takes tasks, MCP's 2026-07-28 extension): a call that waits for an approval follows its
         instance that long at most and then answers with the instance, to become the client's task. ``ask``: puts
-        an upstream task's questions to the caller's user (``tasks_client.answering``), when the caller can be
-        asked; without it such a task fails the call at once."""
+        the upstream's questions (before its result, or in its task) to the caller's user
+        (``client_input.answering``), when the caller can be asked by a request of the hub's; ``input_back`` (a
+        2026-07-28 caller that offers elicitation): an upstream's ``InputRequiredResult`` asking elicitations only
+        is the call's answer, and the caller's call that comes back with the answers (``responses``) and its
+        ``requestState`` (``state``) sends them on. Otherwise a question fails the call at once, naming it."""
         began = time.monotonic()
         checked = await self._govern(principal, name, dict(arguments or {}), began, within)
         if isinstance(checked, CallToolResult):
@@ -132,7 +138,8 @@ class Gateway:
             if task_after_s is not None and view.state == "active":
                 return view
             return await self.instance_result(view)
-        return await self._forward(audit, dict(arguments or {}), budget_s, began, ask)
+        return await self._forward(audit, dict(arguments or {}), budget_s, began, ask,
+                                   Upstream(input_back, responses, state))
 
     async def start_task(
         self, principal: Principal, name: str, arguments: Mapping[str, Any] | None,
@@ -181,6 +188,8 @@ class Gateway:
                           {"instance": job.instance, "approvedCall": job.variables.get("needsApproval") is True,
                            **({"virtual": virtual} if isinstance(virtual, str) else {})})
         result = await self._forward(audit, arguments, self.call_timeout_s, began)
+        if isinstance(result, InputRequiredResult):  # not asked for (input_back): never one here
+            raise ValueError(f"instance {job.instance}: the upstream left the call of '{name}' unanswered")
         return {"result": result.model_dump(by_alias=True, mode="json", exclude_none=True)}
 
     # --- the steps -----------------------------------------------------------------------------
@@ -245,16 +254,22 @@ class Gateway:
         return view
 
     async def _forward(
-        self, audit: CallAudit, arguments: dict[str, Any], budget_s: float, began: float, ask: Asker | None = None
-    ) -> CallToolResult:
+        self, audit: CallAudit, arguments: dict[str, Any], budget_s: float, began: float, ask: Asker | None = None,
+        upstream: Upstream | None = None,
+    ) -> CallToolResult | InputRequiredResult:
         target = audit.target
         questions: list[None] = []  # one per upstream question put to the caller (the audit counts, keeps none)
         try:
             if target.is_agent:
                 result, result_outcome = await self._ask_agent(target.owner, arguments, budget_s)
             else:
-                with tasks_client.answering(None if ask is None else _counting(ask, questions)):
-                    result, result_outcome = await self._call_mcp(target, arguments, budget_s)
+                with client_input.answering(None if ask is None else _counting(ask, questions)):
+                    found = await self._call_mcp(target, arguments, budget_s, upstream or Upstream())
+                if isinstance(found, InputRequiredResult):
+                    await self._write(audit, Outcome.INPUT_REQUIRED, began,
+                                      questionsAsked=len(found.input_requests or {}) or None)
+                    return found
+                result, result_outcome = found
         except ToolBlocked as exc:
             await self._write(audit, Outcome.BLOCKED, began, reason=str(exc))
             return tool_error("blocked", str(exc), retryable=False)
@@ -274,11 +289,15 @@ class Gateway:
         return result
 
     async def _call_mcp(
-        self, target: FederatedName, arguments: dict[str, Any], budget_s: float
-    ) -> tuple[CallToolResult, Outcome]:
+        self, target: FederatedName, arguments: dict[str, Any], budget_s: float, upstream: Upstream
+    ) -> tuple[CallToolResult, Outcome] | InputRequiredResult:
         server = await asyncio.to_thread(self.registry.mcp.get, target.owner)  # the pin: checked in call_pinned
         timeout = max(0.001, min(budget_s, float(server.timeout_s)))
-        answer = await self.mcp.call_pinned(server, str(target.tool), lambda _pinned: arguments, timeout)
+        answer = await self.mcp.call_pinned(server, str(target.tool), lambda _pinned: arguments, timeout,
+                                            input_back=upstream.input_back, responses=upstream.responses,
+                                            state=upstream.state)
+        if isinstance(answer, InputRequiredResult):
+            return passed_back(answer, f"tool '{target.tool}' of MCP server '{server.name}'")
         result = CallToolResult.model_validate(
             {"content": answer.content, "structuredContent": answer.structured_content, "isError": answer.is_error}
         )
@@ -300,6 +319,26 @@ class Gateway:
         latency_ms = (time.monotonic() - began) * 1000
         shown = {k: v for k, v in details.items() if v is not None}
         await self.audit_log.write(audit.row(what, latency_ms, **shown))
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """How a federated MCP call treats an upstream's ``InputRequiredResult`` (``Gateway.call``'s ``input_back``),
+    and the answers and state the caller's call came back with."""
+
+    input_back: bool = False
+    responses: InputResponses | None = None
+    state: str | None = None
+
+
+def passed_back(asked: InputRequiredResult, where: str) -> InputRequiredResult:
+    """The upstream's question as the caller's answer, when it asks only elicitations (which the caller offers);
+    ``McpProtocolError`` naming the others (the hub declares only elicitation upstream, and passes on no more)."""
+    others = sorted({r.method for r in (asked.input_requests or {}).values() if r.method != ELICIT})
+    if others:
+        raise McpProtocolError(f"{where} asks for {', '.join(others)} before it answers, which the hub does not "
+                               "pass on to its caller")
+    return asked
 
 
 def _counting(ask: Asker, questions: list[None]) -> Asker:

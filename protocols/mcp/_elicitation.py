@@ -61,8 +61,8 @@ from mcp_types import (
 from engine import Channel, Engine, EngineError, InstanceView, NotFound, TaskView, strict_json
 from protocols.actors import actor_of
 from protocols.mcp._context import Context, in_thread
+from protocols.mcp.client_input import Asker
 from protocols.mcp.sampling import PendingRequest, SamplingCallers
-from protocols.mcp.tasks_client import Asker
 from registry import Principal
 
 log = logging.getLogger("agenthub.mcp")

@@ -30,22 +30,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, nullcontext
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import anyio
 import httpx2
-from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError, Subscription
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, CallToolResult, Implementation, RequestParamsMeta
+from mcp_types import (
+    CONNECTION_CLOSED,
+    INVALID_PARAMS,
+    CallToolResult,
+    Implementation,
+    InputRequiredResult,
+    InputResponses,
+    RequestParamsMeta,
+)
 
 from protocols import tracecontext
 from protocols.http import ConnectionFailed, EgressDenied, EgressPolicy, Resolver, system_resolver
-from protocols.mcp import tasks_client
+from protocols.mcp import client_input, tasks_client
 from protocols.mcp.client_egress import checked_transport
+from protocols.mcp.client_input import HubClient
 from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_json, clean_text, limit_outcome
 from protocols.mcp.client_stdio import MissingVariable, StdioTransport, scrubbed_environment
 from protocols.mcp.tasks_client import CreatedTask, DetailedTask, TasksExtension
@@ -191,7 +199,7 @@ class UpstreamSession:
     def __init__(
         self,
         server: McpServer,
-        client: Client,
+        client: HubClient,
         stdio: StdioTransport | None = None,
         http: _CappedTransport | None = None,
     ) -> None:
@@ -216,29 +224,42 @@ class UpstreamSession:
         raise McpProtocolError(f"MCP server '{self.server.name}' listed more than {_MAX_PAGES} pages of tools")
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome:
-        """Call ``tool``; the request's ``_meta`` carries the current trace context (``protocols.tracecontext``). A
-        server that answers with a task (the MCP Tasks extension) is followed to the task's end
-        (``tasks_client.TasksExtension``): put a deadline around the call."""
-        found = await self._call(tool, arguments, claimed=False)
-        if not isinstance(found, ToolOutcome):  # the extension's resolver finishes a task: never one here
-            raise McpProtocolError(f"MCP server '{self.server.name}' left tools/call '{tool}' as a task")
+        """Call ``tool`` (``call``), following a task to its end: put a deadline around the call."""
+        found = await self.call(tool, arguments)
+        if not isinstance(found, ToolOutcome):  # nothing is handed back here
+            raise McpProtocolError(f"MCP server '{self.server.name}' left tools/call '{tool}' unanswered")
         return found
 
-    async def start_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome | CreatedTask:
-        """Call ``tool`` as ``call_tool`` does, but when the server answers with a task (the MCP Tasks extension,
-        2026-07-28) return the task instead of waiting for it: the caller follows it with ``task``."""
-        return await self._call(tool, arguments, claimed=True)
+    async def call(
+        self, tool: str, arguments: Mapping[str, Any], *, tasks_back: bool = False, input_back: bool = False,
+        responses: InputResponses | None = None, state: str | None = None,
+    ) -> ToolOutcome | CreatedTask | InputRequiredResult:
+        """Call ``tool``; the request's ``_meta`` carries the current trace context (``protocols.tracecontext``).
 
-    async def _call(self, tool: str, arguments: Mapping[str, Any], *, claimed: bool) -> ToolOutcome | CreatedTask:
+        A server that answers with a task (the MCP Tasks extension, 2026-07-28) is followed to the task's end
+        (``tasks_client.TasksExtension``; put a deadline around the call), or, with ``tasks_back``, the task is
+        returned at once, for the caller to follow with ``task``. A server that first asks for input
+        (``InputRequiredResult``) has it answered by whoever the call is for (``client_input``), or, with
+        ``input_back``, the result is returned: the caller sends the call again with the answers (``responses``)
+        and the result's ``requestState`` (``state``).
+        """
         attributes = {"mcp.method.name": "tools/call", "gen_ai.operation.name": "execute_tool",
                       "gen_ai.tool.name": tool, "agenthub.mcp.server": self.server.name}
         with tracecontext.client_span(f"tools/call {tool}", attributes) as (span, carrier):
             meta = cast(RequestParamsMeta, carrier) if carrier else None
-            with self._translated(), tasks_client.handing_back() if claimed else nullcontext():
-                try:
-                    result = await self._client.call_tool(tool, dict(arguments), meta=meta)
-                except tasks_client.TaskStarted as started:
-                    return started.task
+            with ExitStack() as handing:
+                if tasks_back:
+                    handing.enter_context(tasks_client.handing_back())
+                if input_back:
+                    handing.enter_context(client_input.handing_input_back())
+                with self._translated():
+                    try:
+                        result = await self._client.call_tool(tool, dict(arguments), meta=meta,
+                                                              input_responses=responses, request_state=state)
+                    except tasks_client.TaskStarted as started:
+                        return started.task
+                    except client_input.InputAsked as asked:
+                        return asked.asked
             if result.is_error:
                 tracecontext.failed(span, f"the tool '{tool}' answered with an error")
         return outcome_of(result)
@@ -356,8 +377,9 @@ async def connect(
                     )
                 )
                 transport = streamable_http_client(server.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES)
-            client = await stack.enter_async_context(
-                Client(transport, cache=None, client_info=_CLIENT_INFO, extensions=[TasksExtension()]))
+            client = cast(HubClient, await stack.enter_async_context(
+                HubClient(transport, cache=None, client_info=_CLIENT_INFO, extensions=[TasksExtension()],
+                          elicitation_callback=client_input.elicited)))
             try:
                 yield UpstreamSession(server, client, stdio, capped)
             except BaseException as exc:
@@ -422,6 +444,8 @@ def _translate(
             return type(leaf)(f"{where}: {leaf}")
         if isinstance(leaf, EgressDenied):
             return McpConfigError(f"{where}: {leaf}")
+        if isinstance(leaf, client_input.Unasked):
+            return McpProtocolError(f"{where} {leaf}")
         if isinstance(leaf, ConnectionFailed):  # from the checked connection: the same words as an unchecked one's
             return McpConnectError(f"{where} cannot be reached: {leaf}")
     if stdio is not None and stdio.overflowed:

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
+from mcp_types import InputRequiredResult, InputResponses
 
 from protocols.http import EgressPolicy
 from protocols.mcp.client import (
@@ -170,9 +171,13 @@ class PooledSession:
         """``UpstreamSession.call_tool`` on the session the tools were listed on; never retried."""
         return await self._pool._call(self._lease, lambda session: session.call_tool(tool, arguments))
 
-    async def start_tool(self, tool: str, arguments: Mapping[str, Any]) -> ToolOutcome | CreatedTask:
-        """``UpstreamSession.start_tool`` on the session the tools were listed on; never retried."""
-        return await self._pool._call(self._lease, lambda session: session.start_tool(tool, arguments))
+    async def call(
+        self, tool: str, arguments: Mapping[str, Any], *, tasks_back: bool = False, input_back: bool = False,
+        responses: InputResponses | None = None, state: str | None = None,
+    ) -> ToolOutcome | CreatedTask | InputRequiredResult:
+        """``UpstreamSession.call`` on the session the tools were listed on; never retried."""
+        return await self._pool._call(self._lease, lambda session: session.call(
+            tool, arguments, tasks_back=tasks_back, input_back=input_back, responses=responses, state=state))
 
     async def task(self, task_id: str) -> DetailedTask | None:
         """``UpstreamSession.task`` on the server's current session (a task is not bound to one)."""

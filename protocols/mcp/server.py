@@ -69,7 +69,7 @@ from protocols import tracecontext
 from protocols.mcp._builtin_tools import BuiltinTool, BuiltinTools
 from protocols.mcp._context import Context, ServerState, in_thread, principal_of, tool_error
 from protocols.mcp._decision_tools import DecisionTools
-from protocols.mcp._elicitation import can_elicit, relay
+from protocols.mcp._elicitation import can_elicit, can_elicit_in_result, relay
 from protocols.mcp._http import McpHttpFront
 from protocols.mcp._logging import LogLevels
 from protocols.mcp._process_tools import BUILTIN_PREFIX, TASK_AFTER_S, TASKS_EXTENSION, ProcessTools, TaskCreated
@@ -295,7 +295,9 @@ class McpEndpoint:
                 budget = self._processes.budget(ctx)
                 called = await self._gateway.call(principal, params.name, params.arguments, budget, within,
                                                   task_after_s=TASK_AFTER_S if declares_tasks(ctx) else None,
-                                                  ask=relay(ctx, budget) if can_elicit(ctx) else None)
+                                                  ask=relay(ctx, budget) if can_elicit(ctx) else None,
+                                                  input_back=can_elicit_in_result(ctx),
+                                                  responses=params.input_responses, state=params.request_state)
                 if isinstance(called, InstanceView):  # waits for an approval: the client's task (2026-07-28)
                     return await self._tasks_ext.created(called)
                 return called

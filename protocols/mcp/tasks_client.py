@@ -13,10 +13,10 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
   polls ``tasks/get`` at the task's ``pollIntervalMs`` (bounded) until the task completes (its inlined
   ``CallToolResult``), fails (the JSON-RPC error it carries, raised as ``MCPError``) or is cancelled, within the
   caller's own deadline. A task that asks for input has its questions put to whoever the call is for, when the
-  caller can ask them (``answering``: the gateway passes an assistant's elicitation on), and the answers sent
-  (``tasks/update``); otherwise it is cancelled and the call fails at once, naming what it asked (the question
-  is the client's, so nobody else would answer it; waiting would only run into the deadline). An ``mcp`` job
-  asks a person of its process instead and passes the answer on (``update``, ``tool_input``).
+  caller can ask them (``client_input.answering``: the gateway passes an assistant's elicitation on), and the
+  answers sent (``tasks/update``); otherwise it is cancelled and the call fails at once, naming what it asked
+  (the question is the client's, so nobody else would answer it; waiting would only run into the deadline). An
+  ``mcp`` job asks a person of its process instead and passes the answer on (``update``, ``tool_input``).
 
 ``Mcp-Name`` is set to the task id on the task methods, as the extension requires (``name_param``).
 """
@@ -24,7 +24,7 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar, Final, Literal
@@ -35,11 +35,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, CallToolResult, Request, RequestParams, Result
 from pydantic import ConfigDict
 
+from protocols.mcp import client_input
+
 __all__ = [
     "ELICIT",
     "TASKS",
     "Ack",
-    "Asker",
     "CancelTask",
     "CreatedTask",
     "DetailedTask",
@@ -49,7 +50,6 @@ __all__ = [
     "TasksExtension",
     "UpdateParams",
     "UpdateTask",
-    "answering",
     "cancel",
     "get",
     "handing_back",
@@ -66,10 +66,6 @@ MAX_POLL_S: Final = 30.0
 _DEFAULT_POLL_S: Final = 0.5
 _HAND_BACK: ContextVar[bool] = ContextVar("agenthub_mcp_task_hand_back", default=False)
 
-Asker = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
-"""Puts an ``elicitation/create`` request's params to whoever the call is for; their ``ElicitResult`` as JSON, or
-None when they could not be asked (no capability, refused, out of time)."""
-_ASKER: ContextVar[Asker | None] = ContextVar("agenthub_mcp_task_asker", default=None)
 
 
 class TaskIdParams(RequestParams):
@@ -194,17 +190,6 @@ def handing_back() -> Iterator[None]:
         _HAND_BACK.reset(token)
 
 
-@contextmanager
-def answering(asker: Asker | None) -> Iterator[None]:
-    """Calls in the block whose task asks for input (elicitation only) put each question to ``asker`` and pass the
-    answers on (``tasks/update``) instead of giving up; None: give up, as outside the block."""
-    token = _ASKER.set(asker)
-    try:
-        yield
-    finally:
-        _ASKER.reset(token)
-
-
 class TasksExtension(ClientExtension):
     """Declares the extension and finishes a task-shaped answer by polling it (the caller's deadline bounds it)."""
 
@@ -237,9 +222,9 @@ class TasksExtension(ClientExtension):
 
     @staticmethod
     async def _relay(session: Any, task_id: str, asked: dict[str, Any]) -> bool:
-        """Put the task's questions to the call's asker (``answering``) and send the answers; False when there is
-        none, a question is not an elicitation, or one could not be asked."""
-        asker = _ASKER.get()
+        """Put the task's questions to the call's asker (``client_input.answering``) and send the answers; False
+        when there is none, a question is not an elicitation, or one could not be asked."""
+        asker = client_input.asker()
         if asker is None:
             return False
         responses: dict[str, Any] = {}

@@ -18,6 +18,11 @@ The call stays in the hub's list of waiting calls while the person is asked (the
 ``protocols.orphans.PARKED_JOB``), so a cancelled instance still has its upstream task cancelled by the sweep.
 Requests a person cannot answer (``sampling/createMessage``, ``roots/list``: the hub declares neither to upstream
 servers) are not asked; the job waits, and its wait says which requests they are (``unanswered``).
+
+A server that asks before it answers (an ``InputRequiredResult``, 2026-07-28: ``client_input``) is asked the same
+way, without a task upstream: ``pending_input`` picks the request and the record to keep (``PendingInput``, the
+local variable ``mcpInputRequired``: the server's ``requestState``), and the job's next attempt sends the call again
+with the answer (``answer_of``). Requests a person cannot answer fail the job there: no task waits upstream.
 """
 
 from __future__ import annotations
@@ -26,17 +31,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine import AskPerson
+from mcp_types import InputRequiredResult
+
+from engine import AskPerson, PersonAnswer
+from engine.exceptions import JobFailure
 from engine.scheduler import Job
 from protocols.mcp.tasks_client import ELICIT, DetailedTask
 from protocols.orphans import PARKED_JOB
 
-__all__ = ["ANSWER_VARIABLE", "Asked", "InputRequest", "answer_of", "ask_person", "first_request", "parked_job",
-           "unanswered"]
+__all__ = ["ANSWER_VARIABLE", "PENDING_VARIABLE", "Asked", "InputRequest", "PendingInput", "answer_of", "ask_person",
+           "first_request", "parked_job", "pending_input", "unanswered"]
 
 ANSWER_VARIABLE = "mcpInput"
 """The local variable a person's answer comes back in (``engine.AskPerson``'s ``answer_variable``)."""
+PENDING_VARIABLE = "mcpInputRequired"
+"""The local variable of an ``mcp`` task's element instance keeping a call waiting for a person (``PendingInput``)."""
 MAX_MESSAGE = 2000
+MAX_STATE_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +95,11 @@ def _requests(task: DetailedTask) -> Mapping[str, Any]:
 
 def first_request(task: DetailedTask) -> InputRequest | None:
     """The first elicitation the task waits for, if it waits for input and asks one."""
-    for key, request in _requests(task).items():
+    return _first(_requests(task))
+
+
+def _first(requests: Mapping[str, Any]) -> InputRequest | None:
+    for key, request in requests.items():
         if not isinstance(request, Mapping) or request.get("method") != ELICIT:
             continue
         params = request.get("params")
@@ -100,15 +115,71 @@ def first_request(task: DetailedTask) -> InputRequest | None:
 
 def unanswered(task: DetailedTask) -> list[str]:
     """The methods of the task's input requests no person is asked (the hub answers none of them)."""
-    return sorted({str(r.get("method")) for r in _requests(task).values()
+    return _others(_requests(task))
+
+
+def _others(requests: Mapping[str, Any]) -> list[str]:
+    return sorted({str(r.get("method")) for r in requests.values()
                    if isinstance(r, Mapping) and r.get("method") != ELICIT})
 
 
-def ask_person(job: Job, server: str, tool: str, task_id: str, request: InputRequest, round_: int) -> AskPerson:
-    """The user task standing in for the job until a person answers ``request``."""
+@dataclass(frozen=True, slots=True)
+class PendingInput:
+    """A call the server answered with an ``InputRequiredResult`` (2026-07-28), waiting for a person's answer to
+    send it again (the local variable ``mcpInputRequired``): the server's opaque ``requestState`` (None when it
+    sent none), the request a person is asked, and the rounds answered so far."""
+
+    server: str
+    tool: str
+    state: str | None
+    asked: Asked
+    answered: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"server": self.server, "tool": self.tool, "requestState": self.state, "asked": self.asked.to_json(),
+                "answered": self.answered}
+
+    @classmethod
+    def of(cls, job: Job) -> PendingInput | None:
+        """The record among the job's variables, if a well-formed one is there."""
+        found = job.variables.get(PENDING_VARIABLE)
+        if not isinstance(found, Mapping):
+            return None
+        server, tool, state, answered = (found.get(k) for k in ("server", "tool", "requestState", "answered"))
+        asked = Asked.of(found.get("asked"))
+        if not (isinstance(server, str) and isinstance(tool, str) and (state is None or isinstance(state, str))
+                and asked is not None and isinstance(answered, int) and not isinstance(answered, bool)):
+            return None
+        return cls(server, tool, state, asked, answered)
+
+
+def pending_input(server: str, tool: str, result: InputRequiredResult, answered: int
+                  ) -> tuple[InputRequest, PendingInput]:
+    """The request a person is asked for ``result`` and the record to keep until they answer; ``JobFailure`` when
+    it asks nothing a person can answer (only ``sampling/createMessage`` or ``roots/list``, which the hub does not
+    declare), or its state is larger than ``MAX_STATE_CHARS``."""
+    requests = {key: r.model_dump(by_alias=True, mode="json", exclude_none=True)
+                for key, r in (result.input_requests or {}).items()}
+    request = _first(requests)
+    where = f"tool '{tool}' of MCP server '{server}'"
+    if request is None:
+        raise JobFailure(f"{where} asks for {', '.join(_others(requests)) or 'nothing'} before it answers, which the "
+                         "hub does not answer for an upstream server: change the server, or the model")
+    if result.request_state is not None and len(result.request_state) > MAX_STATE_CHARS:
+        raise JobFailure(f"{where} asks a question with a requestState of {len(result.request_state)} characters, "
+                         f"more than the hub keeps ({MAX_STATE_CHARS})")
+    return request, PendingInput(server, tool, result.request_state, request.asked, answered)
+
+
+def ask_person(job: Job, server: str, tool: str, task_id: str | None, request: InputRequest, round_: int
+               ) -> AskPerson:
+    """The user task standing in for the job until a person answers ``request`` (of the upstream's task
+    ``task_id``, or, None, of the call's ``InputRequiredResult``)."""
     groups = tuple(g.strip() for g in job.headers.get("inputCandidateGroups", "").split(",") if g.strip())
-    details: dict[str, Any] = {"kind": "mcp-input", "server": server, "tool": tool, "taskId": task_id,
+    details: dict[str, Any] = {"kind": "mcp-input", "server": server, "tool": tool,
                                "request": request.key, "question": request.message, PARKED_JOB: job.key}
+    if task_id is not None:
+        details["taskId"] = task_id
     if request.url is not None:
         details["url"] = request.url
     else:
@@ -125,24 +196,19 @@ def ask_person(job: Job, server: str, tool: str, task_id: str, request: InputReq
 
 def parked_job(job: Job) -> int | None:
     """The key of the job a person's task stood in for, when ``job`` runs again with their answer."""
-    raw = job.variables.get(ANSWER_VARIABLE)
-    parked = raw.get("job") if isinstance(raw, Mapping) else None
-    return parked if isinstance(parked, int) and not isinstance(parked, bool) else None
+    answer = PersonAnswer.of(job.variables, ANSWER_VARIABLE)
+    return None if answer is None else answer.job
 
 
 def answer_of(job: Job, asked: Asked | None, answered: int) -> tuple[int, dict[str, Any]] | None:
     """A person's answer to ``asked`` not yet sent (its round above ``answered``): the round and the response."""
-    raw = job.variables.get(ANSWER_VARIABLE)
-    if asked is None or not isinstance(raw, Mapping):
+    answer = PersonAnswer.of(job.variables, ANSWER_VARIABLE)
+    if asked is None or answer is None or not answer.after(answered):
         return None
-    round_, variables = raw.get("round"), raw.get("variables")
-    if not isinstance(round_, int) or isinstance(round_, bool) or round_ <= answered:
-        return None
-    if not isinstance(variables, Mapping):
-        variables = {}
+    variables = answer.variables
     action = variables.get("action")
     if action in ("decline", "cancel"):
-        return round_, {"action": action}
+        return answer.round, {"action": action}
     if asked.fields is None:
-        return round_, {"action": "accept"}
-    return round_, {"action": "accept", "content": {k: v for k, v in variables.items() if k in asked.fields}}
+        return answer.round, {"action": "accept"}
+    return answer.round, {"action": "accept", "content": {k: v for k, v in variables.items() if k in asked.fields}}

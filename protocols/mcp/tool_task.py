@@ -44,7 +44,9 @@ waits again. Without an engine (``records`` None) such a task is followed to
 its end within the call, as the gateway's calls do (``call_pinned``). A task that asks for input
 (``input_required`` with an ``elicitation/create`` request) parks the job on a person's user task
 (``engine.AskPerson``, ``tool_input``); their answer goes upstream with ``tasks/update`` at the next attempt,
-which then reads the task again.
+which then reads the task again. A server that asks before it answers (an ``InputRequiredResult``,
+``client_input``) parks the job on a person the same way, and the next attempt sends the call again with the
+answer and the server's ``requestState`` (``tool_input.PendingInput``).
 
 A pooled session that fails is dropped; when it fails at the listing, the
 job lists again on a fresh session (once). A ``tools/call`` is never sent
@@ -81,6 +83,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitResult, InputRequiredResult, InputResponses
 
 from engine import BpmnError, TaskView, WaitRemote, strict_json
 from engine.canonical import canonical_hash
@@ -234,14 +237,12 @@ class McpToolTask:
         if record is not None and (record.server, record.tool) == (server_name, tool):
             outcome = await self._follow(job, server, record, timeout)
         elif self.records is None:  # no engine to keep a record with: a task is followed within the call
-            outcome = await self.call_pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout)
+            found = await self.call_pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout)
+            if isinstance(found, InputRequiredResult):  # not handed back: the asker answered (never one here)
+                raise McpProtocolError(f"MCP server '{server_name}' left tools/call '{tool}' unanswered")
+            outcome = found
         else:
-            started = await self._pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout, claimed=True)
-            if isinstance(started, CreatedTask):  # listed first: a job withdrawn while it waits is swept
-                await asyncio.to_thread(self.registry.mcp_calls.add, job.key, job.instance, server_name,
-                                        started.task_id)
-                raise self._wait(UpstreamTask(server_name, tool, started.task_id, _now_ms()), started)
-            outcome = started
+            outcome = await self._start(job, server, tool, timeout)
         value = result_value(outcome)
         if outcome.is_error:
             message = outcome.text()[:_MAX_MESSAGE] or f"tool '{tool}' of MCP server '{server_name}' reported an error"
@@ -252,29 +253,61 @@ class McpToolTask:
         return variables
 
     async def call_pinned(
-        self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float
-    ) -> ToolOutcome:
+        self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float,
+        *, input_back: bool = False, responses: InputResponses | None = None, state: str | None = None,
+    ) -> ToolOutcome | InputRequiredResult:
         """List, record, check the pin, then call ``tool`` with ``arguments(pinned)``: what every job does, and
         what the hub's gateway (``protocols.gateway``) does for a federated call, so both hold the same pins. An
-        upstream that answers with a task is followed to its end within ``timeout_s``."""
-        found = await self._pinned(server, tool, arguments, timeout_s, claimed=False)
-        if isinstance(found, CreatedTask):  # ``UpstreamSession.call_tool`` finishes tasks: never one here
+        upstream that answers with a task is followed to its end within ``timeout_s``; one that asks for input
+        first has it answered by the call's asker (``client_input``), or, with ``input_back``, hands it back, to be
+        sent again with the answers (``responses``) and its ``state``."""
+        found = await self._pinned(server, tool, arguments, timeout_s, input_back=input_back, responses=responses,
+                                   state=state)
+        if isinstance(found, CreatedTask):  # the extension's resolver finishes tasks: never one here
             raise McpProtocolError(f"MCP server '{server.name}' left tools/call '{tool}' as a task")
         return found
 
     async def _pinned(
         self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float,
-        *, claimed: bool,
-    ) -> ToolOutcome | CreatedTask:
+        *, tasks_back: bool = False, input_back: bool = False, responses: InputResponses | None = None,
+        state: str | None = None,
+    ) -> ToolOutcome | CreatedTask | InputRequiredResult:
         async with (
             deadline(timeout_s, f"tool '{tool}' of MCP server '{server.name}'"),
             self.pool.session(server) as session,
         ):
             listed = await session.list_tools()
             pinned = await asyncio.to_thread(self._checked, server.name, tool, listed)
-            if claimed:
-                return await session.start_tool(tool, arguments(pinned))
-            return await session.call_tool(tool, arguments(pinned))
+            return await session.call(tool, arguments(pinned), tasks_back=tasks_back, input_back=input_back,
+                                      responses=responses, state=state)
+
+    async def _start(self, job: Job, server: McpServer, tool: str, timeout_s: float) -> ToolOutcome:
+        """Call the tool (again, with a person's answer, when the server asked one: ``tool_input.PendingInput``);
+        a task it answers with makes the job wait for it (``WaitRemote``), a question a person of the process."""
+        pending = tool_input.PendingInput.of(job)
+        answer: tuple[int, dict[str, Any]] | None = None
+        responses: InputResponses | None = None
+        state: str | None = None
+        if pending is not None and (pending.server, pending.tool) == (server.name, tool):
+            answer = tool_input.answer_of(job, pending.asked, pending.answered)
+            if answer is not None:
+                responses, state = {pending.asked.key: ElicitResult.model_validate(answer[1])}, pending.state
+        try:
+            started = await self._pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout_s,
+                                         tasks_back=True, input_back=True, responses=responses, state=state)
+        except McpProtocolError:
+            if answer is not None:  # the server refused the answer's round (its state expired, or it changed):
+                await self._remember(job, tool_input.PENDING_VARIABLE, None)  # the next attempt calls afresh
+            raise
+        if isinstance(started, CreatedTask):  # listed first: a job withdrawn while it waits is swept
+            await asyncio.to_thread(self.registry.mcp_calls.add, job.key, job.instance, server.name, started.task_id)
+            raise self._wait(UpstreamTask(server.name, tool, started.task_id, _now_ms()), started)
+        if isinstance(started, InputRequiredResult):
+            round_ = answer[0] if answer is not None else 0
+            request, pending = tool_input.pending_input(server.name, tool, started, round_)
+            await self._remember(job, tool_input.PENDING_VARIABLE, pending.to_json())
+            raise tool_input.ask_person(job, server.name, tool, None, request, round_ + 1)
+        return started
 
     async def _follow(self, job: Job, server: McpServer, record: UpstreamTask, timeout_s: float) -> ToolOutcome:
         """Pass on a person's answer to the task's input request, if one came back, then read the task once: its
@@ -312,7 +345,8 @@ class McpToolTask:
             if request is None:
                 raise self._wait(record, task)
             record = replace(record, asked=request.asked)
-            await self._remember(job, record)  # which request the person answers, for the attempt that sends it
+            # which request the person answers, for the attempt that sends it
+            await self._remember(job, RECORD_VARIABLE, record.to_json())
             raise tool_input.ask_person(job, server.name, record.tool, record.task_id, request, record.answered + 1)
         if isinstance(ended, MCPError):
             await self._forget(job)
@@ -343,19 +377,18 @@ class McpToolTask:
         if parked is not None and parked != job.key:
             await asyncio.to_thread(self.registry.mcp_calls.remove, parked)
 
-    async def _remember(self, job: Job, record: UpstreamTask | None) -> None:
-        """Write the job's record as it stands now (the job is about to be parked, with no wait to carry it), or
-        clear it (None)."""
+    async def _remember(self, job: Job, variable: str, value: dict[str, Any] | None) -> None:
+        """Write a record of the job as it stands now (the job is about to be parked, with no wait to carry it),
+        or clear it (None): a local variable of its element instance."""
         records = self.records
-        value = None if record is None else record.to_json()
         if records is not None:
-            await asyncio.to_thread(lambda: records.set_variables(job.instance, {RECORD_VARIABLE: value},
+            await asyncio.to_thread(lambda: records.set_variables(job.instance, {variable: value},
                                                                   scope=job.element_instance, local=True))
 
     async def _forget(self, job: Job) -> None:
         """Clear the job's record, so that its next attempt calls the tool afresh, and its entry in the hub's list
         of waiting calls."""
-        await self._remember(job, None)
+        await self._remember(job, RECORD_VARIABLE, None)
         await asyncio.to_thread(self.registry.mcp_calls.remove, job.key)
 
     async def sweep(self) -> int:

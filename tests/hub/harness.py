@@ -137,12 +137,13 @@ def one_user_task(process_id: str, name: str, candidate_groups: str) -> bytes:
 
 
 @asynccontextmanager
-async def assistant(hub: LiveHub, token: str, mode: str = "auto") -> AsyncIterator[Client]:
+async def assistant(hub: LiveHub, token: str, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
     """The official MCP client on the hub's ``/mcp`` with a bearer ``token``, as an assistant connects;
-    ``mode`` is the client's: ``"auto"`` (its default), ``"legacy"`` (the initialize handshake) or a version."""
+    ``mode`` is the client's: ``"auto"`` (its default), ``"legacy"`` (the initialize handshake) or a version;
+    ``options``: more of the ``Client``'s settings (an ``elicitation_callback``...)."""
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode) as client,
+        Client(streamable_http_client(f"{hub.url}/mcp", http_client=http), mode=mode, **options) as client,
     ):
         yield client
 

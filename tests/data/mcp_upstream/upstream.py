@@ -9,7 +9,8 @@ ledger to a JSON-lines file, so the test on the other side can do both.
 
 Tools: ``echo(text)``, ``add(a, b)`` (structured), ``fail`` (isError), ``sleep``
 (forever, until cancelled), ``big(size)``, ``noisy`` (ANSI, bidi and HTML),
-``env`` (the names of its environment variables), ``argv`` (its argv).
+``env`` (the names of its environment variables), ``argv`` (its argv); and, listed only where a test adds
+``ASK_TOOL``, ``ask`` (asks the caller's user in an ``InputRequiredResult`` before it answers, 2026-07-28).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ TOOLS: dict[str, dict[str, Any]] = {
     "env": {"name": "env", "description": "Names its environment variables", "inputSchema": _NONE},
     "argv": {"name": "argv", "description": "Returns its argv", "inputSchema": _NONE},
 }
+ASK_TOOL = {"name": "ask", "description": "Asks who is calling before it answers", "inputSchema": _NONE}
+"""Not among the default tools (tests that list them all would change): a test that calls it lists it first."""
 NOISY = "ok \x1b[2J\x1b[31mred\x1b[0m \u202egnp.exe\u202c \x07<script>alert(1)</script>\r\nend"
 
 
@@ -83,9 +86,13 @@ class Upstream:
     async def _list_tools(self, ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[types.Tool.model_validate(t) for t in self.load().values()])
 
-    async def _call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def _call_tool(
+        self, ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         name, args = params.name, params.arguments or {}
         self.record({"event": "call", "tool": name, "arguments": args})
+        if name == "ask":
+            return _ask(params)
         if name == "echo":
             return types.CallToolResult(content=_text(str(args.get("text"))))
         if name == "add":
@@ -107,6 +114,21 @@ class Upstream:
         if name == "argv":
             return types.CallToolResult(content=_text(json.dumps(sys.argv)))
         return types.CallToolResult(content=_text(f"unknown tool {name}"), is_error=True)
+
+
+ASKED = "Who is calling?"
+
+
+def _ask(params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
+    """``ask``: the question in the result, then, called again with the answer and the state, the greeting."""
+    answer = (params.input_responses or {}).get("who")
+    if not isinstance(answer, types.ElicitResult):
+        schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+        question = types.ElicitRequest(params=types.ElicitRequestFormParams(message=ASKED, requested_schema=schema))
+        return types.InputRequiredResult(input_requests={"who": question}, request_state="round-1")
+    if answer.action != "accept":
+        return types.CallToolResult(content=_text(f"not told ({answer.action})"), is_error=True)
+    return types.CallToolResult(content=_text(f"hello {(answer.content or {}).get('name')} ({params.request_state})"))
 
 
 class MemoryUpstream(Upstream):
