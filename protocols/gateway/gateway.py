@@ -53,14 +53,15 @@ from protocols.gateway.catalog import Catalog
 from protocols.gateway.governance import GatewayRates, candidates, policy_context, verdict
 from protocols.gateway.names import FederatedName, parse
 from protocols.gateway.settings import GatewaySettings
+from protocols.gateway.task_state import TaskStates
 from protocols.http import EgressPolicy
 from protocols.instances import follow, outcome
 from protocols.mcp import client_input
 from protocols.mcp._context import in_thread, require, tool_error, tool_result
 from protocols.mcp._rate import RATE_LIMITED
-from protocols.mcp.client import McpClientError, McpProtocolError
+from protocols.mcp.client import McpClientError, McpProtocolError, ToolOutcome
 from protocols.mcp.client_input import Asker
-from protocols.mcp.tasks_client import ELICIT
+from protocols.mcp.tasks_client import ELICIT, AskingTask
 from protocols.mcp.tool_task import McpToolTask
 from registry import Principal, Registry, RegistryNotFound, ToolBlocked, VirtualServer
 
@@ -86,6 +87,7 @@ class Gateway:
         self.audit_log = AuditLog(registry)
         self.process = ApprovalProcess(engine)
         self.process_id = PROCESS_ID
+        self.task_states = TaskStates()
 
     # --- the MCP server's side -----------------------------------------------------------------
 
@@ -123,7 +125,8 @@ class Gateway:
         the upstream's questions (before its result, or in its task) to the caller's user
         (``client_input.answering``), when the caller can be asked by a request of the hub's; ``input_back`` (a
         2026-07-28 caller that offers elicitation): an upstream's ``InputRequiredResult`` asking elicitations only
-        is the call's answer, and the caller's call that comes back with the answers (``responses``) and its
+        is the call's answer, and so is an upstream task's question, under a sealed state of the gateway's own
+        (``task_state``); the caller's call that comes back with the answers (``responses``) and the
         ``requestState`` (``state``) sends them on. Otherwise a question fails the call at once, naming it."""
         began = time.monotonic()
         checked = await self._govern(principal, name, dict(arguments or {}), began, within)
@@ -264,7 +267,7 @@ class Gateway:
                 result, result_outcome = await self._ask_agent(target.owner, arguments, budget_s)
             else:
                 with client_input.answering(None if ask is None else _counting(ask, questions)):
-                    found = await self._call_mcp(target, arguments, budget_s, upstream or Upstream())
+                    found = await self._call_mcp(audit, arguments, budget_s, upstream or Upstream())
                 if isinstance(found, InputRequiredResult):
                     await self._write(audit, Outcome.INPUT_REQUIRED, began,
                                       questionsAsked=len(found.input_requests or {}) or None)
@@ -289,15 +292,27 @@ class Gateway:
         return result
 
     async def _call_mcp(
-        self, target: FederatedName, arguments: dict[str, Any], budget_s: float, upstream: Upstream
+        self, audit: CallAudit, arguments: dict[str, Any], budget_s: float, upstream: Upstream
     ) -> tuple[CallToolResult, Outcome] | InputRequiredResult:
+        target = audit.target
         server = await asyncio.to_thread(self.registry.mcp.get, target.owner)  # the pin: checked in call_pinned
         timeout = max(0.001, min(budget_s, float(server.timeout_s)))
-        answer = await self.mcp.call_pinned(server, str(target.tool), lambda _pinned: arguments, timeout,
-                                            input_back=upstream.input_back, responses=upstream.responses,
-                                            state=upstream.state)
+        where = f"tool '{target.tool}' of MCP server '{server.name}'"
+        if upstream.state is not None and self.task_states.ours(upstream.state):  # answers to its task's question
+            held = self.task_states.open(upstream.state, audit.principal.name, audit.name)
+            answers = {k: v.model_dump(by_alias=True, mode="json", exclude_none=True)
+                       for k, v in (upstream.responses or {}).items()}
+            answer: ToolOutcome | InputRequiredResult | AskingTask = await self.mcp.follow_task(
+                server, held.task_id, answers, timeout)
+        else:
+            answer = await self.mcp.call_pinned(server, str(target.tool), lambda _pinned: arguments, timeout,
+                                                input_back=upstream.input_back, responses=upstream.responses,
+                                                state=upstream.state)
+        if isinstance(answer, AskingTask):
+            state = self.task_states.seal(audit.principal.name, audit.name, server.name, answer.task_id)
+            return InputRequiredResult.model_validate({"inputRequests": answer.requests, "requestState": state})
         if isinstance(answer, InputRequiredResult):
-            return passed_back(answer, f"tool '{target.tool}' of MCP server '{server.name}'")
+            return passed_back(answer, where)
         result = CallToolResult.model_validate(
             {"content": answer.content, "structuredContent": answer.structured_content, "isError": answer.is_error}
         )

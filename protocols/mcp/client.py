@@ -56,7 +56,7 @@ from protocols.mcp.client_egress import checked_transport
 from protocols.mcp.client_input import HubClient
 from protocols.mcp.client_output import MAX_TEXT_CHARS, ToolOutcome, clean_json, clean_text, limit_outcome
 from protocols.mcp.client_stdio import MissingVariable, StdioTransport, scrubbed_environment
-from protocols.mcp.tasks_client import CreatedTask, DetailedTask, TasksExtension
+from protocols.mcp.tasks_client import AskingTask, CreatedTask, DetailedTask, TasksExtension
 from registry import McpServer
 
 __all__ = [
@@ -233,7 +233,7 @@ class UpstreamSession:
     async def call(
         self, tool: str, arguments: Mapping[str, Any], *, tasks_back: bool = False, input_back: bool = False,
         responses: InputResponses | None = None, state: str | None = None,
-    ) -> ToolOutcome | CreatedTask | InputRequiredResult:
+    ) -> ToolOutcome | CreatedTask | InputRequiredResult | AskingTask:
         """Call ``tool``; the request's ``_meta`` carries the current trace context (``protocols.tracecontext``).
 
         A server that answers with a task (the MCP Tasks extension, 2026-07-28) is followed to the task's end
@@ -241,7 +241,8 @@ class UpstreamSession:
         returned at once, for the caller to follow with ``task``. A server that first asks for input
         (``InputRequiredResult``) has it answered by whoever the call is for (``client_input``), or, with
         ``input_back``, the result is returned: the caller sends the call again with the answers (``responses``)
-        and the result's ``requestState`` (``state``).
+        and the result's ``requestState`` (``state``); and so is a followed task's question (``AskingTask``): the
+        caller passes the answers on with ``follow_task``.
         """
         attributes = {"mcp.method.name": "tools/call", "gen_ai.operation.name": "execute_tool",
                       "gen_ai.tool.name": tool, "agenthub.mcp.server": self.server.name}
@@ -260,8 +261,27 @@ class UpstreamSession:
                         return started.task
                     except client_input.InputAsked as asked:
                         return asked.asked
+                    except tasks_client.TaskAsks as asks:
+                        return asks.asking
             if result.is_error:
                 tracecontext.failed(span, f"the tool '{tool}' answered with an error")
+        return outcome_of(result)
+
+    async def follow_task(
+        self, task_id: str, responses: dict[str, Any], *, input_back: bool = False
+    ) -> ToolOutcome | AskingTask:
+        """Answer the questions of the upstream's task ``task_id`` (``tasks/update``, by their keys), then follow it
+        as ``call`` does (``input_back``: a further question is returned)."""
+        with ExitStack() as handing:
+            if input_back:
+                handing.enter_context(client_input.handing_input_back())
+            with self._translated():
+                await tasks_client.update(self._client.session, task_id, responses)
+                try:
+                    result = await tasks_client.follow(self._client.session, task_id, tasks_client.MIN_POLL_S,
+                                                       frozenset(responses))
+                except tasks_client.TaskAsks as asks:
+                    return asks.asking
         return outcome_of(result)
 
     async def task(self, task_id: str) -> DetailedTask | None:

@@ -35,7 +35,7 @@ from mcp.client.session import ClientRequestContext
 from mcp.types import INVALID_REQUEST, ElicitRequestParams, ElicitResult, ErrorData, InputRequiredResult
 
 __all__ = ["Asker", "HubClient", "InputAsked", "Unasked", "answering", "asker", "elicited", "handing_input_back",
-           "question"]
+           "input_back", "question"]
 
 Asker = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 """Puts an ``elicitation/create`` request's params to whoever the call is for; their ``ElicitResult`` as JSON, or
@@ -82,6 +82,11 @@ def handing_input_back() -> Iterator[None]:
         yield
     finally:
         _HAND_BACK.reset(token)
+
+
+def input_back() -> bool:
+    """Whether the call running now hands questions back (``handing_input_back``)."""
+    return _HAND_BACK.get()
 
 
 def asker() -> Asker | None:

@@ -80,7 +80,7 @@ from protocols.mcp.client import (
     stdio_environment,
 )
 from protocols.mcp.client_listing import ToolListing, watch_tools
-from protocols.mcp.tasks_client import CreatedTask, DetailedTask
+from protocols.mcp.tasks_client import AskingTask, CreatedTask, DetailedTask
 from registry import McpServer
 
 _T = TypeVar("_T")
@@ -174,7 +174,7 @@ class PooledSession:
     async def call(
         self, tool: str, arguments: Mapping[str, Any], *, tasks_back: bool = False, input_back: bool = False,
         responses: InputResponses | None = None, state: str | None = None,
-    ) -> ToolOutcome | CreatedTask | InputRequiredResult:
+    ) -> ToolOutcome | CreatedTask | InputRequiredResult | AskingTask:
         """``UpstreamSession.call`` on the session the tools were listed on; never retried."""
         return await self._pool._call(self._lease, lambda session: session.call(
             tool, arguments, tasks_back=tasks_back, input_back=input_back, responses=responses, state=state))
@@ -186,6 +186,13 @@ class PooledSession:
     async def update_task(self, task_id: str, responses: dict[str, Any]) -> None:
         """``UpstreamSession.update_task`` on the server's current session."""
         await self._pool._on_session(self._lease, lambda session: session.update_task(task_id, responses))
+
+    async def follow_task(
+        self, task_id: str, responses: dict[str, Any], *, input_back: bool = False
+    ) -> ToolOutcome | AskingTask:
+        """``UpstreamSession.follow_task`` on the server's current session (a task is not bound to one)."""
+        return await self._pool._on_session(
+            self._lease, lambda session: session.follow_task(task_id, responses, input_back=input_back))
 
     async def cancel_task(self, task_id: str) -> None:
         """``UpstreamSession.cancel_task`` on the server's current session."""

@@ -27,6 +27,7 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Literal
 
 import anyio
@@ -41,16 +42,19 @@ __all__ = [
     "ELICIT",
     "TASKS",
     "Ack",
+    "AskingTask",
     "CancelTask",
     "CreatedTask",
     "DetailedTask",
     "GetTask",
+    "TaskAsks",
     "TaskIdParams",
     "TaskStarted",
     "TasksExtension",
     "UpdateParams",
     "UpdateTask",
     "cancel",
+    "follow",
     "get",
     "handing_back",
     "outcome",
@@ -201,50 +205,79 @@ class TasksExtension(ClientExtension):
     async def _resolve(self, created: CreatedTask, ctx: ClaimContext) -> CallToolResult:
         if _HAND_BACK.get():
             raise TaskStarted(created)
-        delay = poll_after(created)
-        answered: set[str] = set()
-        while True:
-            await anyio.sleep(delay)
-            task = await get(ctx.session, created.task_id)
-            ended = outcome(task)
-            if isinstance(ended, MCPError):
-                raise ended
-            if ended is not None:
-                return ended
-            asked = {k: r for k, r in (task.input_requests or {}).items() if k not in answered}
-            if task.status == "input_required" and asked:
-                if not await self._relay(ctx.session, task.task_id, asked):
-                    await self._give_up(ctx.session, task)
-                answered |= set(asked)
-                delay = MIN_POLL_S  # answered: the task goes on at once
-                continue
-            delay = poll_after(task)
+        return await follow(ctx.session, created.task_id, poll_after(created))
 
-    @staticmethod
-    async def _relay(session: Any, task_id: str, asked: dict[str, Any]) -> bool:
-        """Put the task's questions to the call's asker (``client_input.answering``) and send the answers; False
-        when there is none, a question is not an elicitation, or one could not be asked."""
-        asker = client_input.asker()
-        if asker is None:
+async def follow(session: Any, task_id: str, delay: float, answered: frozenset[str] = frozenset()) -> CallToolResult:
+    """Poll task ``task_id`` on ``session`` (a ``ClientSession``) until it ends: its result, or its error raised as
+    ``MCPError``. A question (``input_required``) not among ``answered`` is put to the call's asker
+    (``client_input.answering``) and the answer sent; without one, in ``client_input.handing_input_back()``, it is
+    raised as ``TaskAsks`` (elicitations only), for the caller to send the answers with ``update`` and follow the
+    task again; else the task is cancelled and the call fails at once, naming what it asked."""
+    done = set(answered)
+    while True:
+        await anyio.sleep(delay)
+        task = await get(session, task_id)
+        ended = outcome(task)
+        if isinstance(ended, MCPError):
+            raise ended
+        if ended is not None:
+            return ended
+        asked = {k: r for k, r in (task.input_requests or {}).items() if k not in done}
+        if task.status == "input_required" and asked:
+            if not await _relay(session, task.task_id, asked):
+                if client_input.input_back() and all(_elicitation(r) for r in asked.values()):
+                    raise TaskAsks(AskingTask(task.task_id, asked))
+                await _give_up(session, task)
+            done |= set(asked)
+            delay = MIN_POLL_S  # answered: the task goes on at once
+            continue
+        delay = poll_after(task)
+
+
+def _elicitation(request: Any) -> bool:
+    return isinstance(request, dict) and request.get("method") == ELICIT and isinstance(request.get("params"), dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AskingTask:
+    """An upstream task that asks the call's caller ``requests`` (its ``inputRequests`` not answered yet, all
+    elicitations, as JSON by key)."""
+
+    task_id: str
+    requests: dict[str, Any]
+
+
+class TaskAsks(Exception):
+    """Raised out of ``follow`` in ``client_input.handing_input_back()``: the task asks its caller (``asking``)."""
+
+    def __init__(self, asking: AskingTask) -> None:
+        super().__init__(f"task {asking.task_id} asks for input")
+        self.asking = asking
+
+
+async def _relay(session: Any, task_id: str, asked: dict[str, Any]) -> bool:
+    """Put the task's questions to the call's asker (``client_input.answering``) and send the answers; False
+    when there is none, a question is not an elicitation, or one could not be asked."""
+    asker = client_input.asker()
+    if asker is None:
+        return False
+    responses: dict[str, Any] = {}
+    for key, request in asked.items():
+        if not _elicitation(request):
             return False
-        responses: dict[str, Any] = {}
-        for key, request in asked.items():
-            params = request.get("params") if isinstance(request, dict) else None
-            if not isinstance(request, dict) or request.get("method") != ELICIT or not isinstance(params, dict):
-                return False
-            answer = await asker(params)
-            if answer is None:
-                return False
-            responses[key] = answer
-        await update(session, task_id, responses)
-        return True
+        answer = await asker(request["params"])
+        if answer is None:
+            return False
+        responses[key] = answer
+    await update(session, task_id, responses)
+    return True
 
-    @staticmethod
-    async def _give_up(session: Any, task: DetailedTask) -> None:
-        """The task asks its client for input, which a call answered in one exchange cannot give (nobody else
-        will: the question is the client's): cancel it and say what it asked, rather than wait for the deadline."""
-        asked = [_question(r) for r in (task.input_requests or {}).values()]
-        with anyio.move_on_after(CANCEL_S), contextlib.suppress(Exception):  # best effort: the error below matters
-            await cancel(session, task.task_id)
-        raise MCPError(INTERNAL_ERROR, f"task {task.task_id} asks for input the hub cannot give on this call ("
-                       f"{'; '.join(asked)[:500]}); it was cancelled", {"taskId": task.task_id, "asked": asked})
+
+async def _give_up(session: Any, task: DetailedTask) -> None:
+    """The task asks its client for input, which a call answered in one exchange cannot give (nobody else
+    will: the question is the client's): cancel it and say what it asked, rather than wait for the deadline."""
+    asked = [_question(r) for r in (task.input_requests or {}).values()]
+    with anyio.move_on_after(CANCEL_S), contextlib.suppress(Exception):  # best effort: the error below matters
+        await cancel(session, task.task_id)
+    raise MCPError(INTERNAL_ERROR, f"task {task.task_id} asks for input the hub cannot give on this call ("
+                   f"{'; '.join(asked)[:500]}); it was cancelled", {"taskId": task.task_id, "asked": asked})

@@ -94,7 +94,7 @@ from protocols.mcp import tasks_client, tool_input
 from protocols.mcp.call_sweep import sweep_orphans
 from protocols.mcp.client import McpClientError, McpProtocolError, ToolOutcome, deadline, outcome_of
 from protocols.mcp.client_pool import DEFAULT_IDLE_S, SessionPool
-from protocols.mcp.tasks_client import CreatedTask, DetailedTask, poll_after
+from protocols.mcp.tasks_client import AskingTask, CreatedTask, DetailedTask, poll_after
 from protocols.mcp.tool_input import Asked
 from protocols.orphans import CancelRetries
 from protocols.task_headers import required_header, timeout_header
@@ -238,7 +238,7 @@ class McpToolTask:
             outcome = await self._follow(job, server, record, timeout)
         elif self.records is None:  # no engine to keep a record with: a task is followed within the call
             found = await self.call_pinned(server, tool, lambda pinned: _arguments(job, pinned), timeout)
-            if isinstance(found, InputRequiredResult):  # not handed back: the asker answered (never one here)
+            if not isinstance(found, ToolOutcome):  # nothing is handed back without input_back: never one here
                 raise McpProtocolError(f"MCP server '{server_name}' left tools/call '{tool}' unanswered")
             outcome = found
         else:
@@ -255,12 +255,13 @@ class McpToolTask:
     async def call_pinned(
         self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float,
         *, input_back: bool = False, responses: InputResponses | None = None, state: str | None = None,
-    ) -> ToolOutcome | InputRequiredResult:
+    ) -> ToolOutcome | InputRequiredResult | AskingTask:
         """List, record, check the pin, then call ``tool`` with ``arguments(pinned)``: what every job does, and
         what the hub's gateway (``protocols.gateway``) does for a federated call, so both hold the same pins. An
-        upstream that answers with a task is followed to its end within ``timeout_s``; one that asks for input
-        first has it answered by the call's asker (``client_input``), or, with ``input_back``, hands it back, to be
-        sent again with the answers (``responses``) and its ``state``."""
+        upstream that answers with a task is followed to its end within ``timeout_s``; its questions, or the
+        upstream's before it answers, are answered by the call's asker (``client_input``), or, with
+        ``input_back``, handed back: sent again with the answers (``responses``) and its ``state``, or, for a
+        task's (``AskingTask``), passed on with ``follow_task``."""
         found = await self._pinned(server, tool, arguments, timeout_s, input_back=input_back, responses=responses,
                                    state=state)
         if isinstance(found, CreatedTask):  # the extension's resolver finishes tasks: never one here
@@ -271,7 +272,7 @@ class McpToolTask:
         self, server: McpServer, tool: str, arguments: Callable[[PinnedTool], dict[str, Any]], timeout_s: float,
         *, tasks_back: bool = False, input_back: bool = False, responses: InputResponses | None = None,
         state: str | None = None,
-    ) -> ToolOutcome | CreatedTask | InputRequiredResult:
+    ) -> ToolOutcome | CreatedTask | InputRequiredResult | AskingTask:
         async with (
             deadline(timeout_s, f"tool '{tool}' of MCP server '{server.name}'"),
             self.pool.session(server) as session,
@@ -280,6 +281,17 @@ class McpToolTask:
             pinned = await asyncio.to_thread(self._checked, server.name, tool, listed)
             return await session.call(tool, arguments(pinned), tasks_back=tasks_back, input_back=input_back,
                                       responses=responses, state=state)
+
+    async def follow_task(
+        self, server: McpServer, task_id: str, responses: dict[str, Any], timeout_s: float
+    ) -> ToolOutcome | AskingTask:
+        """Pass the caller's answers to the questions of the upstream's task ``task_id`` on and follow it to its end
+        within ``timeout_s`` (a further question is handed back): the gateway's call that comes back with them."""
+        async with (
+            deadline(timeout_s, f"task {task_id} of MCP server '{server.name}'"),
+            self.pool.session(server) as session,
+        ):
+            return await session.follow_task(task_id, responses, input_back=True)
 
     async def _start(self, job: Job, server: McpServer, tool: str, timeout_s: float) -> ToolOutcome:
         """Call the tool (again, with a person's answer, when the server asked one: ``tool_input.PendingInput``);
@@ -302,6 +314,8 @@ class McpToolTask:
         if isinstance(started, CreatedTask):  # listed first: a job withdrawn while it waits is swept
             await asyncio.to_thread(self.registry.mcp_calls.add, job.key, job.instance, server.name, started.task_id)
             raise self._wait(UpstreamTask(server.name, tool, started.task_id, _now_ms()), started)
+        if isinstance(started, AskingTask):  # tasks are handed back before they are followed: never one here
+            raise McpProtocolError(f"MCP server '{server.name}' left tools/call '{tool}' unanswered")
         if isinstance(started, InputRequiredResult):
             round_ = answer[0] if answer is not None else 0
             request, pending = tool_input.pending_input(server.name, tool, started, round_)

@@ -8,7 +8,8 @@ a call from hub A's ``mcp`` service task becomes a task on B that reports ``inpu
 The person's answer goes to B (``tasks/update``): accepted, B's task is completed as the caller with the schema's
 fields only, and A's instance ends with the tool's result; declined, B's question is left to B's people and A's job
 waits, saying on what. The hub's sweep (every 0.5 s here) leaves B's task alone while A's person is asked, and
-cancels it once A's instance is cancelled.
+cancels it once A's instance is cancelled. Through A's gateway the question goes to the assistant's user: by a
+request of A's (2025-era session) or in A's result under a sealed state (2026-07-28), or the call fails at once.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import ElicitRequestParams, ElicitResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitRequestParams, ElicitResult, InputRequiredResult, TextContent
 
+from protocols.gateway.audit import arguments_digest
 from protocols.mcp.limits import McpLimits
 from tests.browser import browser, page
 from tests.data.mcp_upstream.models import tool_task_process
@@ -191,6 +194,73 @@ def test_through_the_gateway_the_upstreams_question_is_put_to_the_assistants_use
     [row] = [r["data"] for r in rows if r["data"].get("questionsAsked")]
     assert row["outcome"] == "ok" and row["questionsAsked"] == 1  # counted, not kept: no answer in the audit
     assert "confirm" not in json.dumps(row).replace("confirm_delete", "")
+
+
+def test_through_the_gateway_a_2026_assistant_gets_the_upstream_tasks_question_in_the_hubs_result(
+    hubs: tuple[LiveHub, LiveHub],
+) -> None:
+    """On 2026-07-28 no server request reaches the client: the gateway answers with the task's question in an
+    ``InputRequiredResult`` of its own, whose sealed ``requestState`` names the upstream task; the assistant's SDK
+    calls again with the answer, which goes to the task (``tasks/update``), followed to its result."""
+    a, b = hubs
+    asked: list[ElicitRequestParams] = []
+
+    async def elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    async def call() -> Any:
+        async with assistant(a, a.admin, "2026-07-28", elicitation_callback=elicit) as client:
+            return await client.call_tool("b__confirm_delete", {"filename": "asked-in-results.txt"})
+
+    result = anyio.run(call)
+    assert not result.is_error, result
+    assert result.structured_content["confirm"] is True
+    assert [q.message for q in asked] == ["Delete the file?"]
+    rows = _get(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
+    digest = arguments_digest({"filename": "asked-in-results.txt"})
+    rounds = [(r["data"]["outcome"], r["data"].get("questionsAsked")) for r in rows
+              if r["data"]["argumentsHash"] == digest]
+    assert rounds == [("ok", None), ("inputRequired", 1)]  # newest first: each round a call of the assistant's
+    [on_b] = [i for i in _get(b, "/api/v1/process-instances", processId="confirm_delete", limit=1000)["items"]
+              if i["variables"].get("filename") == "asked-in-results.txt"]
+    assert on_b["state"] == "completed" and on_b["variables"]["confirm"] is True
+
+
+def test_a_gateway_request_state_works_only_for_its_caller_and_unchanged(hubs: tuple[LiveHub, LiveHub]) -> None:
+    a, b = hubs
+    other = a.token("start")
+
+    async def refuse(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        raise AssertionError("driven by hand here")
+
+    async def asked(token: str) -> Any:
+        async with assistant(a, token, "2026-07-28", elicitation_callback=refuse) as client:
+            return await client.session.call_tool("b__confirm_delete", {"filename": "sealed.txt"},
+                                                   allow_input_required=True)
+
+    async def again(token: str, state: str, key: str) -> str:
+        async with assistant(a, token, "2026-07-28", elicitation_callback=refuse) as client:
+            try:
+                done = await client.session.call_tool(
+                    "b__confirm_delete", {"filename": "sealed.txt"}, request_state=state, allow_input_required=True,
+                    input_responses={key: ElicitResult(action="accept", content={"confirm": True})})
+            except MCPError as exc:
+                return f"{exc.error.code}: {exc.error.message}"
+            return f"answered: {done.structured_content}"
+
+    first = anyio.run(asked, a.admin)
+    assert isinstance(first, InputRequiredResult) and first.request_state
+    [(key, request)] = (first.input_requests or {}).items()
+    assert request.method == "elicitation/create"
+    state = first.request_state
+    edited = state[:-1] + ("0" if state[-1] != "0" else "1")
+    assert anyio.run(again, a.admin, edited, key).startswith("-32602: the requestState was not given by this hub")
+    assert "another caller" in anyio.run(again, other, state, key)  # the task is its caller's to answer
+    assert "'confirm': True" in anyio.run(again, a.admin, state, key)  # who was asked still can
+    [on_b] = [i for i in _get(b, "/api/v1/process-instances", processId="confirm_delete", limit=1000)["items"]
+              if i["variables"].get("filename") == "sealed.txt"]
+    assert on_b["state"] == "completed"
 
 
 def test_a_federated_call_whose_upstream_task_asks_for_input_fails_at_once_saying_what_and_cancels_it(
