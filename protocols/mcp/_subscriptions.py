@@ -14,6 +14,8 @@ seen (one indexed query with a ``LIMIT``), and if so notifies the session
 on its standalone stream. A session holds at most ``PER_SESSION``
 subscriptions and the endpoint ``TOTAL`` (``INVALID_REQUEST`` past either);
 a session whose notification cannot be delivered loses its subscriptions.
+On 2026-07-28 (no ``resources/subscribe``), a ``subscriptions/listen`` stream
+(``_listen``) has its instances watched the same way (``watch``, ``forget``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
-from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, INVALID_REQUEST, EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
@@ -45,7 +47,7 @@ _INSTANCE = re.compile(r"^agenthub://instances/([0-9]{1,19})$")
 
 @dataclass
 class _Watch:
-    session: ServerSession
+    deliver: Callable[[str], Awaitable[None]]  # tells the watcher's client that ``uri`` changed
     positions: dict[str, int] = field(default_factory=dict)  # uri -> the journal position last seen (-1: none)
 
 
@@ -66,8 +68,8 @@ class Subscriptions:
             raise MCPError(
                 INVALID_PARAMS, "resource not found: subscribe to a URI that resources/read answers", {"uri": uri[:200]}
             )
-        watch = self._watches.setdefault(session_key(ctx), _Watch(ctx.session))
-        watch.session = ctx.session
+        watch = self._watches.setdefault(session_key(ctx), _Watch(ctx.session.send_resource_updated))
+        watch.deliver = ctx.session.send_resource_updated
         if uri not in watch.positions and (len(watch.positions) >= PER_SESSION or self.count() >= TOTAL):
             raise MCPError(
                 INVALID_REQUEST,
@@ -87,6 +89,19 @@ class Subscriptions:
             if not watch.positions:
                 del self._watches[key]
         return EmptyResult()
+
+    async def watch(self, key: str, uris: list[str], deliver: Callable[[str], Awaitable[None]]) -> None:
+        """Call ``deliver(uri)`` whenever one of ``uris`` changes, under ``key`` (a ``subscriptions/listen``
+        stream's) until ``forget(key)``; ``INVALID_REQUEST`` past ``PER_SESSION`` or the server's ``TOTAL``."""
+        if len(uris) > PER_SESSION or self.count() + len(uris) > TOTAL:
+            raise MCPError(INVALID_REQUEST, f"too many subscriptions: a stream may hold {PER_SESSION} (the hub "
+                                            f"{TOTAL}); listen to fewer")
+        self._watches[key] = _Watch(deliver, {uri: await self._position(uri) for uri in uris})
+        self._wake.set()
+
+    def forget(self, key: str) -> None:
+        """Stop what ``watch`` started under ``key``."""
+        self._watches.pop(key, None)
 
     async def _position(self, uri: str) -> int:
         found = _INSTANCE.match(uri)
@@ -131,7 +146,7 @@ class Subscriptions:
                     continue
                 watch.positions[uri] = int(newer[-1]["position"])
                 try:
-                    await watch.session.send_resource_updated(uri)
+                    await watch.deliver(uri)
                 except Exception as exc:  # the session is gone: nobody is listening any more
                     log.debug("dropped the subscriptions of a session that went away: %s", exc)
                     self._watches.pop(key, None)

@@ -71,6 +71,7 @@ from protocols.mcp._context import Context, ServerState, in_thread, principal_of
 from protocols.mcp._decision_tools import DecisionTools
 from protocols.mcp._elicitation import can_elicit, can_elicit_in_result, relay
 from protocols.mcp._http import McpHttpFront
+from protocols.mcp._listen import Listen
 from protocols.mcp._logging import LogLevels
 from protocols.mcp._process_tools import BUILTIN_PREFIX, TASK_AFTER_S, TASKS_EXTENSION, ProcessTools, TaskCreated
 from protocols.mcp._prompts import Prompts
@@ -121,7 +122,13 @@ class _HubServer(Server[ServerState]):
             capabilities = capabilities.model_copy(update={"tasks": CAPABILITY})
         if protocol_version in MODERN_PROTOCOL_VERSIONS:  # logging/setLevel is gone (SEP-2577); Tasks an extension
             extended = {**(capabilities.extensions or {}), TASKS_EXTENSION: {}}
-            capabilities = capabilities.model_copy(update={"logging": None, "extensions": extended})
+            # subscriptions/listen carries resource updates and task notifications (``_listen``), no list changes
+            unchanged = {"list_changed": False}
+            capabilities = capabilities.model_copy(update={
+                "logging": None, "extensions": extended,
+                **{name: getattr(capabilities, name).model_copy(update=unchanged)
+                   for name in ("tools", "prompts", "resources") if getattr(capabilities, name) is not None},
+            })
         return capabilities
 
 
@@ -162,6 +169,7 @@ class McpEndpoint:
         self._gateway = gateway  # federated upstream tools and agents (protocols.gateway), when the hub has one
         self._tasks = Tasks(engine, self._processes, gateway)
         self._tasks_ext = TasksExtension(self._tasks, self._processes, gateway)
+        self._listen = Listen(self._subscriptions, self._resources, self._tasks_ext)
         self.server = self._build_server(server_name)
         self._sessions = TokenSessions(
             self.server,
@@ -221,6 +229,7 @@ class McpEndpoint:
             on_read_resource=self._resources.read,
             on_subscribe_resource=self._subscriptions.subscribe,
             on_unsubscribe_resource=self._subscriptions.unsubscribe,
+            on_subscriptions_listen=cast(Any, self._listen),
             on_list_prompts=self._prompts.list_prompts,
             on_get_prompt=self._prompts.get,
             on_completion=self._prompts.complete,
@@ -328,8 +337,9 @@ class McpEndpoint:
             )
 
     async def _deadline(self, ctx: Context, call_next: CallNext) -> HandlerResult:
-        """Server middleware: no request runs longer than the call budget plus a grace period."""
-        if ctx.request_id is None:  # a notification
+        """Server middleware: no request runs longer than the call budget plus a grace period, but a
+        ``subscriptions/listen`` stream, which lasts as long as its client listens."""
+        if ctx.request_id is None or ctx.method == "subscriptions/listen":  # a notification, or a stream
             return await call_next(ctx)
         limit = self.call_timeout_s + REQUEST_GRACE_S
         with anyio.move_on_after(limit):
