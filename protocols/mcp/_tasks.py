@@ -8,6 +8,8 @@
 - ``tasks/result`` waits (up to the call budget) and answers what a plain call
   would: the output, or the instance id and ``waitingFor`` while it still waits.
 - ``tasks/list`` pages through instances; ``tasks/cancel`` cancels one.
+- ``notifications/tasks/status`` goes to the session that created a task whenever its status or message
+  changes, until it ends (its instance watched as a resource subscription is: ``_subscriptions``).
 
 mcp 2.3.0 defines the task types but dispatches none of this, and it checks a
 ``tools/call`` result against ``CallToolResult``, which a ``CreateTaskResult``
@@ -20,6 +22,7 @@ initialization gate and params validation still apply to both.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -41,20 +44,26 @@ from mcp_types import (
     TasksCallCapability,
     TasksCancelCapability,
     TasksListCapability,
+    TaskStatusNotification,
+    TaskStatusNotificationParams,
     TasksToolsCapability,
 )
 
 from engine import Channel, Conflict, Engine, InstanceView, TaskView
 from protocols.actors import actor_of
 from protocols.instances import follow, is_settled
-from protocols.mcp._context import MAX_ID, Context, in_thread, principal_of, require
+from protocols.mcp._context import MAX_ID, Context, in_thread, principal_of, require, session_key
 from protocols.mcp._process_tools import BUILTIN_PREFIX, ProcessTools
+from protocols.mcp._subscriptions import Subscriptions
 from protocols.mcp._virtual import virtual_of
 
 if TYPE_CHECKING:
     from protocols.gateway import Gateway
 
+log = logging.getLogger("agenthub.mcp")
+
 TASK_VERSIONS = frozenset({"2025-11-25"})
+ENDED = frozenset({"completed", "cancelled", "failed"})
 TASK_CALL_METHOD = "agenthub/taskAugmentedToolCall"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
 POLL_INTERVAL_MS = 1000
@@ -69,10 +78,12 @@ CAPABILITY = ServerTasksCapability(
 
 
 class Tasks:
-    def __init__(self, engine: Engine, processes: ProcessTools, gateway: Gateway | None = None) -> None:
+    def __init__(self, engine: Engine, processes: ProcessTools, gateway: Gateway | None = None,
+                 subscriptions: Subscriptions | None = None) -> None:
         self.engine = engine
         self.processes = processes
         self.gateway = gateway  # a federated tool's task is an instance of the gateway's call process
+        self.subscriptions = subscriptions  # watches a created task's instance, for notifications/tasks/status
 
     async def route(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         """Server middleware: send a task-augmented ``tools/call`` to ``TASK_CALL_METHOD``."""
@@ -97,7 +108,34 @@ class Tasks:
             started = await self.processes.start(principal, params.name, params.arguments)
         if isinstance(started, CallToolResult):  # invalid arguments: nothing started, no task
             raise MCPError(INVALID_PARAMS, _error_message(started))
-        return {"task": await self._task(started.key)}
+        task = await self._task(started.key)
+        await self._announce(ctx, started.key, task)
+        return {"task": task}
+
+    async def _announce(self, ctx: Context, key: int, task: dict[str, Any]) -> None:
+        """Send the session ``notifications/tasks/status`` whenever the new task's status or message changes,
+        until it ends (on its standalone stream; a session that cannot be reached any more is forgotten)."""
+        subscriptions = self.subscriptions
+        if subscriptions is None:
+            return
+        session, watch = ctx.session, f"task\x00{session_key(ctx)}\x00{key}"
+        last = [(task["status"], task["statusMessage"])]
+
+        async def changed(_uri: str) -> None:
+            now = await self._task(key)
+            if (now["status"], now["statusMessage"]) == last[0]:
+                return
+            last[0] = (now["status"], now["statusMessage"])
+            if now["status"] in ENDED:
+                subscriptions.forget(watch)
+            # the SDK's notification union leaves it out, though 2025-11-25 defines it; the session only dumps it
+            notification = TaskStatusNotification(params=TaskStatusNotificationParams.model_validate(now))
+            await session.send_notification(notification)  # type: ignore[arg-type]
+
+        try:
+            await subscriptions.watch(watch, [f"agenthub://instances/{key}"], changed)
+        except MCPError as exc:  # the hub watches too much already: the client polls, as it may anyway
+            log.info("task %s: no status notifications: %s", key, exc.error.message)
 
     async def get(self, ctx: Context, params: GetTaskRequestParams) -> dict[str, Any]:
         return await self._describe(await self.readable(ctx, params.task_id))

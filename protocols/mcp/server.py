@@ -167,7 +167,7 @@ class McpEndpoint:
         self._prompts = Prompts(engine)
         self._subscriptions = Subscriptions(engine, self._resources)
         self._gateway = gateway  # federated upstream tools and agents (protocols.gateway), when the hub has one
-        self._tasks = Tasks(engine, self._processes, gateway)
+        self._tasks = Tasks(engine, self._processes, gateway, self._subscriptions)
         self._tasks_ext = TasksExtension(self._tasks, self._processes, gateway)
         self._listen = Listen(self._subscriptions, self._resources, self._tasks_ext)
         self.server = self._build_server(server_name)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import mcp_types as types
 import pytest
@@ -210,3 +211,44 @@ async def test_a_task_waiting_for_a_person_says_what_the_person_is_asked(session
     assert got["status"] == "input_required"
     assert got["statusMessage"].endswith(f"'Size' (task {mcp_hub.engine.user_tasks(instance=key)[0].key}) "
                                          'asking "S or M?"')
+
+
+
+async def test_the_session_that_created_a_task_hears_its_status_change_until_it_ends(mcp_hub: Any) -> None:
+    """``notifications/tasks/status`` (2025-11-25, optional for a server): sent on the session's standalone stream
+    (its ``GET``) when the task's status or message changes, here from input_required (a manager's task) to
+    completed, and not again once it ended."""
+    heard: list[dict[str, Any]] = []
+    listening, ended = anyio.Event(), anyio.Event()
+
+    async with mcp_hub.http("agent") as http:
+        raw = RawSession(http, mcp_hub.url)
+        await raw.open()
+
+        async def listen() -> None:
+            headers = {**raw.headers, "Accept": "text/event-stream"}
+            async with http.stream("GET", mcp_hub.url, headers=headers) as answer:
+                assert answer.status_code == 200
+                listening.set()
+                async for line in answer.aiter_lines():
+                    message = json.loads(line[5:]) if line.startswith("data:") and line[5:].strip() else {}
+                    if message.get("method") == "notifications/tasks/status":
+                        heard.append(message["params"])
+                        if message["params"]["status"] == "completed":
+                            ended.set()
+
+        async with anyio.create_task_group() as streams:
+            streams.start_soon(listen)
+            with anyio.fail_after(10):
+                await listening.wait()
+            created = await raw.result("tools/call", {"name": "approval", "arguments": {"order": "T-9", "amount": 3},
+                                                      "task": {}})
+            key = int(created["task"]["taskId"])
+            assert created["task"]["status"] == "input_required"
+            [user_task] = await anyio.to_thread.run_sync(lambda: mcp_hub.engine.user_tasks(instance=key))
+            await anyio.to_thread.run_sync(lambda: mcp_hub.engine.complete_user_task(user_task.key, {}))
+            with anyio.fail_after(10):
+                await ended.wait()
+            streams.cancel_scope.cancel()
+    assert [(p["taskId"], p["status"]) for p in heard] == [(str(key), "completed")]  # not what it was told already
+    assert heard[0]["pollInterval"] == 1000 and heard[0]["lastUpdatedAt"].endswith("Z")
