@@ -16,39 +16,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import ElicitRequestParams, ElicitResult, ListRootsResult, Root, TextContent
 
+from tests.data.mcp_upstream.models import WELCOME
 from tests.hub.harness import LiveHub, serve_hub
 from tests.hub.mcp_tasks_client import TasksClient
 
 pytestmark = pytest.mark.anyio
 FIXTURES = Path(__file__).resolve().parent / "mcp_fixtures"
 MODES = ["legacy", "2026-07-28"]
-
-# A start form on a tool that may run plainly: asked on every protocol version.
-WELCOME = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"
-                  xmlns:agenthub="urn:agenthub:bpmn:1" id="welcome-defs" targetNamespace="urn:test">
-  <bpmn:process id="welcome" isExecutable="true">
-    <bpmn:extensionElements>
-      <agenthub:tool><agenthub:input name="team" type="string" required="true"/></agenthub:tool>
-    </bpmn:extensionElements>
-    <bpmn:startEvent id="start">
-      <bpmn:documentation>Who joins the team?</bpmn:documentation>
-      <bpmn:extensionElements>
-        <agenthub:schema>{"type": "object", "properties": {"name": {"type": "string"}},
-                          "required": ["name"]}</agenthub:schema>
-      </bpmn:extensionElements>
-    </bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="say"/>
-    <bpmn:scriptTask id="say">
-      <bpmn:extensionElements>
-        <zeebe:script expression="=name + &quot; joins &quot; + team" resultVariable="said"/>
-      </bpmn:extensionElements>
-    </bpmn:scriptTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="say" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
 
 
 @pytest.fixture
@@ -59,7 +33,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     with serve_hub(tmp_path_factory.mktemp("start-form")) as live:
-        files = [("files", ("welcome.bpmn", WELCOME.encode(), "application/xml"))]
+        files = [("files", ("welcome.bpmn", WELCOME, "application/xml"))]
         files += [("files", (f"{n}.bpmn", (FIXTURES / f"{n}.bpmn").read_bytes(), "application/xml"))
                   for n in ("test_tool_with_task", "test_missing_capability", "test_input_required_result_list_roots")]
         with live.client() as rest:

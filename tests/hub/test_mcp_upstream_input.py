@@ -30,11 +30,10 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import ElicitRequestParams, ElicitResult, InputRequiredResult, TextContent
 
 from protocols.gateway.audit import arguments_digest
-from protocols.mcp.limits import McpLimits
 from tests.browser import browser, page
 from tests.data.mcp_upstream.models import tool_task_process
-from tests.hub.harness import LiveHub, assistant, serve_hub
-from tests.hub.hub_pair import hub_calling
+from tests.hub.harness import LiveHub, assistant
+from tests.hub.hub_pair import get_json, hubs_deployed
 from tests.hub.web.console import sign_in, signed_in_client
 from tests.polling import until_found
 
@@ -49,25 +48,9 @@ ASKING = tool_task_process("delete_on_b", "b", "confirm_delete", retries=2, resu
 
 @pytest.fixture(scope="module")
 def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveHub, LiveHub]]:
-    with serve_hub(tmp_path_factory.mktemp("hub-b"), mcp=McpLimits(rate_per_minute=0)) as b:
-        fixture = (FIXTURES / "confirm_delete.bpmn").read_bytes()
-        with b.client() as rest:
-            rest.post("/api/v1/deployments", files=[("files", ("confirm_delete.bpmn", fixture, "application/xml"))],
-                      params={"expose": "true"}).raise_for_status()
-        with hub_calling(b, tmp_path_factory.mktemp("hub-a"), TOKEN_ENV) as a:
-            with a.client() as rest:
-                rest.post("/api/v1/deployments", files=[("files", ("delete.bpmn", ASKING, "application/xml"))]
-                          ).raise_for_status()
-            yield a, b
-
-
-
-
-def _get(hub: LiveHub, path: str, **params: Any) -> Any:
-    with hub.client() as rest:
-        answer = rest.get(path, params=params)
-        answer.raise_for_status()
-        return answer.json()
+    fixture = (FIXTURES / "confirm_delete.bpmn").read_bytes()
+    with hubs_deployed(tmp_path_factory, TOKEN_ENV, ("confirm_delete.bpmn", fixture), ("delete.bpmn", ASKING)) as pair:
+        yield pair
 
 
 def _start(hub: LiveHub, filename: str) -> int:
@@ -79,7 +62,7 @@ def _start(hub: LiveHub, filename: str) -> int:
 
 
 def _open_task(hub: LiveHub, instance: int) -> dict[str, Any] | None:
-    items = _get(hub, "/api/v1/user-tasks", instance=instance)["items"]
+    items = get_json(hub, "/api/v1/user-tasks", instance=instance)["items"]
     return dict(items[0]) if items else None
 
 
@@ -97,7 +80,7 @@ def _complete(hub: LiveHub, task: int, variables: dict[str, Any]) -> None:
 
 
 def _ended(hub: LiveHub, instance: int) -> dict[str, Any] | None:
-    view = _get(hub, f"/api/v1/process-instances/{instance}")
+    view = get_json(hub, f"/api/v1/process-instances/{instance}")
     return dict(view) if view["state"] != "active" else None
 
 
@@ -111,17 +94,17 @@ def test_an_upstream_question_is_a_persons_task_here_and_their_answer_completes_
     assert details["kind"] == "mcp-input" and details["server"] == "b" and details["tool"] == "confirm_delete"
     assert details["question"] == "Delete the file?"
     assert details["requestedSchema"]["properties"]["confirm"]["type"] == "boolean"
-    waiting = _get(a, f"/api/v1/process-instances/{instance}")
+    waiting = get_json(a, f"/api/v1/process-instances/{instance}")
     assert [(w["kind"], w["task"], w["assignee"]) for w in waiting["waitingFor"]] == [
         ("userTask", asked["id"], "dora")]  # where a user looks: the instance waits for dora, not for a worker
 
     _complete(a, int(asked["id"]), {"confirm": True, "note": "stays here"})
     done = until_found(lambda: _ended(a, instance), "the end of hub A's instance")
     assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is True  # B's structured result
-    there = _get(b, f"/api/v1/process-instances/{on_b}")
+    there = get_json(b, f"/api/v1/process-instances/{on_b}")
     assert there["state"] == "completed" and there["variables"]["confirm"] is True
     assert there["variables"]["mcpContent"] == [{"type": "text", "text": "deleted report.pdf"}]
-    journal = _get(b, f"/api/v1/process-instances/{on_b}/journal")
+    journal = get_json(b, f"/api/v1/process-instances/{on_b}/journal")
     [completed] = [e["data"] for e in journal["items"] if e["type"] == "user_task_completed"]
     assert completed["variables"] == ["confirm"]  # only what the request's schema asks for went upstream
     assert completed["by"] == {"id": there["variables"]["caller"], "channel": "mcp", "person": False}
@@ -135,7 +118,7 @@ def test_a_declined_question_is_left_to_the_upstreams_people_and_the_job_waits_s
     _complete(a, int(asked["id"]), {"action": "decline"})
 
     def remote_wait() -> str | None:
-        view = _get(a, f"/api/v1/process-instances/{instance}")
+        view = get_json(a, f"/api/v1/process-instances/{instance}")
         for element in view["activeElements"]:
             reason = (element.get("waitingFor") or {}).get("remoteWait", {}).get("reason")
             if reason:
@@ -145,7 +128,7 @@ def test_a_declined_question_is_left_to_the_upstreams_people_and_the_job_waits_s
     reason = until_found(remote_wait, "a remote wait on hub A")
     assert f"MCP task {on_b}" in reason and "'confirm_delete'" in reason
     assert _open_task(a, instance) is None  # not asked again here
-    [b_task] = _get(b, "/api/v1/user-tasks", instance=on_b)["items"]  # still open there, for B's people
+    [b_task] = get_json(b, "/api/v1/user-tasks", instance=on_b)["items"]  # still open there, for B's people
     _complete(b, int(b_task["id"]), {"confirm": False})
     done = until_found(lambda: _ended(a, instance), "the end of hub A's instance", timeout_s=60)
     assert done["state"] == "completed" and done["variables"]["said"]["confirm"] is False
@@ -157,11 +140,11 @@ def test_an_instance_cancelled_while_its_person_is_asked_has_the_upstream_task_c
     a, b = hubs
     instance, _asked_there, on_b = _asked(a, "draft.md")
     time.sleep(1.5)  # three sweeps: the parked job's call is still listed, and its upstream task left alone
-    assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "active"
+    assert get_json(b, f"/api/v1/process-instances/{on_b}")["state"] == "active"
     with a.client() as rest:
         rest.post(f"/api/v1/process-instances/{instance}/cancel").raise_for_status()
     until_found(lambda: _ended(b, on_b), "the upstream task cancelled (hub B's instance ended)")
-    assert _get(b, f"/api/v1/process-instances/{on_b}")["state"] == "terminated"
+    assert get_json(b, f"/api/v1/process-instances/{on_b}")["state"] == "terminated"
 
 
 def test_through_the_gateway_the_upstreams_question_is_put_to_the_assistants_user(
@@ -190,7 +173,7 @@ def test_through_the_gateway_the_upstreams_question_is_put_to_the_assistants_use
     [question] = asked
     assert question.message == "Delete the file?"
     assert question.requested_schema["properties"]["confirm"]["type"] == "boolean"  # type: ignore[union-attr]
-    rows = _get(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
+    rows = get_json(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
     [row] = [r["data"] for r in rows if r["data"].get("questionsAsked")]
     assert row["outcome"] == "ok" and row["questionsAsked"] == 1  # counted, not kept: no answer in the audit
     assert "confirm" not in json.dumps(row).replace("confirm_delete", "")
@@ -217,12 +200,12 @@ def test_through_the_gateway_a_2026_assistant_gets_the_upstream_tasks_question_i
     assert not result.is_error, result
     assert result.structured_content["confirm"] is True
     assert [q.message for q in asked] == ["Delete the file?"]
-    rows = _get(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
+    rows = get_json(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
     digest = arguments_digest({"filename": "asked-in-results.txt"})
     rounds = [(r["data"]["outcome"], r["data"].get("questionsAsked")) for r in rows
               if r["data"]["argumentsHash"] == digest]
     assert rounds == [("ok", None), ("inputRequired", 1)]  # newest first: each round a call of the assistant's
-    [on_b] = [i for i in _get(b, "/api/v1/process-instances", processId="confirm_delete", limit=1000)["items"]
+    [on_b] = [i for i in get_json(b, "/api/v1/process-instances", processId="confirm_delete", limit=1000)["items"]
               if i["variables"].get("filename") == "asked-in-results.txt"]
     assert on_b["state"] == "completed" and on_b["variables"]["confirm"] is True
 
@@ -258,7 +241,7 @@ def test_a_gateway_request_state_works_only_for_its_caller_and_unchanged(hubs: t
     assert anyio.run(again, a.admin, edited, key).startswith("-32602: the requestState was not given by this hub")
     assert "another caller" in anyio.run(again, other, state, key)  # the task is its caller's to answer
     assert "'confirm': True" in anyio.run(again, a.admin, state, key)  # who was asked still can
-    [on_b] = [i for i in _get(b, "/api/v1/process-instances", processId="confirm_delete", limit=1000)["items"]
+    [on_b] = [i for i in get_json(b, "/api/v1/process-instances", processId="confirm_delete", limit=1000)["items"]
               if i["variables"].get("filename") == "sealed.txt"]
     assert on_b["state"] == "completed"
 
@@ -283,7 +266,7 @@ def test_a_federated_call_whose_upstream_task_asks_for_input_fails_at_once_sayin
 
     found = re.search(r"task (\d+) asks for input", said)
     assert found is not None, said
-    on_b = _get(b, f"/api/v1/process-instances/{found.group(1)}")  # hub B's task id is its instance's key
+    on_b = get_json(b, f"/api/v1/process-instances/{found.group(1)}")  # hub B's task id is its instance's key
     assert on_b["process"] == "confirm_delete" and on_b["state"] == "terminated"  # cancelled, not left waiting
 
 
