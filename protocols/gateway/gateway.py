@@ -298,7 +298,7 @@ class Gateway:
         server = await asyncio.to_thread(self.registry.mcp.get, target.owner)  # the pin: checked in call_pinned
         timeout = max(0.001, min(budget_s, float(server.timeout_s)))
         where = f"tool '{target.tool}' of MCP server '{server.name}'"
-        if upstream.state is not None and self.task_states.ours(upstream.state):  # answers to its task's question
+        if upstream.state is not None and self.task_states.ours(upstream.state):  # answers to a task's question
             held = self.task_states.open(upstream.state, audit.principal.name, audit.name)
             answers = {k: v.model_dump(by_alias=True, mode="json", exclude_none=True)
                        for k, v in (upstream.responses or {}).items()}

@@ -71,7 +71,6 @@ _DEFAULT_POLL_S: Final = 0.5
 _HAND_BACK: ContextVar[bool] = ContextVar("agenthub_mcp_task_hand_back", default=False)
 
 
-
 class TaskIdParams(RequestParams):
     task_id: str
 
@@ -206,6 +205,7 @@ class TasksExtension(ClientExtension):
         if _HAND_BACK.get():
             raise TaskStarted(created)
         return await follow(ctx.session, created.task_id, poll_after(created))
+
 
 async def follow(session: Any, task_id: str, delay: float, answered: frozenset[str] = frozenset()) -> CallToolResult:
     """Poll task ``task_id`` on ``session`` (a ``ClientSession``) until it ends: its result, or its error raised as

@@ -15,7 +15,8 @@ def test_a_state_opens_for_its_caller_and_tool_until_it_expires() -> None:
     now = [1000.0]
     states = TaskStates(ttl_s=60, clock=lambda: now[0])
     state = states.seal("alice", "b__confirm", "b", "task-1")
-    assert TaskStates.ours(state) and not TaskStates.ours("an upstream's own state") and not TaskStates.ours(None)
+    assert states.ours(state) and not states.ours("an upstream's own state") and not states.ours(None)
+    assert not TaskStates().ours(state)  # another hub's (or process's) gateway: its own, passed on upstream
     assert states.open(state, "alice", "b__confirm") == HeldTask("b", "task-1")
     with pytest.raises(MCPError, match="another caller or tool"):
         states.open(state, "bob", "b__confirm")
@@ -26,15 +27,20 @@ def test_a_state_opens_for_its_caller_and_tool_until_it_expires() -> None:
         states.open(state, "alice", "b__confirm")
 
 
-def test_a_state_sealed_by_another_process_or_edited_is_refused() -> None:
+def test_a_state_edited_is_refused_and_one_of_another_key_is_not_this_gateways() -> None:
     states = TaskStates()
     state = states.seal("alice", "b__confirm", "b", "task-1")
-    with pytest.raises(MCPError, match="not given by this hub process"):
-        TaskStates().open(state, "alice", "b__confirm")  # another key: a restart, or another hub process
-    body, _, mac = state.removeprefix(PREFIX).rpartition(".")
+    body, _, mac = state.removeprefix(PREFIX).split(".", 1)[1].rpartition(".")
+    kid = state.removeprefix(PREFIX).split(".", 1)[0]
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     edited = base64.urlsafe_b64encode(json.dumps({**claims, "p": "bob"}).encode()).decode().rstrip("=")
+    forged = f"{PREFIX}{kid}.{edited}.{mac}"
+    assert states.ours(forged)  # it says it is ours...
+    with pytest.raises(MCPError, match="not given by this hub process, or was changed"):
+        states.open(forged, "bob", "b__confirm")  # ...but bob's name in alice's state breaks its seal
+    with pytest.raises(MCPError, match="not given by this hub process, or was changed"):
+        states.open(f"{PREFIX}{kid}.garbage", "alice", "b__confirm")
+    other = TaskStates()
+    assert not other.ours(state)
     with pytest.raises(MCPError, match="not given by this hub process"):
-        states.open(f"{PREFIX}{edited}.{mac}", "bob", "b__confirm")  # bob's name in alice's state: its seal fails
-    with pytest.raises(MCPError, match="not given by this hub process"):
-        states.open(PREFIX + "garbage", "alice", "b__confirm")
+        other.open(state, "alice", "b__confirm")
