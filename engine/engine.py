@@ -553,6 +553,11 @@ class Engine(Generic[StoreT]):
     def journal(self, instance: int, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         return self._queries.journal(instance, after=after, limit=limit)
 
+    def journal_heads(self, instances: Sequence[int]) -> dict[int, int]:
+        """The last journal position of each of ``instances`` (those with none, or unknown, are left out): what a
+        watcher of many instances reads to see which changed since it last looked, in one query."""
+        return self._queries.journal_heads(instances)
+
 
 def _open_task(tx: StoreTx, key: int) -> UserTaskRow:
     try:

@@ -229,6 +229,10 @@ class Queries:
             rows = tx.incidents.rows(state=state, instance_key=instance, limit=limit, after=after)
             return [_incident(r) for r in rows]
 
+    def journal_heads(self, instances: Sequence[int]) -> dict[int, int]:
+        with self.store.reader() as tx:
+            return tx.instances.journal_heads(instances)
+
     def journal(self, instance: int, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self.store.reader() as tx:
             return [

@@ -18,10 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from engine.store.rows import InstanceRow, JournalRow
 from engine.store.schema import instances, journal
+
+HEADS_PAGE = 500  # keys per query: well under the bound parameters any backend takes
 
 __all__ = [
     "LogFilter", "LoggedInstanceRow", "journal_of_memory", "journal_of_sql", "log_instances_memory",
@@ -71,6 +73,19 @@ def log_instances_sql(conn: Connection, where: LogFilter, *, after: int | None, 
     if after is not None:
         query = query.where(c.key > after)
     return [_logged(row) for row in conn.execute(query)]
+
+
+def journal_heads_sql(conn: Connection, keys: Sequence[int]) -> dict[int, int]:
+    """The last journal position of each instance of ``keys`` that has one: one query on ``ix_journal_instance``,
+    a page of ``HEADS_PAGE`` keys at a time."""
+    heads: dict[int, int] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), HEADS_PAGE):
+        page = unique[start:start + HEADS_PAGE]
+        query = (select(journal.c.instance_key, func.max(journal.c.id))
+                 .where(journal.c.instance_key.in_(page)).group_by(journal.c.instance_key))
+        heads.update({int(key): int(head) for key, head in conn.execute(query)})
+    return heads
 
 
 def journal_of_sql(

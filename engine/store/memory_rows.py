@@ -174,6 +174,13 @@ class MemoryInstances:
     def journal_of(self, keys: Sequence[int], *, after: tuple[int, int] | None, limit: int) -> Sequence[JournalRow]:
         return journal_of_memory(self._t.journal.values(), keys, after=after, limit=limit)
 
+    def journal_heads(self, keys: Sequence[int]) -> dict[int, int]:
+        wanted, heads = set(keys), {}
+        for row in self._t.journal.values():  # ids only grow: the last seen is the head
+            if row.instance_key in wanted:
+                heads[row.instance_key] = row.id
+        return heads
+
     def holding(self, element_instance: int) -> Sequence[int]:
         needle = element_needle(element_instance)
         return sorted((r.key for r in self._t.instances.values()

@@ -174,6 +174,10 @@ class InstanceRows(Protocol):
         """The journal rows of the instances ``keys`` in (instance, position) order, past the pair ``after``."""
         ...
 
+    def journal_heads(self, keys: Sequence[int]) -> dict[int, int]:
+        """The last journal position of each of the instances ``keys`` that has one (one indexed query)."""
+        ...
+
 
 class JobRows(Protocol):
     """Jobs for workers, with leases (``lock_owner``, ``lock_version``, ``lock_expires_at``)."""

