@@ -158,12 +158,22 @@ def test_an_approval_keeps_the_typescript_client_waiting_until_a_person_approves
     assert _audit(hub, "up__echo")[:2] == ["ok", "approvalRequested"]  # newest first
 
 
-def test_a_virtual_server_admits_its_group_and_refuses_another_principal_before_any_session(hub: LiveHub) -> None:
-    admitted = _report(_ts_client(hub, _token(hub, "alice-ts", "alice"), [{"op": "list"}], "/mcp/sales"))
+@pytest.mark.parametrize("line", ["v1", "v2"])
+def test_a_virtual_server_admits_its_group_and_refuses_another_principal_before_any_session(
+    hub: LiveHub, line: str
+) -> None:
+    admitted = _report(_ts_client(hub, _token(hub, f"alice-ts-{line}", "alice"), [{"op": "list"}], "/mcp/sales",
+                                  line=line))
     assert sorted(admitted["steps"][0]["tools"]) == ["straight", "up__add"]
-    refused = _report(_ts_client(hub, _token(hub, "mallory-ts", "mallory"), [{"op": "list"}], "/mcp/sales"))
+    refused = _report(_ts_client(hub, _token(hub, f"mallory-ts-{line}", "mallory"), [{"op": "list"}],
+                                 "/mcp/sales", line=line))
     error = refused["connectError"]
-    assert error["name"] == "StreamableHTTPError" and error["code"] == 403, error
+    if line == "v1":
+        assert error["name"] == "StreamableHTTPError" and error["code"] == 403, error
+    else:  # the v2 line reads the status before its version negotiation, and says so
+        assert error["name"] == "SdkHttpError" and error["code"] == "CLIENT_HTTP_FORBIDDEN", error
+        assert error["data"]["status"] == 403, error
+    assert "may not use the virtual MCP server 'sales'" in json.dumps(error), error  # the hub's reason reaches it
 
 
 def _inspector(hub: LiveHub, token: str, *arguments: str) -> subprocess.CompletedProcess[str]:
