@@ -17,7 +17,8 @@ List changes (tools, prompts, resources) are not honoured: the hub does not anno
 say so (``listChanged`` false). The acknowledgement (``notifications/subscriptions/acknowledged``) is the stream's
 first frame and names what was honoured; every frame carries the listen request's id as
 ``io.modelcontextprotocol/subscriptionId``. A stream holds at most ``_subscriptions.PER_SESSION`` watched
-instances; a stream whose client stops reading is ended once ``BACKLOG`` frames wait.
+instances; a stream whose client stops reading is ended once ``BACKLOG`` frames wait; a caller holds at most
+``PER_PRINCIPAL`` streams open at once, the server ``TOTAL_STREAMS``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ log = logging.getLogger("agenthub.mcp")
 
 BACKLOG = 256
 """Frames a stream may have waiting for its client; past it the stream is ended (the client listens again)."""
+PER_PRINCIPAL = 16
+"""Listen streams one principal may hold open at once; past it a further one is refused (``-32600``)."""
+TOTAL_STREAMS = 1024
+"""Listen streams the server holds open at once, everyone's."""
 ENDED = ("completed", "cancelled", "failed")
 
 
@@ -74,6 +79,21 @@ class Listen:
         self.subscriptions = subscriptions
         self.resources = resources
         self.tasks = tasks
+        self._open: dict[str, int] = {}  # principal -> listen streams open now
+
+    def _take(self, principal: str) -> None:
+        """Count a stream of ``principal``'s, or refuse it past ``PER_PRINCIPAL`` or ``TOTAL_STREAMS``."""
+        if self._open.get(principal, 0) >= PER_PRINCIPAL or sum(self._open.values()) >= TOTAL_STREAMS:
+            raise MCPError(INVALID_REQUEST, f"too many listen streams: a caller may hold {PER_PRINCIPAL} open at once "
+                                            f"(the server {TOTAL_STREAMS}); close one, or listen to more in one")
+        self._open[principal] = self._open.get(principal, 0) + 1
+
+    def _release(self, principal: str) -> None:
+        left = self._open.get(principal, 1) - 1
+        if left > 0:
+            self._open[principal] = left
+        else:
+            self._open.pop(principal, None)
 
     async def __call__(self, ctx: Context, params: SubscriptionsListenRequestParams) -> SubscriptionsListenResult:
         if not modern(ctx):
@@ -100,7 +120,10 @@ class Listen:
         meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: ctx.request_id}
         honored = SubscriptionFilter.model_validate(
             {"resourceSubscriptions": uris or None, **({"taskIds": list(tasks)} if tasks else {})})
+
+        self._take(principal.name)
         send, receive = anyio.create_memory_object_stream[tuple[str, str]](BACKLOG)
+        key = f"listen\x00{principal.name}\x00{id(send)}"
 
         async def changed(uri: str) -> None:
             for what in ([("resource", uri)] if uri in uris else []) + [("task", t) for t, u in tasks.items()
@@ -112,8 +135,13 @@ class Listen:
                     send.close()
                     return
 
-        key = f"listen\x00{principal.name}\x00{id(send)}"
-        await self.subscriptions.watch(key, list(dict.fromkeys([*uris, *tasks.values()])), changed)
+        try:
+            await self.subscriptions.watch(key, list(dict.fromkeys([*uris, *tasks.values()])), changed)
+        except BaseException:
+            self._release(principal.name)
+            send.close()
+            receive.close()
+            raise
         last: dict[str, tuple[Any, ...]] = {}
         try:
             await ctx.session.send_notification(SubscriptionsAcknowledgedNotification(
@@ -130,6 +158,7 @@ class Listen:
                     await self._task(ctx, name, meta, last)
         finally:
             self.subscriptions.forget(key)
+            self._release(principal.name)
             send.close()
             receive.close()
         return SubscriptionsListenResult(_meta=meta)

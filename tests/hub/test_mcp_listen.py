@@ -51,7 +51,8 @@ def _complete_its_task(hub: LiveHub, instance: int) -> None:
 class Stream:
     """A raw ``subscriptions/listen`` request whose SSE frames a task reads into ``frames`` (JSON-RPC messages)."""
 
-    def __init__(self, hub: LiveHub, notifications: dict[str, Any], *, tasks: bool = True) -> None:
+    def __init__(self, hub: LiveHub, notifications: dict[str, Any], *, tasks: bool = True,
+                 token: str | None = None) -> None:
         capabilities = {"extensions": {TASKS: {}}} if tasks else {}
         self.body = {"jsonrpc": "2.0", "id": 41, "method": "subscriptions/listen", "params": {
             "notifications": notifications,
@@ -59,6 +60,7 @@ class Stream:
                       "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
                       "io.modelcontextprotocol/clientCapabilities": capabilities}}}
         self.hub = hub
+        self.token = token or hub.admin
         self.send, self.frames = anyio.create_memory_object_stream[dict[str, Any]](100)
 
     @contextlib.asynccontextmanager
@@ -75,7 +77,7 @@ class Stream:
 
     async def _read(self) -> None:
         headers = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "subscriptions/listen",
-                   "Accept": "application/json, text/event-stream", "Authorization": f"Bearer {self.hub.admin}"}
+                   "Accept": "application/json, text/event-stream", "Authorization": f"Bearer {self.token}"}
         async with (
             httpx.AsyncClient(base_url=self.hub.url, timeout=30) as http,
             http.stream("POST", "/mcp", json=self.body, headers=headers) as answer,
@@ -144,3 +146,30 @@ async def test_task_notifications_need_the_tasks_extension_and_capabilities_prom
         found = rest.post("/mcp", json=discover, headers=headers).json()["result"]["capabilities"]
     assert found["resources"] == {"subscribe": True, "listChanged": False}  # updates on listen streams only
     assert found["tools"] == {"listChanged": False} and found["prompts"] == {"listChanged": False}
+
+
+async def test_a_caller_holds_at_most_sixteen_listen_streams_and_a_closed_one_frees_its_place(hub: LiveHub) -> None:
+    token = hub.token("read")
+    async with contextlib.AsyncExitStack() as held:
+        streams = [await held.enter_async_context(Stream(hub, {}, token=token).open()) for _ in range(16)]
+        for stream in streams:
+            await stream.next("notifications/subscriptions/acknowledged")
+        async with Stream(hub, {}, token=token).open() as one_more:
+            refused = await one_more.next("error")
+        assert refused["error"]["code"] == -32600 and "too many listen streams" in refused["error"]["message"]
+        async with Stream(hub, {}).open() as another_callers:  # the admin's own count: not full
+            await another_callers.next("notifications/subscriptions/acknowledged")
+    with anyio.fail_after(10):
+        while True:  # the sixteen went with their connections: the caller may listen again
+            async with Stream(hub, {}, token=token).open() as again:
+                frame = await _first(again)
+            if frame.get("method") == "notifications/subscriptions/acknowledged":
+                break
+            await anyio.sleep(0.1)
+
+
+async def _first(stream: Stream) -> dict[str, Any]:
+    with anyio.fail_after(5):
+        async for frame in stream.frames:
+            return frame
+    raise AssertionError("the stream ended")
