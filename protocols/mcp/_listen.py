@@ -30,6 +30,7 @@ import anyio
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import SUBSCRIPTION_ID_META_KEY
 from mcp_types import (
+    INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     Notification,
@@ -103,7 +104,10 @@ class Listen:
             raise MCPError(INVALID_REQUEST, "subscriptions/listen needs a request id")
         principal = principal_of(ctx)
         wanted = params.notifications
-        task_ids = [str(t) for t in (wanted.model_extra or {}).get("taskIds") or []]
+        raw = (wanted.model_extra or {}).get("taskIds")
+        if raw is not None and not (isinstance(raw, list) and all(isinstance(t, str) for t in raw)):
+            raise MCPError(INVALID_PARAMS, "notifications.taskIds must be a list of task ids (strings)")
+        task_ids: list[str] = raw or []
         if task_ids and not declares_tasks(ctx):
             raise needs_tasks_extension("listening to task notifications")
         uris = [str(u) for u in wanted.resource_subscriptions or []]

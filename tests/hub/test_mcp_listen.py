@@ -135,6 +135,9 @@ async def test_task_notifications_need_the_tasks_extension_and_capabilities_prom
         refused = await stream.next("error")
     assert refused["error"]["code"] == -32021
     assert refused["error"]["data"]["requiredCapabilities"] == {"extensions": {TASKS: {}}}
+    async with Stream(hub, {"taskIds": "1"}).open() as stream:
+        malformed = await stream.next("error")
+    assert malformed["error"]["code"] == -32602 and "taskIds must be a list" in malformed["error"]["message"]
 
     discover = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
