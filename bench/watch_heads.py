@@ -26,18 +26,7 @@ if str(ROOT) not in sys.path:
 
 from engine import Engine  # noqa: E402
 
-WAITING = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:process id="waiting" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
-    <bpmn:userTask id="ask" name="Ask"><bpmn:extensionElements><zeebe:userTask/></bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+WAITING = ROOT / "bench" / "models" / "usertask.bpmn"  # start -> user task -> end: instances wait
 
 
 def main() -> None:
@@ -48,8 +37,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = Engine.open(f"sqlite:///{Path(folder) / 'watch.db'}")
         try:
-            engine.deploy([("waiting.bpmn", WAITING)])
-            keys = [engine.start("waiting", {}).key for _ in range(args.instances)]
+            engine.deploy([(WAITING.name, WAITING.read_bytes())])
+            keys = [engine.start("bench_usertask", {}).key for _ in range(args.instances)]
             seen = engine.journal_heads(keys)
             per_instance: list[float] = []
             heads: list[float] = []
