@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -115,26 +117,49 @@ async def take_answer(engine: Engine, principal: Principal, task: int, answer: o
 async def elicit_now(ctx: Context, message: str, schema: dict[str, Any], timeout_s: float) -> ElicitResult | None:
     """Ask the client's user with a server request (2025-era sessions); None when the client refused or did not
     answer within ``timeout_s``."""
+    return await _elicit(ctx, message, timeout_s,
+                         lambda: ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id))
+
+
+async def _elicit(ctx: Context, message: str, timeout_s: float,
+                  send: Callable[[], Awaitable[ElicitResult]]) -> ElicitResult | None:
     with anyio.move_on_after(max(0.0, timeout_s)):
         try:
-            return await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
+            return await send()
         except MCPError as exc:
             log.info("the client refused the elicitation %r: %s", message[:100], exc)
     return None
 
 
 def relay(ctx: Context, timeout_s: float) -> Asker:
-    """An ``Asker`` (``tasks_client``) that puts a form-mode ``elicitation/create`` of an upstream's task to this
-    request's client as a server request of its own, for the gateway to pass an upstream's question on."""
+    """An ``Asker`` (``client_input``) that puts an upstream's ``elicitation/create`` to this request's client as a
+    server request of its own, for the gateway to pass an upstream's question on: a form as a form; a URL-mode
+    request (the user is sent to a page of the upstream's) as one, when the client declared URL mode."""
 
     async def ask(params: dict[str, Any]) -> dict[str, Any] | None:
-        schema = params.get("requestedSchema")
-        if params.get("mode") == "url" or not isinstance(schema, dict):
-            return None
-        answer = await elicit_now(ctx, str(params.get("message") or ""), schema, timeout_s)
+        message = str(params.get("message") or "")
+        if params.get("mode") == "url":
+            url, asked = params.get("url"), params.get("elicitationId")
+            if not (isinstance(url, str) and _declared_url(ctx)):
+                return None
+            if not isinstance(asked, str):  # 2026-07-28 requests carry none; a 2025-era client needs one
+                asked = f"agenthub-{uuid.uuid4()}"
+            answer = await _elicit(ctx, message, timeout_s, lambda: ctx.session.elicit_url(
+                message, url, asked, related_request_id=ctx.request_id))
+        else:
+            schema = params.get("requestedSchema")
+            if not isinstance(schema, dict):
+                return None
+            answer = await elicit_now(ctx, message, schema, timeout_s)
         return None if answer is None else answer.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     return ask
+
+
+def _declared_url(ctx: Context) -> bool:
+    capabilities = ctx.session.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and elicitation.url is not None
 
 
 def question_keys(tasks: list[TaskView]) -> dict[str, TaskView]:

@@ -22,6 +22,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitResult
 from typer.testing import CliRunner
 
 from engine.canonical import canonical_hash
@@ -30,7 +31,7 @@ from protocols.gateway import GatewaySettings
 from protocols.mcp._rate import RATE_LIMITED
 from protocols.mcp.limits import McpLimits
 from tests.data.mcp_upstream import fixtures
-from tests.data.mcp_upstream.upstream import HttpUpstream
+from tests.data.mcp_upstream.upstream import ASK_TOOL, ASKED, SIGN_IN, HttpUpstream
 from tests.hub.harness import LiveHub, assistant, serve_hub
 from tests.hub.mcp_tasks_client import TasksClient
 
@@ -322,3 +323,29 @@ async def test_on_2026_07_28_a_call_waiting_for_an_approval_is_the_clients_task_
     assert not result.is_error and result.content[0].text == "ship it"
     assert tasks.seen[-1].status == "completed" and tasks.seen[-1].task_id == created.task_id
     assert [c["arguments"] for c in http_upstream.upstream.calls("echo")] == [{"text": "ship it"}]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_an_upstreams_url_mode_question_reaches_the_assistant_and_its_consent_goes_back(
+    tmp_path: Path, http_upstream: HttpUpstream, mode: str
+) -> None:
+    """A URL-mode elicitation (the user goes to a page of the upstream's, and only consents here) before the
+    upstream answers: asked by a request of the hub's on a 2025-era session, in the hub's result on 2026-07-28."""
+    http_upstream.upstream.tools["ask"] = ASK_TOOL
+    asked: list[Any] = []
+
+    async def elicit(context: Any, params: Any) -> ElicitResult:
+        asked.append(params)
+        return ElicitResult(action="accept")
+
+    with serve_hub(tmp_path, http_allow="127.0.0.1", gateway=GatewaySettings(servers=("up",), listing_ttl_s=0),
+                   mcp=NO_TOKEN_LIMIT) as hub:
+        register(hub, http_upstream)
+        async with assistant(hub, hub.admin, mode, elicitation_callback=elicit) as client:
+            done = await client.call_tool("up__ask", {"mode": "url"})
+    assert not done.is_error, done
+    assert done.content[0].text == "hello whoever signed in (round-1)"  # type: ignore[union-attr]
+    [question] = asked
+    assert (question.mode, question.url, question.message) == ("url", SIGN_IN, ASKED)
+    if mode == "legacy":  # 2025-11-25 needs an id for the request (2026-07-28 has none): the hub gives one
+        assert question.elicitation_id

@@ -60,7 +60,8 @@ TOOLS: dict[str, dict[str, Any]] = {
     "env": {"name": "env", "description": "Names its environment variables", "inputSchema": _NONE},
     "argv": {"name": "argv", "description": "Returns its argv", "inputSchema": _NONE},
 }
-ASK_TOOL = {"name": "ask", "description": "Asks who is calling before it answers", "inputSchema": _NONE}
+ASK_TOOL = {"name": "ask", "description": "Asks who is calling before it answers",
+            "inputSchema": {"type": "object", "properties": {"mode": {"type": "string", "enum": ["form", "url"]}}}}
 """Not among the default tools (tests that list them all would change): a test that calls it lists it first."""
 NOISY = "ok \x1b[2J\x1b[31mred\x1b[0m \u202egnp.exe\u202c \x07<script>alert(1)</script>\r\nend"
 
@@ -117,18 +118,24 @@ class Upstream:
 
 
 ASKED = "Who is calling?"
+SIGN_IN = "https://upstream.invalid/sign-in"  # a URL-mode question's page: only shown, never fetched
 
 
 def _ask(params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
     """``ask``: the question in the result, then, called again with the answer and the state, the greeting."""
     answer = (params.input_responses or {}).get("who")
+    by_url = (params.arguments or {}).get("mode") == "url"  # the user signs in on a page of ours instead
     if not isinstance(answer, types.ElicitResult):
         schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
-        question = types.ElicitRequest(params=types.ElicitRequestFormParams(message=ASKED, requested_schema=schema))
-        return types.InputRequiredResult(input_requests={"who": question}, request_state="round-1")
+        asked: types.ElicitRequestParams = (
+            types.ElicitRequestURLParams(message=ASKED, url=SIGN_IN, elicitation_id="sign-in-1") if by_url
+            else types.ElicitRequestFormParams(message=ASKED, requested_schema=schema))
+        return types.InputRequiredResult(input_requests={"who": types.ElicitRequest(params=asked)},
+                                         request_state="round-1")
     if answer.action != "accept":
         return types.CallToolResult(content=_text(f"not told ({answer.action})"), is_error=True)
-    return types.CallToolResult(content=_text(f"hello {(answer.content or {}).get('name')} ({params.request_state})"))
+    name = "whoever signed in" if by_url else (answer.content or {}).get("name")
+    return types.CallToolResult(content=_text(f"hello {name} ({params.request_state})"))
 
 
 class MemoryUpstream(Upstream):
