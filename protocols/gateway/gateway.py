@@ -61,7 +61,7 @@ from protocols.mcp._context import in_thread, require, tool_error, tool_result
 from protocols.mcp._rate import RATE_LIMITED
 from protocols.mcp.client import McpClientError, McpProtocolError, ToolOutcome
 from protocols.mcp.client_input import Asker
-from protocols.mcp.tasks_client import ELICIT, AskingTask
+from protocols.mcp.tasks_client import AskingTask, not_elicitations
 from protocols.mcp.tool_task import McpToolTask
 from registry import Principal, Registry, RegistryNotFound, ToolBlocked, VirtualServer
 
@@ -349,7 +349,7 @@ class Upstream:
 def passed_back(asked: InputRequiredResult, where: str) -> InputRequiredResult:
     """The upstream's question as the caller's answer, when it asks only elicitations (which the caller offers);
     ``McpProtocolError`` naming the others (the hub declares only elicitation upstream, and passes on no more)."""
-    others = sorted({r.method for r in (asked.input_requests or {}).values() if r.method != ELICIT})
+    others = not_elicitations(asked.model_dump(by_alias=True, mode="json", exclude_none=True).get("inputRequests", {}))
     if others:
         raise McpProtocolError(f"{where} asks for {', '.join(others)} before it answers, which the hub does not "
                                "pass on to its caller")

@@ -50,6 +50,7 @@ from protocols.mcp._context import Context, principal_of, require
 from protocols.mcp._process_tools import needs_tasks_extension
 from protocols.mcp._resources import Resources
 from protocols.mcp._subscriptions import Subscriptions
+from protocols.mcp._tasks import ENDED
 from protocols.mcp._tasks_ext import TasksExtension, declares_tasks, modern
 
 log = logging.getLogger("agenthub.mcp")
@@ -60,7 +61,6 @@ PER_PRINCIPAL = 16
 """Listen streams one principal may hold open at once; past it a further one is refused (``-32600``)."""
 TOTAL_STREAMS = 1024
 """Listen streams the server holds open at once, everyone's."""
-ENDED = ("completed", "cancelled", "failed")
 
 
 class _TaskParams(NotificationParams):

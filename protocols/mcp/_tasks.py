@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("agenthub.mcp")
 
 TASK_VERSIONS = frozenset({"2025-11-25"})
-ENDED = frozenset({"completed", "cancelled", "failed"})
+ENDED = frozenset({"completed", "cancelled", "failed"})  # task statuses after which nothing changes
 TASK_CALL_METHOD = "agenthub/taskAugmentedToolCall"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
 POLL_INTERVAL_MS = 1000

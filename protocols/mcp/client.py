@@ -248,21 +248,16 @@ class UpstreamSession:
                       "gen_ai.tool.name": tool, "agenthub.mcp.server": self.server.name}
         with tracecontext.client_span(f"tools/call {tool}", attributes) as (span, carrier):
             meta = cast(RequestParamsMeta, carrier) if carrier else None
-            with ExitStack() as handing:
-                if tasks_back:
-                    handing.enter_context(tasks_client.handing_back())
-                if input_back:
-                    handing.enter_context(client_input.handing_input_back())
-                with self._translated():
-                    try:
-                        result = await self._client.call_tool(tool, dict(arguments), meta=meta,
-                                                              input_responses=responses, request_state=state)
-                    except tasks_client.TaskStarted as started:
-                        return started.task
-                    except client_input.InputAsked as asked:
-                        return asked.asked
-                    except tasks_client.TaskAsks as asks:
-                        return asks.asking
+            with _handing(tasks_back=tasks_back, input_back=input_back), self._translated():
+                try:
+                    result = await self._client.call_tool(tool, dict(arguments), meta=meta,
+                                                          input_responses=responses, request_state=state)
+                except tasks_client.TaskStarted as started:
+                    return started.task
+                except client_input.InputAsked as asked:
+                    return asked.asked
+                except tasks_client.TaskAsks as asks:
+                    return asks.asking
             if result.is_error:
                 tracecontext.failed(span, f"the tool '{tool}' answered with an error")
         return outcome_of(result)
@@ -272,16 +267,13 @@ class UpstreamSession:
     ) -> ToolOutcome | AskingTask:
         """Answer the questions of the upstream's task ``task_id`` (``tasks/update``, by their keys), then follow it
         as ``call`` does (``input_back``: a further question is returned)."""
-        with ExitStack() as handing:
-            if input_back:
-                handing.enter_context(client_input.handing_input_back())
-            with self._translated():
-                await tasks_client.update(self._client.session, task_id, responses)
-                try:
-                    result = await tasks_client.follow(self._client.session, task_id, tasks_client.MIN_POLL_S,
-                                                       frozenset(responses))
-                except tasks_client.TaskAsks as asks:
-                    return asks.asking
+        with _handing(input_back=input_back), self._translated():
+            await tasks_client.update(self._client.session, task_id, responses)
+            try:
+                result = await tasks_client.follow(self._client.session, task_id, tasks_client.MIN_POLL_S,
+                                                   frozenset(responses))
+            except tasks_client.TaskAsks as asks:
+                return asks.asking
         return outcome_of(result)
 
     async def task(self, task_id: str) -> DetailedTask | None:
@@ -353,6 +345,18 @@ class UpstreamSession:
             raise
         except Exception as exc:
             raise _translate(self.server, _leaves(exc), self._stdio, self._http) from None
+
+
+@contextmanager
+def _handing(*, tasks_back: bool = False, input_back: bool = False) -> Iterator[None]:
+    """Calls in the block hand back a task (``tasks_back``) and a question (``input_back``) instead of following
+    or answering them (``tasks_client.handing_back``, ``client_input.handing_input_back``)."""
+    with ExitStack() as handing:
+        if tasks_back:
+            handing.enter_context(tasks_client.handing_back())
+        if input_back:
+            handing.enter_context(client_input.handing_input_back())
+        yield
 
 
 def outcome_of(result: CallToolResult) -> ToolOutcome:

@@ -24,7 +24,7 @@ API (``ClientExtension`` and ``ResultClaim``). Declared on the hub's upstream se
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -57,6 +57,7 @@ __all__ = [
     "follow",
     "get",
     "handing_back",
+    "not_elicitations",
     "outcome",
     "poll_after",
     "update",
@@ -232,6 +233,13 @@ async def follow(session: Any, task_id: str, delay: float, answered: frozenset[s
             delay = MIN_POLL_S  # answered: the task goes on at once
             continue
         delay = poll_after(task)
+
+
+def not_elicitations(requests: Mapping[str, Any]) -> list[str]:
+    """The methods, sorted, of the input requests (JSON, by key) that are not elicitations: what neither a person
+    of the process nor the caller's user is asked (the hub declares only elicitation upstream)."""
+    return sorted({str(r.get("method")) for r in requests.values()
+                   if isinstance(r, Mapping) and r.get("method") != ELICIT})
 
 
 def _elicitation(request: Any) -> bool:

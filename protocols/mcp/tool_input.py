@@ -36,7 +36,7 @@ from mcp_types import InputRequiredResult
 from engine import AskPerson, PersonAnswer
 from engine.exceptions import JobFailure
 from engine.scheduler import Job
-from protocols.mcp.tasks_client import ELICIT, DetailedTask
+from protocols.mcp.tasks_client import ELICIT, DetailedTask, not_elicitations
 from protocols.orphans import PARKED_JOB
 
 __all__ = ["ANSWER_VARIABLE", "PENDING_VARIABLE", "Asked", "InputRequest", "PendingInput", "answer_of", "ask_person",
@@ -115,12 +115,7 @@ def _first(requests: Mapping[str, Any]) -> InputRequest | None:
 
 def unanswered(task: DetailedTask) -> list[str]:
     """The methods of the task's input requests no person is asked (the hub answers none of them)."""
-    return _others(_requests(task))
-
-
-def _others(requests: Mapping[str, Any]) -> list[str]:
-    return sorted({str(r.get("method")) for r in requests.values()
-                   if isinstance(r, Mapping) and r.get("method") != ELICIT})
+    return not_elicitations(_requests(task))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +158,9 @@ def pending_input(server: str, tool: str, result: InputRequiredResult, answered:
     request = _first(requests)
     where = f"tool '{tool}' of MCP server '{server}'"
     if request is None:
-        raise JobFailure(f"{where} asks for {', '.join(_others(requests)) or 'nothing'} before it answers, which the "
-                         "hub does not answer for an upstream server: change the server, or the model")
+        others = ", ".join(not_elicitations(requests)) or "nothing"
+        raise JobFailure(f"{where} asks for {others} before it answers, which the hub does not answer for an "
+                         "upstream server: change the server, or the model")
     if result.request_state is not None and len(result.request_state) > MAX_STATE_CHARS:
         raise JobFailure(f"{where} asks a question with a requestState of {len(result.request_state)} characters, "
                          f"more than the hub keeps ({MAX_STATE_CHARS})")
