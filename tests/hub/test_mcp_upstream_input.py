@@ -22,10 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import ElicitRequestParams, ElicitResult, InputRequiredResult, TextContent
 
@@ -147,66 +144,43 @@ def test_an_instance_cancelled_while_its_person_is_asked_has_the_upstream_task_c
     assert get_json(b, f"/api/v1/process-instances/{on_b}")["state"] == "terminated"
 
 
-def test_through_the_gateway_the_upstreams_question_is_put_to_the_assistants_user(
-    hubs: tuple[LiveHub, LiveHub],
+@pytest.mark.parametrize(("mode", "rounds"), [
+    ("legacy", [("ok", 1)]),  # one call, asked within it
+    ("2026-07-28", [("ok", None), ("inputRequired", 1)]),  # newest first: each round a call of the assistant's
+])
+def test_through_the_gateway_the_upstream_tasks_question_is_put_to_the_assistants_user(
+    hubs: tuple[LiveHub, LiveHub], mode: str, rounds: list[tuple[str, int | None]],
 ) -> None:
     """On a session that carries server requests, to a client that declared elicitation, the gateway asks the
-    upstream task's question as its own ``elicitation/create`` and passes the answer on (``tasks/update``)."""
-    a, _b = hubs
+    upstream task's question as its own ``elicitation/create``; on 2026-07-28, where no server request reaches the
+    client, it answers with the question in an ``InputRequiredResult`` of its own, whose sealed ``requestState``
+    names the upstream task, and the assistant's SDK calls again with the answer. Either way the answer goes to
+    the task (``tasks/update``), followed to its result."""
+    a, b = hubs
     asked: list[ElicitRequestParams] = []
+    filename = f"asked-{mode}.txt"
 
     async def elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
         asked.append(params)
         return ElicitResult(action="accept", content={"confirm": True})
 
     async def call() -> Any:
-        async with (
-            httpx2.AsyncClient(headers={"Authorization": f"Bearer {a.admin}"}, timeout=30) as http,
-            Client(streamable_http_client(f"{a.url}/mcp", http_client=http), mode="legacy",
-                   elicitation_callback=elicit) as client,
-        ):
-            return await client.call_tool("b__confirm_delete", {"filename": "asked-through.txt"})
+        async with assistant(a, a.admin, mode, elicitation_callback=elicit) as client:
+            return await client.call_tool("b__confirm_delete", {"filename": filename})
 
     result = anyio.run(call)
     assert not result.is_error, result
-    assert result.structured_content["confirm"] is True and result.structured_content["filename"] == "asked-through.txt"
+    assert result.structured_content["confirm"] is True and result.structured_content["filename"] == filename
     [question] = asked
     assert question.message == "Delete the file?"
     assert question.requested_schema["properties"]["confirm"]["type"] == "boolean"  # type: ignore[union-attr]
-    rows = get_json(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
-    [row] = [r["data"] for r in rows if r["data"].get("questionsAsked")]
-    assert row["outcome"] == "ok" and row["questionsAsked"] == 1  # counted, not kept: no answer in the audit
-    assert "confirm" not in json.dumps(row).replace("confirm_delete", "")
-
-
-def test_through_the_gateway_a_2026_assistant_gets_the_upstream_tasks_question_in_the_hubs_result(
-    hubs: tuple[LiveHub, LiveHub],
-) -> None:
-    """On 2026-07-28 no server request reaches the client: the gateway answers with the task's question in an
-    ``InputRequiredResult`` of its own, whose sealed ``requestState`` names the upstream task; the assistant's SDK
-    calls again with the answer, which goes to the task (``tasks/update``), followed to its result."""
-    a, b = hubs
-    asked: list[ElicitRequestParams] = []
-
-    async def elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
-        asked.append(params)
-        return ElicitResult(action="accept", content={"confirm": True})
-
-    async def call() -> Any:
-        async with assistant(a, a.admin, "2026-07-28", elicitation_callback=elicit) as client:
-            return await client.call_tool("b__confirm_delete", {"filename": "asked-in-results.txt"})
-
-    result = anyio.run(call)
-    assert not result.is_error, result
-    assert result.structured_content["confirm"] is True
-    assert [q.message for q in asked] == ["Delete the file?"]
-    rows = get_json(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
-    digest = arguments_digest({"filename": "asked-in-results.txt"})
-    rounds = [(r["data"]["outcome"], r["data"].get("questionsAsked")) for r in rows
-              if r["data"]["argumentsHash"] == digest]
-    assert rounds == [("ok", None), ("inputRequired", 1)]  # newest first: each round a call of the assistant's
+    digest = arguments_digest({"filename": filename})
+    rows = [r["data"] for r in get_json(a, "/api/v1/audit", subject="gateway:b__confirm_delete")["items"]
+            if r["data"]["argumentsHash"] == digest]
+    assert [(r["outcome"], r.get("questionsAsked")) for r in rows] == rounds
+    assert "confirm" not in json.dumps(rows).replace("confirm_delete", "")  # counted, not kept: no answer
     [on_b] = [i for i in get_json(b, "/api/v1/process-instances", processId="confirm_delete", limit=1000)["items"]
-              if i["variables"].get("filename") == "asked-in-results.txt"]
+              if i["variables"].get("filename") == filename]
     assert on_b["state"] == "completed" and on_b["variables"]["confirm"] is True
 
 
