@@ -77,7 +77,7 @@ class Subscriptions:
                 f"too many subscriptions: a session may hold {PER_SESSION} (the hub "
                 f"{TOTAL}); unsubscribe from some first",
             )
-        watch.positions[uri] = await self._position(uri)
+        watch.positions.update(await self._positions([uri]))
         self._wake.set()
         return EmptyResult()
 
@@ -97,19 +97,18 @@ class Subscriptions:
         if len(uris) > PER_SESSION or self.count() + len(uris) > TOTAL:
             raise MCPError(INVALID_REQUEST, f"too many subscriptions: a stream may hold {PER_SESSION} (the hub "
                                             f"{TOTAL}); listen to fewer")
-        self._watches[key] = _Watch(deliver, {uri: await self._position(uri) for uri in uris})
+        self._watches[key] = _Watch(deliver, await self._positions(uris))
         self._wake.set()
 
     def forget(self, key: str) -> None:
         """Stop what ``watch`` started under ``key``."""
         self._watches.pop(key, None)
 
-    async def _position(self, uri: str) -> int:
-        found = _INSTANCE.match(uri)
-        if found is None:
-            return -1
-        key = int(found.group(1))
-        return (await in_thread(partial(self.engine.journal_heads, [key]))).get(key, 0)
+    async def _positions(self, uris: list[str]) -> dict[str, int]:
+        """Where each URI's journal ends now (-1: not an instance's, nothing to watch), in one query."""
+        keys = {uri: int(found.group(1)) for uri in uris if (found := _INSTANCE.match(uri)) is not None}
+        heads = await in_thread(partial(self.engine.journal_heads, sorted(set(keys.values())))) if keys else {}
+        return {uri: heads.get(keys[uri], 0) if uri in keys else -1 for uri in uris}
 
     async def run(self) -> None:
         """Notify subscribers of changed instances until cancelled."""
